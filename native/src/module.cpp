@@ -1,0 +1,11 @@
+// mattetrack._native: the pybind11 module. Each area binds itself from its own bind_<area>.cpp.
+#include <pybind11/pybind11.h>
+
+namespace py = pybind11;
+
+void bind_exr(py::module_& m);
+
+PYBIND11_MODULE(_native, m) {
+    m.doc() = "MatteTrack native module (OpenEXR I/O and pixel loops); private, use mattetrack.export";
+    bind_exr(m);
+}
