@@ -24,7 +24,7 @@ class FramePattern:
 
     @classmethod
     def parse(cls, text: str) -> FramePattern | None:
-        """The pattern in `text`, or None when it has no frame token. Only the file name may hold one."""
+        """The pattern in `text`, or None without a frame token (only in the file name)."""
         directory, name = os.path.split(text)
         matches = list(_TOKEN.finditer(name))
         if not matches:

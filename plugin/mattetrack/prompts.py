@@ -46,9 +46,11 @@ class FramePrompts:
         if self.box is not None:
             x0, y0, x1, y1 = self.box
             if not (x1 > x0 and y1 > y0):
-                raise InputError(f"{where}: box {x0:g},{y0:g},{x1:g},{y1:g} must have x1 > x0 and y1 > y0")
+                raise InputError(f"{where}: box {x0:g},{y0:g},{x1:g},{y1:g} needs x1 > x0, y1 > y0")
             if x1 <= 0 or y1 <= 0 or x0 >= width or y0 >= height:
-                raise InputError(f"{where}: box {x0:g},{y0:g},{x1:g},{y1:g} is outside the {width}x{height} frame")
+                raise InputError(
+                    f"{where}: box {x0:g},{y0:g},{x1:g},{y1:g} is off the {width}x{height} frame"
+                )
         if self.mask is not None and self.mask.shape != (height, width):
             h, w = self.mask.shape[:2]
             raise InputError(f"{where}: mask is {w}x{h}, the frame is {width}x{height}")
@@ -70,11 +72,16 @@ def parse_point(text: str, option: str = "--point") -> tuple[int | None, float, 
     return frame, float(m.group(2)), float(m.group(3))
 
 
-def parse_box(text: str, option: str = "--box") -> tuple[int | None, tuple[float, float, float, float]]:
+BoxXY = tuple[float, float, float, float]
+
+
+def parse_box(text: str, option: str = "--box") -> tuple[int | None, BoxXY]:
     """`[F:]X0,Y0,X1,Y1` -> (frame or None, (x0, y0, x1, y1))."""
     m = _BOX_RX.match(text.strip())
     if not m:
-        raise InputError(f"{option} {text!r}: expected [FRAME:]X0,Y0,X1,Y1, e.g. 1001:100,80,400,360")
+        raise InputError(
+            f"{option} {text!r}: expected [FRAME:]X0,Y0,X1,Y1, e.g. 1001:100,80,400,360"
+        )
     frame = int(m.group(1)) if m.group(1) is not None else None
     x0, y0, x1, y1 = (float(m.group(i)) for i in range(2, 6))
     if not (x1 > x0 and y1 > y0):

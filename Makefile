@@ -1,0 +1,48 @@
+# MatteTrack: `make demo` and `make test` work from a clean clone with nothing installed.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip -q --disable-pip-version-check
+STAMP := $(VENV)/.mattetrack-installed
+EXR_HEADER := /usr/include/OpenEXR/ImfOutputFile.h
+DEMO := build/demo
+
+.PHONY: setup demo test bench lint clean
+
+setup: $(STAMP)
+
+# The OpenEXR C++ headers come from Debian; the CPU torch wheel is installed before anything
+# else so that no dependency ever makes pip resolve a CUDA build of torch.
+$(STAMP): pyproject.toml native/CMakeLists.txt $(wildcard native/src/*)
+	@if [ ! -f $(EXR_HEADER) ]; then \
+	  echo "make: installing libopenexr-dev (OpenEXR C++ headers)"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenexr-dev >/dev/null; \
+	fi
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+	$(PIP) install torch==2.13.0
+	$(PIP) install "scikit-build-core>=0.10" "pybind11>=2.12"
+	$(PIP) install --no-build-isolation -e '.[dev]'
+	@touch $(STAMP)
+
+demo: setup
+	$(PY) examples/make_demo_shot.py $(DEMO)
+	$(VENV)/bin/mattetrack track $(DEMO)/plate.####.exr $$(cat $(DEMO)/clicks.txt) -o $(DEMO)/mattes/mattes.####.exr
+	$(PY) examples/score_demo.py $(DEMO)
+
+test: setup
+	$(VENV)/bin/pytest -q
+
+# Measured runs (DAVIS J&F, speed); vos-benchmark without its deps: it would pull the GUI OpenCV.
+bench: setup
+	$(PIP) install scikit-image
+	$(PIP) install --no-deps vos-benchmark
+	$(PY) tests/benchmarks/davis_jf.py
+
+lint: setup
+	$(VENV)/bin/ruff check plugin tests examples host_adapters
+
+clean:
+	rm -rf build $(VENV)

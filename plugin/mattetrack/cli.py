@@ -1,0 +1,304 @@
+"""The `mattetrack` command line (DESIGN.md, "Command line").
+
+Exit status 0 on success, 2 with a one-line error naming the file or argument on bad input,
+130 when interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mattetrack import __version__
+from mattetrack.errors import InputError, MatteTrackError
+from mattetrack.framepattern import FramePattern
+
+_PROMPT_OPTIONS = ("--point", "--negative", "--box", "--mask", "--object")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (no usage dump) and exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+class _Ordered(argparse.Action):
+    """Collect prompt options in command-line order: `--object` applies to the prompts after it."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+        items = list(getattr(namespace, self.dest, None) or [])
+        items.append((option_string, values))
+        setattr(namespace, self.dest, items)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="mattetrack", description="Click-to-select mattes tracked through a shot."
+    )
+    parser.add_argument("--version", action="version", version=f"mattetrack {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    track = sub.add_parser(
+        "track",
+        help="select objects from prompts and propagate their mattes through the shot",
+        description="Select objects from prompts and propagate their mattes through the shot. "
+        "Coordinates are display-window pixels, origin top-left, x right, y down; "
+        "a prompt without F: belongs to the first frame.",
+    )
+    track.add_argument(
+        "input", help="plate: plate.####.exr, frames/%%05d.jpg, a folder, an image, a movie"
+    )
+    track.add_argument("-o", "--output", required=True, help="mattes.####.exr or out/%%05d.png")
+    group = track.add_argument_group("prompts (repeatable, for the current object)")
+    group.add_argument(
+        "--point",
+        dest="prompts",
+        action=_Ordered,
+        metavar="[F:]X,Y",
+        help="a positive click on the object",
+    )
+    group.add_argument(
+        "--negative",
+        dest="prompts",
+        action=_Ordered,
+        metavar="[F:]X,Y",
+        help="a negative click (not the object)",
+    )
+    group.add_argument(
+        "--box",
+        dest="prompts",
+        action=_Ordered,
+        metavar="[F:]X0,Y0,X1,Y1",
+        help="a box around the object",
+    )
+    group.add_argument(
+        "--mask",
+        dest="prompts",
+        action=_Ordered,
+        metavar="F:PATH",
+        help="a mask image of the object on frame F (coverage >= 0.5 is the object)",
+    )
+    group.add_argument(
+        "--object",
+        dest="prompts",
+        action=_Ordered,
+        metavar="NAME",
+        help="start the next object (default: one object named 'object')",
+    )
+    track.add_argument("--engine", default="classic", help="segmentation engine (default: classic)")
+    track.add_argument("--model", help="weights folder or model id for a deep engine")
+    track.add_argument(
+        "--range",
+        dest="frame_range",
+        metavar="A-B",
+        help="only frames A to B (inclusive, file-name frame numbers)",
+    )
+    track.add_argument(
+        "--colorspace",
+        help="the plate's colour space (default: scene_linear for "
+        "float EXR, sRGB for 8/16-bit images)",
+    )
+    track.add_argument(
+        "--compression",
+        default="zip",
+        choices=("zip", "zips", "piz", "rle", "none"),
+        help="EXR compression (default: zip)",
+    )
+    precision = track.add_mutually_exclusive_group()
+    precision.add_argument(
+        "--half",
+        dest="half",
+        action="store_true",
+        default=True,
+        help="float16 matte channels (default)",
+    )
+    precision.add_argument(
+        "--float", dest="half", action="store_false", help="float32 matte channels"
+    )
+    track.add_argument(
+        "--store",
+        metavar="DIR",
+        help="keep per-frame results in this folder (resumable result store)",
+    )
+    track.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
+    track.set_defaults(func=_track)
+    return parser
+
+
+def parse_range(text: str | None) -> tuple[int, int] | None:
+    """`A-B` (or a single frame `A`) -> (A, B), inclusive."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?", text)
+    if not m:
+        raise InputError(f"--range {text!r}: expected A-B, e.g. 1001-1100")
+    a = int(m.group(1))
+    b = int(m.group(2)) if m.group(2) is not None else a
+    if b < a:
+        raise InputError(f"--range {text!r}: the last frame is before the first")
+    return a, b
+
+
+class _Output:
+    """Where each frame's mattes go: a frame pattern, or one file for a one-frame shot."""
+
+    def __init__(self, text: str, n_frames: int) -> None:
+        ext = os.path.splitext(text)[1].lower()
+        if ext not in (".exr", ".png"):
+            raise InputError(f"-o {text!r}: the output must end in .exr or .png")
+        self.kind = ext[1:]
+        try:
+            self.pattern = FramePattern.parse(text)
+        except ValueError as err:
+            raise InputError(f"-o {text!r}: {err}") from None
+        if self.pattern is None and n_frames > 1:
+            raise InputError(
+                f"-o {text!r}: the shot has {n_frames} frames; give a pattern such as "
+                f"{os.path.splitext(text)[0]}.####{ext}"
+            )
+        self.text = text
+
+    def path(self, frame: int) -> str:
+        return self.pattern.path(frame) if self.pattern else self.text
+
+
+def _build_session(args: argparse.Namespace, session) -> None:  # noqa: ANN001
+    """Create the objects and prompts given on the command line, in order."""
+    from mattetrack.prompts import parse_box, parse_mask, parse_point
+    from mattetrack.shot.mask import read_mask
+
+    shot = session.shot
+    first = shot.frames[0]
+    current: int | None = None
+    pending: dict[int, str] = {}  # objects that still need a prompt: id -> name
+    for option, value in args.prompts or []:
+        where = f"{option} {value}"
+        if option == "--object":
+            current = session.add_object(value)
+            pending[current] = value
+            continue
+        if current is None:
+            current = session.add_object()
+        pending.pop(current, None)
+        if option in ("--point", "--negative"):
+            frame, x, y = parse_point(value, option)
+            session.add_point(
+                current,
+                first if frame is None else frame,
+                x,
+                y,
+                positive=option == "--point",
+                where=where,
+            )
+        elif option == "--box":
+            frame, box = parse_box(value, option)
+            session.add_box(current, first if frame is None else frame, box, where=where)
+        else:
+            frame, path = parse_mask(value, option)
+            session._check_frame(frame, where)
+            session.add_mask(current, frame, read_mask(path, shot.width, shot.height), where=where)
+    if not session.objects:
+        raise InputError("no prompts: give at least one --point, --box or --mask")
+    if pending:
+        name = next(iter(pending.values()))
+        raise InputError(f"--object {name!r}: the object has no prompts after it")
+
+
+def _track(args: argparse.Namespace) -> int:
+    from mattetrack.engines import get_engine
+    from mattetrack.export.channels import layer_names, matte_channel
+    from mattetrack.session import Session
+    from mattetrack.shot import Shot
+    from mattetrack.store import ResultStore
+
+    started = time.perf_counter()
+    shot = Shot.open(
+        args.input, colorspace=args.colorspace, frame_range=parse_range(args.frame_range)
+    )
+    output = _Output(args.output, len(shot.frames))
+    plate = os.path.realpath(shot.file(shot.frames[0]))
+    if os.path.realpath(output.path(shot.frames[0])) == plate:
+        raise InputError(f"-o {args.output!r}: would overwrite the plate {plate}")
+    engine = get_engine(args.engine, args.model)
+    store = ResultStore(args.store, shot.width, shot.height) if args.store else None
+    session = Session(shot, engine, store)
+    _build_session(args, session)
+
+    objects = session.objects
+    channels = [matte_channel(layer) for layer in layer_names([o.name for o in objects])]
+    out_dir = Path(output.path(shot.frames[0])).parent
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"-o {args.output!r}: cannot create {out_dir} ({err.strerror})") from None
+
+    from tqdm import tqdm
+
+    show = not args.quiet and sys.stderr.isatty()
+    bar = tqdm(
+        total=len(shot.frames),
+        unit="frame",
+        desc="tracking",
+        disable=not show,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
+    written = 0
+    with bar:
+        for frame, coverages in session.propagate():
+            mattes = [coverages[o.id] for o in objects]
+            _write_frame(args, output, shot, frame, channels, mattes)
+            written += 1
+            bar.update(1)
+    if not args.quiet:
+        seconds = time.perf_counter() - started
+        print(
+            f"mattetrack: wrote {written} frame(s) of {len(objects)} object(s) to {args.output} "
+            f"in {seconds:.1f} s ({written / max(seconds, 1e-9):.1f} frames/s)",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def _write_frame(args, output: _Output, shot, frame: int, channels, mattes) -> None:  # noqa: ANN001
+    path = output.path(frame)
+    if output.kind == "png":
+        from mattetrack.export.png import write_matte_png
+
+        write_matte_png(path, mattes)
+    else:
+        from mattetrack.export.exr import write_matte_exr
+
+        write_matte_exr(
+            path,
+            dict(zip(channels, mattes, strict=True)),
+            display_window=shot.display_window,
+            data_window=shot.data_window(frame),
+            compression=args.compression,
+            half=args.half,
+            attributes={"software": f"MatteTrack {__version__}"},
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mattetrack` command; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except MatteTrackError as err:
+        print(f"mattetrack: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("mattetrack: interrupted; finished frames are kept", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

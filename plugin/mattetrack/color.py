@@ -1,0 +1,160 @@
+"""Plate colour to the display-referred sRGB the engines see, through OpenColorIO.
+
+The config is the one in `$OCIO` when set, else OCIO's built-in ACES studio config. A plate's
+source colour space defaults by pixel type (float: the `scene_linear` role; integer: the config's
+sRGB texture space) and `--colorspace` overrides it with any colour space, alias or role.
+
+Sources already in the sRGB texture space pass through untouched (8-bit plates and movies, the
+common case, cost nothing); every other source goes through the config's default display and view,
+i.e. what an artist sees in the Nuke viewer ("sRGB - Display" / "ACES 1.0 - SDR Video" in the
+built-in config).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import PyOpenColorIO as ocio
+
+from mattetrack.errors import InputError
+
+BUILTIN_CONFIG = "studio-config-v2.2.0_aces-v1.3_ocio-v2.4"
+
+# Ways configs name the sRGB texture space; ACES configs give it the alias `srgb_tx`, older or
+# hand-written configs use a plain name or only the `color_picking` / `texture_paint` roles.
+_SRGB_CANDIDATES = (
+    "srgb_tx",
+    "sRGB - Texture",
+    "Utility - sRGB - Texture",
+    "srgb_texture",
+    "sRGB",
+    "srgb",
+    "color_picking",
+    "texture_paint",
+)
+
+# A huge finite stand-in for +inf before OCIO (half-float max): inf itself turns into NaN inside
+# matrices and tone curves, a very bright value comes out as white, which is what +inf means.
+_HALF_MAX = 65504.0
+
+# OCIO's applyRGB releases the GIL, so large frames are converted in row bands on a few threads
+# (the ACES view costs about 0.4 s per 2K frame on one core).
+_THREADS = max(1, min(8, os.cpu_count() or 1))
+_PARALLEL_PIXELS = 1 << 18
+_pool: ThreadPoolExecutor | None = None
+
+
+def _apply(processor: ocio.CPUProcessor, rgb: np.ndarray) -> None:
+    """processor.applyRGB on a C-contiguous (H, W, 3) float32 array, in place, in row bands."""
+    global _pool
+    if _THREADS == 1 or rgb.shape[0] * rgb.shape[1] < _PARALLEL_PIXELS:
+        processor.applyRGB(rgb)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="mattetrack-ocio")
+    # Row bands of a C-contiguous array are C-contiguous views, so OCIO writes straight into rgb.
+    bands = np.array_split(rgb, _THREADS, axis=0)
+    for _ in _pool.map(processor.applyRGB, bands):
+        pass
+
+
+def _load_config(config_path: str | None) -> ocio.Config:
+    """The OCIO config: `config_path`, else `$OCIO`, else the built-in ACES studio config."""
+    try:
+        if config_path:
+            return ocio.Config.CreateFromFile(config_path)
+        if os.environ.get("OCIO"):
+            return ocio.Config.CreateFromEnv()
+        return ocio.Config.CreateFromBuiltinConfig(BUILTIN_CONFIG)
+    except ocio.Exception as err:
+        where = config_path or os.environ.get("OCIO") or BUILTIN_CONFIG
+        raise InputError(f"{where}: cannot load OCIO config: {str(err)[:200]}") from None
+
+
+def _sanitize(rgb: np.ndarray, posinf: float) -> None:
+    """Replace NaN by 0, +inf by `posinf` and -inf by 0, in place."""
+    np.nan_to_num(rgb, copy=False, nan=0.0, posinf=posinf, neginf=0.0)
+
+
+class ColorConverter:
+    """Decoded plate pixels to display-referred sRGB in [0, 1]; OCIO processors are built once."""
+
+    def __init__(self, colorspace: str | None = None, config_path: str | None = None) -> None:
+        self.config = _load_config(config_path)
+        self._override = self._resolve(colorspace) if colorspace else None
+        # source_is_float -> CPU processor, or None for the pass-through fast path.
+        self._processors: dict[bool, ocio.CPUProcessor | None] = {}
+
+    def _resolve(self, name: str) -> str:
+        """The canonical colour space name for a colour space, alias or role `name`."""
+        space = self.config.getColorSpace(name)
+        if space is None:
+            # The names people usually want first, then the config's own order.
+            scene = self.config.getColorSpaces(
+                ocio.SEARCH_REFERENCE_SPACE_SCENE, ocio.COLORSPACE_ACTIVE
+            )
+            wanted = [ocio.ROLE_SCENE_LINEAR, self._srgb_texture(), *(c.getName() for c in scene)]
+            known = [n for n in wanted if n and self.config.getColorSpace(n) is not None]
+            examples = ", ".join(repr(n) for n in dict.fromkeys(known[:8]))
+            raise InputError(
+                f"--colorspace {name!r} is not in the OCIO config; try one of {examples}"
+            )
+        return space.getName()
+
+    def _srgb_texture(self) -> str | None:
+        for name in _SRGB_CANDIDATES:
+            space = self.config.getColorSpace(name)
+            if space is not None:
+                return space.getName()
+        return None
+
+    def source_colorspace(self, source_is_float: bool) -> str:
+        """The colour space pixels of this type are read as (canonical name in the config)."""
+        if self._override:
+            return self._override
+        if source_is_float:
+            space = self.config.getColorSpace(ocio.ROLE_SCENE_LINEAR)
+            if space is None:
+                raise InputError("the OCIO config has no scene_linear role; give --colorspace")
+            return space.getName()
+        srgb = self._srgb_texture()
+        if srgb is None:
+            raise InputError("the OCIO config has no sRGB texture colour space; give --colorspace")
+        return srgb
+
+    def _processor(self, source_is_float: bool) -> ocio.CPUProcessor | None:
+        if source_is_float in self._processors:
+            return self._processors[source_is_float]
+        source = self.source_colorspace(source_is_float)
+        processor = None
+        if source != self._srgb_texture():
+            display = self.config.getDefaultDisplay()
+            view = self.config.getDefaultView(display)
+            transform = ocio.DisplayViewTransform(src=source, display=display, view=view)
+            try:
+                cpu = self.config.getProcessor(transform).getDefaultCPUProcessor()
+            except ocio.Exception as err:
+                raise InputError(
+                    f"OCIO cannot convert {source!r} to {display!r} / {view!r}: {str(err)[:200]}"
+                ) from None
+            processor = None if cpu.isNoOp() else cpu
+        self._processors[source_is_float] = processor
+        return processor
+
+    def to_display(self, rgb: np.ndarray, source_is_float: bool) -> np.ndarray:
+        """(H, W, 3) decoded pixels -> new (H, W, 3) float32 display sRGB, finite, in [0, 1].
+
+        `rgb` is left as it is. Integer sources are expected already normalised to [0, 1].
+        """
+        out = np.array(rgb, dtype=np.float32, order="C", copy=True)
+        if out.ndim != 3 or out.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) array, got shape {out.shape}")
+        processor = self._processor(source_is_float)
+        if processor is not None:
+            _sanitize(out, _HALF_MAX)
+            _apply(processor, out)
+        _sanitize(out, 1.0)
+        np.clip(out, 0.0, 1.0, out=out)
+        return out

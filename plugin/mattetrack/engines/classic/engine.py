@@ -1,0 +1,50 @@
+"""The `classic` engine: weights-free selection and propagation on any CPU."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mattetrack.engines.base import Coverages, FrameSource
+from mattetrack.engines.classic.propagate import PropagateParams, propagate
+from mattetrack.engines.classic.select import SelectParams, select_coverage
+from mattetrack.prompts import FramePrompts
+
+
+@dataclass
+class ClassicParams:
+    """All tunables of the classic engine, grouped by stage."""
+
+    select: SelectParams = field(default_factory=SelectParams)
+    propagate: PropagateParams = field(default_factory=PropagateParams)
+
+
+class ClassicEngine:
+    """GrabCut selection, DIS-flow tracking with colour-model correction, guided-filter edges.
+
+    spill_root: parent folder for propagation's temporary spill (default: the system temp dir).
+    """
+
+    name = "classic"
+
+    def __init__(
+        self, params: ClassicParams | None = None, spill_root: str | os.PathLike[str] | None = None
+    ) -> None:
+        self.params = params or ClassicParams()
+        self.spill_root = spill_root
+
+    def select(self, image: np.ndarray, prompts: FramePrompts) -> np.ndarray:
+        """image: (H, W, 3) float32 display-referred RGB in [0, 1] -> (H, W) float32 coverage."""
+        return select_coverage(image, prompts, self.params.select)
+
+    def propagate(
+        self,
+        source: FrameSource,
+        keyframes: Mapping[int, Mapping[int, np.ndarray]],
+        frames: Sequence[int],
+    ) -> Iterator[tuple[int, Coverages]]:
+        """See `mattetrack.engines.base.Engine.propagate`."""
+        return propagate(source, keyframes, frames, self.params.propagate, self.spill_root)

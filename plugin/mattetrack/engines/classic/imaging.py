@@ -1,0 +1,54 @@
+"""Image plumbing shared by selection and tracking: processing resolution and 8-bit views.
+
+Everything the classic engine decides is decided at a bounded processing resolution (long side
+at most a few hundred to ~1000 pixels), so 1080p and 4K plates cost about as much as 480p ones;
+only the final edge refinement touches full-resolution pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+def processing_size(width: int, height: int, long_side: int) -> tuple[int, int]:
+    """(w, h) of the processing resolution: the plate scaled so its long side <= long_side."""
+    s = min(1.0, long_side / max(width, height))
+    return max(int(round(width * s)), 1), max(int(round(height * s)), 1)
+
+
+def resize_to(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize (h, w[, c]) to size (w, h): area averaging down, bilinear up; no-op when equal."""
+    if (x.shape[1], x.shape[0]) == tuple(size):
+        return x
+    down = size[0] < x.shape[1]
+    return cv2.resize(x, size, interpolation=cv2.INTER_AREA if down else cv2.INTER_LINEAR)
+
+
+def to_u8(image: np.ndarray) -> np.ndarray:
+    """(h, w, c) float in [0, 1] -> uint8, rounding; NaN becomes 0."""
+    return (np.nan_to_num(np.clip(image, 0.0, 1.0)) * 255.0 + 0.5).astype(np.uint8)
+
+
+@dataclass
+class WorkImage:
+    """One frame at processing resolution, in the forms the engine needs.
+
+    rgb: (h, w, 3) float32 display-referred in [0, 1] (guide for the guided filter);
+    u8: (h, w, 3) uint8 of the same; grey: (h, w) uint8 luma for optical flow.
+    """
+
+    rgb: np.ndarray
+    u8: np.ndarray
+    grey: np.ndarray
+
+    @classmethod
+    def from_image(cls, image: np.ndarray, size: tuple[int, int]) -> WorkImage:
+        """image: (H, W, 3) float32 display-referred RGB in [0, 1]; size: processing (w, h)."""
+        rgb = resize_to(np.nan_to_num(np.asarray(image, np.float32)), size)
+        rgb = np.clip(rgb, 0.0, 1.0)
+        u8 = to_u8(rgb)
+        grey = cv2.cvtColor(u8, cv2.COLOR_RGB2GRAY)
+        return cls(rgb=rgb, u8=u8, grey=grey)

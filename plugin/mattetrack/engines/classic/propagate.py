@@ -1,0 +1,222 @@
+"""Propagation through a shot: two sweeps, tracks restarting at every keyframe, blended between.
+
+For an object with keyframes k1 < t < k2, coverage at t blends the forward track from k1 and the
+backward track from k2, weighted by temporal distance (the nearer keyframe counts more); before
+its first keyframe only the backward track exists, after its last only the forward one, and on a
+keyframe its own coverage is returned unchanged. Tracks restart from every keyframe, so an error
+never drifts past one.
+
+Work is organised as two sweeps over frame positions shared by all objects, so the flow between
+two neighbouring frames is computed once per sweep for every object:
+1. backward (descending, from the first keyframe at or after the range's end down to its start),
+   spilling the backward tracks to disk;
+2. forward (ascending, from the last keyframe at or before the range's start), reading the spill
+   back, blending, and yielding results in ascending order.
+At any time only two frames and one coverage per object are held.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from mattetrack.engines.base import Coverages, FrameSource
+from mattetrack.engines.classic.appearance import ColourModel, colour_index
+from mattetrack.engines.classic.flow import DenseFlow, FlowPair
+from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to
+from mattetrack.engines.classic.refine import refine_edges
+from mattetrack.engines.classic.spill import CoverageSpill
+from mattetrack.engines.classic.track import TrackParams, TrackState, track_step
+from mattetrack.errors import InputError
+
+
+@dataclass
+class PropagateParams:
+    """Processing long side (px), DIS preset, and the per-step tracking parameters."""
+
+    long_side: int = 960
+    flow_preset: str = "medium"
+    track: TrackParams = field(default_factory=TrackParams)
+
+
+@dataclass
+class _Object:
+    """One object's keyframes (by frame position) and their coverage."""
+
+    full: dict[int, np.ndarray]  # position -> (H, W) float32 keyframe coverage as given
+    work: dict[int, np.ndarray]  # position -> (h, w) float32 at processing resolution
+    model: ColourModel | None = None  # learned from all keyframes
+
+    @property
+    def positions(self) -> list[int]:
+        return sorted(self.full)
+
+    def prev_key(self, p: int) -> int | None:
+        """Nearest keyframe position < p."""
+        return max((k for k in self.full if k < p), default=None)
+
+    def next_key(self, p: int) -> int | None:
+        """Nearest keyframe position > p."""
+        return min((k for k in self.full if k > p), default=None)
+
+
+def _prepare(
+    source: FrameSource, keyframes: Mapping[int, Mapping[int, np.ndarray]], size: tuple[int, int]
+) -> tuple[dict[int, int], dict[int, _Object]]:
+    order = list(source.frames)
+    pos = {f: i for i, f in enumerate(order)}
+    objects: dict[int, _Object] = {}
+    for obj, kfs in keyframes.items():
+        if not kfs:
+            raise InputError(f"object {obj}: propagation needs at least one keyframe")
+        full, work = {}, {}
+        for frame, cov in kfs.items():
+            if frame not in pos:
+                raise InputError(f"object {obj}: keyframe {frame} is not a frame of the shot")
+            cov = np.asarray(cov, np.float32)
+            if cov.shape != (source.height, source.width):
+                raise InputError(
+                    f"object {obj}: keyframe {frame} coverage is {cov.shape[1]}x{cov.shape[0]}, "
+                    f"the shot is {source.width}x{source.height}"
+                )
+            full[pos[frame]] = np.clip(np.nan_to_num(cov), 0.0, 1.0)
+            work[pos[frame]] = resize_to(full[pos[frame]], size)
+        objects[obj] = _Object(full, work)
+    # Colour models from every keyframe of every object, reading each keyframe image once.
+    key_positions = sorted({p for o in objects.values() for p in o.full})
+    per_obj: dict[int, list[ColourModel]] = {obj: [] for obj in objects}
+    for p in key_positions:
+        idx = colour_index(WorkImage.from_image(source.image(order[p]), size).u8)
+        for obj, o in objects.items():
+            if p in o.work:
+                per_obj[obj].append(ColourModel.learn(idx, o.work[p]))
+    for obj, o in objects.items():
+        o.model = ColourModel.merge(per_obj[obj])
+    return pos, objects
+
+
+def propagate(
+    source: FrameSource,
+    keyframes: Mapping[int, Mapping[int, np.ndarray]],
+    frames: Sequence[int],
+    params: PropagateParams | None = None,
+    spill_root: str | os.PathLike[str] | None = None,
+) -> Iterator[tuple[int, Coverages]]:
+    """Yield (frame, {object id: (H, W) float32 coverage}) for each of `frames`, ascending.
+
+    keyframes: {object id: {frame: (H, W) float32 coverage}}. Keyframes outside `frames` still
+    anchor tracks. spill_root: parent folder for the temporary spill (default: the system's).
+    """
+    params = params or PropagateParams()
+    order = list(source.frames)
+    size = processing_size(source.width, source.height, params.long_side)
+    full_res = size == (source.width, source.height)
+    pos, objects = _prepare(source, keyframes, size)
+    unknown = [f for f in frames if f not in pos]
+    if unknown:
+        raise InputError(f"frame {unknown[0]} is not a frame of the shot")
+    wanted = sorted({pos[f] for f in frames})
+    if not wanted or not objects:
+        return
+    r0, r1 = wanted[0], wanted[-1]
+    wanted_set = set(wanted)
+    tp = params.track
+    radius = tp.gf_radius(*size)
+
+    spill = CoverageSpill(spill_root)
+    try:
+        # Backward sweep: only needed where some object has a keyframe after the range's start.
+        if any(o.positions[-1] > r0 for o in objects.values()):
+            start = max(
+                min((k for k in o.positions if k >= r1), default=o.positions[-1])
+                for o in objects.values()
+            )
+            for p, _, tracked in _sweep(source, order, objects, range(start, r0 - 1, -1), size,
+                                        params):
+                if p in wanted_set:
+                    for obj, cov in tracked.items():
+                        spill.put(p, obj, cov)
+
+        # Forward sweep, blending with the spilled backward tracks.
+        start = min(
+            [r0] + [max((k for k in o.positions if k <= r0), default=r0) for o in objects.values()]
+        )
+        for p, full_image, fwd_all in _sweep(source, order, objects, range(start, r1 + 1), size,
+                                             params):
+            if p not in wanted_set:
+                continue
+            out: Coverages = {}
+            for obj, o in objects.items():
+                if p in o.full:
+                    out[obj] = o.full[p].copy()  # the artist's word, unchanged
+                    continue
+                k1, k2 = o.prev_key(p), o.next_key(p)
+                fwd = fwd_all.get(obj)
+                bwd = spill.take(p, obj) if k2 is not None else None
+                if fwd is not None and bwd is not None and k1 is not None and k2 is not None:
+                    w = (k2 - p) / (k2 - k1)  # the forward track's weight: nearer k1, more weight
+                    cov = w * fwd + (1.0 - w) * bwd
+                elif fwd is not None:
+                    cov = fwd
+                elif bwd is not None:
+                    cov = bwd
+                else:  # cannot happen: every object has a keyframe on one side
+                    cov = np.zeros(size[::-1], np.float32)
+                if full_res:
+                    out[obj] = cov.astype(np.float32)
+                else:
+                    if full_image is None:
+                        full_image = source.image(order[p])
+                    out[obj] = refine_edges(cov, _work_rgb(full_image, size), radius, tp.gf_eps,
+                                            guide_full=full_image)
+            yield order[p], out
+    finally:
+        spill.close()
+
+
+def _work_rgb(full_image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    return np.clip(resize_to(np.asarray(full_image, np.float32), size), 0.0, 1.0)
+
+
+def _sweep(
+    source: FrameSource,
+    order: list[int],
+    objects: dict[int, _Object],
+    positions: range,
+    size: tuple[int, int],
+    params: PropagateParams,
+) -> Iterator[tuple[int, np.ndarray | None, dict[int, np.ndarray]]]:
+    """Run every object's track over `positions` in that order, restarting at keyframes.
+
+    Yields (position, full-resolution image (H, W, 3) or None when no track is alive yet,
+    {obj: (h, w) tracked coverage}) for every position; keyframes of an object restart its track
+    and are not in the dict. Holds two frames and one coverage + colour model per object.
+    """
+    flow = DenseFlow(params.flow_preset)
+    state: dict[int, TrackState] = {}
+    prev: WorkImage | None = None
+    for p in positions:
+        if not any(obj in state or p in o.full for obj, o in objects.items()):
+            yield p, None, {}  # nothing to track yet: no need to read the frame
+            continue
+        full_image = source.image(order[p])
+        image = WorkImage.from_image(full_image, size)
+        pair: FlowPair | None = None
+        idx = colour_index(image.u8)
+        tracked: dict[int, np.ndarray] = {}
+        for obj, o in objects.items():
+            if p in o.full:
+                assert o.model is not None
+                state[obj] = TrackState.start(o.work[p], o.model.copy())
+                continue
+            if obj not in state:
+                continue
+            if pair is None:  # once per frame pair, shared by all objects
+                assert prev is not None
+                pair = FlowPair.compute(flow, image.grey, prev.grey, image.rgb, prev.rgb)
+            tracked[obj] = track_step(state[obj], pair, image, idx, params.track)
+        prev = image
+        yield p, full_image, tracked

@@ -1,0 +1,137 @@
+"""EXR matte output through the native OpenEXR writer (`mattetrack._native`).
+
+Mattes are (H, W) float32 coverage in [0, 1] over the *display window* (see `geometry`); the file
+stores them over its *data window*, which may be smaller than, larger than (overscan) or offset
+from the display window. Pixels outside the display window are written as 0.
+
+Files are written to a temporary name in the target folder and renamed into place, so a failed
+or interrupted write never replaces an earlier file (DESIGN.md, "Reliability rules").
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from mattetrack import _native
+from mattetrack.errors import InputError, MatteTrackError
+from mattetrack.geometry import Box2i
+
+COMPRESSIONS = ("zip", "zips", "piz", "rle", "none")
+
+
+def write_matte_exr(
+    path: str | os.PathLike[str],
+    mattes: Mapping[str, np.ndarray],
+    display_window: Box2i,
+    data_window: Box2i,
+    compression: str = "zip",
+    half: bool = True,
+    attributes: Mapping[str, str] | None = None,
+) -> None:
+    """Write `mattes` as one channel each to a single-part scanline EXR at `path`.
+
+    mattes: full channel name (e.g. "dog.A") -> (display height, display width) coverage over
+        `display_window`, origin at (display_window.xmin, display_window.ymin); clipped to [0, 1].
+    data_window: the pixels the file stores (inclusive box); may differ from the display window.
+    compression: one of zip, zips, piz, rle, none (lossless only).
+    half: HALF channels when true, FLOAT otherwise.
+    attributes: extra string attributes for the header.
+
+    Raises MatteTrackError (one line, naming `path`) on bad arguments or a failed write; an
+    existing file at `path` is then left as it was.
+    """
+    target = Path(path)
+    channels, planes = _data_planes(target, mattes, display_window, data_window)
+    if compression not in COMPRESSIONS:
+        raise MatteTrackError(
+            f"{target}: unsupported compression {compression!r}; expected one of "
+            + ", ".join(COMPRESSIONS)
+        )
+    # Same folder, so the final os.replace is a rename on one file system (atomic on POSIX); the
+    # pid and thread id keep concurrent writers of the same file apart.
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_native_id()}")
+    try:
+        _native.write_exr(
+            str(tmp),
+            channels,
+            planes,
+            data_window.as_tuple(),
+            display_window.as_tuple(),
+            compression=compression,
+            half=half,
+            attributes=dict(attributes) if attributes is not None else None,
+        )
+        os.replace(tmp, target)
+    except (ValueError, OSError, RuntimeError, MemoryError) as err:
+        tmp.unlink(missing_ok=True)
+        reason = str(err).removeprefix(f"{tmp}: ")
+        raise MatteTrackError(f"{target}: cannot write EXR: {reason}") from err
+    except BaseException:  # KeyboardInterrupt and the like: clean up, then let it through
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def validate_exr(path: str | os.PathLike[str]) -> None:
+    """Read every header and pixel of the EXR at `path`; InputError naming the file if damaged.
+
+    Deep parts count as unusable. Runs without the GIL, so it can be used from worker threads.
+    """
+    try:
+        _native.validate_exr(os.fspath(path))
+    except ValueError as err:
+        raise InputError(f"damaged or unreadable EXR: {err}") from err
+
+
+def _data_planes(
+    target: Path,
+    mattes: Mapping[str, np.ndarray],
+    display_window: Box2i,
+    data_window: Box2i,
+) -> tuple[list[str], list[np.ndarray]]:
+    """Channel names and (data height, data width) float32 planes covering `data_window`."""
+    for name, box in (("display window", display_window), ("data window", data_window)):
+        if not isinstance(box, Box2i) or box.empty:
+            raise MatteTrackError(f"{target}: {name} must be a non-empty Box2i, got {box!r}")
+    if not mattes:
+        raise MatteTrackError(f"{target}: no mattes to write")
+    shape = (display_window.height, display_window.width)
+    # Where the data window overlaps the display window, in display-array and data-array indices;
+    # the rest of the data window (overscan) stays 0.
+    overlap = data_window.intersect(display_window)
+    channels: list[str] = []
+    planes: list[np.ndarray] = []
+    for name, matte in mattes.items():
+        if not isinstance(name, str) or not name:
+            raise MatteTrackError(f"{target}: channel name {name!r} must be a non-empty string")
+        coverage = np.asarray(matte)
+        if coverage.shape != shape:
+            raise MatteTrackError(
+                f"{target}: matte {name!r} has shape {coverage.shape}; the display window "
+                f"needs {shape}"
+            )
+        if not (np.issubdtype(coverage.dtype, np.floating) or coverage.dtype == np.bool_):
+            raise MatteTrackError(
+                f"{target}: matte {name!r} has dtype {coverage.dtype}; expected float coverage"
+            )
+        if not np.isfinite(coverage).all():
+            raise MatteTrackError(f"{target}: matte {name!r} contains NaN or infinite values")
+        plane = np.zeros((data_window.height, data_window.width), np.float32)
+        if overlap is not None:
+            src = coverage[
+                overlap.ymin - display_window.ymin : overlap.ymax - display_window.ymin + 1,
+                overlap.xmin - display_window.xmin : overlap.xmax - display_window.xmin + 1,
+            ]
+            dst = plane[
+                overlap.ymin - data_window.ymin : overlap.ymax - data_window.ymin + 1,
+                overlap.xmin - data_window.xmin : overlap.xmax - data_window.xmin + 1,
+            ]
+            dst[...] = src
+            np.clip(dst, 0.0, 1.0, out=dst)
+        channels.append(name)
+        planes.append(plane)
+    return channels, planes

@@ -1,0 +1,233 @@
+"""The classic engine on synthetic shots with known truth: selection, propagation, contracts."""
+
+from __future__ import annotations
+
+import os
+import weakref
+
+import cv2
+import numpy as np
+import pytest
+
+from mattetrack.engines import get_engine
+from mattetrack.engines.classic import ClassicEngine
+from mattetrack.errors import InputError
+from mattetrack.prompts import FramePrompts
+from mattetrack.synthetic import SyntheticSource, click_point
+
+N = 36
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a >= 0.5, b >= 0.5
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+@pytest.fixture(scope="module")
+def src() -> SyntheticSource:
+    return SyntheticSource.render(n_frames=N, width=480, height=270, seed=0)
+
+
+@pytest.fixture(scope="module")
+def engine() -> ClassicEngine:
+    eng = get_engine("classic")
+    assert isinstance(eng, ClassicEngine) and eng.name == "classic"
+    return eng
+
+
+def run(engine: ClassicEngine, src: SyntheticSource, keyframes, frames=None):
+    frames = src.frames if frames is None else frames
+    return list(engine.propagate(src, keyframes, frames))
+
+
+def mean_iou(results, src: SyntheticSource, obj: int = 0) -> float:
+    return float(np.mean([iou(c[obj], src.truth(f)) for f, c in results]))
+
+
+# ---------------------------------------------------------------------------------------- select
+
+
+def test_select_from_click(engine, src) -> None:
+    truth = src.truth(0)
+    p = FramePrompts()
+    p.add_point(*click_point(truth))
+    cov = engine.select(src.image(0), p)
+    assert cov.shape == truth.shape and cov.dtype == np.float32
+    assert cov.min() >= 0.0 and cov.max() <= 1.0
+    assert iou(cov, truth) >= 0.9  # measured 0.97
+
+
+def test_select_negative_click_removes(engine, src) -> None:
+    """A negative click on the object keeps that spot out of the selection."""
+    truth = src.truth(0)
+    x, y = click_point(truth)
+    p = FramePrompts()
+    p.add_point(x, y)
+    p.add_point(x, y + 25, positive=False)
+    cov = engine.select(src.image(0), p)
+    assert cov[int(y + 25), int(x)] < 0.5 and cov[int(y), int(x)] > 0.5
+
+
+def test_select_from_box(engine, src) -> None:
+    truth = src.truth(0)
+    ys, xs = np.nonzero(truth >= 0.5)
+    p = FramePrompts(box=(xs.min() - 6.0, ys.min() - 6.0, xs.max() + 7.0, ys.max() + 7.0))
+    assert iou(engine.select(src.image(0), p), truth) >= 0.88  # measured 0.95
+
+
+def test_select_from_mask_is_the_artists_word(engine, src) -> None:
+    mask = np.zeros((src.height, src.width), np.float32)
+    mask[40:80, 50:120] = 0.7
+    mask[0, 0] = 1.5  # out of range values are clipped, nothing else changes
+    cov = engine.select(src.image(0), FramePrompts(mask=mask))
+    assert np.array_equal(cov, np.clip(mask, 0, 1))
+
+
+def test_select_large_plate_uses_bounded_resolution(engine, src) -> None:
+    """A 1920x1080 plate: processed at <= 960 px and upsampled edge-aware to full resolution."""
+    big = cv2.resize(src.image(0), (1920, 1080), interpolation=cv2.INTER_CUBIC)
+    truth = cv2.resize(src.truth(0), (1920, 1080), interpolation=cv2.INTER_LINEAR)
+    p = FramePrompts()
+    p.add_point(*click_point(truth))
+    cov = engine.select(np.clip(big, 0, 1), p)
+    assert cov.shape == (1080, 1920)
+    assert iou(cov, truth) >= 0.9
+    assert np.count_nonzero((cov > 0.05) & (cov < 0.95)) > 500  # soft edges at full resolution
+
+
+# ------------------------------------------------------------------------------------- propagate
+
+
+@pytest.fixture(scope="module")
+def two_keys(engine, src):
+    keys = {0: {0: src.truth(0), N - 1: src.truth(N - 1)}}
+    return keys, run(engine, src, keys)
+
+
+def test_propagate_forward(engine, src) -> None:
+    res = run(engine, src, {0: {0: src.truth(0)}})
+    assert mean_iou(res, src) >= 0.85  # measured 0.92 (through the occlusion)
+    assert min(iou(c[0], src.truth(f)) for f, c in res[:14]) >= 0.95  # before the occluder
+
+
+def test_propagate_backward(engine, src) -> None:
+    res = run(engine, src, {0: {N - 1: src.truth(N - 1)}})
+    assert [f for f, _ in res] == src.frames
+    assert mean_iou(res, src) >= 0.78  # measured 0.85
+
+
+def test_propagate_two_keyframes(src, two_keys) -> None:
+    keys, res = two_keys
+    assert mean_iou(res, src) >= 0.92  # measured 0.955
+
+
+def test_keyframes_returned_unchanged(src, two_keys) -> None:
+    keys, res = two_keys
+    out = dict(res)
+    for frame, cov in keys[0].items():
+        assert np.array_equal(out[frame][0], cov)
+
+
+def test_yields_exactly_requested_frames_ascending(engine, src, two_keys) -> None:
+    _, full = two_keys
+    wanted = [25, 7, 8, 20, 9]  # unsorted, not contiguous
+    res = run(engine, src, {0: {0: src.truth(0), N - 1: src.truth(N - 1)}}, wanted)
+    assert [f for f, _ in res] == sorted(wanted)
+    # Keyframes outside the range still anchor tracks: same result as the whole-shot run.
+    ref = dict(full)
+    for f, cov in res:
+        assert iou(cov[0], ref[f][0]) > 0.97
+
+
+def test_several_objects_at_once(engine, src) -> None:
+    """Two objects share frames and flow but are tracked independently."""
+    keys = {0: {0: src.truth(0)}, 5: {N - 1: src.truth(N - 1)}}
+    res = run(engine, src, keys)
+    assert all(set(c) == {0, 5} for _, c in res)
+    alone = run(engine, src, {0: {0: src.truth(0)}})
+    for (f, c), (g, a) in zip(res, alone, strict=True):
+        assert f == g and np.array_equal(c[0], a[0])
+    assert mean_iou(res, src, 0) >= 0.85
+    assert mean_iou(res, src, 5) >= 0.78
+
+
+def test_soft_edges(src, two_keys) -> None:
+    _, res = two_keys
+    for f, c in res[1:-1]:
+        partial = np.count_nonzero((c[0] > 0.05) & (c[0] < 0.95))
+        assert partial > 100, f
+        assert c[0].dtype == np.float32 and c[0].min() >= 0.0 and c[0].max() <= 1.0
+
+
+def test_no_drift_past_a_keyframe(engine, src) -> None:
+    """A (deliberately wrong) keyframe in the middle rules the frames after it."""
+    wrong = np.zeros((src.height, src.width), np.float32)
+    cv2.circle(wrong, (80, 220), 30, 1.0, -1)
+    res = dict(run(engine, src, {0: {0: src.truth(0), 18: wrong}}))
+    assert np.array_equal(res[18][0], wrong)
+    for f in range(19, N):
+        assert iou(res[f][0], src.truth(f)) < 0.05, f
+        assert np.count_nonzero((res[f][0] >= 0.5) & (wrong >= 0.5)) > 0.5 * wrong.sum(), f
+    # Before it, the blend leans on the correct keyframe near frame 0.
+    assert iou(res[2][0], src.truth(2)) > 0.85
+
+
+class CountingSource:
+    """A FrameSource that counts how many of the images it handed out are still alive."""
+
+    def __init__(self, inner: SyntheticSource) -> None:
+        self.inner = inner
+        self.live = 0
+        self.peak = 0
+        self.frames = inner.frames
+        self.width, self.height = inner.width, inner.height
+
+    def _dead(self) -> None:
+        self.live -= 1
+
+    def image(self, frame: int) -> np.ndarray:
+        img = self.inner.image(frame).view(_Tracked)
+        self.live += 1
+        self.peak = max(self.peak, self.live)
+        weakref.finalize(img, self._dead)
+        return img
+
+
+class _Tracked(np.ndarray):
+    pass
+
+
+def test_memory_does_not_grow_and_spill_is_cleaned(src, tmp_path) -> None:
+    engine = ClassicEngine(spill_root=tmp_path)
+    counting = CountingSource(src)
+    gen = engine.propagate(counting, {0: {0: src.truth(0), N - 1: src.truth(N - 1)}},
+                           src.frames)
+    seen = 0
+    for _f, _c in gen:
+        seen += 1
+        if seen == 1:
+            spills = os.listdir(tmp_path)
+            assert len(spills) == 1  # the backward sweep spilled to disk
+            assert len(os.listdir(tmp_path / spills[0])) >= N - 3
+        del _c
+    assert seen == N
+    assert counting.peak <= 4, counting.peak  # two frames in flight, not the shot
+    assert os.listdir(tmp_path) == []
+
+
+def test_spill_cleaned_when_stopped_early(src, tmp_path) -> None:
+    engine = ClassicEngine(spill_root=tmp_path)
+    gen = engine.propagate(src, {0: {N - 1: src.truth(N - 1)}}, src.frames)
+    next(gen)
+    assert os.listdir(tmp_path)
+    gen.close()
+    assert os.listdir(tmp_path) == []
+
+
+def test_bad_input(engine, src) -> None:
+    with pytest.raises(InputError):
+        list(engine.propagate(src, {0: {0: src.truth(0)}}, [999]))
+    with pytest.raises(InputError):
+        list(engine.propagate(src, {0: {999: src.truth(0)}}, src.frames))
+    with pytest.raises(InputError):
+        list(engine.propagate(src, {0: {0: np.zeros((10, 10), np.float32)}}, src.frames))

@@ -1,0 +1,359 @@
+"""`mattetrack track` end to end: real plates on disk in, EXR/PNG mattes out, errors as one line.
+
+The plates are synthetic shots with known truth (mattetrack.synthetic) written as EXR and PNG
+sequences, so quality is checked against the truth, through the same code path artists use.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from mattetrack.cli import main
+from mattetrack.synthetic import click_point, render_shot
+
+FIRST = 1001
+W, H = 320, 180
+
+
+def _write(path: Path, pixels: np.ndarray, channels: list[str], fmt: str = "half") -> None:
+    spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], len(channels), fmt)
+    spec.channelnames = tuple(channels)
+    out = oiio.ImageOutput.create(str(path))
+    assert out is not None and out.open(str(path), spec), oiio.geterror()
+    out.write_image(np.ascontiguousarray(pixels))
+    out.close()
+
+
+def _read(path: Path) -> tuple[oiio.ImageSpec, np.ndarray]:
+    inp = oiio.ImageInput.open(str(path))
+    assert inp is not None, oiio.geterror()
+    spec = inp.spec()
+    pixels = inp.read_image(0, 0, 0, spec.nchannels, "float")
+    inp.close()
+    return spec, pixels
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a >= 0.5, b >= 0.5
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+@pytest.fixture(scope="module")
+def exr_shot(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
+    """A 16-frame scene-linear half EXR sequence plate.1001-1016.exr and its true coverage."""
+    folder = tmp_path_factory.mktemp("plate")
+    shot = render_shot(n_frames=16, width=W, height=H, seed=3)
+    for i, (rgb, _) in enumerate(shot):
+        _write(folder / f"plate.{FIRST + i:04d}.exr", rgb, ["R", "G", "B"])
+    # An artist's mask of a patch of background, for a second object.
+    mask = np.zeros((H, W, 1), np.float32)
+    mask[10:40, 120:180] = 1.0
+    _write(folder.parent / f"{folder.name}_patch.png", mask, ["Y"], "uint8")
+    return folder, [cov for _, cov in shot]
+
+
+def _patch(folder: Path) -> str:
+    return str(folder.parent / f"{folder.name}_patch.png")
+
+
+def _box(coverage: np.ndarray, margin: float = 0.15) -> str:
+    """An artist's box around the object: its bounding box grown by `margin` of its size."""
+    ys, xs = np.nonzero(coverage >= 0.5)
+    mx, my = margin * (xs.max() - xs.min()), margin * (ys.max() - ys.min())
+    x0, y0, x1, y1 = xs.min() - mx, ys.min() - my, xs.max() + 1 + mx, ys.max() + 1 + my
+    return f"{x0:.0f},{y0:.0f},{x1:.0f},{y1:.0f}"
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha1(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_track_exr_sequence_two_objects(exr_shot, tmp_path, capsys):
+    folder, truth = exr_shot
+    before = _digest(folder)
+    x, y = click_point(truth[0])
+    x2, y2 = click_point(truth[-1])
+    rc = main(
+        [
+            "track",
+            str(folder / "plate.####.exr"),
+            "--object",
+            "hero ball",
+            "--point",
+            f"{x},{y}",
+            "--box",
+            _box(truth[0]),
+            "--box",
+            f"{FIRST + 15}:{_box(truth[15])}",
+            "--point",
+            f"{FIRST + 15}:{x2},{y2}",
+            "--object",
+            "corner",
+            "--mask",
+            f"{FIRST + 4}:{_patch(folder)}",
+            "-o",
+            str(tmp_path / "out" / "mattes.%04d.exr"),
+        ]
+    )
+    assert rc == 0
+    outputs = sorted((tmp_path / "out").iterdir())
+    assert [p.name for p in outputs] == [f"mattes.{FIRST + i:04d}.exr" for i in range(16)]
+    ious, patch_areas = [], []
+    for i, path in enumerate(outputs):
+        spec, pixels = _read(path)
+        # OpenEXR keeps channels sorted by name; each object is its own layer.
+        assert sorted(spec.channelnames) == ["corner.A", "hero_ball.A"]
+        assert spec.format == oiio.TypeDesc("half")
+        assert (spec.full_width, spec.full_height) == (W, H)
+        assert pixels.min() >= 0 and pixels.max() <= 1
+        hero = pixels[..., spec.channelnames.index("hero_ball.A")]
+        corner = pixels[..., spec.channelnames.index("corner.A")]
+        ious.append(_iou(hero, truth[i]))
+        patch_areas.append(int((corner >= 0.5).sum()))
+        if i == 4:
+            np.testing.assert_array_equal(corner[10:40, 120:180], 1.0)  # the keyframe's own mask
+    assert np.mean(ious) >= 0.85, np.round(ious, 2)
+    # The background patch is followed through the whole shot; the pole crossing in front of it
+    # hides up to half of it on a few frames.
+    assert min(patch_areas) > 0.4 * 30 * 60 and np.median(patch_areas) > 0.9 * 30 * 60, patch_areas
+    assert _digest(folder) == before  # the plate is never modified
+    assert "wrote 16 frame(s) of 2 object(s)" in capsys.readouterr().err
+
+
+def test_track_png_single_object_and_labels(exr_shot, tmp_path):
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    assert (
+        main(
+            [
+                "track",
+                str(folder),
+                "--box",
+                _box(truth[0]),
+                "--negative",
+                "2,2",
+                "-q",
+                "--range",
+                f"{FIRST}-{FIRST + 5}",
+                "-o",
+                str(tmp_path / "a" / "%05d.png"),
+            ]
+        )
+        == 0
+    )
+    names = sorted(p.name for p in (tmp_path / "a").iterdir())
+    assert names == [f"{FIRST + i:05d}.png" for i in range(6)]
+    spec, grey = _read(tmp_path / "a" / f"{FIRST + 3:05d}.png")
+    assert spec.format == oiio.TypeDesc("uint8") and spec.nchannels == 1
+    assert _iou(grey[..., 0], truth[3]) >= 0.8
+
+    assert (
+        main(
+            [
+                "track",
+                str(folder / "plate.####.exr"),
+                "-q",
+                "--range",
+                f"{FIRST}-{FIRST + 2}",
+                "--point",
+                f"{x},{y}",
+                "--object",
+                "patch",
+                "--mask",
+                f"{FIRST}:{_patch(folder)}",
+                "-o",
+                str(tmp_path / "b" / "l.####.png"),
+            ]
+        )
+        == 0
+    )
+    from PIL import Image
+
+    labels = Image.open(tmp_path / "b" / f"l.{FIRST + 1}.png")
+    assert labels.mode == "P"
+    values = set(np.unique(np.asarray(labels)).tolist())
+    assert values <= {0, 1, 2} and {1, 2} <= values
+
+
+def test_single_image_to_single_file(exr_shot, tmp_path):
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    out = tmp_path / "one.exr"
+    assert (
+        main(
+            [
+                "track",
+                str(folder / f"plate.{FIRST}.exr"),
+                "--box",
+                _box(truth[0]),
+                "--point",
+                f"{x},{y}",
+                "-q",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    spec, pixels = _read(out)
+    assert spec.channelnames == ("object.A",)
+    assert _iou(pixels[..., 0], truth[0]) >= 0.85
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--point", "10;20"], "--point '10;20'"),
+        (["--point", "500,20"], "outside the 320x180 frame"),
+        (["--point", "7:10,20"], "frame 7 is not in the shot"),
+        (["--box", "50,50,10,10"], "--box"),
+        (["--mask", "1001:/nonexistent/mask.png"], "/nonexistent/mask.png"),
+        (["--object", "a", "--point", "5,5", "--object", "b"], "'b': the object has no prompts"),
+        ([], "no prompts"),
+        (["--point", "5,5", "--range", "9-3"], "--range"),
+        (["--point", "5,5", "--engine", "magic"], "--engine 'magic'"),
+        (["--point", "5,5", "--colorspace", "not a colourspace"], "not a colourspace"),
+    ],
+)
+def test_bad_arguments_one_line_exit_2(exr_shot, tmp_path, capsys, args, needle):
+    folder, _ = exr_shot
+    out = tmp_path / "m.####.exr"
+    rc = main(["track", str(folder / "plate.####.exr"), *args, "-o", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert needle in err
+    assert err.count("\n") == 1 and err.startswith("mattetrack: error: ")
+    assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_bad_output_and_input(exr_shot, tmp_path, capsys):
+    folder, _ = exr_shot
+    cases = [
+        (
+            [
+                "track",
+                str(folder / "plate.####.exr"),
+                "--point",
+                "5,5",
+                "-o",
+                str(tmp_path / "m.exr"),
+            ],
+            "give a pattern such as",
+        ),
+        (
+            [
+                "track",
+                str(folder / "plate.####.exr"),
+                "--point",
+                "5,5",
+                "-o",
+                str(tmp_path / "m.jpg"),
+            ],
+            "must end in .exr or .png",
+        ),
+        (
+            [
+                "track",
+                str(tmp_path / "missing.####.exr"),
+                "--point",
+                "5,5",
+                "-o",
+                str(tmp_path / "a.exr"),
+            ],
+            "missing",
+        ),
+        (
+            [
+                "track",
+                str(folder / "plate.####.exr"),
+                "--point",
+                "5,5",
+                "-o",
+                str(folder / "plate.####.exr"),
+            ],
+            "overwrite",
+        ),
+    ]
+    for argv, needle in cases:
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1, err
+
+
+def test_argparse_errors_are_one_line(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "mattetrack", "track", "--point", "1,1"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "required" in proc.stderr
+
+
+def test_damaged_frame_mid_sequence_keeps_earlier_results(exr_shot, tmp_path, capsys):
+    folder, truth = exr_shot
+    plate = tmp_path / "plate"
+    plate.mkdir()
+    for i in range(6):
+        (plate / f"p.{i:04d}.exr").write_bytes((folder / f"plate.{FIRST + i:04d}.exr").read_bytes())
+    good = (plate / "p.0003.exr").read_bytes()
+    (plate / "p.0003.exr").write_bytes(good[: len(good) // 2])  # truncated
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "m.0005.exr").write_bytes(b"an earlier result")
+    x, y = click_point(truth[0])
+    rc = main(
+        [
+            "track",
+            str(plate / "p.####.exr"),
+            "--point",
+            f"{x},{y}",
+            "-q",
+            "-o",
+            str(out / "m.####.exr"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert rc == 2 and "p.0003.exr" in err and err.count("\n") == 1
+    assert (out / "m.0005.exr").read_bytes() == b"an earlier result"
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_every_damaged_exr_is_a_one_line_error(shared_data, tmp_path):
+    """Each fuzzer-made file in exr-samples/Damaged: exit 2, one line naming it, no crash."""
+    damaged = sorted((shared_data / "exr-samples" / "Damaged").iterdir())
+    assert len(damaged) > 50
+    driver = textwrap.dedent(
+        """
+        import contextlib, io, sys
+        from mattetrack.cli import main
+        for path in sys.argv[2:]:
+            err = io.StringIO()
+            with contextlib.redirect_stderr(err):
+                rc = main(["track", path, "--point", "1,1", "-q", "-o", sys.argv[1]])
+            print(repr((path, rc, err.getvalue())), flush=True)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", driver, str(tmp_path / "m.exr"), *map(str, damaged)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    results = [eval(line) for line in proc.stdout.splitlines()]  # noqa: S307 - our own repr output
+    assert proc.returncode == 0, f"crashed after {len(results)} files: {proc.stderr[-2000:]}"
+    assert len(results) == len(damaged)
+    for path, rc, err in results:
+        assert rc == 2, (path, rc, err)
+        assert err.count("\n") == 1 and err.startswith("mattetrack: error: "), (path, err)
+        assert os.path.basename(path) in err, (path, err)
+    assert not any(tmp_path.iterdir())
