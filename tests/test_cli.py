@@ -357,3 +357,66 @@ def test_every_damaged_exr_is_a_one_line_error(shared_data, tmp_path):
         assert err.count("\n") == 1 and err.startswith("mattetrack: error: "), (path, err)
         assert os.path.basename(path) in err, (path, err)
     assert not any(tmp_path.iterdir())
+
+
+def test_progress_bar_on_a_terminal_only(exr_shot, tmp_path):
+    """A terminal gets a progress bar on stderr; a pipe (logs, farm jobs) gets only the summary."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    folder, truth = exr_shot
+    argv = [
+        sys.executable,
+        "-m",
+        "mattetrack",
+        "track",
+        str(folder / "plate.####.exr"),
+        "--box",
+        _box(truth[0]),
+        "--range",
+        f"{FIRST}-{FIRST + 3}",
+    ]
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
+    proc = subprocess.Popen([*argv, "-o", str(tmp_path / "t.####.exr")], stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    assert proc.wait(timeout=120) == 0
+    os.close(master)
+    shown = b"".join(chunks).decode(errors="replace")
+    assert "tracking:" in shown and "4/4" in shown
+
+    piped = subprocess.run(
+        [*argv, "-o", str(tmp_path / "p.####.exr")], capture_output=True, text=True
+    )
+    assert piped.returncode == 0
+    assert "tracking:" not in piped.stderr and piped.stderr.startswith(
+        "mattetrack: wrote 4 frame(s)"
+    )
+
+
+def test_mattes_keep_the_plates_moving_data_windows(shared_data, tmp_path):
+    """Beachball frames have data windows that change size every frame: each matte file has its
+    plate's data and display window, and coverage is zero outside the plate's data window."""
+    plate = shared_data / "exr-samples" / "Beachball" / "singlepart.####.exr"
+    out = tmp_path / "m.####.exr"
+    assert main(["track", str(plate), "--box", "1:700,300,1300,800", "-q", "-o", str(out)]) == 0
+    for frame in range(1, 5):
+        src = oiio.ImageInput.open(str(plate).replace("####", f"{frame:04d}"))
+        plate_spec = src.spec()
+        src.close()
+        spec, pixels = _read(Path(str(out).replace("####", f"{frame:04d}")))
+        assert spec.channelnames == ("object.A",)
+        for attr in ("x", "y", "width", "height", "full_x", "full_y", "full_width", "full_height"):
+            assert getattr(spec, attr) == getattr(plate_spec, attr), (frame, attr)
+        assert 0 < pixels.max() <= 1
