@@ -35,11 +35,11 @@ demo: setup
 test: setup
 	$(VENV)/bin/pytest -q
 
-# Measured runs (DAVIS J&F, speed); vos-benchmark without its deps: it would pull the GUI OpenCV.
+# Measured runs, one table (DAVIS J&F, NoC, frames/s, peak RSS); vos-benchmark without its deps: it would pull the GUI OpenCV.
 bench: setup
 	$(PIP) install scikit-image
 	$(PIP) install --no-deps vos-benchmark
-	$(PY) tests/benchmarks/davis_jf.py
+	$(PY) tests/benchmarks/run_all.py
 
 lint: setup
 	$(VENV)/bin/ruff check plugin tests examples host_adapters

@@ -420,3 +420,41 @@ def test_mattes_keep_the_plates_moving_data_windows(shared_data, tmp_path):
         for attr in ("x", "y", "width", "height", "full_x", "full_y", "full_width", "full_height"):
             assert getattr(spec, attr) == getattr(plate_spec, attr), (frame, attr)
         assert 0 < pixels.max() <= 1
+
+
+def test_a_failed_write_mid_run_names_the_file_and_keeps_earlier_frames(
+    exr_shot, tmp_path, capsys
+):
+    folder, truth = exr_shot
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / f"m.{FIRST + 4:04d}.png").mkdir()  # a folder in the way: that frame cannot be written
+    x, y = click_point(truth[0])
+    args = ["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "-q",
+            "--write-queue", "2", "-o", str(out / "m.####.png")]
+    rc = main(args)
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1
+    assert err.startswith(f"mattetrack: error: {out / f'm.{FIRST + 4:04d}.png'}")
+    written = sorted(p.name for p in out.iterdir() if p.is_file())
+    assert written == [f"m.{FIRST + i:04d}.png" for i in range(4)]  # the frames before it
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_timings_and_bounded_options(exr_shot, tmp_path, capsys):
+    import json
+
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    out = tmp_path / "t.####.png"
+    args = ["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--timings",
+            "--read-ahead", "3", "--write-queue", "1", "-o", str(out)]
+    assert main(args) == 0
+    line = next(s for s in capsys.readouterr().err.splitlines() if "timings" in s)
+    timings = json.loads(line.split("timings ", 1)[1])
+    assert timings["frames"] == 16 and timings["frames_read"] >= 16
+    for stage in ("decode_s", "colour_s", "engine_s", "write_s"):
+        assert timings[stage] > 0
+    with pytest.raises(SystemExit) as exit_info:  # argparse: one line, status 2
+        main(args[:-2] + ["--read-ahead", "-1", "-o", str(out)])
+    assert exit_info.value.code == 2 and "--read-ahead" in capsys.readouterr().err

@@ -144,7 +144,7 @@ def test_output_is_clipped() -> None:
 def test_large_frames_are_converted_in_bands_like_small_ones() -> None:
     rng = np.random.default_rng(1)
     big = rng.random((700, 600, 3), dtype=np.float32) * 4  # above the threading threshold
-    conv = ColorConverter()
+    conv = ColorConverter(exact=True)
     out = conv.to_display(big, True)
     view = ocio.DisplayViewTransform(
         src="ACEScg", display="sRGB - Display", view="ACES 1.0 - SDR Video"
@@ -178,3 +178,76 @@ def test_processors_are_built_once() -> None:
         conv.to_display(grey(0.18), True)
         conv.to_display(grey(0.18), False)
     assert counting.processors == 1  # the float (view) processor; sRGB needs none
+
+
+def _exact_view(conv: ColorConverter) -> ocio.CPUProcessor:
+    view = ocio.DisplayViewTransform(
+        src="ACEScg", display="sRGB - Display", view="ACES 1.0 - SDR Video"
+    )
+    return conv.config.getProcessor(view).getDefaultCPUProcessor()
+
+
+def _scene_linear_samples() -> np.ndarray:
+    """(1, n, 3) scene-linear test colours: a grey ramp to 1000 and random colours up to 16."""
+    rng = np.random.default_rng(7)
+    ramp = np.repeat(np.geomspace(1e-4, 1000.0, 400, dtype=np.float32)[:, None], 3, axis=1)
+    rand = (rng.random((4000, 3), dtype=np.float32) ** 3) * 16
+    return np.concatenate([ramp, rand])[None].astype(np.float32)
+
+
+def test_float_plates_use_the_baked_lut_close_to_exact() -> None:
+    conv = ColorConverter()
+    samples = _scene_linear_samples()
+    out = conv.to_display(samples, True)
+    ref = samples.copy()
+    _exact_view(conv).applyRGB(ref)
+    err = np.abs(out - np.clip(ref, 0, 1)) * 255
+    stats = conv.lut_stats[True]
+    assert stats is not None  # the LUT is in use ...
+    assert not np.array_equal(out, np.clip(ref, 0, 1))  # ... so results are not bit-exact
+    assert err.mean() < 0.5  # code values of 255
+    assert err[0, :400].max() < 2.0  # greys: within 2 code values everywhere
+    assert stats.mean < 0.5 and stats.ramp_max < 2.0
+
+
+def test_exact_mode_is_bit_exact_with_ocio() -> None:
+    conv = ColorConverter(exact=True)
+    samples = _scene_linear_samples()
+    ref = samples.copy()
+    _exact_view(conv).applyRGB(ref)
+    np.testing.assert_array_equal(conv.to_display(samples, True), np.clip(ref, 0, 1))
+    assert conv.lut_stats[True] is None
+
+
+def test_a_view_that_does_not_bake_well_stays_exact(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mattetrack import colorlut
+
+    monkeypatch.setattr(colorlut, "MAX_MEAN_ERROR", -1.0)  # no bake can pass
+    conv = ColorConverter()
+    samples = _scene_linear_samples()
+    ref = samples.copy()
+    _exact_view(conv).applyRGB(ref)
+    np.testing.assert_array_equal(conv.to_display(samples, True), np.clip(ref, 0, 1))
+    assert conv.lut_stats[True] is None
+
+
+def test_lut_error_on_real_exr_plates(shared_data: Path) -> None:
+    import OpenImageIO as oiio
+
+    lut, exact = ColorConverter(), ColorConverter(exact=True)
+    for name in ("Beachball/singlepart.0001.exr", "ScanLines/Desk.exr", "ScanLines/Carrots.exr"):
+        rgb = oiio.ImageBuf(str(shared_data / "exr-samples" / name)).get_pixels(oiio.FLOAT)
+        rgb = np.ascontiguousarray(rgb[..., :3], np.float32)
+        err = np.abs(lut.to_display(rgb, True) - exact.to_display(rgb, True)) * 255
+        assert err.mean() < 0.5, name
+        assert np.percentile(err, 99.9) < 5.0, name  # the max sits on a few saturated pixels
+
+
+def test_convert_in_place_skips_unit_range_pass_through() -> None:
+    conv = ColorConverter()
+    rgb = grey(0.25)
+    rgb[0, 0] = (1.5, -0.5, 0.5)  # out of range: left alone when the caller vouches for it
+    conv.convert_in_place(rgb, False, unit_range=True)
+    np.testing.assert_array_equal(rgb[0, 0], (1.5, -0.5, 0.5))
+    conv.convert_in_place(rgb, False)
+    np.testing.assert_array_equal(rgb[0, 0], (1.0, 0.0, 0.5))

@@ -7,6 +7,8 @@ Exit status 0 on success, 2 with a one-line error naming the file or argument on
 from __future__ import annotations
 
 import argparse
+import functools
+import json
 import os
 import re
 import sys
@@ -126,9 +128,47 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="keep per-frame results in this folder (resumable result store)",
     )
+    track.add_argument(
+        "--read-ahead",
+        type=_non_negative,
+        default=2,
+        metavar="N",
+        help="frames decoded ahead on a background thread (default: 2; 0: none)",
+    )
+    track.add_argument(
+        "--write-queue",
+        type=_positive,
+        default=4,
+        metavar="N",
+        help="frames of mattes waiting for the background writer at most (default: 4)",
+    )
+    track.add_argument(
+        "--exact-colour",
+        action="store_true",
+        help="convert float plates with the exact OCIO processor, not its baked 3D LUT",
+    )
+    track.add_argument(
+        "--timings",
+        action="store_true",
+        help="print seconds per stage (decode, colour, engine, write) as JSON at the end",
+    )
     track.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     track.set_defaults(func=_track)
     return parser
+
+
+def _non_negative(text: str) -> int:
+    value = int(text) if re.fullmatch(r"\s*\d+\s*", text) else -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = _non_negative(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
 
 
 def parse_range(text: str | None) -> tuple[int, int] | None:
@@ -211,16 +251,31 @@ def _build_session(args: argparse.Namespace, session) -> None:  # noqa: ANN001
 
 
 def _track(args: argparse.Namespace) -> int:
-    from mattetrack.engines import get_engine
-    from mattetrack.export.channels import layer_names, matte_channel
-    from mattetrack.session import Session
     from mattetrack.shot import Shot
-    from mattetrack.store import ResultStore
 
     started = time.perf_counter()
+    # The cache holds the frames the engine works on plus the read-ahead; both bound memory.
     shot = Shot.open(
-        args.input, colorspace=args.colorspace, frame_range=parse_range(args.frame_range)
+        args.input,
+        colorspace=args.colorspace,
+        frame_range=parse_range(args.frame_range),
+        cache_size=max(8, args.read_ahead + 4),
+        prefetch=args.read_ahead,
+        exact_colour=args.exact_colour,
     )
+    try:
+        return _track_shot(args, shot, started)
+    finally:
+        shot.close()
+
+
+def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa: ANN001
+    from mattetrack.engines import get_engine
+    from mattetrack.export.background import BackgroundWriter
+    from mattetrack.export.channels import layer_names, matte_channel
+    from mattetrack.session import Session
+    from mattetrack.store import ResultStore
+
     output = _Output(args.output, len(shot.frames))
     plate = os.path.realpath(shot.file(shot.frames[0]))
     if os.path.realpath(output.path(shot.frames[0])) == plate:
@@ -250,12 +305,46 @@ def _track(args: argparse.Namespace) -> int:
         dynamic_ncols=True,
     )
     written = 0
-    with bar:
-        for frame, coverages in session.propagate():
+    engine_s = submit_s = 0.0
+    opened = time.perf_counter()
+    with bar, BackgroundWriter(args.write_queue) as writer:
+        frames = iter(session.propagate())
+        while True:
+            tick = time.perf_counter()
+            item = next(frames, None)
+            tock = time.perf_counter()
+            engine_s += tock - tick
+            if item is None:
+                break
+            frame, coverages = item
             mattes = [coverages[o.id] for o in objects]
-            _write_frame(args, output, shot, frame, channels, mattes)
+            # The engine yields fresh arrays per frame, so the writer may keep them until done.
+            writer.submit(
+                output.path(frame),
+                functools.partial(_write_frame, args, output, shot, frame, channels, mattes),
+            )
+            submit_s += time.perf_counter() - tock
             written += 1
             bar.update(1)
+    if args.timings:
+        stats = shot.stats
+        timings = {
+            "frames": written,
+            "total_s": time.perf_counter() - started,
+            "setup_s": opened - started,  # opening, engine load, keyframe selection
+            # Decode and colour run partly on the read-ahead thread, overlapped with the engine.
+            "decode_s": stats.decode,
+            "colour_s": stats.colour,
+            "frames_read": stats.frames_read,
+            "frames_prefetched": stats.prefetched,
+            "read_wait_s": stats.waited,  # the engine blocked on frames not read yet
+            # Propagation time, including the reads it waited for (read_wait_s).
+            "engine_s": engine_s,
+            "write_s": writer.seconds,  # on the writer thread, overlapped
+            "write_wait_s": submit_s,  # the loop blocked on a full writer queue
+        }
+        print("mattetrack: timings " + json.dumps({k: round(v, 3) for k, v in timings.items()}),
+              file=sys.stderr)
     if not args.quiet:
         seconds = time.perf_counter() - started
         print(

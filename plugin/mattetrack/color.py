@@ -8,16 +8,21 @@ Sources already in the sRGB texture space pass through untouched (8-bit plates a
 common case, cost nothing); every other source goes through the config's default display and view,
 i.e. what an artist sees in the Nuke viewer ("sRGB - Display" / "ACES 1.0 - SDR Video" in the
 built-in config).
+
+That view is baked once per converter into a shaper + 3D LUT (`colorlut`, ~5x faster, mean error
+well under 0.5/255); `exact=True` keeps the full OCIO processor.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import PyOpenColorIO as ocio
 
+from mattetrack import colorlut
 from mattetrack.errors import InputError
 
 BUILTIN_CONFIG = "studio-config-v2.2.0_aces-v1.3_ocio-v2.4"
@@ -44,6 +49,7 @@ _HALF_MAX = 65504.0
 _THREADS = max(1, min(8, os.cpu_count() or 1))
 _PARALLEL_PIXELS = 1 << 18
 _pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
 
 
 def _apply(processor: ocio.CPUProcessor, rgb: np.ndarray) -> None:
@@ -52,8 +58,9 @@ def _apply(processor: ocio.CPUProcessor, rgb: np.ndarray) -> None:
     if _THREADS == 1 or rgb.shape[0] * rgb.shape[1] < _PARALLEL_PIXELS:
         processor.applyRGB(rgb)
         return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="mattetrack-ocio")
+    with _pool_lock:  # shots convert on several threads
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="mattetrack-ocio")
     # Row bands of a C-contiguous array are C-contiguous views, so OCIO writes straight into rgb.
     bands = np.array_split(rgb, _THREADS, axis=0)
     for _ in _pool.map(processor.applyRGB, bands):
@@ -81,11 +88,18 @@ def _sanitize(rgb: np.ndarray, posinf: float) -> None:
 class ColorConverter:
     """Decoded plate pixels to display-referred sRGB in [0, 1]; OCIO processors are built once."""
 
-    def __init__(self, colorspace: str | None = None, config_path: str | None = None) -> None:
+    def __init__(
+        self, colorspace: str | None = None, config_path: str | None = None, exact: bool = False
+    ) -> None:
         self.config = _load_config(config_path)
+        self.exact = exact
         self._override = self._resolve(colorspace) if colorspace else None
         # source_is_float -> CPU processor, or None for the pass-through fast path.
         self._processors: dict[bool, ocio.CPUProcessor | None] = {}
+        # source_is_float -> errors of the baked LUT in use (None: exact processor).
+        self.lut_stats: dict[bool, colorlut.LutStats | None] = {}
+        # Shots convert on prefetch threads: build each processor once, under a lock.
+        self._build_lock = threading.Lock()
 
     def _resolve(self, name: str) -> str:
         """The canonical colour space name for a colour space, alias or role `name`."""
@@ -127,6 +141,13 @@ class ColorConverter:
     def _processor(self, source_is_float: bool) -> ocio.CPUProcessor | None:
         if source_is_float in self._processors:
             return self._processors[source_is_float]
+        with self._build_lock:
+            if source_is_float not in self._processors:
+                self._processors[source_is_float] = self._build(source_is_float)
+            return self._processors[source_is_float]
+
+    def _build(self, source_is_float: bool) -> ocio.CPUProcessor | None:
+        """The exact processor, or its LUT bake unless `exact`; None when no conversion."""
         source = self.source_colorspace(source_is_float)
         processor = None
         if source != self._srgb_texture():
@@ -140,7 +161,11 @@ class ColorConverter:
                     f"OCIO cannot convert {source!r} to {display!r} / {view!r}: {str(err)[:200]}"
                 ) from None
             processor = None if cpu.isNoOp() else cpu
-        self._processors[source_is_float] = processor
+        self.lut_stats[source_is_float] = None
+        if processor is not None and not self.exact:
+            baked = colorlut.bake(processor, _apply)
+            if baked is not None:  # else the view does not bake well: stay exact
+                processor, self.lut_stats[source_is_float] = baked
         return processor
 
     def to_display(self, rgb: np.ndarray, source_is_float: bool) -> np.ndarray:
@@ -149,12 +174,26 @@ class ColorConverter:
         `rgb` is left as it is. Integer sources are expected already normalised to [0, 1].
         """
         out = np.array(rgb, dtype=np.float32, order="C", copy=True)
-        if out.ndim != 3 or out.shape[2] != 3:
-            raise ValueError(f"expected an (H, W, 3) array, got shape {out.shape}")
-        processor = self._processor(source_is_float)
-        if processor is not None:
-            _sanitize(out, _HALF_MAX)
-            _apply(processor, out)
-        _sanitize(out, 1.0)
-        np.clip(out, 0.0, 1.0, out=out)
+        self.convert_in_place(out, source_is_float)
         return out
+
+    def convert_in_place(
+        self, rgb: np.ndarray, source_is_float: bool, unit_range: bool = False
+    ) -> None:
+        """Like `to_display`, in place on a C-contiguous (H, W, 3) float32 array.
+
+        unit_range: the caller knows the values are finite and in [0, 1] already (integer
+        decodes), so a pass-through conversion does nothing at all.
+        """
+        if rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ValueError(f"expected an (H, W, 3) array, got shape {rgb.shape}")
+        if rgb.dtype != np.float32 or not rgb.flags.c_contiguous:
+            raise ValueError("convert_in_place needs a C-contiguous float32 array")
+        processor = self._processor(source_is_float)
+        if processor is None and unit_range:
+            return
+        if processor is not None:
+            _sanitize(rgb, _HALF_MAX)
+            _apply(processor, rgb)
+        _sanitize(rgb, 1.0)
+        np.clip(rgb, 0.0, 1.0, out=rgb)

@@ -173,7 +173,9 @@ def read(header: ImageHeader, with_alpha: bool = False) -> np.ndarray:
     if pixels.shape[:2] != expected:
         raise InputError(f"{header.path}: read {pixels.shape[1]}x{pixels.shape[0]} pixels, "
                          f"the header says {expected[1]}x{expected[0]}")
-    out = pixels[:, :, [c - first for c in channels]]
+    picks = [c - first for c in channels]
+    # The common case (R, G, B are the part's first channels) needs no gathering copy.
+    out = pixels if picks == list(range(pixels.shape[2])) else pixels[:, :, picks]
     if with_alpha and header.alpha is None:
         out = np.concatenate([out, np.ones_like(out[:, :, :1])], axis=2)
     return np.ascontiguousarray(out)

@@ -58,6 +58,11 @@ class MovieReader:
         self._pos = index + 1
         return bgr
 
+    @property
+    def next_index(self) -> int:
+        """The frame the capture decodes next without seeking."""
+        return 0 if self._first is not None else self._pos
+
     def read(self, index: int) -> np.ndarray:
         """Frame `index` as (H, W, 3) uint8 RGB."""
         bgr = self._first if index == 0 and self._first is not None else self._decode(index)

@@ -3,12 +3,21 @@
 `image(frame)` gives (H, W, 3) float32 display-referred sRGB in [0, 1] covering the display window,
 from a bounded LRU cache. Only the first frame's header is read when a shot opens; every other
 frame is decoded when it is asked for.
+
+Read-ahead: when `image()` is called for neighbouring frames in a row (forwards or backwards), the
+next `prefetch` frames in that direction are decoded and converted on one background thread while
+the caller computes (OIIO, OCIO and OpenCV release the GIL); `prefetch(frames)` asks for specific
+frames. Memory stays bounded by `cache_size` + `prefetch` frames, whatever the shot's length.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -19,6 +28,22 @@ from mattetrack.geometry import Box2i
 from mattetrack.shot import imagefile, locate
 from mattetrack.shot.cache import LRUCache
 from mattetrack.shot.movie import MovieReader
+
+
+@dataclass
+class ReadStats:
+    """Seconds spent decoding and converting frames (on any thread), and where frames came from.
+
+    `waited` is the time callers of `image()` were blocked on a read; with read-ahead keeping up
+    it stays far below decode + colour.
+    """
+
+    decode: float = 0.0
+    colour: float = 0.0
+    waited: float = 0.0
+    frames_read: int = 0
+    prefetched: int = 0
+    hits: int = 0
 
 
 class Shot:
@@ -34,6 +59,7 @@ class Shot:
         source_is_float: bool,
         converter: ColorConverter,
         cache_size: int,
+        prefetch: int = 0,
     ) -> None:
         self._path = path
         self._files = files  # {frame: file} for image shots, None for a movie
@@ -45,7 +71,23 @@ class Shot:
         self._converter = converter
         self._colorspace = converter.source_colorspace(source_is_float)
         self._cache: LRUCache[int, np.ndarray] = LRUCache(cache_size)
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the cache, _loading, _queued and the stats
+        # One capture: reads in turn. Re-entrant so that a read-ahead can check the capture's
+        # position and read under one hold.
+        self._movie_lock = threading.RLock()
+        self._position = {f: i for i, f in enumerate(frames)}
+        # Frames being read right now -> the future their result lands in; a second caller of
+        # the same frame waits on it instead of reading the file again.
+        self._loading: dict[int, Future[np.ndarray]] = {}
+        # Read-ahead: at most `prefetch` frames queued or in flight, never more than the cache
+        # can hold next to the frame in use.
+        self._depth = max(0, min(prefetch, cache_size - 1))
+        self._queued: set[int] = set()
+        self._pool: ThreadPoolExecutor | None = None
+        self._last: int | None = None  # position of the last image() call
+        self._step = 0  # direction of access: +1, -1, or 0 (none)
+        self._closed = False
+        self.stats = ReadStats()
 
     @classmethod
     def open(
@@ -55,13 +97,17 @@ class Shot:
         colorspace: str | None = None,
         frame_range: tuple[int, int] | None = None,
         cache_size: int = 8,
+        prefetch: int = 2,
+        exact_colour: bool = False,
     ) -> Shot:
         """Opens a pattern (`plate.####.exr`, `%04d`), a folder of frames, one image or a movie.
 
-        `frame_range` (first, last), inclusive, keeps the frames inside it. Errors: InputError.
+        `frame_range` (first, last), inclusive, keeps the frames inside it. `cache_size` decoded
+        frames are kept; up to `prefetch` more are read ahead (0: no read-ahead).
+        `exact_colour` uses the exact OCIO processor instead of its baked LUT. Errors: InputError.
         """
         path = os.fspath(path)
-        converter = ColorConverter(colorspace)
+        converter = ColorConverter(colorspace, exact=exact_colour)
         if os.path.isfile(path) and locate.is_movie(path):
             movie = MovieReader(path)
             try:
@@ -70,7 +116,9 @@ class Shot:
                 movie.close()
                 raise
             window = Box2i.from_size(movie.width, movie.height)
-            return cls(path, None, movie, frames, window, False, converter, cache_size)
+            return cls(
+                path, None, movie, frames, window, False, converter, cache_size, prefetch
+            )
 
         pattern: FramePattern | None = None
         if os.path.isdir(path):
@@ -87,7 +135,8 @@ class Shot:
         locate.check_no_gaps(files, pattern, label)
         header = imagefile.probe(files[frames[0]])
         return cls(
-            path, files, None, frames, header.display_window, header.is_float, converter, cache_size
+            path, files, None, frames, header.display_window, header.is_float, converter,
+            cache_size, prefetch,
         )
 
     # -- description -------------------------------------------------------------------------
@@ -151,22 +200,139 @@ class Shot:
         Data-window pixels sit at their offset in the display window; outside it is 0.
         """
         self.check_frame(frame)
+        rgb = self._get(frame, wait=True)
+        self._read_ahead(self._position[frame])
+        assert rgb is not None
+        return rgb
+
+    def prefetch(self, frames: Sequence[int]) -> None:
+        """A hint: read these frames in the background, in order, as far as the read-ahead depth
+        allows (frames beyond it, unknown, cached or already loading are skipped)."""
+        self._schedule([f for f in frames if f in self._frame_set], speculative=False)
+
+    def _get(self, frame: int, wait: bool) -> np.ndarray | None:
+        """The frame from the cache, from a read in progress, or read now on this thread.
+
+        wait=False (read-ahead): returns None at once when the frame is cached or loading.
+        """
         with self._lock:
+            if not wait and frame in self._cache:
+                return None  # a read-ahead must not refresh the frame's place in the LRU order
             cached = self._cache.get(frame)
             if cached is not None:
+                self.stats.hits += 1
                 return cached
-            rgb = self._read_movie(frame) if self._movie is not None else self._read_file(frame)
-            rgb.setflags(write=False)
+            future = self._loading.get(frame)
+            owner = future is None
+            if owner:
+                future = Future()
+                self._loading[frame] = future
+            elif not wait:
+                return None
+        assert future is not None
+        if owner:
+            self._load(frame, future, prefetched=not wait)
+        if not wait:
+            return None
+        started = time.perf_counter()
+        try:
+            return future.result()
+        finally:
+            with self._lock:
+                self.stats.waited += time.perf_counter() - started
+
+    def _load(self, frame: int, future: Future[np.ndarray], prefetched: bool) -> None:
+        """Read `frame`, publish it in the cache and resolve `future` (with the error if any)."""
+        try:
+            rgb, decode, colour = self._read(frame)
+        except BaseException as err:  # the waiter gets the very same InputError
+            with self._lock:
+                self._loading.pop(frame, None)
+            future.set_exception(err)
+            if not isinstance(err, Exception):
+                raise  # KeyboardInterrupt and the like
+            return
+        rgb.setflags(write=False)
+        with self._lock:
             self._cache.put(frame, rgb)
-            return rgb
+            self._loading.pop(frame, None)
+            self.stats.decode += decode
+            self.stats.colour += colour
+            self.stats.frames_read += 1
+            self.stats.prefetched += prefetched
+        future.set_result(rgb)
 
-    def _read_movie(self, frame: int) -> np.ndarray:
+    def _read_ahead(self, position: int) -> None:
+        """After an access at `position`, keep the next frames in its direction coming."""
+        last, self._last = self._last, position
+        if self._depth == 0 or last is None or abs(position - last) != 1:
+            self._step = 0
+            return  # no direction yet (or a jump): read nothing speculatively
+        self._step = step = position - last
+        ahead = range(position + step, position + step * (self._depth + 1), step)
+        self._schedule([self._frames[p] for p in ahead if 0 <= p < len(self._frames)], True)
+
+    def _still_ahead(self, frame: int) -> bool:
+        """Whether `frame` is still among the next frames in the direction of access."""
+        last, step = self._last, self._step
+        if last is None or step == 0:
+            return False
+        return 0 < (self._position[frame] - last) * step <= self._depth
+
+    def _schedule(self, frames: list[int], speculative: bool) -> None:
+        if self._depth == 0 or self._closed:
+            return
+        with self._lock:
+            for frame in frames:
+                if len(self._queued) >= self._depth:
+                    break
+                if frame in self._queued or frame in self._loading or frame in self._cache:
+                    continue
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="mattetrack-read")
+                self._queued.add(frame)
+                self._pool.submit(self._prefetch_one, frame, speculative)
+
+    def _prefetch_one(self, frame: int, speculative: bool) -> None:
+        try:
+            if self._movie is None:
+                # A read-ahead queued behind a slow thread start may be stale by now.
+                if not speculative or self._still_ahead(frame):
+                    # Errors stay in the frame's future until someone asks for that frame.
+                    self._get(frame, wait=False)
+                return
+            with self._movie_lock:
+                # Checked under the capture's lock, so the reader cannot move on in between: a
+                # stale read-ahead, or one that would seek backwards, costs more than it saves.
+                stale = speculative and not self._still_ahead(frame)
+                if not stale and frame >= self._movie.next_index:
+                    self._get(frame, wait=False)
+        except Exception:
+            pass
+        finally:
+            with self._lock:
+                self._queued.discard(frame)
+
+    def _read(self, frame: int) -> tuple[np.ndarray, float, float]:
+        """(display RGB, decode seconds, colour seconds) of `frame`, read on this thread."""
+        if self._movie is not None:
+            return self._read_movie(frame)
+        return self._read_file(frame)
+
+    def _read_movie(self, frame: int) -> tuple[np.ndarray, float, float]:
         assert self._movie is not None
-        pixels = self._movie.read(frame).astype(np.float32) * np.float32(1.0 / 255.0)
-        return self._converter.to_display(pixels, self._source_is_float)
+        started = time.perf_counter()
+        with self._movie_lock:
+            pixels = self._movie.read(frame)
+        rgb = pixels.astype(np.float32)
+        rgb *= np.float32(1.0 / 255.0)
+        decoded = time.perf_counter()
+        self._converter.convert_in_place(rgb, self._source_is_float, unit_range=True)
+        return rgb, decoded - started, time.perf_counter() - decoded
 
-    def _read_file(self, frame: int) -> np.ndarray:
+    def _read_file(self, frame: int) -> tuple[np.ndarray, float, float]:
         assert self._files is not None
+        started = time.perf_counter()
         path = self._files[frame]
         header = imagefile.probe(path)
         display = header.display_window
@@ -176,18 +342,31 @@ class Shot:
                 f"the shot's is {self.width}x{self.height}"
             )
         pixels = imagefile.read(header)
+        decoded = time.perf_counter()
+        # Integer files decode to [0, 1] already: a pass-through conversion is then free.
+        unit = not header.is_float
+        if header.data_window == display:
+            self._converter.convert_in_place(pixels, self._source_is_float, unit_range=unit)
+            return pixels, decoded - started, time.perf_counter() - decoded
         out = np.zeros((self.height, self.width, 3), dtype=np.float32)
         slices = imagefile.display_slices(header.data_window, display)
         if slices is not None:
             source, target = slices
             # Convert only the visible part, then place it: outside the data window stays 0.
-            out[target] = self._converter.to_display(pixels[source], self._source_is_float)
-        return out
+            visible = np.ascontiguousarray(pixels[source])
+            self._converter.convert_in_place(visible, self._source_is_float, unit_range=unit)
+            out[target] = visible
+        return out, decoded - started, time.perf_counter() - decoded
 
     def close(self) -> None:
-        """Releases the movie capture (image shots hold no open files)."""
+        """Stops the read-ahead and releases the movie capture (image shots hold no open files)."""
+        self._closed = True
+        if self._pool is not None:
+            # Queued read-aheads are dropped; one in flight finishes (a frame's worth of time).
+            self._pool.shutdown(wait=True, cancel_futures=True)
         if self._movie is not None:
-            self._movie.close()
+            with self._movie_lock:
+                self._movie.close()
 
     def __enter__(self) -> Shot:
         return self

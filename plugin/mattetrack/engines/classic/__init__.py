@@ -1,8 +1,10 @@
 """The `classic` engine: embedded, weights-free, CPU-only.
 
-Modules: `select` (GrabCut from prompts), `flow` (DIS optical flow, warping, forward-backward
-check), `appearance` (colour model in a boundary band), `track` (one tracking step), `propagate`
-(two sweeps with spill and keyframe blending), `refine` (guided filter), `spill`, `imaging`.
+Modules: `select` (selection from prompts: a graph cut with geodesic priors for clicks, GrabCut
+for a box), `graphcut` (PyMaxflow grid cut), `geodesic` (geodesic distances from clicks), `flow`
+(DIS optical flow, warping, reliability), `appearance` (colour models), `track` (one tracking
+step, re-detection), `propagate` (two cut-aware sweeps with spill and keyframe blending),
+`refine` (guided filter), `spill`, `imaging`.
 """
 
 from mattetrack.engines.classic.engine import ClassicEngine, ClassicParams

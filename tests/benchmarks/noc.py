@@ -1,0 +1,152 @@
+"""Selection from clicks: NoC@85 / NoC@90 of the classic engine on DAVIS-2016 first frames.
+
+The standard interactive-segmentation protocol (as in Xu et al. 2016 and the RITM / SimpleClick
+evaluations): the first click is the object's interior point farthest from its boundary; every next
+click goes to the centre (the distance-transform maximum, the frame border counting as boundary) of
+the largest connected error region of the current selection, positive when that region is missed
+object and negative when it is wrongly included background. Each `select` call gets all clicks so
+far. The score is the number of clicks needed to reach IoU 0.85 / 0.90 (coverage >= 0.5), capped at
+`max_clicks` (a shot that never reaches it counts as the cap).
+
+    .venv/bin/python tests/benchmarks/noc.py [--shots dog,car-shadow] [--max-clicks 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data" / "davis2016-dev"
+
+
+def iou(pred: np.ndarray, truth: np.ndarray) -> float:
+    """IoU of two (H, W) bool masks (1.0 when both are empty)."""
+    union = np.count_nonzero(pred | truth)
+    return float(np.count_nonzero(pred & truth) / union) if union else 1.0
+
+
+def next_click(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, bool] | None:
+    """(x, y, positive) of the next simulated click, or None when there is no error left.
+
+    The largest 8-connected component of pred XOR truth; the click is at its pixel farthest from
+    the component's boundary (the frame border counts as boundary), at that pixel's centre.
+    """
+    error = (pred ^ truth).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(error, connectivity=8)
+    if n <= 1:
+        return None
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    region = np.pad((labels == k).astype(np.uint8), 1)
+    dist = cv2.distanceTransform(region, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+    return float(x) + 0.5, float(y) + 0.5, bool(truth[y, x])
+
+
+def load_first_frame(data_root: Path, shot: str) -> tuple[np.ndarray, np.ndarray]:
+    """(image (H, W, 3) float32 sRGB in [0, 1], truth (H, W) bool) of a shot's first frame."""
+    image = np.asarray(Image.open(data_root / "JPEGImages" / "480p" / shot / "00000.jpg"))
+    truth = np.asarray(Image.open(data_root / "Annotations" / "480p" / shot / "00000.png"))
+    if truth.ndim == 3:
+        truth = truth[..., 0]
+    return image[..., :3].astype(np.float32) / 255.0, truth > 127
+
+
+def run_clicks(engine, image: np.ndarray, truth: np.ndarray, max_clicks: int = 20) -> dict:
+    """Simulate up to max_clicks clicks on one image; returns IoU after each click and timings."""
+    from mattetrack.prompts import FramePrompts
+
+    prompts = FramePrompts()
+    ious: list[float] = []
+    ms: list[float] = []
+    pred = np.zeros_like(truth)
+    for _ in range(max_clicks):
+        click = next_click(pred, truth)
+        if click is None:
+            ious.append(1.0)
+            continue
+        x, y, positive = click
+        prompts.add_point(x, y, positive=positive)
+        start = time.perf_counter()
+        cov = engine.select(image, prompts)
+        ms.append(1000.0 * (time.perf_counter() - start))
+        pred = cov >= 0.5
+        ious.append(iou(pred, truth))
+    return {"ious": ious, "ms": ms}
+
+
+def clicks_to(ious: list[float], target: float, cap: int) -> int:
+    """Number of clicks (1-based) after which IoU first reaches target; cap when never."""
+    for i, v in enumerate(ious[:cap]):
+        if v >= target:
+            return i + 1
+    return cap
+
+
+def measure_noc(
+    data_root: Path, shots: list[str] | None = None, engine=None, max_clicks: int = 20
+) -> list[dict]:
+    """Per shot: {"shot", "noc85", "noc90", "ious" (after each click), "ms" (per select call)}.
+
+    data_root: the davis2016-dev folder; shots: default all in JPEGImages/480p; engine: default
+    the classic engine with its default parameters.
+    """
+    if engine is None:
+        from mattetrack.engines.classic import ClassicEngine
+
+        engine = ClassicEngine()
+    if shots is None:
+        shots = sorted(p.name for p in (data_root / "JPEGImages" / "480p").iterdir())
+    rows = []
+    for shot in shots:
+        image, truth = load_first_frame(data_root, shot)
+        run = run_clicks(engine, image, truth, max_clicks)
+        rows.append(
+            {
+                "shot": shot,
+                "noc85": clicks_to(run["ious"], 0.85, max_clicks),
+                "noc90": clicks_to(run["ious"], 0.90, max_clicks),
+                **run,
+            }
+        )
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shots", help="comma-separated shot names (default: all)")
+    parser.add_argument("--max-clicks", type=int, default=20)
+    parser.add_argument("--data", default=str(DATA), help="the davis2016-dev folder")
+    args = parser.parse_args()
+    data = Path(args.data)
+    if not (data / "JPEGImages" / "480p").is_dir():
+        print(f"skipped: {data} is absent (the DAVIS dev shots live in ../shared/data)")
+        return 0
+    shots = args.shots.split(",") if args.shots else None
+    print(f"NoC on DAVIS-2016 dev first frames, classic engine, {os.cpu_count()} cores")
+    rows = measure_noc(data, shots, max_clicks=args.max_clicks)
+    print(f"{'shot':<16}{'NoC@85':>7}{'NoC@90':>7}{'IoU@1':>7}{'IoU@3':>7}{'IoU@5':>7}{'ms':>7}")
+    for r in rows:
+        i = r["ious"]
+        print(
+            f"{r['shot']:<16}{r['noc85']:7d}{r['noc90']:7d}{i[0]:7.3f}{i[2]:7.3f}{i[4]:7.3f}"
+            f"{np.mean(r['ms']):7.0f}"
+        )
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in ("noc85", "noc90")}
+    i1, i3, i5 = (float(np.mean([r["ious"][k] for r in rows])) for k in (0, 2, 4))
+    ms = float(np.mean([m for r in rows for m in r["ms"]]))
+    print(
+        f"{'mean':<16}{mean['noc85']:7.2f}{mean['noc90']:7.2f}{i1:7.3f}{i3:7.3f}{i5:7.3f}{ms:7.0f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

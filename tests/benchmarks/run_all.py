@@ -1,0 +1,115 @@
+"""`make bench`: every measured run, printed as ONE table.
+
+- DAVIS-2016 dev J&F per shot with the first-frame mask, and with the true mask every 10 frames
+  (davis_jf.py, through the real CLI; the first-frame runs also give the 480p frames/s);
+- NoC@85 / NoC@90 per shot (noc.py, selection from simulated clicks);
+- whole-run frames/s at 854x480 (DAVIS JPEGs) and 1920x1080 (synthetic JPEGs, and half EXRs
+  through the colour conversion), with stage timings;
+- peak RSS of the CLI for 100 and 1000 frames of 1080p (speed_memory.py).
+
+    .venv/bin/python tests/benchmarks/run_all.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import davis_jf  # noqa: E402
+import speed_memory as sm  # noqa: E402
+
+EVERY = 10
+
+
+def _jf(shot: str, out: Path) -> float:
+    j, f = davis_jf.score_shot(shot, out)
+    return (j + f) / 2
+
+
+def davis_rows(shots: list[str]) -> tuple[dict[str, dict[str, float]], list[sm.Run]]:
+    """{shot: {"jf_first", "jf_every", "frames"}} and the first-frame runs (for speed)."""
+    rows: dict[str, dict[str, float]] = {}
+    runs = []
+    for shot in shots:
+        run = sm.davis_480p([shot])[0]  # first-frame mask, with --timings
+        runs.append(run)
+        first = _jf(shot, sm.BENCH / "speed480" / shot)
+        out = sm.BENCH / "davis" / f"every{EVERY}" / shot
+        out.mkdir(parents=True, exist_ok=True)
+        davis_jf.run_shot(shot, out, EVERY)
+        rows[shot] = {"jf_first": first, "jf_every": _jf(shot, out), "frames": run.frames}
+    return rows, runs
+
+
+def noc_rows(shots: list[str]) -> dict[str, dict[str, float]]:
+    """{shot: {"noc85", "noc90"}} from noc.py, or {} when it is not there yet."""
+    try:
+        import noc
+    except ImportError:
+        return {}
+    return {r["shot"]: {"noc85": r["noc85"], "noc90": r["noc90"]}
+            for r in noc.measure_noc(davis_jf.DATA, shots)}
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="2 DAVIS shots and no 1000-frame run (a smoke test of the bench)")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    rows: dict[str, dict[str, float]] = {}
+    noc: dict[str, dict[str, float]] = {}
+    speed480: sm.Run | None = None
+    if davis_jf.DATA.is_dir():
+        shots = sorted(p.name for p in (davis_jf.DATA / "JPEGImages" / "480p").iterdir())
+        shots = shots[:2] if args.quick else shots
+        rows, runs = davis_rows(shots)
+        speed480 = sm.summed(runs)
+        noc = noc_rows(shots)
+    r100 = sm.run_1080p(100)
+    exr100 = sm.run_1080p(100, exr=True)
+    r1000 = None if args.quick else sm.run_1080p(1000)
+
+    cores = os.cpu_count()
+    print(f"\nMatteTrack benchmark: classic engine, {cores} cores, "
+          f"{time.perf_counter() - started:.0f} s in all")
+    header = (f"{'':<24}{'J&F first':>10}{f'J&F /{EVERY}':>10}{'NoC@85':>8}{'NoC@90':>8}"
+              f"{'frames':>8}")
+    print(header)
+    print("-" * len(header))
+    for shot, row in rows.items():
+        n = noc.get(shot, {})
+        print(f"{shot:<24}{row['jf_first']:10.1f}{row['jf_every']:10.1f}"
+              f"{_fmt(n.get('noc85'), '8.0f'):>8}{_fmt(n.get('noc90'), '8.0f'):>8}"
+              f"{int(row['frames']):8d}")
+    if rows:
+        mean = {k: sum(r[k] for r in rows.values()) / len(rows) for k in ("jf_first", "jf_every")}
+        m85 = sum(n["noc85"] for n in noc.values()) / len(noc) if noc else None
+        m90 = sum(n["noc90"] for n in noc.values()) / len(noc) if noc else None
+        print(f"{'mean':<24}{mean['jf_first']:10.1f}{mean['jf_every']:10.1f}"
+              f"{_fmt(m85, '8.2f'):>8}{_fmt(m90, '8.2f'):>8}")
+    print("-" * len(header))
+    speed = [("854x480 DAVIS jpg", speed480), ("1920x1080 jpg x100", r100),
+             ("1920x1080 half exr x100", exr100), ("1920x1080 jpg x1000", r1000)]
+    for label, run in speed:
+        if run is None:
+            continue
+        print(f"{label:<24}{run.fps:7.1f} frames/s  peak RSS {run.peak_rss_mib:5.0f} MiB  "
+              f"{sm.stage_line(run)}")
+    if r1000 is not None:
+        print(f"{'peak RSS 100 vs 1000':<24}{r100.peak_rss_mib:7.0f} vs "
+              f"{r1000.peak_rss_mib:.0f} MiB (1080p jpg)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
