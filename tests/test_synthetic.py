@@ -65,3 +65,13 @@ def test_source_and_colour() -> None:
     np.testing.assert_allclose(srgb_to_linear(img), np.clip(src.linear(1002), 0, 1), atol=1e-4)
     np.testing.assert_allclose(linear_to_srgb(np.float32([0.0, 0.18, 1.0])),
                                [0.0, 0.4614, 1.0], atol=1e-3)
+
+
+def test_object_can_leave_the_frame_or_be_hidden() -> None:
+    for kind in ("leave", "hide"):
+        shot = render_shot(30, 240, 135, seed=0, motion_blur_samples=1, **{kind: (0.4, 0.6)})
+        areas = np.array([cov.sum() for _, cov in shot])
+        gone = np.flatnonzero(areas < 1.0)
+        assert len(gone) >= 4, (kind, gone)  # entirely out of sight for a few frames
+        assert gone.min() >= 0.3 * 29 and gone.max() <= 0.7 * 29, (kind, gone)  # window + ramps
+        assert areas[0] > 0 and areas[-1] > 0.7 * areas.max()  # in view before and after

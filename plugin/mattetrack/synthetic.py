@@ -90,9 +90,18 @@ class _Scene:
     scale: tuple[float, float]  # scale at the first / last frame
     occ_tex: np.ndarray  # (H, Wo, 3) linear occluder texture
     occ_window: tuple[float, float]  # frames (as fractions of the shot) the occluder crosses
+    leave: tuple[float, float] | None = None  # fractions of the shot the object is out of frame
+    hide: tuple[float, float] | None = None  # fractions of the shot a wall hides the object
 
 
-def _build_scene(n_frames: int, width: int, height: int, seed: int) -> _Scene:
+def _build_scene(
+    n_frames: int,
+    width: int,
+    height: int,
+    seed: int,
+    leave: tuple[float, float] | None = None,
+    hide: tuple[float, float] | None = None,
+) -> _Scene:
     rng = np.random.default_rng(seed)
     margin = int(0.25 * max(width, height)) + 8
     bg = _palette_texture(
@@ -135,7 +144,20 @@ def _build_scene(n_frames: int, width: int, height: int, seed: int) -> _Scene:
         scale=(1.0, float(rng.uniform(1.08, 1.2))),
         occ_tex=occ,
         occ_window=(0.25, 0.75),
+        leave=leave,
+        hide=hide,
     )
+
+
+def _window_weight(u: float, window: tuple[float, float] | None, ramp: float) -> float:
+    """0 outside `window` (fractions of the shot), 1 inside, with smooth ramps `ramp` long just
+    before its start and after its end."""
+    if window is None:
+        return 0.0
+    a, b = window
+    x = min((u - (a - ramp)) / ramp, ((b + ramp) - u) / ramp)
+    x = float(np.clip(x, 0.0, 1.0))
+    return x * x * (3 - 2 * x)
 
 
 def _render_instant(scene: _Scene, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +179,8 @@ def _render_instant(scene: _Scene, t: float) -> tuple[np.ndarray, np.ndarray]:
     x0, y0, x1, y1 = scene.path
     cx = x0 + (x1 - x0) * u
     cy = y0 + (y1 - y0) * u + scene.wobble * np.sin(2 * np.pi * u)
+    # Leaving the frame: the object slides out past the right edge and comes back.
+    cx += _window_weight(u, scene.leave, 0.08) * (w - cx + scene.obj_mask.shape[0])
     s = scene.scale[0] + (scene.scale[1] - scene.scale[0]) * u
     a = np.deg2rad(scene.spin * u)
     half = scene.obj_mask.shape[0] / 2
@@ -182,6 +206,18 @@ def _render_instant(scene: _Scene, t: float) -> tuple[np.ndarray, np.ndarray]:
                                  borderMode=cv2.BORDER_REPLICATE)
         img = img * (1 - occ_alpha[..., None]) + occ_tex * occ_alpha[..., None]
         alpha = alpha * (1 - occ_alpha)
+
+    # Full occlusion: a wall slides down in front of the object and back up. It covers only the
+    # middle of the frame (where the object is then), so the frame does not read as a cut.
+    k = _window_weight(u, scene.hide, 0.1)
+    if k > 0:
+        wall_h = int(round(k * h))
+        wall = np.zeros((h, w), np.float32)
+        x0 = int(round(cx - 0.2 * w))
+        wall[:wall_h, max(x0, 0):x0 + int(0.4 * w)] = 1.0
+        tex = cv2.resize(scene.occ_tex, dsize, interpolation=cv2.INTER_LINEAR)
+        img = img * (1 - wall[..., None]) + tex * wall[..., None]
+        alpha = alpha * (1 - wall)
     return img, alpha
 
 
@@ -192,14 +228,22 @@ def render_shot(
     seed: int = 0,
     motion_blur_samples: int = 5,
     shutter: float = 0.5,
+    leave: tuple[float, float] | None = None,
+    hide: tuple[float, float] | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Render a synthetic shot.
+
+    leave: (start, end) fractions of the shot during which the object is entirely out of frame
+    (it slides out past the right edge just before and back in just after). hide: (start, end)
+    fractions during which a wall in front of everything hides the object entirely (it drops in
+    just before and lifts just after). Both None: the object stays in view (the pole crossing it
+    hides part of it only).
 
     Returns one (rgb_linear (H, W, 3) float32 scene-linear, coverage (H, W) float32 in [0, 1]) per
     frame. `shutter` is the open fraction of a frame (0.5 = 180 degrees); each frame averages
     `motion_blur_samples` renders spread over it, and so does its truth coverage.
     """
-    scene = _build_scene(n_frames, width, height, seed)
+    scene = _build_scene(n_frames, width, height, seed, leave, hide)
     n = max(int(motion_blur_samples), 1)
     offsets = [(k + 0.5) / n - 0.5 for k in range(n)] if n > 1 else [0.0]
     out = []

@@ -140,13 +140,17 @@ def test_yields_exactly_requested_frames_ascending(engine, src, two_keys) -> Non
 
 
 def test_several_objects_at_once(engine, src) -> None:
-    """Two objects share frames and flow but are tracked independently."""
+    """Two objects share frames and flow but are tracked independently.
+
+    Alone, object 0 needs only a forward sweep; with object 5 both sweeps run and the forward one
+    reads float16 flows spilled by the backward one, so results agree closely, not bit for bit.
+    """
     keys = {0: {0: src.truth(0)}, 5: {N - 1: src.truth(N - 1)}}
     res = run(engine, src, keys)
     assert all(set(c) == {0, 5} for _, c in res)
     alone = run(engine, src, {0: {0: src.truth(0)}})
     for (f, c), (g, a) in zip(res, alone, strict=True):
-        assert f == g and np.array_equal(c[0], a[0])
+        assert f == g and iou(c[0], a[0]) > 0.98, f
     assert mean_iou(res, src, 0) >= 0.85
     assert mean_iou(res, src, 5) >= 0.78
 

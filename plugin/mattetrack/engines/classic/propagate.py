@@ -12,17 +12,28 @@ two neighbouring frames is computed once per sweep for every object:
    spilling the backward tracks to disk;
 2. forward (ascending, from the last keyframe at or before the range's start), reading the spill
    back, blending, and yielding results in ascending order.
-At any time only two frames and one coverage per object are held.
+At any time only two frames and one coverage per object are held. The backward sweep also
+spills, for each frame pair the forward sweep will track across, the flow in the forward
+direction, so each pair's flow is computed once in all.
+
+Where the forward and backward tracks meet, each is weighted by its temporal nearness to its
+keyframe times its own confidence (how much of the object the flow followed reliably).
+
+Shot cuts: a `CutDetector` compares every pair of neighbouring frames in both sweeps (from the
+processing-resolution image already made); a track never crosses a cut, so frames on the other
+side of a cut from all of an object's keyframes get zero coverage, and blending only happens
+between keyframes of the same cut segment.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from mattetrack.cuts import CutDetector
 from mattetrack.engines.base import Coverages, FrameSource
 from mattetrack.engines.classic.appearance import ColourModel, colour_index
 from mattetrack.engines.classic.flow import DenseFlow, FlowPair
@@ -35,10 +46,19 @@ from mattetrack.errors import InputError
 
 @dataclass
 class PropagateParams:
-    """Processing long side (px), DIS preset, and the per-step tracking parameters."""
+    """Processing long side (px), DIS preset, and the per-step tracking parameters.
 
-    long_side: int = 960
+    Decisions are made at a long side of 512 px whatever the plate size (854x480 DAVIS frames and
+    1080p plates cost about the same); full resolution is only touched by the edge-aware
+    upsampling of the result.
+    """
+
+    long_side: int = 512
     flow_preset: str = "medium"
+    # Forward-backward flow check: a second flow per frame pair in a single sweep (free when
+    # both sweeps run, as the backward sweep computes both directions anyway), worth it on
+    # occluders and thin structures (flow bleeding that colour alone does not reveal).
+    fb_check: bool = True
     track: TrackParams = field(default_factory=TrackParams)
 
 
@@ -134,18 +154,23 @@ def propagate(
                 min((k for k in o.positions if k >= r1), default=o.positions[-1])
                 for o in objects.values()
             )
+            fwd_start = _forward_start(objects, r0)
+
+            def forward_needs(q: int) -> bool:
+                """Will the forward sweep track some object from q - 1 into q?"""
+                return fwd_start < q <= r1 and any(
+                    q not in o.full and o.positions[0] < q for o in objects.values())
+
             for p, _, tracked in _sweep(source, order, objects, range(start, r0 - 1, -1), size,
-                                        params):
+                                        params, spill, forward_needs):
                 if p in wanted_set:
-                    for obj, cov in tracked.items():
-                        spill.put(p, obj, cov)
+                    for obj, (cov, conf) in tracked.items():
+                        spill.put(p, obj, cov, conf)
 
         # Forward sweep, blending with the spilled backward tracks.
-        start = min(
-            [r0] + [max((k for k in o.positions if k <= r0), default=r0) for o in objects.values()]
-        )
+        start = _forward_start(objects, r0)
         for p, full_image, fwd_all in _sweep(source, order, objects, range(start, r1 + 1), size,
-                                             params):
+                                             params, spill, None):
             if p not in wanted_set:
                 continue
             out: Coverages = {}
@@ -157,13 +182,12 @@ def propagate(
                 fwd = fwd_all.get(obj)
                 bwd = spill.take(p, obj) if k2 is not None else None
                 if fwd is not None and bwd is not None and k1 is not None and k2 is not None:
-                    w = (k2 - p) / (k2 - k1)  # the forward track's weight: nearer k1, more weight
-                    cov = w * fwd + (1.0 - w) * bwd
+                    cov = _blend(fwd, bwd, (k2 - p) / (k2 - k1))
                 elif fwd is not None:
-                    cov = fwd
+                    cov = fwd[0]
                 elif bwd is not None:
-                    cov = bwd
-                else:  # cannot happen: every object has a keyframe on one side
+                    cov = bwd[0]
+                else:  # no track reaches here: a cut separates p from all keyframes
                     cov = np.zeros(size[::-1], np.float32)
                 if full_res:
                     out[obj] = cov.astype(np.float32)
@@ -177,6 +201,57 @@ def propagate(
         spill.close()
 
 
+def _forward_start(objects: dict[int, _Object], r0: int) -> int:
+    """Where the forward sweep starts: the latest keyframe at or before r0 of each object."""
+    return min(
+        [r0] + [max((k for k in o.positions if k <= r0), default=r0) for o in objects.values()]
+    )
+
+
+def _blend(fwd: tuple[np.ndarray, float], bwd: tuple[np.ndarray, float], w: float) -> np.ndarray:
+    """Blend two (coverage, confidence) tracks; w in [0, 1] is the forward one's temporal weight.
+
+    Each track's weight is its temporal nearness times its confidence, so a track that lost the
+    object (low confidence) yields to the other one even close to its own keyframe.
+    """
+    wf = w * max(fwd[1], 1e-3)
+    wb = (1.0 - w) * max(bwd[1], 1e-3)
+    a = wf / max(wf + wb, 1e-12)
+    return a * fwd[0] + (1.0 - a) * bwd[0]
+
+
+def _flow_pair(
+    flow: DenseFlow,
+    spill: CoverageSpill,
+    forward_needs: Callable[[int], bool] | None,
+    image: WorkImage,
+    prev: WorkImage,
+    p: int,
+    prev_p: int,
+    params: PropagateParams,
+) -> FlowPair:
+    """The flows between frame positions p (current) and prev_p, computed once for both sweeps.
+
+    A backward sweep (forward_needs given) computes cur -> prev and, where the forward sweep will
+    need it or the forward-backward check is on, prev -> cur, spilling both for the forward
+    sweep; the forward sweep takes them back.
+    """
+    if forward_needs is None:
+        back = spill.take_flow(p, "to_prev")
+        if back is not None:
+            return FlowPair.from_flow(back, image.rgb, prev.rgb, spill.take_flow(p, "to_cur"))
+    to_prev = flow(image.grey, prev.grey)
+    reuse = forward_needs is not None and forward_needs(prev_p)
+    to_cur = flow(prev.grey, image.grey) if reuse or params.fb_check else None
+    if reuse:
+        # The forward sweep tracks prev_p from p: its "to_prev" is our to_cur and vice versa.
+        assert to_cur is not None
+        spill.put_flow(prev_p, "to_prev", to_cur)
+        if params.fb_check:
+            spill.put_flow(prev_p, "to_cur", to_prev)
+    return FlowPair.from_flow(to_prev, image.rgb, prev.rgb, to_cur if params.fb_check else None)
+
+
 def _work_rgb(full_image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return np.clip(resize_to(np.asarray(full_image, np.float32), size), 0.0, 1.0)
 
@@ -188,35 +263,48 @@ def _sweep(
     positions: range,
     size: tuple[int, int],
     params: PropagateParams,
-) -> Iterator[tuple[int, np.ndarray | None, dict[int, np.ndarray]]]:
+    spill: CoverageSpill,
+    forward_needs: Callable[[int], bool] | None,
+) -> Iterator[tuple[int, np.ndarray | None, dict[int, tuple[np.ndarray, float]]]]:
     """Run every object's track over `positions` in that order, restarting at keyframes.
 
     Yields (position, full-resolution image (H, W, 3) or None when no track is alive yet,
-    {obj: (h, w) tracked coverage}) for every position; keyframes of an object restart its track
-    and are not in the dict. Holds two frames and one coverage + colour model per object.
+    {obj: ((h, w) tracked coverage, track confidence)}) for every position; keyframes of an
+    object restart its track and are not in the dict, nor are objects whose track a cut ended.
+    Flows are taken from `spill` when an earlier sweep left them there; `forward_needs(q)` (a
+    backward sweep's) says whether to compute and spill the flow q -> q - 1 for a later forward
+    sweep. Holds two frames and one coverage + colour models per object.
     """
     flow = DenseFlow(params.flow_preset)
+    cuts = CutDetector()
     state: dict[int, TrackState] = {}
     prev: WorkImage | None = None
+    prev_sig: np.ndarray | None = None
+    prev_p = -1
     for p in positions:
         if not any(obj in state or p in o.full for obj, o in objects.items()):
+            prev = None
             yield p, None, {}  # nothing to track yet: no need to read the frame
             continue
         full_image = source.image(order[p])
         image = WorkImage.from_image(full_image, size)
+        sig = cuts.signature(image.u8)
+        if prev is not None and prev_sig is not None and cuts.is_cut(prev_sig, sig):
+            state.clear()  # a track never crosses a cut
         pair: FlowPair | None = None
         idx = colour_index(image.u8)
-        tracked: dict[int, np.ndarray] = {}
+        tracked: dict[int, tuple[np.ndarray, float]] = {}
         for obj, o in objects.items():
             if p in o.full:
                 assert o.model is not None
-                state[obj] = TrackState.start(o.work[p], o.model.copy())
+                state[obj] = TrackState.start(o.work[p], o.model)
                 continue
             if obj not in state:
                 continue
             if pair is None:  # once per frame pair, shared by all objects
                 assert prev is not None
-                pair = FlowPair.compute(flow, image.grey, prev.grey, image.rgb, prev.rgb)
-            tracked[obj] = track_step(state[obj], pair, image, idx, params.track)
-        prev = image
+                pair = _flow_pair(flow, spill, forward_needs, image, prev, p, prev_p, params)
+            cov = track_step(state[obj], pair, image, idx, params.track)
+            tracked[obj] = (cov, state[obj].confidence)
+        prev, prev_sig, prev_p = image, sig, p
         yield p, full_image, tracked
