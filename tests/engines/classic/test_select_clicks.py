@@ -204,3 +204,81 @@ def test_graph_cut_follows_the_edge_and_data() -> None:
     llr = np.where(truth, 1.0, -1.0) + 1.5 * rng.standard_normal((40, 60))
     fg = graph_cut(np.maximum(-llr, 0), np.maximum(llr, 0), contrast_weights(lab), 2.0)
     assert np.array_equal(fg, truth)
+
+
+# ------------------------------------------------- corrections act locally, first-click scale
+
+
+def test_corrective_clicks_never_lower_iou(engine, twins, two_tone) -> None:
+    """Each protocol click fixes the error it lands in without undoing earlier work."""
+    cases = [twins, two_tone[:2]]
+    for seed in (0, 3):
+        src = SyntheticSource.render(n_frames=36, width=480, height=270, seed=seed)
+        cases.append((src.image(0), src.truth(0) >= 0.5))
+    for image, truth in cases:
+        ious = simulate(engine, image, truth, 6)
+        drops = [b - a for a, b in zip(ious, ious[1:], strict=False)]
+        assert min(drops) >= -0.01, ious
+
+
+@pytest.fixture(scope="module")
+def small_on_road():
+    """A small object (a car on a race track) amid a large uniform surface that touches nothing
+    else: the road spans the frame, so it is as near the click as the frame border is."""
+    rng = np.random.default_rng(5)
+    yy, _ = np.mgrid[:H, :W]
+    road = yy >= 40
+    car = disc(150, 120, 11)
+    image = compose([
+        (None, textured(rng, (0.25, 0.45, 0.2))),  # grass at the top
+        (road, textured(rng, (0.5, 0.5, 0.52), 0.03)),
+        (car, textured(rng, (0.6, 0.58, 0.56), 0.03)),  # a little lighter than the road
+    ])
+    return image, car
+
+
+def test_first_click_bounded_reach_hypothesis(small_on_road) -> None:
+    """The optional bounded-reach first-click hypothesis (SelectParams.first_limit, off by
+    default) keeps a small object's selection off the surface around it."""
+    image, car = small_on_road
+    p = FramePrompts()
+    p.add_point(150.5, 120.5)
+    bounded = ClassicEngine()
+    bounded.params.select.first_limit = 0.4
+    assert iou(bounded.select(image, p), car) >= 0.8  # measured 1.0
+    # Without it (the default) the selection spills over the road.
+    assert iou(ClassicEngine().select(image, p), car) < 0.5  # measured 0.04
+
+
+def test_negative_click_changes_only_its_own_region(engine, twins) -> None:
+    """A negative click on the twin leaves the object's own pixels and the far frame as they
+    were (the anchored cut changes the clicked region, not the whole selection)."""
+    image, obj = twins
+    p = FramePrompts()
+    p.add_point(110.5, 100.5)
+    before = engine.select(image, p) >= 0.5
+    p.add_point(205.5, 100.5, positive=False)
+    after = engine.select(image, p) >= 0.5
+    changed = before ^ after
+    assert changed.any()
+    yy, xx = np.nonzero(changed)
+    # Everything that changed is on the twin's side of the object.
+    assert xx.min() >= 140, xx.min()
+    assert np.array_equal(before[obj], after[obj])
+
+
+def test_selection_is_a_pure_function_of_the_prompts(twins) -> None:
+    """The prefix cache is a memo: a cold call with all clicks at once gives what clicking them
+    one by one gives."""
+    from mattetrack.engines.classic import select as sel
+
+    image, obj = twins
+    clicks = [(110.5, 100.5, True), (205.5, 100.5, False), (150.5, 60.5, True)]
+    one_by_one = ClassicEngine()
+    p = FramePrompts()
+    for x, y, lab in clicks:
+        p.add_point(x, y, lab)
+        incremental = one_by_one.select(image, p)
+    sel._CACHE.store.clear()
+    cold = ClassicEngine().select(image, p)
+    assert np.array_equal(incremental, cold)
