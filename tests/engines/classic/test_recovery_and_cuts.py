@@ -111,3 +111,23 @@ def test_shape_memory_follows_a_complete_object_but_not_an_occluded_one() -> Non
     cut[:, 44:] = 0.0  # half of it behind an occluder: the complete view stays
     remember_shape(state, cut >= 0.5, cut)
     assert np.array_equal(state.shape, moved)
+
+
+def test_growth_needs_local_colour_contrast() -> None:
+    """Colour may pull the edge out over the background only where it separates object from
+    background nearby; where the two look alike (object-ish ground), the flow's shape wins."""
+    from mattetrack.engines.classic.track import _gate_growth
+
+    inside = _disc(20) >= 0.5
+    outside = ~inside & (_disc(30) >= 0.5)
+    ambiguous = np.full(inside.shape, 0.5, np.float32)  # object and ground look alike
+    clear = np.where(inside, 2.5, -2.5).astype(np.float32)
+    clear[outside & (_disc(23) >= 0.5)] = 2.5  # a ring of object colour just outside the edge
+    every = np.ones_like(inside)
+    gated = _gate_growth(ambiguous, inside, outside, every, 4, 3.0)
+    assert np.all(gated[outside] == 0.0) and np.all(gated[inside] == 0.5)
+    kept = _gate_growth(clear, inside, outside, every, 4, 3.0)
+    ring = outside & (_disc(23) >= 0.5)
+    assert kept[ring].min() > 1.0  # strong local contrast: colour keeps most of its vote
+    assert np.array_equal(_gate_growth(ambiguous, inside, outside, ~every, 4, 3.0), ambiguous)
+    assert np.array_equal(_gate_growth(ambiguous, inside, outside, every, 4, 0.0), ambiguous)

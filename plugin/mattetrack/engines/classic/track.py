@@ -45,6 +45,18 @@ class TrackParams:
     # Guided filter: radius as a fraction of the processing long side, and eps (variance, [0,1]^2).
     gf_radius_frac: float = 1 / 200
     gf_eps: float = 1e-3
+    # Growth needs local evidence: where the flow is reliable and says "background", colour may
+    # add a pixel only in proportion to how well it separates object from background right there
+    # (mean colour log-odds just inside minus just outside the warped edge, in units of this
+    # value; 3 is about half the full logit range of a clamped colour cue). Similar-coloured
+    # ground (grass, road) then cannot pull the mask out over it.
+    growth_contrast: float = 3.0
+    # ... unless the keyframes' model is sure the colour is the object's (posterior at least
+    # this): such a colour may always grow the object (a part coming back into view).
+    distinct_colour: float = 0.8
+    # The short-term model learns an object colour only if the keyframes' model does not call it
+    # background (long-term posterior at least this), so leaked background is not learned.
+    learn_min_anchor: float = 0.3
 
     def gf_radius(self, width: int, height: int) -> int:
         return max(2, int(round(max(width, height) * self.gf_radius_frac)))
@@ -151,9 +163,15 @@ def track_step(
 
     # Short- and long-term memories vote equally: the short-term one follows lighting and newly
     # seen sides, the keyframes' one keeps the track from learning its own drift.
-    p_colour = 0.5 * (model.posterior(colour_idx) + state.anchor.posterior(colour_idx))
+    p_anchor = state.anchor.posterior(colour_idx)
+    p_colour = 0.5 * (model.posterior(colour_idx) + p_anchor)
     lo_colour = _logit(p_colour, params.colour_clamp)
     lo_colour = cv2.GaussianBlur(lo_colour, (0, 0), params.colour_sigma)
+    # Growth on reliable flow needs local colour contrast, unless the colour is distinctly the
+    # object's; where the flow failed colour keeps its full say (it regrows what the flow lost).
+    gated = ~suspect & (p_anchor < params.distinct_colour)
+    lo_colour = _gate_growth(lo_colour, hard_w, near & ~hard_w, gated, width,
+                             params.growth_contrast)
     prior = np.where(suspect, _logit(predicted, params.motion_clamp),
                      _logit(warped, params.flow_clamp))
     fused = prior + lo_colour
@@ -169,13 +187,38 @@ def track_step(
     # Learn only from pixels on which flow and the final decision agree.
     inner, outer = inner_outer(hard, width)
     ok = ~suspect
-    model.update(colour_idx, inner & ok & hard_w & (cov > 0.95),
+    known = p_anchor >= params.learn_min_anchor
+    model.update(colour_idx, inner & ok & hard_w & (cov > 0.95) & known,
                  outer & ok & ~hard_w & (cov < 0.05), params.model_rate)
     if np.count_nonzero(hard) < params.lost_frac * state.key_area:
         state.lost = True  # too little left to track; re-detect from the next frame on
     state.cov = cov
     remember_shape(state, hard, cov)
     return cov
+
+
+def _gate_growth(
+    lo_colour: np.ndarray, inside: np.ndarray, outside: np.ndarray, gated: np.ndarray,
+    width: float, scale: float,
+) -> np.ndarray:
+    """Scale down colour's vote for growth where colour does not separate the object locally.
+
+    lo_colour: (h, w) float32 colour log-odds; inside / outside: (h, w) bool the warped object
+    and the background near it; gated: (h, w) bool where the gate applies. Positive log-odds
+    outside the object there are multiplied by the local contrast (mean log-odds of the inside
+    minus the outside within about two band widths, divided by `scale`, clipped to [0, 1]): where
+    object and background look alike nearby, colour cannot pull the edge out. Returns the gated
+    (h, w) float32 log-odds (unchanged where `scale` <= 0).
+    """
+    if scale <= 0:
+        return lo_colour
+    k = 4 * int(width) + 3
+    fin, fout = inside.astype(np.float32), outside.astype(np.float32)
+    m_in = cv2.boxFilter(lo_colour * fin, -1, (k, k)) / (cv2.boxFilter(fin, -1, (k, k)) + 1e-3)
+    m_out = cv2.boxFilter(lo_colour * fout, -1, (k, k)) / (cv2.boxFilter(fout, -1, (k, k)) + 1e-3)
+    gate = np.clip((m_in - m_out) / scale, 0.0, 1.0)
+    grow = outside & gated & (lo_colour > 0)
+    return np.where(grow, lo_colour * gate, lo_colour).astype(np.float32)
 
 
 def remember_shape(state: TrackState, hard: np.ndarray, cov: np.ndarray) -> None:
