@@ -16,38 +16,15 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from PIL import Image
 
+from mattetrack.evaluation import simulate_clicks
+
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "davis2016-dev"
-
-
-def iou(pred: np.ndarray, truth: np.ndarray) -> float:
-    """IoU of two (H, W) bool masks (1.0 when both are empty)."""
-    union = np.count_nonzero(pred | truth)
-    return float(np.count_nonzero(pred & truth) / union) if union else 1.0
-
-
-def next_click(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, bool] | None:
-    """(x, y, positive) of the next simulated click, or None when there is no error left.
-
-    The largest 8-connected component of pred XOR truth; the click is at its pixel farthest from
-    the component's boundary (the frame border counts as boundary), at that pixel's centre.
-    """
-    error = (pred ^ truth).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(error, connectivity=8)
-    if n <= 1:
-        return None
-    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    region = np.pad((labels == k).astype(np.uint8), 1)
-    dist = cv2.distanceTransform(region, cv2.DIST_L2, 5)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
-    return float(x) + 0.5, float(y) + 0.5, bool(truth[y, x])
 
 
 def load_first_frame(data_root: Path, shot: str) -> tuple[np.ndarray, np.ndarray]:
@@ -61,24 +38,7 @@ def load_first_frame(data_root: Path, shot: str) -> tuple[np.ndarray, np.ndarray
 
 def run_clicks(engine, image: np.ndarray, truth: np.ndarray, max_clicks: int = 20) -> dict:
     """Simulate up to max_clicks clicks on one image; returns IoU after each click and timings."""
-    from mattetrack.prompts import FramePrompts
-
-    prompts = FramePrompts()
-    ious: list[float] = []
-    ms: list[float] = []
-    pred = np.zeros_like(truth)
-    for _ in range(max_clicks):
-        click = next_click(pred, truth)
-        if click is None:
-            ious.append(1.0)
-            continue
-        x, y, positive = click
-        prompts.add_point(x, y, positive=positive)
-        start = time.perf_counter()
-        cov = engine.select(image, prompts)
-        ms.append(1000.0 * (time.perf_counter() - start))
-        pred = cov >= 0.5
-        ious.append(iou(pred, truth))
+    ious, ms = simulate_clicks(engine, image, truth, max_clicks)
     return {"ious": ious, "ms": ms}
 
 

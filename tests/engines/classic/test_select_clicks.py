@@ -14,42 +14,16 @@ import pytest
 from mattetrack.engines.classic import ClassicEngine
 from mattetrack.engines.classic.geodesic import geodesic_distance
 from mattetrack.engines.classic.graphcut import contrast_weights, graph_cut
+from mattetrack.evaluation import iou, simulate_clicks
 from mattetrack.prompts import FramePrompts
 from mattetrack.synthetic import SyntheticSource, click_point
 
 W, H = 320, 200
 
 
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a >= 0.5, b >= 0.5
-    return float((a & b).sum() / max((a | b).sum(), 1))
-
-
-def next_click(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, bool] | None:
-    """The standard protocol's next click: centre of the largest error region (None: no error)."""
-    err = (pred ^ truth).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(err, connectivity=8)
-    if n <= 1:
-        return None
-    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
-    dist = cv2.distanceTransform(np.pad((labels == k).astype(np.uint8), 1), cv2.DIST_L2, 5)
-    y, x = np.unravel_index(int(np.argmax(dist[1:-1, 1:-1])), err.shape)
-    return x + 0.5, y + 0.5, bool(truth[y, x])
-
-
 def simulate(engine, image: np.ndarray, truth: np.ndarray, clicks: int) -> list[float]:
     """IoU after each of `clicks` protocol clicks (all clicks so far go to every select call)."""
-    p, pred, out = FramePrompts(), np.zeros_like(truth), []
-    for _ in range(clicks):
-        click = next_click(pred, truth)
-        if click is None:
-            out.append(1.0)
-            continue
-        x, y, positive = click
-        p.add_point(x, y, positive)
-        pred = engine.select(image, p) >= 0.5
-        out.append(iou(pred, truth))
-    return out
+    return simulate_clicks(engine, image, truth, clicks)[0]
 
 
 def textured(rng: np.random.Generator, colour, amount: float = 0.06) -> np.ndarray:
