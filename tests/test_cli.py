@@ -18,6 +18,7 @@ import OpenImageIO as oiio
 import pytest
 
 from mattetrack.cli import main
+from mattetrack.evaluation import iou
 from mattetrack.synthetic import click_point, render_shot
 
 FIRST = 1001
@@ -40,11 +41,6 @@ def _read(path: Path) -> tuple[oiio.ImageSpec, np.ndarray]:
     pixels = inp.read_image(0, 0, 0, spec.nchannels, "float")
     inp.close()
     return spec, pixels
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a >= 0.5, b >= 0.5
-    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +113,7 @@ def test_track_exr_sequence_two_objects(exr_shot, tmp_path, capsys):
         assert pixels.min() >= 0 and pixels.max() <= 1
         hero = pixels[..., spec.channelnames.index("hero_ball.A")]
         corner = pixels[..., spec.channelnames.index("corner.A")]
-        ious.append(_iou(hero, truth[i]))
+        ious.append(iou(hero, truth[i]))
         patch_areas.append(int((corner >= 0.5).sum()))
         if i == 4:
             np.testing.assert_array_equal(corner[10:40, 120:180], 1.0)  # the keyframe's own mask
@@ -154,7 +150,7 @@ def test_track_png_single_object_and_labels(exr_shot, tmp_path):
     assert names == [f"{FIRST + i:05d}.png" for i in range(6)]
     spec, grey = _read(tmp_path / "a" / f"{FIRST + 3:05d}.png")
     assert spec.format == oiio.TypeDesc("uint8") and spec.nchannels == 1
-    assert _iou(grey[..., 0], truth[3]) >= 0.8
+    assert iou(grey[..., 0], truth[3]) >= 0.8
 
     assert (
         main(
@@ -206,7 +202,7 @@ def test_single_image_to_single_file(exr_shot, tmp_path):
     )
     spec, pixels = _read(out)
     assert spec.channelnames == ("object.A",)
-    assert _iou(pixels[..., 0], truth[0]) >= 0.85
+    assert iou(pixels[..., 0], truth[0]) >= 0.85
 
 
 @pytest.mark.parametrize(
