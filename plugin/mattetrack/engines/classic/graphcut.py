@@ -11,20 +11,17 @@ from __future__ import annotations
 import maxflow
 import numpy as np
 
-BINS = 16  # histogram bins per RGB channel (4096 colours)
+from mattetrack.engines.classic.appearance import BITS
+
+# The same colour quantisation as the tracking colour models: 16 levels per RGB channel.
+BINS = 1 << BITS
 HARD = 1e9  # a data cost that no smoothness saving can pay for
-
-
-def colour_index(u8: np.ndarray) -> np.ndarray:
-    """(h, w) int32 histogram bin of each pixel of an (h, w, 3) uint8 image."""
-    q = (u8 >> 4).astype(np.int32)
-    return (q[..., 0] * BINS + q[..., 1]) * BINS + q[..., 2]
 
 
 def colour_model(index: np.ndarray, weights: np.ndarray, prior: np.ndarray | None = None):
     """(BINS**3,) float32 log probabilities of a weighted, smoothed colour histogram.
 
-    index: (h, w) from colour_index; weights: (h, w) float sample weights. The histogram is
+    index: (h, w) from appearance.colour_index; weights: (h, w) sample weights. The histogram is
     smoothed by a [1, 2, 1] kernel along each colour axis (neighbouring bins are similar colours)
     and mixed with 2% of `prior` (a histogram of the whole image) so that no colour is impossible.
     """

@@ -40,10 +40,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from mattetrack.engines.classic.appearance import colour_index
 from mattetrack.engines.classic.geodesic import geodesic_distance
 from mattetrack.engines.classic.graphcut import (
     HARD,
-    colour_index,
     colour_model,
     contrast_weights,
     graph_cut,
