@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 
 from mattetrack.engines.classic.appearance import ColourModel, band_width, inner_outer
+from mattetrack.engines.classic.camera import background_evidence
 from mattetrack.engines.classic.flow import FlowPair, fit_motion, warp
 from mattetrack.engines.classic.imaging import WorkImage
 from mattetrack.engines.classic.refine import boundary_band, refine_edges
@@ -57,6 +58,10 @@ class TrackParams:
     # The short-term model learns an object colour only if the keyframes' model does not call it
     # background (long-term posterior at least this), so leaked background is not learned.
     learn_min_anchor: float = 0.3
+    # A pixel whose flow matches the background's motion better than the object's is background
+    # with at most this probability (logit 2.2): alone it cannot flip a pixel the flow is sure
+    # of (logit 3.9), together with colour that disagrees it can (see camera.py).
+    camera_clamp: float = 0.9
 
     def gf_radius(self, width: int, height: int) -> int:
         return max(2, int(round(max(width, height) * self.gf_radius_frac)))
@@ -175,6 +180,17 @@ def track_step(
     prior = np.where(suspect, _logit(predicted, params.motion_clamp),
                      _logit(warped, params.flow_clamp))
     fused = prior + lo_colour
+    if motion is not None and params.camera_clamp > 0.5:
+        obj = hard_w | hard_p
+        away = dist > width
+        c = params.camera_clamp
+        evidence = background_evidence(pair, obj, motion, away, float(np.log(c / (1 - c))))
+        if evidence is not None:
+            # Where object and background move apart, the whole object is open to question,
+            # not only its boundary band: a leak deep inside is still a leak.
+            llr, separable = evidence
+            fused = fused + llr
+            region = region | ((hard_w | near) & separable)
     hard = np.where(region, fused > 0, hard_w)
     # Colour may move a boundary but not create an object: keep only blobs that overlap pixels
     # that flow or motion are confident about.

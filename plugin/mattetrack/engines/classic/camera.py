@@ -1,0 +1,92 @@
+"""Motion evidence against an object: pixels that move with the background are not the object.
+
+A track leaks when flow carries its label onto background it slid over (road the car uncovered,
+ground under a dog, a wall behind a rider) and, once there, the flow keeps it there. But the leak
+moves like the background, not like the object: the background's motion (the camera's, over a
+mostly distant or planar set) is a homography fitted robustly to the flow away from the object,
+the object's is its own affine motion. Where the two predictions differ by more than their noise,
+a pixel whose flow matches the background's better is evidence for "background".
+
+Only that direction is used. Shadows and reflections move *with* the object, so "moves like the
+object" is no evidence that a pixel is the object (measured on DAVIS dev: the two-sided version
+grows a swan into its reflection, 93 -> 67 J&F on blackswan; the one-sided version leaves it at 92
+and lifts the mean from 55.2 to 57.6).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from mattetrack.engines.classic.flow import FlowPair
+
+# Background flow is sampled on a grid of this step (px): a homography needs few points.
+GRID = 8
+# Flow noise floor (px^2) added to the measured spreads, so perfectly textured frames do not make
+# sub-pixel differences decisive.
+NOISE_FLOOR = 1.0
+
+
+def background_homography(pair: FlowPair, away: np.ndarray) -> np.ndarray | None:
+    """(3, 3) homography mapping cur pixels to prev for the background, or None.
+
+    away: (h, w) bool, pixels far enough from the object to be background. RANSAC on the reliable
+    flow vectors sampled there (1 px threshold: the set's motion, not the noise of water or trees).
+    """
+    sub = away[::GRID, ::GRID] & ~pair.unreliable[::GRID, ::GRID]
+    ys, xs = np.nonzero(sub)
+    if len(xs) < 30:
+        return None
+    ys, xs = ys * GRID, xs * GRID
+    src = np.stack([xs, ys], 1).astype(np.float32)
+    dst = src + pair.to_prev[ys, xs]
+    hom, _ = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
+    return hom
+
+
+def background_evidence(
+    pair: FlowPair,
+    obj: np.ndarray,
+    object_motion: np.ndarray,
+    away: np.ndarray,
+    clamp: float,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """Log-odds (<= 0) that each pixel is background because it moves like the background.
+
+    pair: flows of the current frame; obj: (h, w) bool the object as predicted in cur;
+    object_motion: (2, 3) affine prev -> cur of the object; away: (h, w) bool background pixels
+    to fit the background motion on; clamp: largest magnitude of the log-odds.
+    Returns ((h, w) float32 log-odds in [-clamp, 0], (h, w) bool where the two motions are
+    separable: they differ by more than twice the larger noise), or None when the background's
+    motion cannot be fitted.
+    """
+    hom = background_homography(pair, away)
+    if hom is None:
+        return None
+    h, w = obj.shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    den = hom[2, 0] * gx + hom[2, 1] * gy + hom[2, 2]
+    den = np.where(np.abs(den) < 1e-6, 1e-6, den)
+    bx = (hom[0, 0] * gx + hom[0, 1] * gy + hom[0, 2]) / den - gx
+    by = (hom[1, 0] * gx + hom[1, 1] * gy + hom[1, 2]) / den - gy
+    inv = cv2.invertAffineTransform(object_motion)  # cur -> prev, like the flow
+    ox = inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2] - gx
+    oy = inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2] - gy
+    fx, fy = pair.to_prev[..., 0], pair.to_prev[..., 1]
+    d_obj = (fx - ox) ** 2 + (fy - oy) ** 2
+    d_bg = (fx - bx) ** 2 + (fy - by) ** 2
+    reliable = ~pair.unreliable
+    # Each model's noise is the median squared residual of its own pixels: water or foliage
+    # make the background's flow noisy, articulation the object's, and the evidence weakens.
+    bg_px, obj_px = away & reliable, obj & reliable
+    if not bg_px.any() or not obj_px.any():
+        return None
+    v_bg = float(np.median(d_bg[bg_px])) + NOISE_FLOOR
+    v_obj = float(np.median(d_obj[obj_px])) + NOISE_FLOOR
+    # Log-likelihood ratio of two isotropic 2-D Gaussians, object over background.
+    llr = d_bg / (2 * v_bg) - d_obj / (2 * v_obj) + np.log(v_bg / v_obj)
+    llr = np.clip(llr, -clamp, 0.0).astype(np.float32)
+    llr[pair.unreliable] = 0.0  # the flow there says nothing about anything
+    llr = cv2.GaussianBlur(llr, (0, 0), 1.5)
+    separable = (ox - bx) ** 2 + (oy - by) ** 2 > 4 * max(v_bg, v_obj)
+    return llr, separable
