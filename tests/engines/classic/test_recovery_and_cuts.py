@@ -99,11 +99,10 @@ def test_shape_memory_follows_a_complete_object_but_not_an_occluded_one() -> Non
     """The occlusion memory takes the current shape when nothing is hidden (so a deforming
     object's old outline is not held over the background), and keeps the last complete view
     while the object looks cut short (so hidden parts come back when revealed)."""
-    from mattetrack.engines.classic.appearance import NBINS, ColourModel
+    from mattetrack.engines.classic.patches import PatchModel
     from mattetrack.engines.classic.track import TrackState, remember_shape
 
-    flat = np.full(NBINS, 1.0 / NBINS)
-    state = TrackState.start(_disc(20), ColourModel(flat, flat.copy()))
+    state = TrackState.start(_disc(20), PatchModel.learn([]))
     moved = _disc(21, cx=44)  # the object moved and deformed, nothing hidden: remembered
     remember_shape(state, moved >= 0.5, moved)
     assert np.array_equal(state.shape, moved)

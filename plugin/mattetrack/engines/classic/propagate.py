@@ -35,9 +35,9 @@ import numpy as np
 
 from mattetrack.cuts import CutDetector
 from mattetrack.engines.base import Coverages, FrameSource
-from mattetrack.engines.classic.appearance import ColourModel, colour_index
 from mattetrack.engines.classic.flow import DenseFlow, FlowPair
 from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to
+from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, sample_view
 from mattetrack.engines.classic.refine import refine_edges
 from mattetrack.engines.classic.spill import CoverageSpill
 from mattetrack.engines.classic.track import TrackParams, TrackState, track_step
@@ -68,7 +68,8 @@ class _Object:
 
     full: dict[int, np.ndarray]  # position -> (H, W) float32 keyframe coverage as given
     work: dict[int, np.ndarray]  # position -> (h, w) float32 at processing resolution
-    model: ColourModel | None = None  # learned from all keyframes
+    # position -> appearance learned from that keyframe (when a track first starts there)
+    models: dict[int, PatchModel] = field(default_factory=dict)
 
     @property
     def positions(self) -> list[int]:
@@ -105,16 +106,6 @@ def _prepare(
             full[pos[frame]] = np.clip(np.nan_to_num(cov), 0.0, 1.0)
             work[pos[frame]] = resize_to(full[pos[frame]], size)
         objects[obj] = _Object(full, work)
-    # Colour models from every keyframe of every object, reading each keyframe image once.
-    key_positions = sorted({p for o in objects.values() for p in o.full})
-    per_obj: dict[int, list[ColourModel]] = {obj: [] for obj in objects}
-    for p in key_positions:
-        idx = colour_index(WorkImage.from_image(source.image(order[p]), size).u8)
-        for obj, o in objects.items():
-            if p in o.work:
-                per_obj[obj].append(ColourModel.learn(idx, o.work[p]))
-    for obj, o in objects.items():
-        o.model = ColourModel.merge(per_obj[obj])
     return pos, objects
 
 
@@ -292,19 +283,23 @@ def _sweep(
         if prev is not None and prev_sig is not None and cuts.is_cut(prev_sig, sig):
             state.clear()  # a track never crosses a cut
         pair: FlowPair | None = None
-        idx = colour_index(image.u8)
+        feats = FrameFeatures(image.rgb)
         tracked: dict[int, tuple[np.ndarray, float]] = {}
         for obj, o in objects.items():
             if p in o.full:
-                assert o.model is not None
-                state[obj] = TrackState.start(o.work[p], o.model)
+                # Each track's appearance is its own keyframe's: the object and set as they look
+                # around there (a pan may show a different background at the next keyframe).
+                if p not in o.models:
+                    rng = np.random.default_rng(p)
+                    o.models[p] = PatchModel.learn([sample_view(feats, o.work[p], rng)])
+                state[obj] = TrackState.start(o.work[p], o.models[p])
                 continue
             if obj not in state:
                 continue
             if pair is None:  # once per frame pair, shared by all objects
                 assert prev is not None
                 pair = _flow_pair(flow, spill, forward_needs, image, prev, p, prev_p, params)
-            cov = track_step(state[obj], pair, image, idx, params.track)
+            cov = track_step(state[obj], pair, image, feats, params.track)
             tracked[obj] = (cov, state[obj].confidence)
         prev, prev_sig, prev_p = image, sig, p
         yield p, full_image, tracked

@@ -1,12 +1,14 @@
 """One tracking step: carry an object's coverage from a neighbouring frame into the current one.
 
-warp (flow) -> correct near the boundary and where the flow is unreliable (colour model) ->
-drop blobs that nothing but colour supports -> soft edges (guided filter) -> update the model.
+warp (flow) -> correct near the boundary and where the flow is unreliable (appearance) and where
+pixels move with the background (camera) -> drop blobs that nothing but appearance supports ->
+soft edges (guided filter).
 
-Flow and colour are combined as independent evidence in log-odds: a pixel the flow is sure of
-needs strong colour evidence to flip, a pixel on the warped edge or where the flow failed its
-forward-backward check is decided by colour. This keeps warping's stability in the interior and
-lets the boundary snap to where the object's colours actually are.
+Flow, appearance and motion are combined as independent evidence in log-odds: a pixel the flow
+is sure of needs strong appearance evidence to flip, a pixel on the warped edge or where the flow
+failed its forward-backward check is decided by appearance. This keeps warping's stability in the
+interior and lets the boundary snap to where the object actually is. The appearance model is the
+keyframes' (patches.py), never updated from tracked frames: a track cannot learn its own drift.
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from mattetrack.engines.classic.appearance import ColourModel, band_width, inner_outer
+from mattetrack.engines.classic.appearance import band_width
 from mattetrack.engines.classic.camera import background_evidence
 from mattetrack.engines.classic.flow import FlowPair, fit_motion, warp
 from mattetrack.engines.classic.imaging import WorkImage
+from mattetrack.engines.classic.patches import FrameFeatures, PatchModel
 from mattetrack.engines.classic.refine import boundary_band, refine_edges
 
 
@@ -28,39 +31,35 @@ class TrackParams:
     """The few knobs of a tracking step (defaults are what the tests and DAVIS numbers use)."""
 
     # Probabilities are clamped before log-odds so no single cue is ever certain:
-    # flow at 0.98 (logit 3.9) outweighs colour at 0.95 (logit 2.9) unless the flow is unreliable.
+    # flow at 0.98 (logit 3.9) outweighs appearance at 0.95 (logit 2.9) unless the flow is
+    # unreliable.
     flow_clamp: float = 0.98
-    colour_clamp: float = 0.95
-    # Colour posteriors are per pixel and noisy; smoothing their log-odds (sigma, px) removes
+    appearance_clamp: float = 0.95
+    # Appearance posteriors are per pixel and noisy; smoothing their log-odds (sigma, px) removes
     # speckle without moving edges much.
-    colour_sigma: float = 1.5
+    appearance_sigma: float = 1.5
     # Where the flow is unreliable or drops pixels that the object's overall (affine) motion says
     # are still object, the affine prediction is the prior, but a weak one (0.8: logit 1.4), so a
-    # colour the model has seen only in the background (an occluder) overrides it.
+    # look the keyframes have shown only in the background (an occluder) overrides it.
     motion_clamp: float = 0.8
-    # Conservative model update: 5% per frame, so a few bad frames cannot rewrite it.
-    model_rate: float = 0.05
     # A track whose object shrinks below this fraction of its keyframe area is lost (it left the
     # frame or is hidden); it is then re-detected from the keyframes' appearance.
     lost_frac: float = 0.03
     # Guided filter: radius as a fraction of the processing long side, and eps (variance, [0,1]^2).
     gf_radius_frac: float = 1 / 200
     gf_eps: float = 1e-3
-    # Growth needs local evidence: where the flow is reliable and says "background", colour may
+    # Growth needs local evidence: where the flow is reliable and says "background", appearance may
     # add a pixel only in proportion to how well it separates object from background right there
-    # (mean colour log-odds just inside minus just outside the warped edge, in units of this
-    # value; 3 is about half the full logit range of a clamped colour cue). Similar-coloured
+    # (mean appearance log-odds just inside minus just outside the warped edge, in units of this
+    # value; 3 is about half the full logit range of a clamped appearance cue). Similar-looking
     # ground (grass, road) then cannot pull the mask out over it.
     growth_contrast: float = 3.0
-    # ... unless the keyframes' model is sure the colour is the object's (posterior at least
-    # this): such a colour may always grow the object (a part coming back into view).
-    distinct_colour: float = 0.8
-    # The short-term model learns an object colour only if the keyframes' model does not call it
-    # background (long-term posterior at least this), so leaked background is not learned.
-    learn_min_anchor: float = 0.3
+    # ... unless the keyframes' model is sure the look is the object's (posterior at least
+    # this): such a pixel may always grow the object (a part coming back into view).
+    distinct_look: float = 0.8
     # A pixel whose flow matches the background's motion better than the object's is background
     # with at most this probability (logit 2.2): alone it cannot flip a pixel the flow is sure
-    # of (logit 3.9), together with colour that disagrees it can (see camera.py).
+    # of (logit 3.9), together with appearance that disagrees it can (see camera.py).
     camera_clamp: float = 0.9
 
     def gf_radius(self, width: int, height: int) -> int:
@@ -71,9 +70,8 @@ class TrackParams:
 class TrackState:
     """What a track carries from frame to frame.
 
-    cov: (h, w) float32 coverage; model: short-term colour model (updated as the track goes);
-    anchor: the keyframes' colour model, never updated (a long-term memory that the short-term
-    one cannot drift away from; also what re-detection searches for); shape: (h, w) float32 the
+    cov: (h, w) float32 coverage; appearance: the keyframe's patch model (what the object and
+    its surroundings look like; also what re-detection searches for); shape: (h, w) float32 the
     last complete view of the object (see `remember_shape`) carried by the accumulated affine
     motion (a memory of the whole object, so parts hidden by an occluder come back when
     revealed); motion: last frame-to-frame affine
@@ -83,22 +81,25 @@ class TrackState:
     """
 
     cov: np.ndarray
-    model: ColourModel
-    anchor: ColourModel
+    appearance: PatchModel
     shape: np.ndarray
     key_area: int
     motion: np.ndarray | None = None
     lost: bool = False
+    # Frames left in which the track, just re-detected, may still grow wherever the keyframe's
+    # appearance shows the object (see `_reacquire`).
+    reacquiring: int = 0
     confidence: float = 1.0
 
     @classmethod
-    def start(cls, cov: np.ndarray, anchor: ColourModel) -> TrackState:
+    def start(cls, cov: np.ndarray, appearance: PatchModel) -> TrackState:
         area = max(int(np.count_nonzero(cov >= 0.5)), 1)
-        return cls(cov=cov, model=anchor.copy(), anchor=anchor, shape=cov, key_area=area)
+        return cls(cov=cov, appearance=appearance, shape=cov, key_area=area)
 
     def restart(self, cov: np.ndarray) -> None:
-        """Pick the track up again from a re-detected coverage, keeping its models."""
+        """Pick the track up again from a re-detected coverage, keeping its model."""
         self.cov, self.shape, self.motion, self.lost = cov, cov, None, False
+        self.reacquiring = REACQUIRE_FRAMES
 
 
 def _logit(p: np.ndarray, clamp: float) -> np.ndarray:
@@ -121,19 +122,20 @@ def track_step(
     state: TrackState,
     pair: FlowPair,
     image: WorkImage,
-    colour_idx: np.ndarray,
+    feats: FrameFeatures,
     params: TrackParams,
 ) -> np.ndarray:
     """Coverage in the current frame, (h, w) float32 in [0, 1] at processing resolution.
 
     state: the track in the neighbouring frame (updated in place to this frame); pair: flows from
-    the current frame to that neighbour; image/colour_idx: the current frame.
+    the current frame to that neighbour; image / feats: the current frame and its patch
+    descriptors (computed where asked for).
     """
-    prev_cov, model = state.cov, state.model
+    prev_cov = state.cov
     warped = warp(prev_cov, pair.to_prev)
     h, w = warped.shape
     if state.lost:
-        return _redetect(state, colour_idx, image, params)
+        return _redetect(state, feats, image, params)
     motion, agreement = fit_motion(warped >= 0.5, pair)
     # When less than half the object's flow agrees on a motion (occlusion, flow bleeding), keep
     # the last frame's motion: objects have inertia, flow failures do not.
@@ -166,20 +168,19 @@ def track_step(
     near = dist <= 2 * width
     region = band | (suspect & near)
 
-    # Short- and long-term memories vote equally: the short-term one follows lighting and newly
-    # seen sides, the keyframes' one keeps the track from learning its own drift.
-    p_anchor = state.anchor.posterior(colour_idx)
-    p_colour = 0.5 * (model.posterior(colour_idx) + p_anchor)
-    lo_colour = _logit(p_colour, params.colour_clamp)
-    lo_colour = cv2.GaussianBlur(lo_colour, (0, 0), params.colour_sigma)
-    # Growth on reliable flow needs local colour contrast, unless the colour is distinctly the
-    # object's; where the flow failed colour keeps its full say (it regrows what the flow lost).
-    gated = ~suspect & (p_anchor < params.distinct_colour)
-    lo_colour = _gate_growth(lo_colour, hard_w, near & ~hard_w, gated, width,
-                             params.growth_contrast)
+    # Appearance is only asked about where it can change the answer: the decision region, the
+    # ring just outside the object (growth), and the band just inside (the growth gate's contrast).
+    asked = region | (near & ~hard_w) | (hard_w & boundary_band(hard_w, 2 * width))
+    p_look = state.appearance.posterior_in(feats, asked)
+    lo_look = _logit(p_look, params.appearance_clamp)
+    lo_look = cv2.GaussianBlur(lo_look, (0, 0), params.appearance_sigma)
+    # Growth on reliable flow needs local contrast, unless the look is distinctly the object's;
+    # where the flow failed appearance keeps its full say (it regrows what the flow lost).
+    gated = ~suspect & (p_look < params.distinct_look)
+    lo_look = _gate_growth(lo_look, hard_w, near & ~hard_w, gated, width, params.growth_contrast)
     prior = np.where(suspect, _logit(predicted, params.motion_clamp),
                      _logit(warped, params.flow_clamp))
-    fused = prior + lo_colour
+    fused = prior + lo_look
     if motion is not None and params.camera_clamp > 0.5:
         obj = hard_w | hard_p
         away = dist > width
@@ -192,7 +193,10 @@ def track_step(
             fused = fused + llr
             region = region | ((hard_w | near) & separable)
     hard = np.where(region, fused > 0, hard_w)
-    # Colour may move a boundary but not create an object: keep only blobs that overlap pixels
+    if state.reacquiring > 0:
+        state.reacquiring -= 1
+        hard = _reacquire(state, feats, hard)
+    # Appearance may move a boundary but not create an object: keep only blobs that overlap pixels
     # that flow or motion are confident about.
     core = (hard_w | hard_p) & ~region
     if core.any():
@@ -200,12 +204,6 @@ def track_step(
 
     cov = refine_edges(hard.astype(np.float32), image.rgb, params.gf_radius(w, h), params.gf_eps)
 
-    # Learn only from pixels on which flow and the final decision agree.
-    inner, outer = inner_outer(hard, width)
-    ok = ~suspect
-    known = p_anchor >= params.learn_min_anchor
-    model.update(colour_idx, inner & ok & hard_w & (cov > 0.95) & known,
-                 outer & ok & ~hard_w & (cov < 0.05), params.model_rate)
     if np.count_nonzero(hard) < params.lost_frac * state.key_area:
         state.lost = True  # too little left to track; re-detect from the next frame on
     state.cov = cov
@@ -217,13 +215,13 @@ def _gate_growth(
     lo_colour: np.ndarray, inside: np.ndarray, outside: np.ndarray, gated: np.ndarray,
     width: float, scale: float,
 ) -> np.ndarray:
-    """Scale down colour's vote for growth where colour does not separate the object locally.
+    """Scale down appearance's vote for growth where it does not separate the object locally.
 
-    lo_colour: (h, w) float32 colour log-odds; inside / outside: (h, w) bool the warped object
+    lo_colour: (h, w) float32 appearance log-odds; inside / outside: (h, w) bool the warped object
     and the background near it; gated: (h, w) bool where the gate applies. Positive log-odds
     outside the object there are multiplied by the local contrast (mean log-odds of the inside
     minus the outside within about two band widths, divided by `scale`, clipped to [0, 1]): where
-    object and background look alike nearby, colour cannot pull the edge out. Returns the gated
+    object and background look alike nearby, appearance cannot pull the edge out. Returns the gated
     (h, w) float32 log-odds (unchanged where `scale` <= 0).
     """
     if scale <= 0:
@@ -246,31 +244,57 @@ def remember_shape(state: TrackState, hard: np.ndarray, cov: np.ndarray) -> None
     the object is at least as large as the memory, nothing is hidden and the memory becomes the
     current shape: a keyframe's shape carried by affine motion alone drifts away from a
     deforming object (a walking dog, a drifting car) and would hold its old outline over the
-    background as a strong prior, which the colour model, where background and object look
+    background as a strong prior, which the appearance model, where background and object look
     alike, cannot correct (measured on DAVIS first-frame: 50.6 -> 54.0 J&F).
     """
     if np.count_nonzero(hard) >= np.count_nonzero(state.shape >= 0.5):
         state.shape = cov
 
 
-def _redetect(
-    state: TrackState, colour_idx: np.ndarray, image: WorkImage, params: TrackParams
-) -> np.ndarray:
-    """Search a frame for the lost object by its keyframes' colours; restart the track there.
+def _object_regions(state: TrackState, feats: FrameFeatures) -> tuple[np.ndarray, np.ndarray]:
+    """Where the keyframe's appearance says "object" in the whole frame: the smoothed posterior
+    (h, w) float32 and its connected regions above 0.5 (labels (h, w) int32, 0 = none)."""
+    post = cv2.GaussianBlur(state.appearance.posterior_in(feats), (0, 0), 2.0)
+    _, labels = cv2.connectedComponents((post > 0.5).astype(np.uint8), connectivity=8)
+    return post, labels
 
-    The candidates are the connected regions where the long-term model says "object"
+
+def _reacquire(state: TrackState, feats: FrameFeatures, hard: np.ndarray) -> np.ndarray:
+    """Grow a just re-detected track over the object-looking regions it touches.
+
+    A re-detected object is usually coming back into view (from behind an occluder, over the
+    frame edge) faster than a boundary band can follow, so for a few frames the track takes in
+    every region where the keyframe's appearance is sure of the object (mean posterior at least
+    REDETECT_MIN) and that overlaps it. hard: (h, w) bool this step's decision; returns it grown.
+    """
+    if not hard.any():
+        return hard
+    post, labels = _object_regions(state, feats)
+    for i in np.unique(labels[hard]):
+        if i == 0:
+            continue
+        blob = labels == i
+        if float(post[blob].mean()) >= REDETECT_MIN:
+            hard = hard | blob
+    return hard
+
+
+def _redetect(
+    state: TrackState, feats: FrameFeatures, image: WorkImage, params: TrackParams
+) -> np.ndarray:
+    """Search a frame for the lost object by its keyframe's appearance; restart the track there.
+
+    The candidates are the connected regions where the keyframe's model says "object"
     (posterior > 0.5 after smoothing) whose area is plausible (1/4 to 4 times the keyframe area);
     the one the model is surest of wins, if its mean posterior is high (>= REDETECT_MIN). Returns
     (h, w) float32 coverage: the found object, or zeros while it stays out of sight.
     """
-    h, w = colour_idx.shape
-    post = cv2.GaussianBlur(state.anchor.posterior(colour_idx), (0, 0), 2.0)
-    hard = (post > 0.5).astype(np.uint8)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(hard, connectivity=8)
+    h, w = image.grey.shape
+    post, labels = _object_regions(state, feats)
+    areas = np.bincount(labels.ravel())
     best, best_score = 0, REDETECT_MIN
-    for i in range(1, n):
-        area = int(stats[i, cv2.CC_STAT_AREA])
-        if not 0.25 * state.key_area <= area <= 4 * state.key_area:
+    for i in range(1, len(areas)):
+        if not 0.25 * state.key_area <= areas[i] <= 4 * state.key_area:
             continue
         score = float(post[labels == i].mean())
         if score > best_score:
@@ -285,5 +309,7 @@ def _redetect(
     return cov
 
 
-# Mean long-term posterior a re-detected region needs: well above the 0.5 of an ambiguous colour.
+# Mean posterior a re-detected region needs: well above the 0.5 of an ambiguous look.
 REDETECT_MIN = 0.8
+# Frames after a re-detection during which the track may grow over object-looking regions.
+REACQUIRE_FRAMES = 5

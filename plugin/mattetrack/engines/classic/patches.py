@@ -1,0 +1,225 @@
+"""Appearance of an object against its surroundings: local patch descriptors, vector-quantised.
+
+A pixel's colour alone cannot tell a white dog from dry grass in the sun, a car's grey flank from
+the road, or a rider's shirt from a graffiti wall; the texture and colours *around* it often can.
+Each pixel gets a small descriptor of its neighbourhood (colour at three scales, edge strength,
+local contrast); the keyframes' object band and surrounding ring are sampled, the samples are
+clustered into a few hundred visual words (k-means), and each word keeps the share of object
+samples that fell into it. A pixel's posterior is its nearest word's share: a histogram, like a
+colour histogram, but over bins that the keyframe's own appearance chose.
+
+Words have no edge: a look never seen in the keyframe still has a nearest word, which may be the
+object's. The object is a closed set, its surroundings an open one (an occluder can come into
+view), so a pixel whose *colour* the keyframe never showed on the object is at most UNSEEN_COLOUR
+likely to be the object, whatever its nearest word says (a thin blurred pole crossing an orange
+object: IoU 0.67 without this rule, 0.91 with it, on the synthetic test shot).
+
+Measured on DAVIS-2016 dev, mean J&F, first-frame mask / mask every 10th frame: colour histograms
+57.6 / 83.5, these words 67.0 / 84.9 (exact k-nearest-neighbour voting over the same samples:
+67.1 first-frame at a tenth of the speed; a small MLP trained on them: 63.4; without the edge and
+contrast components: 59.6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import cv2
+import numpy as np
+
+from mattetrack.engines.classic.appearance import NBINS, band_width, colour_index, inner_outer
+from mattetrack.engines.classic.imaging import to_u8
+
+# Descriptor length: Lab at 0, 2 and 5 px blur (9), edge strength (1), local contrast (1).
+DIMS = 11
+# Visual words per object: enough for a few distinct materials on each side of the boundary.
+WORDS = 256
+# Samples per side (object / surroundings) and per keyframe used to learn the words.
+SAMPLES = 3000
+# P(object) at most, for a colour never seen on the object in the keyframe (see above).
+UNSEEN_COLOUR = 0.1
+
+
+def patch_features(rgb: np.ndarray) -> np.ndarray:
+    """(h, w, DIMS) float32 descriptors of a (h, w, 3) float32 display-referred RGB image.
+
+    Lab scaled so a just-visible colour step and a unit of every other component weigh about the
+    same (L / 100, a and b / 60); blurred copies describe the neighbourhood's colours; the
+    gradient magnitude and standard deviation of L (both blurred) its texture.
+    """
+    lab = cv2.cvtColor(np.clip(rgb, 0.0, 1.0).astype(np.float32, copy=False), cv2.COLOR_RGB2Lab)
+    lab *= np.array([1 / 100, 1 / 60, 1 / 60], np.float32)
+    lum = np.ascontiguousarray(lab[..., 0])
+    gx = cv2.Sobel(lum, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(lum, cv2.CV_32F, 0, 1, ksize=3)
+    edge = cv2.GaussianBlur(cv2.magnitude(gx, gy), (0, 0), 2.0)
+    mean = cv2.GaussianBlur(lum, (0, 0), 3.0)
+    contrast = np.sqrt(np.maximum(cv2.GaussianBlur(lum * lum, (0, 0), 3.0) - mean * mean, 0.0))
+    out = np.empty(lab.shape[:2] + (DIMS,), np.float32)
+    out[..., 0:3] = lab
+    out[..., 3:6] = cv2.GaussianBlur(lab, (0, 0), 2.0)
+    out[..., 6:9] = cv2.GaussianBlur(lab, (0, 0), 5.0)
+    out[..., 9] = 2.0 * edge
+    out[..., 10] = 4.0 * contrast
+    return out
+
+
+class FrameFeatures:
+    """One frame's patch descriptors, computed only over the boxes that are asked about.
+
+    rgb: (h, w, 3) float32 at processing resolution. Small objects need descriptors in a small
+    box around their boundary; re-detection asks for the whole frame, which is then kept.
+    """
+
+    # OpenCV's float Gaussian kernels reach 4 sigma; the widest blur is sigma 5: a box computed
+    # with this margin matches the whole-frame computation inside it.
+    MARGIN = 20
+
+    def __init__(self, rgb: np.ndarray) -> None:
+        self.rgb = rgb
+        self._full: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.rgb.shape[0], self.rgb.shape[1]
+
+    def full(self) -> np.ndarray:
+        """(h, w, DIMS) float32 descriptors of the whole frame."""
+        if self._full is None:
+            self._full = patch_features(self.rgb)
+        return self._full
+
+    def box(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """(y1 - y0, x1 - x0, DIMS) float32 descriptors of rows y0:y1, columns x0:x1."""
+        if self._full is not None:
+            return self._full[y0:y1, x0:x1]
+        h, w = self.shape
+        m = self.MARGIN
+        ya, yb, xa, xb = max(y0 - m, 0), min(y1 + m, h), max(x0 - m, 0), min(x1 + m, w)
+        return patch_features(self.rgb[ya:yb, xa:xb])[y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+
+    def colours(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
+        """(y1 - y0, x1 - x0) int32 quantised colour (appearance.colour_index) of a box."""
+        return colour_index(to_u8(self.rgb[y0:y1, x0:x1]))
+
+
+def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) half-open bounds of the True pixels of a (h, w) bool mask, or None."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if len(rows) == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
+class KeyframeView(NamedTuple):
+    """What a keyframe shows of an object: descriptors sampled from its boundary band (a, DIMS)
+    and from the ring around it (b, DIMS), float32, and which quantised colours occur on the
+    object's band, (NBINS,) bool."""
+
+    inside: np.ndarray
+    outside: np.ndarray
+    colours: np.ndarray
+
+
+def sample_view(
+    feats: FrameFeatures, cov: np.ndarray, rng: np.random.Generator, n: int = SAMPLES
+) -> KeyframeView:
+    """Sample a keyframe: up to n object pixels near the boundary and n surrounding pixels (the
+    band and ring of `inner_outer`). feats: the frame's descriptors; cov: (h, w) float32."""
+    hard = cov >= 0.5
+    inner, outer = inner_outer(hard, band_width(hard))
+    box = bounding_box(inner | outer)
+    if box is None:
+        empty = np.zeros((0, DIMS), np.float32)
+        return KeyframeView(empty, empty, np.zeros(NBINS, bool))
+    y0, y1, x0, x1 = box
+    flat = feats.box(y0, y1, x0, x1).reshape(-1, DIMS)
+    inner, outer = inner[y0:y1, x0:x1], outer[y0:y1, x0:x1]
+    sides = []
+    for side in (inner, outer):
+        idx = np.flatnonzero(side.ravel())
+        if len(idx) > n:
+            idx = rng.choice(idx, n, replace=False)
+        sides.append(flat[idx])
+    colours = np.zeros(NBINS, bool)
+    colours[feats.colours(y0, y1, x0, x1)[inner]] = True
+    return KeyframeView(sides[0], sides[1], colours)
+
+
+class PatchModel:
+    """Visual words (k, DIMS) float32, each word's P(object) (k,) float32, and the quantised
+    colours seen on the object (NBINS,) bool."""
+
+    def __init__(
+        self, centres: np.ndarray, p_object: np.ndarray, object_colours: np.ndarray
+    ) -> None:
+        self.centres = centres
+        self.p_object = p_object
+        self.object_colours = object_colours
+        # Nearest word by |q - c|^2 = |q|^2 - 2 q.c + |c|^2, where |q|^2 is the same for every
+        # word: one matrix product of [q, 1] with [-2 c; |c|^2] (a single BLAS call, ~9x faster
+        # than subtracting afterwards).
+        self._affine = np.concatenate(
+            [-2.0 * centres.T, np.sum(centres * centres, 1)[None]], 0).astype(np.float32)
+
+    @classmethod
+    def learn(cls, views: Sequence[KeyframeView], seed: int = 0) -> PatchModel:
+        """From one or more keyframes' samples.
+
+        Each side's share within a word is normalised by that side's sample count (equal priors,
+        as a pair of histograms would be), plus half a sample of smoothing so a word seen once
+        is not certain.
+        """
+        fg = np.concatenate([v.inside for v in views] + [np.zeros((0, DIMS), np.float32)])
+        bg = np.concatenate([v.outside for v in views] + [np.zeros((0, DIMS), np.float32)])
+        seen = np.zeros(NBINS, bool)
+        for v in views:
+            seen |= v.colours
+        x = np.concatenate([fg, bg]).astype(np.float32)
+        if len(x) < 8 or len(fg) == 0 or len(bg) == 0:  # nothing to tell apart: no opinion
+            return cls(np.zeros((1, DIMS), np.float32), np.full(1, 0.5, np.float32),
+                       np.ones(NBINS, bool))
+        k = int(min(WORDS, len(x) // 4))
+        cv2.setRNGSeed(seed)  # k-means++ seeding: same words for the same keyframes
+        criteria = (cv2.TERM_CRITERIA_MAX_ITER | cv2.TERM_CRITERIA_EPS, 10, 1e-3)
+        _, labels, centres = cv2.kmeans(x, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+        labels = labels.ravel()
+        nf = np.bincount(labels[: len(fg)], minlength=k) / len(fg)
+        nb = np.bincount(labels[len(fg):], minlength=k) / len(bg)
+        a = 0.5 / len(x)
+        p_object = ((nf + a) / (nf + nb + 2 * a)).astype(np.float32)
+        return cls(centres.astype(np.float32), p_object, seen)
+
+    def posterior(
+        self, feat: np.ndarray, where: np.ndarray | None = None, colours: np.ndarray | None = None
+    ) -> np.ndarray:
+        """(h, w) float32 P(object) from (h, w, DIMS) descriptors and (h, w) int32 quantised
+        colours (None: no colour check); 0.5 (no opinion) outside `where` ((h, w) bool, default
+        everywhere): only the pixels asked about cost time."""
+        h, w = feat.shape[:2]
+        out = np.full(h * w, 0.5, np.float32)
+        idx = np.arange(h * w) if where is None else np.flatnonzero(where.ravel())
+        q = np.empty((len(idx), DIMS + 1), np.float32)
+        q[:, :DIMS] = feat.reshape(-1, DIMS)[idx]
+        q[:, DIMS] = 1.0
+        for s in range(0, len(q), 8192):  # bounded scratch memory (8192 x WORDS floats)
+            out[idx[s:s + 8192]] = self.p_object[np.argmin(q[s:s + 8192] @ self._affine, 1)]
+        if colours is not None:
+            never = idx[~self.object_colours[colours.ravel()[idx]]]
+            out[never] = np.minimum(out[never], UNSEEN_COLOUR)
+        return out.reshape(h, w)
+
+    def posterior_in(self, feats: FrameFeatures, where: np.ndarray | None = None) -> np.ndarray:
+        """(h, w) float32 P(object) of a frame at the (h, w) bool `where` pixels (default: all),
+        0.5 elsewhere; descriptors are computed only over their bounding box."""
+        h, w = feats.shape
+        if where is None:
+            return self.posterior(feats.full(), None, feats.colours(0, h, 0, w))
+        out = np.full(where.shape, 0.5, np.float32)
+        box = bounding_box(where)
+        if box is not None:
+            y0, y1, x0, x1 = box
+            out[y0:y1, x0:x1] = self.posterior(feats.box(y0, y1, x0, x1), where[y0:y1, x0:x1],
+                                               feats.colours(y0, y1, x0, x1))
+        return out
