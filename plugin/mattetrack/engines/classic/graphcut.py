@@ -1,7 +1,7 @@
-"""Binary graph cut on the pixel grid (Boykov & Jolly, 2001) with colour-histogram data terms.
+"""Binary graph cut on the pixel grid (Boykov & Jolly, 2001) with histogram data terms.
 
 The energy is the usual one of interactive segmentation: per-pixel data costs (the negative log
-likelihood of the pixel's colour under the object and background colour models, plus any priors),
+likelihood of the pixel's colour, or visual word, under object and background models, plus priors),
 and a contrast-sensitive Potts smoothness term on the 8-connected grid, so the cut prefers to run
 along image edges. It is minimised exactly with the Boykov-Kolmogorov max-flow (PyMaxflow).
 """
@@ -38,9 +38,24 @@ def colour_model(index: np.ndarray, weights: np.ndarray, prior: np.ndarray | Non
     return np.log(np.maximum(p, 1e-8)).astype(np.float32)
 
 
-def image_histogram(index: np.ndarray) -> np.ndarray:
-    """(BINS**3,) float32 normalised histogram of all pixels."""
-    h = np.bincount(index.ravel(), minlength=BINS**3).astype(np.float32)
+def word_model(words: np.ndarray, weights: np.ndarray, n_words: int,
+               prior: np.ndarray | None = None) -> np.ndarray:
+    """(n_words,) float32 log probabilities of a weighted histogram of visual words.
+
+    words: (h, w) int from patches.image_words; weights: (h, w). Words have no neighbourhood
+    order to smooth along; mixing in 2% of `prior` (the image's own word histogram) keeps any
+    word possible.
+    """
+    p = np.bincount(words.ravel(), weights.ravel(), n_words)
+    p = p / max(p.sum(), 1e-9)
+    if prior is not None:
+        p = 0.98 * p + 0.02 * prior
+    return np.log(np.maximum(p, 1e-8)).astype(np.float32)
+
+
+def image_histogram(index: np.ndarray, n_bins: int = BINS**3) -> np.ndarray:
+    """(n_bins,) float32 normalised histogram of all pixels' bins (colours by default)."""
+    h = np.bincount(index.ravel(), minlength=n_bins).astype(np.float32)
     return h / max(h.sum(), 1.0)
 
 

@@ -147,6 +147,44 @@ def sample_view(
     return KeyframeView(sides[0], sides[1], colours)
 
 
+def _kmeans(x: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """k-means++ words of samples x (n, DIMS) float32: (labels (n,), centres (k, DIMS))."""
+    cv2.setRNGSeed(seed)  # k-means++ seeding: the same words for the same samples
+    criteria = (cv2.TERM_CRITERIA_MAX_ITER | cv2.TERM_CRITERIA_EPS, 10, 1e-3)
+    _, labels, centres = cv2.kmeans(x, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
+    return labels.ravel(), centres.astype(np.float32)
+
+
+def _nearest(q: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(n,) int64 index of the nearest of centres (k, DIMS) for each of q (n, DIMS).
+
+    |q - c|^2 = |q|^2 - 2 q.c + |c|^2 and |q|^2 is the same for every word: one matrix product
+    of [q, 1] with [-2 c; |c|^2] per chunk (a single BLAS call, ~9x faster than subtracting
+    afterwards), in chunks of 8192 rows to bound scratch memory.
+    """
+    affine = np.concatenate([-2.0 * centres.T, np.sum(centres * centres, 1)[None]], 0)
+    affine = affine.astype(np.float32)
+    out = np.empty(len(q), np.int64)
+    for s in range(0, len(q), 8192):
+        chunk = np.empty((min(8192, len(q) - s), q.shape[1] + 1), np.float32)
+        chunk[:, :-1] = q[s:s + 8192]
+        chunk[:, -1] = 1.0
+        out[s:s + 8192] = np.argmin(chunk @ affine, 1)
+    return out
+
+
+def image_words(rgb: np.ndarray, words: int = WORDS, samples: int = 2 * SAMPLES,
+                seed: int = 0) -> np.ndarray:
+    """(h, w) int64 visual word of every pixel of a (h, w, 3) float32 image, with words learned
+    from `samples` random pixels of the image itself: a texture-aware quantisation to build
+    histograms on (selection uses it beside quantised colour)."""
+    feat = patch_features(rgb).reshape(-1, DIMS)
+    rng = np.random.default_rng(seed)
+    pick = rng.choice(len(feat), min(samples, len(feat)), replace=False)
+    _, centres = _kmeans(feat[pick], int(min(words, max(len(pick) // 4, 1))), seed)
+    return _nearest(feat, centres).reshape(rgb.shape[:2])
+
+
 class PatchModel:
     """Visual words (k, DIMS) float32, each word's P(object) (k,) float32, and the quantised
     colours seen on the object (NBINS,) bool."""
@@ -157,11 +195,6 @@ class PatchModel:
         self.centres = centres
         self.p_object = p_object
         self.object_colours = object_colours
-        # Nearest word by |q - c|^2 = |q|^2 - 2 q.c + |c|^2, where |q|^2 is the same for every
-        # word: one matrix product of [q, 1] with [-2 c; |c|^2] (a single BLAS call, ~9x faster
-        # than subtracting afterwards).
-        self._affine = np.concatenate(
-            [-2.0 * centres.T, np.sum(centres * centres, 1)[None]], 0).astype(np.float32)
 
     @classmethod
     def learn(cls, views: Sequence[KeyframeView], seed: int = 0) -> PatchModel:
@@ -181,15 +214,12 @@ class PatchModel:
             return cls(np.zeros((1, DIMS), np.float32), np.full(1, 0.5, np.float32),
                        np.ones(NBINS, bool))
         k = int(min(WORDS, len(x) // 4))
-        cv2.setRNGSeed(seed)  # k-means++ seeding: same words for the same keyframes
-        criteria = (cv2.TERM_CRITERIA_MAX_ITER | cv2.TERM_CRITERIA_EPS, 10, 1e-3)
-        _, labels, centres = cv2.kmeans(x, k, None, criteria, 1, cv2.KMEANS_PP_CENTERS)
-        labels = labels.ravel()
+        labels, centres = _kmeans(x, k, seed)
         nf = np.bincount(labels[: len(fg)], minlength=k) / len(fg)
         nb = np.bincount(labels[len(fg):], minlength=k) / len(bg)
         a = 0.5 / len(x)
         p_object = ((nf + a) / (nf + nb + 2 * a)).astype(np.float32)
-        return cls(centres.astype(np.float32), p_object, seen)
+        return cls(centres, p_object, seen)
 
     def posterior(
         self, feat: np.ndarray, where: np.ndarray | None = None, colours: np.ndarray | None = None
@@ -200,11 +230,7 @@ class PatchModel:
         h, w = feat.shape[:2]
         out = np.full(h * w, 0.5, np.float32)
         idx = np.arange(h * w) if where is None else np.flatnonzero(where.ravel())
-        q = np.empty((len(idx), DIMS + 1), np.float32)
-        q[:, :DIMS] = feat.reshape(-1, DIMS)[idx]
-        q[:, DIMS] = 1.0
-        for s in range(0, len(q), 8192):  # bounded scratch memory (8192 x WORDS floats)
-            out[idx[s:s + 8192]] = self.p_object[np.argmin(q[s:s + 8192] @ self._affine, 1)]
+        out[idx] = self.p_object[_nearest(feat.reshape(-1, DIMS)[idx], self.centres)]
         if colours is not None:
             never = idx[~self.object_colours[colours.ravel()[idx]]]
             out[never] = np.minimum(out[never], UNSEEN_COLOUR)
