@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from mattetrack.engines.classic.flow import FlowPair
+from mattetrack.engines.classic.patches import bounding_box
 
 # Background flow is sampled on a grid of this step (px): a homography needs few points.
 GRID = 8
@@ -27,8 +28,11 @@ GRID = 8
 NOISE_FLOOR = 1.0
 
 
-def background_homography(pair: FlowPair, away: np.ndarray) -> np.ndarray | None:
-    """(3, 3) homography mapping cur pixels to prev for the background, or None.
+def background_homography(
+    pair: FlowPair, away: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """(3, 3) homography mapping cur pixels to prev for the background, with the grid samples it
+    was fitted on (xs, ys: (n,) int), or None.
 
     away: (h, w) bool, pixels far enough from the object to be background. RANSAC on the reliable
     flow vectors sampled there (1 px threshold: the set's motion, not the noise of water or trees).
@@ -41,7 +45,20 @@ def background_homography(pair: FlowPair, away: np.ndarray) -> np.ndarray | None
     src = np.stack([xs, ys], 1).astype(np.float32)
     dst = src + pair.to_prev[ys, xs]
     hom, _ = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
-    return hom
+    return None if hom is None else (hom, xs, ys)
+
+
+def _homography_flow(hom: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Flow (dx, dy) that the homography predicts at pixel coordinates gx, gy (same shapes)."""
+    den = hom[2, 0] * gx + hom[2, 1] * gy + hom[2, 2]
+    den = np.where(np.abs(den) < 1e-6, 1e-6, den)
+    return ((hom[0, 0] * gx + hom[0, 1] * gy + hom[0, 2]) / den - gx,
+            (hom[1, 0] * gx + hom[1, 1] * gy + hom[1, 2]) / den - gy)
+
+
+def _affine_flow(m: np.ndarray, gx: np.ndarray, gy: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Flow (dx, dy) that the (2, 3) affine m predicts at pixel coordinates gx, gy."""
+    return (m[0, 0] * gx + m[0, 1] * gy + m[0, 2] - gx, m[1, 0] * gx + m[1, 1] * gy + m[1, 2] - gy)
 
 
 def background_evidence(
@@ -50,43 +67,53 @@ def background_evidence(
     object_motion: np.ndarray,
     away: np.ndarray,
     clamp: float,
+    within: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Log-odds (<= 0) that each pixel is background because it moves like the background.
 
     pair: flows of the current frame; obj: (h, w) bool the object as predicted in cur;
     object_motion: (2, 3) affine prev -> cur of the object; away: (h, w) bool background pixels
-    to fit the background motion on; clamp: largest magnitude of the log-odds.
+    to fit the background motion on; clamp: largest magnitude of the log-odds; within: (h, w)
+    bool where the evidence is wanted (default everywhere; only its bounding box costs time).
     Returns ((h, w) float32 log-odds in [-clamp, 0], (h, w) bool where the two motions are
     separable: they differ by more than twice the larger noise), or None when the background's
     motion cannot be fitted.
     """
-    hom = background_homography(pair, away)
-    if hom is None:
+    fit = background_homography(pair, away)
+    if fit is None:
         return None
-    h, w = obj.shape
-    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    den = hom[2, 0] * gx + hom[2, 1] * gy + hom[2, 2]
-    den = np.where(np.abs(den) < 1e-6, 1e-6, den)
-    bx = (hom[0, 0] * gx + hom[0, 1] * gy + hom[0, 2]) / den - gx
-    by = (hom[1, 0] * gx + hom[1, 1] * gy + hom[1, 2]) / den - gy
+    hom, xs, ys = fit
     inv = cv2.invertAffineTransform(object_motion)  # cur -> prev, like the flow
-    ox = inv[0, 0] * gx + inv[0, 1] * gy + inv[0, 2] - gx
-    oy = inv[1, 0] * gx + inv[1, 1] * gy + inv[1, 2] - gy
-    fx, fy = pair.to_prev[..., 0], pair.to_prev[..., 1]
-    d_obj = (fx - ox) ** 2 + (fy - oy) ** 2
-    d_bg = (fx - bx) ** 2 + (fy - by) ** 2
-    reliable = ~pair.unreliable
+    f = pair.to_prev
     # Each model's noise is the median squared residual of its own pixels: water or foliage
     # make the background's flow noisy, articulation the object's, and the evidence weakens.
-    bg_px, obj_px = away & reliable, obj & reliable
-    if not bg_px.any() or not obj_px.any():
+    # Medians over samples: the background's grid, every other object pixel.
+    bx, by = _homography_flow(hom, xs.astype(np.float32), ys.astype(np.float32))
+    v_bg = float(np.median((f[ys, xs, 0] - bx) ** 2 + (f[ys, xs, 1] - by) ** 2)) + NOISE_FLOOR
+    oys, oxs = np.nonzero((obj & ~pair.unreliable)[::2, ::2])
+    if len(oxs) == 0:
         return None
-    v_bg = float(np.median(d_bg[bg_px])) + NOISE_FLOOR
-    v_obj = float(np.median(d_obj[obj_px])) + NOISE_FLOOR
+    oys, oxs = oys * 2, oxs * 2
+    ox, oy = _affine_flow(inv, oxs.astype(np.float32), oys.astype(np.float32))
+    v_obj = float(np.median((f[oys, oxs, 0] - ox) ** 2 + (f[oys, oxs, 1] - oy) ** 2)) + NOISE_FLOOR
+
+    h, w = obj.shape
+    llr_full = np.zeros((h, w), np.float32)
+    separable_full = np.zeros((h, w), bool)
+    box = bounding_box(np.ones((h, w), bool) if within is None else within)
+    if box is None:
+        return llr_full, separable_full
+    y0, y1, x0, x1 = box
+    gx, gy = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
+    bx, by = _homography_flow(hom, gx, gy)
+    ox, oy = _affine_flow(inv, gx, gy)
+    fx, fy = f[y0:y1, x0:x1, 0], f[y0:y1, x0:x1, 1]
+    d_obj = (fx - ox) ** 2 + (fy - oy) ** 2
+    d_bg = (fx - bx) ** 2 + (fy - by) ** 2
     # Log-likelihood ratio of two isotropic 2-D Gaussians, object over background.
     llr = d_bg / (2 * v_bg) - d_obj / (2 * v_obj) + np.log(v_bg / v_obj)
     llr = np.clip(llr, -clamp, 0.0).astype(np.float32)
-    llr[pair.unreliable] = 0.0  # the flow there says nothing about anything
-    llr = cv2.GaussianBlur(llr, (0, 0), 1.5)
-    separable = (ox - bx) ** 2 + (oy - by) ** 2 > 4 * max(v_bg, v_obj)
-    return llr, separable
+    llr[pair.unreliable[y0:y1, x0:x1]] = 0.0  # the flow there says nothing about anything
+    llr_full[y0:y1, x0:x1] = llr
+    separable_full[y0:y1, x0:x1] = (ox - bx) ** 2 + (oy - by) ** 2 > 4 * max(v_bg, v_obj)
+    return cv2.GaussianBlur(llr_full, (0, 0), 1.5), separable_full

@@ -17,6 +17,12 @@ def _box(x: np.ndarray, r: int) -> np.ndarray:
     return cv2.boxFilter(x, -1, (2 * r + 1, 2 * r + 1), borderType=cv2.BORDER_REFLECT)
 
 
+def _dot3(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Per-pixel dot product of two (h, w, 3) arrays (numpy's sum over a length-3 last axis is
+    several times slower than three explicit products)."""
+    return a[..., 0] * b[..., 0] + a[..., 1] * b[..., 1] + a[..., 2] * b[..., 2]
+
+
 def guided_coefficients(
     guide: np.ndarray, src: np.ndarray, radius: int, eps: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -59,7 +65,7 @@ def guided_coefficients(
          i_rg * c0 + i_gg * c1 + i_gb * c2,
          i_rb * c0 + i_gb * c1 + i_bb * c2], -1
     ) / det[..., None]
-    b = mean_p - np.sum(a * mean_i, -1)
+    b = mean_p - _dot3(a, mean_i)
     return _box(a.astype(np.float32), radius), _box(b.astype(np.float32), radius)
 
 
@@ -100,7 +106,7 @@ def refine_edges(
     x0, x1 = max(xs.min() - m, 0), min(xs.max() + m + 1, cov.shape[1])
     a_c, b_c = guided_coefficients(guide[y0:y1, x0:x1], cov[y0:y1, x0:x1], radius, eps)
     if guide_full is None:
-        q = np.sum(a_c * guide[y0:y1, x0:x1], -1) + b_c
+        q = _dot3(a_c, guide[y0:y1, x0:x1]) + b_c
         out = cov.copy()
         sub = band[y0:y1, x0:x1]
         out[y0:y1, x0:x1][sub] = np.clip(q[sub], 0.0, 1.0)
@@ -115,5 +121,5 @@ def refine_edges(
     size = (out_shape[1], out_shape[0])
     a_full = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
     b_full = cv2.resize(b, size, interpolation=cv2.INTER_LINEAR)
-    q = np.sum(a_full * guide_full, -1) + b_full
+    q = _dot3(a_full, guide_full) + b_full
     return np.clip(q, 0.0, 1.0).astype(np.float32)

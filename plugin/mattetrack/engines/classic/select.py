@@ -108,7 +108,8 @@ def _geo_cost(lab: np.ndarray, params: SelectParams) -> tuple[np.ndarray, float]
     small = resize_to(lab, (gw, gh))
     gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3) / 8.0
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    grad = np.sqrt(np.sum(gx * gx + gy * gy, -1))
+    sq = gx * gx + gy * gy
+    grad = np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
     return 1.0 + params.edge_cost * grad / max(float(grad.mean()), 1e-6), w / gw
 
 

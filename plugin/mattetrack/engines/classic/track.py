@@ -23,7 +23,7 @@ from mattetrack.engines.classic.camera import background_evidence
 from mattetrack.engines.classic.flow import FlowPair, fit_motion, warp
 from mattetrack.engines.classic.imaging import WorkImage
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel
-from mattetrack.engines.classic.refine import boundary_band, refine_edges
+from mattetrack.engines.classic.refine import refine_edges
 
 
 @dataclass
@@ -159,7 +159,11 @@ def track_step(
     state.confidence *= 1.0 - float(np.count_nonzero(hard_w & pair.unreliable)) / max(
         int(np.count_nonzero(hard_w)), 1)
     width = band_width(hard_w | hard_p)
-    band = boundary_band(hard_w, width)
+    # Distances to the warped boundary from inside and outside (0 on the other side).
+    m = hard_w.astype(np.uint8)
+    d_in = cv2.distanceTransform(m, cv2.DIST_L2, 3)
+    d_out = cv2.distanceTransform(1 - m, cv2.DIST_L2, 3)
+    band = (d_in <= width) & (d_out <= width) if hard_w.any() else np.zeros_like(hard_w)
     # Suspect pixels: the flow failed its consistency check, or it drops pixels that the object's
     # overall motion keeps (dense flow dragged along by a fast occluder or background).
     suspect = pair.unreliable | (~hard_w & hard_p)
@@ -170,7 +174,7 @@ def track_step(
 
     # Appearance is only asked about where it can change the answer: the decision region, the
     # ring just outside the object (growth), and the band just inside (the growth gate's contrast).
-    asked = region | (near & ~hard_w) | (hard_w & boundary_band(hard_w, 2 * width))
+    asked = region | (near & ~hard_w) | (hard_w & (d_in <= 2 * width))
     p_look = state.appearance.posterior_in(feats, asked)
     lo_look = _logit(p_look, params.appearance_clamp)
     lo_look = cv2.GaussianBlur(lo_look, (0, 0), params.appearance_sigma)
@@ -185,7 +189,8 @@ def track_step(
         obj = hard_w | hard_p
         away = dist > width
         c = params.camera_clamp
-        evidence = background_evidence(pair, obj, motion, away, float(np.log(c / (1 - c))))
+        evidence = background_evidence(pair, obj, motion, away, float(np.log(c / (1 - c))),
+                                       within=hard_w | near)
         if evidence is not None:
             # Where object and background move apart, the whole object is open to question,
             # not only its boundary band: a leak deep inside is still a leak.
