@@ -2,9 +2,10 @@
 
 Modules: `select` (selection from prompts: a graph cut with geodesic priors for clicks, GrabCut
 for a box), `graphcut` (PyMaxflow grid cut), `geodesic` (geodesic distances from clicks), `flow`
-(DIS optical flow, warping, reliability), `appearance` (colour models), `track` (one tracking
-step, re-detection), `propagate` (two cut-aware sweeps with spill and keyframe blending),
-`refine` (guided filter), `spill`, `imaging`.
+(DIS optical flow, warping, reliability), `patches` (appearance: patch descriptors and visual
+words), `appearance` (boundary bands, quantised colour), `camera` (motion evidence against the
+background), `track` (one tracking step, re-detection), `propagate` (two cut-aware sweeps with
+spill and keyframe blending), `refine` (guided filter), `spill`, `imaging`.
 """
 
 from mattetrack.engines.classic.engine import ClassicEngine, ClassicParams

@@ -13,7 +13,7 @@ import numpy as np
 
 from mattetrack.engines.classic.appearance import BITS
 
-# The same colour quantisation as the tracking colour models: 16 levels per RGB channel.
+# The same colour quantisation as appearance.colour_index: 16 levels per RGB channel.
 BINS = 1 << BITS
 HARD = 1e9  # a data cost that no smoothness saving can pay for
 

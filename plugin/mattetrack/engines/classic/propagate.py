@@ -264,7 +264,7 @@ def _sweep(
     object restart its track and are not in the dict, nor are objects whose track a cut ended.
     Flows are taken from `spill` when an earlier sweep left them there; `forward_needs(q)` (a
     backward sweep's) says whether to compute and spill the flow q -> q - 1 for a later forward
-    sweep. Holds two frames and one coverage + colour models per object.
+    sweep. Holds two frames and one coverage + appearance model per object and keyframe.
     """
     flow = DenseFlow(params.flow_preset)
     cuts = CutDetector()
