@@ -41,10 +41,10 @@ def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     return gx, gy
 
 
-def warp(values: np.ndarray, flow: np.ndarray) -> np.ndarray:
+def warp(values: np.ndarray, flow: np.ndarray, interpolation: int = cv2.INTER_LINEAR) -> np.ndarray:
     """Pull `values` (h, w[, c]) from x + flow(x); outside the frame reads as 0 (not the object)."""
     gx, gy = _grid(*flow.shape[:2])
-    return cv2.remap(values, gx + flow[..., 0], gy + flow[..., 1], cv2.INTER_LINEAR,
+    return cv2.remap(values, gx + flow[..., 0], gy + flow[..., 1], interpolation,
                      borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
