@@ -152,7 +152,7 @@ def propagate(
                 return fwd_start < q <= r1 and any(
                     q not in o.full and o.positions[0] < q for o in objects.values())
 
-            for p, _, tracked in _sweep(source, order, objects, range(start, r0 - 1, -1), size,
+            for p, _, _, tracked in _sweep(source, order, objects, range(start, r0 - 1, -1), size,
                                         params, spill, forward_needs):
                 if p in wanted_set:
                     for obj, (cov, conf) in tracked.items():
@@ -160,11 +160,12 @@ def propagate(
 
         # Forward sweep, blending with the spilled backward tracks.
         start = _forward_start(objects, r0)
-        for p, full_image, fwd_all in _sweep(source, order, objects, range(start, r1 + 1), size,
-                                             params, spill, None):
+        for p, full_image, work, fwd_all in _sweep(source, order, objects, range(start, r1 + 1),
+                                                   size, params, spill, None):
             if p not in wanted_set:
                 continue
             out: Coverages = {}
+            guide: np.ndarray | None = None if work is None else work.rgb
             for obj, o in objects.items():
                 if p in o.full:
                     out[obj] = o.full[p].copy()  # the artist's word, unchanged
@@ -185,8 +186,9 @@ def propagate(
                 else:
                     if full_image is None:
                         full_image = source.image(order[p])
-                    out[obj] = refine_edges(cov, _work_rgb(full_image, size), radius, tp.gf_eps,
-                                            guide_full=full_image)
+                    if guide is None:
+                        guide = _work_rgb(full_image, size)
+                    out[obj] = refine_edges(cov, guide, radius, tp.gf_eps, guide_full=full_image)
             yield order[p], out
     finally:
         spill.close()
@@ -256,11 +258,14 @@ def _sweep(
     params: PropagateParams,
     spill: CoverageSpill,
     forward_needs: Callable[[int], bool] | None,
-) -> Iterator[tuple[int, np.ndarray | None, dict[int, tuple[np.ndarray, float]]]]:
+) -> Iterator[
+    tuple[int, np.ndarray | None, WorkImage | None, dict[int, tuple[np.ndarray, float]]]
+]:
     """Run every object's track over `positions` in that order, restarting at keyframes.
 
-    Yields (position, full-resolution image (H, W, 3) or None when no track is alive yet,
-    {obj: ((h, w) tracked coverage, track confidence)}) for every position; keyframes of an
+    Yields (position, full-resolution image (H, W, 3) and the processing-resolution WorkImage
+    or None for both when no track is alive yet, {obj: ((h, w) tracked coverage, track
+    confidence)}) for every position; keyframes of an
     object restart its track and are not in the dict, nor are objects whose track a cut ended.
     Flows are taken from `spill` when an earlier sweep left them there; `forward_needs(q)` (a
     backward sweep's) says whether to compute and spill the flow q -> q - 1 for a later forward
@@ -275,7 +280,7 @@ def _sweep(
     for p in positions:
         if not any(obj in state or p in o.full for obj, o in objects.items()):
             prev = None
-            yield p, None, {}  # nothing to track yet: no need to read the frame
+            yield p, None, None, {}  # nothing to track yet: no need to read the frame
             continue
         full_image = source.image(order[p])
         image = WorkImage.from_image(full_image, size)
@@ -302,4 +307,4 @@ def _sweep(
             cov = track_step(state[obj], pair, image, feats, params.track)
             tracked[obj] = (cov, state[obj].confidence)
         prev, prev_sig, prev_p = image, sig, p
-        yield p, full_image, tracked
+        yield p, full_image, image, tracked
