@@ -113,7 +113,7 @@ def _supported_components(hard: np.ndarray, support: np.ndarray) -> np.ndarray:
     if n <= 2:
         return hard
     keep = np.zeros(n, bool)
-    keep[np.unique(labels[support & hard])] = True
+    keep[labels[support & hard]] = True  # fancy assignment: no need to sort out duplicates
     keep[0] = False
     return keep[labels]
 
