@@ -40,10 +40,10 @@ class TrackParams:
     appearance_sigma: float = 1.5
     # Where the flow is unreliable or drops pixels that the object's overall (affine) motion says
     # are still object, the affine prediction is the prior, but a weak one (0.8: logit 1.4), so a
-    # look the keyframes have shown only in the background (an occluder) overrides it.
+    # look the keyframe has shown only in the background (an occluder) overrides it.
     motion_clamp: float = 0.8
     # A track whose object shrinks below this fraction of its keyframe area is lost (it left the
-    # frame or is hidden); it is then re-detected from the keyframes' appearance.
+    # frame or is hidden); it is then re-detected from its keyframe's appearance.
     lost_frac: float = 0.03
     # Guided filter: radius as a fraction of the processing long side, and eps (variance, [0,1]^2).
     gf_radius_frac: float = 1 / 200
@@ -54,12 +54,13 @@ class TrackParams:
     # value; 3 is about half the full logit range of a clamped appearance cue). Similar-looking
     # ground (grass, road) then cannot pull the mask out over it.
     growth_contrast: float = 3.0
-    # ... unless the keyframes' model is sure the look is the object's (posterior at least
+    # ... unless the keyframe's model is sure the look is the object's (posterior at least
     # this): such a pixel may always grow the object (a part coming back into view).
     distinct_look: float = 0.8
     # A pixel whose flow matches the background's motion better than the object's is background
     # with at most this probability (logit 2.2): alone it cannot flip a pixel the flow is sure
-    # of (logit 3.9), together with appearance that disagrees it can (see camera.py).
+    # of (logit 3.9), together with appearance that disagrees it can (see camera.py). 0.5 or
+    # less switches the motion evidence off.
     camera_clamp: float = 0.9
 
     def gf_radius(self, width: int, height: int) -> int:
