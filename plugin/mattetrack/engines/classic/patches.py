@@ -16,7 +16,7 @@ object: IoU 0.67 without this rule, 0.91 with it, on the synthetic test shot).
 
 Measured on DAVIS-2016 dev, mean J&F, first-frame mask / mask every 10th frame: colour histograms
 57.6 / 83.5, these words 67.0 / 84.9 (exact k-nearest-neighbour voting over the same samples:
-67.1 first-frame at a tenth of the speed; a small MLP trained on them: 63.4; without the edge and
+67.1 first-frame, several times slower; a small MLP trained on them: 63.4; without the edge and
 contrast components: 59.6).
 """
 
