@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from mattetrack.engines.classic.flow import FlowPair
-from mattetrack.engines.classic.patches import bounding_box
+from mattetrack.engines.classic.imaging import bounding_box
 
 # Background flow is sampled on a grid of this step (px): a homography needs few points.
 GRID = 8
@@ -100,7 +100,7 @@ def background_evidence(
     h, w = obj.shape
     llr_full = np.zeros((h, w), np.float32)
     separable_full = np.zeros((h, w), bool)
-    box = bounding_box(np.ones((h, w), bool) if within is None else within)
+    box = (0, h, 0, w) if within is None else bounding_box(within)
     if box is None:
         return llr_full, separable_full
     y0, y1, x0, x1 = box

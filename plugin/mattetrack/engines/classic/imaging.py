@@ -27,6 +27,14 @@ def resize_to(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return cv2.resize(x, size, interpolation=cv2.INTER_AREA if down else cv2.INTER_LINEAR)
 
 
+def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1) half-open bounds of the True pixels of a (h, w) bool mask, or None."""
+    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
+    if len(rows) == 0:
+        return None
+    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+
+
 def to_u8(image: np.ndarray) -> np.ndarray:
     """(h, w, c) float in [0, 1] -> uint8, rounding; NaN becomes 0."""
     return (np.nan_to_num(np.clip(image, 0.0, 1.0)) * 255.0 + 0.5).astype(np.uint8)

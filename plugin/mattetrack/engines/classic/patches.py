@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from mattetrack.engines.classic.appearance import NBINS, band_width, colour_index, inner_outer
-from mattetrack.engines.classic.imaging import to_u8
+from mattetrack.engines.classic.imaging import bounding_box, to_u8
 
 # Descriptor length: Lab at 0, 2 and 5 px blur (9), edge strength (1), local contrast (1).
 DIMS = 11
@@ -102,14 +102,6 @@ class FrameFeatures:
     def colours(self, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """(y1 - y0, x1 - x0) int32 quantised colour (appearance.colour_index) of a box."""
         return colour_index(to_u8(self.rgb[y0:y1, x0:x1]))
-
-
-def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
-    """(y0, y1, x0, x1) half-open bounds of the True pixels of a (h, w) bool mask, or None."""
-    rows, cols = np.flatnonzero(mask.any(1)), np.flatnonzero(mask.any(0))
-    if len(rows) == 0:
-        return None
-    return int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
 
 
 class KeyframeView(NamedTuple):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from mattetrack.engines.classic.imaging import bounding_box
+
 
 def _box(x: np.ndarray, r: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window; any channel count, float32."""
@@ -100,10 +102,10 @@ def refine_edges(
             return cov.copy()
         return cv2.resize(cov, out_shape[::-1], interpolation=cv2.INTER_LINEAR)
     # Only the band's bounding box (plus the filter's reach) needs filtering.
-    ys, xs = np.nonzero(band)
+    by0, by1, bx0, bx1 = bounding_box(band)
     m = 2 * radius + 1
-    y0, y1 = max(ys.min() - m, 0), min(ys.max() + m + 1, cov.shape[0])
-    x0, x1 = max(xs.min() - m, 0), min(xs.max() + m + 1, cov.shape[1])
+    y0, y1 = max(by0 - m, 0), min(by1 + m, cov.shape[0])
+    x0, x1 = max(bx0 - m, 0), min(bx1 + m, cov.shape[1])
     a_c, b_c = guided_coefficients(guide[y0:y1, x0:x1], cov[y0:y1, x0:x1], radius, eps)
     if guide_full is None:
         q = _dot3(a_c, guide[y0:y1, x0:x1]) + b_c

@@ -229,18 +229,19 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
     at_pos = np.exp(-d_pos / tau)
     at_neg = None if d_clicks is None else np.exp(-d_clicks / tau)
 
-    def model(*weights: np.ndarray | None) -> np.ndarray:
-        probs = [np.exp(colour_model(index, wt, prior_hist)) for wt in weights if wt is not None]
-        return np.log(np.mean(probs, 0))
+    def mixture(log_model, *weights: np.ndarray | None) -> np.ndarray:
+        """Log of the equal mixture of the models learned from each of `weights` (None: none)."""
+        return np.log(np.mean([np.exp(log_model(wt)) for wt in weights if wt is not None], 0))
+
+    def colours(wt: np.ndarray) -> np.ndarray:
+        return colour_model(index, wt, prior_hist)
 
     if words is not None:
         n_words = int(words.max()) + 1
         prior_words = image_histogram(words, n_words)
 
-    def words_model(*weights: np.ndarray | None) -> np.ndarray:
-        probs = [np.exp(word_model(words, wt, n_words, prior_words))
-                 for wt in weights if wt is not None]
-        return np.log(np.mean(probs, 0))
+        def looks(wt: np.ndarray) -> np.ndarray:
+            return word_model(words, wt, n_words, prior_words)
 
     w_fg, w_bg = near_pos, near_neg
     smooth = contrast_weights(lab)
@@ -250,9 +251,10 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
             w_fg = fg.astype(np.float32)
             w_bg = (~fg) * (params.bg_floor + near_neg)
         # Log likelihood ratio object : background of each pixel's colour.
-        llr = (model(at_pos, w_fg) - model(at_neg, w_bg))[index]
+        llr = (mixture(colours, at_pos, w_fg) - mixture(colours, at_neg, w_bg))[index]
         if words is not None:
-            llr = 0.5 * (llr + (words_model(at_pos, w_fg) - words_model(at_neg, w_bg))[words])
+            llr_words = mixture(looks, at_pos, w_fg) - mixture(looks, at_neg, w_bg)
+            llr = 0.5 * (llr + llr_words[words])
         new = graph_cut(
             np.maximum(-llr, 0.0) + cost_fg_fixed,
             np.maximum(llr, 0.0) + cost_bg_fixed,
