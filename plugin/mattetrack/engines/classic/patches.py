@@ -213,31 +213,38 @@ class PatchModel:
         p_object = ((nf + a) / (nf + nb + 2 * a)).astype(np.float32)
         return cls(centres, p_object, seen)
 
-    def posterior(
-        self, feat: np.ndarray, where: np.ndarray | None = None, colours: np.ndarray | None = None
-    ) -> np.ndarray:
-        """(h, w) float32 P(object) from (h, w, DIMS) descriptors and (h, w) int32 quantised
-        colours (None: no colour check); 0.5 (no opinion) outside `where` ((h, w) bool, default
-        everywhere): only the pixels asked about cost time."""
-        h, w = feat.shape[:2]
-        out = np.full(h * w, 0.5, np.float32)
-        idx = np.arange(h * w) if where is None else np.flatnonzero(where.ravel())
-        out[idx] = self.p_object[_nearest(feat.reshape(-1, DIMS)[idx], self.centres)]
-        if colours is not None:
-            never = idx[~self.object_colours[colours.ravel()[idx]]]
-            out[never] = np.minimum(out[never], UNSEEN_COLOUR)
-        return out.reshape(h, w)
+    def words_in(
+        self, feats: FrameFeatures, where: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The nearest word of each pixel of a frame at the (h, w) bool `where` pixels (default:
+        all): (h, w) int64 word index (-1 elsewhere) and (h, w) bool whose quantised colour the
+        keyframe never showed on the object. Descriptors are computed only over where's bounding
+        box: only the pixels asked about cost time."""
+        h, w = feats.shape
+        words = np.full((h, w), -1, np.int64)
+        unseen = np.zeros((h, w), bool)
+        box = (0, h, 0, w) if where is None else bounding_box(where)
+        if box is None:
+            return words, unseen
+        y0, y1, x0, x1 = box
+        feat = feats.full() if where is None else feats.box(y0, y1, x0, x1)
+        idx = (np.arange((y1 - y0) * (x1 - x0)) if where is None
+               else np.flatnonzero(where[y0:y1, x0:x1].ravel()))
+        sub = np.full((y1 - y0) * (x1 - x0), -1, np.int64)
+        sub[idx] = _nearest(feat.reshape(-1, DIMS)[idx], self.centres)
+        never = np.zeros(len(sub), bool)
+        never[idx] = ~self.object_colours[feats.colours(y0, y1, x0, x1).ravel()[idx]]
+        words[y0:y1, x0:x1] = sub.reshape(y1 - y0, x1 - x0)
+        unseen[y0:y1, x0:x1] = never.reshape(y1 - y0, x1 - x0)
+        return words, unseen
+
+    def posterior_of(self, words: np.ndarray, unseen: np.ndarray) -> np.ndarray:
+        """(h, w) float32 P(object) from words_in's (words, unseen); 0.5 (no opinion) where no
+        word was asked for."""
+        out = np.where(words >= 0, self.p_object[np.maximum(words, 0)], 0.5).astype(np.float32)
+        return np.where(unseen, np.minimum(out, UNSEEN_COLOUR), out).astype(np.float32)
 
     def posterior_in(self, feats: FrameFeatures, where: np.ndarray | None = None) -> np.ndarray:
         """(h, w) float32 P(object) of a frame at the (h, w) bool `where` pixels (default: all),
-        0.5 elsewhere; descriptors are computed only over their bounding box."""
-        h, w = feats.shape
-        if where is None:
-            return self.posterior(feats.full(), None, feats.colours(0, h, 0, w))
-        out = np.full(where.shape, 0.5, np.float32)
-        box = bounding_box(where)
-        if box is not None:
-            y0, y1, x0, x1 = box
-            out[y0:y1, x0:x1] = self.posterior(feats.box(y0, y1, x0, x1), where[y0:y1, x0:x1],
-                                               feats.colours(y0, y1, x0, x1))
-        return out
+        0.5 elsewhere (see words_in)."""
+        return self.posterior_of(*self.words_in(feats, where))

@@ -22,6 +22,8 @@ from mattetrack.engines.classic.appearance import band_width
 from mattetrack.engines.classic.camera import background_evidence
 from mattetrack.engines.classic.flow import FlowPair, fit_motion, warp
 from mattetrack.engines.classic.imaging import WorkImage
+from mattetrack.engines.classic.local import MARGIN as LOCAL_MARGIN
+from mattetrack.engines.classic.local import LocalLooks
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel
 from mattetrack.engines.classic.refine import refine_edges
 
@@ -91,6 +93,8 @@ class TrackState:
     # appearance shows the object (see `_reacquire`).
     reacquiring: int = 0
     confidence: float = 1.0
+    # This frame's local looks (local.py), learned after each step; None until the first.
+    local: LocalLooks | None = None
 
     @classmethod
     def start(cls, cov: np.ndarray, appearance: PatchModel) -> TrackState:
@@ -100,6 +104,7 @@ class TrackState:
     def restart(self, cov: np.ndarray) -> None:
         """Pick the track up again from a re-detected coverage, keeping its model."""
         self.cov, self.shape, self.motion, self.lost = cov, cov, None, False
+        self.local = None
         self.reacquiring = REACQUIRE_FRAMES
 
 
@@ -188,7 +193,11 @@ def track_step(
     # Appearance is only asked about where it can change the answer: the decision region, the
     # ring just outside the object (growth), and the band just inside (the growth gate's contrast).
     asked = region | (near & ~hard_w) | (hard_w & (d_in <= 2 * width))
-    p_look = state.appearance.posterior_in(feats, asked)
+    words, unseen = state.appearance.words_in(feats, asked)
+    if state.local is None:
+        p_look = state.appearance.posterior_of(words, unseen)
+    else:
+        p_look = state.local.posterior(state.appearance, words, unseen, pair.to_prev)
     lo_look = _logit(p_look, params.appearance_clamp)
     lo_look = cv2.GaussianBlur(lo_look, (0, 0), params.appearance_sigma)
     # Growth on reliable flow needs local contrast, unless the look is distinctly the object's;
@@ -232,6 +241,8 @@ def track_step(
         state.lost = True  # too little left to track; re-detect from the next frame on
     state.cov = cov
     remember_shape(state, hard, cov)
+    state.local = LocalLooks.learn(words, hard, ~region | (np.abs(fused) >= LOCAL_MARGIN),
+                                   len(state.appearance.p_object))
     return cov
 
 

@@ -1,0 +1,81 @@
+"""Local appearance: what object and background look like *here*, learned from the last frame.
+
+The keyframe's model (patches.PatchModel) is one histogram over visual words for the whole
+frame: a word that is mostly object in one place and mostly background in another (the dark
+engine of a bike and the dark forest, the dancer's red hoodie and a spectator's) gets one blurred
+share. And it is the keyframe's: an object that comes close to the camera, turns or changes
+lighting shows looks the keyframe never had. Video SnapCut (Bai, Wang, Simons & Sapiro, 2009;
+After Effects' Roto Brush) tracks with localised classifiers along the outline, learned from the
+last frame's result; this is the same idea over the keyframe's words: the frame is cut into
+tiles, each with the words' counts on either side of the last frame's decision, and a pixel asks
+the tile it came from (by the flow) how often its word was object there. The keyframe's share
+stays in every tile's estimate as ALPHA pseudo-counts, so a tile with few samples of a word falls
+back to it, and only decisions surer than MARGIN (log-odds) are learned from, so the boundary a
+track is unsure about does not teach itself.
+
+Measured on DAVIS-2016 dev, mean J&F (first-frame mask / mask every 10th frame): 69.4 / 86.0
+without, 70.4 / 86.2 with (ALPHA 8 / 16 / 32: 69.9 / 70.4 / 69.4 first-frame; the spread is mostly
+bmx-trees, whose occlusion goes either way; on the other seven shots each is ~+1).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from mattetrack.engines.classic.patches import UNSEEN_COLOUR, PatchModel
+
+# Tile size (processing px): a few band widths, so a tile holds both sides of the outline.
+TILE = 24
+# Pseudo-counts of the keyframe's share in each tile's estimate of a word.
+ALPHA = 16.0
+# Decisions with log-odds nearer 0 than this are not learned from.
+MARGIN = 2.0
+
+
+@dataclass
+class LocalLooks:
+    """Per-tile word counts of one frame's decision.
+
+    object_counts / all_counts: (tiles_y * tiles_x * words,) float64 counts of each word on the
+    object side / on either side, per tile (row-major tiles, then words); tiles_x: tiles per row.
+    """
+
+    object_counts: np.ndarray
+    all_counts: np.ndarray
+    tiles_x: int
+    words: int
+
+    @classmethod
+    def learn(cls, words: np.ndarray, hard: np.ndarray, sure: np.ndarray,
+              n_words: int) -> LocalLooks:
+        """words: (h, w) int64 word per pixel (-1: none, patches.PatchModel.words_in);
+        hard: (h, w) bool the frame's decision; sure: (h, w) bool pixels to learn from."""
+        h, w = words.shape
+        tiles_y, tiles_x = h // TILE + 1, w // TILE + 1
+        ys, xs = np.nonzero((words >= 0) & sure)
+        key = ((ys // TILE) * tiles_x + xs // TILE) * n_words + words[ys, xs]
+        size = tiles_y * tiles_x * n_words
+        return cls(np.bincount(key, hard[ys, xs].astype(np.float64), size),
+                   np.bincount(key, None, size).astype(np.float64), tiles_x, n_words)
+
+    def posterior(self, model: PatchModel, words: np.ndarray, unseen: np.ndarray,
+                  to_prev: np.ndarray) -> np.ndarray:
+        """(h, w) float32 P(object) of the current frame's pixels that have a word.
+
+        words / unseen: patches.PatchModel.words_in of the current frame; to_prev: (h, w, 2)
+        flow to the frame these counts were learned on (where each pixel came from). 0.5 where
+        no word; the never-seen-colour cap applies as in the keyframe's model.
+        """
+        h, w = words.shape
+        out = np.full((h, w), 0.5, np.float32)
+        ys, xs = np.nonzero(words >= 0)
+        word = words[ys, xs]
+        sx = np.clip(np.rint(xs + to_prev[ys, xs, 0]), 0, w - 1).astype(np.int64)
+        sy = np.clip(np.rint(ys + to_prev[ys, xs, 1]), 0, h - 1).astype(np.int64)
+        key = ((sy // TILE) * self.tiles_x + sx // TILE) * self.words + word
+        key = np.minimum(key, len(self.all_counts) - 1)
+        keyframe = model.p_object[word].astype(np.float64)
+        out[ys, xs] = (self.object_counts[key] + ALPHA * keyframe) / (self.all_counts[key] + ALPHA)
+        return np.where(unseen, np.minimum(out, UNSEEN_COLOUR), out).astype(np.float32)
