@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mattetrack.engines.classic.imaging import bounding_box
 from mattetrack.engines.classic.patches import UNSEEN_COLOUR, PatchModel
 
 # Tile size (processing px): a few band widths, so a tile holds both sides of the outline.
@@ -54,10 +55,16 @@ class LocalLooks:
         hard: (h, w) bool the frame's decision; sure: (h, w) bool pixels to learn from."""
         h, w = words.shape
         tiles_y, tiles_x = h // TILE + 1, w // TILE + 1
-        ys, xs = np.nonzero((words >= 0) & sure)
-        key = ((ys // TILE) * tiles_x + xs // TILE) * n_words + words[ys, xs]
         size = tiles_y * tiles_x * n_words
-        return cls(np.bincount(key, hard[ys, xs].astype(np.float64), size),
+        use = (words >= 0) & sure
+        box = bounding_box(use)
+        if box is None:
+            return cls(np.zeros(size), np.zeros(size), tiles_x, n_words)
+        y0, y1, x0, x1 = box
+        tile = ((np.arange(y0, y1) // TILE)[:, None] * tiles_x + (np.arange(x0, x1) // TILE)[None])
+        use = use[y0:y1, x0:x1]
+        key = tile[use] * n_words + words[y0:y1, x0:x1][use]
+        return cls(np.bincount(key, hard[y0:y1, x0:x1][use], size),
                    np.bincount(key, None, size).astype(np.float64), tiles_x, n_words)
 
     def posterior(self, model: PatchModel, words: np.ndarray, unseen: np.ndarray,
@@ -70,12 +77,23 @@ class LocalLooks:
         """
         h, w = words.shape
         out = np.full((h, w), 0.5, np.float32)
-        ys, xs = np.nonzero(words >= 0)
-        word = words[ys, xs]
-        sx = np.clip(np.rint(xs + to_prev[ys, xs, 0]), 0, w - 1).astype(np.int64)
-        sy = np.clip(np.rint(ys + to_prev[ys, xs, 1]), 0, h - 1).astype(np.int64)
-        key = ((sy // TILE) * self.tiles_x + sx // TILE) * self.words + word
-        key = np.minimum(key, len(self.all_counts) - 1)
-        keyframe = model.p_object[word].astype(np.float64)
-        out[ys, xs] = (self.object_counts[key] + ALPHA * keyframe) / (self.all_counts[key] + ALPHA)
-        return np.where(unseen, np.minimum(out, UNSEEN_COLOUR), out).astype(np.float32)
+        box = bounding_box(words >= 0)
+        if box is None:
+            return out
+        y0, y1, x0, x1 = box
+        sub = words[y0:y1, x0:x1]
+        has = sub >= 0
+        word = sub[has]
+        # Dense over the box (cheaper than gathering coordinates): the tile each pixel came from.
+        flow = to_prev[y0:y1, x0:x1]
+        sx = np.arange(x0, x1, dtype=np.float32)[None] + flow[..., 0] + 0.5
+        sy = np.arange(y0, y1, dtype=np.float32)[:, None] + flow[..., 1] + 0.5
+        tx = np.clip(sx, 0, w - 1).astype(np.int64) // TILE
+        ty = np.clip(sy, 0, h - 1).astype(np.int64) // TILE
+        key = (ty * self.tiles_x + tx)[has] * self.words + word
+        keyframe = model.p_object[word]
+        local = (self.object_counts[key] + ALPHA * keyframe) / (self.all_counts[key] + ALPHA)
+        block = out[y0:y1, x0:x1]
+        block[has] = local
+        block[unseen[y0:y1, x0:x1]] = np.minimum(block[unseen[y0:y1, x0:x1]], UNSEEN_COLOUR)
+        return out
