@@ -1,14 +1,17 @@
 """One tracking step: carry an object's coverage from a neighbouring frame into the current one.
 
 warp (flow) -> correct near the boundary and where the flow is unreliable (appearance) and where
-pixels move with the background (camera) -> drop blobs that nothing but appearance supports ->
-soft edges (guided filter).
+pixels move with the background (camera) -> drop blobs that nothing but appearance supports and
+detached parts that as a whole move like the background -> fill holes the object did not have
+(topology) -> soft edges (guided filter).
 
 Flow, appearance and motion are combined as independent evidence in log-odds: a pixel the flow
 is sure of needs strong appearance evidence to flip, a pixel on the warped edge or where the flow
 failed its forward-backward check is decided by appearance. This keeps warping's stability in the
 interior and lets the boundary snap to where the object actually is. The appearance model is the
 keyframes' (patches.py), never updated from tracked frames: a track cannot learn its own drift.
+Only its local refinement (local.py) learns from the last frame, from decisions that were sure,
+and always with the keyframe's share mixed in.
 """
 
 from __future__ import annotations
