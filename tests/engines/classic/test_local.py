@@ -30,6 +30,8 @@ def test_a_word_is_object_where_it_was_object_and_background_elsewhere() -> None
     moved[..., 0] = -2 * TILE
     post = local.posterior(model, words, np.zeros((h, w), bool), moved)
     assert post[0, 3 * TILE] > 0.9
+    # ... and one that came in over the frame's edge has no local history: the keyframe's share.
+    assert post[0, 0] == 0.5
 
 
 def test_unsure_pixels_and_unseen_colours() -> None:

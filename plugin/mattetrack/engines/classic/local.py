@@ -93,6 +93,11 @@ class LocalLooks:
         key = (ty * self.tiles_x + tx)[has] * self.words + word
         keyframe = model.p_object[word]
         local = (self.object_counts[key] + ALPHA * keyframe) / (self.all_counts[key] + ALPHA)
+        # A pixel that came into view over the frame's edge has no local history: the border
+        # tile it would clip to may hold the object (a wheel at the bottom edge) and would call
+        # whatever enters "object".
+        inside = ((sx >= 0) & (sx < w) & (sy >= 0) & (sy < h))[has]
+        local = np.where(inside, local, keyframe)
         block = out[y0:y1, x0:x1]
         block[has] = local
         block[unseen[y0:y1, x0:x1]] = np.minimum(block[unseen[y0:y1, x0:x1]], UNSEEN_COLOUR)
