@@ -113,15 +113,26 @@ def refine_edges(
         sub = band[y0:y1, x0:x1]
         out[y0:y1, x0:x1][sub] = np.clip(q[sub], 0.0, 1.0)
         return out
-    # Upsampling: outside the band the filter is the identity (a = 0, b = cov), so coefficients
-    # can be upsampled over the whole frame and applied to the full-resolution guide.
-    a = np.zeros(cov.shape + (3,), np.float32)
-    b = cov.copy()
+    # Upsampling: outside the band the filter is the identity (a = 0, b = cov), so the plate
+    # resolution answer is the bilinearly upsampled coverage except near the band, where the
+    # coefficients are upsampled (bilinearly, on the same pixel grid as cv2.resize) and applied
+    # to the full-resolution guide. Only that box is touched at full resolution: at 1080p the
+    # whole-frame version cost ~28 ms per object and frame, most of it away from any edge.
+    height, width = out_shape
+    out = cv2.resize(cov, (width, height), interpolation=cv2.INTER_LINEAR)
+    sy, sx = height / cov.shape[0], width / cov.shape[1]
+    fy0, fy1 = max(int(np.floor((by0 - 1) * sy)), 0), min(int(np.ceil((by1 + 1) * sy)), height)
+    fx0, fx1 = max(int(np.floor((bx0 - 1) * sx)), 0), min(int(np.ceil((bx1 + 1) * sx)), width)
+    coeff = np.zeros(cov.shape + (4,), np.float32)
+    coeff[..., 3] = cov
     sub = band[y0:y1, x0:x1]
-    a[y0:y1, x0:x1][sub] = a_c[sub]
-    b[y0:y1, x0:x1][sub] = b_c[sub]
-    size = (out_shape[1], out_shape[0])
-    a_full = cv2.resize(a, size, interpolation=cv2.INTER_LINEAR)
-    b_full = cv2.resize(b, size, interpolation=cv2.INTER_LINEAR)
-    q = _dot3(a_full, guide_full) + b_full
-    return np.clip(q, 0.0, 1.0).astype(np.float32)
+    coeff[y0:y1, x0:x1, :3][sub] = a_c[sub]
+    coeff[y0:y1, x0:x1, 3][sub] = b_c[sub]
+    # cv2.resize's bilinear grid: plate pixel X samples processing x = (X + 0.5) / sx - 0.5.
+    map_x = (np.arange(fx0, fx1, dtype=np.float32) + 0.5) / np.float32(sx) - 0.5
+    map_y = (np.arange(fy0, fy1, dtype=np.float32) + 0.5) / np.float32(sy) - 0.5
+    map_x, map_y = np.meshgrid(map_x, map_y)
+    up = cv2.remap(coeff, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    q = _dot3(up[..., :3], guide_full[fy0:fy1, fx0:fx1]) + up[..., 3]
+    out[fy0:fy1, fx0:fx1] = q
+    return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)
