@@ -12,15 +12,11 @@ import pytest
 from mattetrack.engines import get_engine
 from mattetrack.engines.classic import ClassicEngine
 from mattetrack.errors import InputError
+from mattetrack.evaluation import iou
 from mattetrack.prompts import FramePrompts
 from mattetrack.synthetic import SyntheticSource, click_point
 
 N = 36
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a >= 0.5, b >= 0.5
-    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 @pytest.fixture(scope="module")

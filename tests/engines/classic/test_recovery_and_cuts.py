@@ -7,14 +7,10 @@ import pytest
 
 from mattetrack.engines.classic import ClassicEngine
 from mattetrack.engines.classic import flow as flow_module
+from mattetrack.evaluation import iou
 from mattetrack.synthetic import SyntheticSource, render_shot
 
 N = 36
-
-
-def iou(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a >= 0.5, b >= 0.5
-    return float((a & b).sum() / max((a | b).sum(), 1))
 
 
 def forward(src: SyntheticSource, keyframes=None) -> dict[int, np.ndarray]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mattetrack.engines.classic.track import _drop_background_parts, _fill_new_holes
+from mattetrack.engines.classic.track import _fill_new_holes, _keep_parts
 
 
 def _square(h: int = 60, w: int = 80) -> np.ndarray:
@@ -43,7 +43,7 @@ def test_a_detached_part_moving_like_the_background_is_dropped() -> None:
     camera = np.zeros(hard.shape, np.float32)
     camera[52:58, 2:10] = -2.0
     camera[10:50, 20:60] = -2.0  # the main body is never dropped, whatever its evidence
-    out = _drop_background_parts(hard, camera, 1.5)
+    out = _keep_parts(hard, np.zeros_like(hard), camera, 1.5)
     assert not out[52:58, 2:10].any()
     assert out[10:50, 20:60].all()
 
@@ -53,5 +53,15 @@ def test_a_detached_part_without_strong_evidence_is_kept() -> None:
     hard[52:58, 2:10] = True
     camera = np.zeros(hard.shape, np.float32)
     camera[52:58, 2:6] = -2.0  # only half of it: mean -1.0, above -1.5
-    out = _drop_background_parts(hard, camera, 1.5)
+    out = _keep_parts(hard, np.zeros_like(hard), camera, 1.5)
     assert out.tolist() == hard.tolist()
+
+
+def test_a_part_nothing_but_appearance_supports_is_dropped() -> None:
+    hard = _square()
+    hard[52:58, 2:10] = True  # appearance alone made this blob
+    support = np.zeros_like(hard)
+    support[20:40, 30:50] = True  # flow is sure of the object's interior only
+    out = _keep_parts(hard, support, None, 1.5)
+    assert not out[52:58, 2:10].any()
+    assert out[10:50, 20:60].all()

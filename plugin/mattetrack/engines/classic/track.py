@@ -116,17 +116,6 @@ def _logit(p: np.ndarray, clamp: float) -> np.ndarray:
     return np.log(p / (1.0 - p))
 
 
-def _supported_components(hard: np.ndarray, support: np.ndarray) -> np.ndarray:
-    """Keep the connected components of `hard` (h, w) bool that touch `support` (h, w) bool."""
-    n, labels = cv2.connectedComponents(hard.astype(np.uint8), connectivity=8)
-    if n <= 2:
-        return hard
-    keep = np.zeros(n, bool)
-    keep[labels[support & hard]] = True  # fancy assignment: no need to sort out duplicates
-    keep[0] = False
-    return keep[labels]
-
-
 def track_step(
     state: TrackState,
     pair: FlowPair,
@@ -211,12 +200,11 @@ def track_step(
                      _logit(warped, params.flow_clamp))
     fused = prior + lo_look
     camera: np.ndarray | None = None
+    camera_max = float(np.log(params.camera_clamp / (1 - params.camera_clamp)))
     if motion is not None and params.camera_clamp > 0.5:
         obj = hard_w | hard_p
         away = dist > width
-        c = params.camera_clamp
-        evidence = background_evidence(pair, obj, motion, away, float(np.log(c / (1 - c))),
-                                       within=hard_w | near)
+        evidence = background_evidence(pair, obj, motion, away, camera_max, within=hard_w | near)
         if evidence is not None:
             # Where object and background move apart, the whole object is open to question,
             # not only its boundary band: a leak deep inside is still a leak.
@@ -228,13 +216,8 @@ def track_step(
         state.reacquiring -= 1
         hard = _reacquire(state, feats, hard)
     # Appearance may move a boundary but not create an object: keep only blobs that overlap pixels
-    # that flow or motion are confident about.
-    core = (hard_w | hard_p) & ~region
-    if core.any():
-        hard = _supported_components(hard, core)
-    if camera is not None:
-        c = params.camera_clamp
-        hard = _drop_background_parts(hard, camera, STATIC_PART * float(np.log(c / (1 - c))))
+    # that flow or motion are confident about; and drop the detached ones that move like the set.
+    hard = _keep_parts(hard, (hard_w | hard_p) & ~region, camera, STATIC_PART * camera_max)
     hard = _fill_new_holes(hard, hard_w)
 
     cov = refine_edges(hard.astype(np.float32), image.rgb, params.gf_radius(w, h), params.gf_eps)
@@ -249,33 +232,42 @@ def track_step(
     return cov
 
 
-def _drop_background_parts(hard: np.ndarray, camera: np.ndarray, limit: float) -> np.ndarray:
-    """Drop the detached parts of `hard` (h, w) bool that, as a whole, move like the background.
+def _keep_parts(hard: np.ndarray, support: np.ndarray, camera: np.ndarray | None,
+                limit: float) -> np.ndarray:
+    """The connected parts of `hard` (h, w) bool that are supported and not background.
 
-    camera: (h, w) float32 log-odds (<= 0) of the motion evidence (camera.py). One pixel's
-    evidence is weak and clamped, so it cannot flip a pixel the flow is sure of; but a whole
-    detached part whose mean evidence is below -limit is a piece of the set that the flow has
-    carried along (a spectator the dancer brushed past, a speck of road under the car) and is
-    dropped. The largest part, the one the object's motion was fitted to, always stays.
-    DAVIS dev first-frame J&F, with _fill_new_holes: 68.2 -> 69.4 (flat for limits of 55-80%
-    of the clamp).
+    support: (h, w) bool pixels that flow or motion are confident about; parts touching none are
+    dropped (when there is any support at all). camera: (h, w) float32 log-odds (<= 0) of the
+    motion evidence (camera.py), or None. One pixel's evidence is weak and clamped, so it cannot
+    flip a pixel the flow is sure of; but a detached part whose *mean* evidence is below -limit
+    is a piece of the set that the flow has carried along (a spectator the dancer brushed past,
+    a speck of road under the car) and is dropped too. The largest remaining part, the one the
+    object's motion was fitted to, always stays. DAVIS dev first-frame J&F, with
+    _fill_new_holes: 68.2 -> 69.4 (flat for limits of 55-80% of the clamp).
     """
     box = bounding_box(hard)
     if box is None:
         return hard
-    y0, y1, x0, x1 = box  # only the object's box: components are the same, the work smaller
-    n, labels = cv2.connectedComponents(hard[y0:y1, x0:x1].astype(np.uint8), connectivity=8)
+    y0, y1, x0, x1 = box  # only the object's box: the parts are the same, the work smaller
+    crop = hard[y0:y1, x0:x1]
+    n, labels = cv2.connectedComponents(crop.astype(np.uint8), connectivity=8)
     if n <= 2:
         return hard
-    area = np.bincount(labels.ravel(), None, n)
-    mean = np.bincount(labels.ravel(), camera[y0:y1, x0:x1].ravel(), n) / np.maximum(area, 1)
-    drop = mean < -limit
-    drop[0] = False
-    drop[1 + int(np.argmax(area[1:]))] = False
-    if not drop.any():
+    keep = np.ones(n, bool)
+    if support.any():
+        keep[:] = False
+        keep[labels[support[y0:y1, x0:x1] & crop]] = True  # duplicates need no sorting out
+    keep[0] = False
+    if camera is not None and keep.any():
+        area = np.bincount(labels.ravel(), None, n)
+        mean = np.bincount(labels.ravel(), camera[y0:y1, x0:x1].ravel(), n) / np.maximum(area, 1)
+        largest = int(np.argmax(np.where(keep, area, -1)))
+        keep &= mean >= -limit
+        keep[largest] = True
+    if keep[1:].all():
         return hard
-    out = hard.copy()
-    out[y0:y1, x0:x1] &= ~drop[labels]
+    out = np.zeros_like(hard)
+    out[y0:y1, x0:x1] = keep[labels]
     return out
 
 
@@ -359,12 +351,17 @@ def remember_shape(state: TrackState, hard: np.ndarray, cov: np.ndarray) -> None
         state.shape = cov
 
 
-def _object_regions(state: TrackState, feats: FrameFeatures) -> tuple[np.ndarray, np.ndarray]:
-    """Where the keyframe's appearance says "object" in the whole frame: the smoothed posterior
-    (h, w) float32 and its connected regions above 0.5 (labels (h, w) int32, 0 = none)."""
+def _object_regions(
+    state: TrackState, feats: FrameFeatures
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Where the keyframe's appearance says "object" in the whole frame: its connected regions
+    where the smoothed posterior is above 0.5 (labels (h, w) int32, 0 = none), each region's
+    area in pixels and its mean smoothed posterior ((n,) each, index = label)."""
     post = cv2.GaussianBlur(state.appearance.posterior_in(feats), (0, 0), 2.0)
-    _, labels = cv2.connectedComponents((post > 0.5).astype(np.uint8), connectivity=8)
-    return post, labels
+    n, labels = cv2.connectedComponents((post > 0.5).astype(np.uint8), connectivity=8)
+    areas = np.bincount(labels.ravel(), None, n)
+    means = np.bincount(labels.ravel(), post.ravel(), n) / np.maximum(areas, 1)
+    return labels, areas, means
 
 
 def _reacquire(state: TrackState, feats: FrameFeatures, hard: np.ndarray) -> np.ndarray:
@@ -377,14 +374,12 @@ def _reacquire(state: TrackState, feats: FrameFeatures, hard: np.ndarray) -> np.
     """
     if not hard.any():
         return hard
-    post, labels = _object_regions(state, feats)
-    for i in np.unique(labels[hard]):
-        if i == 0:
-            continue
-        blob = labels == i
-        if float(post[blob].mean()) >= REDETECT_MIN:
-            hard = hard | blob
-    return hard
+    labels, _, means = _object_regions(state, feats)
+    grow = np.zeros(len(means), bool)
+    grow[labels[hard]] = True
+    grow &= means >= REDETECT_MIN
+    grow[0] = False
+    return hard | grow[labels] if grow.any() else hard
 
 
 def _redetect(
@@ -398,16 +393,12 @@ def _redetect(
     (h, w) float32 coverage: the found object, or zeros while it stays out of sight.
     """
     h, w = image.grey.shape
-    post, labels = _object_regions(state, feats)
-    areas = np.bincount(labels.ravel())
-    best, best_score = 0, REDETECT_MIN
-    for i in range(1, len(areas)):
-        if not 0.25 * state.key_area <= areas[i] <= 4 * state.key_area:
-            continue
-        score = float(post[labels == i].mean())
-        if score > best_score:
-            best, best_score = i, score
-    if best == 0:
+    labels, areas, means = _object_regions(state, feats)
+    plausible = (areas >= 0.25 * state.key_area) & (areas <= 4 * state.key_area)
+    score = np.where(plausible, means, -1.0)
+    score[0] = -1.0
+    best = int(np.argmax(score))
+    if score[best] <= REDETECT_MIN:
         state.cov = np.zeros((h, w), np.float32)
         return state.cov
     found = (labels == best).astype(np.float32)
@@ -418,7 +409,7 @@ def _redetect(
 
 
 # A detached part whose mean motion evidence is below this fraction of the camera clamp's
-# log-odds is background (see _drop_background_parts).
+# log-odds is background (see _keep_parts).
 STATIC_PART = 2 / 3
 # Mean posterior a re-detected region needs: well above the 0.5 of an ambiguous look.
 REDETECT_MIN = 0.8
