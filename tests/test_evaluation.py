@@ -31,3 +31,19 @@ def test_first_click_is_the_deepest_object_point_and_corrections_take_the_larges
     x, y, positive = next_click(pred, truth)
     assert not positive and 40 <= x < 44 and 2 <= y < 6
     assert next_click(truth, truth) is None
+
+
+def test_corrections_go_to_the_deepest_error_not_the_widest():
+    """The benchmarks' protocol (RITM's clicker): the error pixel farthest from its error's
+    boundary, not the centre of the error of largest area. A long 2-px sliver missed along the
+    object's edge (larger area) loses to a compact false blob (deeper)."""
+    truth = np.zeros((60, 100), bool)
+    truth[10:50, 10:90] = True
+    pred = truth.copy()
+    pred[10:12, 10:90] = False  # a 2 x 80 sliver missed: 160 px, depth 1
+    pred[52:60, 40:52] = True  # an 8 x 12 false blob below: 96 px, depth 4 (frame border counts)
+    x, y, positive = next_click(pred, truth)
+    assert not positive and 40 <= x < 52 and 52 <= y < 60
+    pred[52:60, 40:52] = False
+    x, y, positive = next_click(pred, truth)
+    assert positive and 10 <= y < 12

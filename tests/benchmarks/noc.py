@@ -2,8 +2,9 @@
 
 The standard interactive-segmentation protocol (as in Xu et al. 2016 and the RITM / SimpleClick
 evaluations): the first click is the object's interior point farthest from its boundary; every next
-click goes to the centre (the distance-transform maximum, the frame border counting as boundary) of
-the largest connected error region of the current selection, positive when that region is missed
+click goes to the error pixel farthest from its error's boundary (the distance-transform maximum
+over the missed and the wrongly included pixels, the frame border counting as boundary: the
+centre of the largest error region as RITM's clicker measures it), positive when it is missed
 object and negative when it is wrongly included background. Each `select` call gets all clicks so
 far. The score is the number of clicks needed to reach IoU 0.85 / 0.90 (coverage >= 0.5), capped at
 `max_clicks` (a shot that never reaches it counts as the cap).
