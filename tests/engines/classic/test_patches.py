@@ -1,9 +1,12 @@
-"""Patch appearance: texture tells apart what colour cannot; unseen colours are not the object."""
+"""Patch appearance: texture tells apart what colour cannot; unseen colours are not the object;
+the nearest-word search."""
 
 from __future__ import annotations
 
 import numpy as np
+from threadpoolctl import threadpool_info
 
+from mattetrack.engines.classic import patches
 from mattetrack.engines.classic.patches import (
     UNSEEN_COLOUR,
     FrameFeatures,
@@ -76,3 +79,26 @@ def test_boxes_match_the_whole_frame() -> None:
     whole = model.posterior_in(FrameFeatures(rgb))
     assert np.array_equal(part[where], whole[where])
     assert np.all(part[~where] == 0.5)
+
+
+def test_nearest_word_is_exact_and_runs_blas_on_one_thread(monkeypatch) -> None:
+    """The word search equals a brute-force nearest centre, and runs its BLAS product on one
+    thread without changing the process's own setting."""
+    rng = np.random.default_rng(1)
+    q = rng.random((4000, patches.DIMS), dtype=np.float32)
+    centres = rng.random((256, patches.DIMS), dtype=np.float32)
+    brute = np.argmin(((q[:, None, :] - centres[None]) ** 2).sum(-1), 1)
+    before = [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+    seen: list[list[int]] = []
+    real_argmin = np.argmin
+
+    def spying_argmin(a, *args, **kwargs):
+        seen.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
+        return real_argmin(a, *args, **kwargs)
+
+    monkeypatch.setattr(patches.np, "argmin", spying_argmin)
+    found = patches._nearest(q, centres)
+    monkeypatch.undo()
+    assert np.mean(found == brute) > 0.999  # float32 rounding may swap a near tie
+    assert seen and all(n == 1 for counts in seen for n in counts)
+    assert [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"] == before
