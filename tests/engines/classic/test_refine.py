@@ -53,3 +53,29 @@ def test_coverage_is_soft_on_the_edge_and_hard_elsewhere() -> None:
     band = boundary_band(cov >= 0.5, 6)
     assert np.array_equal(out[~band], cov[~band])  # the hard decision away from the edge
     assert ((out[band] > 0.02) & (out[band] < 0.98)).mean() > 0.1  # partial values on it
+
+
+def test_thin_parts_survive_the_upsampling_when_asked() -> None:
+    """A 1-px line leaving a disc, on a plate where it has little contrast (a kite line against
+    the sea): the filter averages it away below 0.5; keep_thin keeps it, at the same pixels as
+    a whole-frame bilinear upsampling of the thin parts, and leaves the rest as it was."""
+    h, w, big_h, big_w = 144, 256, 432, 768
+    cov = np.zeros((h, w), np.float32)
+    cv2.circle(cov, (80, 72), 25, 1.0, -1)
+    cv2.line(cov, (105, 72), (230, 20), 1.0, 1)
+    rng = np.random.default_rng(3)
+    guide = np.clip(0.5 + rng.normal(0, 0.02, (h, w, 3)), 0, 1).astype(np.float32)
+    full = np.clip(0.5 + rng.normal(0, 0.02, (big_h, big_w, 3)), 0, 1).astype(np.float32)
+    # The plate pixels at the centres of the line's processing pixels (3x: x -> 3x + 1).
+    ys, xs = np.nonzero(cv2.line(np.zeros((h, w), np.uint8), (120, 66), (220, 24), 1, 1))
+    line_up = np.zeros((big_h, big_w), bool)
+    line_up[3 * ys + 1, 3 * xs + 1] = True
+    plain = refine_edges(cov, guide, 3, 1e-3, guide_full=full)
+    kept = refine_edges(cov, guide, 3, 1e-3, guide_full=full, keep_thin=True)
+    assert np.mean(plain[line_up] >= 0.5) < 0.1  # measured 0.0: the line is gone
+    assert np.mean(kept[line_up] >= 0.5) > 0.9  # measured 1.0
+    thin = (cov >= 0.5) & (cv2.morphologyEx((cov >= 0.5).astype(np.uint8), cv2.MORPH_OPEN,
+                                            np.ones((3, 3), np.uint8)) == 0)
+    reference = np.maximum(plain, cv2.resize(thin.astype(np.float32), (big_w, big_h),
+                                             interpolation=cv2.INTER_LINEAR))
+    assert np.abs(kept - reference).max() < 1e-4  # measured 5e-6 (remap against resize)

@@ -188,7 +188,8 @@ def propagate(
                         full_image = source.image(order[p])
                     if guide is None:
                         guide = _work_rgb(full_image, size)
-                    out[obj] = refine_edges(cov, guide, radius, tp.gf_eps, guide_full=full_image)
+                    out[obj] = refine_edges(cov, guide, radius, tp.gf_eps, guide_full=full_image,
+                                            keep_thin=True)
             yield order[p], out
     finally:
         spill.close()

@@ -29,6 +29,7 @@ from mattetrack.engines.classic.local import MARGIN as LOCAL_MARGIN
 from mattetrack.engines.classic.local import LocalLooks
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel
 from mattetrack.engines.classic.refine import refine_edges
+from mattetrack.engines.classic.refine import thin_parts as _thin_parts
 
 
 @dataclass
@@ -309,12 +310,6 @@ def _fill_new_holes(hard: np.ndarray, before: np.ndarray) -> np.ndarray:
     out = hard.copy()
     out[y0:y1, x0:x1] |= fill[labels]
     return out
-
-
-def _thin_parts(hard: np.ndarray) -> np.ndarray:
-    """(h, w) uint8 1 on the thin parts of a (h, w) bool mask: what a 3 x 3 opening removes."""
-    m = hard.astype(np.uint8)
-    return m & (1 - cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)))
 
 
 def _gate_growth(
