@@ -79,3 +79,12 @@ def test_thin_parts_survive_the_upsampling_when_asked() -> None:
     reference = np.maximum(plain, cv2.resize(thin.astype(np.float32), (big_w, big_h),
                                              interpolation=cv2.INTER_LINEAR))
     assert np.abs(kept - reference).max() < 1e-4  # measured 5e-6 (remap against resize)
+
+
+def test_non_finite_plate_pixels_never_reach_the_coverage() -> None:
+    """A raw plate with NaN and inf next to the edge: the coverage stays finite, in [0, 1]."""
+    cov, guide, full = _scene(160, 90, 480, 270)
+    full[130:140, 288:300] = np.nan  # on the disc's right edge at plate resolution (x = 294)
+    full[135, 186] = (np.inf, -np.inf, np.nan)  # and on its left edge
+    out = refine_edges(cov, guide, 2, 1e-3, guide_full=full, keep_thin=True)
+    assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0

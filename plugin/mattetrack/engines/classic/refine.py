@@ -145,7 +145,12 @@ def refine_edges(
     map_y = (np.arange(fy0, fy1, dtype=np.float32) + 0.5) / np.float32(sy) - 0.5
     map_x, map_y = np.meshgrid(map_x, map_y)
     up = cv2.remap(coeff, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    q = _dot3(up[..., :3], guide_full[fy0:fy1, fx0:fx1]) + up[..., 3]
+    # Only this box of the plate is read: non-finite pixels there (a raw frame handed straight
+    # to the engine) read as black rather than turning the coverage into NaN.
+    plate = guide_full[fy0:fy1, fx0:fx1]
+    if not np.isfinite(plate).all():
+        plate = np.nan_to_num(np.clip(plate, 0.0, 1.0))
+    q = _dot3(up[..., :3], plate) + up[..., 3]
     out[fy0:fy1, fx0:fx1] = q
     if keep_thin:
         thin = thin_parts(hard)
