@@ -40,6 +40,15 @@ def to_u8(image: np.ndarray) -> np.ndarray:
     return (np.nan_to_num(np.clip(image, 0.0, 1.0)) * 255.0 + 0.5).astype(np.uint8)
 
 
+def work_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """(h, w, 3) float32 in [0, 1] at processing size (w, h) of an (H, W, 3) display-referred
+    image; NaN and -inf read as 0, +inf as 1 (after the resize's clip)."""
+    image = np.asarray(image, np.float32)
+    if not np.isfinite(image).all():  # a scan is ~13x cheaper than nan_to_num's pass
+        image = np.nan_to_num(image)
+    return np.clip(resize_to(image, size), 0.0, 1.0)
+
+
 @dataclass
 class WorkImage:
     """One frame at processing resolution, in the forms the engine needs.
@@ -55,11 +64,7 @@ class WorkImage:
     @classmethod
     def from_image(cls, image: np.ndarray, size: tuple[int, int]) -> WorkImage:
         """image: (H, W, 3) float32 display-referred RGB in [0, 1]; size: processing (w, h)."""
-        image = np.asarray(image, np.float32)
-        if not np.isfinite(image).all():  # a scan is ~13x cheaper than nan_to_num's pass
-            image = np.nan_to_num(image)
-        rgb = resize_to(image, size)
-        rgb = np.clip(rgb, 0.0, 1.0)
+        rgb = work_rgb(image, size)
         u8 = to_u8(rgb)
         grey = cv2.cvtColor(u8, cv2.COLOR_RGB2GRAY)
         return cls(rgb=rgb, u8=u8, grey=grey)

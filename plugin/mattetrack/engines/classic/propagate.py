@@ -36,7 +36,7 @@ import numpy as np
 from mattetrack.cuts import CutDetector
 from mattetrack.engines.base import Coverages, FrameSource
 from mattetrack.engines.classic.flow import DenseFlow, FlowPair
-from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to
+from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to, work_rgb
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, sample_view
 from mattetrack.engines.classic.refine import refine_edges
 from mattetrack.engines.classic.spill import CoverageSpill
@@ -187,7 +187,7 @@ def propagate(
                     if full_image is None:
                         full_image = source.image(order[p])
                     if guide is None:
-                        guide = _work_rgb(full_image, size)
+                        guide = work_rgb(full_image, size)
                     out[obj] = refine_edges(cov, guide, radius, tp.gf_eps, guide_full=full_image,
                                             keep_thin=True)
             yield order[p], out
@@ -244,10 +244,6 @@ def _flow_pair(
         if params.fb_check:
             spill.put_flow(prev_p, "to_cur", to_prev)
     return FlowPair.from_flow(to_prev, image.rgb, prev.rgb, to_cur if params.fb_check else None)
-
-
-def _work_rgb(full_image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    return np.clip(resize_to(np.asarray(full_image, np.float32), size), 0.0, 1.0)
 
 
 def _sweep(

@@ -79,6 +79,24 @@ def boundary_band(hard: np.ndarray, width: float) -> np.ndarray:
     return (d_in <= width) & (d_out <= width) if m.any() and not m.all() else np.zeros_like(hard)
 
 
+def _plate_grid(
+    box: tuple[int, int, int, int], cov_shape: tuple[int, int], out_shape: tuple[int, int]
+) -> tuple[tuple[int, int, int, int], np.ndarray, np.ndarray]:
+    """The plate pixels a processing-resolution box (y0, y1, x0, x1) can influence under a
+    bilinear upsampling from cov_shape (h, w) to out_shape (H, W), as (fy0, fy1, fx0, fx1), and
+    the processing coordinates they sample (map_x, map_y: (fy1 - fy0, fx1 - fx0) float32), on
+    cv2.resize's grid: plate pixel X samples processing x = (X + 0.5) / sx - 0.5."""
+    y0, y1, x0, x1 = box
+    height, width = out_shape
+    sy, sx = height / cov_shape[0], width / cov_shape[1]
+    fy0, fy1 = max(int(np.floor((y0 - 1) * sy)), 0), min(int(np.ceil((y1 + 1) * sy)), height)
+    fx0, fx1 = max(int(np.floor((x0 - 1) * sx)), 0), min(int(np.ceil((x1 + 1) * sx)), width)
+    map_x = (np.arange(fx0, fx1, dtype=np.float32) + 0.5) / np.float32(sx) - 0.5
+    map_y = (np.arange(fy0, fy1, dtype=np.float32) + 0.5) / np.float32(sy) - 0.5
+    map_x, map_y = np.meshgrid(map_x, map_y)
+    return (fy0, fy1, fx0, fx1), map_x, map_y
+
+
 def thin_parts(hard: np.ndarray) -> np.ndarray:
     """(h, w) uint8 1 on the thin parts of a (h, w) bool mask: what a 3 x 3 opening removes."""
     m = hard.astype(np.uint8)
@@ -130,20 +148,13 @@ def refine_edges(
     # coefficients are upsampled (bilinearly, on the same pixel grid as cv2.resize) and applied
     # to the full-resolution guide. Only that box is touched at full resolution: at 1080p the
     # whole-frame version cost ~28 ms per object and frame, most of it away from any edge.
-    height, width = out_shape
-    out = cv2.resize(cov, (width, height), interpolation=cv2.INTER_LINEAR)
-    sy, sx = height / cov.shape[0], width / cov.shape[1]
-    fy0, fy1 = max(int(np.floor((by0 - 1) * sy)), 0), min(int(np.ceil((by1 + 1) * sy)), height)
-    fx0, fx1 = max(int(np.floor((bx0 - 1) * sx)), 0), min(int(np.ceil((bx1 + 1) * sx)), width)
+    out = cv2.resize(cov, out_shape[::-1], interpolation=cv2.INTER_LINEAR)
+    (fy0, fy1, fx0, fx1), map_x, map_y = _plate_grid((by0, by1, bx0, bx1), cov.shape, out_shape)
     coeff = np.zeros(cov.shape + (4,), np.float32)
     coeff[..., 3] = cov
     sub = band[y0:y1, x0:x1]
     coeff[y0:y1, x0:x1, :3][sub] = a_c[sub]
     coeff[y0:y1, x0:x1, 3][sub] = b_c[sub]
-    # cv2.resize's bilinear grid: plate pixel X samples processing x = (X + 0.5) / sx - 0.5.
-    map_x = (np.arange(fx0, fx1, dtype=np.float32) + 0.5) / np.float32(sx) - 0.5
-    map_y = (np.arange(fy0, fy1, dtype=np.float32) + 0.5) / np.float32(sy) - 0.5
-    map_x, map_y = np.meshgrid(map_x, map_y)
     up = cv2.remap(coeff, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     # Only this box of the plate is read: non-finite pixels there (a raw frame handed straight
     # to the engine) read as black rather than turning the coverage into NaN.
@@ -155,16 +166,11 @@ def refine_edges(
     if keep_thin:
         thin = thin_parts(hard)
         if thin.any():
-            ty0, ty1, tx0, tx1 = bounding_box(thin > 0)
-            # Only the thin parts' box: the same pixel grid as a whole-frame cv2.resize.
-            tmx = (np.arange(max(int(np.floor((tx0 - 1) * sx)), 0),
-                             min(int(np.ceil((tx1 + 1) * sx)), width), dtype=np.float32))
-            tmy = (np.arange(max(int(np.floor((ty0 - 1) * sy)), 0),
-                             min(int(np.ceil((ty1 + 1) * sy)), height), dtype=np.float32))
-            gx, gy = np.meshgrid((tmx + 0.5) / np.float32(sx) - 0.5,
-                                 (tmy + 0.5) / np.float32(sy) - 0.5)
+            # Only the thin parts' box, on the same grid as a whole-frame cv2.resize.
+            (ty0, ty1, tx0, tx1), gx, gy = _plate_grid(bounding_box(thin > 0), cov.shape,
+                                                       out_shape)
             up_thin = cv2.remap(thin.astype(np.float32), gx, gy, cv2.INTER_LINEAR,
                                 borderMode=cv2.BORDER_REPLICATE)
-            sub = out[int(tmy[0]):int(tmy[-1]) + 1, int(tmx[0]):int(tmx[-1]) + 1]
+            sub = out[ty0:ty1, tx0:tx1]
             np.maximum(sub, up_thin, out=sub)
     return np.clip(out, 0.0, 1.0).astype(np.float32, copy=False)

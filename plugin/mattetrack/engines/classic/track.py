@@ -407,7 +407,7 @@ def _redetect(
     score = np.where(plausible, means, -1.0)
     score[0] = -1.0
     best = int(np.argmax(score))
-    if score[best] <= REDETECT_MIN:
+    if score[best] < REDETECT_MIN:
         state.cov = np.zeros((h, w), np.float32)
         return state.cov
     found = (labels == best).astype(np.float32)
