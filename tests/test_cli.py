@@ -454,3 +454,56 @@ def test_timings_and_bounded_options(exr_shot, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:  # argparse: one line, status 2
         main(args[:-2] + ["--read-ahead", "-1", "-o", str(out)])
     assert exit_info.value.code == 2 and "--read-ahead" in capsys.readouterr().err
+
+
+def test_merge_and_cryptomatte_from_the_command_line(exr_shot, tmp_path):
+    """--merge writes plate copies with the mattes and a Cryptomatte that decodes to them."""
+    cryptomatte_api = pytest.importorskip("cryptomatte_api", reason="PyPI cryptomatte-api")
+    folder, truth = exr_shot
+    before = _digest(folder)
+    x, y = click_point(truth[0])
+    out = tmp_path / "merged" / "plate.####.exr"
+    args = ["track", str(folder / "plate.####.exr"), "--object", "ball", "--point", f"{x},{y}",
+            "--object", "R", "--mask", f"{FIRST + 1}:{_patch(folder)}", "--range", "1001-1003",
+            "--merge", "--cryptomatte", "-q", "-o", str(out)]
+    assert main(args) == 0
+    assert _digest(folder) == before
+    for frame in (1001, 1002, 1003):
+        plate_spec, plate_px = _read(folder / f"plate.{frame}.exr")
+        spec, px = _read(tmp_path / "merged" / f"plate.{frame}.exr")
+        names = list(spec.channelnames)
+        # The plate's channels, bit for bit (half -> float is exact), then ours; object "R"
+        # becomes layer R (channel R.A), which the plate's unnamed-layer R does not clash with.
+        for c, name in enumerate(plate_spec.channelnames):
+            np.testing.assert_array_equal(px[..., names.index(name)], plate_px[..., c])
+        assert {"ball.A", "R.A", "MatteTrack00.R", "MatteTrack02.A"} <= set(names)
+        decoded = cryptomatte_api.Cryptomatte.load(str(tmp_path / "merged" / f"plate.{frame}.exr"))
+        ball = np.asarray(decoded[0].mask("ball")).reshape(H, W)
+        half_matte = px[..., names.index("ball.A")]
+        np.testing.assert_allclose(ball, half_matte, atol=2.0**-11)  # matte channel is half
+        assert iou(half_matte, truth[frame - FIRST]) >= 0.85
+
+
+@pytest.mark.parametrize(
+    ("flags", "output", "needle"),
+    [
+        (["--merge"], "m.####.png", "--merge: needs EXR output"),
+        (["--cryptomatte"], "m.####.png", "--cryptomatte: needs EXR output"),
+    ],
+)
+def test_merge_options_need_exr(exr_shot, tmp_path, capsys, flags, output, needle):
+    folder, _ = exr_shot
+    rc = main(["track", str(folder / "plate.####.exr"), "--point", "5,5", *flags,
+               "-o", str(tmp_path / output)])
+    err = capsys.readouterr().err
+    assert rc == 2 and needle in err and err.count("\n") == 1
+    assert not any(tmp_path.iterdir())
+
+
+def test_merge_needs_exr_plates(tmp_path, capsys, sequence_writer):
+    frames = {1: np.zeros((32, 48, 3), np.uint8), 2: np.zeros((32, 48, 3), np.uint8)}
+    folder = sequence_writer("plate.{:04d}.png", frames, "uint8")
+    rc = main(["track", str(folder / "plate.####.png"), "--point", "5,5", "--merge", "-o",
+               str(tmp_path / "out" / "m.####.exr")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "is not an EXR file" in err and err.count("\n") == 1

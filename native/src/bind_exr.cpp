@@ -1,343 +1,59 @@
-// EXR I/O through the OpenEXR C++ library: the matte writer and a safety net for damaged inputs.
-//
-// Both entry points follow the same shape: check every argument while holding the GIL (so errors
-// are plain Python ValueErrors and nothing Python-owned is touched later), then release the GIL for
-// the pixel loops and file I/O, catch every C++ exception inside that region, and turn it into a
-// Python exception once the GIL is held again.
+// EXR I/O through the OpenEXR C++ library: the matte writer (sidecar files), the merged plate copy
+// and a safety net for damaged inputs. See common.hpp for how errors cross the GIL boundary.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
 #include <Imath/ImathBox.h>
-#include <Imath/half.h>
-#include <OpenEXR/IexBaseExc.h>
 #include <OpenEXR/ImfChannelList.h>
-#include <OpenEXR/ImfCompression.h>
+#include <OpenEXR/ImfDeepScanLineInputPart.h>
+#include <OpenEXR/ImfDeepScanLineOutputPart.h>
+#include <OpenEXR/ImfDeepTiledInputPart.h>
+#include <OpenEXR/ImfDeepTiledOutputPart.h>
 #include <OpenEXR/ImfFrameBuffer.h>
 #include <OpenEXR/ImfHeader.h>
 #include <OpenEXR/ImfInputPart.h>
 #include <OpenEXR/ImfMultiPartInputFile.h>
+#include <OpenEXR/ImfMultiPartOutputFile.h>
 #include <OpenEXR/ImfOutputFile.h>
+#include <OpenEXR/ImfOutputPart.h>
 #include <OpenEXR/ImfPartType.h>
+#include <OpenEXR/ImfStandardAttributes.h>
 #include <OpenEXR/ImfStringAttribute.h>
+#include <OpenEXR/ImfThreading.h>
 #include <OpenEXR/ImfTiledInputPart.h>
+#include <OpenEXR/ImfTiledOutputPart.h>
 #include <OpenEXR/ImfVersion.h>
 #include <OpenEXR/OpenEXRConfig.h>
 
 #include <algorithm>
-#include <array>
 #include <cstdint>
-#include <cstdio>
 #include <fstream>
 #include <map>
-#include <new>
 #include <optional>
 #include <set>
-#include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
-namespace py = pybind11;
+#include "common.hpp"
+#include "mattes.hpp"
+
+namespace mattetrack {
 
 namespace {
 
-// ---------------------------------------------------------------------------------------------
-// Errors crossing the GIL boundary
-// ---------------------------------------------------------------------------------------------
+// (layer prefix, source plane indices, MurmurHash3 hashes, ranks), as the Python wrapper passes it.
+using CryptoArgs = std::tuple<std::string, std::vector<size_t>, std::vector<uint32_t>, int>;
 
-// Python exceptions may only be raised with the GIL held, so code running without it records the
-// failure here and the caller raises it after re-acquiring the GIL.
-struct Failure {
-    enum class Kind { none, value, os, memory, runtime };
-    Kind kind = Kind::none;
-    std::string message;
-    explicit operator bool() const { return kind != Kind::none; }
-};
-
-// Library messages can span lines (Iex appends context); the project rule is one-line errors.
-std::string one_line(const std::string& text) {
-    std::istringstream words(text);
-    std::string word, out;
-    while (words >> word) {
-        if (!out.empty()) out += ' ';
-        out += word;
-    }
-    return out.empty() ? std::string("unknown error") : out;
-}
-
-[[noreturn]] void raise(const Failure& failure) {
-    PyObject* type = PyExc_RuntimeError;
-    switch (failure.kind) {
-        case Failure::Kind::value: type = PyExc_ValueError; break;
-        case Failure::Kind::os: type = PyExc_OSError; break;
-        case Failure::Kind::memory: type = PyExc_MemoryError; break;
-        default: break;
-    }
-    PyErr_SetString(type, failure.message.c_str());
-    throw py::error_already_set();
-}
-
-// Thrown by our own checks inside the GIL-free region; always becomes a ValueError.
-struct Rejected : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
-
-// Runs `work` (no GIL needed) and classifies whatever it throws. I/O failures from OpenEXR arrive
-// as Iex::ErrnoExc (open/write with errno set) or Iex::IoExc (stream failure without errno).
-template <class Work>
-Failure capture(const std::string& path, Work&& work) {
-    auto fail = [&](Failure::Kind kind, const char* what) {
-        return Failure{kind, one_line(path + ": " + what)};
-    };
-    try {
-        work();
-        return {};
-    } catch (const Rejected& e) {
-        return fail(Failure::Kind::value, e.what());
-    } catch (const Iex::ErrnoExc& e) {
-        return fail(Failure::Kind::os, e.what());
-    } catch (const Iex::IoExc& e) {
-        return fail(Failure::Kind::os, e.what());
-    } catch (const Iex::ArgExc& e) {
-        return fail(Failure::Kind::value, e.what());
-    } catch (const std::bad_alloc&) {
-        return fail(Failure::Kind::memory, "out of memory");
-    } catch (const std::exception& e) {
-        return fail(Failure::Kind::runtime, e.what());
-    } catch (...) {
-        return fail(Failure::Kind::runtime, "unknown C++ exception");
-    }
-}
-
-[[noreturn]] void value_error(const std::string& message) { throw py::value_error(one_line(message)); }
-
-// ---------------------------------------------------------------------------------------------
-// Argument checks (GIL held)
-// ---------------------------------------------------------------------------------------------
-
-// OpenEXR does its window arithmetic in int; staying within +-2^30 keeps xmax + 1, widths and
-// offsets far from overflow. A real plate is nowhere near this.
-constexpr int64_t kMaxCoordinate = int64_t(1) << 30;
-
-// Largest data window side, written or read: 64x a 16K plate, far below int overflow. Installed
-// as OpenEXR's own limit (Header::setMaxImageSize) so that the library refuses larger windows while
-// parsing a header, before it sizes offset tables and line buffers from them.
-constexpr int64_t kMaxSide = int64_t(1) << 20;
-
-// Largest tile side accepted on input (typical tiles are 32 to 256); bounds tile buffers.
-constexpr int kMaxTileSide = 8192;
-
-// Imf::Name keeps at most 255 bytes and silently truncates longer names, which could merge two
-// distinct channel names into one.
-constexpr size_t kMaxNameLength = 255;
-
-using WindowTuple = std::array<int64_t, 4>;
-
-Imath::Box2i check_window(const WindowTuple& w, const char* what) {
-    for (int64_t v : w) {
-        if (v < -kMaxCoordinate || v > kMaxCoordinate) {
-            value_error(std::string(what) + " coordinate " + std::to_string(v) +
-                        " is outside +-2^30");
-        }
-    }
-    if (w[2] < w[0] || w[3] < w[1]) {
-        value_error(std::string(what) + " (" + std::to_string(w[0]) + ", " + std::to_string(w[1]) +
-                    ", " + std::to_string(w[2]) + ", " + std::to_string(w[3]) +
-                    ") is empty; expected inclusive (xmin, ymin, xmax, ymax)");
-    }
-    return Imath::Box2i(Imath::V2i(int(w[0]), int(w[1])), Imath::V2i(int(w[2]), int(w[3])));
-}
-
-Imf::Compression check_compression(const std::string& name) {
-    // Only lossless codecs: mattes are data, and DWA/B44 would also damage Cryptomatte IDs.
-    static const std::map<std::string, Imf::Compression> known = {
-        {"none", Imf::NO_COMPRESSION}, {"rle", Imf::RLE_COMPRESSION},
-        {"zips", Imf::ZIPS_COMPRESSION}, {"zip", Imf::ZIP_COMPRESSION},
-        {"piz", Imf::PIZ_COMPRESSION},
-    };
-    auto it = known.find(name);
-    if (it == known.end()) {
-        value_error("unsupported compression '" + name + "'; expected one of zip, zips, piz, rle, none");
-    }
-    return it->second;
-}
-
-void check_name(const std::string& name, const char* what) {
-    if (name.empty()) value_error(std::string(what) + " name is empty");
-    if (name.size() > kMaxNameLength || name.find('\0') != std::string::npos) {
-        value_error(std::string(what) + " name '" + name.substr(0, 40) +
-                    "' is longer than 255 bytes or contains NUL");
-    }
-}
-
-void check_channel_names(const std::vector<std::string>& channels) {
-    if (channels.empty()) value_error("no channels given");
-    std::set<std::string> seen;
-    for (const auto& name : channels) {
-        check_name(name, "channel");
-        if (!seen.insert(name).second) value_error("duplicate channel name '" + name + "'");
-    }
-}
-
-// Returns raw pointers to the planes' pixels; `keep` holds the arrays so that the pointers stay
-// valid after the GIL is released (numpy cannot resize an array that has other references).
-std::vector<const float*> check_planes(const py::sequence& planes,
-                                       const std::vector<std::string>& channels,
-                                       const Imath::Box2i& data, std::vector<py::array>& keep) {
-    if (size_t(py::len(planes)) != channels.size()) {
-        value_error("got " + std::to_string(channels.size()) + " channel names but " +
-                    std::to_string(py::len(planes)) + " planes");
-    }
-    const py::ssize_t height = py::ssize_t(data.max.y) - data.min.y + 1;
-    const py::ssize_t width = py::ssize_t(data.max.x) - data.min.x + 1;
-    if (width > kMaxSide || height > kMaxSide) {
-        value_error("data window " + std::to_string(width) + "x" + std::to_string(height) +
-                    " is larger than 2^20 pixels on a side");
-    }
-    const auto float32 = py::dtype::of<float>();
-    std::vector<const float*> pointers;
-    for (size_t i = 0; i < channels.size(); ++i) {
-        const std::string where = "plane for channel '" + channels[i] + "'";
-        py::object item = planes[i];
-        // No implicit conversion: a silent copy from float64 (or a wrong-endian view) hides bugs.
-        if (!py::isinstance<py::array>(item)) value_error(where + " is not a numpy array");
-        auto array = py::reinterpret_borrow<py::array>(item);
-        if (!array.dtype().equal(float32)) {
-            value_error(where + " has dtype " + std::string(py::str(array.dtype())) +
-                        "; expected native float32");
-        }
-        if (array.ndim() != 2) {
-            value_error(where + " has " + std::to_string(array.ndim()) + " dimensions; expected 2");
-        }
-        if (array.shape(0) != height || array.shape(1) != width) {
-            value_error(where + " has shape (" + std::to_string(array.shape(0)) + ", " +
-                        std::to_string(array.shape(1)) + "); the data window needs (" +
-                        std::to_string(height) + ", " + std::to_string(width) + ")");
-        }
-        const bool contiguous = (array.flags() & py::array::c_style) != 0;
-        const auto address = reinterpret_cast<std::uintptr_t>(array.data());
-        if (!contiguous || address % alignof(float) != 0) {
-            value_error(where + " is not a C-contiguous, aligned array");
-        }
-        keep.push_back(array);
-        pointers.push_back(static_cast<const float*>(array.data()));
-    }
-    return pointers;
-}
-
-// Attributes OpenEXR derives from the other arguments (or from the file layout); letting callers
-// set them would produce an inconsistent header.
-void check_attributes(const std::map<std::string, std::string>& attributes) {
-    static const std::set<std::string> reserved = {
-        "channels", "compression", "dataWindow", "displayWindow", "lineOrder",
-        "pixelAspectRatio", "screenWindowCenter", "screenWindowWidth", "tiles", "type",
-        "name", "version", "chunkCount", "maxSamplesPerPixel",
-    };
-    for (const auto& item : attributes) {
-        const std::string& name = item.first;
-        check_name(name, "attribute");
-        if (reserved.count(name)) {
-            value_error("attribute '" + name + "' is set by the writer and cannot be overridden");
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Writing (no GIL)
-// ---------------------------------------------------------------------------------------------
-
-struct WriteJob {
-    std::string path;
-    std::vector<std::string> channels;
-    std::vector<const float*> planes;  // each (height, width), row-major over the data window
-    Imath::Box2i data;
-    Imath::Box2i display;
-    Imf::Compression compression;
-    bool half;
-    std::map<std::string, std::string> attributes;
-
-    int width() const { return data.max.x - data.min.x + 1; }
-    int height() const { return data.max.y - data.min.y + 1; }
-};
-
-Imf::Header make_header(const WriteJob& job) {
-    Imf::Header header(job.display, job.data);
-    header.compression() = job.compression;
-    header.lineOrder() = Imf::INCREASING_Y;
-    const Imf::PixelType type = job.half ? Imf::HALF : Imf::FLOAT;
-    for (const auto& name : job.channels) header.channels().insert(name, Imf::Channel(type));
-    for (const auto& [name, value] : job.attributes) {
-        header.insert(name, Imf::StringAttribute(value));
-    }
-    return header;
-}
-
-// A slice whose pixel (x, y) of the data window lives at rows[(y - y0) * width + (x - xmin)].
-// The base pointer is computed in integers because OpenEXR addresses pixels as
-// base + x * xStride + y * yStride with absolute coordinates.
-Imf::Slice slice_for_rows(Imf::PixelType type, const void* rows, size_t pixel_size, int width,
-                          int xmin, int y0) {
-    const size_t y_stride = pixel_size * size_t(width);
-    const auto base = reinterpret_cast<std::intptr_t>(rows) -
-                      std::intptr_t(xmin) * std::intptr_t(pixel_size) -
-                      std::intptr_t(y0) * std::intptr_t(y_stride);
-    return Imf::Slice(type, reinterpret_cast<char*>(base), pixel_size, y_stride);
-}
-
-// FLOAT output: OpenEXR reads straight from the numpy buffers, no copy.
-void write_float(Imf::OutputFile& out, const WriteJob& job) {
-    Imf::FrameBuffer frame;
-    for (size_t c = 0; c < job.channels.size(); ++c) {
-        frame.insert(job.channels[c], slice_for_rows(Imf::FLOAT, job.planes[c], sizeof(float),
-                                                     job.width(), job.data.min.x, job.data.min.y));
-    }
-    out.setFrameBuffer(frame);
-    out.writePixels(job.height());
-}
-
-// HALF output: converted block by block so the extra memory is a few scanlines per channel rather
-// than a second copy of the image. 64 rows is a multiple of every codec's chunk height (ZIP 16,
-// PIZ 32), so no chunk straddles two blocks.
-void write_half(Imf::OutputFile& out, const WriteJob& job) {
-    constexpr int kBlockRows = 64;
-    const size_t width = size_t(job.width());
-    const size_t block_pixels = width * kBlockRows;
-    std::vector<std::vector<Imath::half>> scratch(job.channels.size(),
-                                                  std::vector<Imath::half>(block_pixels));
-    for (int row = 0; row < job.height(); row += kBlockRows) {
-        const int rows = std::min(kBlockRows, job.height() - row);
-        const size_t count = width * size_t(rows);
-        Imf::FrameBuffer frame;
-        for (size_t c = 0; c < job.channels.size(); ++c) {
-            const float* src = job.planes[c] + width * size_t(row);
-            Imath::half* dst = scratch[c].data();
-            for (size_t i = 0; i < count; ++i) dst[i] = Imath::half(src[i]);
-            frame.insert(job.channels[c],
-                         slice_for_rows(Imf::HALF, dst, sizeof(Imath::half), job.width(),
-                                        job.data.min.x, job.data.min.y + row));
-        }
-        out.setFrameBuffer(frame);
-        out.writePixels(rows);
-    }
-}
-
-void run_write(const WriteJob& job) {
-    // Single-threaded on purpose: callers parallelise over frames, and OpenEXR's global pool is
-    // process-wide state we do not want to own.
-    Imf::OutputFile out(job.path.c_str(), make_header(job), 0);
-    if (job.half) {
-        write_half(out, job);
-    } else {
-        write_float(out, job);
-    }
-}
-
-void write_exr(const std::string& path, const std::vector<std::string>& channels,
-               const py::sequence& planes, const WindowTuple& data_window,
-               const WindowTuple& display_window, const std::string& compression, bool half,
-               const std::optional<std::map<std::string, std::string>>& attributes) {
+// Checks everything a matte part needs (GIL held) and returns the job; `keep` holds the arrays.
+MatteJob make_job(const std::string& path, const std::vector<std::string>& channels,
+                  const py::sequence& planes, const WindowTuple& data_window,
+                  const WindowTuple& display_window, const std::string& compression, bool half,
+                  const std::optional<std::map<std::string, std::string>>& attributes,
+                  const std::optional<CryptoArgs>& cryptomatte, std::vector<py::array>& keep) {
     if (path.empty()) value_error("path is empty");
-    WriteJob job;
+    MatteJob job;
     job.path = path;
     job.data = check_window(data_window, "data window");
     job.display = check_window(display_window, "display window");
@@ -345,17 +61,38 @@ void write_exr(const std::string& path, const std::vector<std::string>& channels
     job.half = half;
     check_channel_names(channels);
     job.channels = channels;
-    std::vector<py::array> keep;
     job.planes = check_planes(planes, channels, job.data, keep);
     if (attributes) {
         check_attributes(*attributes);
         job.attributes = *attributes;
     }
+    if (cryptomatte) {
+        const auto& [prefix, sources, hashes, ranks] = *cryptomatte;
+        check_crypto(job, prefix, sources, hashes, ranks);
+    }
+    return job;
+}
 
+// ---------------------------------------------------------------------------------------------
+// Sidecar files (no GIL)
+// ---------------------------------------------------------------------------------------------
+
+void write_exr(const std::string& path, const std::vector<std::string>& channels,
+               const py::sequence& planes, const WindowTuple& data_window,
+               const WindowTuple& display_window, const std::string& compression, bool half,
+               const std::optional<std::map<std::string, std::string>>& attributes,
+               const std::optional<CryptoArgs>& cryptomatte) {
+    std::vector<py::array> keep;
+    const MatteJob job = make_job(path, channels, planes, data_window, display_window, compression,
+                                  half, attributes, cryptomatte, keep);
     Failure failure;
     {
         py::gil_scoped_release release;
-        failure = capture(path, [&] { run_write(job); });
+        failure = capture(path, [&] {
+            // OpenEXR's pool compresses the chunks of each block in parallel.
+            Imf::OutputFile out(job.path.c_str(), matte_header(job), Imf::globalThreadCount());
+            write_matte_pixels(out, job);
+        });
     }
     if (failure) raise(failure);
 }
@@ -417,10 +154,18 @@ std::string part_type(const Imf::Header& header, int version) {
 // Header sanity checks, run on every part before any pixel is decoded. Each one rejects a header
 // that no genuine, complete file of this size can have, so the library never allocates or loops
 // for what a damaged header claims. All bounds are in int64 so that hostile values cannot wrap.
-void check_part_header(const Imf::MultiPartInputFile& file, int part, int64_t size) {
+void check_part_header(const Imf::MultiPartInputFile& file, int part, int64_t size,
+                       bool allow_deep = false) {
     const Imf::Header& header = file.header(part);
     const std::string type = part_type(header, file.version());
-    if (Imf::isDeepData(type)) throw Rejected(part_label(part) + "deep data is not supported");
+    if (Imf::isDeepData(type)) {
+        if (!allow_deep) throw Rejected(part_label(part) + "deep data is not supported");
+        // Sample counts are data, not header: only the chunk table can be checked.
+        if (!file.partComplete(part)) {
+            throw Rejected(part_label(part) + "incomplete file (missing chunks)");
+        }
+        return;
+    }
     if (type != Imf::SCANLINEIMAGE && type != Imf::TILEDIMAGE) {
         throw Rejected(part_label(part) + "unknown part type '" + type + "'");
     }
@@ -556,13 +301,222 @@ void validate_exr(const std::string& path) {
     if (failure) raise(Failure{Failure::Kind::value, failure.message});
 }
 
+// ---------------------------------------------------------------------------------------------
+// Merged plate copies (no GIL)
+// ---------------------------------------------------------------------------------------------
+
+// Attributes that OpenEXR requires to be equal in every part of a multi-part file.
+void copy_shared_attributes(const Imf::Header& from, Imf::Header& to) {
+    for (const char* name : {"displayWindow", "pixelAspectRatio", "timeCode", "chromaticities"}) {
+        if (from.find(name) != from.end()) to.insert(name, from[name]);
+    }
+}
+
+// A part name not used by any of `headers`: `wanted`, else wanted_2, wanted_3, ...
+std::string unique_part_name(const std::vector<Imf::Header>& headers, const std::string& wanted) {
+    std::set<std::string> taken;
+    for (const auto& h : headers) {
+        if (h.hasName()) taken.insert(h.name());
+    }
+    std::string name = wanted;
+    for (int n = 2; taken.count(name); ++n) name = wanted + "_" + std::to_string(n);
+    return name;
+}
+
+void copy_part(Imf::MultiPartInputFile& in, Imf::MultiPartOutputFile& out, int part,
+               const std::string& type) {
+    // copyPixels moves the compressed chunks as they are: every bit of every channel, level and
+    // sample is kept whatever the codec (a lossy DWA or B44 plate is not re-encoded).
+    if (type == Imf::SCANLINEIMAGE) {
+        Imf::InputPart src(in, part);
+        Imf::OutputPart(out, part).copyPixels(src);
+    } else if (type == Imf::TILEDIMAGE) {
+        Imf::TiledInputPart src(in, part);
+        Imf::TiledOutputPart(out, part).copyPixels(src);
+    } else if (type == Imf::DEEPSCANLINE) {
+        Imf::DeepScanLineInputPart src(in, part);
+        Imf::DeepScanLineOutputPart(out, part).copyPixels(src);
+    } else {
+        Imf::DeepTiledInputPart src(in, part);
+        Imf::DeepTiledOutputPart(out, part).copyPixels(src);
+    }
+}
+
+// Floor division: data windows may start at negative coordinates.
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Number of multiples of `step` in [lo, hi].
+int64_t multiples(int64_t lo, int64_t hi, int64_t step) {
+    return hi < lo ? 0 : floor_div(hi, step) - floor_div(lo - 1, step);
+}
+
+// Reads a plate part's own channels, block by block, in their own pixel types (HALF, FLOAT, UINT:
+// no conversion, so every bit and NaN payload is kept), and hands the same slices to the writer.
+class PlateRows {
+  public:
+    explicit PlateRows(Imf::InputPart& in) : in_(in) {}
+
+    void operator()(Imf::FrameBuffer& out, int y0, int rows) {
+        const Imath::Box2i dw = in_.header().dataWindow();
+        const int y1 = y0 + rows - 1;
+        Imf::FrameBuffer frame;
+        size_t c = 0;
+        for (auto it = in_.header().channels().begin(); it != in_.header().channels().end();
+             ++it, ++c) {
+            const Imf::Channel& ch = it.channel();
+            const int64_t xs = ch.xSampling, ys = ch.ySampling;
+            const size_t size = ch.type == Imf::HALF ? 2 : 4;
+            // The data window's origin is a multiple of the sampling (OpenEXR checks it).
+            const int64_t nx = multiples(dw.min.x, dw.max.x, xs);
+            const int64_t ny = multiples(y0, y1, ys);
+            const int64_t first_y = floor_div(y0 + ys - 1, ys);  // first sampled row / ys
+            if (buffers_.size() <= c) buffers_.emplace_back();
+            buffers_[c].resize(size_t(std::max<int64_t>(nx * std::max<int64_t>(ny, 1), 1)) * size);
+            const size_t y_stride = size_t(nx) * size;
+            const auto base = reinterpret_cast<std::intptr_t>(buffers_[c].data()) -
+                              std::intptr_t(dw.min.x / xs) * std::intptr_t(size) -
+                              std::intptr_t(first_y) * std::intptr_t(y_stride);
+            const Imf::Slice slice(ch.type, reinterpret_cast<char*>(base), size, y_stride,
+                                   int(xs), int(ys));
+            frame.insert(it.name(), slice);
+            out.insert(it.name(), slice);
+        }
+        in_.setFrameBuffer(frame);
+        in_.readPixels(y0, y1);
+    }
+
+  private:
+    Imf::InputPart& in_;
+    std::vector<std::vector<char>> buffers_;
+};
+
+// Codecs whose decode/encode round trip gives back every bit, so a part in one of them can be
+// rewritten with more channels (PXR24, B44 and DWA are lossy for some or all pixel types).
+bool lossless(Imf::Compression compression) {
+    return compression == Imf::NO_COMPRESSION || compression == Imf::RLE_COMPRESSION ||
+           compression == Imf::ZIPS_COMPRESSION || compression == Imf::ZIP_COMPRESSION ||
+           compression == Imf::PIZ_COMPRESSION;
+}
+
+void add_channels(const MatteJob& job, Imf::Header& header) {
+    const Imf::Header mattes = matte_header(job);
+    for (auto it = mattes.channels().begin(); it != mattes.channels().end(); ++it) {
+        if (header.channels().findChannel(it.name())) {
+            throw Rejected(std::string("the plate already has a channel '") + it.name() + "'");
+        }
+        header.channels().insert(it.name(), it.channel());
+    }
+}
+
+void run_merge(const std::string& plate, const MatteJob& job, const std::string& part_name,
+               const std::string& view, int extend_part) {
+    const int64_t size = file_size(plate);
+    check_magic(plate);
+    Imf::MultiPartInputFile in(plate.c_str(), Imf::globalThreadCount());
+    const int parts = in.parts();
+    std::vector<Imf::Header> headers;
+    std::vector<std::string> types;
+    for (int part = 0; part < parts; ++part) {
+        check_part_header(in, part, size, /*allow_deep=*/true);
+        types.push_back(part_type(in.header(part), in.version()));
+    }
+    // The mattes join the plate's own part (the one they were made from) when that part can be
+    // rewritten exactly: then every reader of that part sees them, and a Cryptomatte sits with
+    // its manifest, which readers that only look at one part (cryptomatte-api) need. Otherwise
+    // (tiled or mip-mapped parts, lossy codecs) they go to a part of their own.
+    const bool extend = extend_part >= 0 && extend_part < parts &&
+                        types[size_t(extend_part)] == Imf::SCANLINEIMAGE &&
+                        lossless(in.header(extend_part).compression()) &&
+                        in.header(extend_part).dataWindow() == job.data;
+    for (int part = 0; part < parts; ++part) {
+        Imf::Header header = in.header(part);
+        if (extend && part == extend_part) add_channels(job, header);
+        if (parts > 1 || !extend) {
+            // A multi-part file needs a name and a type on every part; a single-part plate gains
+            // them and nothing else.
+            if (!header.hasType()) header.setType(types[size_t(part)]);
+            if (!header.hasName()) header.setName(parts == 1 && header.hasView() ? header.view() : "rgba");
+        }
+        // Cryptomatte readers look for the manifest in the header of the part they read: every
+        // part gets the new Cryptomatte's attributes. Nothing the plate has is replaced.
+        for (const auto& [name, value] : job.attributes) {
+            if (name.rfind("cryptomatte/", 0) == 0 && header.find(name) == header.end()) {
+                header.insert(name, Imf::StringAttribute(value));
+            }
+        }
+        headers.push_back(header);
+    }
+    if (extend && parts == 1) {  // stays a single-part file
+        Imf::OutputFile out(job.path.c_str(), headers.front(), Imf::globalThreadCount());
+        Imf::InputPart src(in, 0);
+        write_matte_pixels(out, job, PlateRows(src));
+        return;
+    }
+    if (!extend) {
+        Imf::Header mattes = matte_header(job);
+        copy_shared_attributes(headers.front(), mattes);
+        mattes.setName(unique_part_name(headers, part_name));
+        mattes.setType(Imf::SCANLINEIMAGE);
+        if (!view.empty()) mattes.setView(view);
+        headers.push_back(mattes);
+    }
+    Imf::MultiPartOutputFile out(job.path.c_str(), headers.data(), int(headers.size()),
+                                 /*overrideSharedAttributes=*/false, Imf::globalThreadCount());
+    for (int part = 0; part < parts; ++part) {
+        if (extend && part == extend_part) {
+            Imf::InputPart src(in, part);
+            Imf::OutputPart dst(out, part);
+            write_matte_pixels(dst, job, PlateRows(src));
+        } else {
+            copy_part(in, out, part, types[size_t(part)]);
+        }
+    }
+    if (!extend) {
+        Imf::OutputPart added(out, parts);
+        write_matte_pixels(added, job);
+    }
+}
+
+void merge_exr(const std::string& plate, const std::string& path,
+               const std::vector<std::string>& channels, const py::sequence& planes,
+               const WindowTuple& data_window, const WindowTuple& display_window,
+               const std::string& compression, bool half,
+               const std::optional<std::map<std::string, std::string>>& attributes,
+               const std::optional<CryptoArgs>& cryptomatte, const std::string& part_name,
+               const std::string& view, int extend_part) {
+    if (plate.empty()) value_error("plate path is empty");
+    if (plate == path) value_error("the merged copy would overwrite the plate");
+    check_name(part_name, "part");
+    std::vector<py::array> keep;
+    const MatteJob job = make_job(path, channels, planes, data_window, display_window, compression,
+                                  half, attributes, cryptomatte, keep);
+    Failure failure;
+    {
+        py::gil_scoped_release release;
+        // Reading errors name the plate, writing errors the output; both messages say which.
+        failure = capture(path, [&] {
+            try {
+                run_merge(plate, job, part_name, view, extend_part);
+            } catch (const Rejected& e) {
+                throw Rejected(std::string("plate ") + plate + ": " + e.what());
+            }
+        });
+    }
+    if (failure) raise(failure);
+}
+
 }  // namespace
 
-void bind_exr(py::module_& m) {
+}  // namespace mattetrack
+
+void bind_exr(pybind11::module_& m) {
+    using namespace mattetrack;
     // Process-wide, but this module is the only user of this OpenEXR build in the process
     // (OpenImageIO's wheel bundles its own), and no genuine plate or matte comes near the limits.
     Imf::Header::setMaxImageSize(int(kMaxSide), int(kMaxSide));
     Imf::Header::setMaxTileSize(kMaxTileSide, kMaxTileSide);
+    // Compression threads for the writers (OpenEXR's global pool, likewise ours alone).
+    Imf::setGlobalThreadCount(worker_count());
 
     m.def("openexr_version", []() { return std::string(OPENEXR_VERSION_STRING); },
           "Version of the OpenEXR library the module was built against.");
@@ -570,10 +524,15 @@ void bind_exr(py::module_& m) {
     m.def("write_exr", &write_exr, py::arg("path"), py::arg("channels"), py::arg("planes"),
           py::arg("data_window"), py::arg("display_window"), py::arg("compression") = "zip",
           py::arg("half") = true, py::arg("attributes") = py::none(),
-          "Write one scanline EXR part to exactly `path`.\n\n"
-          "planes[i] is a C-contiguous float32 array of shape (data height, data width) holding\n"
-          "channel channels[i] over the data window. Windows are inclusive (xmin, ymin, xmax, ymax).\n"
-          "Raises ValueError for bad arguments, OSError/RuntimeError (naming the path) on failure.");
+          py::arg("cryptomatte") = py::none(),
+          "Write one scanline EXR part of matte channels (and a Cryptomatte) to exactly `path`.");
+
+    m.def("merge_exr", &merge_exr, py::arg("plate"), py::arg("path"), py::arg("channels"),
+          py::arg("planes"), py::arg("data_window"), py::arg("display_window"),
+          py::arg("compression") = "zip", py::arg("half") = true,
+          py::arg("attributes") = py::none(), py::arg("cryptomatte") = py::none(),
+          py::arg("part_name") = "mattetrack", py::arg("view") = "", py::arg("extend_part") = -1,
+          "Copy `plate` to `path` with matte channels added, every original bit kept.");
 
     m.def("validate_exr", &validate_exr, py::arg("path"),
           "Open `path` with OpenEXR, read every part's header and pixels; ValueError('<path>: ...')\n"

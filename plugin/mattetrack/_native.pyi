@@ -17,6 +17,7 @@ def write_exr(
     compression: str = "zip",
     half: bool = True,
     attributes: dict[str, str] | None = None,
+    cryptomatte: tuple[str, Sequence[int], Sequence[int], int] | None = None,
 ) -> None:
     """Write one scanline EXR part to exactly `path` (no temporary file; callers do that).
 
@@ -25,11 +26,47 @@ def write_exr(
     data_window, display_window: inclusive pixel boxes (xmin, ymin, xmax, ymax).
     compression: zip, zips, piz, rle or none. half: HALF channels if true, else FLOAT.
     attributes: extra header attributes, written as OpenEXR string attributes.
+    cryptomatte: (layer prefix, source plane indices, MurmurHash3 hashes of the objects' names,
+        ranks): adds FLOAT channels <prefix>00.R ... ranking the sources' coverage per pixel,
+        highest first (ids as cryptomatte_bits(hash) float32 bit patterns).
 
     Raises ValueError (bad arguments, checked before anything is written), OSError (cannot
     open or write `path`), RuntimeError or MemoryError; messages are one line naming `path`.
-    Pixel conversion and I/O run with the GIL released.
+    Pixel conversion, ranking and I/O run with the GIL released on all cores.
     """
+
+def merge_exr(
+    plate: str,
+    path: str,
+    channels: Sequence[str],
+    planes: Sequence[npt.NDArray[np.float32]],
+    data_window: tuple[int, int, int, int],
+    display_window: tuple[int, int, int, int],
+    compression: str = "zip",
+    half: bool = True,
+    attributes: dict[str, str] | None = None,
+    cryptomatte: tuple[str, Sequence[int], Sequence[int], int] | None = None,
+    part_name: str = "mattetrack",
+    view: str = "",
+    extend_part: int = -1,
+) -> None:
+    """Copy the EXR `plate` to exactly `path` with the channels (as write_exr writes them) added.
+
+    They join part `extend_part` when it is scanline, lossless (none, rle, zips, zip, piz) and has
+    `data_window`: that part is decoded and re-encoded in its own pixel types. Otherwise they go
+    to a new scanline part `part_name` (made unique; attribute `view` when given). Other parts are
+    copied chunk for chunk. Every part gets the `cryptomatte/...` attributes it lacks; a
+    single-part plate that becomes multi-part gains a part name and type.
+
+    Raises ValueError (bad arguments, or a damaged plate: "plate <path>: ..."), OSError,
+    RuntimeError or MemoryError; one line naming the file. Runs with the GIL released.
+    """
+
+def murmur3_32(data: str | bytes) -> int:
+    """MurmurHash3 x86_32, seed 0, of `data` (a str is taken as UTF-8)."""
+
+def cryptomatte_bits(hash: int) -> int:
+    """`hash` as Cryptomatte stores it: bit 23 flipped when the exponent bits are all 0 or 1."""
 
 def validate_exr(path: str) -> None:
     """Read every part's header and every pixel of the EXR at `path` with the GIL released.

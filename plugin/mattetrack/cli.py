@@ -112,6 +112,17 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("zip", "zips", "piz", "rle", "none"),
         help="EXR compression (default: zip)",
     )
+    track.add_argument(
+        "--cryptomatte",
+        action="store_true",
+        help="EXR: also write a Cryptomatte of the objects (type MatteTrack, 6 ranks, float32)",
+    )
+    track.add_argument(
+        "--merge",
+        action="store_true",
+        help="EXR: write each plate frame's copy, every part, channel and attribute kept bit "
+        "for bit, with the mattes added as a part of their own (default: matte-only files)",
+    )
     precision = track.add_mutually_exclusive_group()
     precision.add_argument(
         "--half",
@@ -273,6 +284,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
     from mattetrack.engines import get_engine
     from mattetrack.export.background import BackgroundWriter
     from mattetrack.export.channels import layer_names, matte_channel
+    from mattetrack.export.cryptomatte import Cryptomatte
+    from mattetrack.export.cryptomatte import layer_names as crypto_layers
     from mattetrack.session import Session
     from mattetrack.store import ResultStore
 
@@ -286,7 +299,13 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
     _build_session(args, session)
 
     objects = session.objects
-    channels = [matte_channel(layer) for layer in layer_names([o.name for o in objects])]
+    names = [o.name for o in objects]
+    plate_layers = _check_exr_options(args, output, shot)
+    crypto = None
+    if args.cryptomatte:
+        crypto = Cryptomatte(names, type_name=_crypto_type(plate_layers))
+        plate_layers = plate_layers | set(crypto_layers(crypto.type_name))
+    channels = [matte_channel(layer) for layer in layer_names(names, plate_layers)]
     out_dir = Path(output.path(shot.frames[0])).parent
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -321,7 +340,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
             # The engine yields fresh arrays per frame, so the writer may keep them until done.
             writer.submit(
                 output.path(frame),
-                functools.partial(_write_frame, args, output, shot, frame, channels, mattes),
+                functools.partial(_write_frame, args, output, shot, frame, channels, mattes,
+                                  crypto),
             )
             submit_s += time.perf_counter() - tock
             written += 1
@@ -355,24 +375,63 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
     return 0
 
 
-def _write_frame(args, output: _Output, shot, frame: int, channels, mattes) -> None:  # noqa: ANN001
+def _check_exr_options(args: argparse.Namespace, output: _Output, shot) -> set[str]:  # noqa: ANN001
+    """Refuse --merge / --cryptomatte where they cannot apply; the plate's layer names (to keep
+    clear of when merging), else an empty set."""
+    from mattetrack.shot import imagefile
+
+    if (args.merge or args.cryptomatte) and output.kind != "exr":
+        flag = "--merge" if args.merge else "--cryptomatte"
+        raise InputError(f"{flag}: needs EXR output, not {args.output!r}")
+    if not args.merge:
+        return set()
+    if shot.is_movie:
+        raise InputError(f"--merge: the plate {shot.path} is a movie; merging needs EXR frames")
+    header = imagefile.probe(shot.file(shot.frames[0]))
+    if not header.is_exr:
+        raise InputError(f"--merge: the plate {header.path} is not an EXR file")
+    return set(header.layers)
+
+
+def _crypto_type(plate_layers: set[str]) -> str:
+    """Our Cryptomatte type name, suffixed when the plate already has layers of that name (a
+    plate that was merged before)."""
+    from mattetrack.export.cryptomatte import TYPE_NAME, layer_names
+
+    name, n = TYPE_NAME, 1
+    while any(layer in plate_layers for layer in layer_names(name)):
+        n += 1
+        name = f"{TYPE_NAME}_{n}"
+    return name
+
+
+def _write_frame(args, output: _Output, shot, frame: int, channels, mattes, crypto) -> None:  # noqa: ANN001
     path = output.path(frame)
     if output.kind == "png":
         from mattetrack.export.png import write_matte_png
 
         write_matte_png(path, mattes)
-    else:
-        from mattetrack.export.exr import write_matte_exr
+        return
+    from mattetrack.export.exr import merge_matte_exr, write_matte_exr
 
-        write_matte_exr(
-            path,
-            dict(zip(channels, mattes, strict=True)),
-            display_window=shot.display_window,
-            data_window=shot.data_window(frame),
-            compression=args.compression,
-            half=args.half,
-            attributes={"software": f"MatteTrack {__version__}"},
-        )
+    common = {
+        "mattes": dict(zip(channels, mattes, strict=True)),
+        "display_window": shot.display_window,
+        "compression": args.compression,
+        "half": args.half,
+        "attributes": {"software": f"MatteTrack {__version__}"},
+        "cryptomatte": crypto,
+    }
+    if not args.merge:
+        write_matte_exr(path, data_window=shot.data_window(frame), **common)
+        return
+    from mattetrack.shot import imagefile
+
+    header = imagefile.probe(shot.file(frame))
+    if not header.is_exr:
+        raise InputError(f"--merge: the plate {header.path} is not an EXR file")
+    merge_matte_exr(header.path, path, data_window=header.data_window, view=header.view,
+                    part=header.part, **common)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,7 +5,9 @@
 - NoC@85 / NoC@90 per shot (noc.py, selection from simulated clicks);
 - whole-run frames/s at 854x480 (DAVIS JPEGs) and 1920x1080 (synthetic JPEGs, and half EXRs
   through the colour conversion), with stage timings;
-- peak RSS of the CLI for 100 and 1000 frames of 1080p (speed_memory.py).
+- peak RSS of the CLI for 100 and 1000 frames of 1080p (speed_memory.py);
+- EXR writing of 4 mattes + a Cryptomatte, 100 frames of 2048x1152: the native module against
+  OpenImageIO's Python API (exr_write.py).
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick]
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import davis_jf  # noqa: E402
+import exr_write  # noqa: E402
 import speed_memory as sm  # noqa: E402
 
 EVERY = 10
@@ -78,6 +81,7 @@ def main() -> int:
     r100 = sm.run_1080p(100)
     exr100 = sm.run_1080p(100, exr=True)
     r1000 = None if args.quick else sm.run_1080p(1000)
+    exr_native, exr_oiio, exr_oiio_write, exr_equal = exr_write.measure(10 if args.quick else 100)
 
     cores = os.cpu_count()
     print(f"\nMatteTrack benchmark: classic engine, {cores} cores, "
@@ -108,6 +112,13 @@ def main() -> int:
     if r1000 is not None:
         print(f"{'peak RSS 100 vs 1000':<24}{r100.peak_rss_mib:7.0f} vs "
               f"{r1000.peak_rss_mib:.0f} MiB (1080p jpg)")
+    print("-" * len(header))
+    print(f"EXR write, {exr_native.frames} frames of {exr_write.WIDTH}x{exr_write.HEIGHT}: "
+          f"4 mattes (half) + Cryptomatte (float32), ZIP; same content: {exr_equal}")
+    for run in (exr_native, exr_oiio, exr_oiio_write):
+        print(f"  {run.label:<22}{run.fps:7.2f} frames/s {run.mb_per_s:7.0f} MB/s")
+    print(f"  native vs OpenImageIO   {exr_oiio.seconds / exr_native.seconds:7.2f}x "
+          f"({exr_oiio_write.seconds / exr_native.seconds:.2f}x against its writing alone)")
     return 0
 
 

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from mattetrack import _native
 from mattetrack.errors import InputError, MatteTrackError
+from mattetrack.export.cryptomatte import Cryptomatte
 from mattetrack.geometry import Box2i
 
 COMPRESSIONS = ("zip", "zips", "piz", "rle", "none")
@@ -32,6 +33,7 @@ def write_matte_exr(
     compression: str = "zip",
     half: bool = True,
     attributes: Mapping[str, str] | None = None,
+    cryptomatte: Cryptomatte | None = None,
 ) -> None:
     """Write `mattes` as one channel each to a single-part scanline EXR at `path`.
 
@@ -39,33 +41,100 @@ def write_matte_exr(
         `display_window`, origin at (display_window.xmin, display_window.ymin); clipped to [0, 1].
     data_window: the pixels the file stores (inclusive box); may differ from the display window.
     compression: one of zip, zips, piz, rle, none (lossless only).
-    half: HALF channels when true, FLOAT otherwise.
+    half: HALF channels when true, FLOAT otherwise (a Cryptomatte is always FLOAT).
     attributes: extra string attributes for the header.
+    cryptomatte: also rank the mattes into a Cryptomatte (its layers and manifest).
 
     Raises MatteTrackError (one line, naming `path`) on bad arguments or a failed write; an
     existing file at `path` is then left as it was.
     """
     target = Path(path)
+    args = _native_args(target, mattes, display_window, data_window, compression, half,
+                        attributes, cryptomatte)
+    _atomic(target, lambda tmp: _native.write_exr(str(tmp), **args))
+
+
+def merge_matte_exr(
+    plate: str | os.PathLike[str],
+    path: str | os.PathLike[str],
+    mattes: Mapping[str, np.ndarray],
+    display_window: Box2i,
+    data_window: Box2i,
+    compression: str = "zip",
+    half: bool = True,
+    attributes: Mapping[str, str] | None = None,
+    cryptomatte: Cryptomatte | None = None,
+    view: str = "",
+    part: int = 0,
+    part_name: str = "mattetrack",
+) -> None:
+    """Write a copy of the EXR `plate` to `path` with the mattes (and Cryptomatte) added.
+
+    Every pixel bit (NaN payloads too), attribute, window, tiling, mip level, view and codec of
+    the plate is kept. The new channels join the plate's part `part` (the one the mattes were
+    made from, over its `data_window`) when that part can be rewritten exactly: scanline, a
+    lossless codec (none, rle, zips, zip, piz). Otherwise (tiled or mip-mapped, DWA, B44, PXR24)
+    that part is copied chunk for chunk and the channels go to a scanline part of their own,
+    named `part_name`, with `view` when the plate is multi-view; a single-part plate then gains
+    the part name and type that multi-part files require. Every part gets the Cryptomatte's
+    header attributes (readers look for them in the part they read). Other arguments as in
+    `write_matte_exr`. The plate is only read.
+    """
+    target = Path(path)
+    source = Path(plate)
+    if target.resolve() == source.resolve():
+        raise MatteTrackError(f"{target}: the merged copy would overwrite the plate")
+    args = _native_args(target, mattes, display_window, data_window, compression, half,
+                        attributes, cryptomatte)
+    _atomic(target, lambda tmp: _native.merge_exr(str(source), str(tmp), part_name=part_name,
+                                                  view=view, extend_part=part, **args))
+
+
+def _native_args(
+    target: Path,
+    mattes: Mapping[str, np.ndarray],
+    display_window: Box2i,
+    data_window: Box2i,
+    compression: str,
+    half: bool,
+    attributes: Mapping[str, str] | None,
+    cryptomatte: Cryptomatte | None,
+) -> dict:
+    """Checked keyword arguments for the native writers."""
     channels, planes = _data_planes(target, mattes, display_window, data_window)
     if compression not in COMPRESSIONS:
         raise MatteTrackError(
             f"{target}: unsupported compression {compression!r}; expected one of "
             + ", ".join(COMPRESSIONS)
         )
+    header = dict(attributes) if attributes is not None else {}
+    crypto = None
+    if cryptomatte is not None:
+        try:
+            cryptomatte.check()
+            crypto = cryptomatte.native_args(len(channels))
+        except MatteTrackError as err:
+            raise MatteTrackError(f"{target}: {err}") from None
+        header.update(cryptomatte.attributes())
+    return {
+        "channels": channels,
+        "planes": planes,
+        "data_window": data_window.as_tuple(),
+        "display_window": display_window.as_tuple(),
+        "compression": compression,
+        "half": half,
+        "attributes": header or None,
+        "cryptomatte": crypto,
+    }
+
+
+def _atomic(target: Path, write: Callable[[Path], None]) -> None:
+    """Run `write(tmp)` and rename tmp to `target`; on failure remove tmp, keep any old target."""
     # Same folder, so the final os.replace is a rename on one file system (atomic on POSIX); the
     # pid and thread id keep concurrent writers of the same file apart.
     tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_native_id()}")
     try:
-        _native.write_exr(
-            str(tmp),
-            channels,
-            planes,
-            data_window.as_tuple(),
-            display_window.as_tuple(),
-            compression=compression,
-            half=half,
-            attributes=dict(attributes) if attributes is not None else None,
-        )
+        write(tmp)
         os.replace(tmp, target)
     except (ValueError, OSError, RuntimeError, MemoryError) as err:
         tmp.unlink(missing_ok=True)

@@ -49,6 +49,12 @@ class ImageHeader:
     data_window: Box2i
     display_window: Box2i
     is_float: bool
+    # EXR only: the part's view (its `view` attribute, else the first of a single-part multi-view
+    # file's `multiView`, whose unprefixed channels are that view's); "" when not multi-view.
+    view: str = ""
+    is_exr: bool = False
+    # Layer names of every channel in every part (EXR merge output must not reuse them).
+    layers: frozenset[str] = frozenset()
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -93,6 +99,16 @@ def _pick_channels(names: tuple[str, ...]) -> tuple[int, tuple[int, int, int] | 
     return 0, None, None
 
 
+def _view(spec: oiio.ImageSpec) -> str:
+    view = spec.get_string_attribute("view")
+    if view:
+        return view
+    views = spec.getattribute("multiView")
+    if isinstance(views, tuple | list) and views:
+        return str(views[0])
+    return ""
+
+
 def _windows(inp: oiio.ImageInput, spec: oiio.ImageSpec) -> tuple[Box2i, Box2i]:
     """(data window, display window); only EXR has them, elsewhere both are the whole image."""
     if inp.format_name() == "openexr":
@@ -121,9 +137,11 @@ def probe(path: str) -> ImageHeader:
     try:
         best: tuple[int, int, oiio.ImageSpec, tuple[int, int, int], int | None] | None = None
         saw_deep = False
+        layers: set[str] = set()
         part = 0
         while part < MAX_PARTS and inp.seek_subimage(part, 0):
             spec = inp.spec()
+            layers.update(name.rpartition(".")[0] for name in spec.channelnames)
             if spec.deep:
                 saw_deep = True
             else:
@@ -131,8 +149,6 @@ def probe(path: str) -> ImageHeader:
                 # The first part with the best kind of colour channels (RGB over grey over one).
                 if rgb is not None and (best is None or rank > best[0]):
                     best = (rank, part, spec, rgb, alpha)
-                    if rank == 3:
-                        break
             part += 1
         if best is None:
             if saw_deep:
@@ -147,7 +163,10 @@ def probe(path: str) -> ImageHeader:
         _check_size(path, display, "display window")
         is_float = spec.channelformat(rgb[0]).basetype in _FLOAT_TYPES
         names = tuple(spec.channelnames)
-        return ImageHeader(path, part, names, rgb, alpha, data, display, is_float)
+        is_exr = inp.format_name() == "openexr"
+        return ImageHeader(path, part, names, rgb, alpha, data, display, is_float,
+                           view=_view(spec) if is_exr else "", is_exr=is_exr,
+                           layers=frozenset(layers) if is_exr else frozenset())
     finally:
         inp.close()
 

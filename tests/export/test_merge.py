@@ -1,0 +1,226 @@
+"""Merged plate copies (`merge_matte_exr`, `mattetrack track --merge`).
+
+Every part, mip level and channel of the plate is read back with OpenImageIO in the channel's own
+pixel type and compared bit for bit; headers are compared with PyPI `OpenEXR`, a second reader.
+Plates are the OpenEXR sample images in ../shared/data/exr-samples plus plates written here with
+OpenImageIO for what the samples lack (tiled, mip-mapped, DWA, NaN and inf).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mattetrack.errors import MatteTrackError
+from mattetrack.export.cryptomatte import Cryptomatte
+from mattetrack.export.exr import merge_matte_exr
+from mattetrack.geometry import Box2i
+
+oiio = pytest.importorskip("OpenImageIO")
+OpenEXR = pytest.importorskip("OpenEXR", reason="PyPI OpenEXR (dev extra)")
+cryptomatte_api = pytest.importorskip("cryptomatte_api", reason="PyPI cryptomatte-api (dev extra)")
+
+SAMPLES = ["Beachball/multipart.0001.exr", "Beachball/singlepart.0001.exr",
+           "DisplayWindow/t03.exr", "ScanLines/Desk.exr"]
+
+
+def pixels(path: Path) -> dict[tuple[int, int, str], tuple[tuple, bytes]]:
+    """{(part, mip level, channel): (window and format, raw bytes)} of every pixel in the file."""
+    inp = oiio.ImageInput.open(str(path))
+    assert inp is not None, oiio.geterror()
+    out = {}
+    part = 0
+    while inp.seek_subimage(part, 0):
+        level = 0
+        while inp.seek_subimage(part, level):
+            spec = inp.spec()
+            for c, name in enumerate(spec.channelnames):
+                fmt = spec.channelformat(c)
+                data = inp.read_image(part, level, c, c + 1, fmt)
+                assert data is not None, inp.geterror()
+                where = (spec.x, spec.y, spec.width, spec.height, spec.tile_width, str(fmt))
+                out[(part, level, name)] = (where, np.asarray(data).tobytes())
+            level += 1
+        part += 1
+    inp.close()
+    return out
+
+
+def headers(path: Path) -> list[dict[str, str]]:
+    """Every part's header attributes, as text, read with PyPI OpenEXR."""
+    with OpenEXR.File(str(path), separate_channels=True) as f:
+        return [{k: repr(v) for k, v in p.header.items()} for p in f.parts]
+
+
+def windows(path: Path, part: int = 0) -> tuple[Box2i, Box2i, str]:
+    inp = oiio.ImageInput.open(str(path))
+    spec = inp.spec(part, 0)
+    inp.close()
+    data = Box2i.from_size(spec.width, spec.height, spec.x, spec.y)
+    display = Box2i.from_size(spec.full_width, spec.full_height, spec.full_x, spec.full_y)
+    return data, display, spec.get_string_attribute("view")
+
+
+def mattes_over(display: Box2i) -> dict[str, np.ndarray]:
+    ys, xs = np.mgrid[: display.height, : display.width]
+    a = np.clip(1 - np.hypot(xs - display.width / 3, ys - display.height / 2) / 60, 0, 1)
+    b = (xs > display.width // 2).astype(np.float32) * 0.5
+    return {"dog.A": a.astype(np.float32), "car.A": b}
+
+
+def merge(plate: Path, out: Path, part: int = 0) -> dict[str, np.ndarray]:
+    data, display, view = windows(plate, part)
+    mattes = mattes_over(display)
+    merge_matte_exr(plate, out, mattes, display, data, half=False, view=view, part=part,
+                    cryptomatte=Cryptomatte(["dog", "car"]))
+    return mattes
+
+
+def assert_plate_kept(plate: Path, out: Path) -> None:
+    """Every original pixel bit and attribute is in `out`; only channels, the Cryptomatte's
+    attributes and (for a plate that became multi-part) part name, type and chunk count added."""
+    before, after = pixels(plate), pixels(out)
+    missing = [key for key, value in before.items() if after.get(key) != value]
+    assert not missing, f"changed or lost: {missing[:5]}"
+    multi = len(headers(out)) > 1
+    for old, new in zip(headers(plate), headers(out), strict=False):
+        for name, value in old.items():
+            if name == "channels":
+                continue  # compared through the pixels; the new channels may join this part
+            assert new.get(name) == value, name
+        added = set(new) - set(old) - {"channels"}
+        allowed = {"name", "type", "chunkCount"} if multi else set()
+        assert all(a.startswith("cryptomatte/") or a in allowed for a in added), added
+
+
+def added_channels(out: Path) -> dict[str, np.ndarray]:
+    """The matte channels found anywhere in `out`, over their part's data window."""
+    found = {}
+    inp = oiio.ImageInput.open(str(out))
+    part = 0
+    while inp.seek_subimage(part, 0):
+        spec = inp.spec()
+        for c, name in enumerate(spec.channelnames):
+            if name in ("dog.A", "car.A"):
+                found[name] = inp.read_image(part, 0, c, c + 1, oiio.FLOAT)[:, :, 0]
+        part += 1
+    inp.close()
+    return found
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_merge_keeps_every_bit_of_the_sample_plates(shared_data: Path, tmp_path: Path, sample):
+    plate = shared_data / "exr-samples" / sample
+    digest = hashlib.sha256(plate.read_bytes()).hexdigest()
+    out = tmp_path / "merged.exr"
+    mattes = merge(plate, out)
+    assert_plate_kept(plate, out)
+    assert hashlib.sha256(plate.read_bytes()).hexdigest() == digest  # the plate is only read
+    # Lossless scanline plates take the channels into their own part: still as many parts.
+    assert len(headers(out)) == len(headers(plate))
+    data, display, _ = windows(plate)
+    inside = data.intersect(display)
+    got = added_channels(out)
+    for name, matte in mattes.items():
+        plane = got[name]
+        sub = plane[inside.ymin - data.ymin : inside.ymax - data.ymin + 1,
+                    inside.xmin - data.xmin : inside.xmax - data.xmin + 1]
+        want = matte[inside.ymin - display.ymin : inside.ymax - display.ymin + 1,
+                     inside.xmin - display.xmin : inside.xmax - display.xmin + 1]
+        np.testing.assert_array_equal(sub, want)
+    # The Cryptomatte is found and decodes to the mattes, in the part a reader opens first.
+    found = cryptomatte_api.Cryptomatte.load(str(out))
+    assert len(found) == 1
+    decoded = np.asarray(found[0].mask("dog")).reshape(data.height, data.width)
+    np.testing.assert_array_equal(decoded, got["dog.A"])
+
+
+def test_tiled_mipmapped_lossy_plate_is_copied_chunk_for_chunk(tmp_path: Path):
+    # DWAA is lossy: re-encoding would change bits, so the plate's part is copied as it is and
+    # the mattes get a part of their own.
+    rng = np.random.default_rng(1)
+    buf = oiio.ImageBuf(rng.random((90, 150, 4)).astype(np.float32))
+    config = oiio.ImageSpec()
+    config.attribute("compression", "dwaa")
+    config.attribute("tile_width", 32)
+    config.attribute("tile_height", 32)
+    plate = tmp_path / "tex.exr"
+    assert oiio.ImageBufAlgo.make_texture(oiio.MakeTxTexture, buf, str(plate), config)
+    assert len({key[1] for key in pixels(plate)}) > 3  # really mip-mapped
+    out = tmp_path / "merged.exr"
+    mattes = merge(plate, out)
+    assert_plate_kept(plate, out)
+    parts = headers(out)
+    assert len(parts) == 2 and "mattetrack" in parts[1]["name"]
+    assert "TILED" in parts[0]["type"].upper() and "DWAA" in parts[0]["compression"]
+    np.testing.assert_array_equal(added_channels(out)["dog.A"], mattes["dog.A"])
+
+
+def test_nan_inf_and_float_channels_survive_bit_for_bit(tmp_path: Path, image_writer):
+    px = np.random.default_rng(2).random((40, 60, 4)).astype(np.float32)
+    bits = px.view(np.uint32)
+    bits[0, 0, 0] = 0x7FC00123  # a NaN with a payload
+    bits[0, 1, 1] = 0xFFA00001  # a negative signalling-style NaN
+    px[0, 2, 2], px[0, 3, 3] = np.inf, -np.inf
+    plate = image_writer(tmp_path / "p.exr", px, "float", origin=(-5, 7),
+                         display=(0, 0, 64, 48), attrs={"compression": "piz", "owner": "plate"})
+    out = tmp_path / "merged.exr"
+    merge(plate, out)
+    assert_plate_kept(plate, out)
+    inp = oiio.ImageInput.open(str(out))
+    back = inp.read_image(0, 0, 0, 4, oiio.FLOAT).view(np.uint32)
+    inp.close()
+    assert back[0, 0, 0] == 0x7FC00123 and back[0, 1, 1] == 0xFFA00001
+
+
+def test_multiview_lossy_plate_gets_a_part_in_the_same_view(tmp_path: Path):
+    specs = []
+    for view in ("left", "right"):
+        spec = oiio.ImageSpec(48, 32, 3, "half")
+        spec.attribute("name", f"rgb_{view}")
+        spec.attribute("view", view)
+        spec.attribute("compression", "b44")
+        specs.append(spec)
+    plate = tmp_path / "stereo.exr"
+    writer = oiio.ImageOutput.create(str(plate))
+    assert writer.open(str(plate), tuple(specs)), writer.geterror()
+    for i, spec in enumerate(specs):
+        if i:
+            assert writer.open(str(plate), spec, "AppendSubimage")
+        assert writer.write_image(np.full((32, 48, 3), 0.25 * (i + 1), np.float32))
+    writer.close()
+    out = tmp_path / "merged.exr"
+    merge(plate, out, part=1)
+    assert_plate_kept(plate, out)
+    parts = headers(out)
+    assert len(parts) == 3 and parts[2]["view"] == repr("right")
+
+
+def test_damaged_plate_is_an_error_and_leaves_nothing(shared_data: Path, tmp_path: Path):
+    whole = shared_data / "exr-samples" / "ScanLines" / "Carrots.exr"
+    plate = tmp_path / "cut.exr"
+    plate.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    data, display, _ = windows(whole)
+    out = tmp_path / "out" / "merged.exr"
+    out.parent.mkdir()
+    out.write_bytes(b"earlier result")
+    with pytest.raises(MatteTrackError) as err:
+        merge_matte_exr(plate, out, mattes_over(display), display, data)
+    message = str(err.value)
+    assert str(plate) in message and "\n" not in message
+    assert out.read_bytes() == b"earlier result"
+    assert [p.name for p in out.parent.iterdir()] == ["merged.exr"]  # no temporary left
+
+
+def test_merging_onto_the_plate_itself_is_refused(shared_data: Path, tmp_path: Path):
+    plate = tmp_path / "p.exr"
+    shutil.copy(shared_data / "exr-samples" / "ScanLines" / "Carrots.exr", plate)
+    before = plate.read_bytes()
+    data, display, _ = windows(plate)
+    with pytest.raises(MatteTrackError, match="overwrite the plate"):
+        merge_matte_exr(plate, plate, mattes_over(display), display, data)
+    assert plate.read_bytes() == before
