@@ -8,7 +8,7 @@ STAMP := $(VENV)/.mattetrack-installed
 EXR_HEADER := /usr/include/OpenEXR/ImfOutputFile.h
 DEMO := build/demo
 
-.PHONY: setup demo test bench lint clean
+.PHONY: setup demo test bench lint asan clean
 
 setup: $(STAMP)
 
@@ -40,6 +40,18 @@ bench: setup
 	$(PIP) install scikit-image
 	$(PIP) install --no-deps vos-benchmark
 	$(PY) tests/benchmarks/run_all.py
+
+# The native module built with AddressSanitizer, run on every damaged EXR sample and on the
+# healthy write and merge paths (tests/native/asan_check.py says what it checks). libstdc++ is
+# preloaded with libasan so that ASan can intercept C++ exceptions thrown inside OpenEXR.
+ASAN_BUILD := build/asan
+asan: setup
+	cmake -S native -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS="-fsanitize=address -fno-omit-frame-pointer" \
+	  -DPython_EXECUTABLE=$(abspath $(PY)) -Dpybind11_DIR=$$($(PY) -c 'import pybind11; print(pybind11.get_cmake_dir())') >/dev/null
+	cmake --build $(ASAN_BUILD) -j 2 >/dev/null
+	ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD="$$(gcc -print-file-name=libasan.so) $$(gcc -print-file-name=libstdc++.so)" \
+	  $(PY) tests/native/asan_check.py $$(ls $(ASAN_BUILD)/_native*.so)
 
 lint: setup
 	$(VENV)/bin/ruff check plugin tests examples host_adapters

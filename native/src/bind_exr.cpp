@@ -6,10 +6,6 @@
 
 #include <Imath/ImathBox.h>
 #include <OpenEXR/ImfChannelList.h>
-#include <OpenEXR/ImfDeepScanLineInputPart.h>
-#include <OpenEXR/ImfDeepScanLineOutputPart.h>
-#include <OpenEXR/ImfDeepTiledInputPart.h>
-#include <OpenEXR/ImfDeepTiledOutputPart.h>
 #include <OpenEXR/ImfFrameBuffer.h>
 #include <OpenEXR/ImfHeader.h>
 #include <OpenEXR/ImfInputPart.h>
@@ -154,18 +150,10 @@ std::string part_type(const Imf::Header& header, int version) {
 // Header sanity checks, run on every part before any pixel is decoded. Each one rejects a header
 // that no genuine, complete file of this size can have, so the library never allocates or loops
 // for what a damaged header claims. All bounds are in int64 so that hostile values cannot wrap.
-void check_part_header(const Imf::MultiPartInputFile& file, int part, int64_t size,
-                       bool allow_deep = false) {
+void check_part_header(const Imf::MultiPartInputFile& file, int part, int64_t size) {
     const Imf::Header& header = file.header(part);
     const std::string type = part_type(header, file.version());
-    if (Imf::isDeepData(type)) {
-        if (!allow_deep) throw Rejected(part_label(part) + "deep data is not supported");
-        // Sample counts are data, not header: only the chunk table can be checked.
-        if (!file.partComplete(part)) {
-            throw Rejected(part_label(part) + "incomplete file (missing chunks)");
-        }
-        return;
-    }
+    if (Imf::isDeepData(type)) throw Rejected(part_label(part) + "deep data is not supported");
     if (type != Imf::SCANLINEIMAGE && type != Imf::TILEDIMAGE) {
         throw Rejected(part_label(part) + "unknown part type '" + type + "'");
     }
@@ -325,20 +313,15 @@ std::string unique_part_name(const std::vector<Imf::Header>& headers, const std:
 
 void copy_part(Imf::MultiPartInputFile& in, Imf::MultiPartOutputFile& out, int part,
                const std::string& type) {
-    // copyPixels moves the compressed chunks as they are: every bit of every channel, level and
-    // sample is kept whatever the codec (a lossy DWA or B44 plate is not re-encoded).
+    // copyPixels moves the compressed chunks as they are: every bit of every channel and level is
+    // kept whatever the codec (a lossy DWA or B44 plate is not re-encoded).
+    // (check_part_header let only flat scanline and tiled parts through.)
     if (type == Imf::SCANLINEIMAGE) {
         Imf::InputPart src(in, part);
         Imf::OutputPart(out, part).copyPixels(src);
-    } else if (type == Imf::TILEDIMAGE) {
+    } else {
         Imf::TiledInputPart src(in, part);
         Imf::TiledOutputPart(out, part).copyPixels(src);
-    } else if (type == Imf::DEEPSCANLINE) {
-        Imf::DeepScanLineInputPart src(in, part);
-        Imf::DeepScanLineOutputPart(out, part).copyPixels(src);
-    } else {
-        Imf::DeepTiledInputPart src(in, part);
-        Imf::DeepTiledOutputPart(out, part).copyPixels(src);
     }
 }
 
@@ -417,7 +400,9 @@ void run_merge(const std::string& plate, const MatteJob& job, const std::string&
     std::vector<Imf::Header> headers;
     std::vector<std::string> types;
     for (int part = 0; part < parts; ++part) {
-        check_part_header(in, part, size, /*allow_deep=*/true);
+        // Deep parts are refused as they are on input: nothing could have been tracked in them,
+        // and their sample data cannot be checked like pixels.
+        check_part_header(in, part, size);
         types.push_back(part_type(in.header(part), in.version()));
     }
     // The mattes join the plate's own part (the one they were made from) when that part can be
@@ -428,6 +413,19 @@ void run_merge(const std::string& plate, const MatteJob& job, const std::string&
                         types[size_t(extend_part)] == Imf::SCANLINEIMAGE &&
                         lossless(in.header(extend_part).compression()) &&
                         in.header(extend_part).dataWindow() == job.data;
+    {
+        // Chunks copied as they are would carry damage into the copy unseen: decode every part
+        // that is not decoded while writing (single-threaded, see run_validate) before writing.
+        Imf::MultiPartInputFile check(plate.c_str(), 0);
+        for (int part = 0; part < parts; ++part) {
+            if (extend && part == extend_part) continue;
+            if (types[size_t(part)] == Imf::TILEDIMAGE) {
+                read_tiled_part(check, part);
+            } else {
+                read_scanline_part(check, part);
+            }
+        }
+    }
     for (int part = 0; part < parts; ++part) {
         Imf::Header header = in.header(part);
         if (extend && part == extend_part) add_channels(job, header);

@@ -224,3 +224,44 @@ def test_merging_onto_the_plate_itself_is_refused(shared_data: Path, tmp_path: P
     with pytest.raises(MatteTrackError, match="overwrite the plate"):
         merge_matte_exr(plate, plate, mattes_over(display), display, data)
     assert plate.read_bytes() == before
+
+
+def test_every_damaged_sample_is_refused_by_merge(shared_data: Path, tmp_path: Path):
+    """Each fuzzer-made file as a plate: a one-line error naming it, no output, no crash.
+
+    Run in a child interpreter so that a crash in OpenEXR fails this test instead of the run.
+    """
+    import subprocess
+    import sys
+    import textwrap
+
+    damaged = sorted(p for p in (shared_data / "exr-samples" / "Damaged").iterdir() if p.is_file())
+    driver = textwrap.dedent(
+        """
+        import sys
+        import numpy as np
+        from mattetrack.errors import MatteTrackError
+        from mattetrack.export.cryptomatte import Cryptomatte
+        from mattetrack.export.exr import merge_matte_exr
+        from mattetrack.geometry import Box2i
+        box = Box2i.from_size(64, 48)
+        mattes = {"dog.A": np.full((48, 64), 0.5, np.float32)}
+        for path in sys.argv[2:]:
+            try:
+                merge_matte_exr(path, sys.argv[1], mattes, box, box,
+                                cryptomatte=Cryptomatte(["dog"]))
+                print(repr((path, "merged")), flush=True)
+            except MatteTrackError as err:
+                print(repr((path, str(err))), flush=True)
+        """
+    )
+    out = tmp_path / "merged.exr"
+    proc = subprocess.run([sys.executable, "-c", driver, str(out), *map(str, damaged)],
+                          capture_output=True, text=True, timeout=600)
+    results = [eval(line) for line in proc.stdout.splitlines()]  # noqa: S307 - our own output
+    assert proc.returncode == 0, f"crashed after {len(results)} files: {proc.stderr[-2000:]}"
+    assert len(results) == len(damaged)
+    for path, message in results:
+        assert message != "merged", path
+        assert path in message and "\n" not in message, message
+    assert not any(tmp_path.iterdir())  # no output and no temporary file left

@@ -124,6 +124,18 @@ def test_exr_without_colour_channels(tmp_path: Path, image_writer: Callable[...,
         Shot.open(str(path))
 
 
+def test_exr_uint_colour_channels_are_refused(tmp_path: Path) -> None:
+    # UINT holds ids (Cryptomatte-like, object ids) in EXR: never read as colour. OIIO cannot
+    # write UINT EXR channels, so PyPI OpenEXR writes this plate.
+    openexr = pytest.importorskip("OpenEXR", reason="PyPI OpenEXR (dev extra)")
+    ids = np.arange(48 * 64, dtype=np.uint32).reshape(48, 64)
+    path = tmp_path / "ids.exr"
+    header = {"compression": openexr.ZIP_COMPRESSION, "type": openexr.scanlineimage}
+    openexr.File(header, {"R": ids, "G": ids, "B": ids}).write(str(path))
+    with pytest.raises(InputError, match=r"ids\.exr: channel R is UINT"):
+        Shot.open(str(path))
+
+
 @pytest.mark.parametrize(
     ("name", "fmt", "attrs", "tol"),
     [

@@ -12,6 +12,10 @@ from collections.abc import Iterable, Sequence
 
 _INVALID = re.compile(r"[^A-Za-z0-9_]")
 
+# Layer names hosts give to channels of their own: Nuke shows the unlayered R, G, B, A of every
+# EXR as layer `rgba`, so an object named "rgba" would land on the plate's own alpha there.
+HOST_LAYERS = frozenset({"rgba"})
+
 
 def sanitize_layer_name(name: str) -> str:
     """`name` with characters outside [A-Za-z0-9_] replaced by `_`, never starting with a digit."""
@@ -22,10 +26,11 @@ def sanitize_layer_name(name: str) -> str:
 def layer_names(names: Sequence[str], reserved: Iterable[str] = ()) -> list[str]:
     """Unique, sanitised layer names for objects, in order.
 
-    reserved: layer names already present in the plate (for merged output); a clash gets the
-    `matte_` prefix, and any remaining clash a numeric suffix (`dog_2`).
+    reserved: layer names already present in the plate (for merged output); a clash with one of
+    them or with a host's own layer (HOST_LAYERS) gets the `matte_` prefix, and any remaining
+    clash a numeric suffix (`dog_2`).
     """
-    plate = {r.lower() for r in reserved}
+    plate = {r.lower() for r in reserved} | HOST_LAYERS
     taken = set(plate)
     out: list[str] = []
     for name in names:

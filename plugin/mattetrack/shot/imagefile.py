@@ -164,6 +164,13 @@ def probe(path: str) -> ImageHeader:
         is_float = spec.channelformat(rgb[0]).basetype in _FLOAT_TYPES
         names = tuple(spec.channelnames)
         is_exr = inp.format_name() == "openexr"
+        if is_exr:
+            # EXR's only integer type, UINT, holds ids and counts, never colour: reading it as
+            # colour would give a black plate and a meaningless track.
+            for c in sorted(set(rgb)):
+                if spec.channelformat(c).basetype not in _FLOAT_TYPES:
+                    raise InputError(f"{path}: channel {names[c]} is UINT (ids, not colour); "
+                                     "the colour channels must be HALF or FLOAT")
         return ImageHeader(path, part, names, rgb, alpha, data, display, is_float,
                            view=_view(spec) if is_exr else "", is_exr=is_exr,
                            layers=frozenset(layers) if is_exr else frozenset())

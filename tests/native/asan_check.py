@@ -1,0 +1,85 @@
+"""Run the native module's EXR code on every damaged sample under AddressSanitizer.
+
+`make asan` builds `mattetrack._native` with -fsanitize=address into build/asan and runs this
+script with libasan preloaded. It loads that build in place of the installed module and, for
+each file in ../shared/data/exr-samples/Damaged, validates it and merges mattes into it (both
+must end in a Python exception naming the file), then writes and merges healthy files through
+every code path (sidecar, Cryptomatte, in-part merge, chunk copy). Any memory error makes ASan
+abort the process with its report; a clean run prints a summary and exits 0.
+
+    python tests/native/asan_check.py build/asan/_native.<soabi>.so
+"""
+
+from __future__ import annotations
+
+import importlib.machinery
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT.parent / "shared" / "data" / "exr-samples"
+
+
+def load_native(path: Path) -> None:
+    """Import the ASan build as `mattetrack._native` before anything else imports it."""
+    loader = importlib.machinery.ExtensionFileLoader("mattetrack._native", str(path))
+    spec = importlib.util.spec_from_file_location("mattetrack._native", str(path), loader=loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["mattetrack._native"] = module
+    loader.exec_module(module)
+
+
+def main() -> int:
+    load_native(Path(sys.argv[1]))
+    from mattetrack import _native
+    from mattetrack.errors import MatteTrackError
+    from mattetrack.export.cryptomatte import Cryptomatte
+    from mattetrack.export.exr import merge_matte_exr, validate_exr, write_matte_exr
+    from mattetrack.geometry import Box2i
+
+    assert "asan" in _native.__file__, _native.__file__
+    damaged = sorted(p for p in (SAMPLES / "Damaged").iterdir() if p.is_file())
+    box = Box2i.from_size(64, 48)
+    matte = {"dog.A": np.full((48, 64), 0.5, np.float32)}
+    rejected = {"validate": 0, "merge": 0}
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.exr"
+        for path in damaged:
+            try:
+                validate_exr(path)
+            except MatteTrackError:
+                rejected["validate"] += 1
+            try:
+                merge_matte_exr(path, out, matte, box, box, cryptomatte=Cryptomatte(["dog"]))
+            except MatteTrackError:
+                rejected["merge"] += 1
+        # Healthy paths: sidecar with Cryptomatte, half and float, and merges of each kind.
+        for half in (True, False):
+            write_matte_exr(out, matte, box, box, half=half, cryptomatte=Cryptomatte(["dog"]))
+            validate_exr(out)
+        healthy = [p for p in sorted(SAMPLES.glob("*/*.exr")) if p.parent.name != "Damaged"]
+        for plate in healthy:
+            import OpenImageIO as oiio
+
+            inp = oiio.ImageInput.open(str(plate))
+            spec = inp.spec()
+            inp.close()
+            data = Box2i.from_size(spec.width, spec.height, spec.x, spec.y)
+            display = Box2i.from_size(spec.full_width, spec.full_height, spec.full_x, spec.full_y)
+            mattes = {"dog.A": np.full((display.height, display.width), 0.25, np.float32)}
+            for part in (0, -1):  # into the plate's part, and as a part of its own
+                merge_matte_exr(plate, out, mattes, display, data, part=part,
+                                cryptomatte=Cryptomatte(["dog"]))
+                validate_exr(out)
+    print(f"ASan: {len(damaged)} damaged files, {rejected['validate']} rejected by validation, "
+          f"{rejected['merge']} by merge; {len(healthy)} healthy plates merged two ways; "
+          "no memory errors")
+    return 0 if rejected["merge"] == len(damaged) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
