@@ -106,7 +106,12 @@ void write_matte_pixels(Out& out, const MatteJob& job, const BlockSlices& extra)
         job.has_crypto ? job.crypto.channel_names() : std::vector<std::string>();
     std::vector<std::vector<float>> crypto(crypto_names.size(), std::vector<float>(block_pixels));
 
-    for (int row = 0; row < job.height(); row += kBlockRows) {
+    // Scanlines go to the file in the part's line order: a plate written bottom to top
+    // (DECREASING_Y) keeps that order when the mattes join its part.
+    const bool decreasing = out.header().lineOrder() == Imf::DECREASING_Y;
+    const int blocks = (job.height() + kBlockRows - 1) / kBlockRows;
+    for (int b = 0; b < blocks; ++b) {
+        const int row = (decreasing ? blocks - 1 - b : b) * kBlockRows;
         const int rows = std::min(kBlockRows, job.height() - row);
         const size_t offset = width * size_t(row);
         // Pixel work for the block, split by rows over the workers.

@@ -265,3 +265,20 @@ def test_every_damaged_sample_is_refused_by_merge(shared_data: Path, tmp_path: P
         assert message != "merged", path
         assert path in message and "\n" not in message, message
     assert not any(tmp_path.iterdir())  # no output and no temporary file left
+
+
+def test_bottom_to_top_plate_keeps_its_line_order(tmp_path: Path):
+    # A DECREASING_Y plate (written bottom to top) with the mattes joining its part: the
+    # scanlines must go out in that order. OIIO cannot write this, so PyPI OpenEXR does.
+    rng = np.random.default_rng(3)
+    grey = rng.random((600, 90)).astype(np.float16)  # more rows than one write block (256)
+    header = {"compression": OpenEXR.PIZ_COMPRESSION, "type": OpenEXR.scanlineimage,
+              "lineOrder": OpenEXR.DECREASING_Y}
+    plate = tmp_path / "bottom_up.exr"
+    OpenEXR.File(header, {"R": grey, "G": grey[::-1].copy(), "B": grey[:, ::-1].copy()}).write(
+        str(plate))
+    out = tmp_path / "merged.exr"
+    mattes = merge(plate, out)
+    assert_plate_kept(plate, out)
+    assert "DECREASING_Y" in headers(out)[0]["lineOrder"]
+    np.testing.assert_array_equal(added_channels(out)["car.A"], mattes["car.A"])
