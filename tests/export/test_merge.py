@@ -282,3 +282,30 @@ def test_bottom_to_top_plate_keeps_its_line_order(tmp_path: Path):
     assert_plate_kept(plate, out)
     assert "DECREASING_Y" in headers(out)[0]["lineOrder"]
     np.testing.assert_array_equal(added_channels(out)["car.A"], mattes["car.A"])
+
+
+def test_subsampled_luminance_chroma_plate_is_kept(tmp_path: Path):
+    # Y / RY / BY with chroma sampled every second pixel and line: the part is rewritten with
+    # the mattes, each channel at its own sampling. OpenImageIO cannot read subsampled channels,
+    # so PyPI OpenEXR writes and reads this one.
+    rng = np.random.default_rng(4)
+    luma = rng.random((600, 200)).astype(np.float16)
+    plate = tmp_path / "yc.exr"
+    header = {"compression": OpenEXR.ZIP_COMPRESSION, "type": OpenEXR.scanlineimage}
+    OpenEXR.File(header, {"Y": OpenEXR.Channel(luma),
+                          "RY": OpenEXR.Channel(luma[::-1].copy(), 2, 2),
+                          "BY": OpenEXR.Channel(luma[:, ::-1].copy(), 2, 2)}).write(str(plate))
+    box = Box2i.from_size(200, 600)
+    matte = np.linspace(0, 1, 600 * 200, dtype=np.float32).reshape(600, 200)
+    out = tmp_path / "merged.exr"
+    merge_matte_exr(plate, out, {"dog.A": matte}, box, box, half=False)
+    with OpenEXR.File(str(plate), separate_channels=True) as f:
+        before = {k: (c.pixels.copy(), c.xSampling, c.ySampling) for k, c in f.channels().items()}
+    with OpenEXR.File(str(out), separate_channels=True) as f:
+        after = {k: (c.pixels.copy(), c.xSampling, c.ySampling) for k, c in f.channels().items()}
+        assert len(f.parts) == 1
+    assert set(after) == set(before) | {"dog.A"}
+    for name, (px, xs, ys) in before.items():
+        assert after[name][1:] == (xs, ys)
+        np.testing.assert_array_equal(after[name][0].view(np.uint16), px.view(np.uint16))
+    np.testing.assert_array_equal(after["dog.A"][0], matte)
