@@ -507,3 +507,60 @@ def test_merge_needs_exr_plates(tmp_path, capsys, sequence_writer):
                str(tmp_path / "out" / "m.####.exr")])
     err = capsys.readouterr().err
     assert rc == 2 and "is not an EXR file" in err and err.count("\n") == 1
+
+
+def test_shapes_from_tracked_mattes(exr_shot, tmp_path, capsys):
+    """track -> EXR mattes (with a Cryptomatte) -> shapes JSON that rasterises back to them."""
+    from mattetrack.shapes import ShapeDocument
+    from mattetrack.shapes.raster import rasterise
+
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    mattes = tmp_path / "m" / "m.####.exr"
+    assert main(["track", str(folder / "plate.####.exr"), "--object", "ball", "--point",
+                 f"{x},{y}", "--object", "patch", "--mask", f"{FIRST + 4}:{_patch(folder)}",
+                 "--cryptomatte", "-q", "-o", str(mattes)]) == 0
+    out = tmp_path / "shapes.json"
+    assert main(["shapes", str(mattes), "-o", str(out)]) == 0
+    assert "shape(s) of 2 object(s) over 16 frame(s)" in capsys.readouterr().err
+    doc = ShapeDocument.load(out)
+    assert [o.name for o in doc.objects] == ["ball", "patch"]  # no Cryptomatte rank layers
+    for frame in (FIRST, FIRST + 8, FIRST + 15):
+        _, px = _read(tmp_path / "m" / f"m.{frame}.exr")
+        spec, _ = _read(tmp_path / "m" / f"m.{frame}.exr")
+        ball = px[..., list(spec.channelnames).index("ball.A")] >= 0.5
+        assert iou(rasterise(doc.objects[0], frame, W, H), ball) > 0.95
+    # One object only, and a looser tolerance: fewer points.
+    loose = tmp_path / "loose.json"
+    assert main(["shapes", str(mattes), "--objects", "ball", "--tolerance", "3", "-q",
+                 "-o", str(loose)]) == 0
+    doc_loose = ShapeDocument.load(loose)
+    assert [o.name for o in doc_loose.objects] == ["ball"]
+    assert doc_loose.objects[0].shapes[0].point_count < doc.objects[0].shapes[0].point_count
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["/nonexistent/m.####.exr", "-o", "{tmp}/s.json"], "/nonexistent"),
+        (["{mattes}", "-o", "{tmp}/s.txt"], "must end in .json"),
+        (["{mattes}", "-o", "{tmp}/no/s.json"], "does not exist"),
+        (["{mattes}", "--objects", "car", "-o", "{tmp}/s.json"], "'car' is not a matte"),
+        (["{mattes}", "--tolerance", "-1", "-o", "{tmp}/s.json"], "--tolerance"),
+    ],
+)
+def test_shapes_bad_arguments_one_line_exit_2(exr_shot, tmp_path, capsys, args, needle):
+    folder, truth = exr_shot
+    mattes = tmp_path / "m" / "m.####.exr"
+    x, y = click_point(truth[0])
+    assert main(["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}",
+                 "--range", "1001-1002", "-q", "-o", str(mattes)]) == 0
+    capsys.readouterr()
+    argv = [a.format(tmp=tmp_path, mattes=mattes) for a in args]
+    try:
+        rc = main(["shapes", *argv])
+    except SystemExit as stop:  # argparse's own errors (same one-line form, status 2)
+        rc = stop.code
+    err = capsys.readouterr().err
+    assert rc == 2 and needle in err and err.count("\n") == 1, err
+    assert not list(tmp_path.glob("s.*"))

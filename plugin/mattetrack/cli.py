@@ -165,7 +165,57 @@ def build_parser() -> argparse.ArgumentParser:
     )
     track.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     track.set_defaults(func=_track)
+
+    shapes = sub.add_parser(
+        "shapes",
+        help="fit editable, temporally coherent roto shapes (Beziers) to a matte sequence",
+        description="Fit closed Bezier shapes to the 0.5 level of each object's matte, one point "
+        "count per shape through the shot, point k on one frame being point k on the next.",
+    )
+    shapes.add_argument("mattes", help="mattes.####.exr (as track writes), a folder or a file")
+    shapes.add_argument("-o", "--output", required=True, help="shapes file (.json)")
+    shapes.add_argument("--format", choices=("json",), default="json",
+                        help="output format (default: json, DESIGN.md's schema)")
+    shapes.add_argument("--tolerance", type=_positive_float, default=None, metavar="PX",
+                        help="how closely shapes follow the mattes, px (default: 0.75)")
+    shapes.add_argument("--objects", metavar="A,B", help="only these mattes (EXR layer names)")
+    shapes.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    shapes.set_defaults(func=_shapes)
     return parser
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+    return value
+
+
+def _shapes(args: argparse.Namespace) -> int:
+    from mattetrack.shapes import ShapeParams, shapes_from_mattes
+    from mattetrack.shapes.source import open_mattes
+
+    started = time.perf_counter()
+    objects = [o.strip() for o in args.objects.split(",") if o.strip()] if args.objects else None
+    mattes = open_mattes(args.mattes, objects)
+    out = Path(args.output)
+    if out.suffix.lower() != ".json":
+        raise InputError(f"-o {args.output!r}: the {args.format} output must end in .json")
+    if not out.parent.is_dir():
+        raise InputError(f"-o {args.output!r}: folder {out.parent} does not exist")
+    params = ShapeParams() if args.tolerance is None else ShapeParams(tolerance=args.tolerance)
+    names = {name: name for name in mattes.objects}
+    doc = shapes_from_mattes(iter(mattes), names, mattes.width, mattes.height, params)
+    doc.save(out)
+    if not args.quiet:
+        count = sum(len(o.shapes) for o in doc.objects)
+        print(f"mattetrack: {count} shape(s) of {len(doc.objects)} object(s) over "
+              f"{len(mattes.frames)} frame(s) to {out} in {time.perf_counter() - started:.1f} s",
+              file=sys.stderr)
+    return 0
 
 
 def _non_negative(text: str) -> int:
