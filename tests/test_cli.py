@@ -564,3 +564,16 @@ def test_shapes_bad_arguments_one_line_exit_2(exr_shot, tmp_path, capsys, args, 
     err = capsys.readouterr().err
     assert rc == 2 and needle in err and err.count("\n") == 1, err
     assert not list(tmp_path.glob("s.*"))
+
+
+def test_shapes_fusion_format(exr_shot, tmp_path):
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    mattes = tmp_path / "m" / "m.####.exr"
+    assert main(["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}",
+                 "--range", "1001-1003", "-q", "-o", str(mattes)]) == 0
+    out = tmp_path / "roto.setting"
+    assert main(["shapes", str(mattes), "--format", "fusion", "-q", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert text.startswith("{\n\tTools = ordered() {") and "object_1 = PolylineMask {" in text
+    assert all(f"[{f}] = {{ 0, Flags" in text for f in (1001, 1002, 1003))

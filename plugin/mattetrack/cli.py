@@ -173,15 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
         "count per shape through the shot, point k on one frame being point k on the next.",
     )
     shapes.add_argument("mattes", help="mattes.####.exr (as track writes), a folder or a file")
-    shapes.add_argument("-o", "--output", required=True, help="shapes file (.json)")
-    shapes.add_argument("--format", choices=("json",), default="json",
-                        help="output format (default: json, DESIGN.md's schema)")
+    shapes.add_argument("-o", "--output", required=True,
+                        help="shapes file: .json, or .setting for --format fusion")
+    shapes.add_argument("--format", choices=tuple(_SHAPE_FORMATS), default="json",
+                        help="json (DESIGN.md's schema, the default) or fusion (a .setting of "
+                        "animated PolylineMasks)")
     shapes.add_argument("--tolerance", type=_positive_float, default=None, metavar="PX",
                         help="how closely shapes follow the mattes, px (default: 0.75)")
     shapes.add_argument("--objects", metavar="A,B", help="only these mattes (EXR layer names)")
     shapes.add_argument("-q", "--quiet", action="store_true", help="no summary")
     shapes.set_defaults(func=_shapes)
     return parser
+
+
+# --format -> the output's extension.
+_SHAPE_FORMATS = {"json": ".json", "fusion": ".setting"}
 
 
 def _positive_float(text: str) -> float:
@@ -202,14 +208,20 @@ def _shapes(args: argparse.Namespace) -> int:
     objects = [o.strip() for o in args.objects.split(",") if o.strip()] if args.objects else None
     mattes = open_mattes(args.mattes, objects)
     out = Path(args.output)
-    if out.suffix.lower() != ".json":
-        raise InputError(f"-o {args.output!r}: the {args.format} output must end in .json")
+    suffix = _SHAPE_FORMATS[args.format]
+    if out.suffix.lower() != suffix:
+        raise InputError(f"-o {args.output!r}: the {args.format} output must end in {suffix}")
     if not out.parent.is_dir():
         raise InputError(f"-o {args.output!r}: folder {out.parent} does not exist")
     params = ShapeParams() if args.tolerance is None else ShapeParams(tolerance=args.tolerance)
     names = {name: name for name in mattes.objects}
     doc = shapes_from_mattes(iter(mattes), names, mattes.width, mattes.height, params)
-    doc.save(out)
+    if args.format == "json":
+        doc.save(out)
+    else:
+        from mattetrack.shapes.fusion import to_setting
+
+        _write_text_atomic(out, to_setting(doc))
     if not args.quiet:
         count = sum(len(o.shapes) for o in doc.objects)
         print(f"mattetrack: {count} shape(s) of {len(doc.objects)} object(s) over "
@@ -309,6 +321,15 @@ def _build_session(args: argparse.Namespace, session) -> None:  # noqa: ANN001
     if pending:
         name = next(iter(pending.values()))
         raise InputError(f"--object {name!r}: the object has no prompts after it")
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _track(args: argparse.Namespace) -> int:
