@@ -220,8 +220,9 @@ def _shapes(args: argparse.Namespace) -> int:
         doc.save(out)
     else:
         from mattetrack.shapes.fusion import to_setting
+        from mattetrack.store import atomic_write_bytes
 
-        _write_text_atomic(out, to_setting(doc))
+        atomic_write_bytes(out, to_setting(doc).encode())
     if not args.quiet:
         count = sum(len(o.shapes) for o in doc.objects)
         print(f"mattetrack: {count} shape(s) of {len(doc.objects)} object(s) over "
@@ -321,15 +322,6 @@ def _build_session(args: argparse.Namespace, session) -> None:  # noqa: ANN001
     if pending:
         name = next(iter(pending.values()))
         raise InputError(f"--object {name!r}: the object has no prompts after it")
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _track(args: argparse.Namespace) -> int:
@@ -461,7 +453,7 @@ def _check_exr_options(args: argparse.Namespace, output: _Output, shot) -> set[s
     header = imagefile.probe(shot.file(shot.frames[0]))
     if not header.is_exr:
         raise InputError(f"--merge: the plate {header.path} is not an EXR file")
-    return set(header.layers)
+    return imagefile.layer_names(header.path)
 
 
 def _crypto_type(plate_layers: set[str]) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from mattetrack.errors import InputError
+from mattetrack.store import atomic_write_bytes
 
 
 @dataclass
@@ -63,13 +64,8 @@ class ShapeDocument:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the JSON atomically (temporary name, then rename)."""
-        target = Path(path)
-        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        try:
-            tmp.write_text(json.dumps(self.to_json(), separators=(",", ":")))
-            os.replace(tmp, target)
-        finally:
-            tmp.unlink(missing_ok=True)
+        text = json.dumps(self.to_json(), separators=(",", ":"))
+        atomic_write_bytes(Path(path), text.encode())
 
     @classmethod
     def from_json(cls, data: dict, where: str = "shapes") -> ShapeDocument:

@@ -53,8 +53,6 @@ class ImageHeader:
     # file's `multiView`, whose unprefixed channels are that view's); "" when not multi-view.
     view: str = ""
     is_exr: bool = False
-    # Layer names of every channel in every part (EXR merge output must not reuse them).
-    layers: frozenset[str] = frozenset()
 
 
 def _split(name: str) -> tuple[str, str]:
@@ -137,11 +135,9 @@ def probe(path: str) -> ImageHeader:
     try:
         best: tuple[int, int, oiio.ImageSpec, tuple[int, int, int], int | None] | None = None
         saw_deep = False
-        layers: set[str] = set()
         part = 0
         while part < MAX_PARTS and inp.seek_subimage(part, 0):
             spec = inp.spec()
-            layers.update(name.rpartition(".")[0] for name in spec.channelnames)
             if spec.deep:
                 saw_deep = True
             else:
@@ -149,6 +145,8 @@ def probe(path: str) -> ImageHeader:
                 # The first part with the best kind of colour channels (RGB over grey over one).
                 if rgb is not None and (best is None or rank > best[0]):
                     best = (rank, part, spec, rgb, alpha)
+                    if rank == 3:
+                        break
             part += 1
         if best is None:
             if saw_deep:
@@ -172,8 +170,22 @@ def probe(path: str) -> ImageHeader:
                     raise InputError(f"{path}: channel {names[c]} is UINT (ids, not colour); "
                                      "the colour channels must be HALF or FLOAT")
         return ImageHeader(path, part, names, rgb, alpha, data, display, is_float,
-                           view=_view(spec) if is_exr else "", is_exr=is_exr,
-                           layers=frozenset(layers) if is_exr else frozenset())
+                           view=_view(spec) if is_exr else "", is_exr=is_exr)
+    finally:
+        inp.close()
+
+
+def layer_names(path: str) -> set[str]:
+    """Layer names of every channel in every part of `path` ("" for unlayered channels): what
+    new channels in a merged copy must keep clear of. Headers only."""
+    inp = _open(path)
+    try:
+        layers: set[str] = set()
+        part = 0
+        while part < MAX_PARTS and inp.seek_subimage(part, 0):
+            layers.update(name.rpartition(".")[0] for name in inp.spec().channelnames)
+            part += 1
+        return layers
     finally:
         inp.close()
 
