@@ -7,6 +7,7 @@ sequences, so quality is checked against the truth, through the same code path a
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -577,3 +578,29 @@ def test_shapes_fusion_format(exr_shot, tmp_path):
     text = out.read_text()
     assert text.startswith("{\n\tTools = ordered() {") and "object_1 = PolylineMask {" in text
     assert all(f"[{f}] = {{ 0, Flags" in text for f in (1001, 1002, 1003))
+
+
+def test_shapes_nuke_format(exr_shot, tmp_path):
+    """--format nuke: a script nkparser reads, whose Read opens the mattes track wrote, and a
+    roto plan beside it holding every object."""
+    import nkparser
+
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    mattes = tmp_path / "m" / "m.####.exr"
+    assert main(["track", str(folder / "plate.####.exr"), "--object", "ball", "--point",
+                 f"{x},{y}", "--range", "1001-1003", "-q", "-o", str(mattes)]) == 0
+    out = tmp_path / "roto.nk"
+    assert main(["shapes", str(mattes), "--format", "nuke", "-q", "-o", str(out)]) == 0
+    script = nkparser.Script.from_file(out)
+    assert not script.errors()
+    [read] = script.find_all(node_class="Read")
+    pattern = read.get_string("file")
+    assert pattern == mattes.resolve().as_posix() and (read.get("first"), read.get("last")) == (
+        "1001", "1003")
+    assert all(Path(pattern.replace("####", str(f))).is_file() for f in (1001, 1002, 1003))
+    [roto] = script.find_all(node_class="Roto")
+    plan = json.loads(Path(roto.get_string("mattetrack_plan")).read_text())
+    assert Path(roto.get_string("mattetrack_plan")) == tmp_path.resolve() / "roto.roto.json"
+    assert [o["name"] for o in plan["objects"]] == ["ball"] and plan["objects"][0]["shapes"]
+    assert sorted(plan["objects"][0]["shapes"][0]["keys"]) == ["1001", "1002", "1003"]

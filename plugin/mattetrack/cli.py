@@ -174,9 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shapes.add_argument("mattes", help="mattes.####.exr (as track writes), a folder or a file")
     shapes.add_argument("-o", "--output", required=True,
-                        help="shapes file: .json, or .setting for --format fusion")
+                        help="shapes file: .json; .nk for --format nuke (a .roto.json plan is "
+                        "written beside it); .setting for --format fusion")
     shapes.add_argument("--format", choices=tuple(_SHAPE_FORMATS), default="json",
-                        help="json (DESIGN.md's schema, the default) or fusion (a .setting of "
+                        help="json (DESIGN.md's schema, the default), nuke (a script with a Read "
+                        "and channel copies of the mattes and a Roto node per object, keyed by "
+                        "the MatteTrack Nuke adapter from the plan) or fusion (a .setting of "
                         "animated PolylineMasks)")
     shapes.add_argument("--tolerance", type=_positive_float, default=None, metavar="PX",
                         help="how closely shapes follow the mattes, px (default: 0.75)")
@@ -187,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --format -> the output's extension.
-_SHAPE_FORMATS = {"json": ".json", "fusion": ".setting"}
+_SHAPE_FORMATS = {"json": ".json", "nuke": ".nk", "fusion": ".setting"}
 
 
 def _positive_float(text: str) -> float:
@@ -218,6 +221,16 @@ def _shapes(args: argparse.Namespace) -> int:
     doc = shapes_from_mattes(iter(mattes), names, mattes.width, mattes.height, params)
     if args.format == "json":
         doc.save(out)
+    elif args.format == "nuke":
+        from mattetrack.shapes import nuke
+        from mattetrack.store import atomic_write_bytes
+
+        plan = out.with_suffix(".roto.json").resolve()
+        atomic_write_bytes(plan, nuke.plan_json(doc))
+        frames = {f: os.path.abspath(p) for f, p in mattes.frames.items()}
+        script = nuke.to_nk(doc, nuke.nuke_pattern(frames), min(frames), max(frames),
+                            plan.as_posix(), out.resolve().as_posix(), mattes.is_exr)
+        atomic_write_bytes(out, script.encode())
     else:
         from mattetrack.shapes.fusion import to_setting
         from mattetrack.store import atomic_write_bytes

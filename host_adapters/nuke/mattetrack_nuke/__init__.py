@@ -1,0 +1,1 @@
+"""MatteTrack inside Nuke: standard library only; every `nuke` call is in this package."""
