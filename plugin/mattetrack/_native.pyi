@@ -74,3 +74,14 @@ def validate_exr(path: str) -> None:
     Raises ValueError("<path>: <reason>") if the file is missing, damaged, implausible (header
     sanity checks against the file size run before any pixel is decoded) or holds deep data.
     """
+
+def rasterise_shapes(
+    polygons: Sequence[npt.NDArray[np.float64]],
+    holes: Sequence[bool],
+    width: int,
+    height: int,
+    feather: float = 0.0,
+) -> npt.NDArray[np.float32]:
+    """(height, width) coverage of closed polygons ((n, 2) x, y px; pixel (i, j) covers
+    [j, j+1] x [i, i+1]): each pixel's exact covered area, holes subtracting, clamped to [0, 1];
+    `feather` px widens a straight edge's ramp (tent filter), 0 for none."""

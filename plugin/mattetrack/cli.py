@@ -159,6 +159,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="convert float plates with the exact OCIO processor, not its baked 3D LUT",
     )
     track.add_argument(
+        "--roto-channels",
+        action="store_true",
+        help="also fit roto shapes to the mattes and add them, rasterised, as <object>_roto.A "
+        "channels next to the mattes (EXR output)",
+    )
+    track.add_argument(
+        "--roto-feather",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="PX",
+        help="soft edge of the roto channels: ramp width in px (default: 0)",
+    )
+    track.add_argument(
         "--timings",
         action="store_true",
         help="print seconds per stage (decode, colour, engine, write) as JSON at the end",
@@ -173,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
         "count per shape through the shot, point k on one frame being point k on the next.",
     )
     shapes.add_argument("mattes", help="mattes.####.exr (as track writes), a folder or a file")
-    shapes.add_argument("-o", "--output", required=True,
+    shapes.add_argument("-o", "--output",
                         help="shapes file: .json; .nk for --format nuke (a .roto.json plan is "
                         "written beside it); .setting for --format fusion")
     shapes.add_argument("--format", choices=tuple(_SHAPE_FORMATS), default="json",
@@ -184,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
     shapes.add_argument("--tolerance", type=_positive_float, default=None, metavar="PX",
                         help="how closely shapes follow the mattes, px (default: 0.75)")
     shapes.add_argument("--objects", metavar="A,B", help="only these mattes (EXR layer names)")
+    shapes.add_argument("--exr", metavar="PATTERN",
+                        help="also write each matte file again at PATTERN (e.g. roto.####.exr, "
+                        "or the mattes' own pattern to update them in place) with the shapes "
+                        "rasterised into <object>_roto.A channels")
+    shapes.add_argument("--feather", type=_non_negative_float, default=0.0, metavar="PX",
+                        help="soft edge of the roto channels: ramp width in px (default: 0)")
     shapes.add_argument("-q", "--quiet", action="store_true", help="no summary")
     shapes.set_defaults(func=_shapes)
     return parser
@@ -203,23 +222,42 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _non_negative_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+    return value
+
+
 def _shapes(args: argparse.Namespace) -> int:
     from mattetrack.shapes import ShapeParams, shapes_from_mattes
     from mattetrack.shapes.source import open_mattes
 
     started = time.perf_counter()
+    if args.output is None and args.exr is None:
+        raise InputError("shapes: give -o OUT (a shapes file), --exr PATTERN (roto channels), "
+                         "or both")
     objects = [o.strip() for o in args.objects.split(",") if o.strip()] if args.objects else None
     mattes = open_mattes(args.mattes, objects)
-    out = Path(args.output)
-    suffix = _SHAPE_FORMATS[args.format]
-    if out.suffix.lower() != suffix:
-        raise InputError(f"-o {args.output!r}: the {args.format} output must end in {suffix}")
-    if not out.parent.is_dir():
-        raise InputError(f"-o {args.output!r}: folder {out.parent} does not exist")
+    out = Path(args.output) if args.output is not None else None
+    if out is not None:
+        suffix = _SHAPE_FORMATS[args.format]
+        if out.suffix.lower() != suffix:
+            raise InputError(f"-o {args.output!r}: the {args.format} output must end in {suffix}")
+        if not out.parent.is_dir():
+            raise InputError(f"-o {args.output!r}: folder {out.parent} does not exist")
+    roto_out = _roto_output(args.exr, mattes) if args.exr is not None else None
     params = ShapeParams() if args.tolerance is None else ShapeParams(tolerance=args.tolerance)
     names = {name: name for name in mattes.objects}
     doc = shapes_from_mattes(iter(mattes), names, mattes.width, mattes.height, params)
-    if args.format == "json":
+    if roto_out is not None:
+        _write_roto(doc, mattes.frames, roto_out.path, args.feather, args.quiet)
+    if out is None:
+        pass
+    elif args.format == "json":
         doc.save(out)
     elif args.format == "nuke":
         from mattetrack.shapes import nuke
@@ -238,10 +276,45 @@ def _shapes(args: argparse.Namespace) -> int:
         atomic_write_bytes(out, to_setting(doc).encode())
     if not args.quiet:
         count = sum(len(o.shapes) for o in doc.objects)
+        where = " and ".join(str(p) for p in (out, args.exr and f"roto channels in {args.exr}")
+                             if p)
         print(f"mattetrack: {count} shape(s) of {len(doc.objects)} object(s) over "
-              f"{len(mattes.frames)} frame(s) to {out} in {time.perf_counter() - started:.1f} s",
-              file=sys.stderr)
+              f"{len(mattes.frames)} frame(s) to {where} in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _roto_output(text: str, mattes) -> _Output:  # noqa: ANN001
+    """Checked --exr PATTERN for the roto channels of a matte sequence."""
+    if not mattes.is_exr:
+        raise InputError(f"--exr {text!r}: roto channels go into EXR mattes; these are not EXR")
+    if os.path.splitext(text)[1].lower() != ".exr":
+        raise InputError(f"--exr {text!r}: the roto channel files must end in .exr")
+    from mattetrack.shapes.roto import refuse_old_roto
+
+    output = _Output(text, len(mattes.frames))
+    first = min(mattes.frames)
+    folder = Path(output.path(first)).parent
+    if not folder.is_dir():
+        raise InputError(f"--exr {text!r}: folder {folder} does not exist")
+    refuse_old_roto(mattes.frames[first], output.path(first))  # before the fitting, not after
+    return output
+
+
+def _write_roto(doc, frames: dict[int, str], target, feather: float,  # noqa: ANN001
+                quiet: bool, queue: int = 4) -> None:
+    """Roto channels for every frame: rasterised here, written on the background writer."""
+    from tqdm import tqdm
+
+    from mattetrack.export.background import BackgroundWriter
+    from mattetrack.shapes.roto import roto_frames
+
+    bar = tqdm(total=len(frames), unit="frame", desc="roto channels",
+               disable=quiet or not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
+    with bar, BackgroundWriter(queue) as writer:
+        for path, job in roto_frames(doc, frames, target, feather):
+            writer.submit(path, job)
+            bar.update(1)
 
 
 def _non_negative(text: str) -> int:
@@ -402,7 +475,10 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
     written = 0
     engine_s = submit_s = 0.0
     opened = time.perf_counter()
-    with bar, BackgroundWriter(args.write_queue) as writer:
+
+    def tracked(writer: BackgroundWriter):  # noqa: ANN202
+        """Propagates, hands each frame to the writer, and yields it on (for shape fitting)."""
+        nonlocal written, engine_s, submit_s
         frames = iter(session.propagate())
         while True:
             tick = time.perf_counter()
@@ -410,7 +486,7 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
             tock = time.perf_counter()
             engine_s += tock - tick
             if item is None:
-                break
+                return
             frame, coverages = item
             mattes = [coverages[o.id] for o in objects]
             # The engine yields fresh arrays per frame, so the writer may keep them until done.
@@ -422,6 +498,24 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
             submit_s += time.perf_counter() - tock
             written += 1
             bar.update(1)
+            yield frame, coverages
+
+    doc = None
+    with bar, BackgroundWriter(args.write_queue) as writer:
+        if args.roto_channels:
+            from mattetrack.shapes import shapes_from_mattes
+
+            # Only outlines are kept while tracking; the shapes are fitted once all are in.
+            layers = {o.id: c.removesuffix(".A") for o, c in zip(objects, channels, strict=True)}
+            doc = shapes_from_mattes(tracked(writer), layers, shot.width, shot.height)
+        else:
+            for _ in tracked(writer):
+                pass
+    roto_started = time.perf_counter()
+    if doc is not None:
+        # The shapes need the whole shot, so their channels join the written files afterwards.
+        done = {f: output.path(f) for f in shot.frames if os.path.isfile(output.path(f))}
+        _write_roto(doc, done, output.path, args.roto_feather, args.quiet, args.write_queue)
     if args.timings:
         stats = shot.stats
         timings = {
@@ -438,6 +532,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
             "engine_s": engine_s,
             "write_s": writer.seconds,  # on the writer thread, overlapped
             "write_wait_s": submit_s,  # the loop blocked on a full writer queue
+            # --roto-channels: rasterising and writing the shapes into the files afterwards.
+            "roto_s": time.perf_counter() - roto_started if doc is not None else 0.0,
         }
         print("mattetrack: timings " + json.dumps({k: round(v, 3) for k, v in timings.items()}),
               file=sys.stderr)
@@ -456,8 +552,9 @@ def _check_exr_options(args: argparse.Namespace, output: _Output, shot) -> set[s
     clear of when merging), else an empty set."""
     from mattetrack.shot import imagefile
 
-    if (args.merge or args.cryptomatte) and output.kind != "exr":
-        flag = "--merge" if args.merge else "--cryptomatte"
+    if (args.merge or args.cryptomatte or args.roto_channels) and output.kind != "exr":
+        flag = ("--merge" if args.merge else "--cryptomatte" if args.cryptomatte
+                else "--roto-channels")
         raise InputError(f"{flag}: needs EXR output, not {args.output!r}")
     if not args.merge:
         return set()

@@ -1,7 +1,8 @@
 """Matte sequences as input for `mattetrack shapes`: which frames, which objects, their coverage.
 
 - EXR (what `mattetrack track` writes, sidecar or merged): every `<layer>.A` channel is an
-  object named `<layer>`, except the Cryptomatte's rank layers; coverage over the display window.
+  object named `<layer>`, except the Cryptomatte's rank layers and roto channels (`<layer>_roto`
+  beside `<layer>`); coverage over the display window.
 - PNG and other 8/16-bit images: a grey (or palette) image is one object, `object`, whose
   coverage is the grey value (palette: any non-zero index).
 """
@@ -56,9 +57,8 @@ def open_mattes(text: str, objects: Sequence[str] | None = None) -> MatteSequenc
     else:
         _, frames = locate.scan_pattern(text)
     first = frames[min(frames)]
-    header = imagefile.probe(first)
-    display = header.display_window
-    if not header.is_exr:
+    display, is_exr = _display_window(first)
+    if not is_exr:
         names = ["object"]
     else:
         names = _exr_matte_names(first)
@@ -70,7 +70,23 @@ def open_mattes(text: str, objects: Sequence[str] | None = None) -> MatteSequenc
             names = list(objects)
         if not names:
             raise InputError(f"{first}: no matte channels (<object>.A) in the file")
-    return MatteSequence(frames, names, display.width, display.height, header.is_exr)
+    return MatteSequence(frames, names, display.width, display.height, is_exr)
+
+
+def _display_window(path: str) -> tuple[Box2i, bool]:
+    """(display window, is EXR) from the first part's header; any channels will do (a matte
+    file has no colour channels, so `imagefile.probe`, which looks for a plate's, does not)."""
+    inp = oiio.ImageInput.open(path)
+    if inp is None:
+        raise InputError(f"{path}: {imagefile.short(oiio.geterror())}")
+    try:
+        spec = inp.spec()
+        if inp.format_name() == "openexr":
+            return Box2i.from_size(spec.full_width, spec.full_height, spec.full_x,
+                                   spec.full_y), True
+        return Box2i.from_size(spec.width, spec.height), False
+    finally:
+        inp.close()
 
 
 def _exr_matte_names(path: str) -> list[str]:
@@ -95,7 +111,19 @@ def _exr_matte_names(path: str) -> list[str]:
     finally:
         inp.close()
     rank_layer = re.compile("|".join(re.escape(c) + r"\d\d" for c in crypto) or r"(?!)")
-    return [n for n in names if not rank_layer.fullmatch(n)]
+    names = [n for n in names if not rank_layer.fullmatch(n)]
+    return [n for n in names if roto_of(n, names) is None]
+
+
+def roto_of(layer: str, layers: Sequence[str]) -> str | None:
+    """The matte layer whose roto channel `layer` is (`dog_roto` or, written by a later run,
+    `matte_dog_roto` next to `dog`), else None."""
+    if not layer.endswith("_roto"):
+        return None
+    base = layer.removesuffix("_roto")
+    while base not in layers and base.startswith("matte_"):
+        base = base.removeprefix("matte_")
+    return base if base in layers and base != layer else None
 
 
 def _read_exr_mattes(path: str, objects: Sequence[str], width: int,

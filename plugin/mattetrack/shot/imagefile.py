@@ -97,7 +97,8 @@ def _pick_channels(names: tuple[str, ...]) -> tuple[int, tuple[int, int, int] | 
     return 0, None, None
 
 
-def _view(spec: oiio.ImageSpec) -> str:
+def part_view(spec: oiio.ImageSpec) -> str:
+    """An EXR part's view: its `view` attribute, else the first of `multiView`; "" if none."""
     view = spec.get_string_attribute("view")
     if view:
         return view
@@ -170,7 +171,7 @@ def probe(path: str) -> ImageHeader:
                     raise InputError(f"{path}: channel {names[c]} is UINT (ids, not colour); "
                                      "the colour channels must be HALF or FLOAT")
         return ImageHeader(path, part, names, rgb, alpha, data, display, is_float,
-                           view=_view(spec) if is_exr else "", is_exr=is_exr)
+                           view=part_view(spec) if is_exr else "", is_exr=is_exr)
     finally:
         inp.close()
 
