@@ -118,10 +118,26 @@ void rasterise_polygons(const std::vector<Polygon>& polygons, int width, int hei
             else segments.push_back({q[0], q[1], p[0], p[1], -sign});
         }
     }
-    parallel_rows(height, [&](int begin, int end) {
+    std::fill(out, out + static_cast<int64_t>(width) * height, 0.0f);
+    if (segments.empty()) return;
+    // Work only inside the polygons' bounding box (everything else is 0): columns from the
+    // leftmost edge (cells left of the raster fold into column 0) to one past the rightmost.
+    double x_min = segments[0].x0, x_max = x_min, y_min = segments[0].y0, y_max = segments[0].y1;
+    for (const Segment& s : segments) {
+        x_min = std::min({x_min, s.x0, s.x1});
+        x_max = std::max({x_max, s.x0, s.x1});
+        y_min = std::min(y_min, s.y0);
+        y_max = std::max(y_max, s.y1);
+    }
+    const int row0 = static_cast<int>(std::clamp(std::floor(y_min), 0.0, double(height)));
+    const int row1 = static_cast<int>(std::clamp(std::ceil(y_max), 0.0, double(height)));
+    const int col0 = static_cast<int>(std::clamp(std::floor(x_min), 0.0, double(width)));
+    const int col1 = static_cast<int>(std::clamp(std::floor(x_max) + 2.0, 0.0, double(width)));
+    if (row0 >= row1 || col0 >= col1) return;
+    parallel_rows(row1 - row0, [&](int begin, int end) {
         std::vector<float> cells(width);
-        for (int row = begin; row < end; ++row) {
-            std::fill(cells.begin(), cells.end(), 0.0f);
+        for (int row = row0 + begin; row < row0 + end; ++row) {
+            std::fill(cells.begin() + col0, cells.begin() + col1, 0.0f);
             const double top = row, bottom = row + 1.0;
             for (const Segment& s : segments) {
                 if (s.y1 <= top || s.y0 >= bottom) continue;
@@ -132,32 +148,39 @@ void rasterise_polygons(const std::vector<Polygon>& polygons, int width, int hei
             }
             float* dst = out + static_cast<int64_t>(row) * width;
             double sum = 0.0;
-            for (int i = 0; i < width; ++i) {
+            for (int i = col0; i < col1; ++i) {
                 sum += cells[i];
                 dst[i] = static_cast<float>(std::clamp(sum, 0.0, 1.0));
             }
         }
     });
-    if (!(feather > 0.0) || width < 1 || height < 1) return;
+    if (!(feather > 0.0)) return;
     // Coverage is the exact edge already box-filtered by the pixel; the tent (two boxes of half
-    // the feather) widens a straight edge's ramp by `feather` px, centred on the outline.
+    // the feather) widens a straight edge's ramp by `feather` px, centred on the outline. Only
+    // the bounding box grown by the kernel's reach can change; where that rectangle stops short
+    // of the raster's edge its border is 0, so extending it by its end values adds nothing.
     const std::vector<double> taps = tent_taps(feather / 2.0);
-    parallel_rows(height, [&](int begin, int end) {
+    const int reach = static_cast<int>(taps.size() / 2) + 1;
+    const int r0 = std::max(0, row0 - reach), r1 = std::min(height, row1 + reach);
+    const int c0 = std::max(0, col0 - reach), c1 = std::min(width, col1 + reach);
+    parallel_rows(r1 - r0, [&](int begin, int end) {
         std::vector<float> ext;
         std::vector<double> acc;
-        for (int row = begin; row < end; ++row) {
-            convolve_axis(out + static_cast<int64_t>(row) * width, width, 1, 1, taps, ext, acc);
+        for (int row = r0 + begin; row < r0 + end; ++row) {
+            convolve_axis(out + static_cast<int64_t>(row) * width + c0, c1 - c0, 1, 1, taps, ext,
+                          acc);
         }
     });
     // Columns in bands of neighbouring lanes, so the vertical pass reads whole cache lines.
     constexpr int kBand = 64;
-    const int bands = (width + kBand - 1) / kBand;
+    const int bands = (c1 - c0 + kBand - 1) / kBand;
     parallel_rows(bands, [&](int begin, int end) {
         std::vector<float> ext;
         std::vector<double> acc;
         for (int band = begin; band < end; ++band) {
-            const int col = band * kBand;
-            convolve_axis(out + col, height, width, std::min(kBand, width - col), taps, ext, acc);
+            const int col = c0 + band * kBand;
+            convolve_axis(out + static_cast<int64_t>(r0) * width + col, r1 - r0, width,
+                          std::min(kBand, c1 - col), taps, ext, acc);
         }
     });
 }

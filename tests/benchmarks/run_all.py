@@ -7,7 +7,8 @@
   through the colour conversion), with stage timings;
 - peak RSS of the CLI for 100 and 1000 frames of 1080p (speed_memory.py);
 - EXR writing of 4 mattes + a Cryptomatte, 100 frames of 2048x1152: the native module against
-  OpenImageIO's Python API (exr_write.py).
+  OpenImageIO's Python API (exr_write.py); roto channels rasterised and written against the
+  matte writing (roto_channels.py).
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick]
 """
@@ -24,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import davis_jf  # noqa: E402
 import exr_write  # noqa: E402
+import roto_channels  # noqa: E402
 import speed_memory as sm  # noqa: E402
 
 EVERY = 10
@@ -82,6 +84,7 @@ def main() -> int:
     exr100 = sm.run_1080p(100, exr=True)
     r1000 = None if args.quick else sm.run_1080p(1000)
     exr_native, exr_oiio, exr_oiio_write, exr_equal = exr_write.measure(10 if args.quick else 100)
+    roto = roto_channels.measure(5 if args.quick else 30)
 
     cores = os.cpu_count()
     print(f"\nMatteTrack benchmark: classic engine, {cores} cores, "
@@ -119,6 +122,9 @@ def main() -> int:
         print(f"  {run.label:<22}{run.fps:7.2f} frames/s {run.mb_per_s:7.0f} MB/s")
     print(f"  native vs OpenImageIO   {exr_oiio.seconds / exr_native.seconds:7.2f}x "
           f"({exr_oiio_write.seconds / exr_native.seconds:.2f}x against its writing alone)")
+    print(f"Roto channels, same size, ms/frame: mattes written {roto['mattes']:.1f}, roto "
+          f"rasterised + written {roto['roto']:.1f} ({roto['roto'] / roto['mattes']:.2f}x), "
+          f"rasterising alone {roto['raster']:.1f} (feather 4 px {roto['raster4']:.1f})")
     return 0
 
 
