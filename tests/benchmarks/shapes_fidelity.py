@@ -10,7 +10,7 @@ their pixel staircases and 1-px kite lines are what a smooth shape cannot copy).
   frame. For comparison, the same count of points placed on each frame on its own (knot 0 at
   the contour tracer's start, no phase carried over) gives the "independent" figure.
 
-    .venv/bin/python tests/benchmarks/shapes_fidelity.py [--tolerance PX] [shot ...]
+    .venv/bin/python tests/benchmarks/shapes_fidelity.py [--tolerance PX] [--bridge N] [shot ...]
 """
 
 from __future__ import annotations
@@ -110,13 +110,15 @@ def measure_shot(shot: str, params: ShapeParams) -> tuple[Row, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tolerance", type=float, default=ShapeParams().tolerance)
+    parser.add_argument("--bridge", type=int, default=ShapeParams().bridge,
+                        help="frames a piece may be missing and keep its shape")
     parser.add_argument("shots", nargs="*")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
         return 0
     shots = args.shots or sorted(p.name for p in (DATA / "Annotations" / "480p").iterdir())
-    params = ShapeParams(tolerance=args.tolerance)
+    params = ShapeParams(tolerance=args.tolerance, bridge=args.bridge)
     print(f"Roto shapes on DAVIS-2016 dev ground truth, tolerance {params.tolerance} px")
     print(f"{'shot':<16}{'IoU':>7}{'min':>7}{'pts/shape':>10}{'shapes':>7}{'wobble':>8}"
           f"{'indep.':>8}{'deform':>8}{'ms/frame':>9}")

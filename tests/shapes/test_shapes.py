@@ -107,6 +107,31 @@ def test_pieces_that_appear_and_disappear_get_shapes_of_their_own():
         assert iou(rasterise(doc.objects[0], f, W, H), frame(f) >= 0.5) > 0.98
 
 
+def test_a_hole_closing_for_a_frame_keeps_its_shape():
+    """Flicker (a hole shut on frame 3, a piece missing on frames 6-7) bridges short absences;
+    a piece that comes back somewhere else, or after too long, gets a shape of its own."""
+    def frame(f: int) -> np.ndarray:
+        m = disc(50, 60, 30, inner=0 if f == 3 else 10)
+        if f not in (6, 7, 12, 13, 14):
+            m = np.maximum(m, disc(125 if f < 9 else 125 - 4 * (f - 9), 40, 10))
+        return m
+
+    doc = shapes_from_mattes([(f, {1: frame(f)}) for f in range(18)], {1: "flicker"}, W, H)
+    spans = sorted((s.hole, sorted(s.frames)) for s in doc.objects[0].shapes)
+    everything = list(range(18))
+    assert spans == [
+        (False, everything),
+        (False, [0, 1, 2, 3, 4, 5, 8, 9, 10, 11]),  # back after 2 frames: the same shape
+        (False, [15, 16, 17]),  # back after 3 frames: a new one
+        (True, [f for f in everything if f != 3]),
+    ]
+    for f in everything:
+        assert iou(rasterise(doc.objects[0], f, W, H), frame(f) >= 0.5) > 0.97
+    unbridged = shapes_from_mattes([(f, {1: frame(f)}) for f in range(18)], {1: "flicker"}, W, H,
+                                   ShapeParams(bridge=0))
+    assert len(unbridged.objects[0].shapes) == 6
+
+
 def test_a_gap_in_the_frames_ends_shapes():
     frames = [(f, {1: disc(60, 60, 25)}) for f in (0, 1, 2, 5, 6)]
     doc = shapes_from_mattes(frames, {1: "gap"}, W, H)

@@ -49,6 +49,10 @@ class ShapeParams:
     spacing: float = 0.5
     # Points per shape at most.
     max_points: int = 256
+    # A piece or hole missing for at most this many frames (a hole that closes for a frame, a
+    # piece hidden behind a branch) keeps its shape when it comes back where it was, instead of
+    # starting a new one. A gap in the input frames still ends every shape.
+    bridge: int = 2
 
 
 @dataclass
@@ -82,18 +86,23 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return np.count_nonzero(masks[0] & masks[1]) / union if union else 0.0
 
 
-def _assign(tracks: list[_Track], polys: list[np.ndarray], prev_frame: int) -> list[int | None]:
-    """For each of `polys`, the index of the track (alive on prev_frame) it continues, or None."""
-    alive = [i for i, t in enumerate(tracks) if t.last == prev_frame]
+def _assign(tracks: list[_Track], polys: list[np.ndarray], prev_frame: int,
+            since: int | None = None) -> list[int | None]:
+    """For each of `polys`, the index of the track it continues, or None: tracks alive on
+    `prev_frame` or, when `since` is given, last seen on a frame from `since` on (bridging a
+    short absence; a track seen more recently wins a tie)."""
+    since = prev_frame if since is None else since
+    alive = [i for i, t in enumerate(tracks) if since <= t.last <= prev_frame]
     pairs = []
     for i in alive:
+        last = tracks[i].last
         for j, poly in enumerate(polys):
-            score = _iou(tracks[i].polys[prev_frame], poly)
+            score = _iou(tracks[i].polys[last], poly)
             if score > 0:
-                pairs.append((score, i, j))
+                pairs.append((score, last, i, j))
     out: list[int | None] = [None] * len(polys)
     used: set[int] = set()
-    for _, i, j in sorted(pairs, reverse=True):
+    for _, _, i, j in sorted(pairs, reverse=True):
         if i not in used and out[j] is None:
             out[j] = i
             used.add(i)
@@ -103,15 +112,19 @@ def _assign(tracks: list[_Track], polys: list[np.ndarray], prev_frame: int) -> l
 _Outline = tuple[np.ndarray, np.ndarray]  # (n, 2) polyline and (n,) allowed distances, px
 
 
-def _follow_pieces(frames: list[tuple[int, list[tuple[_Outline, list[_Outline]]]]]
-                   ) -> list[_Track]:
+def _follow_pieces(frames: list[tuple[int, list[tuple[_Outline, list[_Outline]]]]],
+                   bridge: int = 0) -> list[_Track]:
     tracks: list[_Track] = []
     prev = None
+    start = 0  # first frame of the current run of consecutive input frames
     for frame, found in frames:
         if prev is not None and frame != prev + 1:
             prev = None  # a gap in the frames ends every shape
+        if prev is None:
+            start = frame
+        since = max(start, frame - 1 - bridge)
         outers = [outer for (outer, _), _ in found]
-        owner = _assign(tracks, outers, prev) if prev is not None else [None] * len(found)
+        owner = _assign(tracks, outers, prev, since) if prev is not None else [None] * len(found)
         for ((outer, allowed), holes), index in zip(found, owner, strict=True):
             if index is None:
                 tracks.append(_Track(hole=False))
@@ -119,7 +132,7 @@ def _follow_pieces(frames: list[tuple[int, list[tuple[_Outline, list[_Outline]]]
             track = tracks[index]
             track.polys[frame], track.allowed[frame], track.last = outer, allowed, frame
             polys = [h for h, _ in holes]
-            hole_owner = (_assign(track.holes, polys, prev) if prev is not None
+            hole_owner = (_assign(track.holes, polys, prev, since) if prev is not None
                           else [None] * len(holes))
             for (hole, hole_allowed), h_index in zip(holes, hole_owner, strict=True):
                 if h_index is None:
@@ -239,7 +252,7 @@ def shapes_from_mattes(
     doc = ShapeDocument(width, height)
     for key, name in names.items():
         obj = ShapeObject(name)
-        for track in _follow_pieces(per_object[key]):
+        for track in _follow_pieces(per_object[key], params.bridge):
             obj.shapes.append(_fit_track(track, params))
             obj.shapes.extend(_fit_track(h, params) for h in track.holes)
         doc.objects.append(obj)
