@@ -7,6 +7,12 @@ PIP := $(PY) -m pip -q --disable-pip-version-check
 STAMP := $(VENV)/.mattetrack-installed
 EXR_HEADER := /usr/include/OpenEXR/ImfOutputFile.h
 DEMO := build/demo
+# Blender as a Python module for the Blender adapter's tests: bpy 5.0.1 needs Python 3.11 and
+# numpy<2, so it gets its own venv, built once (the stamp), found by the tests through
+# MATTETRACK_BPY_PYTHON.
+BPY_PYTHON ?= python3.11
+BPY_VENV := build/bpyvenv
+BPY_STAMP := $(BPY_VENV)/.bpy-installed
 
 .PHONY: setup demo test bench lint asan clean
 
@@ -32,8 +38,13 @@ demo: setup
 	$(VENV)/bin/mattetrack track $(DEMO)/plate.####.exr $$(cat $(DEMO)/clicks.txt) -o $(DEMO)/mattes/mattes.####.exr
 	$(PY) examples/score_demo.py $(DEMO)
 
-test: setup
-	$(VENV)/bin/pytest -q
+$(BPY_STAMP):
+	@test -x $(BPY_VENV)/bin/python || $(BPY_PYTHON) -m venv $(BPY_VENV)
+	$(BPY_VENV)/bin/python -m pip -q --disable-pip-version-check install bpy==5.0.1 'numpy<2'
+	@touch $(BPY_STAMP)
+
+test: setup $(BPY_STAMP)
+	MATTETRACK_BPY_PYTHON=$(abspath $(BPY_VENV))/bin/python $(VENV)/bin/pytest -q
 
 # Measured runs, one table (DAVIS J&F, NoC, frames/s, peak RSS); vos-benchmark without its deps: it would pull the GUI OpenCV.
 bench: setup

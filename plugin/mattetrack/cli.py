@@ -188,11 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     shapes.add_argument("mattes", help="mattes.####.exr (as track writes), a folder or a file")
     shapes.add_argument("-o", "--output",
                         help="shapes file: .json; .nk for --format nuke (a .roto.json plan is "
-                        "written beside it); .setting for --format fusion")
+                        "written beside it); .blend for --format blender; .setting for --format "
+                        "fusion")
     shapes.add_argument("--format", choices=tuple(_SHAPE_FORMATS), default="json",
                         help="json (DESIGN.md's schema, the default), nuke (a script with a Read "
                         "and channel copies of the mattes and a Roto node per object, keyed by "
-                        "the MatteTrack Nuke adapter from the plan) or fusion (a .setting of "
+                        "the MatteTrack Nuke adapter from the plan), blender (a .blend with an "
+                        "animated Mask; needs Blender or a Python with bpy, found through "
+                        "MATTETRACK_BLENDER or blender on PATH) or fusion (a .setting of "
                         "animated PolylineMasks)")
     shapes.add_argument("--tolerance", type=_positive_float, default=None, metavar="PX",
                         help="how closely shapes follow the mattes, px (default: 0.75)")
@@ -209,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --format -> the output's extension.
-_SHAPE_FORMATS = {"json": ".json", "nuke": ".nk", "fusion": ".setting"}
+_SHAPE_FORMATS = {"json": ".json", "nuke": ".nk", "blender": ".blend", "fusion": ".setting"}
 
 
 def _positive_float(text: str) -> float:
@@ -269,6 +272,10 @@ def _shapes(args: argparse.Namespace) -> int:
         script = nuke.to_nk(doc, nuke.nuke_pattern(frames), min(frames), max(frames),
                             plan.as_posix(), out.resolve().as_posix(), mattes.is_exr)
         atomic_write_bytes(out, script.encode())
+    elif args.format == "blender":
+        from mattetrack.shapes.blender import write_blend
+
+        write_blend(doc, out)
     else:
         from mattetrack.shapes.fusion import to_setting
         from mattetrack.store import atomic_write_bytes
