@@ -481,6 +481,6 @@ def test_stub_lists_every_native_function():
     exported = {name for name in dir(_native) if not name.startswith("_")}
     assert stubbed == exported == {
         "openexr_version", "write_exr", "merge_exr", "validate_exr", "murmur3_32",
-        "cryptomatte_bits",
+        "cryptomatte_bits", "rasterise_shapes",
     }
     assert _native.openexr_version().startswith("3.")
