@@ -252,35 +252,18 @@ def _shapes(args: argparse.Namespace) -> int:
             raise InputError(f"-o {args.output!r}: the {args.format} output must end in {suffix}")
         if not out.parent.is_dir():
             raise InputError(f"-o {args.output!r}: folder {out.parent} does not exist")
+        if args.format == "blender":
+            from mattetrack.shapes.blender import find_blender
+
+            find_blender()  # before the fitting, not after
     roto_out = _roto_output(args.exr, mattes) if args.exr is not None else None
     params = ShapeParams() if args.tolerance is None else ShapeParams(tolerance=args.tolerance)
     names = {name: name for name in mattes.objects}
     doc = shapes_from_mattes(iter(mattes), names, mattes.width, mattes.height, params)
     if roto_out is not None:
         _write_roto(doc, mattes.frames, roto_out.path, args.feather, args.quiet)
-    if out is None:
-        pass
-    elif args.format == "json":
-        doc.save(out)
-    elif args.format == "nuke":
-        from mattetrack.shapes import nuke
-        from mattetrack.store import atomic_write_bytes
-
-        plan = out.with_suffix(".roto.json").resolve()
-        atomic_write_bytes(plan, nuke.plan_json(doc))
-        frames = {f: os.path.abspath(p) for f, p in mattes.frames.items()}
-        script = nuke.to_nk(doc, nuke.nuke_pattern(frames), min(frames), max(frames),
-                            plan.as_posix(), out.resolve().as_posix(), mattes.is_exr)
-        atomic_write_bytes(out, script.encode())
-    elif args.format == "blender":
-        from mattetrack.shapes.blender import write_blend
-
-        write_blend(doc, out)
-    else:
-        from mattetrack.shapes.fusion import to_setting
-        from mattetrack.store import atomic_write_bytes
-
-        atomic_write_bytes(out, to_setting(doc).encode())
+    if out is not None:
+        _save_shapes(doc, out, args.format, mattes)
     if not args.quiet:
         count = sum(len(o.shapes) for o in doc.objects)
         where = " and ".join(str(p) for p in (out, args.exr and f"roto channels in {args.exr}")
@@ -289,6 +272,31 @@ def _shapes(args: argparse.Namespace) -> int:
               f"{len(mattes.frames)} frame(s) to {where} in "
               f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _save_shapes(doc, out: Path, fmt: str, mattes) -> None:  # noqa: ANN001
+    """The shapes document to `out` in --format `fmt` (every writer is atomic)."""
+    from mattetrack.store import atomic_write_bytes
+
+    if fmt == "json":
+        doc.save(out)
+    elif fmt == "nuke":
+        from mattetrack.shapes import nuke
+
+        plan = out.with_suffix(".roto.json").resolve()
+        atomic_write_bytes(plan, nuke.plan_json(doc))
+        frames = {f: os.path.abspath(p) for f, p in mattes.frames.items()}
+        script = nuke.to_nk(doc, nuke.nuke_pattern(frames), min(frames), max(frames),
+                            plan.as_posix(), out.resolve().as_posix(), mattes.is_exr)
+        atomic_write_bytes(out, script.encode())
+    elif fmt == "blender":
+        from mattetrack.shapes.blender import write_blend
+
+        write_blend(doc, out)
+    else:
+        from mattetrack.shapes.fusion import to_setting
+
+        atomic_write_bytes(out, to_setting(doc).encode())
 
 
 def _roto_output(text: str, mattes) -> _Output:  # noqa: ANN001
