@@ -215,24 +215,24 @@ def build_parser() -> argparse.ArgumentParser:
 _SHAPE_FORMATS = {"json": ".json", "nuke": ".nk", "blender": ".blend", "fusion": ".setting"}
 
 
-def _positive_float(text: str) -> float:
+def _finite_float(text: str, allow_zero: bool) -> float:
+    """A finite number > 0 (>= 0 with `allow_zero`) for argparse; its error otherwise."""
     try:
         value = float(text)
     except ValueError:
-        value = -1.0
-    if not value > 0 or value != value or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}")
+        value = float("nan")
+    if not (value >= 0 if allow_zero else value > 0) or value == float("inf"):
+        raise argparse.ArgumentTypeError(
+            f"expected a number {'>=' if allow_zero else '>'} 0, got {text!r}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    return _finite_float(text, allow_zero=False)
 
 
 def _non_negative_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
-    return value
+    return _finite_float(text, allow_zero=True)
 
 
 def _shapes(args: argparse.Namespace) -> int:

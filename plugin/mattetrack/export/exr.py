@@ -67,6 +67,7 @@ def merge_matte_exr(
     view: str = "",
     part: int = 0,
     part_name: str = "mattetrack",
+    in_place: bool = False,
 ) -> None:
     """Write a copy of the EXR `plate` to `path` with the mattes (and Cryptomatte) added.
 
@@ -78,11 +79,13 @@ def merge_matte_exr(
     named `part_name`, with `view` when the plate is multi-view; a single-part plate then gains
     the part name and type that multi-part files require. Every part gets the Cryptomatte's
     header attributes (readers look for them in the part they read). Other arguments as in
-    `write_matte_exr`. The plate is only read.
+    `write_matte_exr`. The plate is only read, unless `in_place` allows `path` to be the plate
+    (for files MatteTrack wrote, never input plates): the copy is then renamed over it once
+    complete, as every output is.
     """
     target = Path(path)
     source = Path(plate)
-    if target.resolve() == source.resolve():
+    if target.resolve() == source.resolve() and not in_place:
         raise MatteTrackError(f"{target}: the merged copy would overwrite the plate")
     args = _native_args(target, mattes, display_window, data_window, compression, half,
                         attributes, cryptomatte)

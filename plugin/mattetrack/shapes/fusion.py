@@ -9,17 +9,11 @@ file into Fusion's node editor (or Resolve's Fusion page), or load it as a macro
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
+from mattetrack.export.channels import sanitize_layer_name
 from mattetrack.shapes.document import ShapeDocument
 from mattetrack.shapes.hosts import to_fusion
-
-
-def _name(text: str) -> str:
-    clean = re.sub(r"[^A-Za-z0-9_]", "_", text) or "shape"
-    return f"_{clean}" if clean[0].isdigit() else clean
 
 
 def _num(v: float) -> str:
@@ -44,7 +38,7 @@ def to_setting(doc: ShapeDocument) -> str:
     for obj in doc.objects:
         previous: str | None = None
         for i, shape in enumerate(obj.shapes):
-            mask = f"{_name(obj.name)}_{i + 1}"
+            mask = f"{sanitize_layer_name(obj.name)}_{i + 1}"
             frames = sorted(shape.frames)
             keys = []
             for f in frames:

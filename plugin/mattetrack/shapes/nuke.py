@@ -18,16 +18,11 @@ from __future__ import annotations
 import json
 import re
 
+from mattetrack.export.channels import sanitize_layer_name
 from mattetrack.shapes.document import ShapeDocument
 from mattetrack.shapes.hosts import to_nuke
 
 PLAN_FORMAT = "mattetrack-nuke-roto"
-
-
-def node_name(text: str) -> str:
-    """A Nuke node name ([A-Za-z_][A-Za-z0-9_]*) for `text`."""
-    clean = re.sub(r"[^A-Za-z0-9_]", "_", text) or "object"
-    return f"_{clean}" if clean[0].isdigit() else clean
 
 
 def _runs(frames: list[int]) -> list[list[int]]:
@@ -49,7 +44,7 @@ def roto_plan(doc: ShapeDocument) -> dict:
     objects = []
     used: set[str] = set()
     for obj in doc.objects:
-        node = node_name(f"{obj.name}_roto")
+        node = sanitize_layer_name(f"{obj.name}_roto")
         while node in used:
             node += "_"
         used.add(node)
@@ -103,7 +98,8 @@ def to_nk(doc: ShapeDocument, mattes: str, first: int, last: int, plan_path: str
     it does not know, so the Copy knobs resolve before the Read has opened a file."""
     w, h = doc.width, doc.height
     # Layer names as Nuke shows them (other characters become _); track writes them so already.
-    layers = [node_name(o.name) for o in doc.objects]
+    # Node names follow the same rule.
+    layers = [sanitize_layer_name(o.name) for o in doc.objects]
     fmt = f'"{w} {h} 0 0 {w} {h} 1 MatteTrack_{w}x{h}"'
     lines = [
         "#! nuke",
@@ -146,7 +142,7 @@ def to_nk(doc: ShapeDocument, mattes: str, first: int, last: int, plan_path: str
             " inputs 2",
             f" from0 {_quote(source)}",
             " to0 rgba.alpha",
-            f" name {node_name(obj['name'] + '_matte')}",
+            f" name {sanitize_layer_name(obj['name'] + '_matte')}",
             f" label {_quote('MatteTrack matte: ' + obj['name'])}",
             f" xpos {i * 120}",
             " ypos -50",

@@ -13,16 +13,14 @@ other channel, part and attribute is kept bit for bit. Layer names keep clear of
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import OpenImageIO as oiio
 
 from mattetrack import _native
-from mattetrack.errors import InputError, MatteTrackError
+from mattetrack.errors import InputError
 from mattetrack.export.channels import layer_names, matte_channel
 from mattetrack.geometry import Box2i
 from mattetrack.shapes.bezier import flatten
@@ -73,11 +71,8 @@ def matte_part(path: str, layer: str) -> MattePart:
             spec = inp.spec()
             layers.update(c.rpartition(".")[0] for c in spec.channelnames)
             if found is None and matte_channel(layer) in spec.channelnames:
-                found = MattePart(
-                    part,
-                    Box2i.from_size(spec.width, spec.height, spec.x, spec.y),
-                    Box2i.from_size(spec.full_width, spec.full_height, spec.full_x, spec.full_y),
-                    imagefile.part_view(spec), frozenset())
+                found = MattePart(part, *imagefile.windows(inp, spec),
+                                  imagefile.part_view(spec), frozenset())
             part += 1
     finally:
         inp.close()
@@ -128,22 +123,7 @@ def roto_frames(doc: ShapeDocument, frames: dict[int, str], target: Callable[[in
 
         def job(source: str = source, dest: str = dest, planes: dict = planes,
                 where: MattePart = where) -> None:
-            same = os.path.realpath(source) == os.path.realpath(dest)
-            # The merge never writes onto its source; for an in-place update it writes a staged
-            # copy, renamed over the original once complete.
-            out = Path(dest)
-            staged = out.with_name(f".{out.name}.roto-{os.getpid()}-{threading.get_native_id()}")
-            try:
-                merge_matte_exr(source, staged if same else out, planes, where.display_window,
-                                where.data_window, view=where.view, part=where.part)
-                if same:
-                    os.replace(staged, out)
-            except MatteTrackError as err:
-                raise MatteTrackError(str(err).replace(str(staged), dest)) from None
-            except OSError as err:
-                raise MatteTrackError(f"{dest}: cannot write ({err.strerror})") from None
-            finally:
-                if same:
-                    staged.unlink(missing_ok=True)
+            merge_matte_exr(source, dest, planes, where.display_window, where.data_window,
+                            view=where.view, part=where.part, in_place=True)
 
         yield dest, job

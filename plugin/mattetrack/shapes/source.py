@@ -80,11 +80,7 @@ def _display_window(path: str) -> tuple[Box2i, bool]:
     if inp is None:
         raise InputError(f"{path}: {imagefile.short(oiio.geterror())}")
     try:
-        spec = inp.spec()
-        if inp.format_name() == "openexr":
-            return Box2i.from_size(spec.full_width, spec.full_height, spec.full_x,
-                                   spec.full_y), True
-        return Box2i.from_size(spec.width, spec.height), False
+        return imagefile.windows(inp, inp.spec())[1], inp.format_name() == "openexr"
     finally:
         inp.close()
 
@@ -143,9 +139,7 @@ def _read_exr_mattes(path: str, objects: Sequence[str], width: int,
                 pixels = inp.read_image(part, 0, index, index + 1, oiio.FLOAT)
                 if pixels is None:
                     raise InputError(f"{path}: {imagefile.short(inp.geterror())}")
-                data = Box2i.from_size(spec.width, spec.height, spec.x, spec.y)
-                display = Box2i.from_size(spec.full_width, spec.full_height,
-                                          spec.full_x, spec.full_y)
+                data, display = imagefile.windows(inp, spec)
                 if (display.width, display.height) != (width, height):
                     raise InputError(f"{path}: display window {display.width}x{display.height}, "
                                      f"the sequence's is {width}x{height}")

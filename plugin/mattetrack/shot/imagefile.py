@@ -108,7 +108,7 @@ def part_view(spec: oiio.ImageSpec) -> str:
     return ""
 
 
-def _windows(inp: oiio.ImageInput, spec: oiio.ImageSpec) -> tuple[Box2i, Box2i]:
+def windows(inp: oiio.ImageInput, spec: oiio.ImageSpec) -> tuple[Box2i, Box2i]:
     """(data window, display window); only EXR has them, elsewhere both are the whole image."""
     if inp.format_name() == "openexr":
         data = Box2i.from_size(spec.width, spec.height, spec.x, spec.y)
@@ -157,7 +157,7 @@ def probe(path: str) -> ImageHeader:
             names = ", ".join(list(inp.spec(0, 0).channelnames)[:8])
             raise InputError(f"{path}: no colour channels (R, G, B or Y) among {names}")
         _, part, spec, rgb, alpha = best
-        data, display = _windows(inp, spec)
+        data, display = windows(inp, spec)
         _check_size(path, data, "data window")
         _check_size(path, display, "display window")
         is_float = spec.channelformat(rgb[0]).basetype in _FLOAT_TYPES
