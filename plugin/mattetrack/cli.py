@@ -93,8 +93,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="start the next object (default: one object named 'object')",
     )
-    track.add_argument("--engine", default="classic", help="segmentation engine (default: classic)")
-    track.add_argument("--model", help="weights folder or model id for a deep engine")
+    track.add_argument(
+        "--engine",
+        default="classic",
+        help="segmentation engine: classic (default; no weights, any CPU), sam2, edgetam or "
+        "sam3 (the SAM 2 family through transformers; a GPU when there is one)",
+    )
+    track.add_argument(
+        "--model",
+        metavar="PATH_OR_ID",
+        help="deep engines: a folder with config.json and model.safetensors, or a Hugging Face "
+        "id (default: the family's released checkpoint, e.g. facebook/sam2.1-hiera-tiny)",
+    )
+    track.add_argument(
+        "--device",
+        help="deep engines: auto (default: CUDA when there is one), cpu, cuda or cuda:N",
+    )
+    track.add_argument(
+        "--compile",
+        action="store_true",
+        help="deep engines: torch.compile the image encoder (slower start, faster frames)",
+    )
     track.add_argument(
         "--range",
         dest="frame_range",
@@ -457,7 +476,7 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
     plate = os.path.realpath(shot.file(shot.frames[0]))
     if os.path.realpath(output.path(shot.frames[0])) == plate:
         raise InputError(f"-o {args.output!r}: would overwrite the plate {plate}")
-    engine = get_engine(args.engine, args.model)
+    engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
     store = ResultStore(args.store, shot.width, shot.height) if args.store else None
     session = Session(shot, engine, store)
     _build_session(args, session)

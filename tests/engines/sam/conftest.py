@@ -1,0 +1,40 @@
+"""Tiny randomly initialised SAM 2 family checkpoints, saved the way real ones are distributed.
+
+No weights can be downloaded here: each family's tiny config (tiny_models.py) is built with a
+fixed seed and `save_pretrained` into a folder, which the engine then loads through `--model`,
+exactly as it would load a real checkpoint folder. HF_HUB_OFFLINE keeps every test off the network.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+pytest.importorskip("transformers", reason="the deep engines need transformers ([sam] extra)")
+
+from tiny_models import FAMILIES, tiny_config  # noqa: E402
+
+
+def save_tiny(family: str, folder: Path, seed: int = 0) -> Path:
+    """Build family's tiny model with `seed` and save it (config.json + model.safetensors)."""
+    import torch
+
+    from mattetrack.engines.sam.families import FAMILIES as ENGINE_FAMILIES
+
+    model_cls, _ = ENGINE_FAMILIES[family].classes()
+    torch.manual_seed(seed)
+    model_cls(tiny_config(family)).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory) -> dict[str, Path]:
+    """{family: folder} of saved tiny checkpoints for every family."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    return {f: save_tiny(f, root / f) for f in FAMILIES}
