@@ -24,6 +24,9 @@ def get_engine(
     if name == "classic":
         if model is not None:
             raise InputError("--model: the classic engine has no weights (it needs no --model)")
+        if device not in (None, "auto", "cpu") or compile:
+            option = "--compile" if compile else f"--device {device}"
+            raise InputError(f"{option}: only for the deep engines (classic runs on the CPU)")
         from mattetrack.engines.classic import ClassicEngine
 
         return ClassicEngine()

@@ -16,8 +16,6 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-pytest.importorskip("transformers", reason="the deep engines need transformers ([sam] extra)")
-
 from tiny_models import FAMILIES, tiny_config  # noqa: E402
 
 
@@ -36,5 +34,6 @@ def save_tiny(family: str, folder: Path, seed: int = 0) -> Path:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory) -> dict[str, Path]:
     """{family: folder} of saved tiny checkpoints for every family."""
+    pytest.importorskip("transformers", reason="the deep engines need transformers ([sam] extra)")
     root = tmp_path_factory.mktemp("checkpoints")
     return {f: save_tiny(f, root / f) for f in FAMILIES}

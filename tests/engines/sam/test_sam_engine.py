@@ -284,3 +284,18 @@ def test_weights_round_trip_through_a_folder(tmp_path):
         torch.testing.assert_close(value, ref[name], rtol=0, atol=0)
     assert any(not torch.equal(v, ref[k]) for k, v in c.loaded.model.state_dict().items())
     assert Path(a.loaded.source) == tmp_path / "a"
+
+
+def test_compiled_image_encoder_gives_the_same_mattes(tiny_checkpoints, source):
+    """--compile: torch.compile of the image encoder (Inductor; ~30 s to compile here) changes
+    nothing but speed."""
+    path = str(tiny_checkpoints["sam2"])
+    eager = SamEngine("sam2", path, device="cpu")
+    compiled = SamEngine("sam2", path, device="cpu", compile=True)
+    assert type(compiled.loaded.model.vision_encoder).__name__ == "OptimizedModule"
+    frames = source.frames[:3]
+    keys = {1: {frames[0]: _key(source, frames[0])}}
+    for (fa, a), (fb, b) in zip(eager.propagate(source, keys, frames),
+                                compiled.propagate(source, keys, frames), strict=True):
+        assert fa == fb
+        np.testing.assert_allclose(a[1], b[1], atol=1e-4)

@@ -16,9 +16,6 @@ import torch.nn.functional as F
 
 from mattetrack.prompts import FramePrompts
 
-# The models' low-resolution logit for "no object here" (transformers' NO_OBJ_SCORE).
-NO_OBJECT = -1024.0
-
 
 def plate_tensor(image: np.ndarray, device: torch.device) -> torch.Tensor:
     """(H, W, 3) float32 display-referred RGB -> (3, H, W) float32 on `device`, in [0, 1].

@@ -119,6 +119,11 @@ def load_model(
     model_cls, session_cls = fam.classes()
     try:
         net = model_cls.from_pretrained(source, local_files_only=local_only, dtype=dtype)
+    except ImportError as err:
+        # The released EdgeTAM's image encoder is a timm model, which transformers only loads
+        # with timm and torchvision installed.
+        raise InputError(f"--model {ref!r}: {fam.title} needs more packages "
+                         f"({_first_line(err)}); pip install timm torchvision") from None
     except (OSError, ValueError, RuntimeError) as err:
         raise InputError(f"--model {ref!r}: cannot load its weights ({_first_line(err)}); "
                          f"{_where(fam, ref)}") from None

@@ -19,6 +19,8 @@ import tempfile
 import numpy as np
 import torch
 
+from mattetrack.engines.sam.upsample import NO_OBJ
+
 # What the memory attention reads from a past frame's outputs; the rest is dropped once the
 # frame's memory is encoded.
 _KEEP = ("maskmem_features", "maskmem_pos_enc", "object_pointer", "object_score_logits")
@@ -102,7 +104,7 @@ class LogitSpill:
 
     def put(self, position: int, obj: int, logits: torch.Tensor) -> None:
         """Store (1, 1, h, w) logits (any float dtype, any device)."""
-        np.save(self._file(position, obj), logits.float().clamp(-1024, 1024).cpu().numpy()
+        np.save(self._file(position, obj), logits.float().clamp(NO_OBJ, -NO_OBJ).cpu().numpy()
                 .astype(np.float16))
 
     def take(self, position: int, obj: int) -> torch.Tensor | None:
