@@ -8,9 +8,14 @@
 - peak RSS of the CLI for 100 and 1000 frames of 1080p (speed_memory.py);
 - EXR writing of 4 mattes + a Cryptomatte, 100 frames of 2048x1152: the native module against
   OpenImageIO's Python API (exr_write.py); roto channels rasterised and written against the
-  matte writing (roto_channels.py).
+  matte writing (roto_channels.py);
+- deep engines: peak RSS and memory bank of `--engine sam2` (tiny checkpoint) for 100 vs 2000
+  frames, against transformers' own uncapped session (sam_memory.py; 100 vs 500 with --quick);
+  end-to-end frames/s of each SAM model size on a 1080p EXR plate against the model alone
+  (sam_throughput.py; only with CUDA, or with --sam on the CPU). Both need transformers (the
+  [sam] extra) and are left out without it.
 
-    .venv/bin/python tests/benchmarks/run_all.py [--quick]
+    .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
 """
 
 from __future__ import annotations
@@ -27,6 +32,14 @@ import davis_jf  # noqa: E402
 import exr_write  # noqa: E402
 import roto_channels  # noqa: E402
 import speed_memory as sm  # noqa: E402
+
+try:
+    import transformers  # noqa: F401
+except ImportError:  # the deep engines' benchmarks need the [sam] extra
+    sam_memory = sam_throughput = None
+else:
+    import sam_memory  # noqa: E402
+    import sam_throughput  # noqa: E402
 
 EVERY = 10
 
@@ -69,6 +82,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="2 DAVIS shots and no 1000-frame run (a smoke test of the bench)")
+    parser.add_argument("--sam", action="store_true",
+                        help="also the SAM model-size throughput on the CPU (slow; it runs by "
+                        "default when CUDA is available)")
     args = parser.parse_args()
     started = time.perf_counter()
     rows: dict[str, dict[str, float]] = {}
@@ -85,6 +101,13 @@ def main() -> int:
     r1000 = None if args.quick else sm.run_1080p(1000)
     exr_native, exr_oiio, exr_oiio_write, exr_equal = exr_write.measure(10 if args.quick else 100)
     roto = roto_channels.measure(5 if args.quick else 30)
+    sam_mem = sam_tp = None
+    if sam_memory is not None:
+        sam_mem = sam_memory.measure(quick=args.quick)
+        cuda = sam_throughput.pick_device("auto") == "cuda"
+        if cuda or args.sam:
+            quick_frames = (30 if cuda else 4) if args.quick else None
+            sam_tp = sam_throughput.measure(frames=quick_frames)
 
     cores = os.cpu_count()
     print(f"\nMatteTrack benchmark: classic engine, {cores} cores, "
@@ -125,6 +148,23 @@ def main() -> int:
     print(f"Roto channels, same size, ms/frame: mattes written {roto['mattes']:.1f}, roto "
           f"rasterised + written {roto['roto']:.1f} ({roto['roto'] / roto['mattes']:.2f}x), "
           f"rasterising alone {roto['raster']:.1f} (feather 4 px {roto['raster4']:.1f})")
+    if sam_memory is None:
+        print("-" * len(header))
+        print("SAM engines skipped: transformers is not installed (the [sam] extra)")
+    if sam_mem is not None:
+        print("-" * len(header))
+        print(sam_memory.title(sam_mem))
+        print(sam_memory.HEADER)
+        for line in sam_memory.rows(sam_mem):
+            print(line)
+    if sam_tp is not None:
+        print("-" * len(header))
+        print(sam_throughput.title(sam_tp))
+        print(sam_throughput.HEADER)
+        for line in sam_throughput.rows(sam_tp):
+            print(line)
+    elif sam_memory is not None:
+        print("SAM throughput per model size: skipped (no CUDA; --sam runs it on the CPU)")
     return 0
 
 

@@ -5,9 +5,11 @@ from a bounded LRU cache. Only the first frame's header is read when a shot open
 frame is decoded when it is asked for.
 
 Read-ahead: when `image()` is called for neighbouring frames in a row (forwards or backwards), the
-next `prefetch` frames in that direction are decoded and converted on one background thread while
-the caller computes (OIIO, OCIO and OpenCV release the GIL); `prefetch(frames)` asks for specific
-frames. Memory stays bounded by `cache_size` + `prefetch` frames, whatever the shot's length.
+next `prefetch` frames in that direction are decoded and converted on background threads while
+the caller computes (OIIO, OCIO and OpenCV release the GIL): as many as `prefetch` and the CPU
+count allow for image files, so a fast engine (a GPU) is not held to one core's decoding rate, and
+one for a movie, whose frames come in order; `prefetch(frames)` asks for specific frames. Memory
+stays bounded by `cache_size` + `prefetch` frames, whatever the shot's length.
 """
 
 from __future__ import annotations
@@ -289,7 +291,9 @@ class Shot:
                 if frame in self._queued or frame in self._loading or frame in self._cache:
                     continue
                 if self._pool is None:
-                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="mattetrack-read")
+                    workers = min(self._depth, os.cpu_count() or 1)
+                    workers = 1 if self._movie is not None else workers
+                    self._pool = ThreadPoolExecutor(workers, thread_name_prefix="mattetrack-read")
                 self._queued.add(frame)
                 self._pool.submit(self._prefetch_one, frame, speculative)
 
