@@ -34,7 +34,6 @@ import io
 import json
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -143,31 +142,6 @@ def _track_args(plate: str, model: Path, frames: int, device: str, out: Path) ->
             "-o", str(out / "m.####.exr")]
 
 
-# Runs `argv[1:]` and reports the child's peak RSS on stderr. Linux's ru_maxrss of a child
-# counts the memory of the process it was forked from (exec keeps the pre-exec high-water mark):
-# a child forked straight from this process would report this process's peak (1.3 GB after the
-# other benchmarks in run_all.py). Forked from this small interpreter, it starts near 10 MB.
-_LAUNCHER = (
-    "import os, subprocess, sys\n"
-    "p = subprocess.Popen(sys.argv[1:])\n"
-    "_, status, usage = os.wait4(p.pid, 0)\n"
-    "print(f'launcher: maxrss_kib {usage.ru_maxrss}', file=sys.stderr)\n"
-    "sys.exit(os.waitstatus_to_exitcode(status))\n"
-)
-
-
-def run_measured(label: str, cmd: list[str]) -> tuple[str, str, float, float]:
-    """(stdout, stderr, wall seconds, peak RSS MiB) of `cmd`, run through `_LAUNCHER`."""
-    started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, *cmd],
-                          capture_output=True, text=True)
-    seconds = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{label}: exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
-    kib = [line for line in proc.stderr.splitlines() if line.startswith("launcher: maxrss_kib ")]
-    return proc.stdout, proc.stderr, seconds, int(kib[-1].split()[-1]) / 1024
-
-
 def cli_run(plate: str, model: Path, frames: int, device: str) -> MemRun:
     """`mattetrack track` as a subprocess: peak RSS of the whole command."""
     out = sm.BENCH / f"sam-memory-{frames}"
@@ -175,7 +149,7 @@ def cli_run(plate: str, model: Path, frames: int, device: str) -> MemRun:
     cmd = [str(sm.MATTETRACK), "track", *_track_args(plate, model, frames, device, out),
            "--timings", "-q"]
     try:
-        _, err, seconds, rss = run_measured(f"track x{frames}", cmd)
+        _, err, seconds, rss = sm.run_measured(f"track x{frames}", cmd)
     finally:
         shutil.rmtree(out, ignore_errors=True)
     timings = {}
@@ -229,7 +203,7 @@ def unbounded_run(plate: str, model: Path, frames: int, device: str) -> MemRun:
     """transformers' own session over `frames` frames, in a subprocess: its peak RSS."""
     cmd = [sys.executable, __file__, "--unbounded-child", str(frames), "--model", str(model),
            "--plate", plate, "--device", device]
-    out, _, seconds, rss = run_measured(f"uncapped session x{frames}", cmd)
+    out, _, seconds, rss = sm.run_measured(f"uncapped session x{frames}", cmd)
     info = json.loads(out.strip().splitlines()[-1])
     return MemRun("transformers session, uncapped", info["frames"], seconds,
                   peak_rss_mib=rss, bank_max_mib=info["bank_mib"],

@@ -48,23 +48,40 @@ class Run:
         return self.frames / self.seconds
 
 
+# Runs `argv[1:]` and reports the child's peak RSS on stderr. Linux's ru_maxrss of a child
+# counts the memory of the process it was forked from (exec keeps the pre-exec high-water mark):
+# a child forked straight from this process would report this process's peak (1.3 GB after the
+# other benchmarks in run_all.py). Forked from this small interpreter, it starts near 10 MB.
+_LAUNCHER = (
+    "import os, subprocess, sys\n"
+    "p = subprocess.Popen(sys.argv[1:])\n"
+    "_, status, usage = os.wait4(p.pid, 0)\n"
+    "print(f'launcher: maxrss_kib {usage.ru_maxrss}', file=sys.stderr)\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
+
+
+def run_measured(label: str, cmd: list[str]) -> tuple[str, str, float, float]:
+    """(stdout, stderr, wall seconds, peak RSS MiB) of `cmd`, run through `_LAUNCHER`."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", _LAUNCHER, *cmd],
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"{label}: exited {proc.returncode}: {proc.stderr.strip()[-500:]}")
+    kib = [line for line in proc.stderr.splitlines() if line.startswith("launcher: maxrss_kib ")]
+    return proc.stdout, proc.stderr, seconds, int(kib[-1].split()[-1]) / 1024
+
+
 def run_cli(label: str, args: list[str]) -> Run:
     """Run `mattetrack track ARGS --timings -q`; wall time and this child's own peak RSS."""
     cmd = [str(MATTETRACK), "track", *args, "--timings", "-q"]
-    started = time.perf_counter()
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
-    assert proc.stderr is not None
-    err = proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{label}: mattetrack exited {proc.returncode}: {err.strip()[-500:]}")
+    _, err, seconds, rss = run_measured(label, cmd)
     timings: dict[str, float] = {}
     for line in err.splitlines():
         if line.startswith("mattetrack: timings "):
             timings = json.loads(line.removeprefix("mattetrack: timings "))
-    return Run(label, int(timings.get("frames", 0)), seconds, usage.ru_maxrss / 1024, timings)
+    return Run(label, int(timings.get("frames", 0)), seconds, rss, timings)
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
