@@ -299,3 +299,26 @@ def test_compiled_image_encoder_gives_the_same_mattes(tiny_checkpoints, source):
                                 compiled.propagate(source, keys, frames), strict=True):
         assert fa == fb
         np.testing.assert_allclose(a[1], b[1], atol=1e-4)
+
+
+def test_max_keyframes_limits_the_keyframes_attended_to(tiny_checkpoints, source, monkeypatch):
+    """Keyframes are pinned (never dropped), but each frame attends to the nearest
+    `max_keyframes` of them: before, after, then the closest."""
+    loaded = load_model("sam2", str(tiny_checkpoints["sam2"]), device="cpu")
+    eng = SamEngine("sam2", loaded=loaded, params=SamParams(max_keyframes=2))
+    net = loaded.model
+    chosen: list[tuple[int, list[int], int]] = []
+    real = net._select_closest_cond_frames
+
+    def spy(frame_idx, cond_frame_outputs, max_cond_frame_num):  # noqa: ANN001, ANN202
+        picked, rest = real(frame_idx, cond_frame_outputs, max_cond_frame_num)
+        chosen.append((frame_idx, sorted(picked), len(cond_frame_outputs)))
+        return picked, rest
+
+    monkeypatch.setattr(net, "_select_closest_cond_frames", spy)
+    keys = {1: {f: _key(source, f) for f in (1001, 1004, 1008)}}
+    list(eng.propagate(source, keys, source.frames))
+    assert chosen and all(total == 3 and len(picked) == 2 for _, picked, total in chosen)
+    pos = {f: i for i, f in enumerate(source.frames)}
+    # Frame 1005 attends to the keyframes on either side of it, 1004 and 1008.
+    assert (pos[1005], [pos[1004], pos[1008]], 3) in chosen
