@@ -16,18 +16,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from tiny_models import FAMILIES, tiny_config  # noqa: E402
+from tiny_models import FAMILIES, tiny_model  # noqa: E402
 
 
 def save_tiny(family: str, folder: Path, seed: int = 0) -> Path:
     """Build family's tiny model with `seed` and save it (config.json + model.safetensors)."""
-    import torch
-
-    from mattetrack.engines.sam.families import FAMILIES as ENGINE_FAMILIES
-
-    model_cls, _ = ENGINE_FAMILIES[family].classes()
-    torch.manual_seed(seed)
-    model_cls(tiny_config(family)).save_pretrained(folder)
+    tiny_model(family, seed).save_pretrained(folder)
     return folder
 
 

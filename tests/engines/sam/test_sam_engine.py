@@ -269,13 +269,9 @@ def test_missing_or_wrong_weights_are_one_line_errors(tiny_checkpoints, tmp_path
 def test_weights_round_trip_through_a_folder(tmp_path):
     """A checkpoint saved to a folder loads back bit for bit, and another seed's does not match
     (so the weights, not just the config, are what was loaded)."""
-    from tiny_models import tiny_config
+    from tiny_models import tiny_model
 
-    from mattetrack.engines.sam.families import FAMILIES
-
-    model_cls, _ = FAMILIES["sam2"].classes()
-    torch.manual_seed(5)
-    saved = model_cls(tiny_config("sam2"))
+    saved = tiny_model("sam2", seed=5)
     saved.save_pretrained(tmp_path / "a")
     a = SamEngine("sam2", str(tmp_path / "a"), device="cpu")
     c = SamEngine("sam2", str(save_tiny("sam2", tmp_path / "c", seed=6)), device="cpu")

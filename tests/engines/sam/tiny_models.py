@@ -179,42 +179,12 @@ def tiny_config(family: str):
     return factory()
 
 
-def model_class(family: str):
-    """The transformers video model class for `family`."""
-    import transformers
-
-    name = {
-        "sam2": "Sam2VideoModel",
-        "edgetam": "EdgeTamVideoModel",
-        "sam3": "Sam3TrackerVideoModel",
-    }[family]
-    return getattr(transformers, name)
-
-
-def session_class(family: str):
-    """The family's video inference session class."""
-    if family == "sam2":
-        from transformers.models.sam2_video.modeling_sam2_video import Sam2VideoInferenceSession
-
-        return Sam2VideoInferenceSession
-    if family == "edgetam":
-        from transformers.models.edgetam_video.modeling_edgetam_video import (
-            EdgeTamVideoInferenceSession,
-        )
-
-        return EdgeTamVideoInferenceSession
-    if family == "sam3":
-        from transformers.models.sam3_tracker_video.modeling_sam3_tracker_video import (
-            Sam3TrackerVideoInferenceSession,
-        )
-
-        return Sam3TrackerVideoInferenceSession
-    raise ValueError(f"unknown SAM family {family!r}; expected one of {FAMILIES}")
-
-
 def tiny_model(family: str, seed: int = 0):
     """A tiny randomly initialised model for `family`, in eval mode (seeded, so reproducible)."""
     import torch
 
+    from mattetrack.engines.sam.families import FAMILIES as ENGINE_FAMILIES
+
+    model_cls, _ = ENGINE_FAMILIES[family].classes()
     torch.manual_seed(seed)
-    return model_class(family)(tiny_config(family)).eval()
+    return model_cls(tiny_config(family)).eval()

@@ -84,7 +84,8 @@ class SamEngine:
         self.size = int(net.config.image_size)
         self.mask_size = int(net.prompt_encoder.mask_input_size[0])
         reach = model_memory_frames(net.config)
-        self.memory_frames = min(self.params.memory_frames or reach, reach)
+        wanted = reach if self.params.memory_frames is None else self.params.memory_frames
+        self.memory_frames = max(1, min(int(wanted), reach))
         self._embeddings: OrderedDict[bytes, list[torch.Tensor]] = OrderedDict()
 
     # -- helpers ---------------------------------------------------------------------------
