@@ -11,6 +11,7 @@ import functools
 import json
 import os
 import re
+import signal
 import sys
 import time
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from mattetrack import __version__
 from mattetrack.errors import InputError, MatteTrackError
-from mattetrack.framepattern import FramePattern
+from mattetrack.export.frames import MatteOutput, WriteOptions, write_matte_frame
 
 _PROMPT_OPTIONS = ("--point", "--negative", "--box", "--mask", "--object")
 
@@ -228,7 +229,65 @@ def build_parser() -> argparse.ArgumentParser:
                         help="soft edge of the roto channels: ramp width in px (default: 0)")
     shapes.add_argument("-q", "--quiet", action="store_true", help="no summary")
     shapes.set_defaults(func=_shapes)
+
+    serve = sub.add_parser(
+        "serve",
+        help="run the local HTTP + JSON service that host adapters and the browser UI use",
+        description="Serve sessions over HTTP + JSON (endpoints: /v1/openapi.json). Every "
+        "request needs the bearer token from the token file; every path must lie under a --root.",
+    )
+    serve.add_argument("--root", action="append", required=True, metavar="DIR",
+                       help="a folder requests may read plates from and write mattes to "
+                       "(repeatable)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="address to listen on (default: 127.0.0.1; others are reachable "
+                       "from the network)")
+    serve.add_argument("--port", type=_non_negative, default=8765,
+                       help="port (default: 8765; 0: any free port)")
+    serve.add_argument("--engine", default="classic",
+                       help="segmentation engine: classic (default), sam2, edgetam or sam3")
+    serve.add_argument("--model", metavar="PATH_OR_ID", help="deep engines: weights")
+    serve.add_argument("--device", help="deep engines: auto (default), cpu, cuda or cuda:N")
+    serve.add_argument("--token-file", metavar="PATH",
+                       help="the bearer token's file (default: token in $MATTETRACK_CONFIG, "
+                       "$XDG_CONFIG_HOME/mattetrack or ~/.config/mattetrack; created, mode "
+                       "0600, when missing)")
+    serve.set_defaults(func=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from mattetrack.engines import get_engine
+    from mattetrack.service.api import Service
+    from mattetrack.service.auth import Roots, load_or_create_token
+    from mattetrack.service.server import is_loopback, make_server
+
+    roots = Roots(args.root)
+    token, token_file = load_or_create_token(args.token_file)
+    engine = get_engine(args.engine, args.model, device=args.device)  # loaded once, shared
+    try:
+        server = make_server(Service(engine, args.engine, roots), token, args.host, args.port)
+    except OSError as err:
+        raise InputError(f"--host {args.host} --port {args.port}: cannot listen "
+                         f"({err.strerror})") from None
+    if not is_loopback(args.host):
+        print(f"mattetrack: warning: listening on {args.host}, reachable from other machines "
+              "(the token is the only guard)", file=sys.stderr)
+    print(f"mattetrack: serving {server.url}/v1 (token in {token_file})", file=sys.stderr,
+          flush=True)
+    # SIGTERM stops like Ctrl-C: running jobs end after their current frame, files whole.
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+def _interrupt(signum: int, frame) -> None:  # noqa: ANN001
+    raise KeyboardInterrupt
 
 
 # --format -> the output's extension.
@@ -319,7 +378,7 @@ def _save_shapes(doc, out: Path, fmt: str, mattes) -> None:  # noqa: ANN001
         atomic_write_bytes(out, to_setting(doc).encode())
 
 
-def _roto_output(text: str, mattes) -> _Output:  # noqa: ANN001
+def _roto_output(text: str, mattes) -> MatteOutput:  # noqa: ANN001
     """Checked --exr PATTERN for the roto channels of a matte sequence."""
     if not mattes.is_exr:
         raise InputError(f"--exr {text!r}: roto channels go into EXR mattes; these are not EXR")
@@ -327,7 +386,7 @@ def _roto_output(text: str, mattes) -> _Output:  # noqa: ANN001
         raise InputError(f"--exr {text!r}: the roto channel files must end in .exr")
     from mattetrack.shapes.roto import refuse_old_roto
 
-    output = _Output(text, len(mattes.frames))
+    output = MatteOutput(text, len(mattes.frames), option="--exr")
     first = min(mattes.frames)
     folder = Path(output.path(first)).parent
     if not folder.is_dir():
@@ -378,29 +437,6 @@ def parse_range(text: str | None) -> tuple[int, int] | None:
     if b < a:
         raise InputError(f"--range {text!r}: the last frame is before the first")
     return a, b
-
-
-class _Output:
-    """Where each frame's mattes go: a frame pattern, or one file for a one-frame shot."""
-
-    def __init__(self, text: str, n_frames: int) -> None:
-        ext = os.path.splitext(text)[1].lower()
-        if ext not in (".exr", ".png"):
-            raise InputError(f"-o {text!r}: the output must end in .exr or .png")
-        self.kind = ext[1:]
-        try:
-            self.pattern = FramePattern.parse(text)
-        except ValueError as err:
-            raise InputError(f"-o {text!r}: {err}") from None
-        if self.pattern is None and n_frames > 1:
-            raise InputError(
-                f"-o {text!r}: the shot has {n_frames} frames; give a pattern such as "
-                f"{os.path.splitext(text)[0]}.####{ext}"
-            )
-        self.text = text
-
-    def path(self, frame: int) -> str:
-        return self.pattern.path(frame) if self.pattern else self.text
 
 
 def _build_session(args: argparse.Namespace, session) -> None:  # noqa: ANN001
@@ -485,7 +521,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
     from mattetrack.session import Session
     from mattetrack.store import ResultStore
 
-    output = _Output(args.output, len(shot.frames))
+    output = MatteOutput(args.output, len(shot.frames))
+    options = WriteOptions(compression=args.compression, half=args.half, merge=args.merge)
     plate = os.path.realpath(shot.file(shot.frames[0]))
     if os.path.realpath(output.path(shot.frames[0])) == plate:
         raise InputError(f"-o {args.output!r}: would overwrite the plate {plate}")
@@ -539,8 +576,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
             # The engine yields fresh arrays per frame, so the writer may keep them until done.
             writer.submit(
                 output.path(frame),
-                functools.partial(_write_frame, args, output, shot, frame, channels, mattes,
-                                  crypto),
+                functools.partial(write_matte_frame, options, output, shot, frame, channels,
+                                  mattes, crypto),
             )
             submit_s += time.perf_counter() - tock
             written += 1
@@ -594,7 +631,7 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
     return 0
 
 
-def _check_exr_options(args: argparse.Namespace, output: _Output, shot) -> set[str]:  # noqa: ANN001
+def _check_exr_options(args: argparse.Namespace, output: MatteOutput, shot) -> set[str]:  # noqa: ANN001
     """Refuse --merge / --cryptomatte where they cannot apply; the plate's layer names (to keep
     clear of when merging), else an empty set."""
     from mattetrack.shot import imagefile
@@ -623,35 +660,6 @@ def _crypto_type(plate_layers: set[str]) -> str:
         n += 1
         name = f"{TYPE_NAME}_{n}"
     return name
-
-
-def _write_frame(args, output: _Output, shot, frame: int, channels, mattes, crypto) -> None:  # noqa: ANN001
-    path = output.path(frame)
-    if output.kind == "png":
-        from mattetrack.export.png import write_matte_png
-
-        write_matte_png(path, mattes)
-        return
-    from mattetrack.export.exr import merge_matte_exr, write_matte_exr
-
-    common = {
-        "mattes": dict(zip(channels, mattes, strict=True)),
-        "display_window": shot.display_window,
-        "compression": args.compression,
-        "half": args.half,
-        "attributes": {"software": f"MatteTrack {__version__}"},
-        "cryptomatte": crypto,
-    }
-    if not args.merge:
-        write_matte_exr(path, data_window=shot.data_window(frame), **common)
-        return
-    from mattetrack.shot import imagefile
-
-    header = imagefile.probe(shot.file(frame))
-    if not header.is_exr:
-        raise InputError(f"--merge: the plate {header.path} is not an EXR file")
-    merge_matte_exr(header.path, path, data_window=header.data_window, view=header.view,
-                    part=header.part, **common)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

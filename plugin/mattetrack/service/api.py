@@ -1,0 +1,488 @@
+"""The service's endpoints: one route table (method, path, handler and the schema pieces that
+`openapi.py` publishes, so the document cannot drift from what is served) and the handlers.
+
+Handlers take a `Request` and return a `Reply`; they raise ApiError for refusals and let the
+core's InputError through (answered 400). Paths in requests go through `Roots.check` before any
+file is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import re
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from mattetrack import __version__
+from mattetrack.engines import Engine
+from mattetrack.errors import InputError
+from mattetrack.service.auth import Roots
+from mattetrack.service.errors import ApiError
+from mattetrack.service.state import Registry, ServiceSession
+
+
+@dataclass
+class Request:
+    params: dict[str, str]  # from the path template
+    query: dict[str, str]
+    body: dict
+
+
+@dataclass
+class Reply:
+    """A response: `body` bytes, or `stream`, an iterator of byte chunks (sent chunked)."""
+
+    status: int = 200
+    body: bytes = b""
+    content_type: str = "application/json"
+    stream: Iterator[bytes] | None = None
+
+
+def json_reply(payload: dict, status: int = 200) -> Reply:
+    return Reply(status, json.dumps(payload).encode())
+
+
+# -- schema pieces (JSON Schema 2020-12, as OpenAPI 3.1 uses) --------------------------------------
+INT = {"type": "integer"}
+NUM = {"type": "number"}
+STR = {"type": "string"}
+POINT = {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}
+RANGE = {"type": "string", "pattern": r"^-?\d+(-(-?\d+))?$", "examples": ["1001-1100"]}
+
+
+def obj(required: tuple[str, ...] = (), **props: dict) -> dict:
+    schema: dict = {"type": "object", "properties": props}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+OBJECT_INFO = obj(("object", "name", "keyframes"), object=INT, name=STR,
+                  keyframes={"type": "array", "items": INT})
+SESSION_INFO = obj(("session", "plate", "frames", "width", "height", "objects"),
+                   session=STR, plate=STR, frames={**POINT, "items": INT}, width=INT, height=INT,
+                   objects={"type": "array", "items": OBJECT_INFO},
+                   job={"type": ["string", "null"]})
+JOB_STATUS = obj(("job", "session", "state", "done", "total"), job=STR, session=STR,
+                 state={"enum": ["running", "done", "cancelled", "failed"]}, done=INT, total=INT,
+                 output=STR, error=STR)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One endpoint. `responses`: {status: (description, JSON schema or None, media type)}."""
+
+    method: str
+    path: str  # /v1/... with {name} parameters
+    handler: Callable[[Service, Request], Reply]
+    summary: str
+    body: dict | None = None
+    # {name: (schema, required, description)}
+    query: dict[str, tuple[dict, bool, str]] = field(default_factory=dict)
+    responses: dict[int, tuple[str, dict | None, str]] = field(default_factory=dict)
+
+    @property
+    def regex(self) -> re.Pattern[str]:
+        return re.compile("^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
+                          + "$")
+
+
+def _json_ok(description: str, schema: dict, status: int = 200) -> dict:
+    return {status: (description, schema, "application/json")}
+
+
+class Service:
+    """The state behind the endpoints: one engine, the roots, sessions and jobs."""
+
+    MAX_BODY = 1 << 20  # bytes of JSON a request may send
+
+    def __init__(self, engine: Engine, engine_name: str, roots: Roots) -> None:
+        self.engine = engine
+        self.engine_name = engine_name
+        self.roots = roots
+        self.registry = Registry()
+        # Deep engines share one model and an embedding cache: one model call at a time.
+        # The classic engine keeps no state between calls, so its calls run side by side.
+        self._engine_lock = threading.Lock()
+        self._compiled = [(r, r.regex) for r in ROUTES]
+
+    def engine_gate(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext() if self.engine_name == "classic" else self._engine_lock
+
+    def dispatch(self, method: str, path: str, query: dict[str, str], body: dict) -> Reply:
+        allowed = []
+        for route, regex in self._compiled:
+            m = regex.match(path)
+            if m is None:
+                continue
+            if route.method == method:
+                return route.handler(self, Request(m.groupdict(), query, body))
+            allowed.append(route.method)
+        if allowed:
+            raise ApiError(405, f"{method} {path}: not allowed (use {', '.join(allowed)})")
+        raise ApiError(404, f"no endpoint {path}")
+
+    def close(self) -> None:
+        self.registry.close()
+
+
+# -- field checks -----------------------------------------------------------------------------
+def _get(body: dict, name: str, kind: type | tuple[type, ...], required: bool = False,
+         what: str = "") -> object:
+    """body[name] when it has type `kind` (bools are not numbers); None when absent."""
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise ApiError(400, f"{name}: required")
+        return None
+    is_bool = isinstance(value, bool)
+    if not isinstance(value, kind) or (is_bool and bool not in _tuple(kind)):
+        raise ApiError(400, f"{name}: expected {what or _tuple(kind)[0].__name__}, "
+                       f"got {json.dumps(value)[:60]}")
+    return value
+
+
+def _tuple(kind: type | tuple[type, ...]) -> tuple[type, ...]:
+    return kind if isinstance(kind, tuple) else (kind,)
+
+
+def _numbers(value: object, n: int | None, name: str) -> list[float]:
+    ok = isinstance(value, list) and (n is None or len(value) == n) and all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        for v in value)
+    if not ok:
+        raise ApiError(400, f"{name}: expected {n or 'a list of'} finite numbers, "
+                       f"got {json.dumps(value)[:60]}")
+    return [float(v) for v in value]  # type: ignore[union-attr]
+
+
+def _points(body: dict, name: str) -> list[list[float]]:
+    value = _get(body, name, list, what="a list of [x, y]")
+    return [_numbers(p, 2, f"{name}[{i}]") for i, p in enumerate(value or [])]
+
+
+def _int_param(text: str | None, name: str, status: int = 400) -> int | None:
+    if text is None:
+        return None
+    if not re.fullmatch(r"-?\d{1,12}", text):
+        raise ApiError(status, f"{name}: expected a whole number, got {text!r}")
+    return int(text)
+
+
+def _object_id(session: ServiceSession, text: str) -> int:
+    obj_id = _int_param(text, "object", status=404)
+    try:
+        session.core.object(obj_id)
+    except InputError:
+        raise ApiError(404, f"no object {text!r} in session {session.id}") from None
+    return obj_id
+
+
+def _frame_range(text: str | None) -> tuple[int, int] | None:
+    from mattetrack.cli import parse_range
+
+    try:
+        return parse_range(text)
+    except InputError as err:
+        raise ApiError(400, str(err).replace("--range", "range", 1)) from None
+
+
+# -- handlers ---------------------------------------------------------------------------------
+def health(service: Service, req: Request) -> Reply:
+    return json_reply({"version": __version__, "engine": service.engine_name})
+
+
+def openapi_document(service: Service, req: Request) -> Reply:
+    from mattetrack.service.openapi import build_openapi
+
+    return json_reply(build_openapi(ROUTES))
+
+
+def open_session(service: Service, req: Request) -> Reply:
+    from mattetrack.shot import Shot
+
+    plate = service.roots.check(_get(req.body, "plate", str, required=True), "plate")
+    colorspace = _get(req.body, "colorspace", str)
+    frame_range = _frame_range(_get(req.body, "range", str))
+    shot = Shot.open(plate, colorspace=colorspace, frame_range=frame_range)
+    try:
+        # A frame file may itself be a link out of the roots.
+        for f in ([] if shot.is_movie else shot.frames):
+            service.roots.check(shot.file(f), "plate")
+        session = ServiceSession(service.registry.new_id(), shot, service.engine,
+                                 service.engine_gate())
+    except BaseException:
+        shot.close()
+        raise
+    service.registry.add_session(session)
+    return json_reply({"session": session.id, "frames": [shot.frames[0], shot.frames[-1]],
+                       "width": shot.width, "height": shot.height}, 201)
+
+
+def get_session(service: Service, req: Request) -> Reply:
+    session = service.registry.session(req.params["sid"])
+    with session.lock:
+        return json_reply(session.describe())
+
+
+def delete_session(service: Service, req: Request) -> Reply:
+    session = service.registry.pop_session(req.params["sid"])
+    service.registry.close_session(session)
+    return json_reply({"deleted": session.id})
+
+
+def add_object(service: Service, req: Request) -> Reply:
+    session = service.registry.session(req.params["sid"])
+    name = _get(req.body, "name", str)
+    with session.lock:
+        obj_id = session.core.add_object(name)
+        return json_reply({"object": obj_id, "name": session.core.object(obj_id).name}, 201)
+
+
+def delete_object(service: Service, req: Request) -> Reply:
+    session = service.registry.session(req.params["sid"])
+    with session.lock:
+        obj_id = _object_id(session, req.params["oid"])
+        session.core.remove_object(obj_id)
+        session.edited(obj_id)
+    return json_reply({"deleted": obj_id})
+
+
+def add_prompts(service: Service, req: Request) -> Reply:
+    from mattetrack.prompts import FramePrompts
+    from mattetrack.shot.mask import read_mask
+
+    session = service.registry.session(req.params["sid"])
+    body = req.body
+    frame = _get(body, "frame", int, required=True)
+    points = _points(body, "points")
+    negative = _points(body, "negative")
+    box = _get(body, "box", list, what="[x0, y0, x1, y1]")
+    box = _numbers(box, 4, "box") if box is not None else None
+    mask_path = _get(body, "mask", str)
+    if not (points or negative or box or mask_path):
+        raise ApiError(400, "prompts: give points, negative, box or mask")
+    shot = session.shot
+    mask = None
+    if mask_path is not None:
+        mask = read_mask(service.roots.check(mask_path, "mask"), shot.width, shot.height)
+    with session.lock:
+        obj_id = _object_id(session, req.params["oid"])
+        core = session.core
+        shot.check_frame(frame)
+        # Checked all together first, so a bad prompt adds nothing.
+        trial = FramePrompts(box=tuple(box) if box else None)
+        for x, y in points:
+            trial.add_point(x, y, True)
+        for x, y in negative:
+            trial.add_point(x, y, False)
+        trial.validate(shot.width, shot.height, "prompts")
+        for x, y in points:
+            core.add_point(obj_id, frame, x, y, positive=True, where="points")
+        for x, y in negative:
+            core.add_point(obj_id, frame, x, y, positive=False, where="negative")
+        if box is not None:
+            core.add_box(obj_id, frame, tuple(box))
+        if mask is not None:
+            core.add_mask(obj_id, frame, mask)
+        session.edited(obj_id)
+        return json_reply({"object": obj_id, "keyframes": core.keyframes(obj_id)})
+
+
+def clear_prompts(service: Service, req: Request) -> Reply:
+    session = service.registry.session(req.params["sid"])
+    frame = _int_param(req.query.get("frame"), "frame")
+    with session.lock:
+        obj_id = _object_id(session, req.params["oid"])
+        if frame is not None:
+            session.shot.check_frame(frame)
+        session.core.clear_prompts(obj_id, frame)
+        session.edited(obj_id)
+        return json_reply({"object": obj_id, "keyframes": session.core.keyframes(obj_id)})
+
+
+def preview(service: Service, req: Request) -> Reply:
+    from mattetrack.service.preview import render_preview
+    from mattetrack.shapes.source import MatteSequence
+
+    session = service.registry.session(req.params["sid"])
+    frame = _int_param(req.query.get("frame"), "frame")
+    if frame is None:
+        raise ApiError(400, "frame: required")
+    max_side = _int_param(req.query.get("max_side"), "max_side")
+    if max_side is not None and max_side < 16:
+        raise ApiError(400, f"max_side: expected at least 16, got {max_side}")
+    shot = session.shot
+    with session.lock:
+        shot.check_frame(frame)
+        if "object" in req.query:
+            obj_ids = [_object_id(session, req.query["object"])]
+        else:
+            obj_ids = [o.id for o in session.core.objects]
+        exported = session.exported_layers(frame, obj_ids)
+        mattes = {}
+        if exported is not None:  # what propagation wrote for this frame
+            path, layers = exported
+            read = MatteSequence({frame: path}, list(layers.values()), shot.width, shot.height,
+                                 True).read(frame)
+            mattes = {o: read[layer] for o, layer in layers.items()}
+        for obj_id in obj_ids:  # else the selection on a keyframe
+            if obj_id not in mattes and frame in session.core.keyframes(obj_id):
+                mattes[obj_id] = session.select(obj_id, frame)
+    return Reply(200, render_preview(shot.image(frame), mattes, max_side), "image/png")
+
+
+def propagate(service: Service, req: Request) -> Reply:
+    from mattetrack.export.channels import layer_names
+    from mattetrack.export.cryptomatte import Cryptomatte
+    from mattetrack.export.frames import MatteOutput
+    from mattetrack.service.jobs import PropagationJob
+
+    session = service.registry.session(req.params["sid"])
+    text = _get(req.body, "output", str, required=True)
+    cryptomatte = _get(req.body, "cryptomatte", bool) or False
+    frame_range = _frame_range(_get(req.body, "range", str))
+    shot = session.shot
+    frames = [f for f in shot.frames
+              if frame_range is None or frame_range[0] <= f <= frame_range[1]]
+    if not frames:
+        raise ApiError(400, f"range: no frame of the shot ({shot.frames[0]}-{shot.frames[-1]}) "
+                       "is in it")
+    real = service.roots.check(text, "output")
+    if not real.lower().endswith(".exr"):
+        raise ApiError(400, f"output: {text!r} must be an EXR pattern such as mattes.####.exr")
+    output = MatteOutput(real, len(shot.frames), option="output")
+    for f in frames:  # an existing file may be a link out of the roots
+        service.roots.check(output.path(f), "output")
+        if not shot.is_movie and output.path(f) == os.path.realpath(shot.file(f)):
+            raise ApiError(400, f"output: would overwrite the plate {shot.file(f)}")
+    folder = os.path.dirname(output.path(frames[0]))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise ApiError(400, f"output: cannot create {folder} ({err.strerror})") from None
+    with session.lock:
+        if session.job is not None and session.job.running:
+            raise ApiError(409, f"session {session.id}: job {session.job.id} is still running")
+        objects = session.core.objects
+        if not objects:
+            raise ApiError(400, "nothing to propagate: add an object with at least one prompt")
+        for o in objects:
+            if not o.keyframes:
+                raise ApiError(400, f"object {o.name!r} has no prompts")
+        names = [o.name for o in objects]
+        layers = dict(zip([o.id for o in objects], layer_names(names), strict=True))
+        crypto = Cryptomatte(names) if cryptomatte else None
+        job = PropagationJob(service.registry.new_id(), session, frames, output, layers, crypto)
+        session.job = job
+        service.registry.add_job(job)
+        job.start()
+    return json_reply({"job": job.id, "total": job.total}, 202)
+
+
+def job_status(service: Service, req: Request) -> Reply:
+    return json_reply(service.registry.job(req.params["jid"]).status())
+
+
+def job_events(service: Service, req: Request) -> Reply:
+    job = service.registry.job(req.params["jid"])
+
+    def lines() -> Iterator[bytes]:
+        for event in job.events():
+            if event is not None:
+                yield (json.dumps(event) + "\n").encode()
+
+    return Reply(200, content_type="application/x-ndjson", stream=lines())
+
+
+def cancel_job(service: Service, req: Request) -> Reply:
+    job = service.registry.job(req.params["jid"])
+    job.cancel()
+    return json_reply(job.status(), 202)
+
+
+# -- the route table --------------------------------------------------------------------------
+_SID = "/v1/sessions/{sid}"
+_OID = _SID + "/objects/{oid}"
+_NOT_FOUND = {404: ("unknown session, object or job", None, "application/json")}
+_BAD = {400: ("malformed request or bad input", None, "application/json")}
+
+ROUTES: list[Route] = [
+    Route("GET", "/v1/health", health, "Version and engine of the service",
+          responses=_json_ok("the service is up", obj(("version", "engine"), version=STR,
+                                                       engine=STR))),
+    Route("GET", "/v1/openapi.json", openapi_document, "This OpenAPI 3.1 document",
+          responses=_json_ok("the document", {"type": "object"})),
+    Route("POST", "/v1/sessions", open_session, "Open a plate (a path or frame pattern under a "
+          "root) as a new session",
+          body=obj(("plate",), plate={**STR, "examples": ["/shots/a/plate.####.exr"]},
+                   colorspace=STR, range=RANGE),
+          responses={**_json_ok("the session", obj(("session", "frames", "width", "height"),
+                                                   session=STR, frames={**POINT, "items": INT},
+                                                   width=INT, height=INT), 201),
+                     **_BAD, 403: ("the plate is outside the roots", None, "application/json")}),
+    Route("GET", _SID, get_session, "A session: its shot, objects and their keyframes",
+          responses={**_json_ok("the session", SESSION_INFO), **_NOT_FOUND}),
+    Route("DELETE", _SID, delete_session, "Close a session (its running job is cancelled)",
+          responses={**_json_ok("closed", obj(("deleted",), deleted=STR)), **_NOT_FOUND}),
+    Route("POST", _SID + "/objects", add_object, "Add an object",
+          body=obj(name=STR),
+          responses={**_json_ok("the new object", obj(("object", "name"), object=INT, name=STR),
+                                201), **_BAD, **_NOT_FOUND}),
+    Route("DELETE", _OID, delete_object, "Remove an object and its prompts",
+          responses={**_json_ok("removed", obj(("deleted",), deleted=INT)), **_NOT_FOUND}),
+    Route("POST", _OID + "/prompts", add_prompts,
+          "Add prompts for an object on a frame (display-window pixels, origin top-left, "
+          "x right, y down); the frame becomes a keyframe",
+          body=obj(("frame",), frame=INT, points={"type": "array", "items": POINT},
+                   negative={"type": "array", "items": POINT},
+                   box={"type": "array", "items": NUM, "minItems": 4, "maxItems": 4},
+                   mask={**STR, "description": "a mask image under a root; >= 0.5 is the object"}),
+          responses={**_json_ok("the object's keyframes", obj(("object", "keyframes"),
+                                                              object=INT, keyframes={
+                                                                  "type": "array", "items": INT})),
+                     **_BAD, **_NOT_FOUND,
+                     403: ("the mask is outside the roots", None, "application/json")}),
+    Route("DELETE", _OID + "/prompts", clear_prompts,
+          "Remove an object's prompts on one frame, or on every frame without `frame`",
+          query={"frame": (INT, False, "the frame (default: all)")},
+          responses={**_json_ok("the object's keyframes", obj(("object", "keyframes"),
+                                                              object=INT, keyframes={
+                                                                  "type": "array", "items": INT})),
+                     **_BAD, **_NOT_FOUND}),
+    Route("GET", _SID + "/preview", preview,
+          "A frame as an 8-bit PNG with each object's matte as a coloured overlay: its "
+          "propagated matte where one is written and up to date, else its selection on its "
+          "keyframes",
+          query={"frame": (INT, True, "the frame"),
+                 "object": (INT, False, "only this object"),
+                 "max_side": ({**INT, "minimum": 16}, False, "longer side at most, px")},
+          responses={200: ("the preview", {"type": "string", "contentMediaType": "image/png"},
+                           "image/png"), **_BAD, **_NOT_FOUND}),
+    Route("POST", _SID + "/propagate", propagate,
+          "Propagate every object through the shot on a background job, writing EXR mattes as "
+          "`mattetrack track` does (one float16 `<object>.A` channel per object, ZIP)",
+          body=obj(("output",), output={**STR, "examples": ["/shots/a/mattes/m.####.exr"]},
+                   cryptomatte={"type": "boolean"}, range=RANGE),
+          responses={**_json_ok("the job started", obj(("job", "total"), job=STR, total=INT),
+                                202), **_BAD, **_NOT_FOUND,
+                     403: ("the output is outside the roots", None, "application/json"),
+                     409: ("a job is already running on the session", None,
+                           "application/json")}),
+    # Shapes export (roto Beziers of a finished job, DESIGN.md's JSON) comes here later:
+    # POST /v1/jobs/{jid}/shapes {"output": "roto.json", "format": "json|nuke|blender|fusion"}.
+    Route("GET", "/v1/jobs/{jid}", job_status, "A job's state and progress",
+          responses={**_json_ok("the job", JOB_STATUS), **_NOT_FOUND}),
+    Route("GET", "/v1/jobs/{jid}/events", job_events,
+          "Progress as NDJSON, streamed: one line per frame written ({frame, done, total}), "
+          "then one with the end state ({state, done, total, error?})",
+          responses={200: ("the event stream", {"type": "string"}, "application/x-ndjson"),
+                     **_NOT_FOUND}),
+    Route("POST", "/v1/jobs/{jid}/cancel", cancel_job,
+          "Stop a job after the frame in progress (written files stay, each whole)",
+          responses={**_json_ok("the job", JOB_STATUS, 202), **_NOT_FOUND}),
+]

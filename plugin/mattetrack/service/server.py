@@ -1,0 +1,160 @@
+"""The HTTP side: a `ThreadingHTTPServer` (one thread per connection) whose handler checks the
+token, reads at most `Service.MAX_BODY` bytes of JSON, dispatches to `api`, and answers errors as
+`{"error": "one line"}` — never a traceback.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import socket
+import sys
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from mattetrack import __version__
+from mattetrack.errors import MatteTrackError
+from mattetrack.service.api import Reply, Service, json_reply
+from mattetrack.service.auth import token_matches
+from mattetrack.service.errors import ApiError
+
+_DRAIN = 16 << 20  # bytes of an oversized body read and dropped before answering 413
+
+
+class ServiceServer(ThreadingHTTPServer):
+    """The server; `service` holds the state, `token` the bearer token."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], service: Service, token: str) -> None:
+        if ":" in address[0]:
+            self.address_family = socket.AF_INET6
+        self.service = service
+        self.token = token
+        super().__init__(address, _Handler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{port}"
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.service.close()
+
+
+def make_server(service: Service, token: str, host: str = "127.0.0.1",
+                port: int = 8765) -> ServiceServer:
+    """A bound server (port 0: any free port; see `.url`); run it with `serve_forever()`."""
+    return ServiceServer((host, port), service, token)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: ServiceServer
+    protocol_version = "HTTP/1.1"  # keep-alive: a host adapter's clicks reuse one connection
+    server_version = f"MatteTrack/{__version__}"
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's names)
+        self._handle()
+
+    def do_POST(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_DELETE(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._handle()
+
+    def do_PATCH(self) -> None:  # noqa: N802
+        self._handle()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass  # no access log: the server prints its start line and errors only
+
+    def _handle(self) -> None:
+        try:
+            reply = self._reply()
+        except ApiError as err:
+            reply = json_reply({"error": str(err)}, err.status)
+        except MatteTrackError as err:  # bad input found by the core
+            reply = json_reply({"error": str(err)}, 400)
+        except Exception as err:  # noqa: BLE001 (a bug: logged, one line to the client)
+            print(f"mattetrack serve: {self.command} {self.path} failed:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            first = str(err).splitlines()[0] if str(err) else ""
+            reply = json_reply({"error": f"internal error ({type(err).__name__}: {first})"}, 500)
+        try:
+            self._send(reply)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client went away
+
+    def _reply(self) -> Reply:
+        body = self._read_body()
+        if not token_matches(self.headers.get("Authorization"), self.server.token):
+            raise ApiError(401, "missing or wrong token (Authorization: Bearer <token>)")
+        url = urlsplit(self.path)
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        data: dict = {}
+        if body.strip():
+            try:
+                data = json.loads(body)
+            except (ValueError, UnicodeDecodeError) as err:
+                raise ApiError(400, f"malformed JSON body ({err})") from None
+            if not isinstance(data, dict):
+                raise ApiError(400, "the JSON body must be an object")
+        return self.server.service.dispatch(self.command, url.path.rstrip("/") or "/", query,
+                                            data)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            self.close_connection = True
+            raise ApiError(400, "chunked request bodies are not accepted; send Content-Length")
+        text = self.headers.get("Content-Length") or "0"
+        length = int(text) if text.isdigit() else -1
+        if length < 0:
+            self.close_connection = True
+            raise ApiError(400, f"bad Content-Length {text!r}")
+        if length > Service.MAX_BODY:
+            self.close_connection = True
+            if length <= _DRAIN:  # read and drop it, so that the client gets to see the answer
+                while length > 0:
+                    chunk = self.rfile.read(min(length, 1 << 16))
+                    if not chunk:
+                        break
+                    length -= len(chunk)
+            raise ApiError(413, f"request body of {text} bytes; at most {Service.MAX_BODY}")
+        return self.rfile.read(length)
+
+    def _send(self, reply: Reply) -> None:
+        self.send_response(reply.status)
+        self.send_header("Content-Type", reply.content_type)
+        self.send_header("Cache-Control", "no-store")
+        if reply.status == 401:
+            self.send_header("WWW-Authenticate", 'Bearer realm="mattetrack"')
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        if reply.stream is None:
+            self.send_header("Content-Length", str(len(reply.body)))
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(reply.body)
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for chunk in reply.stream:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()

@@ -1,0 +1,137 @@
+"""Sessions the service holds: each wraps a core `Session` on an opened `Shot` with a lock, and
+remembers where its last propagation wrote mattes (previews read them back from there)."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mattetrack.engines import Engine
+from mattetrack.service.errors import ApiError
+from mattetrack.session import Session
+
+if TYPE_CHECKING:
+    from mattetrack.service.jobs import PropagationJob
+    from mattetrack.shot import Shot
+
+
+@dataclass
+class Export:
+    """Mattes a propagation wrote: the frame -> file mapping, each object's EXR layer, and each
+    object's edit count when it started (a later edit makes that object's mattes stale)."""
+
+    path: Callable[[int], str]  # frame -> output file (MatteOutput.path)
+    layers: dict[int, str]
+    edits: dict[int, int]
+    frames: set[int] = field(default_factory=set)  # frames whose file is completely written
+
+
+class ServiceSession:
+    """One shot being worked on. `lock` guards the core session's state; `engine_gate` is held
+    around engine calls (a real lock for the deep engines, which share one model and an
+    embedding cache; nothing for the stateless classic engine)."""
+
+    def __init__(self, sid: str, shot: Shot, engine: Engine,
+                 engine_gate: contextlib.AbstractContextManager) -> None:
+        self.id = sid
+        self.shot = shot
+        self.core = Session(shot, engine)
+        self.engine_gate = engine_gate
+        self.lock = threading.RLock()
+        self.edits: dict[int, int] = {}  # object id -> prompt edits so far
+        self.export: Export | None = None
+        self.job: PropagationJob | None = None
+
+    def edited(self, obj_id: int) -> None:
+        """Note that an object's prompts changed (its propagated mattes are stale now)."""
+        self.edits[obj_id] = self.edits.get(obj_id, 0) + 1
+
+    def select(self, obj_id: int, frame: int) -> np.ndarray:
+        """(H, W) float32 selection of an object on one of its keyframes (cached by the core)."""
+        with self.lock, self.engine_gate:
+            return self.core.select(obj_id, frame)
+
+    def exported_layers(self, frame: int, obj_ids: list[int]) -> tuple[str, dict[int, str]] | None:
+        """(file, {object id: layer}) of the up-to-date propagated mattes of `frame`, if any."""
+        export = self.export
+        if export is None or frame not in export.frames:
+            return None
+        layers = {o: export.layers[o] for o in obj_ids
+                  if o in export.layers and export.edits.get(o) == self.edits.get(o, 0)}
+        return (export.path(frame), layers) if layers else None
+
+    def describe(self) -> dict:
+        shot = self.shot
+        return {
+            "session": self.id,
+            "plate": shot.path,
+            "frames": [shot.frames[0], shot.frames[-1]],
+            "width": shot.width,
+            "height": shot.height,
+            "objects": [{"object": o.id, "name": o.name, "keyframes": o.keyframes}
+                        for o in self.core.objects],
+            "job": self.job.id if self.job is not None else None,
+        }
+
+
+class Registry:
+    """Sessions and jobs by id, shared by every request thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.sessions: dict[str, ServiceSession] = {}
+        self.jobs: dict[str, PropagationJob] = {}
+
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_hex(6)
+
+    def add_session(self, session: ServiceSession) -> None:
+        with self._lock:
+            self.sessions[session.id] = session
+
+    def session(self, sid: str) -> ServiceSession:
+        with self._lock:
+            found = self.sessions.get(sid)
+        if found is None:
+            raise ApiError(404, f"no session {sid!r}")
+        return found
+
+    def pop_session(self, sid: str) -> ServiceSession:
+        with self._lock:
+            found = self.sessions.pop(sid, None)
+        if found is None:
+            raise ApiError(404, f"no session {sid!r}")
+        return found
+
+    def add_job(self, job: PropagationJob) -> None:
+        with self._lock:
+            self.jobs[job.id] = job
+
+    def job(self, jid: str) -> PropagationJob:
+        with self._lock:
+            found = self.jobs.get(jid)
+        if found is None:
+            raise ApiError(404, f"no job {jid!r}")
+        return found
+
+    def close_session(self, session: ServiceSession) -> None:
+        """Stop its job (after the frame in progress) and release the shot's readers."""
+        job = session.job
+        if job is not None:
+            job.cancel()
+            job.wait()
+        session.shot.close()
+
+    def close(self) -> None:
+        with self._lock:
+            sessions = list(self.sessions.values())
+            self.sessions.clear()
+        for session in sessions:
+            self.close_session(session)

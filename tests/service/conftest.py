@@ -1,0 +1,98 @@
+"""A real `mattetrack serve` (classic engine) on a free port in a thread, a small EXR plate under
+its root, and a urllib client like the host adapters' (standard library only)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from mattetrack.engines import get_engine
+from mattetrack.service.api import Service
+from mattetrack.service.auth import Roots, load_or_create_token
+from mattetrack.service.server import make_server
+from mattetrack.synthetic import render_shot
+
+FIRST, N_FRAMES, W, H = 1001, 8, 320, 180
+
+
+class Client:
+    """JSON over HTTP with the bearer token; `call` returns (status, parsed body or bytes)."""
+
+    def __init__(self, url: str, token: str | None) -> None:
+        self.url = url
+        self.token = token
+
+    def request(self, method: str, path: str, body: object = None, *, raw: bytes | None = None,
+                headers: dict[str, str] | None = None):  # noqa: ANN201
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        req = urllib.request.Request(self.url + path, data=data, method=method)
+        if self.token is not None:
+            req.add_header("Authorization", f"Bearer {self.token}")
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        for k, v in (headers or {}).items():
+            req.add_header(k, v)
+        try:
+            return urllib.request.urlopen(req, timeout=60)
+        except urllib.error.HTTPError as err:
+            return err
+
+    def call(self, method: str, path: str, body: object = None, **kw) -> tuple[int, object]:
+        with self.request(method, path, body, **kw) as resp:
+            payload = resp.read()
+            kind = resp.headers.get("Content-Type", "")
+            return resp.status, json.loads(payload) if kind == "application/json" else payload
+
+    def ok(self, method: str, path: str, body: object = None, status: int = 200) -> dict:
+        got, payload = self.call(method, path, body)
+        assert got == status, payload
+        return payload
+
+
+@pytest.fixture(scope="session")
+def service_root(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
+    """root/plate/plate.1001-1008.exr (320x180 half, scene-linear) and the true coverages."""
+    root = tmp_path_factory.mktemp("root")
+    (root / "plate").mkdir()
+    shot = render_shot(n_frames=N_FRAMES, width=W, height=H, seed=3, motion_blur_samples=1)
+    for i, (rgb, _) in enumerate(shot):
+        path = str(root / "plate" / f"plate.{FIRST + i:04d}.exr")
+        spec = oiio.ImageSpec(W, H, 3, "half")
+        out = oiio.ImageOutput.create(path)
+        assert out is not None and out.open(path, spec), oiio.geterror()
+        out.write_image(np.ascontiguousarray(rgb))
+        out.close()
+    return root, [cov for _, cov in shot]
+
+
+@pytest.fixture(scope="session")
+def server(service_root, tmp_path_factory):  # noqa: ANN201
+    """(base URL, token) of a server with the classic engine and `service_root` as its root."""
+    root, _ = service_root
+    token, _ = load_or_create_token(tmp_path_factory.mktemp("config") / "token")
+    service = Service(get_engine("classic"), "classic", Roots([root]))
+    srv = make_server(service, token, "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv.url, token
+    srv.shutdown()
+    srv.server_close()
+    thread.join(10)
+
+
+@pytest.fixture
+def client(server) -> Client:
+    url, token = server
+    return Client(url, token)
+
+
+@pytest.fixture
+def plate(service_root) -> str:
+    return str(service_root[0] / "plate" / "plate.####.exr")

@@ -1,0 +1,235 @@
+"""The service's endpoints on a real server and a real EXR plate: sessions, objects, clicks,
+previews, propagation jobs writing EXR mattes, their event streams, cancel, concurrency."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+import cv2
+import numpy as np
+import OpenImageIO as oiio
+from conftest import FIRST, N_FRAMES, H, W  # tests/service/conftest.py
+
+from mattetrack.evaluation import iou
+from mattetrack.service.api import ROUTES
+from mattetrack.synthetic import click_point
+
+LAST = FIRST + N_FRAMES - 1
+
+
+def _open(client, plate: str, name: str = "blob", truth=None) -> tuple[str, int]:  # noqa: ANN001
+    """A session on the plate with one object clicked on its first frame."""
+    sid = client.ok("POST", "/v1/sessions", {"plate": plate}, 201)["session"]
+    oid = client.ok("POST", f"/v1/sessions/{sid}/objects", {"name": name}, 201)["object"]
+    x, y = click_point(truth[0])
+    got = client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+                    {"frame": FIRST, "points": [[x, y]]})
+    assert got["keyframes"] == [FIRST]
+    return sid, oid
+
+
+def _preview(client, sid: str, query: str) -> np.ndarray:  # noqa: ANN001
+    with client.request("GET", f"/v1/sessions/{sid}/preview?{query}") as resp:
+        assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
+        image = cv2.imdecode(np.frombuffer(resp.read(), np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    return image
+
+
+def _events(client, jid: str) -> list[dict]:  # noqa: ANN001
+    with client.request("GET", f"/v1/jobs/{jid}/events") as resp:
+        assert resp.headers["Content-Type"] == "application/x-ndjson"
+        return [json.loads(line) for line in resp]
+
+
+def _read_channel(path: str, channel: str) -> np.ndarray:
+    inp = oiio.ImageInput.open(path)
+    assert inp is not None, oiio.geterror()
+    spec = inp.spec()
+    names = list(spec.channelnames)
+    assert channel in names, names
+    assert spec.channelformat(names.index(channel)) == oiio.TypeDesc("half")
+    pixels = inp.read_image(0, 0, names.index(channel), names.index(channel) + 1, "float")
+    inp.close()
+    return pixels[:, :, 0]
+
+
+def test_open_click_preview(client, plate, service_root):
+    _, truth = service_root
+    sid, oid = _open(client, plate, truth=truth)
+    info = client.ok("GET", f"/v1/sessions/{sid}")
+    assert info["frames"] == [FIRST, LAST] and (info["width"], info["height"]) == (W, H)
+    assert info["objects"] == [{"object": oid, "name": "blob", "keyframes": [FIRST]}]
+
+    shown = _preview(client, sid, f"frame={FIRST}").astype(np.int16)
+    assert shown.shape == (H, W, 3)
+    # Frame 1002 has no prompts and nothing propagated yet: the plain frame.
+    plain = _preview(client, sid, f"frame={FIRST}&object={oid}&max_side=160")
+    assert plain.shape == (90, 160, 3)
+    other = client.ok("POST", f"/v1/sessions/{sid}/objects", {}, 201)["object"]
+    bare = _preview(client, sid, f"frame={FIRST}&object={other}").astype(np.int16)
+    changed = np.abs(shown - bare).max(axis=2) > 8
+    obj = truth[0] >= 0.5
+    assert changed[obj].mean() > 0.9  # the overlay is on the object...
+    assert changed[~obj].mean() < 0.05  # ...and (outline aside) nowhere else
+    client.ok("DELETE", f"/v1/sessions/{sid}/objects/{other}")
+    client.ok("DELETE", f"/v1/sessions/{sid}")
+    assert client.call("GET", f"/v1/sessions/{sid}")[0] == 404
+
+
+def test_bad_requests(client, plate, service_root):
+    _, truth = service_root
+    sid, oid = _open(client, plate, truth=truth)
+    prompts = f"/v1/sessions/{sid}/objects/{oid}/prompts"
+    cases = [
+        ("POST", "/v1/sessions", b"{not json", 400, "JSON"),
+        ("POST", "/v1/sessions", b"[1, 2]", 400, "object"),
+        ("POST", "/v1/sessions", b"{}", 400, "plate: required"),
+        ("POST", "/v1/sessions", {"plate": 7}, 400, "plate: expected str"),
+        ("POST", "/v1/sessions", {"plate": plate, "range": "9-1"}, 400, "range"),
+        ("POST", "/v1/sessions", {"plate": plate.replace("plate.", "nope.")}, 400, "nope"),
+        ("POST", prompts, {"frame": "1001", "points": [[1, 2]]}, 400, "frame: expected int"),
+        ("POST", prompts, {"frame": True, "points": [[1, 2]]}, 400, "frame"),
+        ("POST", prompts, {"frame": FIRST, "points": [[1, "2"]]}, 400, "points[0]"),
+        ("POST", prompts, {"frame": FIRST, "box": [1, 2, 3]}, 400, "box"),
+        ("POST", prompts, {"frame": FIRST}, 400, "give points"),
+        ("POST", prompts, {"frame": 5, "points": [[1, 2]]}, 400, "frame 5 is not in the shot"),
+        ("POST", prompts, {"frame": FIRST, "points": [[1, 2], [W + 5, 2]]}, 400, "outside"),
+        ("POST", f"/v1/sessions/{sid}/objects", {"name": "blob"}, 400, "already"),
+        ("GET", f"/v1/sessions/{sid}/preview", None, 400, "frame: required"),
+        ("GET", f"/v1/sessions/{sid}/preview?frame=x", None, 400, "frame"),
+        ("GET", f"/v1/sessions/{sid}/preview?frame={FIRST}&max_side=2", None, 400, "max_side"),
+        ("POST", f"/v1/sessions/{sid}/propagate", {"output": plate[:-4] + ".png"}, 400, "EXR"),
+        ("POST", f"/v1/sessions/{sid}/propagate", {"output": plate}, 400, "overwrite the plate"),
+        ("GET", "/v1/sessions/nope", None, 404, "no session"),
+        ("POST", f"/v1/sessions/{sid}/objects/99/prompts", {"frame": FIRST, "box": [1, 1, 9, 9]},
+         404, "no object"),
+        ("DELETE", f"/v1/sessions/{sid}/objects/x", None, 404, "object"),
+        ("GET", f"/v1/sessions/{sid}/preview?frame={FIRST}&object=99", None, 404, "no object"),
+        ("GET", "/v1/jobs/nope", None, 404, "no job"),
+        ("POST", "/v1/jobs/nope/cancel", None, 404, "no job"),
+        ("GET", "/v1/nowhere", None, 404, "no endpoint"),
+        ("PUT", "/v1/sessions", b"{}", 405, "POST"),
+        ("DELETE", "/v1/health", None, 405, "GET"),
+    ]
+    for method, path, body, status, words in cases:
+        raw = body if isinstance(body, bytes) else None
+        got, payload = client.call(method, path, None if raw else body, raw=raw)
+        assert (got, words in payload.get("error", "")) == (status, True), (path, body, payload)
+    # A refused prompt added nothing (the batch is checked first).
+    assert client.ok("GET", f"/v1/sessions/{sid}")["objects"][0]["keyframes"] == [FIRST]
+    client.ok("DELETE", f"{prompts}?frame={FIRST}")
+    status, payload = client.call("POST", f"/v1/sessions/{sid}/propagate",
+                                  {"output": os.path.dirname(plate) + "/m.####.exr"})
+    assert status == 400 and "no prompts" in payload["error"]
+    client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_propagate_writes_mattes_and_streams_events(client, plate, service_root):
+    root, truth = service_root
+    sid, oid = _open(client, plate, name="the blob", truth=truth)
+    output = str(root / "out_all" / "mattes.####.exr")
+    job = client.ok("POST", f"/v1/sessions/{sid}/propagate",
+                    {"output": output, "cryptomatte": True}, 202)
+    assert job["total"] == N_FRAMES
+    events = _events(client, job["job"])
+    assert [e["frame"] for e in events[:-1]] == list(range(FIRST, LAST + 1))
+    assert events[-1] == {"state": "done", "done": N_FRAMES, "total": N_FRAMES}
+    assert client.ok("GET", f"/v1/jobs/{job['job']}")["state"] == "done"
+    assert sorted(os.listdir(root / "out_all")) == [f"mattes.{f}.exr"
+                                                    for f in range(FIRST, LAST + 1)]
+    for i, f in enumerate(range(FIRST, LAST + 1)):
+        matte = _read_channel(str(root / "out_all" / f"mattes.{f}.exr"), "the_blob.A")
+        assert iou(matte >= 0.5, truth[i] >= 0.5) > 0.8
+    inp = oiio.ImageInput.open(str(root / "out_all" / f"mattes.{FIRST}.exr"))
+    assert "MatteTrack00.R" in inp.spec().channelnames
+    inp.close()
+    # Previews now show the propagated matte on frames without prompts.
+    last = _preview(client, sid, f"frame={LAST}").astype(np.int16)
+    client.ok("DELETE", f"/v1/sessions/{sid}/objects/{oid}/prompts")
+    bare = _preview(client, sid, f"frame={LAST}").astype(np.int16)  # stale mattes not shown
+    changed = np.abs(last - bare).max(axis=2) > 8
+    assert changed[truth[-1] >= 0.5].mean() > 0.8
+    client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_cancel_stops_early_and_leaves_whole_files(client, plate, service_root):
+    root, truth = service_root
+    sid, _ = _open(client, plate, truth=truth)
+    folder = root / "out_cancel"
+    job = client.ok("POST", f"/v1/sessions/{sid}/propagate",
+                    {"output": str(folder / "m.####.exr")}, 202)["job"]
+    with client.request("GET", f"/v1/jobs/{job}/events") as stream:
+        first = json.loads(stream.readline())
+        assert first["frame"] == FIRST
+        # While it runs, a second propagate on the same session is refused.
+        status, payload = client.call("POST", f"/v1/sessions/{sid}/propagate",
+                                      {"output": str(folder / "again.####.exr")})
+        assert status == 409 and job in payload["error"]
+        assert client.ok("POST", f"/v1/jobs/{job}/cancel", status=202)["job"] == job
+        rest = [json.loads(line) for line in stream]
+    end = rest[-1]
+    assert end["state"] == "cancelled" and end["done"] < N_FRAMES
+    status = client.ok("GET", f"/v1/jobs/{job}")
+    assert (status["state"], status["done"]) == ("cancelled", end["done"])
+    files = sorted(os.listdir(folder))
+    assert files == [f"m.{f}.exr" for f in range(FIRST, FIRST + end["done"])]  # no temp files
+    for name in files:
+        assert _read_channel(str(folder / name), "blob.A").shape == (H, W)
+    client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_two_clients_at_once(client, plate, service_root):
+    root, truth = service_root
+    results: dict[int, object] = {}
+
+    def work(k: int) -> None:
+        try:
+            sid, _ = _open(client, plate, name=f"obj{k}", truth=truth)
+            _preview(client, sid, f"frame={FIRST}&max_side=200")
+            job = client.ok("POST", f"/v1/sessions/{sid}/propagate",
+                            {"output": str(root / f"two{k}" / "m.####.exr"),
+                             "range": f"{FIRST}-{FIRST + 3}"}, 202)["job"]
+            results[k] = _events(client, job)[-1]
+            client.ok("DELETE", f"/v1/sessions/{sid}")
+        except BaseException as err:  # noqa: BLE001 (reported by the main thread)
+            results[k] = err
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for k in range(2):
+        assert results[k] == {"state": "done", "done": 4, "total": 4}, results[k]
+        assert len(os.listdir(root / f"two{k}")) == 4
+
+
+def test_jobs_answer_promptly_while_propagating(client, plate, service_root):
+    root, truth = service_root
+    sid, _ = _open(client, plate, truth=truth)
+    job = client.ok("POST", f"/v1/sessions/{sid}/propagate",
+                    {"output": str(root / "out_prompt" / "m.####.exr")}, 202)["job"]
+    worst, state = 0.0, "running"
+    while state == "running":
+        started = time.perf_counter()
+        state = client.ok("GET", f"/v1/jobs/{job}")["state"]
+        worst = max(worst, time.perf_counter() - started)
+    assert state == "done" and worst < 0.5
+    client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_openapi_lists_every_route(client):
+    doc = client.ok("GET", "/v1/openapi.json")
+    assert doc["openapi"].startswith("3.1")
+    routed = {(r.path, r.method.lower()) for r in ROUTES}
+    documented = {(p, m) for p, ops in doc["paths"].items() for m in ops}
+    assert routed == documented
+    prompts = doc["paths"]["/v1/sessions/{sid}/objects/{oid}/prompts"]["post"]
+    body = prompts["requestBody"]["content"]["application/json"]["schema"]
+    assert body["required"] == ["frame"] and "points" in body["properties"]
+    assert "image/png" in doc["paths"]["/v1/sessions/{sid}/preview"]["get"]["responses"]["200"][
+        "content"]
