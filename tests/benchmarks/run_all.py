@@ -151,19 +151,14 @@ def main() -> int:
     if sam_memory is None:
         print("-" * len(header))
         print("SAM engines skipped: transformers is not installed (the [sam] extra)")
-    if sam_mem is not None:
-        print("-" * len(header))
-        print(sam_memory.title(sam_mem))
-        print(sam_memory.HEADER)
-        for line in sam_memory.rows(sam_mem):
-            print(line)
-    if sam_tp is not None:
-        print("-" * len(header))
-        print(sam_throughput.title(sam_tp))
-        print(sam_throughput.HEADER)
-        for line in sam_throughput.rows(sam_tp):
-            print(line)
-    elif sam_memory is not None:
+    for module, result in ((sam_memory, sam_mem), (sam_throughput, sam_tp)):
+        if result is not None:
+            print("-" * len(header))
+            print(module.title(result))
+            print(module.HEADER)
+            for line in module.rows(result):
+                print(line)
+    if sam_tp is None and sam_memory is not None:
         print("SAM throughput per model size: skipped (no CUDA; --sam runs it on the CPU)")
     return 0
 

@@ -47,6 +47,9 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "engines" / "sam"))
 
 import speed_memory as sm  # noqa: E402
+from sam_model_sizes import device_name  # noqa: E402
+
+from mattetrack.engines.sam.loading import pick_device  # noqa: E402
 
 WIDTH, HEIGHT = 320, 180
 FRAMES = (100, 2000)
@@ -114,22 +117,6 @@ def save_tiny_sam2(folder: Path) -> Path:
     hf_logging.disable_progress_bar()  # save_pretrained's "Writing model shards" bar
     tiny_model("sam2", seed=0).save_pretrained(folder)
     return folder
-
-
-def pick_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-def device_name(device: str) -> str:
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"CPU, {torch.get_num_threads()} threads"
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,7 +241,7 @@ def measure(frames: tuple[int, ...] = FRAMES, unbounded: tuple[int, ...] = UNBOU
     """Every run (see the module docstring); `quick` shortens both series."""
     if quick:
         frames, unbounded = QUICK_FRAMES, QUICK_UNBOUNDED
-    device = pick_device(device)
+    device = str(pick_device(device))
     plate = synthetic_small(max((*frames, *unbounded)))
     folder = Path(tempfile.mkdtemp(prefix="mattetrack-bench-tiny-sam2-"))
     try:

@@ -36,11 +36,41 @@ from typing import Any
 import torch
 from torch import nn
 
+
+def device_name(device: str) -> str:
+    """The device a benchmark ran on, for its table."""
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device))
+    return f"CPU, {torch.get_num_threads()} threads"
+
+
 # --------------------------------------------------------------------------------------------
 # SAM 2.1
 
 
-def _sam21(trunk: dict[str, Any], channels: list[int]) -> Callable[[], Any]:
+def _sam21(
+    dim: int,
+    heads: int,
+    blocks: list[int],
+    global_blocks: list[int],
+    background: int = 7,
+    windows: tuple[int, int, int, int] = (8, 4, 14, 7),
+) -> Callable[[], Any]:
+    """A SAM 2.1 config on a Hiera trunk: embed_dim, num_heads, stages, global_att_blocks,
+    window_pos_embed_bkg_spatial_size and window_spec of the upstream yaml; widths and heads
+    double at each of the 4 stages, and the FPN reads the stages' widths, deepest first."""
+    widths = [dim, 2 * dim, 4 * dim, 8 * dim]
+    trunk = {
+        "hidden_size": dim,
+        "num_attention_heads": heads,
+        "blocks_per_stage": blocks,
+        "embed_dim_per_stage": widths,
+        "num_attention_heads_per_stage": [heads, 2 * heads, 4 * heads, 8 * heads],
+        "global_attention_blocks": global_blocks,
+        "window_positional_embedding_background_size": [background, background],
+        "window_size_per_stage": list(windows),
+    }
+
     def factory():
         from transformers import Sam2VideoConfig
 
@@ -48,7 +78,7 @@ def _sam21(trunk: dict[str, Any], channels: list[int]) -> Callable[[], Any]:
             vision_config={
                 "model_type": "sam2_vision_model",
                 "backbone_config": {"model_type": "sam2_hiera_det_model", **trunk},
-                "backbone_channel_list": channels,
+                "backbone_channel_list": widths[::-1],
             },
             enable_temporal_pos_encoding_for_object_pointers=True,
             enable_occlusion_spatial_embedding=True,
@@ -57,60 +87,10 @@ def _sam21(trunk: dict[str, Any], channels: list[int]) -> Callable[[], Any]:
     return factory
 
 
-# Hiera trunks, from the upstream yaml (embed_dim, num_heads, stages, global_att_blocks,
-# window_pos_embed_bkg_spatial_size, window_spec; unlisted ones are Hiera's defaults).
-SAM21_TINY = _sam21(
-    {
-        "hidden_size": 96,
-        "num_attention_heads": 1,
-        "blocks_per_stage": [1, 2, 7, 2],
-        "embed_dim_per_stage": [96, 192, 384, 768],
-        "num_attention_heads_per_stage": [1, 2, 4, 8],
-        "global_attention_blocks": [5, 7, 9],
-        "window_positional_embedding_background_size": [7, 7],
-        "window_size_per_stage": [8, 4, 14, 7],
-    },
-    [768, 384, 192, 96],
-)
-SAM21_SMALL = _sam21(
-    {
-        "hidden_size": 96,
-        "num_attention_heads": 1,
-        "blocks_per_stage": [1, 2, 11, 2],
-        "embed_dim_per_stage": [96, 192, 384, 768],
-        "num_attention_heads_per_stage": [1, 2, 4, 8],
-        "global_attention_blocks": [7, 10, 13],
-        "window_positional_embedding_background_size": [7, 7],
-        "window_size_per_stage": [8, 4, 14, 7],
-    },
-    [768, 384, 192, 96],
-)
-SAM21_BASE_PLUS = _sam21(
-    {
-        "hidden_size": 112,
-        "num_attention_heads": 2,
-        "blocks_per_stage": [2, 3, 16, 3],
-        "embed_dim_per_stage": [112, 224, 448, 896],
-        "num_attention_heads_per_stage": [2, 4, 8, 16],
-        "global_attention_blocks": [12, 16, 20],
-        "window_positional_embedding_background_size": [14, 14],
-        "window_size_per_stage": [8, 4, 14, 7],
-    },
-    [896, 448, 224, 112],
-)
-SAM21_LARGE = _sam21(
-    {
-        "hidden_size": 144,
-        "num_attention_heads": 2,
-        "blocks_per_stage": [2, 6, 36, 4],
-        "embed_dim_per_stage": [144, 288, 576, 1152],
-        "num_attention_heads_per_stage": [2, 4, 8, 16],
-        "global_attention_blocks": [23, 33, 43],
-        "window_positional_embedding_background_size": [7, 7],
-        "window_size_per_stage": [8, 4, 16, 8],
-    },
-    [1152, 576, 288, 144],
-)
+SAM21_TINY = _sam21(96, 1, [1, 2, 7, 2], [5, 7, 9])
+SAM21_SMALL = _sam21(96, 1, [1, 2, 11, 2], [7, 10, 13])
+SAM21_BASE_PLUS = _sam21(112, 2, [2, 3, 16, 3], [12, 16, 20], background=14)
+SAM21_LARGE = _sam21(144, 2, [2, 6, 36, 4], [23, 33, 43], windows=(8, 4, 16, 8))
 
 # --------------------------------------------------------------------------------------------
 # EdgeTAM

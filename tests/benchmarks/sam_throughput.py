@@ -50,7 +50,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import speed_memory as sm  # noqa: E402
-from sam_model_sizes import MODEL_SIZES, build_edgetam_without_timm, build_model  # noqa: E402
+from sam_model_sizes import (  # noqa: E402
+    MODEL_SIZES,
+    build_edgetam_without_timm,
+    build_model,
+    device_name,  # noqa: E402
+)
+
+from mattetrack.engines.sam.loading import pick_device  # noqa: E402
 
 WIDTH, HEIGHT = 1920, 1080
 CPU_SIZES = ("sam2.1-tiny", "edgetam")
@@ -83,22 +90,6 @@ class SizeResult:
     @property
     def e2e_ratio(self) -> float:
         return self.e2e_fps / self.model_fps
-
-
-def pick_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
-
-
-def device_name(device: str) -> str:
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.get_device_name(torch.device(device))
-    return f"CPU, {torch.get_num_threads()} threads"
 
 
 def default_sizes(device: str) -> list[str]:
@@ -328,7 +319,7 @@ def measure_size(name: str, frames: int, device: str) -> SizeResult:
 def measure(sizes: list[str] | None = None, frames: int | None = None,
             device: str = "auto") -> list[SizeResult]:
     """One `SizeResult` per size (defaults depend on the device, see the module docstring)."""
-    device = pick_device(device)
+    device = str(pick_device(device))
     sizes = sizes or default_sizes(device)
     unknown = [s for s in sizes if s not in MODEL_SIZES]
     if unknown:

@@ -96,30 +96,25 @@ class Registry:
         with self._lock:
             self.sessions[session.id] = session
 
-    def session(self, sid: str) -> ServiceSession:
+    def _find(self, table: dict, key: str, kind: str, remove: bool = False):  # noqa: ANN202
         with self._lock:
-            found = self.sessions.get(sid)
+            found = table.pop(key, None) if remove else table.get(key)
         if found is None:
-            raise ApiError(404, f"no session {sid!r}")
+            raise ApiError(404, f"no {kind} {key!r}")
         return found
 
+    def session(self, sid: str) -> ServiceSession:
+        return self._find(self.sessions, sid, "session")
+
     def pop_session(self, sid: str) -> ServiceSession:
-        with self._lock:
-            found = self.sessions.pop(sid, None)
-        if found is None:
-            raise ApiError(404, f"no session {sid!r}")
-        return found
+        return self._find(self.sessions, sid, "session", remove=True)
 
     def add_job(self, job: PropagationJob) -> None:
         with self._lock:
             self.jobs[job.id] = job
 
     def job(self, jid: str) -> PropagationJob:
-        with self._lock:
-            found = self.jobs.get(jid)
-        if found is None:
-            raise ApiError(404, f"no job {jid!r}")
-        return found
+        return self._find(self.jobs, jid, "job")
 
     def close_session(self, session: ServiceSession) -> None:
         """Stop its job (after the frame in progress) and release the shot's readers."""
