@@ -132,3 +132,35 @@ def sequence_writer(tmp_path: Path) -> Callable[..., Path]:
         return folder
 
     return write
+
+
+# -- a real `mattetrack serve` for tests/service and tests/host_adapters ------------------------
+@pytest.fixture(scope="session")
+def service_root(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
+    """A root folder holding root/plate/plate.1001-1008.exr, and the plate's true coverages."""
+    from service_harness import write_plate
+
+    root = tmp_path_factory.mktemp("root")
+    return root, write_plate(root)
+
+
+@pytest.fixture(scope="session")
+def server(service_root, tmp_path_factory):  # noqa: ANN201
+    """(base URL, token) of a server with the classic engine and `service_root` as its root."""
+    from service_harness import running_server
+
+    with running_server([service_root[0]], tmp_path_factory.mktemp("config") / "token") as got:
+        yield got
+
+
+@pytest.fixture
+def client(server):  # noqa: ANN201
+    """A `service_harness.Client` of `server`."""
+    from service_harness import Client
+
+    return Client(*server)
+
+
+@pytest.fixture
+def plate(service_root) -> str:
+    return str(service_root[0] / "plate" / "plate.####.exr")

@@ -20,6 +20,7 @@ from pathlib import Path
 from mattetrack import __version__
 from mattetrack.errors import InputError, MatteTrackError
 from mattetrack.export.frames import MatteOutput, WriteOptions, write_matte_frame
+from mattetrack.shapes.formats import SHAPE_FORMATS
 
 _PROMPT_OPTIONS = ("--point", "--negative", "--box", "--mask", "--object")
 
@@ -210,14 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     shapes.add_argument("-o", "--output",
                         help="shapes file: .json; .nk for --format nuke (a .roto.json plan is "
                         "written beside it); .blend for --format blender; .setting for --format "
-                        "fusion")
-    shapes.add_argument("--format", choices=tuple(_SHAPE_FORMATS), default="json",
+                        "fusion; .json for --format blender-plan")
+    shapes.add_argument("--format", choices=tuple(SHAPE_FORMATS), default="json",
                         help="json (DESIGN.md's schema, the default), nuke (a script with a Read "
                         "and channel copies of the mattes and a Roto node per object, keyed by "
                         "the MatteTrack Nuke adapter from the plan), blender (a .blend with an "
                         "animated Mask; needs Blender or a Python with bpy, found through "
-                        "MATTETRACK_BLENDER or blender on PATH) or fusion (a .setting of "
-                        "animated PolylineMasks)")
+                        "MATTETRACK_BLENDER or blender on PATH), fusion (a .setting of "
+                        "animated PolylineMasks) or blender-plan (the JSON Mask plan the Blender "
+                        "extension builds in Blender)")
     shapes.add_argument("--tolerance", type=_positive_float, default=None, metavar="PX",
                         help="how closely shapes follow the mattes, px (default: 0.75)")
     shapes.add_argument("--objects", metavar="A,B", help="only these mattes (EXR layer names)")
@@ -290,8 +292,6 @@ def _interrupt(signum: int, frame) -> None:  # noqa: ANN001
     raise KeyboardInterrupt
 
 
-# --format -> the output's extension.
-_SHAPE_FORMATS = {"json": ".json", "nuke": ".nk", "blender": ".blend", "fusion": ".setting"}
 
 
 def _finite_float(text: str, allow_zero: bool) -> float:
@@ -316,6 +316,7 @@ def _non_negative_float(text: str) -> float:
 
 def _shapes(args: argparse.Namespace) -> int:
     from mattetrack.shapes import ShapeParams, shapes_from_mattes
+    from mattetrack.shapes.formats import save_shapes
     from mattetrack.shapes.source import open_mattes
 
     started = time.perf_counter()
@@ -326,7 +327,7 @@ def _shapes(args: argparse.Namespace) -> int:
     mattes = open_mattes(args.mattes, objects)
     out = Path(args.output) if args.output is not None else None
     if out is not None:
-        suffix = _SHAPE_FORMATS[args.format]
+        suffix = SHAPE_FORMATS[args.format]
         if out.suffix.lower() != suffix:
             raise InputError(f"-o {args.output!r}: the {args.format} output must end in {suffix}")
         if not out.parent.is_dir():
@@ -342,7 +343,7 @@ def _shapes(args: argparse.Namespace) -> int:
     if roto_out is not None:
         _write_roto(doc, mattes.frames, roto_out.path, args.feather, args.quiet)
     if out is not None:
-        _save_shapes(doc, out, args.format, mattes)
+        save_shapes(doc, out, args.format, mattes.frames, mattes.is_exr)
     if not args.quiet:
         count = sum(len(o.shapes) for o in doc.objects)
         where = " and ".join(str(p) for p in (out, args.exr and f"roto channels in {args.exr}")
@@ -351,31 +352,6 @@ def _shapes(args: argparse.Namespace) -> int:
               f"{len(mattes.frames)} frame(s) to {where} in "
               f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
-
-
-def _save_shapes(doc, out: Path, fmt: str, mattes) -> None:  # noqa: ANN001
-    """The shapes document to `out` in --format `fmt` (every writer is atomic)."""
-    from mattetrack.store import atomic_write_bytes
-
-    if fmt == "json":
-        doc.save(out)
-    elif fmt == "nuke":
-        from mattetrack.shapes import nuke
-
-        plan = out.with_suffix(".roto.json").resolve()
-        atomic_write_bytes(plan, nuke.plan_json(doc))
-        frames = {f: os.path.abspath(p) for f, p in mattes.frames.items()}
-        script = nuke.to_nk(doc, nuke.nuke_pattern(frames), min(frames), max(frames),
-                            plan.as_posix(), out.resolve().as_posix(), mattes.is_exr)
-        atomic_write_bytes(out, script.encode())
-    elif fmt == "blender":
-        from mattetrack.shapes.blender import write_blend
-
-        write_blend(doc, out)
-    else:
-        from mattetrack.shapes.fusion import to_setting
-
-        atomic_write_bytes(out, to_setting(doc).encode())
 
 
 def _roto_output(text: str, mattes) -> MatteOutput:  # noqa: ANN001

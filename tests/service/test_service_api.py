@@ -11,7 +11,7 @@ import time
 import cv2
 import numpy as np
 import OpenImageIO as oiio
-from conftest import FIRST, N_FRAMES, H, W  # tests/service/conftest.py
+from service_harness import FIRST, N_FRAMES, H, W
 
 from mattetrack.evaluation import iou
 from mattetrack.service.api import ROUTES

@@ -10,7 +10,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import Client  # tests/service/conftest.py
+from service_harness import Client
 
 from mattetrack.errors import InputError
 from mattetrack.service.auth import load_or_create_token

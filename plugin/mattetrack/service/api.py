@@ -384,6 +384,62 @@ def propagate(service: Service, req: Request) -> Reply:
     return json_reply({"job": job.id, "total": job.total}, 202)
 
 
+# Shape formats the service writes (`blender`, which runs a Blender to save a .blend, is the
+# CLI's: hosts build from `blender-plan` in their own Blender).
+SERVICE_SHAPE_FORMATS = ("json", "nuke", "fusion", "blender-plan")
+
+
+def export_shapes(service: Service, req: Request) -> Reply:
+    from pathlib import Path
+
+    from mattetrack.shapes import ShapeParams, shapes_from_mattes
+    from mattetrack.shapes.formats import SHAPE_FORMATS, save_shapes
+    from mattetrack.shapes.source import MatteSequence
+
+    session = service.registry.session(req.params["sid"])
+    text = _get(req.body, "output", str, required=True)
+    fmt = _get(req.body, "format", str) or "json"
+    if fmt not in SERVICE_SHAPE_FORMATS:
+        raise ApiError(400, f"format: expected one of {', '.join(SERVICE_SHAPE_FORMATS)}, "
+                       f"got {fmt!r}")
+    tolerance = _get(req.body, "tolerance", (int, float), what="a number")
+    if tolerance is not None and not (0 < tolerance < math.inf):
+        raise ApiError(400, f"tolerance: expected a number > 0, got {tolerance}")
+    real = service.roots.check(text, "output")
+    if not real.lower().endswith(SHAPE_FORMATS[fmt]):
+        raise ApiError(400, f"output: the {fmt} output must end in {SHAPE_FORMATS[fmt]}")
+    if not os.path.isdir(os.path.dirname(real)):
+        raise ApiError(400, f"output: folder {os.path.dirname(real)} does not exist")
+    shot = session.shot
+    with session.lock:
+        job, export = session.job, session.export
+        if job is None or export is None or not export.frames:
+            raise ApiError(409, f"session {session.id}: no propagated mattes yet; propagate "
+                           "first")
+        if job.running:
+            raise ApiError(409, f"session {session.id}: job {job.id} is still running")
+        current = {o.id: o.name for o in session.core.objects}
+        layers = {o: layer for o, layer in export.layers.items()
+                  if o in current and export.edits.get(o) == session.edits.get(o, 0)}
+        if not layers:
+            raise ApiError(409, "the propagated mattes are out of date (prompts changed since); "
+                           "propagate again")
+        files = {f: export.path(f) for f in sorted(export.frames)}
+    if any(files[f] == real for f in files):
+        raise ApiError(400, f"output: would overwrite the mattes {real}")
+    mattes = MatteSequence(files, list(layers.values()), shot.width, shot.height, True)
+    params = ShapeParams() if tolerance is None else ShapeParams(tolerance=float(tolerance))
+    doc = shapes_from_mattes(iter(mattes), {layers[o]: current[o] for o in layers},
+                             shot.width, shot.height, params)
+    if session.job is not job:  # a propagation started while fitting: its files may be mixed
+        raise ApiError(409, f"session {session.id}: a propagation started during the export; "
+                       "export again when it ends")
+    save_shapes(doc, Path(real), fmt, files, True)
+    return json_reply({"output": real, "format": fmt, "objects": len(doc.objects),
+                       "shapes": sum(len(o.shapes) for o in doc.objects),
+                       "frames": [min(files), max(files)]})
+
+
 def job_status(service: Service, req: Request) -> Reply:
     return json_reply(service.registry.job(req.params["jid"]).status())
 
@@ -473,8 +529,22 @@ ROUTES: list[Route] = [
                      403: ("the output is outside the roots", None, "application/json"),
                      409: ("a job is already running on the session", None,
                            "application/json")}),
-    # Shapes export (roto Beziers of a finished job, DESIGN.md's JSON) comes here later:
-    # POST /v1/jobs/{jid}/shapes {"output": "roto.json", "format": "json|nuke|blender|fusion"}.
+    Route("POST", _SID + "/shapes", export_shapes,
+          "Fit editable roto shapes (closed Beziers, one point count per shape through the shot) "
+          "to the session's propagated mattes and write them: `json` (DESIGN.md's schema), "
+          "`nuke` (a .nk with a Read, channel copies and Roto nodes, plus its .roto.json plan), "
+          "`fusion` (a .setting of PolylineMasks) or `blender-plan` (the Mask plan the Blender "
+          "extension builds)",
+          body=obj(("output",), output={**STR, "examples": ["/shots/a/roto/shapes.json"]},
+                   format={"enum": list(SERVICE_SHAPE_FORMATS), "default": "json"},
+                   tolerance={**NUM, "exclusiveMinimum": 0,
+                              "description": "px the shapes may stray from the mattes "
+                              "(default 0.75)"}),
+          responses={**_json_ok("the shapes written", obj(
+              ("output", "format", "objects", "shapes", "frames"), output=STR, format=STR,
+              objects=INT, shapes=INT, frames={**POINT, "items": INT})), **_BAD, **_NOT_FOUND,
+              403: ("the output is outside the roots", None, "application/json"),
+              409: ("no finished, up-to-date propagation to fit", None, "application/json")}),
     Route("GET", "/v1/jobs/{jid}", job_status, "A job's state and progress",
           responses={**_json_ok("the job", JOB_STATUS), **_NOT_FOUND}),
     Route("GET", "/v1/jobs/{jid}/events", job_events,

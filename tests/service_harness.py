@@ -1,17 +1,19 @@
-"""A real `mattetrack serve` (classic engine) on a free port in a thread, a small EXR plate under
-its root, and a urllib client like the host adapters' (standard library only)."""
+"""Service test harness shared by tests/service and tests/host_adapters: a urllib client like the
+host adapters' (standard library only), a small EXR plate, and a real `mattetrack serve` (classic
+engine) on a free port in a thread. The fixtures that use it are in tests/conftest.py."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import OpenImageIO as oiio
-import pytest
 
 from mattetrack.engines import get_engine
 from mattetrack.service.api import Service
@@ -56,11 +58,9 @@ class Client:
         return payload
 
 
-@pytest.fixture(scope="session")
-def service_root(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
-    """root/plate/plate.1001-1008.exr (320x180 half, scene-linear) and the true coverages."""
-    root = tmp_path_factory.mktemp("root")
-    (root / "plate").mkdir()
+def write_plate(root: Path) -> list[np.ndarray]:
+    """root/plate/plate.1001-1008.exr (320x180 half, scene-linear); returns the true coverages."""
+    (root / "plate").mkdir(parents=True, exist_ok=True)
     shot = render_shot(n_frames=N_FRAMES, width=W, height=H, seed=3, motion_blur_samples=1)
     for i, (rgb, _) in enumerate(shot):
         path = str(root / "plate" / f"plate.{FIRST + i:04d}.exr")
@@ -69,30 +69,21 @@ def service_root(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
         assert out is not None and out.open(path, spec), oiio.geterror()
         out.write_image(np.ascontiguousarray(rgb))
         out.close()
-    return root, [cov for _, cov in shot]
+    return [cov for _, cov in shot]
 
 
-@pytest.fixture(scope="session")
-def server(service_root, tmp_path_factory):  # noqa: ANN201
-    """(base URL, token) of a server with the classic engine and `service_root` as its root."""
-    root, _ = service_root
-    token, _ = load_or_create_token(tmp_path_factory.mktemp("config") / "token")
-    service = Service(get_engine("classic"), "classic", Roots([root]))
+@contextlib.contextmanager
+def running_server(roots: list[Path], token_file: Path,
+                   engine: str = "classic") -> Iterator[tuple[str, str]]:
+    """(base URL, token) of a real server on a free port, serving from a thread until exit."""
+    token, _ = load_or_create_token(token_file)
+    service = Service(get_engine(engine), engine, Roots(roots))
     srv = make_server(service, token, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
-    yield srv.url, token
-    srv.shutdown()
-    srv.server_close()
-    thread.join(10)
-
-
-@pytest.fixture
-def client(server) -> Client:
-    url, token = server
-    return Client(url, token)
-
-
-@pytest.fixture
-def plate(service_root) -> str:
-    return str(service_root[0] / "plate" / "plate.####.exr")
+    try:
+        yield srv.url, token
+    finally:
+        srv.shutdown()
+        srv.server_close()
+        thread.join(10)

@@ -1,0 +1,248 @@
+"""MatteTrack's service client for host adapters (Nuke, Blender, Resolve): standard library only,
+Python 3.6+, one file.
+
+Every host talks to `mattetrack serve` through this module; hosts add its folder to `sys.path`
+(Nuke's init.py, the Resolve script) or ship a copy inside their package (the Blender extension's
+build). Coordinates are the service's: display-window pixels, origin top-left, x right, y down.
+
+    client = Client()                       # $MATTETRACK_URL or http://127.0.0.1:8765, token file
+    sid = client.open_session("/shots/a/plate.####.exr")["session"]
+    oid = client.add_object(sid, "dog")["object"]
+    client.add_prompts(sid, oid, 1001, points=[(420, 260)])
+    png = client.preview(sid, 1001, max_side=960)
+    run = Propagation(client, sid, "/shots/a/mattes/m.####.exr")   # a background thread
+    while run.poll()["state"] == "running": ...                     # never blocks the host
+"""
+
+import contextlib
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+
+
+class ServiceError(Exception):
+    """A refusal or failure: `status` is the HTTP status (0: the service could not be reached),
+    the message is the service's one-line error."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def config_dir():
+    """`$MATTETRACK_CONFIG`, else `$XDG_CONFIG_HOME/mattetrack`, else `~/.config/mattetrack`
+    (the same search as the service's, mattetrack.service.auth.config_dir)."""
+    if os.environ.get("MATTETRACK_CONFIG"):
+        return os.environ["MATTETRACK_CONFIG"]
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(xdg, "mattetrack")
+
+
+def read_token(path=None):
+    """The token in `path` (default: `token` in `config_dir()`)."""
+    path = path or os.path.join(config_dir(), "token")
+    try:
+        with open(path, encoding="utf-8") as f:
+            token = f.read().strip()
+    except OSError as err:
+        raise ServiceError(0, f"cannot read the MatteTrack token {path} ({err.strerror}); "
+                           "start `mattetrack serve` once to create it") from None
+    if not token:
+        raise ServiceError(0, f"the MatteTrack token file {path} is empty")
+    return token
+
+
+class Client:
+    """JSON calls to the service. Methods return the parsed reply (PNG bytes for `preview`) and
+    raise ServiceError with the service's one-line message. Safe to share between threads: each
+    call opens its own connection."""
+
+    def __init__(self, url=None, token=None, token_file=None, timeout=60.0):
+        self.url = (url or os.environ.get("MATTETRACK_URL") or DEFAULT_URL).rstrip("/")
+        self.token = token if token is not None else read_token(token_file)
+        self.timeout = timeout
+
+    # -- transport --------------------------------------------------------------------------
+    def _open(self, method, path, body=None, query=None, timeout=None):
+        url = self.url + path
+        if query:
+            url += "?" + urllib.parse.urlencode(
+                {k: v for k, v in query.items() if v is not None})
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method)
+        req.add_header("Authorization", "Bearer " + self.token)
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            return urllib.request.urlopen(req, timeout=timeout or self.timeout)
+        except urllib.error.HTTPError as err:
+            raise ServiceError(err.code, _error_text(err)) from None
+        except (urllib.error.URLError, OSError) as err:
+            reason = getattr(err, "reason", err)
+            raise ServiceError(0, f"MatteTrack service at {self.url} not reachable ({reason}); "
+                               "is `mattetrack serve` running?") from None
+
+    def call(self, method, path, body=None, query=None):
+        """One request; the parsed JSON reply, or the raw bytes of any other content type."""
+        with self._open(method, path, body, query) as resp:
+            payload = resp.read()
+            if resp.headers.get("Content-Type", "").startswith("application/json"):
+                return json.loads(payload.decode("utf-8"))
+            return payload
+
+    # -- endpoints (see /v1/openapi.json) ---------------------------------------------------
+    def health(self):
+        return self.call("GET", "/v1/health")
+
+    def open_session(self, plate, colorspace=None, frame_range=None):
+        """{session, frames: [first, last], width, height}."""
+        body = {"plate": plate}
+        if colorspace:
+            body["colorspace"] = colorspace
+        if frame_range:
+            body["range"] = frame_range
+        return self.call("POST", "/v1/sessions", body)
+
+    def session(self, sid):
+        """{session, plate, frames, width, height, objects: [{object, name, keyframes}], job}."""
+        return self.call("GET", "/v1/sessions/" + sid)
+
+    def close_session(self, sid):
+        return self.call("DELETE", "/v1/sessions/" + sid)
+
+    def add_object(self, sid, name=None):
+        """{object, name} (the service makes the name unique and EXR-safe)."""
+        return self.call("POST", f"/v1/sessions/{sid}/objects",
+                         {} if name is None else {"name": name})
+
+    def remove_object(self, sid, oid):
+        return self.call("DELETE", f"/v1/sessions/{sid}/objects/{oid}")
+
+    def add_prompts(self, sid, oid, frame, points=(), negative=(), box=None, mask=None):
+        """Adds prompts on `frame` (it becomes a keyframe); {object, keyframes}."""
+        body = {"frame": int(frame)}
+        if points:
+            body["points"] = [[float(x), float(y)] for x, y in points]
+        if negative:
+            body["negative"] = [[float(x), float(y)] for x, y in negative]
+        if box is not None:
+            body["box"] = [float(v) for v in box]
+        if mask is not None:
+            body["mask"] = mask
+        return self.call("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts", body)
+
+    def clear_prompts(self, sid, oid, frame=None):
+        return self.call("DELETE", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+                         query={"frame": frame})
+
+    def preview(self, sid, frame, obj=None, max_side=None):
+        """PNG bytes: the frame with the objects' mattes (or selections) overlaid."""
+        return self.call("GET", f"/v1/sessions/{sid}/preview",
+                         query={"frame": frame, "object": obj, "max_side": max_side})
+
+    def propagate(self, sid, output, frame_range=None, cryptomatte=False):
+        """Starts propagation writing EXR mattes to `output` (a pattern); {job, total}."""
+        body = {"output": output, "cryptomatte": bool(cryptomatte)}
+        if frame_range:
+            body["range"] = frame_range
+        return self.call("POST", f"/v1/sessions/{sid}/propagate", body)
+
+    def job(self, jid):
+        """{job, session, state: running|done|cancelled|failed, done, total, output, error?}."""
+        return self.call("GET", "/v1/jobs/" + jid)
+
+    def cancel(self, jid):
+        return self.call("POST", f"/v1/jobs/{jid}/cancel")
+
+    def events(self, jid):
+        """The job's progress events as they come ({frame, done, total}, ..., then one with
+        `state`); a generator reading the service's NDJSON stream."""
+        with self._open("GET", f"/v1/jobs/{jid}/events", timeout=None) as resp:
+            for line in resp:
+                if line.strip():
+                    event = json.loads(line.decode("utf-8"))
+                    yield event
+                    if "state" in event:
+                        return
+
+    def export_shapes(self, sid, output, fmt="json", tolerance=None):
+        """Fits roto shapes to the session's propagated mattes and writes them to `output`
+        (`fmt`: json, nuke, fusion or blender-plan); {output, format, objects, shapes, frames}."""
+        body = {"output": output, "format": fmt}
+        if tolerance is not None:
+            body["tolerance"] = float(tolerance)
+        return self.call("POST", f"/v1/sessions/{sid}/shapes", body)
+
+
+def _error_text(err):
+    try:
+        return json.loads(err.read().decode("utf-8"))["error"]
+    except (ValueError, KeyError, TypeError, OSError, UnicodeDecodeError):
+        return f"HTTP {err.code} {err.reason}"
+
+
+class Propagation:
+    """A propagation followed on a background thread, so a host's UI thread only ever polls.
+
+    `poll()` returns a snapshot {state, done, total, frame, error}; `cancel()` asks the service
+    to stop after the frame in progress; `wait()` blocks until the end (for scripts and tests).
+    """
+
+    def __init__(self, client, sid, output, frame_range=None, cryptomatte=False):
+        self.client = client
+        started = client.propagate(sid, output, frame_range, cryptomatte)
+        self.job = started["job"]
+        self.output = output
+        self._lock = threading.Lock()
+        self._status = {"state": "running", "done": 0, "total": started["total"],
+                        "frame": None, "error": None}
+        self._thread = threading.Thread(target=self._follow, name="mattetrack-follow",
+                                        daemon=True)
+        self._thread.start()
+
+    def poll(self):
+        with self._lock:
+            return dict(self._status)
+
+    def cancel(self):
+        # It may have finished meanwhile, or the service gone away: poll() tells.
+        with contextlib.suppress(ServiceError):
+            self.client.cancel(self.job)
+
+    def wait(self, timeout=None):
+        self._thread.join(timeout)
+        return self.poll()
+
+    def _update(self, **changes):
+        with self._lock:
+            self._status.update(changes)
+
+    def _follow(self):
+        try:
+            for event in self.client.events(self.job):
+                if "state" in event:
+                    self._update(state=event["state"], done=event["done"],
+                                 error=event.get("error"))
+                    return
+                self._update(done=event["done"], frame=event["frame"])
+            broke = "the progress stream ended early"
+        except (ServiceError, OSError, ValueError) as err:  # socket.timeout is an OSError
+            broke = str(err)
+        # The stream broke (a proxy, a timeout): follow the job's state by polling instead.
+        while True:
+            try:
+                status = self.client.job(self.job)
+            except ServiceError:
+                self._update(state="failed", error=broke)
+                return
+            self._update(done=status["done"])
+            if status["state"] != "running":
+                self._update(state=status["state"], error=status.get("error"))
+                return
+            time.sleep(0.25)
