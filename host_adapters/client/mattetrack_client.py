@@ -109,6 +109,10 @@ class Client:
             body["range"] = frame_range
         return self.call("POST", "/v1/sessions", body)
 
+    def sessions(self):
+        """Every open session, each as `session()` describes it."""
+        return self.call("GET", "/v1/sessions")["sessions"]
+
     def session(self, sid):
         """{session, plate, frames, width, height, objects: [{object, name, keyframes}], job}."""
         return self.call("GET", "/v1/sessions/" + sid)

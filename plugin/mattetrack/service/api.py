@@ -223,6 +223,14 @@ def open_session(service: Service, req: Request) -> Reply:
                        "width": shot.width, "height": shot.height}, 201)
 
 
+def list_sessions(service: Service, req: Request) -> Reply:
+    sessions = []
+    for session in service.registry.all_sessions():
+        with session.lock:
+            sessions.append(session.describe())
+    return json_reply({"sessions": sessions})
+
+
 def get_session(service: Service, req: Request) -> Reply:
     session = service.registry.session(req.params["sid"])
     with session.lock:
@@ -481,6 +489,9 @@ ROUTES: list[Route] = [
                                                    session=STR, frames={**POINT, "items": INT},
                                                    width=INT, height=INT), 201),
                      **_BAD, 403: ("the plate is outside the roots", None, "application/json")}),
+    Route("GET", "/v1/sessions", list_sessions, "Every open session (as GET /v1/sessions/{sid})",
+          responses=_json_ok("the sessions", obj(("sessions",), sessions={
+              "type": "array", "items": SESSION_INFO}))),
     Route("GET", _SID, get_session, "A session: its shot, objects and their keyframes",
           responses={**_json_ok("the session", SESSION_INFO), **_NOT_FOUND}),
     Route("DELETE", _SID, delete_session, "Close a session (its running job is cancelled)",

@@ -103,6 +103,10 @@ class Registry:
             raise ApiError(404, f"no {kind} {key!r}")
         return found
 
+    def all_sessions(self) -> list[ServiceSession]:
+        with self._lock:
+            return list(self.sessions.values())
+
     def session(self, sid: str) -> ServiceSession:
         return self._find(self.sessions, sid, "session")
 

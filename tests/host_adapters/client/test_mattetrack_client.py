@@ -62,6 +62,8 @@ def test_session_through_the_client(server, plate, service_root, tmp_path_factor
     assert sorted(mattes.frames) == list(range(FIRST, LAST + 1))
     assert iou(mattes.read(LAST)["blob"] >= 0.5, truth[-1] >= 0.5) > 0.8
     assert client.session(sid)["job"] == run.job
+    listed = {s["session"]: s for s in client.sessions()}
+    assert listed[sid]["job"] == run.job and listed[sid]["plate"] == client.session(sid)["plate"]
 
     # Shapes in every format the service writes; the JSON's shapes cover the mattes.
     shapes = root / "client_shapes"
