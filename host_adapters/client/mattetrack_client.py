@@ -158,7 +158,9 @@ class Client:
         return self.call("POST", f"/v1/sessions/{sid}/propagate", body)
 
     def job(self, jid):
-        """{job, session, state: running|done|cancelled|failed, done, total, output, error?}."""
+        """{job, session, state: running|done|cancelled|failed, done, total, output (the
+        pattern), first, last, layers: [{object, name, layer}] (an object's matte is EXR
+        channel `<layer>.A`), error?}."""
         return self.call("GET", "/v1/jobs/" + jid)
 
     def cancel(self, jid):

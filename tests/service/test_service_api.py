@@ -138,7 +138,10 @@ def test_propagate_writes_mattes_and_streams_events(client, plate, service_root)
     events = _events(client, job["job"])
     assert [e["frame"] for e in events[:-1]] == list(range(FIRST, LAST + 1))
     assert events[-1] == {"state": "done", "done": N_FRAMES, "total": N_FRAMES}
-    assert client.ok("GET", f"/v1/jobs/{job['job']}")["state"] == "done"
+    status = client.ok("GET", f"/v1/jobs/{job['job']}")
+    assert status["state"] == "done" and (status["first"], status["last"]) == (FIRST, LAST)
+    # The layer each object's matte went to (the name sanitised for EXR and the hosts).
+    assert status["layers"] == [{"object": oid, "name": "the blob", "layer": "the_blob"}]
     assert sorted(os.listdir(root / "out_all")) == [f"mattes.{f}.exr"
                                                     for f in range(FIRST, LAST + 1)]
     for i, f in enumerate(range(FIRST, LAST + 1)):

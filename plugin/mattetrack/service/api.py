@@ -67,9 +67,16 @@ SESSION_INFO = obj(("session", "plate", "frames", "width", "height", "objects"),
                    session=STR, plate=STR, frames={**POINT, "items": INT}, width=INT, height=INT,
                    objects={"type": "array", "items": OBJECT_INFO},
                    job={"type": ["string", "null"]})
-JOB_STATUS = obj(("job", "session", "state", "done", "total"), job=STR, session=STR,
+JOB_STATUS = obj(("job", "session", "state", "done", "total", "output", "first", "last",
+                  "layers"), job=STR, session=STR,
                  state={"enum": ["running", "done", "cancelled", "failed"]}, done=INT, total=INT,
-                 output=STR, error=STR)
+                 output={**STR, "description": "the EXR pattern, as given"},
+                 first={**INT, "description": "first frame of the job"},
+                 last={**INT, "description": "last frame of the job"},
+                 layers={"type": "array", "description": "each object's EXR layer: its matte "
+                         "is channel <layer>.A", "items": obj(("object", "name", "layer"),
+                                                            object=INT, name=STR, layer=STR)},
+                 error=STR)
 
 
 @dataclass(frozen=True)

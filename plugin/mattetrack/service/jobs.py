@@ -38,6 +38,8 @@ class PropagationJob:
         self.frames = frames
         self.output = output
         self.layers = layers
+        # Names now, for the status: an object may be renamed or removed while the job runs.
+        self.names = {o.id: o.name for o in session.core.objects}
         self.crypto = crypto
         self.state = "running"
         self.error: str | None = None
@@ -69,7 +71,10 @@ class PropagationJob:
 
     def status(self) -> dict:
         out = {"job": self.id, "session": self.session.id, "state": self.state,
-               "done": self.done, "total": self.total, "output": self.output.text}
+               "done": self.done, "total": self.total, "output": self.output.text,
+               "first": self.frames[0], "last": self.frames[-1],
+               "layers": [{"object": o, "name": self.names[o], "layer": layer}
+                          for o, layer in self.layers.items()]}
         if self.error is not None:
             out["error"] = self.error
         return out
