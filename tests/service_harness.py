@@ -73,11 +73,11 @@ def write_plate(root: Path) -> list[np.ndarray]:
 
 
 @contextlib.contextmanager
-def running_server(roots: list[Path], token_file: Path,
-                   engine: str = "classic") -> Iterator[tuple[str, str]]:
+def running_server(roots: list[Path], token_file: Path, engine: str = "classic",
+                   model: str | None = None) -> Iterator[tuple[str, str]]:
     """(base URL, token) of a real server on a free port, serving from a thread until exit."""
     token, _ = load_or_create_token(token_file)
-    service = Service(get_engine(engine), engine, Roots(roots))
+    service = Service(get_engine(engine, model), engine, Roots(roots))
     srv = make_server(service, token, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()

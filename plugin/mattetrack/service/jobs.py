@@ -45,6 +45,7 @@ class PropagationJob:
         self.error: str | None = None
         self.done = 0
         self.started = time.time()
+        self.ended: float | None = None  # time.monotonic() at the end (the registry prunes)
         self._events: list[dict] = []
         self._changed = threading.Condition()
         self._cancel = threading.Event()
@@ -149,5 +150,6 @@ class PropagationJob:
             traceback.print_exc(file=sys.stderr)
             first = str(err).splitlines()[0] if str(err) else ""
             self.state, self.error = "failed", f"internal error ({type(err).__name__}: {first})"
+        self.ended = time.monotonic()
         end = {"state": self.state, "done": self.done, "total": self.total}
         self._emit(end if self.error is None else {**end, "error": self.error})

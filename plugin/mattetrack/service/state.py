@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -83,6 +84,9 @@ class ServiceSession:
 class Registry:
     """Sessions and jobs by id, shared by every request thread."""
 
+    JOB_TTL = 3600.0  # seconds a finished job's state stays available
+    MAX_JOBS = 256  # jobs kept at most (running ones and each session's last are never dropped)
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.sessions: dict[str, ServiceSession] = {}
@@ -115,13 +119,26 @@ class Registry:
 
     def add_job(self, job: PropagationJob) -> None:
         with self._lock:
+            self._prune(time.monotonic())
             self.jobs[job.id] = job
+
+    def _prune(self, now: float) -> None:
+        """Forget finished jobs after `JOB_TTL` seconds, and the oldest beyond `MAX_JOBS`, except
+        each session's last job (its mattes back previews and shapes export)."""
+        current = {s.job.id for s in self.sessions.values() if s.job is not None}
+        ended = sorted((j.ended, jid) for jid, j in self.jobs.items()
+                       if j.ended is not None and jid not in current)
+        excess = len(self.jobs) + 1 - self.MAX_JOBS
+        for i, (when, jid) in enumerate(ended):
+            if i < excess or now - when > self.JOB_TTL:
+                del self.jobs[jid]
 
     def job(self, jid: str) -> PropagationJob:
         return self._find(self.jobs, jid, "job")
 
     def close_session(self, session: ServiceSession) -> None:
-        """Stop its job (after the frame in progress) and release the shot's readers."""
+        """Stop its job (after the frame in progress) and release the shot's readers; its
+        finished jobs stay until pruned (a client may still ask how one ended)."""
         job = session.job
         if job is not None:
             job.cancel()
