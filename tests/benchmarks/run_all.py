@@ -13,7 +13,10 @@
   frames, against transformers' own uncapped session (sam_memory.py; 100 vs 500 with --quick);
   end-to-end frames/s of each SAM model size on a 1080p EXR plate against the model alone
   (sam_throughput.py; only with CUDA, or with --sam on the CPU). Both need transformers (the
-  [sam] extra) and are left out without it.
+  [sam] extra) and are left out without it;
+- the local service's responsiveness: click to preview at 854x480 through the hosts' client, and
+  the same, job polls and the host's poll while another session propagates
+  (service_responsiveness.py).
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
 """
@@ -31,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import davis_jf  # noqa: E402
 import exr_write  # noqa: E402
 import roto_channels  # noqa: E402
+import service_responsiveness  # noqa: E402
 import speed_memory as sm  # noqa: E402
 
 try:
@@ -101,6 +105,7 @@ def main() -> int:
     r1000 = None if args.quick else sm.run_1080p(1000)
     exr_native, exr_oiio, exr_oiio_write, exr_equal = exr_write.measure(10 if args.quick else 100)
     roto = roto_channels.measure(5 if args.quick else 30)
+    service = service_responsiveness.measure(args.quick) if davis_jf.DATA.is_dir() else None
     sam_mem = sam_tp = None
     if sam_memory is not None:
         sam_mem = sam_memory.measure(quick=args.quick)
@@ -148,6 +153,11 @@ def main() -> int:
     print(f"Roto channels, same size, ms/frame: mattes written {roto['mattes']:.1f}, roto "
           f"rasterised + written {roto['roto']:.1f} ({roto['roto'] / roto['mattes']:.2f}x), "
           f"rasterising alone {roto['raster']:.1f} (feather 4 px {roto['raster4']:.1f})")
+    if service is not None:
+        print("-" * len(header))
+        print(service_responsiveness.title())
+        for line in service_responsiveness.rows(service):
+            print(line)
     if sam_memory is None:
         print("-" * len(header))
         print("SAM engines skipped: transformers is not installed (the [sam] extra)")

@@ -1,0 +1,188 @@
+"""How responsive `mattetrack serve` is to a host, measured the way a host uses it: through the
+hosts' own standard-library client (host_adapters/client/mattetrack_client.py) against the real
+CLI server in a subprocess, on DAVIS-2016 shots at 854x480 with the classic engine.
+
+- click to preview: one positive click (POST prompts) then the frame's overlay PNG (GET preview,
+  full size), timed together, on frames spread over each shot, each a new keyframe; and a second,
+  refining click on the same frame;
+- while another session propagates a shot: the same clicks (the host's UI stays usable), the
+  job's state polled over HTTP, and the `Propagation.poll()` a host's UI timer calls (a lock and a
+  copy: what decides whether a host's UI thread can block).
+
+Goal (issue 7): click to preview <= 300 ms at 854x480 with the classic engine; the UI never
+blocks during propagation.
+
+    .venv/bin/python tests/benchmarks/service_responsiveness.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data" / "davis2016-dev"
+BENCH = ROOT / "build" / "bench" / "service"
+MATTETRACK = Path(sys.executable).with_name("mattetrack")
+SHOTS = ["blackswan", "car-shadow", "dog"]
+CLICKS = 10  # frames clicked per shot
+TARGET_MS = 300.0
+
+sys.path.insert(0, str(ROOT / "host_adapters" / "client"))
+import mattetrack_client as mc  # noqa: E402
+
+from mattetrack.synthetic import click_point  # noqa: E402
+
+
+@dataclass
+class Timings:
+    """Milliseconds of each kind of call."""
+
+    new: list[float] = field(default_factory=list)  # click on a new keyframe + preview
+    refine: list[float] = field(default_factory=list)  # a second click on that frame + preview
+    busy: list[float] = field(default_factory=list)  # new-keyframe clicks during a propagation
+    status: list[float] = field(default_factory=list)  # GET job state during a propagation
+    poll: list[float] = field(default_factory=list)  # Propagation.poll() during a propagation
+    propagated_fps: float = 0.0
+
+
+def _truth(shot: str, frame: int) -> np.ndarray:
+    mask = cv2.imread(str(DATA / "Annotations" / "480p" / shot / f"{frame:05d}.png"),
+                      cv2.IMREAD_GRAYSCALE)
+    return (mask > 127).astype(np.float32)
+
+
+def _frames(shot: str) -> list[int]:
+    return sorted(int(p.stem) for p in (DATA / "JPEGImages" / "480p" / shot).glob("*.jpg"))
+
+
+def _ms(fn) -> float:  # noqa: ANN001
+    t0 = time.perf_counter()
+    fn()
+    return (time.perf_counter() - t0) * 1000
+
+
+def start_server(token_file: Path) -> tuple[subprocess.Popen, str]:
+    """`mattetrack serve` on a free port with the DAVIS frames and BENCH as roots."""
+    proc = subprocess.Popen([str(MATTETRACK), "serve", "--root", str(DATA), "--root", str(BENCH),
+                             "--port", "0", "--token-file", str(token_file)],
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stderr.readline()  # "mattetrack: serving http://127.0.0.1:PORT/v1 (token ...)"
+    if "serving " not in line:
+        proc.kill()
+        raise RuntimeError(f"mattetrack serve did not start: {line.strip()}")
+    threading.Thread(target=proc.stderr.read, daemon=True).start()  # keep the pipe drained
+    return proc, line.split("serving ", 1)[1].split("/v1", 1)[0]
+
+
+def click_shot(client: mc.Client, shot: str, out: list[float], refine: list[float] | None,
+               clicks: int) -> str:
+    """Opens a session on `shot` and clicks `clicks` frames spread over it; returns its id."""
+    frames = _frames(shot)
+    sid = client.open_session(str(DATA / "JPEGImages" / "480p" / shot / "%05d.jpg"))["session"]
+    oid = client.add_object(sid, shot)["object"]
+    for f in frames[:: max(1, len(frames) // clicks)][:clicks]:
+        truth = _truth(shot, f)
+        x, y = click_point(truth)
+
+        def click(f=f, x=x, y=y) -> None:  # noqa: ANN001
+            client.add_prompts(sid, oid, f, points=[(x, y)])
+            client.preview(sid, f)
+
+        out.append(_ms(click))
+        if refine is not None:  # a negative click well outside the object: the same frame
+            ys, xs = np.nonzero(truth < 0.5)
+            far = int(np.argmax((xs - x) ** 2 + (ys - y) ** 2))
+            refine.append(_ms(lambda f=f, p=(xs[far], ys[far]): (
+                client.add_prompts(sid, oid, f, negative=[p]), client.preview(sid, f))))
+    return sid
+
+
+def measure(quick: bool = False) -> Timings:
+    BENCH.mkdir(parents=True, exist_ok=True)
+    proc, url = start_server(BENCH / "token")
+    got = Timings()
+    try:
+        client = mc.Client(url, token_file=str(BENCH / "token"))
+        clicks = 4 if quick else CLICKS
+        for shot in SHOTS[:2] if quick else SHOTS:
+            sid = click_shot(client, shot, got.new, got.refine, clicks)
+            client.close_session(sid)
+        # Propagate dog (60 frames) in one session while another is being clicked.
+        sid = click_shot(client, "dog", [], None, 1)
+        started = time.perf_counter()
+        run = mc.Propagation(client, sid, str(BENCH / "dog" / "m.####.exr"))
+        clicked = threading.Thread(target=click_shot, args=(
+            mc.Client(url, client.token), "blackswan", got.busy, None, clicks))
+        clicked.start()
+        while True:
+            got.status.append(_ms(lambda: client.job(run.job)))
+            t0 = time.perf_counter()
+            state = run.poll()["state"]
+            got.poll.append((time.perf_counter() - t0) * 1000)
+            if state != "running":
+                break
+            time.sleep(0.25)
+        got.propagated_fps = run.poll()["done"] / (time.perf_counter() - started)
+        clicked.join()
+        if state != "done":
+            raise RuntimeError(f"propagation ended {state}: {run.poll()['error']}")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+    return got
+
+
+def _stats(values: list[float]) -> str:
+    if not values:
+        return "-"
+    ordered = sorted(values)
+    p90 = ordered[min(len(ordered) - 1, int(0.9 * len(ordered)))]
+    return (f"median {statistics.median(values):7.1f}  p90 {p90:7.1f}  max {max(values):7.1f} "
+            f"ms  (n={len(values)})")
+
+
+def rows(got: Timings) -> list[str]:
+    within = sum(v <= TARGET_MS for v in got.new + got.refine) / max(
+        1, len(got.new + got.refine))
+    return [
+        f"  click to preview, new keyframe        {_stats(got.new)}",
+        f"  click to preview, same frame again    {_stats(got.refine)}",
+        f"  within {TARGET_MS:.0f} ms: {within:.0%}",
+        f"  while another session propagates ({got.propagated_fps:.1f} frames/s):",
+        f"    click to preview                    {_stats(got.busy)}",
+        f"    GET job state                       {_stats(got.status)}",
+        f"    Propagation.poll() (host UI timer)  {_stats(got.poll)}",
+    ]
+
+
+def title() -> str:
+    return ("Service responsiveness (mattetrack serve, classic engine, DAVIS 854x480, through "
+            "the hosts' client)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer shots and clicks")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"skipped: no DAVIS data at {DATA}")
+        return 0
+    got = measure(args.quick)
+    print(title())
+    for line in rows(got):
+        print(line)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
