@@ -580,6 +580,27 @@ def test_shapes_fusion_format(exr_shot, tmp_path):
     assert all(f"[{f}] = {{ 0, Flags" in text for f in (1001, 1002, 1003))
 
 
+
+def test_shapes_blender_plan_format(exr_shot, tmp_path):
+    """--format blender-plan: the Mask plan the Blender extension builds, the core's own."""
+    from mattetrack.shapes import shapes_from_mattes
+    from mattetrack.shapes.blender import mask_plan
+    from mattetrack.shapes.source import open_mattes
+
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    mattes = tmp_path / "m" / "m.####.exr"
+    assert main(["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}",
+                 "--range", "1001-1003", "-q", "-o", str(mattes)]) == 0
+    out = tmp_path / "plan.json"
+    assert main(["shapes", str(mattes), "--format", "blender-plan", "-q", "-o", str(out)]) == 0
+    plan = json.loads(out.read_text())
+    seq = open_mattes(str(mattes))
+    doc = shapes_from_mattes(iter(seq), {n: n for n in seq.objects}, seq.width, seq.height)
+    assert plan == json.loads(json.dumps(mask_plan(doc)))
+    assert (plan["frame_start"], plan["frame_end"]) == (1001, 1003) and plan["objects"]
+
+
 def test_shapes_nuke_format(exr_shot, tmp_path):
     """--format nuke: a script nkparser reads, whose Read opens the mattes track wrote, and a
     roto plan beside it holding every object."""
