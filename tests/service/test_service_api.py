@@ -62,7 +62,17 @@ def test_open_click_preview(client, plate, service_root):
     sid, oid = _open(client, plate, truth=truth)
     info = client.ok("GET", f"/v1/sessions/{sid}")
     assert info["frames"] == [FIRST, LAST] and (info["width"], info["height"]) == (W, H)
-    assert info["objects"] == [{"object": oid, "name": "blob", "keyframes": [FIRST]}]
+    x, y = click_point(truth[0])
+    client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+              {"frame": FIRST, "negative": [[3.5, 4.25]], "box": [1, 2, 300, 170]})
+    assert info["objects"] == [{"object": oid, "name": "blob", "keyframes": [FIRST], "prompts": [
+        {"frame": FIRST, "points": [[x, y]], "negative": [], "box": None, "mask": False}]}]
+    prompts = client.ok("GET", f"/v1/sessions/{sid}")["objects"][0]["prompts"]
+    assert prompts == [{"frame": FIRST, "points": [[x, y]], "negative": [[3.5, 4.25]],
+                        "box": [1, 2, 300, 170], "mask": False}]
+    client.ok("DELETE", f"/v1/sessions/{sid}/objects/{oid}/prompts")
+    client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+              {"frame": FIRST, "points": [[x, y]]})
 
     shown = _preview(client, sid, f"frame={FIRST}").astype(np.int16)
     assert shown.shape == (H, W, 3)

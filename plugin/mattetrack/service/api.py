@@ -61,8 +61,14 @@ def obj(required: tuple[str, ...] = (), **props: dict) -> dict:
     return schema
 
 
-OBJECT_INFO = obj(("object", "name", "keyframes"), object=INT, name=STR,
-                  keyframes={"type": "array", "items": INT})
+PROMPTS_INFO = obj(("frame", "points", "negative", "box", "mask"), frame=INT,
+                   points={"type": "array", "items": POINT},
+                   negative={"type": "array", "items": POINT},
+                   box={"type": ["array", "null"], "items": NUM},
+                   mask={"type": "boolean", "description": "whether a mask prompt is set"})
+OBJECT_INFO = obj(("object", "name", "keyframes", "prompts"), object=INT, name=STR,
+                  keyframes={"type": "array", "items": INT},
+                  prompts={"type": "array", "items": PROMPTS_INFO})
 SESSION_INFO = obj(("session", "plate", "frames", "width", "height", "objects"),
                    session=STR, plate=STR, frames={**POINT, "items": INT}, width=INT, height=INT,
                    objects={"type": "array", "items": OBJECT_INFO},

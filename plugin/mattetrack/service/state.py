@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from mattetrack.engines import Engine
+from mattetrack.prompts import FramePrompts
 from mattetrack.service.errors import ApiError
 from mattetrack.session import Session
 
@@ -75,10 +76,21 @@ class ServiceSession:
             "frames": [shot.frames[0], shot.frames[-1]],
             "width": shot.width,
             "height": shot.height,
-            "objects": [{"object": o.id, "name": o.name, "keyframes": o.keyframes}
+            "objects": [{"object": o.id, "name": o.name, "keyframes": o.keyframes,
+                         "prompts": [_prompts_json(f, o.prompts[f]) for f in o.keyframes]}
                         for o in self.core.objects],
             "job": self.job.id if self.job is not None else None,
         }
+
+
+def _prompts_json(frame: int, p: FramePrompts) -> dict:
+    """One keyframe's prompts as the service takes them (a mask only as a flag: it is pixels)."""
+    pts = p.points.tolist()
+    return {"frame": frame,
+            "points": [xy for xy, label in zip(pts, p.labels.tolist(), strict=True) if label],
+            "negative": [xy for xy, label in zip(pts, p.labels.tolist(), strict=True) if not label],
+            "box": list(p.box) if p.box is not None else None,
+            "mask": p.mask is not None}
 
 
 class Registry:

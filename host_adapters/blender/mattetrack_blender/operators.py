@@ -1,0 +1,598 @@
+"""The add-on's operators: connect a clip or image to a service session, add objects and points
+(clicks), the preview, propagation followed by a timer, the import of mattes and shapes, and
+the compositor.
+
+Network calls made on Blender's UI thread are single short requests (a click, a preview, a
+cancel); a propagation is followed by `mattetrack_client.Propagation` on its own thread, and the
+timer `poll_runs` only reads its snapshot (a lock and a dict copy). Fitting the shapes after a
+propagation also runs on a thread; the Mask is then built on the UI thread (bpy is not
+thread-safe).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from dataclasses import dataclass, field
+
+import bpy
+from bpy.props import BoolProperty, FloatProperty, IntProperty, StringProperty
+
+from . import client_module, compositor, logic
+
+PREVIEW = "MatteTrack Preview"
+PREVIEW_MAX_SIDE = 1024
+TIMER_INTERVAL = 0.1
+EDITORS = ("CLIP_EDITOR", "IMAGE_EDITOR")
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def get_client(context: bpy.types.Context):  # noqa: ANN201 (a mattetrack_client.Client)
+    """A client with the add-on's preferences (defaults when it is not enabled as an add-on)."""
+    mc = client_module()
+    addon = context.preferences.addons.get(__package__)
+    prefs = addon.preferences if addon is not None else None
+    url = prefs.url if prefs is not None else None
+    token_file = bpy.path.abspath(prefs.token_file) if prefs and prefs.token_file else None
+    return mc.Client(url or None, token_file=token_file)
+
+
+def service_error() -> type[Exception]:
+    return client_module().ServiceError
+
+
+def source_datablock(props: bpy.types.PropertyGroup) -> bpy.types.ID | None:
+    if props.source_kind == "CLIP":
+        return bpy.data.movieclips.get(props.source_name)
+    return bpy.data.images.get(props.source_name)
+
+
+def frame_delta(props: bpy.types.PropertyGroup) -> int:
+    """file frame = scene frame + delta; a clip's is read from the clip, which may have moved."""
+    clip = source_datablock(props) if props.source_kind == "CLIP" else None
+    if clip is None:
+        return props.frame_delta
+    _, number, _ = logic.sequence_pattern(bpy.path.abspath(clip.filepath))
+    first = number if number is not None else props.first_frame
+    return logic.clip_delta(first, clip.frame_start, clip.frame_offset)
+
+
+def current_file_frame(scene: bpy.types.Scene) -> int:
+    props = scene.mattetrack
+    if props.first_frame == props.last_frame:  # a one-frame shot: every scene frame shows it
+        return props.first_frame
+    return logic.file_frame(scene.frame_current, frame_delta(props))
+
+
+def active_object(props: bpy.types.PropertyGroup):  # noqa: ANN201
+    if not props.objects:
+        return None
+    return props.objects[min(max(props.active_object, 0), len(props.objects) - 1)]
+
+
+def output_pattern(props: bpy.types.PropertyGroup) -> str:
+    if props.output:
+        return os.path.normpath(bpy.path.abspath(props.output))
+    return logic.default_output(props.plate)
+
+
+def redraw() -> None:
+    wm = bpy.context.window_manager
+    for window in wm.windows if wm else ():
+        for area in window.screen.areas:
+            if area.type in EDITORS or area.type == "PROPERTIES":
+                area.tag_redraw()
+
+
+def show_preview(context: bpy.types.Context, png: bytes, file_frame: int) -> bpy.types.Image:
+    """The PNG into the image datablock `MatteTrack Preview` (loaded from a temporary file, or
+    reloaded), shown in Image editors that show nothing, the preview or the plate."""
+    props = context.scene.mattetrack
+    path = os.path.join(tempfile.gettempdir(), f"mattetrack-preview-{props.session}.png")
+    tmp = path + ".part"
+    with open(tmp, "wb") as f:
+        f.write(png)
+    os.replace(tmp, path)  # never a half-written file under a loaded image
+    image = bpy.data.images.get(PREVIEW)
+    if image is None:
+        image = bpy.data.images.load(path, check_existing=False)
+        image.name = PREVIEW
+    else:
+        image.filepath = path
+        image.reload()
+    image["mattetrack_frame"] = file_frame
+    if props.show_preview:
+        wm = context.window_manager
+        for window in wm.windows if wm else ():
+            for area in window.screen.areas:
+                if area.type != "IMAGE_EDITOR":
+                    continue
+                space = area.spaces.active
+                if space.image is None or space.image.name in (PREVIEW, props.source_name):
+                    space.image = image
+    redraw()
+    return image
+
+
+def _fail(op: bpy.types.Operator, props: bpy.types.PropertyGroup, message: str) -> set[str]:
+    props.message = message
+    op.report({"ERROR"}, message)
+    return {"CANCELLED"}
+
+
+def _context_source(context: bpy.types.Context) -> tuple[str, bpy.types.ID] | None:
+    space = context.space_data
+    if space is not None and space.type == "CLIP_EDITOR" and space.clip is not None:
+        return "CLIP", space.clip
+    if (space is not None and space.type == "IMAGE_EDITOR" and space.image is not None
+            and space.image.name != PREVIEW and space.image.source in ("FILE", "SEQUENCE")):
+        return "IMAGE", space.image
+    return None
+
+
+def _add_object(props: bpy.types.PropertyGroup, client, name: str | None):  # noqa: ANN001, ANN202
+    reply = client.add_object(props.session, name or None)
+    item = props.objects.add()
+    item.name, item.oid = reply["name"], reply["object"]
+    props.active_object = len(props.objects) - 1
+    return item
+
+
+# -- session ----------------------------------------------------------------------------------
+class MATTETRACK_OT_connect(bpy.types.Operator):
+    """Open a service session on the editor's clip or image sequence"""
+
+    bl_idname = "mattetrack.connect"
+    bl_label = "Connect"
+    bl_options = {"REGISTER"}
+
+    clip: StringProperty(name="Movie Clip", description="Clip name (empty: the editor's)")
+    image: StringProperty(name="Image", description="Image name (empty: the editor's)")
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        scene = context.scene
+        props = scene.mattetrack
+        if self.clip:
+            found = ("CLIP", bpy.data.movieclips.get(self.clip))
+        elif self.image:
+            found = ("IMAGE", bpy.data.images.get(self.image))
+        else:
+            found = _context_source(context)
+        if found is None or found[1] is None:
+            return _fail(self, props, "MatteTrack: no movie clip or image to connect")
+        kind, block = found
+        path = os.path.normpath(bpy.path.abspath(block.filepath, library=block.library))
+        sequence = kind == "CLIP" or block.source == "SEQUENCE"
+        pattern, number, _ = logic.sequence_pattern(path) if sequence else (path, None, 0)
+        try:
+            client = get_client(context)
+            reply = client.open_session(pattern)
+        except service_error() as err:
+            return _fail(self, props, str(err))
+        props.session, props.plate = reply["session"], pattern
+        props.width, props.height = reply["width"], reply["height"]
+        props.first_frame, props.last_frame = reply["frames"]
+        props.source_kind, props.source_name = kind, block.name
+        props.objects.clear()
+        props.state, props.progress, props.job, props.message = "idle", 0.0, "", ""
+        first = number if number is not None else props.first_frame
+        if kind == "CLIP":
+            props.frame_delta = logic.clip_delta(first, block.frame_start, block.frame_offset)
+        else:
+            space = context.space_data
+            user = space.image_user if getattr(space, "image", None) == block else None
+            if user is not None:  # what the editor shows, as Blender set it on opening
+                props.frame_delta = logic.image_user_delta(user.frame_start, user.frame_offset)
+            else:
+                props.frame_delta = logic.image_user_delta(scene.frame_start, first - 1)
+        delta = frame_delta(props)
+        scene.render.resolution_x, scene.render.resolution_y = props.width, props.height
+        scene.render.resolution_percentage = 100
+        scene.frame_start = logic.scene_frame(props.first_frame, delta)
+        scene.frame_end = logic.scene_frame(props.last_frame, delta)
+        self.report({"INFO"}, f"MatteTrack: session {props.session} on {pattern}")
+        return {"FINISHED"}
+
+
+class MATTETRACK_OT_add_object(bpy.types.Operator):
+    """Add an object to select in the session"""
+
+    bl_idname = "mattetrack.add_object"
+    bl_label = "Add Object"
+
+    name: StringProperty(name="Name", default="object")
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return bool(context.scene.mattetrack.session)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        props = context.scene.mattetrack
+        try:
+            _add_object(props, get_client(context), self.name)
+        except service_error() as err:
+            return _fail(self, props, str(err))
+        return {"FINISHED"}
+
+
+# -- points -----------------------------------------------------------------------------------
+class MATTETRACK_OT_add_point(bpy.types.Operator):
+    """Add a positive or negative point to the active object (Blender's pixels, origin
+    bottom-left) and refresh the preview"""
+
+    bl_idname = "mattetrack.add_point"
+    bl_label = "Add Point"
+    bl_options = {"REGISTER", "UNDO"}
+
+    x: FloatProperty(name="X", description="Plate pixels from the left")
+    y: FloatProperty(name="Y", description="Plate pixels from the bottom (Blender's convention)")
+    positive: BoolProperty(name="Positive", default=True)
+    frame: IntProperty(name="Frame", default=-1,
+                       description="Plate frame as in the file names; -1: the one shown on the "
+                       "scene's current frame")
+    preview: BoolProperty(name="Preview", default=True)
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return bool(context.scene.mattetrack.session)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        props = context.scene.mattetrack
+        frame = self.frame if self.frame >= 0 else current_file_frame(context.scene)
+        if not props.first_frame <= frame <= props.last_frame:
+            return _fail(self, props, f"MatteTrack: frame {frame} is outside the plate "
+                         f"({props.first_frame}-{props.last_frame})")
+        x, y = logic.to_service_point(self.x, self.y, props.height)
+        if not logic.inside(x, y, props.width, props.height):
+            return _fail(self, props, f"MatteTrack: ({self.x:.1f}, {self.y:.1f}) is outside the "
+                         f"{props.width} x {props.height} plate")
+        try:
+            client = get_client(context)
+            obj = active_object(props) or _add_object(props, client, "object")
+            points = {"points" if self.positive else "negative": [(x, y)]}
+            reply = client.add_prompts(props.session, obj.oid, frame, **points)
+            obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
+            if self.preview:
+                png = client.preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
+                show_preview(context, png, frame)
+        except service_error() as err:
+            return _fail(self, props, str(err))
+        return {"FINISHED"}
+
+
+class MATTETRACK_OT_click_points(bpy.types.Operator):
+    """Click on the plate: left click adds a positive point (Shift or Ctrl: negative);
+    Esc or right click ends"""
+
+    bl_idname = "mattetrack.click_points"
+    bl_label = "Click Points"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return (bool(context.scene.mattetrack.session) and context.area is not None
+                and context.area.type in EDITORS)
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        context.window_manager.modal_handler_add(self)
+        context.area.header_text_set("MatteTrack: click = positive, Shift/Ctrl-click = "
+                                     "negative, Esc/right click = done")
+        return {"RUNNING_MODAL"}
+
+    def _finish(self, context: bpy.types.Context) -> set[str]:
+        if context.area is not None:
+            context.area.header_text_set(None)
+        return {"FINISHED"}
+
+    def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        if event.type in {"ESC", "RIGHTMOUSE"} and event.value == "PRESS":
+            return self._finish(context)
+        if event.type != "LEFTMOUSE" or event.value != "PRESS":
+            return {"PASS_THROUGH"}  # navigation (zoom, pan, frame changes) keeps working
+        region = next((r for r in context.area.regions if r.type == "WINDOW"
+                       and r.x <= event.mouse_x < r.x + r.width
+                       and r.y <= event.mouse_y < r.y + r.height), None)
+        if region is None:
+            return {"PASS_THROUGH"}  # a click on the header or the sidebar
+        props = context.scene.mattetrack
+        # Both editors' View2D is the normalised frame (0..1, origin bottom-left).
+        u, v = region.view2d.region_to_view(event.mouse_x - region.x, event.mouse_y - region.y)
+        x, y = logic.view_to_pixels(u, v, props.width, props.height)
+        if not logic.inside(x, y, props.width, props.height):
+            return {"RUNNING_MODAL"}
+        negative = event.shift or event.ctrl or props.point_mode == "NEGATIVE"
+        bpy.ops.mattetrack.add_point(x=x, y=y, positive=not negative)
+        return {"RUNNING_MODAL"}
+
+
+class MATTETRACK_OT_clear_points(bpy.types.Operator):
+    """Remove the active object's points on the current frame"""
+
+    bl_idname = "mattetrack.clear_points"
+    bl_label = "Clear Points"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return active_object(context.scene.mattetrack) is not None
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        props = context.scene.mattetrack
+        obj = active_object(props)
+        frame = current_file_frame(context.scene)
+        try:
+            client = get_client(context)
+            reply = client.clear_prompts(props.session, obj.oid, frame)
+            obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
+            show_preview(context, client.preview(props.session, frame,
+                                                 max_side=PREVIEW_MAX_SIDE), frame)
+        except service_error() as err:
+            return _fail(self, props, str(err))
+        return {"FINISHED"}
+
+
+class MATTETRACK_OT_refresh_preview(bpy.types.Operator):
+    """Fetch the preview of the current frame"""
+
+    bl_idname = "mattetrack.refresh_preview"
+    bl_label = "Refresh Preview"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return bool(context.scene.mattetrack.session)
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        props = context.scene.mattetrack
+        frame = current_file_frame(context.scene)
+        try:
+            png = get_client(context).preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
+        except service_error() as err:
+            return _fail(self, props, str(err))
+        show_preview(context, png, frame)
+        return {"FINISHED"}
+
+
+# -- propagation ------------------------------------------------------------------------------
+@dataclass
+class Run:
+    """A propagation of one scene, then the fetch of its shapes (on a thread)."""
+
+    scene: str
+    propagation: object  # mattetrack_client.Propagation
+    client: object
+    session: str
+    phase: str = "propagating"  # then "shapes"
+    shapes: dict = field(default_factory=dict)  # {"plan": ..., "error": ...} from the thread
+    thread: threading.Thread | None = None
+
+
+RUNS: dict[str, Run] = {}
+
+
+def _fetch_shapes(run: Run, plan_path: str) -> None:
+    """On a thread: the service fits the shapes and writes the Mask plan; read it."""
+    try:
+        run.client.export_shapes(run.session, plan_path, fmt="blender-plan")
+        with open(plan_path, encoding="utf-8") as f:
+            run.shapes["plan"] = json.load(f)
+    except Exception as err:  # noqa: BLE001 (reported in the panel, never raised in a thread)
+        run.shapes["error"] = str(err)
+
+
+def import_results(scene: bpy.types.Scene, plan: dict | None) -> tuple:
+    """The matte sequence as the Image `MatteTrack Mattes` and, with a plan, the Mask
+    `MatteTrack` (replaced), keyed on scene frames. Returns (image, mask or None)."""
+    from . import mask as mask_builder  # imports bpy's Keyframe enum at import: load late
+
+    props = scene.mattetrack
+    first = logic.frame_path(output_pattern(props), props.first_frame)
+    image = compositor.load_sequence(compositor.MATTES, first, non_color=True)
+    built = None
+    if plan is not None:
+        old = bpy.data.masks.get("MatteTrack")
+        if old is not None:
+            bpy.data.masks.remove(old)
+        built = mask_builder.build_mask(logic.shift_plan(plan, frame_delta(props)))
+    return image, built
+
+
+def _step(scene: bpy.types.Scene, run: Run) -> bool:
+    """Advance one run; False when it is over."""
+    props = scene.mattetrack
+    wm = bpy.context.window_manager
+    if run.phase == "propagating":
+        status = run.propagation.poll()
+        props.progress = logic.progress_percent(status)
+        if wm is not None:
+            wm.progress_update(status["done"])
+        if status["state"] == "running":
+            return True
+        if wm is not None:
+            wm.progress_end()
+        if status["state"] != "done":
+            props.state, props.message = status["state"], status["error"] or ""
+            return False
+        props.state = "importing"
+        run.phase = "shapes"
+        plan_path = logic.shapes_plan_path(output_pattern(props))
+        run.thread = threading.Thread(target=_fetch_shapes, args=(run, plan_path),
+                                      name="mattetrack-shapes", daemon=True)
+        run.thread.start()
+        return True
+    if run.thread is not None and run.thread.is_alive():
+        return True
+    image, _ = import_results(scene, run.shapes.get("plan"))
+    props.state = "done"
+    props.message = run.shapes.get("error", "") or f"mattes in {image.name}"
+    return False
+
+
+def poll_runs() -> float | None:
+    """The timer (bpy.app.timers): follows every run; None (stop) when none is left."""
+    for name, run in list(RUNS.items()):
+        scene = bpy.data.scenes.get(name)
+        try:
+            alive = scene is not None and _step(scene, run)
+        except Exception as err:  # noqa: BLE001 (a timer that raises is dropped silently)
+            alive = False
+            if scene is not None:
+                scene.mattetrack.state, scene.mattetrack.message = "failed", str(err)
+        if not alive:
+            del RUNS[name]
+    redraw()
+    return TIMER_INTERVAL if RUNS else None
+
+
+class MATTETRACK_OT_propagate(bpy.types.Operator):
+    """Propagate every object through the shot (mattes as EXR), then import them"""
+
+    bl_idname = "mattetrack.propagate"
+    bl_label = "Propagate"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        props = context.scene.mattetrack
+        return bool(props.session) and context.scene.name not in RUNS
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        scene = context.scene
+        props = scene.mattetrack
+        mc = client_module()
+        try:
+            client = get_client(context)
+            propagation = mc.Propagation(client, props.session, output_pattern(props))
+        except service_error() as err:
+            return _fail(self, props, str(err))
+        RUNS[scene.name] = Run(scene.name, propagation, client, props.session)
+        props.state, props.progress, props.job, props.message = "running", 0.0, \
+            propagation.job, ""
+        context.window_manager.progress_begin(0, propagation.poll()["total"])
+        if not bpy.app.timers.is_registered(poll_runs):
+            bpy.app.timers.register(poll_runs, first_interval=TIMER_INTERVAL)
+        return {"FINISHED"}
+
+
+class MATTETRACK_OT_cancel(bpy.types.Operator):
+    """Stop the propagation after the frame in progress (written files stay whole)"""
+
+    bl_idname = "mattetrack.cancel"
+    bl_label = "Cancel"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        run = RUNS.get(context.scene.name)
+        return run is not None and run.phase == "propagating"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        RUNS[context.scene.name].propagation.cancel()  # the timer sees the end state
+        return {"FINISHED"}
+
+
+# -- results ----------------------------------------------------------------------------------
+class MATTETRACK_OT_import_mattes(bpy.types.Operator):
+    """Import the propagated mattes (image sequence) and their roto shapes (Mask)"""
+
+    bl_idname = "mattetrack.import_mattes"
+    bl_label = "Import Mattes"
+
+    shapes: BoolProperty(name="Shapes", default=True, description="Also build the Mask")
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        props = context.scene.mattetrack
+        return bool(props.session) and context.scene.name not in RUNS
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        props = context.scene.mattetrack
+        plan = None
+        if self.shapes:
+            plan_path = logic.shapes_plan_path(output_pattern(props))
+            try:
+                get_client(context).export_shapes(props.session, plan_path, fmt="blender-plan")
+            except service_error() as err:
+                return _fail(self, props, str(err))
+            with open(plan_path, encoding="utf-8") as f:
+                plan = json.load(f)
+        import_results(context.scene, plan)
+        return {"FINISHED"}
+
+
+class MATTETRACK_OT_build_compositor(bpy.types.Operator):
+    """Compositor nodes replacing the background behind the active object"""
+
+    bl_idname = "mattetrack.build_compositor"
+    bl_label = "Build Compositor"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        props = context.scene.mattetrack
+        return active_object(props) is not None and compositor.MATTES in bpy.data.images
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        scene = context.scene
+        props = scene.mattetrack
+        plate = source_datablock(props)
+        if plate is None:
+            return _fail(self, props, f"MatteTrack: {props.source_name!r} is gone")
+        background = None
+        if props.background:
+            background = bpy.data.images.load(bpy.path.abspath(props.background),
+                                              check_existing=True)
+        try:
+            compositor.build_compositor(
+                scene, plate, bpy.data.images[compositor.MATTES], active_object(props).name,
+                props.first_frame, props.last_frame - props.first_frame + 1, frame_delta(props),
+                background, tuple(props.background_color))
+        except ValueError as err:
+            return _fail(self, props, str(err))
+        return {"FINISHED"}
+
+
+# -- preview in the Movie Clip editor (drawn; needs a GPU window, so not tested headless) ------
+_DRAW_HANDLE = None
+
+
+def _draw_clip_preview() -> None:
+    context = bpy.context
+    props = context.scene.mattetrack
+    space, region = context.space_data, context.region
+    image = bpy.data.images.get(PREVIEW)
+    if (not props.show_preview or image is None or space.clip is None
+            or space.clip.name != props.source_name
+            or image.get("mattetrack_frame") != current_file_frame(context.scene)):
+        return
+    import gpu
+    from gpu_extras.presets import draw_texture_2d
+
+    x0, y0 = region.view2d.view_to_region(0.0, 0.0, clip=False)
+    x1, y1 = region.view2d.view_to_region(1.0, 1.0, clip=False)
+    gpu.state.blend_set("ALPHA")
+    draw_texture_2d(gpu.texture.from_image(image), (x0, y0), x1 - x0, y1 - y0)
+    gpu.state.blend_set("NONE")
+
+
+_CLASSES = (MATTETRACK_OT_connect, MATTETRACK_OT_add_object, MATTETRACK_OT_add_point,
+            MATTETRACK_OT_click_points, MATTETRACK_OT_clear_points,
+            MATTETRACK_OT_refresh_preview, MATTETRACK_OT_propagate, MATTETRACK_OT_cancel,
+            MATTETRACK_OT_import_mattes, MATTETRACK_OT_build_compositor)
+
+
+def register() -> None:
+    global _DRAW_HANDLE
+    for cls in _CLASSES:
+        bpy.utils.register_class(cls)
+    if not bpy.app.background:
+        _DRAW_HANDLE = bpy.types.SpaceClipEditor.draw_handler_add(
+            _draw_clip_preview, (), "WINDOW", "POST_PIXEL")
+
+
+def unregister() -> None:
+    global _DRAW_HANDLE
+    if _DRAW_HANDLE is not None:
+        bpy.types.SpaceClipEditor.draw_handler_remove(_DRAW_HANDLE, "WINDOW")
+        _DRAW_HANDLE = None
+    if bpy.app.timers.is_registered(poll_runs):
+        bpy.app.timers.unregister(poll_runs)
+    RUNS.clear()
+    for cls in reversed(_CLASSES):
+        bpy.utils.unregister_class(cls)

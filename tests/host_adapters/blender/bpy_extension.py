@@ -1,0 +1,159 @@
+"""Run by a Python with bpy (not by pytest): installs the built MatteTrack extension the way
+Blender does and drives it against a running service, headless.
+
+    python bpy_extension.py job.json
+job.json: {"mode": "install" | "flow" | "cancel", "zip": path, "url": ..., "token_file": ...,
+"out": folder, ...}; writes out/result.json. `BLENDER_USER_EXTENSIONS` (set by the test) keeps
+the install in a temporary folder. In background mode `bpy.app.timers` never fire, so the
+propagation timer (`operators.poll_runs`) is called here in a loop, as Blender would.
+"""
+
+from __future__ import annotations
+
+import array
+import importlib
+import json
+import sys
+import time
+from pathlib import Path
+
+import bpy
+
+MODULE = "bl_ext.user_default.mattetrack"
+
+
+def install(job: dict) -> dict:
+    got = bpy.ops.extensions.package_install_files(filepath=job["zip"], repo="user_default",
+                                                   enable_on_install=True)
+    assert got == {"FINISHED"}, got
+    package = importlib.import_module(MODULE)
+    prefs = bpy.context.preferences.addons[MODULE].preferences
+    if "url" in job:
+        prefs.url, prefs.token_file = job["url"], job["token_file"]
+    return {"installed": got == {"FINISHED"}, "package_file": package.__file__,
+            "client_file": package.client_module().__file__,
+            "operators": sorted(n for n in dir(bpy.ops.mattetrack)),
+            "prefs_url": prefs.url, "scene_props": hasattr(bpy.context.scene, "mattetrack")}
+
+
+def mode_install(job: dict) -> dict:
+    result = install(job)
+    # A checkout: the package imported from host_adapters/blender finds the client in
+    # host_adapters/client (relative to its own real path).
+    sys.path.insert(0, job["checkout"])
+    dev = importlib.import_module("mattetrack_blender")
+    result["dev_client_file"] = dev.client_module().__file__
+    importlib.import_module(MODULE).unregister()
+    result["unregistered"] = ("mattetrack" not in bpy.types.Scene.bl_rna.properties
+                              and not hasattr(bpy.types, "MATTETRACK_OT_add_point"))
+    return result
+
+
+def _drive(ops, scene: bpy.types.Scene, limit: float = 120.0) -> list[float]:
+    """Calls the timer function until it stops (returns None); the progress seen each time."""
+    seen, t0 = [], time.monotonic()
+    while True:
+        again = ops.poll_runs()
+        seen.append(scene.mattetrack.progress)
+        if again is None:
+            return seen
+        assert time.monotonic() - t0 < limit, "propagation did not end"
+        time.sleep(0.05)
+
+
+def _pixels(image: bpy.types.Image, path: Path) -> None:
+    data = array.array("f", [0.0]) * (image.size[0] * image.size[1] * image.channels)
+    image.pixels.foreach_get(data)
+    with open(path, "wb") as f:
+        data.tofile(f)
+
+
+def mode_flow(job: dict) -> dict:
+    install(job)
+    ops = sys.modules[MODULE + ".operators"]
+    scene = bpy.context.scene
+    props = scene.mattetrack
+    out = Path(job["out"])
+    clip = bpy.data.movieclips.load(job["first_plate_file"])
+    clip.frame_start = 1  # Blender's default: scene frame 1 shows the clip's first file
+    result = {"clip": [clip.filepath, clip.frame_start, clip.frame_offset, clip.source]}
+    assert bpy.ops.mattetrack.connect(clip=clip.name) == {"FINISHED"}, props.message
+    result["connect"] = {"session": props.session, "plate": props.plate,
+                         "size": [props.width, props.height],
+                         "frames": [props.first_frame, props.last_frame],
+                         "delta": ops.frame_delta(props),
+                         "scene_range": [scene.frame_start, scene.frame_end],
+                         "resolution": [scene.render.resolution_x, scene.render.resolution_y]}
+    assert bpy.ops.mattetrack.add_object(name="blob") == {"FINISHED"}, props.message
+    scene.frame_set(job["click_scene_frame"])
+    x, y = job["click_blender"]
+    got = bpy.ops.mattetrack.add_point(x=x, y=y, positive=True)
+    assert got == {"FINISHED"}, props.message
+    obj = ops.active_object(props)
+    result["object"] = {"name": obj.name, "oid": obj.oid, "keyframes": obj.keyframes}
+    preview = bpy.data.images[ops.PREVIEW]
+    result["preview"] = {"size": list(preview.size), "channels": preview.channels,
+                         "frame": preview["mattetrack_frame"]}
+    _pixels(preview, out / "preview.f32")
+
+    props.output = job["output"]
+    assert bpy.ops.mattetrack.propagate() == {"FINISHED"}, props.message
+    result["timer_registered"] = bpy.app.timers.is_registered(ops.poll_runs)
+    result["progress_seen"] = _drive(ops, scene)
+    result["state"], result["progress"], result["message"] = (props.state, props.progress,
+                                                              props.message)
+    mattes = bpy.data.images[ops.compositor.MATTES]
+    mask = bpy.data.masks["MatteTrack"]
+    result["mattes"] = {"source": mattes.source, "filepath": mattes.filepath,
+                        "colorspace": mattes.colorspace_settings.name}
+    result["mask"] = {"layers": [la.name for la in mask.layers],
+                      "range": [mask.frame_start, mask.frame_end]}
+
+    assert bpy.ops.mattetrack.build_compositor() == {"FINISHED"}, props.message
+    tree = scene.compositing_node_group
+    result["tree"] = {
+        "name": tree.name,
+        "nodes": sorted(n.bl_idname for n in tree.nodes),
+        "links": sorted(f"{lk.from_node.bl_idname}.{lk.from_socket.name}->"
+                        f"{lk.to_node.bl_idname}.{lk.to_socket.name}" for lk in tree.links),
+        "matte_user": [[n.frame_start, n.frame_offset, n.frame_duration] for n in tree.nodes
+                       if n.bl_idname == "CompositorNodeImage"],
+    }
+    scene.render.image_settings.file_format = "OPEN_EXR"
+    scene.render.image_settings.color_depth = "32"
+    renders = {}
+    for f in job["render_scene_frames"]:
+        scene.frame_set(f)
+        scene.render.filepath = str(out / f"render.{f}.exr")
+        bpy.ops.render.render(write_still=True)
+        renders[str(f)] = scene.render.filepath
+    result["renders"] = renders
+    return result
+
+
+def mode_cancel(job: dict) -> dict:
+    """An image sequence (no editor open) as the source; propagate and cancel at once."""
+    install(job)
+    ops = sys.modules[MODULE + ".operators"]
+    scene = bpy.context.scene
+    props = scene.mattetrack
+    image = bpy.data.images.load(job["first_plate_file"], check_existing=False)
+    image.source = "SEQUENCE"
+    scene.frame_start = 1
+    assert bpy.ops.mattetrack.connect(image=image.name) == {"FINISHED"}, props.message
+    result = {"delta": ops.frame_delta(props), "plate": props.plate, "session": props.session}
+    x, y = job["click_blender"]
+    assert bpy.ops.mattetrack.add_point(x=x, y=y, frame=job["file_frame"],
+                                        preview=False) == {"FINISHED"}, props.message
+    props.output = job["output"]
+    assert bpy.ops.mattetrack.propagate() == {"FINISHED"}, props.message
+    result["cancel"] = sorted(bpy.ops.mattetrack.cancel())
+    result["progress_seen"] = _drive(ops, scene)
+    result["state"], result["message"] = props.state, props.message
+    return result
+
+
+if __name__ == "__main__":
+    job = json.loads(Path(sys.argv[-1]).read_text())
+    got = {"install": mode_install, "flow": mode_flow, "cancel": mode_cancel}[job["mode"]](job)
+    (Path(job["out"]) / "result.json").write_text(json.dumps(got, indent=1))
