@@ -1,0 +1,233 @@
+"""The MatteTrack node's logic without `nuke`: prompt state, Nuke <-> service coordinates, file
+patterns, EXR layer names, progress text. Standard library, Python 3.9+ (Nuke 14-16).
+
+Coordinates: Nuke's are pixels of the format with the origin at the bottom-left corner, y up;
+the service's (DESIGN.md) are display-window pixels with the origin at the top-left, y down.
+Both put pixel (i, j)'s centre at +0.5, so only y flips: y_top = height - y. XY knobs hold
+full-size format values even in proxy mode (Nuke scales them for display only), so no proxy
+scale is applied; pixel aspect does not enter (both sides count pixels).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import posixpath
+import re
+
+STATE_VERSION = 1
+# One frame token in a file name: a run of '#' or a printf integer (%d, %04d), as the service's
+# FramePattern reads them.
+_TOKEN = re.compile(r"#+|%0?\d*d")
+# A frame range Nuke's file browser appends to a sequence ("plate.####.exr 1001-1100").
+_RANGE_SUFFIX = re.compile(r"\s+-?\d+-(-?\d+)?\s*$")
+_INVALID_LAYER = re.compile(r"[^A-Za-z0-9_]")
+# Layer names Nuke gives its own channels (mattetrack.export.channels.HOST_LAYERS).
+HOST_LAYERS = frozenset({"rgba"})
+
+
+def nuke_to_service(x, y, height):
+    """(x, y) in Nuke's format pixels (origin bottom-left) -> the service's (origin top-left)."""
+    return float(x), float(height) - float(y)
+
+
+def service_to_nuke(x, y, height):
+    """The inverse of `nuke_to_service`."""
+    return float(x), float(height) - float(y)
+
+
+class Prompts:
+    """Points per object per frame, in Nuke's convention, in the order objects were added: what
+    the node's hidden knob holds (as JSON), so a saved script rebuilds its session."""
+
+    def __init__(self):
+        self.objects = {}  # name -> {frame: [[x, y, positive], ...]}
+
+    # -- objects -------------------------------------------------------------------------------
+    def names(self):
+        return list(self.objects)
+
+    def add_object(self, name=None):
+        """Adds an object (a default `objectN` name when `name` is empty); returns its name.
+        ValueError for a name the service would refuse (empty, control characters, taken)."""
+        name = (name or "").strip()
+        if not name:
+            n = 1
+            while f"object{n}" in self.objects:
+                n += 1
+            name = f"object{n}"
+        if re.search(r"[\x00-\x1f]", name):
+            raise ValueError(f"object name {name!r}: control characters are not allowed")
+        if name in self.objects:
+            raise ValueError(f"there is already an object named {name!r}")
+        self.objects[name] = {}
+        return name
+
+    def remove_object(self, name):
+        self._object(name)
+        del self.objects[name]
+
+    def _object(self, name):
+        if name not in self.objects:
+            raise ValueError(f"no object {name!r}")
+        return self.objects[name]
+
+    # -- points --------------------------------------------------------------------------------
+    def add_point(self, name, frame, x, y, positive=True):
+        """A click at Nuke pixels (x, y) on `frame`, positive (the object) or negative."""
+        self._object(name).setdefault(int(frame), []).append(
+            [float(x), float(y), bool(positive)])
+
+    def clear_frame(self, name, frame):
+        """Removes the object's points on `frame`; how many there were."""
+        return len(self._object(name).pop(int(frame), []))
+
+    def points(self, name, frame):
+        return [list(p) for p in self._object(name).get(int(frame), [])]
+
+    def frames(self, name):
+        return sorted(self._object(name))
+
+    def count(self):
+        return sum(len(p) for frames in self.objects.values() for p in frames.values())
+
+    # -- the service's view --------------------------------------------------------------------
+    def for_service(self, height):
+        """{name: {"frame": {"points": [[x, y]], "negative": [[x, y]]}}} in the service's
+        coordinates; only frames with points, only objects with a frame (the service refuses
+        to propagate an object without prompts)."""
+        out = {}
+        for name, frames in self.objects.items():
+            wanted = {}
+            for frame in sorted(frames):
+                pos, neg = [], []
+                for x, y, positive in frames[frame]:
+                    (pos if positive else neg).append(list(nuke_to_service(x, y, height)))
+                if pos or neg:
+                    wanted[str(frame)] = {"points": pos, "negative": neg}
+            if wanted:
+                out[name] = wanted
+        return out
+
+    # -- the hidden knob -----------------------------------------------------------------------
+    def to_json(self):
+        return json.dumps({"version": STATE_VERSION, "objects": [
+            {"name": name, "frames": {str(f): frames[f] for f in sorted(frames)}}
+            for name, frames in self.objects.items()]}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        """The state a `to_json` text holds; empty for an empty knob; ValueError if damaged."""
+        state = cls()
+        if not (text or "").strip():
+            return state
+        try:
+            data = json.loads(text)
+            for obj in data["objects"]:
+                name = state.add_object(obj["name"])
+                for frame, points in obj["frames"].items():
+                    for x, y, positive in points:
+                        state.add_point(name, int(frame), x, y, positive)
+        except (ValueError, KeyError, TypeError) as err:
+            raise ValueError(f"the MatteTrack prompts knob is damaged ({err})") from None
+        return state
+
+
+# -- file patterns ----------------------------------------------------------------------------
+def service_pattern(file_text):
+    """A Read's file (`/path/plate.%04d.exr`, `plate.####.exr`, already TCL-evaluated) as the
+    service's plate pattern. Nuke and the service read `#` and `%0Nd` alike; this only
+    normalises separators, drops a browser-style frame range and refuses what the service
+    cannot read (ValueError): stereo `%V`/`%v` views, several frame tokens, an empty path."""
+    text = _RANGE_SUFFIX.sub("", (file_text or "").strip()).replace("\\", "/")
+    if not text:
+        raise ValueError("the Read has no file")
+    name = posixpath.basename(text)
+    if re.search(r"%[Vv]", text):
+        raise ValueError(f"{text}: stereo views (%V) are not supported; pick one view")
+    if len(_TOKEN.findall(name)) > 1:
+        raise ValueError(f"{text}: more than one frame number token")
+    return text
+
+
+def frame_path(pattern, frame):
+    """The file of `frame` in `pattern` (its one `#...`/`%0Nd` token), as the service writes."""
+    directory, name = posixpath.split(pattern)
+    m = _TOKEN.search(name)
+    if m is None:
+        return pattern
+    token = m.group(0)
+    pad = len(token) if token.startswith("#") else int(token[1:-1] or "0")
+    number = ("-" if frame < 0 else "") + str(abs(frame)).zfill(pad)
+    return posixpath.join(directory, name[:m.start()] + number + name[m.end():])
+
+
+def plate_name(pattern):
+    """`plate` for `/shots/a/plate.####.exr`: the file name without frame token or extension."""
+    name = os.path.splitext(posixpath.basename(pattern))[0]
+    name = _TOKEN.sub("", name).strip("._- ")
+    return name or "plate"
+
+
+def default_output(plate_pattern):
+    """Mattes beside the plate: `<plate dir>/mattetrack/<plate name>_matte.####.exr`."""
+    directory = posixpath.dirname(plate_pattern)
+    return posixpath.join(directory, "mattetrack", plate_name(plate_pattern) + "_matte.####.exr")
+
+
+def shapes_path(output_pattern, plate_pattern):
+    """`<output dir>/<plate name>_shapes.nk` (its roto plan goes beside it as .roto.json)."""
+    return posixpath.join(posixpath.dirname(output_pattern),
+                          plate_name(plate_pattern) + "_shapes.nk")
+
+
+def plan_path(script):
+    """The roto plan the service writes beside a `.nk` (its suffix replaced by .roto.json)."""
+    return os.path.splitext(script)[0] + ".roto.json"
+
+
+# -- layer names ------------------------------------------------------------------------------
+def sanitize_layer_name(name):
+    """As mattetrack.export.channels.sanitize_layer_name: [A-Za-z0-9_], no leading digit."""
+    clean = _INVALID_LAYER.sub("_", name.strip()) or "object"
+    return "_" + clean if clean[0].isdigit() else clean
+
+
+def layer_names(names, reserved=()):
+    """The EXR layers the service gives objects `names` (in session order), as
+    mattetrack.export.channels.layer_names; a fallback for when the service cannot say (the
+    job's status names them)."""
+    plate = {r.lower() for r in reserved} | HOST_LAYERS
+    taken = set(plate)
+    out = []
+    for name in names:
+        layer = sanitize_layer_name(name)
+        if layer.lower() in plate:
+            layer = "matte_" + layer
+        base, n = layer, 1
+        while layer.lower() in taken:
+            n += 1
+            layer = f"{base}_{n}"
+        taken.add(layer.lower())
+        out.append(layer)
+    return out
+
+
+def node_name(text):
+    """A Nuke node name from any text (Nuke's own rule is that of layer names)."""
+    return sanitize_layer_name(text)
+
+
+# -- progress ---------------------------------------------------------------------------------
+def progress(status):
+    """(percent 0-100, message) for a `Propagation.poll()` snapshot."""
+    done, total = status.get("done") or 0, status.get("total") or 0
+    percent = max(0, min(100, int(100 * done / total))) if total else 0
+    state = status.get("state")
+    if state == "running":
+        frame = status.get("frame")
+        where = f"frame {frame}" if frame is not None else "starting"
+        return percent, f"{where} ({done}/{total})"
+    if state == "failed":
+        return percent, "failed: " + (status.get("error") or "unknown error")
+    return percent, f"{state} ({done}/{total} frames)"
