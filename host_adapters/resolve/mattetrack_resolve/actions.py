@@ -1,0 +1,284 @@
+"""The two actions behind Workspace > Scripts: open the browser UI on the current timeline
+item, and bring the mattes of its MatteTrack session back into the Media Pool.
+
+Both take the `resolve` object and a service client (mattetrack_client.Client), so tests run
+them against a stand-in of the scripting API and a real service. Refusals raise AdapterError
+with a one-line message; `run` turns those (and the client's ServiceError) into a message.
+"""
+
+import os
+import traceback
+import webbrowser
+
+from mattetrack_resolve import host, plates
+
+BIN_NAME = "MatteTrack"
+
+
+class AdapterError(Exception):
+    """A refusal the artist can act on; the message is one line."""
+
+
+# -- the current item -------------------------------------------------------------------------
+class Shot:
+    """The current timeline item and what the service needs of it."""
+
+    def __init__(self, project, timeline, item, media, plate, first, last, absolute):
+        self.project, self.timeline, self.item, self.media = project, timeline, item, media
+        self.plate = plate  # plates.Plate
+        self.first, self.last = first, last  # the item's source range, file frame numbers
+        self.absolute = absolute  # source frames counted from the media's start timecode
+
+    @property
+    def frame_range(self):
+        return None if self.plate.kind == "frame" else (self.first, self.last)
+
+
+def _property(media, name):
+    try:
+        value = media.GetClipProperty(name)
+    except Exception:  # older builds refuse unknown names
+        return None
+    return value if value not in ("", None, {}) else None
+
+
+def _int(value):
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def current_shot(resolve):
+    """The current timeline's current video item as a Shot; AdapterError when there is none."""
+    if resolve is None:
+        raise AdapterError("MatteTrack: cannot reach DaVinci Resolve (external scripting needs "
+                           "Resolve Studio; run this from Workspace > Scripts)")
+    project = resolve.GetProjectManager().GetCurrentProject()
+    if project is None:
+        raise AdapterError("MatteTrack: no project is open")
+    timeline = project.GetCurrentTimeline()
+    if timeline is None:
+        raise AdapterError("MatteTrack: no timeline is open")
+    item = timeline.GetCurrentVideoItem()
+    if item is None:
+        raise AdapterError("MatteTrack: no video clip under the playhead; park on the clip")
+    media = item.GetMediaPoolItem()
+    path = _property(media, "File Path") if media is not None else None
+    if not path:
+        raise AdapterError(f"MatteTrack: {item.GetName()} has no media file (a generator, "
+                           "title or compound clip?)")
+    plate = plates.plate_from_path(path, _int(_property(media, "Frames")))
+    base = plates.timecode_frames(_property(media, "Start TC"), _property(media, "FPS"))
+    got = plates.source_range(int(item.GetSourceStartFrame()), int(item.GetSourceEndFrame()),
+                              _int(item.GetDuration()), plate, base)
+    if got is None:
+        raise AdapterError(f"MatteTrack: the source range of {item.GetName()} is outside its "
+                           f"media {plate.pattern}")
+    return Shot(project, timeline, item, media, plate, got[0], got[1], got[2])
+
+
+def make_client(client=None):
+    """`client`, or a mattetrack_client.Client for $MATTETRACK_URL and the token file."""
+    if client is not None:
+        return client
+    import mattetrack_client
+
+    return mattetrack_client.Client()
+
+
+# -- MatteTrack Open --------------------------------------------------------------------------
+def open_ui(resolve, client=None, opener=None):
+    """Opens the browser UI on the current item (plate, source range, default output) once
+    the service answers, with `opener` (default: webbrowser.open); returns the address."""
+    shot = current_shot(resolve)
+    client = make_client(client)
+    client.health()  # ServiceError (one line) when the service is not running
+    output = plates.default_output(shot.plate, shot.item.GetName() or shot.media.GetName())
+    url = plates.ui_url(client.url, client.token, shot.plate.pattern, shot.frame_range, output)
+    (opener or webbrowser.open)(url)
+    what = "" if shot.frame_range is None else f" frames {shot.first}-{shot.last}"
+    print(f"MatteTrack: opened {shot.plate.pattern}{what} in the browser; mattes go to {output}")
+    return url
+
+
+# -- MatteTrack Import ------------------------------------------------------------------------
+def finished_job(client, plate_pattern):
+    """(session, job status, frames written) of the latest session on the plate; AdapterError
+    when there is none, or its last job is still running or did not finish."""
+    mine = [s for s in client.sessions() if plates.same_plate(s["plate"], plate_pattern)]
+    if not mine:
+        raise AdapterError(f"MatteTrack: no MatteTrack session on {plate_pattern}; open it with "
+                           "MatteTrack Open first")
+    ran = [s for s in mine if s.get("job")]
+    if not ran:
+        raise AdapterError(f"MatteTrack: the session on {plate_pattern} has not propagated yet; "
+                           "propagate in the browser first")
+    session = ran[-1]  # sessions are listed oldest first
+    status = client.job(session["job"])
+    if status["state"] == "running":
+        raise AdapterError(f"MatteTrack: the propagation on {plate_pattern} is still running "
+                           f"({status['done']}/{status['total']} frames); import when it is done")
+    if status["state"] != "done":
+        error = ": " + status["error"] if status.get("error") else ""
+        raise AdapterError(f"MatteTrack: the last propagation on {plate_pattern} "
+                           f"{status['state']}{error}; nothing imported")
+    frames = _written_frames(client, status)
+    return session, status, frames
+
+
+def _written_frames(client, status):
+    """The frames the job wrote: its progress events replayed (the service keeps them), else
+    the files on disk."""
+    try:
+        frames = sorted({e["frame"] for e in client.events(status["job"]) if "frame" in e})
+    except Exception:  # ServiceError or a broken stream: look at the disk
+        frames = []
+    return frames or plates.scan_frames(status["output"])
+
+
+def _bin(media_pool):
+    """The "MatteTrack" bin under the Media Pool's root, made when missing."""
+    root = media_pool.GetRootFolder()
+    for folder in root.GetSubFolderList() or []:
+        if folder.GetName() == BIN_NAME:
+            return folder
+    folder = media_pool.AddSubFolder(root, BIN_NAME)
+    if folder is None:
+        raise AdapterError(f"MatteTrack: cannot make the {BIN_NAME} bin in the Media Pool")
+    return folder
+
+
+def import_sequence(media_pool, pattern, first, last):
+    """Imports `pattern` frames first..last into the MatteTrack bin; the MediaPoolItem."""
+    folder = _bin(media_pool)
+    previous = media_pool.GetCurrentFolder()
+    media_pool.SetCurrentFolder(folder)
+    try:
+        items = media_pool.ImportMedia([{"FilePath": plates.to_printf(pattern),
+                                         "StartIndex": first, "EndIndex": last}])
+    finally:
+        if previous is not None:  # leave the artist's bin as it was
+            media_pool.SetCurrentFolder(previous)
+    if not items:
+        raise AdapterError(f"MatteTrack: Resolve did not import {pattern} ({first}-{last})")
+    return items[0]
+
+
+def _track_of(timeline, item):
+    """The video track index of `item` (GetTrackTypeAndIndex where the build has it)."""
+    try:
+        kind, index = item.GetTrackTypeAndIndex()
+        if kind == "video":
+            return int(index)
+    except Exception:  # older builds: look for it track by track
+        pass
+    for index in range(1, timeline.GetTrackCount("video") + 1):
+        for other in timeline.GetItemListInTrack("video", index) or []:
+            if _same(other, item):
+                return index
+    raise AdapterError(f"MatteTrack: cannot find the track of {item.GetName()}")
+
+
+def _same(a, b):
+    # Two proxies of one Resolve object need not compare equal; their unique ids do.
+    try:
+        return a.GetUniqueId() == b.GetUniqueId()
+    except Exception:  # builds without GetUniqueId on timeline items
+        return a == b
+
+
+def _free_track_above(timeline, track, start, end):
+    """The first video track above `track` with nothing in [start, end); a new one when every
+    track above is taken there (or there is none)."""
+    for index in range(track + 1, timeline.GetTrackCount("video") + 1):
+        if all(other.GetEnd() <= start or other.GetStart() >= end
+               for other in timeline.GetItemListInTrack("video", index) or []):
+            return index
+    if not timeline.AddTrack("video"):
+        raise AdapterError("MatteTrack: cannot add a video track to the timeline")
+    return timeline.GetTrackCount("video")
+
+
+def put_on_track_above(shot, media_pool, matte, matte_first, matte_last):
+    """Appends the matte clip on the track above the item, at the item's record frames and
+    over its source range; the new TimelineItem."""
+    a, b = max(shot.first, matte_first), min(shot.last, matte_last)
+    if a > b:
+        raise AdapterError(f"MatteTrack: the mattes ({matte_first}-{matte_last}) miss the "
+                           f"clip's frames ({shot.first}-{shot.last})")
+    count = b - a + 1
+    record = int(shot.item.GetStart()) + (a - shot.first)
+    start = a - matte_first
+    if shot.absolute:  # this build counts source frames from the clip's start timecode
+        base = plates.timecode_frames(_property(matte, "Start TC"), _property(matte, "FPS"))
+        start += matte_first if base is None else base
+    track = _free_track_above(shot.timeline, _track_of(shot.timeline, shot.item), record,
+                              record + count)
+    added = media_pool.AppendToTimeline([{
+        "mediaPoolItem": matte, "startFrame": start, "endFrame": start + count,  # end exclusive
+        "mediaType": 1, "trackIndex": track, "recordFrame": record}])
+    if not added:
+        raise AdapterError(f"MatteTrack: Resolve did not put the mattes on video track {track}")
+    return added[0], track
+
+
+def import_mattes(resolve, client=None, mode="clip-matte"):
+    """Brings the mattes of the current item's session into the MatteTrack bin and attaches
+    them as clip mattes (`clip-matte`) or lays them on the track above (`track`); a summary."""
+    if mode not in host.MODES:
+        raise AdapterError(f"MatteTrack: unknown mode {mode!r} (use {' or '.join(host.MODES)})")
+    shot = current_shot(resolve)
+    client = make_client(client)
+    session, status, frames = finished_job(client, shot.plate.pattern)
+    if not frames:
+        raise AdapterError(f"MatteTrack: no matte files of {status['output']} on disk")
+    pattern = status["output"]
+    first, last = frames[0], frames[-1]
+    missing = [f for f in range(first, last + 1)
+               if not os.path.isfile(plates.frame_path(pattern, f))]
+    if missing:
+        raise AdapterError(f"MatteTrack: {len(missing)} of the mattes {pattern} are missing "
+                           f"(first: {plates.frame_path(pattern, missing[0])})")
+    media_pool = shot.project.GetMediaPool()
+    matte = import_sequence(media_pool, pattern, first, last)
+    summary = {"session": session["session"], "job": status["job"], "output": pattern,
+               "frames": [first, last], "mode": mode, "clip": matte}
+    if mode == "clip-matte":
+        paths = [plates.frame_path(pattern, f) for f in range(first, last + 1)]
+        if not resolve.GetMediaStorage().AddClipMattesToMediaPool(shot.media, paths):
+            raise AdapterError(f"MatteTrack: Resolve did not attach {pattern} as clip mattes")
+        where = f"attached as clip mattes to {shot.media.GetName()}"
+    else:
+        added, track = put_on_track_above(shot, media_pool, matte, first, last)
+        summary["track"], summary["item"] = track, added
+        where = f"laid on video track {track}"
+    print(f"MatteTrack: imported {pattern} ({first}-{last}) into the {BIN_NAME} bin and {where}")
+    return summary
+
+
+# -- entry points -----------------------------------------------------------------------------
+def run(action, namespace=None):
+    """Runs "open" or "import" for an entry script: every refusal becomes a one-line message
+    (printed, and shown in a window inside Resolve); returns the action's result or None."""
+    import mattetrack_client
+
+    namespace = namespace if namespace is not None else {}
+    try:
+        resolve = host.get_resolve(namespace)
+        if action == "open":
+            return open_ui(resolve)
+        mode = host.ask_mode(namespace)
+        if mode is None:
+            return None  # the artist closed the window
+        return import_mattes(resolve, mode=mode)
+    except (AdapterError, mattetrack_client.ServiceError) as err:
+        message = str(err)
+        if not message.startswith("MatteTrack:"):
+            message = "MatteTrack: " + message
+        host.show_message(message, namespace)
+    except Exception as err:  # a bug: the details to the Console, a line to the UI
+        traceback.print_exc()
+        host.show_message(f"MatteTrack: {action} failed ({type(err).__name__}: {err})",
+                          namespace)
+    return None

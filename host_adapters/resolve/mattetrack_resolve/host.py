@@ -1,0 +1,110 @@
+"""What needs Resolve's own globals: the `resolve` object, messages and the mode prompt.
+
+Scripts started from Workspace > Scripts get `resolve`, `fusion` and `bmd` as globals; a script
+started outside Resolve (Studio only) asks DaVinciResolveScript for them. Every call here is
+guarded: a missing or failing UI falls back to printing, which lands in Resolve's Console.
+"""
+
+import os
+import traceback
+
+MODES = ("clip-matte", "track")
+MODE_ENV = "MATTETRACK_RESOLVE_MODE"
+
+
+def get_resolve(namespace=None):
+    """The `resolve` object: the script's global, else `bmd.scriptapp("Resolve")`, else
+    DaVinciResolveScript's (external scripting, Resolve Studio only); None when none answers."""
+    namespace = namespace or {}
+    if namespace.get("resolve") is not None:
+        return namespace["resolve"]
+    bmd = namespace.get("bmd")
+    if bmd is not None:
+        try:
+            got = bmd.scriptapp("Resolve")
+            if got is not None:
+                return got
+        except Exception:  # any failure means: try the next way
+            pass
+    try:
+        import DaVinciResolveScript as dvr  # only on a machine with Resolve's Modules folder
+
+        return dvr.scriptapp("Resolve")
+    except Exception:  # ImportError, or the module failing to reach Resolve
+        return None
+
+
+def _fusion(namespace):
+    namespace = namespace or {}
+    fusion = namespace.get("fusion")
+    if fusion is None and namespace.get("resolve") is not None:
+        try:
+            fusion = namespace["resolve"].Fusion()
+        except Exception:  # a stand-in or an old build without Fusion()
+            fusion = None
+    return fusion, namespace.get("bmd")
+
+
+def show_message(text, namespace=None):
+    """Prints `text` (one line) and, inside Resolve, shows it in a small window."""
+    print(text)
+    fusion, bmd = _fusion(namespace)
+    if fusion is None or bmd is None:
+        return
+    try:
+        ui = fusion.UIManager
+        disp = bmd.UIDispatcher(ui)
+        win = disp.AddWindow(
+            {"ID": "MatteTrackMessage", "WindowTitle": "MatteTrack",
+             "Geometry": [200, 200, 520, 110]},
+            ui.VGroup([ui.Label({"Text": text, "WordWrap": True}),
+                       ui.Button({"ID": "OK", "Text": "OK"})]))
+        win.On.OK.Clicked = lambda ev: disp.ExitLoop()
+        win.On.MatteTrackMessage.Close = lambda ev: disp.ExitLoop()
+        win.Show()
+        disp.RunLoop()
+        win.Hide()
+    except Exception:  # the message is printed already
+        traceback.print_exc()
+
+
+def env_mode():
+    """`$MATTETRACK_RESOLVE_MODE` when it is a known mode, else None."""
+    value = os.environ.get(MODE_ENV, "").strip().lower()
+    return value if value in MODES else None
+
+
+def ask_mode(namespace=None):
+    """The import mode: `$MATTETRACK_RESOLVE_MODE`, else the artist's pick in a two-button
+    window (inside Resolve), else "clip-matte"."""
+    mode = env_mode()
+    if mode is not None:
+        return mode
+    fusion, bmd = _fusion(namespace)
+    if fusion is None or bmd is None:
+        return MODES[0]
+    picked = [None]
+    try:
+        ui = fusion.UIManager
+        disp = bmd.UIDispatcher(ui)
+        win = disp.AddWindow(
+            {"ID": "MatteTrackMode", "WindowTitle": "MatteTrack Import",
+             "Geometry": [200, 200, 420, 110]},
+            ui.VGroup([ui.Label({"Text": "Bring the mattes back as:"}),
+                       ui.HGroup([ui.Button({"ID": "ClipMatte", "Text": "Clip mattes (Color)"}),
+                                  ui.Button({"ID": "Track", "Text": "Sequence on track above"})])]))
+
+        def choose(mode):
+            picked[0] = mode
+            disp.ExitLoop()
+
+        win.On.ClipMatte.Clicked = lambda ev: choose("clip-matte")
+        win.On.Track.Clicked = lambda ev: choose("track")
+        win.On.MatteTrackMode.Close = lambda ev: disp.ExitLoop()
+        win.Show()
+        disp.RunLoop()
+        win.Hide()
+    except Exception:  # no UI: the default mode
+        traceback.print_exc()
+        return MODES[0]
+    return picked[0]  # None: the window was closed, import nothing

@@ -1,0 +1,239 @@
+"""`MatteTrack Import.py` (host_adapters/resolve) against a real service and a stand-in of the
+Resolve scripting API: after a propagation through the service on the test plate, the mattes
+come into the "MatteTrack" bin as one sequence (exactly the frames written) and are attached as
+clip mattes or laid on the track above the clip; refusals are one line and import nothing."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import resolve_standin as rs
+from service_harness import FIRST, N_FRAMES
+
+from mattetrack.synthetic import click_point
+
+HOST_ADAPTERS = Path(__file__).resolve().parents[3] / "host_adapters"
+sys.path[:0] = [str(HOST_ADAPTERS / "resolve"), str(HOST_ADAPTERS / "client")]
+import mattetrack_client as mc  # noqa: E402
+from mattetrack_resolve import actions, host  # noqa: E402
+
+LAST = FIRST + N_FRAMES - 1
+IMPORTS = "MediaPool.ImportMedia"
+MATTES = "MediaStorage.AddClipMattesToMediaPool"
+APPENDS = "MediaPool.AppendToTimeline"
+
+
+@pytest.fixture(scope="module")
+def propagated(server, service_root):
+    """(client, output pattern): a session on the test plate propagated to the Open script's
+    default output, as an artist would leave it in the browser UI."""
+    plate = str(service_root[0] / "plate" / "plate.####.exr")  # `plate`, at module scope
+    client = mc.Client(*server)
+    sid = client.open_session(plate)["session"]
+    oid = client.add_object(sid, "blob")["object"]
+    client.add_prompts(sid, oid, FIRST, points=[click_point(service_root[1][0])])
+    output = str(Path(plate).parent / "mattetrack" / "plate_matte.####.exr")
+    status = mc.Propagation(client, sid, output).wait(120)
+    assert status["state"] == "done", status
+    return client, output
+
+
+@pytest.fixture
+def service_env(server, tmp_path, monkeypatch):
+    config = tmp_path / "config"
+    config.mkdir()
+    (config / "token").write_text(server[1])
+    monkeypatch.setenv("MATTETRACK_URL", server[0])
+    monkeypatch.setenv("MATTETRACK_CONFIG", str(config))
+    monkeypatch.delenv("MATTETRACK_RESOLVE_MODE", raising=False)
+
+
+def plate_clip(plate: str):
+    return lambda resolve: rs.sequence_item(resolve, plate.replace("####", "%04d"), FIRST, LAST)
+
+
+def matte_bin(resolve):
+    [folder] = [f for f in resolve.project.media_pool.root.GetSubFolderList()
+                if f.GetName() == "MatteTrack"]
+    return folder
+
+
+def test_import_script_attaches_clip_mattes(propagated, service_env, plate, tmp_path, capsys):
+    _, output = propagated
+    resolve = rs.with_clip(plate_clip(plate))
+    utility = tmp_path / "Fusion" / "Scripts" / "Utility"
+    utility.mkdir(parents=True)
+    entry = utility / "MatteTrack Import.py"
+    entry.symlink_to(HOST_ADAPTERS / "resolve" / "MatteTrack Import.py")
+    runpy.run_path(str(entry), {"resolve": resolve})
+
+    printf = output.replace("####", "%04d")
+    assert resolve.called(IMPORTS) == [([{"FilePath": printf, "StartIndex": FIRST,
+                                          "EndIndex": LAST}],)]
+    [clip] = matte_bin(resolve).GetClipList()
+    assert clip.GetClipProperty("File Path") == output.replace("####", f"[{FIRST}-{LAST}]")
+    assert clip.GetClipProperty("Frames") == str(N_FRAMES)
+    # The artist's current bin is left as it was.
+    assert resolve.project.media_pool.GetCurrentFolder() is resolve.project.media_pool.root
+    media = resolve.project.timeline.current.GetMediaPoolItem()
+    paths = [output.replace("####", f"{f:04d}") for f in range(FIRST, LAST + 1)]
+    assert resolve.called(MATTES) == [(media, paths)]
+    assert resolve.project.media_pool.GetClipMatteList(media) == paths
+    assert resolve.called(APPENDS) == []
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1 and "clip mattes" in out
+
+    # A second import reuses the bin.
+    actions.import_mattes(resolve, mode="clip-matte")
+    assert len(resolve.called("MediaPool.AddSubFolder")) == 1
+    assert len(matte_bin(resolve).GetClipList()) == 2
+
+
+@pytest.mark.parametrize(("convention", "legacy"), [("absolute", False), ("offset", True)])
+def test_track_mode_adds_a_track_and_lines_up_with_the_clip(propagated, service_env, plate,
+                                                            monkeypatch, convention, legacy):
+    monkeypatch.setenv("MATTETRACK_RESOLVE_MODE", "track")
+    resolve = rs.with_clip(plate_clip(plate), record_offset=37, offset=1, count=5,
+                           convention=convention, legacy=legacy)
+    item = resolve.project.timeline.current
+    summary = actions.run("import", {"resolve": resolve})
+    assert summary["mode"] == "track" and summary["frames"] == [FIRST, LAST]
+    assert resolve.called("Timeline.AddTrack") == [("video",)]
+    [(infos,)] = resolve.called(APPENDS)
+    [info] = infos
+    assert info["trackIndex"] == 2 and info["recordFrame"] == item.GetStart()
+    assert info["mediaPoolItem"] is matte_bin(resolve).GetClipList()[0]
+    [laid] = resolve.project.timeline.GetItemListInTrack("video", 2)
+    assert laid.GetStart() == item.GetStart() and laid.GetDuration() == 5
+    assert laid.file_frames() == item.file_frames() == (FIRST + 1, FIRST + 5)
+    assert resolve.called(MATTES) == []
+
+
+@pytest.mark.parametrize(("above", "track", "adds"), [
+    ("free", 2, 0),  # an empty track above: used as it is
+    ("taken", 3, 1),  # something there over the clip's frames: a new track
+    ("elsewhere", 2, 0),  # something there, but after the clip
+])
+def test_track_mode_picks_a_free_track(propagated, service_env, plate, above, track, adds):
+    resolve = rs.with_clip(plate_clip(plate), record_offset=0, offset=0, count=N_FRAMES,
+                           tracks=2)
+    timeline = resolve.project.timeline
+    other = rs.movie_item(resolve, "/elsewhere/other.mov", 500)
+    if above == "taken":
+        timeline.place(other, 2, timeline.start + 3, 0, 100)
+    elif above == "elsewhere":
+        timeline.place(other, 2, timeline.start + N_FRAMES, 0, 100)
+    summary = actions.import_mattes(resolve, mode="track")
+    assert summary["track"] == track and len(resolve.called("Timeline.AddTrack")) == adds
+    assert summary["item"].file_frames() == (FIRST, LAST)
+
+
+def test_no_session_on_the_plate_imports_nothing(propagated, service_env, service_root,
+                                                 capsys):
+    other = str(service_root[0] / "elsewhere" / "shot.%04d.exr")
+    resolve = rs.with_clip(lambda r: rs.sequence_item(r, other, 1, 50))
+    assert actions.run("import", {"resolve": resolve}) is None
+    out = capsys.readouterr().out
+    assert out == (f"MatteTrack: no MatteTrack session on {other.replace('%04d', '####')}; "
+                   "open it with MatteTrack Open first\n")
+    assert resolve.calls == []
+
+
+class FakeClient:
+    """A service with one session on `plate` whose last job is in `state`."""
+
+    def __init__(self, plate, state, job="j1", error=None):
+        self.plate, self.state, self.jid, self.error = plate, state, job, error
+
+    def sessions(self):
+        return [{"session": "s1", "plate": self.plate, "frames": [FIRST, LAST], "objects": [],
+                 "job": self.jid}]
+
+    def job(self, jid):
+        status = {"job": jid, "session": "s1", "state": self.state, "done": 3,
+                  "total": N_FRAMES, "output": "/nowhere/m.####.exr"}
+        if self.error:
+            status["error"] = self.error
+        return status
+
+    def events(self, jid):
+        raise AssertionError("a job that is not done has nothing to import")
+
+
+@pytest.mark.parametrize(("state", "job", "error", "says"), [
+    ("running", "j1", None, "is still running (3/8 frames); import when it is done"),
+    ("failed", "j1", "frame 1004: disk full", "failed: frame 1004: disk full; nothing imported"),
+    ("cancelled", "j1", None, "cancelled; nothing imported"),
+    ("done", None, None, "has not propagated yet; propagate in the browser first"),
+])
+def test_unfinished_job_imports_nothing(plate, state, job, error, says):
+    resolve = rs.with_clip(plate_clip(plate))
+    with pytest.raises(actions.AdapterError) as err:
+        actions.import_mattes(resolve, FakeClient(plate, state, job, error), mode="track")
+    message = str(err.value)
+    assert message.startswith("MatteTrack: ") and message.endswith(says)
+    assert "\n" not in message
+    assert resolve.calls == []
+
+
+class FakeDispatcher:
+    """Fusion's UIManager dispatcher, enough for host.py's windows: RunLoop 'presses' the
+    control named `press` (its Clicked handler, or the window's Close)."""
+
+    def __init__(self, press):
+        self.press, self.handlers, self.shown = press, {}, []
+
+    def AddWindow(self, props, layout):  # Fusion's method names
+        dispatcher = self
+
+        class Events:
+            def __getattr__(self, control):
+                return dispatcher.handlers.setdefault(control, SimpleNamespace())
+
+        self.shown.append(props["ID"])
+        return SimpleNamespace(On=Events(), Show=lambda: None, Hide=lambda: None)
+
+    def RunLoop(self):
+        slot = self.handlers[self.press]
+        (getattr(slot, "Clicked", None) or slot.Close)(None)
+
+    def ExitLoop(self):
+        pass
+
+
+def fusion_ui(press):
+    ui = SimpleNamespace(**{n: (lambda *a, **k: a) for n in ("VGroup", "HGroup", "Label",
+                                                               "Button")})
+    dispatcher = FakeDispatcher(press)
+    return {"fusion": SimpleNamespace(UIManager=ui),
+            "bmd": SimpleNamespace(UIDispatcher=lambda ui: dispatcher)}, dispatcher
+
+
+@pytest.mark.parametrize(("env", "press", "want"), [
+    (None, "Track", "track"),
+    (None, "ClipMatte", "clip-matte"),
+    (None, "MatteTrackMode", None),  # the window closed: import nothing
+    ("track", "ClipMatte", "track"),  # the environment decides, no window
+    ("bogus", "Track", "track"),  # an unknown value is ignored
+])
+def test_import_mode(monkeypatch, env, press, want):
+    if env is None:
+        monkeypatch.delenv("MATTETRACK_RESOLVE_MODE", raising=False)
+    else:
+        monkeypatch.setenv("MATTETRACK_RESOLVE_MODE", env)
+    namespace, dispatcher = fusion_ui(press)
+    assert host.ask_mode(namespace) == want
+    assert dispatcher.shown == ([] if env == "track" else ["MatteTrackMode"])
+    monkeypatch.delenv("MATTETRACK_RESOLVE_MODE", raising=False)
+    assert host.ask_mode({}) == "clip-matte"  # no UIManager (the stand-in): the default
+
+
+def test_messages_show_in_a_window_too(capsys):
+    namespace, dispatcher = fusion_ui("OK")
+    host.show_message("MatteTrack: hello", namespace)
+    assert capsys.readouterr().out == "MatteTrack: hello\n"
+    assert dispatcher.shown == ["MatteTrackMessage"]
