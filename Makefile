@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip -q --disable-pip-version-check
 STAMP := $(VENV)/.mattetrack-installed
 EXR_HEADER := /usr/include/OpenEXR/ImfOutputFile.h
+CHROMIUM := /usr/bin/chromium
 DEMO := build/demo
 # Blender as a Python module for the Blender adapter's tests: bpy 5.0.1 needs Python 3.11 and
 # numpy<2, so it gets its own venv, built once (the stamp), found by the tests through
@@ -25,6 +26,11 @@ $(STAMP): pyproject.toml native/CMakeLists.txt $(wildcard native/src/*)
 	  echo "make: installing libopenexr-dev (OpenEXR C++ headers)"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenexr-dev >/dev/null; \
+	fi
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  echo "make: installing chromium (the browser UI's tests drive it headless)"; \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip

@@ -254,7 +254,26 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the bearer token's file (default: token in $MATTETRACK_CONFIG, "
                        "$XDG_CONFIG_HOME/mattetrack or ~/.config/mattetrack; created, mode "
                        "0600, when missing)")
+    serve.add_argument("--open", action="store_true",
+                       help="open the browser UI in the default browser once listening")
     serve.set_defaults(func=_serve)
+
+    ui_url = sub.add_parser(
+        "ui-url",
+        help="print the browser UI's address with the token (for a running mattetrack serve)",
+        description="Print the address of the browser UI of a running `mattetrack serve`, with "
+        "the token (and optionally a shot to open) in the URL fragment, which browsers never "
+        "send to the server. Keep it private: it grants access to the service.",
+    )
+    ui_url.add_argument("--url", default="http://127.0.0.1:8765",
+                        help="the service's address (default: http://127.0.0.1:8765)")
+    ui_url.add_argument("--token-file", metavar="PATH",
+                        help="the bearer token's file (default: as mattetrack serve)")
+    ui_url.add_argument("--plate", help="a plate (path or frame pattern) to open")
+    ui_url.add_argument("--range", dest="frame_range", metavar="A-B",
+                        help="frames of the plate to work on")
+    ui_url.add_argument("--output", metavar="PATTERN", help="the mattes' output pattern")
+    ui_url.set_defaults(func=_ui_url)
     return parser
 
 
@@ -277,6 +296,17 @@ def _serve(args: argparse.Namespace) -> int:
               "(the token is the only guard)", file=sys.stderr)
     print(f"mattetrack: serving {server.url}/v1 (token in {token_file})", file=sys.stderr,
           flush=True)
+    if args.open:
+        import threading
+        import webbrowser
+
+        from mattetrack.service.browser import ui_url
+
+        # Bound already, so the page finds the server; the token is in the URL, not on stderr.
+        # On a thread: some launchers ($BROWSER) wait for the browser to exit, and the page
+        # needs the server serving meanwhile.
+        threading.Thread(target=webbrowser.open, args=(ui_url(server.url, token),),
+                         daemon=True).start()
     # SIGTERM stops like Ctrl-C: running jobs end after their current frame, files whole.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -290,6 +320,19 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _interrupt(signum: int, frame) -> None:  # noqa: ANN001
     raise KeyboardInterrupt
+
+
+def _ui_url(args: argparse.Namespace) -> int:
+    from mattetrack.service.auth import load_or_create_token
+    from mattetrack.service.browser import ui_url
+
+    if not re.fullmatch(r"https?://[^/\s]+/?(v1/?)?", args.url):
+        raise InputError(f"--url {args.url!r}: expected the service's address, such as "
+                         "http://127.0.0.1:8765")
+    parse_range(args.frame_range)  # a bad range fails here, not later in the browser
+    token, _ = load_or_create_token(args.token_file)
+    print(ui_url(args.url, token, args.plate, args.frame_range, args.output))
+    return 0
 
 
 

@@ -6,7 +6,8 @@ as file paths on shared storage; only previews travel over the socket.
 
 Modules: `errors` (ApiError), `auth` (token file, roots), `state` (sessions), `jobs`
 (propagation jobs), `preview` (overlay PNGs), `api` (the route table and its handlers),
-`openapi` (the schema, built from the route table), `server` (the HTTP server).
+`openapi` (the schema, built from the route table), `server` (the HTTP server), `browser` (the
+browser UI's static files in `static/`, and its URL).
 """
 
 from mattetrack.service.server import ServiceServer, make_server

@@ -34,12 +34,14 @@ class Request:
 
 @dataclass
 class Reply:
-    """A response: `body` bytes, or `stream`, an iterator of byte chunks (sent chunked)."""
+    """A response: `body` bytes, or `stream`, an iterator of byte chunks (sent chunked), and
+    headers of its own (the UI's CSP, a redirect's Location)."""
 
     status: int = 200
     body: bytes = b""
     content_type: str = "application/json"
     stream: Iterator[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def json_reply(payload: dict, status: int = 200) -> Reply:

@@ -1,6 +1,11 @@
 """The HTTP side: a `ThreadingHTTPServer` (one thread per connection) whose handler checks the
 token, reads at most `Service.MAX_BODY` bytes of JSON, dispatches to `api`, and answers errors as
 `{"error": "one line"}` — never a traceback.
+
+Outside /v1 it serves the browser UI's static files (`/ui/`, no token: they hold no secrets).
+On a loopback address it also refuses requests whose `Host` is not a loopback name or the
+server's own address: a web page whose name was rebound to 127.0.0.1 (DNS rebinding) then
+cannot reach the service even as the same origin.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from mattetrack import __version__
 from mattetrack.errors import MatteTrackError
 from mattetrack.service.api import Reply, Service, json_reply
 from mattetrack.service.auth import token_matches
+from mattetrack.service.browser import UI_HEADERS, static_file
 from mattetrack.service.errors import ApiError
 
 _DRAIN = 16 << 20  # bytes of an oversized body read and dropped before answering 413
@@ -58,6 +64,28 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def host_name(header: str) -> str:
+    """The name or address of a `Host` header, without port, brackets or a trailing dot."""
+    header = header.strip().lower()
+    if header.startswith("["):  # [v6]:port
+        return header[1:].partition("]")[0]
+    if header.count(":") == 1:
+        header = header.partition(":")[0]
+    return header.rstrip(".")
+
+
+def host_allowed(header: str | None, bound: str) -> bool:
+    """Whether a request's `Host` may reach a server bound to `bound`: always when it listens
+    on a non-loopback address (the token is the guard there), else only loopback names
+    (localhost, *.localhost, which browsers never resolve elsewhere), loopback addresses or the
+    bound address itself. A request without `Host` is not from a browser: allowed."""
+    if not is_loopback(bound) or header is None:
+        return True
+    name = host_name(header)
+    return (name == bound.lower() or name == "localhost" or name.endswith(".localhost")
+            or is_loopback(name))
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -102,9 +130,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _reply(self) -> Reply:
         body = self._read_body()
+        if not host_allowed(self.headers.get("Host"), self.server.server_address[0]):
+            raise ApiError(403, f"Host {self.headers.get('Host')!r} is not this machine "
+                           "(use 127.0.0.1 or localhost)")
+        url = urlsplit(self.path)
+        if url.path == "/" or url.path == "/ui" or url.path.startswith("/ui/"):
+            return self._ui(url.path)
         if not token_matches(self.headers.get("Authorization"), self.server.token):
             raise ApiError(401, "missing or wrong token (Authorization: Bearer <token>)")
-        url = urlsplit(self.path)
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         data: dict = {}
         if body.strip():
@@ -116,6 +149,19 @@ class _Handler(BaseHTTPRequestHandler):
                 raise ApiError(400, "the JSON body must be an object")
         return self.server.service.dispatch(self.command, url.path.rstrip("/") or "/", query,
                                             data)
+
+    def _ui(self, path: str) -> Reply:
+        """The browser UI: `/` and `/ui` redirect to `/ui/`, `/ui/<name>` is a static file."""
+        if self.command != "GET":
+            raise ApiError(405, f"{self.command} {path}: not allowed (use GET)")
+        if path in ("/", "/ui"):
+            # The browser keeps the URL fragment (the token) across the redirect.
+            return Reply(302, b"", "text/plain", headers={"Location": "/ui/"})
+        found = static_file(path.removeprefix("/ui/"))
+        if found is None:
+            raise ApiError(404, f"no file {path}")
+        data, kind = found
+        return Reply(200, data, kind, headers=dict(UI_HEADERS))
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
@@ -141,6 +187,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(reply.status)
         self.send_header("Content-Type", reply.content_type)
         self.send_header("Cache-Control", "no-store")
+        # A JSON error or a PNG must never be sniffed into HTML by a browser.
+        self.send_header("X-Content-Type-Options", "nosniff")
+        for name, value in reply.headers.items():
+            self.send_header(name, value)
         if reply.status == 401:
             self.send_header("WWW-Authenticate", 'Bearer realm="mattetrack"')
         if self.close_connection:

@@ -84,8 +84,9 @@ class ServiceSession:
 
 
 def _prompts_json(frame: int, p: FramePrompts) -> dict:
-    """One keyframe's prompts as the service takes them (a mask only as a flag: it is pixels)."""
-    pts = p.points.tolist()
+    """One keyframe's prompts as the service takes them (a mask only as a flag: it is pixels).
+    Points are held as float32: given back to 1/1000 px, so 94.7 reads back as 94.7."""
+    pts = [[round(x, 3), round(y, 3)] for x, y in p.points.tolist()]
     return {"frame": frame,
             "points": [xy for xy, label in zip(pts, p.labels.tolist(), strict=True) if label],
             "negative": [xy for xy, label in zip(pts, p.labels.tolist(), strict=True) if not label],

@@ -258,7 +258,6 @@ def test_cancel_from_the_progress_task(nuke, plate, service_root, client, monkey
     thread = mtnode.on_button(node, "propagate", nuke)
     finish(nuke, thread)
     [task] = nuke.tasks
-    assert task.asked >= 3  # it was asked until it said cancelled
     job = client.job(client.session(memory(node)["session"])["job"])
     assert job["state"] in ("cancelled", "done")  # done: the shot ended before the cancel
     files = sorted(out.glob("m.*.exr"))
@@ -268,6 +267,7 @@ def test_cancel_from_the_progress_task(nuke, plate, service_root, client, monkey
         assert image is not None and image.read_image("float").shape == (H, W, 1)
         image.close()
     if job["state"] == "cancelled":
+        assert task.asked >= 3  # it was asked until it said cancelled
         assert task.progress[-1] < 100 and node["mt_status"].value().startswith(
             "propagation cancelled")
         assert nuke.allNodes("Read") == [node.input(0)]  # nothing imported

@@ -1,0 +1,91 @@
+// The frame view: mapping between the displayed image (CSS pixels) and display-window pixels
+// of the plate (origin top-left, x right, y down, pixel i covering [i, i+1)), and the SVG
+// markers of points and boxes drawn over the preview.
+//
+// The preview PNG may be smaller than the plate (max_side), but the <img> is stretched to the
+// stage box and the SVG's viewBox is the plate's full size, so every mapping goes from the
+// element's box straight to full-resolution pixels and never through the PNG's own size.
+
+const SVG = "http://www.w3.org/2000/svg";
+
+// Overlay colours by object id, as the service's preview.py PALETTE (keep in step).
+const PALETTE = [
+  [1.0, 0.25, 0.25], [0.2, 0.8, 1.0], [1.0, 0.85, 0.1], [0.4, 1.0, 0.35],
+  [1.0, 0.35, 0.9], [1.0, 0.55, 0.1], [0.55, 0.45, 1.0], [0.1, 1.0, 0.8],
+];
+
+export function objectColour(objectId) {
+  const [r, g, b] = PALETTE[(objectId - 1) % PALETTE.length].map((v) => Math.round(v * 255));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+/** Display-window pixel [x, y] under a pointer event, clamped to the frame. */
+export function toPlate(event, element, width, height) {
+  const rect = element.getBoundingClientRect();
+  const x = ((event.clientX - rect.left) / rect.width) * width;
+  const y = ((event.clientY - rect.top) / rect.height) * height;
+  return [round2(clamp(x, 0, width)), round2(clamp(y, 0, height))];
+}
+
+/** Plate pixels per CSS pixel of `element` (for marker sizes that look the same at any zoom). */
+export function plateScale(element, width) {
+  const rect = element.getBoundingClientRect();
+  return rect.width > 0 ? width / rect.width : 1;
+}
+
+/** [x0, y0, x1, y1] of two corners, in any order. */
+export function boxOf(a, b) {
+  return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[0], b[0]), Math.max(a[1], b[1])];
+}
+
+/**
+ * Redraw the markers: `marks` is a list of {object, points, negative, box} (plate pixels),
+ * `drag` a box being dragged ([x0, y0, x1, y1]) or null; `selected` the current object id.
+ */
+export function drawMarks(svg, width, height, scale, marks, drag, selected) {
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.replaceChildren();
+  const radius = 5 * scale;
+  for (const mark of marks) {
+    const colour = objectColour(mark.object);
+    const dim = mark.object !== selected;
+    if (mark.box) svg.append(rect(mark.box, colour, "box", dim));
+    for (const [x, y] of mark.points) svg.append(dot(x, y, radius, colour, "positive", dim));
+    for (const [x, y] of mark.negative) svg.append(dot(x, y, radius, colour, "negative", dim));
+  }
+  if (drag) svg.append(rect(drag, "white", "drag", false));
+}
+
+function dot(x, y, radius, colour, kind, dim) {
+  const circle = document.createElementNS(SVG, "circle");
+  circle.setAttribute("cx", x);
+  circle.setAttribute("cy", y);
+  circle.setAttribute("r", radius);
+  circle.setAttribute("class", `mark ${kind}${dim ? " dim" : ""}`);
+  circle.dataset.kind = kind;
+  // Positive points are filled in the object's colour; negative ones are rings of it.
+  if (kind === "positive") circle.style.fill = colour;
+  else circle.style.stroke = colour;
+  return circle;
+}
+
+function rect(box, colour, kind, dim) {
+  const [x0, y0, x1, y1] = box;
+  const el = document.createElementNS(SVG, "rect");
+  el.setAttribute("x", x0);
+  el.setAttribute("y", y0);
+  el.setAttribute("width", Math.max(0, x1 - x0));
+  el.setAttribute("height", Math.max(0, y1 - y0));
+  el.setAttribute("class", `mark ${kind}${dim ? " dim" : ""}`);
+  el.dataset.kind = kind;
+  el.style.stroke = colour;
+  return el;
+}
+
+function clamp(v, lo, hi) {
+  return Math.min(Math.max(v, lo), hi);
+}
+
+function round2(v) {
+  return Math.round(v * 100) / 100;
+}
