@@ -44,6 +44,12 @@ class Engine(Protocol):
         """
         ...
 
+    def prepare(self, image: np.ndarray) -> None:
+        """Precompute what `select` will need for this image (its features), so that the first
+        click on a frame the artist is looking at answers sooner. Only a memo: skipping it
+        changes no result. image: (H, W, 3) float32 display-referred RGB in [0, 1]."""
+        ...
+
     def propagate(
         self,
         source: FrameSource,

@@ -13,8 +13,10 @@ import json
 import math
 import os
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from mattetrack import __version__
@@ -124,6 +126,27 @@ class Service:
         # The classic engine keeps no state between calls, so its calls run side by side.
         self._engine_lock = threading.Lock()
         self._compiled = [(r, r.regex) for r in ROUTES]
+        # Warming the engine for the frame on screen (see `prepare_soon`): one at a time, and
+        # only the most recent request runs (a scrub through 50 frames warms the last one).
+        self._warm = ThreadPoolExecutor(1, thread_name_prefix="mattetrack-prepare")
+        self._warm_latest: object = None
+
+    def prepare_soon(self, session: ServiceSession, frame: int) -> None:
+        """Have the engine precompute `frame`'s features in the background: an artist looking
+        at a frame is about to click on it, and the click then finds them ready."""
+        ticket = self._warm_latest = object()
+
+        def warm() -> None:
+            if self._warm_latest is not ticket:
+                return  # a newer frame was asked for meanwhile
+            try:
+                image = session.shot.image(frame)
+                with session.engine_gate:
+                    session.core.engine.prepare(image)
+            except Exception as err:  # noqa: BLE001 (only a memo: the click computes it anyway)
+                print(f"mattetrack serve: warming frame {frame} failed ({err})", file=sys.stderr)
+
+        self._warm.submit(warm)
 
     def engine_gate(self) -> contextlib.AbstractContextManager:
         return contextlib.nullcontext() if self.engine_name == "classic" else self._engine_lock
@@ -142,6 +165,7 @@ class Service:
         raise ApiError(404, f"no endpoint {path}")
 
     def close(self) -> None:
+        self._warm.shutdown(cancel_futures=True)
         self.registry.close()
 
 
@@ -356,6 +380,8 @@ def preview(service: Service, req: Request) -> Reply:
         for obj_id in obj_ids:  # else the selection on a keyframe
             if obj_id not in mattes and frame in session.core.keyframes(obj_id):
                 mattes[obj_id] = session.select(obj_id, frame)
+        if len(mattes) < len(obj_ids) or not obj_ids:  # a frame still to be clicked on
+            service.prepare_soon(session, frame)
     return Reply(200, render_preview(shot.image(frame), mattes, max_side), "image/png")
 
 

@@ -256,3 +256,46 @@ def test_selection_is_a_pure_function_of_the_prompts(twins) -> None:
     sel._CACHE.store.clear()
     cold = ClassicEngine().select(image, p)
     assert np.array_equal(incremental, cold)
+
+
+def test_prepare_computes_the_words_a_click_then_uses(engine, monkeypatch) -> None:
+    """prepare(image) is only a memo: it computes the image's visual words once (a click at the
+    same time waits for that computation instead of repeating it), and the selection after it
+    is the one without it."""
+    import threading
+
+    from mattetrack.engines.classic import select as sel
+
+    source = SyntheticSource.render(n_frames=1, width=240, height=160, seed=11)
+    image = source.image(0)
+    truth = source.truth(0)
+    prompts = FramePrompts()
+    prompts.add_point(*click_point(truth), True)
+    cold = sel._PrefixCache()
+    monkeypatch.setattr(sel, "_CACHE", cold)
+    without = engine.select(image, prompts)
+
+    calls = []
+    real = sel.image_words
+    started, release = threading.Event(), threading.Event()
+
+    def slow_words(rgb):  # noqa: ANN001, ANN202
+        calls.append(1)
+        started.set()
+        release.wait(10)
+        return real(rgb)
+
+    monkeypatch.setattr(sel, "_CACHE", sel._PrefixCache())
+    monkeypatch.setattr(sel, "image_words", slow_words)
+    warming = threading.Thread(target=engine.prepare, args=(image,))
+    warming.start()
+    assert started.wait(10)
+    got: list[np.ndarray] = []
+    clicking = threading.Thread(target=lambda: got.append(engine.select(image, prompts)))
+    clicking.start()  # arrives while the words are being computed
+    release.set()
+    warming.join(10)
+    clicking.join(30)
+    assert calls == [1]  # computed once, by prepare
+    assert np.array_equal(got[0], without)
+    assert len(sel._CACHE.words) == 1 and not sel._CACHE.pending

@@ -210,6 +210,31 @@ def test_select_maps_prompts_onto_the_model_square(engines, source, monkeypatch)
     assert float(dense.max()) == pytest.approx(10.0) and float(dense.min()) == pytest.approx(-10.0)
 
 
+
+def test_prepare_encodes_the_frame_a_click_then_uses(engines, source, monkeypatch):
+    """prepare(image) runs the image encoder once; the click on that frame reuses it and gives
+    the same matte as without it."""
+    eng = engines["sam2"]
+    net = eng.loaded.model
+    image = source.image(1006).copy()
+    click = FramePrompts()
+    click.add_point(W / 3, H / 2)
+    eng._embeddings.clear()
+    cold = eng.select(image, click)
+    eng._embeddings.clear()
+    encodes = []
+    real_embed = net.get_image_embeddings
+
+    def embed(pixels):  # noqa: ANN001, ANN202
+        encodes.append(pixels.shape)
+        return real_embed(pixels)
+
+    monkeypatch.setattr(net, "get_image_embeddings", embed)
+    eng.prepare(image)
+    assert len(encodes) == 1
+    assert np.array_equal(eng.select(image, click), cold)
+    assert len(encodes) == 1  # the click found the frame encoded
+
 def test_bfloat16_runs(tiny_checkpoints, source):
     """bf16 is the CUDA default; its casts are exercised here on the CPU."""
     loaded = load_model("sam2", str(tiny_checkpoints["sam2"]), device="cpu",

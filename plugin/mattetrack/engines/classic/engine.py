@@ -10,7 +10,7 @@ import numpy as np
 
 from mattetrack.engines.base import Coverages, FrameSource
 from mattetrack.engines.classic.propagate import PropagateParams, propagate
-from mattetrack.engines.classic.select import SelectParams, select_coverage
+from mattetrack.engines.classic.select import SelectParams, prepare_select, select_coverage
 from mattetrack.prompts import FramePrompts
 
 
@@ -39,6 +39,10 @@ class ClassicEngine:
     def select(self, image: np.ndarray, prompts: FramePrompts) -> np.ndarray:
         """image: (H, W, 3) float32 display-referred RGB in [0, 1] -> (H, W) float32 coverage."""
         return select_coverage(image, prompts, self.params.select)
+
+    def prepare(self, image: np.ndarray) -> None:
+        """See `mattetrack.engines.base.Engine.prepare`: the image's visual words."""
+        prepare_select(image, self.params.select)
 
     def propagate(
         self,

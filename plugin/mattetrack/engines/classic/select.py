@@ -410,22 +410,38 @@ class _PrefixCache:
         self.images = images
         self.store: OrderedDict[tuple, State] = OrderedDict()
         self.words: OrderedDict[bytes, np.ndarray] = OrderedDict()  # per image, see image_words
+        self.pending: dict[bytes, threading.Event] = {}  # words being computed
         self.lock = threading.Lock()
 
     def image_words(self, digest: bytes, work: WorkImage) -> np.ndarray:
-        """The image's visual words, computed once per image (the last few are kept)."""
+        """The image's visual words, computed once per image (the last few are kept); a caller
+        arriving while another computes them (a click during `prepare`) waits for that one."""
         with self.lock:
             words = self.words.get(digest)
-        if words is None:
+            pending = None if words is not None else self.pending.get(digest)
+            mine = words is None and pending is None
+            if mine:
+                pending = self.pending[digest] = threading.Event()
+        if words is not None:
+            return words
+        if not mine:
+            pending.wait()
+            with self.lock:
+                words = self.words.get(digest)
+            return words if words is not None else image_words(work.rgb)
+        try:
             words = image_words(work.rgb)
             with self.lock:
                 self.words[digest] = words
                 while len(self.words) > self.images:
                     self.words.popitem(last=False)
+        finally:
+            with self.lock:
+                self.pending.pop(digest).set()
         return words
 
     def segment(self, work: WorkImage, clicks, box, outside, params: SelectParams) -> np.ndarray:
-        digest = hashlib.blake2b(work.u8.tobytes(), digest_size=16).digest()
+        digest = _digest(work)
         box = None if box is None else tuple(float(v) for v in box)
         base = (digest, work.u8.shape, box, repr(params))
         start, done = None, 0
@@ -453,6 +469,25 @@ class _PrefixCache:
 _CACHE = _PrefixCache()
 
 
+def _digest(work: WorkImage) -> bytes:
+    return hashlib.blake2b(work.u8.tobytes(), digest_size=16).digest()
+
+
+def _work_image(image: np.ndarray, params: SelectParams, box_only: bool = False) -> WorkImage:
+    """The processing-size image the cuts run on (GrabCut from a box alone: a finer one)."""
+    height, width = image.shape[:2]
+    long_side = params.box_long_side if box_only else params.long_side
+    return WorkImage.from_image(image, processing_size(width, height, long_side))
+
+
+def prepare_select(image: np.ndarray, params: SelectParams) -> None:
+    """Compute (and cache) the image's visual words, the part of a first click's selection that
+    depends on the image alone. image: (H, W, 3) float32 display-referred RGB in [0, 1]."""
+    if params.texture:
+        work = _work_image(image, params)
+        _CACHE.image_words(_digest(work), work)
+
+
 def select_coverage(image: np.ndarray, prompts: FramePrompts, params: SelectParams) -> np.ndarray:
     """Coverage (H, W) float32 in [0, 1] of the prompted object.
 
@@ -467,9 +502,9 @@ def select_coverage(image: np.ndarray, prompts: FramePrompts, params: SelectPara
     # A box alone is GrabCut's own initialisation, at its finer resolution; clicks (with or
     # without a box) go to the click graph cut.
     box_only = prompts.box is not None and not positives
-    size = processing_size(width, height, params.box_long_side if box_only else params.long_side)
-    work = WorkImage.from_image(image, size)
-    w, h = size
+    work = _work_image(image, params, box_only)
+    h, w = work.u8.shape[:2]
+    size = (w, h)
     sx, sy = w / width, h / height
     clicks = _clicks(prompts, sx, sy, w, h)
     negatives = [(x, y) for x, y, c in clicks if c != 1]

@@ -116,6 +116,11 @@ class SamEngine:
         self._embeddings.move_to_end(key)
         return hit
 
+    @torch.inference_mode()
+    def prepare(self, image: np.ndarray) -> None:
+        """See `mattetrack.engines.base.Engine.prepare`: the image encoder's embeddings."""
+        self._image_embeddings(image, plate_tensor(image, self.device))
+
     # -- select ----------------------------------------------------------------------------
     @torch.inference_mode()
     def select(self, image: np.ndarray, prompts: FramePrompts) -> np.ndarray:
