@@ -21,9 +21,7 @@ STATE_VERSION = 1
 _TOKEN = re.compile(r"#+|%0?\d*d")
 # A frame range Nuke's file browser appends to a sequence ("plate.####.exr 1001-1100").
 _RANGE_SUFFIX = re.compile(r"\s+-?\d+-(-?\d+)?\s*$")
-_INVALID_LAYER = re.compile(r"[^A-Za-z0-9_]")
-# Layer names Nuke gives its own channels (mattetrack.export.channels.HOST_LAYERS).
-HOST_LAYERS = frozenset({"rgba"})
+_INVALID_NAME = re.compile(r"[^A-Za-z0-9_]")
 
 
 def nuke_to_service(x, y, height):
@@ -186,36 +184,11 @@ def plan_path(script):
     return os.path.splitext(script)[0] + ".roto.json"
 
 
-# -- layer names ------------------------------------------------------------------------------
-def sanitize_layer_name(name):
-    """As mattetrack.export.channels.sanitize_layer_name: [A-Za-z0-9_], no leading digit."""
-    clean = _INVALID_LAYER.sub("_", name.strip()) or "object"
-    return "_" + clean if clean[0].isdigit() else clean
-
-
-def layer_names(names, reserved=()):
-    """The EXR layers the service gives objects `names` (in session order), as
-    mattetrack.export.channels.layer_names; a fallback for when the service cannot say (the
-    job's status names them)."""
-    plate = {r.lower() for r in reserved} | HOST_LAYERS
-    taken = set(plate)
-    out = []
-    for name in names:
-        layer = sanitize_layer_name(name)
-        if layer.lower() in plate:
-            layer = "matte_" + layer
-        base, n = layer, 1
-        while layer.lower() in taken:
-            n += 1
-            layer = f"{base}_{n}"
-        taken.add(layer.lower())
-        out.append(layer)
-    return out
-
-
+# -- node names -------------------------------------------------------------------------------
 def node_name(text):
-    """A Nuke node name from any text (Nuke's own rule is that of layer names)."""
-    return sanitize_layer_name(text)
+    """A Nuke node name from any text: [A-Za-z0-9_], no leading digit."""
+    clean = _INVALID_NAME.sub("_", text.strip()) or "object"
+    return "_" + clean if clean[0].isdigit() else clean
 
 
 # -- progress ---------------------------------------------------------------------------------

@@ -395,8 +395,8 @@ def build_mattes(nuke, node, pattern, first, last, layers):
 
 
 def import_mattes(nuke, node):
-    """Button: the mattes of the last propagation (layers as the service reports them, else
-    derived from the object names as the service derives them)."""
+    """Button: the mattes of the last propagation, each object's layer as the service reports
+    it."""
     memory = _json_knob(node, SERVICE)
     if not memory:
         raise ValueError("nothing propagated yet")
@@ -406,10 +406,9 @@ def import_mattes(nuke, node):
             not os.path.isfile(model.frame_path(output, last)):
         raise ValueError(f"no mattes at {output}: propagate first")
     layers = sync.layers_of(make_client(node[URL].value()), memory)
-    if layers is None:
-        objects = memory["objects"]
-        derived = model.layer_names([o["service_name"] for o in objects])
-        layers = [(o["name"], derived[i]) for i, o in enumerate(objects)]
+    if layers is None:  # each object's EXR layer is the service's to say (names are sanitised)
+        raise ValueError(f"the service no longer knows the propagation that wrote {output} "
+                         "(restarted?): propagate again, or Read the mattes directly")
     read, copies = build_mattes(nuke, node, output, first, last, layers)
     set_status(node, f"mattes in {read.name()} ({len(copies)} objects)")
     return read, copies

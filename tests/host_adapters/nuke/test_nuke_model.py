@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from mattetrack.export.channels import layer_names
 from mattetrack.framepattern import FramePattern
 
 REPO = Path(__file__).resolve().parents[3]
@@ -96,15 +95,6 @@ def test_output_and_shapes_beside_the_plate():
     assert model.frame_path("/m/%d.exr", 5) == "/m/5.exr"
 
 
-@pytest.mark.parametrize("names", [
-    ["dog", "cat"], ["hero blob", "hero-blob", "hero_blob"], ["2nd", "_2nd"], ["rgba", "RGBA"],
-    ["", "  ", "object"], ["é", "ü", "a.b"], ["Dog", "dog", "DOG_2"], ["matte_rgba", "rgba"],
-])
-def test_layer_names_as_the_core_makes_them(names):
-    assert model.layer_names(names) == layer_names(names)
-    assert model.layer_names(names, ["dog", "beauty"]) == layer_names(names, ["dog", "beauty"])
-
-
 def test_progress_text():
     assert model.progress({"state": "running", "done": 0, "total": 8, "frame": None}) == \
         (0, "starting (0/8)")
@@ -140,6 +130,6 @@ def test_the_adapter_runs_on_python_3_9():
     code = ("from mattetrack_nuke import model, node, sync, paths, roto\n"
             "p = model.Prompts(); p.add_point(p.add_object('a b'), 1, 2, 3)\n"
             "assert model.Prompts.from_json(p.to_json()).objects == p.objects\n"
-            "assert model.layer_names(['a b', 'rgba']) == ['a_b', 'matte_rgba']\n")
+            "assert model.node_name('a b') == 'a_b'\n")
     subprocess.run([python, "-c", code], check=True, cwd=str(ADAPTER),
                    env={**os.environ, "PYTHONPATH": str(REPO / "host_adapters" / "client")})
