@@ -20,15 +20,22 @@ MATTES = "MatteTrack Mattes"
 BACKGROUND = "MatteTrack Background"
 
 
-def load_sequence(name: str, first_file: str, non_color: bool = False) -> bpy.types.Image:
-    """An Image datablock `name` reading the sequence whose first file is `first_file` (an
-    existing one is pointed at it and reloaded)."""
+def image_at(name: str, path: str) -> bpy.types.Image:
+    """The Image datablock `name`, loaded from `path` (an existing one is pointed at it and
+    reloaded, so nodes and editors showing it follow)."""
     image = bpy.data.images.get(name)
     if image is None:
-        image = bpy.data.images.load(first_file, check_existing=False)
+        image = bpy.data.images.load(path, check_existing=False)
         image.name = name
     else:
-        image.filepath = first_file
+        image.filepath = path
+        image.reload()
+    return image
+
+
+def load_sequence(name: str, first_file: str, non_color: bool = False) -> bpy.types.Image:
+    """An Image datablock `name` reading the sequence whose first file is `first_file`."""
+    image = image_at(name, first_file)
     image.source = "SEQUENCE"
     if non_color:
         image.colorspace_settings.name = "Non-Color"

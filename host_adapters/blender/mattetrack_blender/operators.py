@@ -95,13 +95,7 @@ def show_preview(context: bpy.types.Context, png: bytes, file_frame: int) -> bpy
     with open(tmp, "wb") as f:
         f.write(png)
     os.replace(tmp, path)  # never a half-written file under a loaded image
-    image = bpy.data.images.get(PREVIEW)
-    if image is None:
-        image = bpy.data.images.load(path, check_existing=False)
-        image.name = PREVIEW
-    else:
-        image.filepath = path
-        image.reload()
+    image = compositor.image_at(PREVIEW, path)
     image["mattetrack_frame"] = file_frame
     if props.show_preview:
         wm = context.window_manager
