@@ -1,5 +1,5 @@
-"""The two actions behind Workspace > Scripts: open the browser UI on the current timeline
-item, and bring the mattes of its MatteTrack session back into the Media Pool.
+"""The actions behind Workspace > Scripts > MatteTrack: open the browser UI on the current
+timeline item, and bring the mattes of its MatteTrack session back into the Media Pool.
 
 Both take the `resolve` object and a service client (mattetrack_client.Client), so tests run
 them against a stand-in of the scripting API and a real service. Refusals raise AdapterError
@@ -87,7 +87,7 @@ def make_client(client=None):
     return mattetrack_client.Client()
 
 
-# -- MatteTrack Open --------------------------------------------------------------------------
+# -- open in browser --------------------------------------------------------------------------
 def open_ui(resolve, client=None, opener=None):
     """Opens the browser UI on the current item (plate, source range, default output) once
     the service answers, with `opener` (default: webbrowser.open); returns the address."""
@@ -102,14 +102,14 @@ def open_ui(resolve, client=None, opener=None):
     return url
 
 
-# -- MatteTrack Import ------------------------------------------------------------------------
+# -- import -----------------------------------------------------------------------------------
 def finished_job(client, plate_pattern):
     """(session, job status, frames written) of the latest session on the plate; AdapterError
     when there is none, or its last job is still running or did not finish."""
     mine = [s for s in client.sessions() if plates.same_plate(s["plate"], plate_pattern)]
     if not mine:
-        raise AdapterError(f"MatteTrack: no MatteTrack session on {plate_pattern}; open it with "
-                           "MatteTrack Open first")
+        raise AdapterError(f"MatteTrack: no MatteTrack session on {plate_pattern}; run MatteTrack "
+                           "and choose Open in browser first")
     ran = [s for s in mine if s.get("job")]
     if not ran:
         raise AdapterError(f"MatteTrack: the session on {plate_pattern} has not propagated yet; "
@@ -258,20 +258,25 @@ def import_mattes(resolve, client=None, mode="clip-matte"):
 
 
 # -- entry points -----------------------------------------------------------------------------
-def run(action, namespace=None):
-    """Runs "open" or "import" for an entry script: every refusal becomes a one-line message
-    (printed, and shown in a window inside Resolve); returns the action's result or None."""
+def run(action=None, namespace=None):
+    """Runs an action for the entry script: "open" (the browser UI), "clip-matte" or "track"
+    (import in that mode); None asks (host.ask_action). Every refusal becomes a one-line
+    message (printed, and shown in a window inside Resolve); returns the result or None."""
     import mattetrack_client
 
     namespace = namespace if namespace is not None else {}
     try:
+        if action is None:
+            action = host.ask_action(namespace)
+            if action is None:
+                return None  # the artist closed the window
+        if action not in host.ACTIONS:
+            raise AdapterError(f"MatteTrack: unknown action {action!r} (use "
+                               f"{', '.join(host.ACTIONS)})")
         resolve = host.get_resolve(namespace)
         if action == "open":
             return open_ui(resolve)
-        mode = host.ask_mode(namespace)
-        if mode is None:
-            return None  # the artist closed the window
-        return import_mattes(resolve, mode=mode)
+        return import_mattes(resolve, mode=action)
     except (AdapterError, mattetrack_client.ServiceError) as err:
         message = str(err)
         if not message.startswith("MatteTrack:"):
@@ -279,6 +284,6 @@ def run(action, namespace=None):
         host.show_message(message, namespace)
     except Exception as err:  # a bug: the details to the Console, a line to the UI
         traceback.print_exc()
-        host.show_message(f"MatteTrack: {action} failed ({type(err).__name__}: {err})",
-                          namespace)
+        host.show_message(f"MatteTrack: {action or 'choosing an action'} failed "
+                          f"({type(err).__name__}: {err})", namespace)
     return None

@@ -1,4 +1,4 @@
-"""What needs Resolve's own globals: the `resolve` object, messages and the mode prompt.
+"""What needs Resolve's own globals: the `resolve` object, messages and the action prompt.
 
 Scripts started from Workspace > Scripts get `resolve`, `fusion` and `bmd` as globals; a script
 started outside Resolve (Studio only) asks DaVinciResolveScript for them. Every call here is
@@ -8,8 +8,9 @@ guarded: a missing or failing UI falls back to printing, which lands in Resolve'
 import os
 import traceback
 
-MODES = ("clip-matte", "track")
-MODE_ENV = "MATTETRACK_RESOLVE_MODE"
+MODES = ("clip-matte", "track")  # the import modes
+ACTIONS = ("open",) + MODES  # what the MatteTrack script can do; the first is the default
+ACTION_ENV = "MATTETRACK_RESOLVE_ACTION"
 
 
 def get_resolve(namespace=None):
@@ -68,43 +69,45 @@ def show_message(text, namespace=None):
         traceback.print_exc()
 
 
-def env_mode():
-    """`$MATTETRACK_RESOLVE_MODE` when it is a known mode, else None."""
-    value = os.environ.get(MODE_ENV, "").strip().lower()
-    return value if value in MODES else None
+def env_action():
+    """`$MATTETRACK_RESOLVE_ACTION` when it is a known action, else None."""
+    value = os.environ.get(ACTION_ENV, "").strip().lower()
+    return value if value in ACTIONS else None
 
 
-def ask_mode(namespace=None):
-    """The import mode: `$MATTETRACK_RESOLVE_MODE`, else the artist's pick in a two-button
-    window (inside Resolve), else "clip-matte"."""
-    mode = env_mode()
-    if mode is not None:
-        return mode
+def ask_action(namespace=None):
+    """What the MatteTrack script does: `$MATTETRACK_RESOLVE_ACTION`, else the artist's pick in
+    a three-button window (inside Resolve; None when it is closed), else "open"."""
+    action = env_action()
+    if action is not None:
+        return action
     fusion, bmd = _fusion(namespace)
     if fusion is None or bmd is None:
-        return MODES[0]
+        return ACTIONS[0]
     picked = [None]
     try:
         ui = fusion.UIManager
         disp = bmd.UIDispatcher(ui)
         win = disp.AddWindow(
-            {"ID": "MatteTrackMode", "WindowTitle": "MatteTrack Import",
-             "Geometry": [200, 200, 420, 110]},
-            ui.VGroup([ui.Label({"Text": "Bring the mattes back as:"}),
-                       ui.HGroup([ui.Button({"ID": "ClipMatte", "Text": "Clip mattes (Color)"}),
-                                  ui.Button({"ID": "Track", "Text": "Sequence on track above"})])]))
+            {"ID": "MatteTrackAction", "WindowTitle": "MatteTrack",
+             "Geometry": [200, 200, 520, 110]},
+            ui.VGroup([ui.Label({"Text": "The clip under the playhead:"}),
+                       ui.HGroup([ui.Button({"ID": "Open", "Text": "Open in browser"}),
+                                  ui.Button({"ID": "ClipMatte", "Text": "Import as clip mattes"}),
+                                  ui.Button({"ID": "Track", "Text": "Import on track above"})])]))
 
-        def choose(mode):
-            picked[0] = mode
+        def choose(action):
+            picked[0] = action
             disp.ExitLoop()
 
+        win.On.Open.Clicked = lambda ev: choose("open")
         win.On.ClipMatte.Clicked = lambda ev: choose("clip-matte")
         win.On.Track.Clicked = lambda ev: choose("track")
-        win.On.MatteTrackMode.Close = lambda ev: disp.ExitLoop()
+        win.On.MatteTrackAction.Close = lambda ev: disp.ExitLoop()
         win.Show()
         disp.RunLoop()
         win.Hide()
-    except Exception:  # no UI: the default mode
+    except Exception:  # no UI: the default action
         traceback.print_exc()
-        return MODES[0]
-    return picked[0]  # None: the window was closed, import nothing
+        return ACTIONS[0]
+    return picked[0]  # None: the window was closed, do nothing

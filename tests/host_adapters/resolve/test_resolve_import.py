@@ -1,4 +1,4 @@
-"""`MatteTrack Import.py` (host_adapters/resolve) against a real service and a stand-in of the
+"""`MatteTrack.py` (host_adapters/resolve) importing, against a real service and a stand-in of the
 Resolve scripting API: after a propagation through the service on the test plate, the mattes
 come into the "MatteTrack" bin as one sequence (exactly the frames written) and are attached as
 clip mattes or laid on the track above the clip; refusals are one line and import nothing."""
@@ -29,8 +29,8 @@ APPENDS = "MediaPool.AppendToTimeline"
 
 @pytest.fixture(scope="module")
 def propagated(server, service_root):
-    """(client, output pattern): a session on the test plate propagated to the Open script's
-    default output, as an artist would leave it in the browser UI."""
+    """(client, output pattern): a session on the test plate propagated to the default output
+    "open" gives, as an artist would leave it in the browser UI."""
     plate = str(service_root[0] / "plate" / "plate.####.exr")  # `plate`, at module scope
     client = mc.Client(*server)
     sid = client.open_session(plate)["session"]
@@ -49,7 +49,7 @@ def service_env(server, tmp_path, monkeypatch):
     (config / "token").write_text(server[1])
     monkeypatch.setenv("MATTETRACK_URL", server[0])
     monkeypatch.setenv("MATTETRACK_CONFIG", str(config))
-    monkeypatch.delenv("MATTETRACK_RESOLVE_MODE", raising=False)
+    monkeypatch.delenv("MATTETRACK_RESOLVE_ACTION", raising=False)
 
 
 def plate_clip(plate: str):
@@ -62,13 +62,15 @@ def matte_bin(resolve):
     return folder
 
 
-def test_import_script_attaches_clip_mattes(propagated, service_env, plate, tmp_path, capsys):
+def test_import_script_attaches_clip_mattes(propagated, service_env, plate, tmp_path, capsys,
+                                            monkeypatch):
     _, output = propagated
+    monkeypatch.setenv("MATTETRACK_RESOLVE_ACTION", "clip-matte")
     resolve = rs.with_clip(plate_clip(plate))
     utility = tmp_path / "Fusion" / "Scripts" / "Utility"
     utility.mkdir(parents=True)
-    entry = utility / "MatteTrack Import.py"
-    entry.symlink_to(HOST_ADAPTERS / "resolve" / "MatteTrack Import.py")
+    entry = utility / "MatteTrack.py"
+    entry.symlink_to(HOST_ADAPTERS / "resolve" / "MatteTrack.py")
     runpy.run_path(str(entry), {"resolve": resolve})
 
     printf = output.replace("####", "%04d")
@@ -96,11 +98,11 @@ def test_import_script_attaches_clip_mattes(propagated, service_env, plate, tmp_
 @pytest.mark.parametrize(("convention", "legacy"), [("absolute", False), ("offset", True)])
 def test_track_mode_adds_a_track_and_lines_up_with_the_clip(propagated, service_env, plate,
                                                             monkeypatch, convention, legacy):
-    monkeypatch.setenv("MATTETRACK_RESOLVE_MODE", "track")
+    monkeypatch.setenv("MATTETRACK_RESOLVE_ACTION", "track")
     resolve = rs.with_clip(plate_clip(plate), record_offset=37, offset=1, count=5,
                            convention=convention, legacy=legacy)
     item = resolve.project.timeline.current
-    summary = actions.run("import", {"resolve": resolve})
+    summary = actions.run(namespace={"resolve": resolve})  # the action from the environment
     assert summary["mode"] == "track" and summary["frames"] == [FIRST, LAST]
     assert resolve.called("Timeline.AddTrack") == [("video",)]
     [(infos,)] = resolve.called(APPENDS)
@@ -136,10 +138,10 @@ def test_no_session_on_the_plate_imports_nothing(propagated, service_env, servic
                                                  capsys):
     other = str(service_root[0] / "elsewhere" / "shot.%04d.exr")
     resolve = rs.with_clip(lambda r: rs.sequence_item(r, other, 1, 50))
-    assert actions.run("import", {"resolve": resolve}) is None
+    assert actions.run("clip-matte", {"resolve": resolve}) is None
     out = capsys.readouterr().out
     assert out == (f"MatteTrack: no MatteTrack session on {other.replace('%04d', '####')}; "
-                   "open it with MatteTrack Open first\n")
+                   "run MatteTrack and choose Open in browser first\n")
     assert resolve.calls == []
 
 
@@ -214,22 +216,54 @@ def fusion_ui(press):
 
 
 @pytest.mark.parametrize(("env", "press", "want"), [
-    (None, "Track", "track"),
+    (None, "Open", "open"),
     (None, "ClipMatte", "clip-matte"),
-    (None, "MatteTrackMode", None),  # the window closed: import nothing
+    (None, "Track", "track"),
+    (None, "MatteTrackAction", None),  # the window closed: do nothing
     ("track", "ClipMatte", "track"),  # the environment decides, no window
-    ("bogus", "Track", "track"),  # an unknown value is ignored
+    (" Clip-Matte ", "Open", "clip-matte"),  # case and spaces do not matter
+    ("open", "Track", "open"),
+    ("import", "Track", "track"),  # an unknown value is ignored: the window asks
 ])
-def test_import_mode(monkeypatch, env, press, want):
+def test_ask_action(monkeypatch, env, press, want):
     if env is None:
-        monkeypatch.delenv("MATTETRACK_RESOLVE_MODE", raising=False)
+        monkeypatch.delenv("MATTETRACK_RESOLVE_ACTION", raising=False)
     else:
-        monkeypatch.setenv("MATTETRACK_RESOLVE_MODE", env)
+        monkeypatch.setenv("MATTETRACK_RESOLVE_ACTION", env)
     namespace, dispatcher = fusion_ui(press)
-    assert host.ask_mode(namespace) == want
-    assert dispatcher.shown == ([] if env == "track" else ["MatteTrackMode"])
-    monkeypatch.delenv("MATTETRACK_RESOLVE_MODE", raising=False)
-    assert host.ask_mode({}) == "clip-matte"  # no UIManager (the stand-in): the default
+    assert host.ask_action(namespace) == want
+    asked = host.env_action() is None
+    assert dispatcher.shown == (["MatteTrackAction"] if asked else [])
+
+
+@pytest.mark.parametrize(("env", "want"), [
+    (None, "open"), ("", "open"), ("bogus", "open"), ("track", "track"),
+    ("clip-matte", "clip-matte"), ("OPEN", "open")])
+def test_ask_action_without_a_ui(monkeypatch, env, want):
+    """No UIManager (the stand-in, external scripting): the environment, else "open"."""
+    if env is None:
+        monkeypatch.delenv("MATTETRACK_RESOLVE_ACTION", raising=False)
+    else:
+        monkeypatch.setenv("MATTETRACK_RESOLVE_ACTION", env)
+    assert host.ask_action({}) == want
+    assert host.ask_action({"resolve": rs.with_clip(plate_clip("/s/p.####.exr"))}) == want
+
+
+def test_closing_the_window_does_nothing(monkeypatch, plate, capsys):
+    monkeypatch.delenv("MATTETRACK_RESOLVE_ACTION", raising=False)
+    resolve = rs.with_clip(plate_clip(plate))
+    namespace, dispatcher = fusion_ui("MatteTrackAction")
+    assert actions.run(namespace={"resolve": resolve, **namespace}) is None
+    assert dispatcher.shown == ["MatteTrackAction"]
+    assert resolve.calls == [] and capsys.readouterr().out == ""
+
+
+def test_unknown_action_is_one_line(plate, capsys):
+    resolve = rs.with_clip(plate_clip(plate))
+    assert actions.run("import", {"resolve": resolve}) is None
+    assert capsys.readouterr().out == ("MatteTrack: unknown action 'import' (use open, "
+                                       "clip-matte, track)\n")
+    assert resolve.calls == []
 
 
 def test_messages_show_in_a_window_too(capsys):

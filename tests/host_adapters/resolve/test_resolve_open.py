@@ -1,6 +1,7 @@
-"""`MatteTrack Open.py` (host_adapters/resolve) run as Resolve runs it, from a symlink in a
-Scripts folder with `resolve` as a global (a stand-in), against a real service: the browser
-UI's address it opens, and its one-line messages when it cannot."""
+"""`MatteTrack.py` (host_adapters/resolve) choosing "open" (the default without a UI), run as
+Resolve runs it, from a symlink in a Scripts folder with `resolve` as a global (a stand-in),
+against a real service: the browser UI's address it opens, and its one-line messages when it
+cannot."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ sys.path[:0] = [str(HOST_ADAPTERS / "resolve"), str(HOST_ADAPTERS / "client")]
 from mattetrack_resolve import actions  # noqa: E402
 
 
-def script(tmp_path: Path, name: str) -> Path:
+def script(tmp_path: Path, name: str = "MatteTrack.py") -> Path:
     """The entry script as installed: a symlink in <support>/Fusion/Scripts/Utility."""
     utility = tmp_path / "Fusion" / "Scripts" / "Utility"
     utility.mkdir(parents=True, exist_ok=True)
@@ -37,6 +38,7 @@ def service_env(server, tmp_path, monkeypatch):
     (config / "token").write_text(token + "\n")
     monkeypatch.setenv("MATTETRACK_URL", url)
     monkeypatch.setenv("MATTETRACK_CONFIG", str(config))
+    monkeypatch.delenv("MATTETRACK_RESOLVE_ACTION", raising=False)  # no UI: "open"
     return url, token
 
 
@@ -65,7 +67,7 @@ def test_open_script_opens_the_ui_on_the_item(service_env, opened, plate, tmp_pa
                                               convention):
     url, token = service_env
     resolve = rs.with_clip(plate_clip(plate), offset=1, count=5, convention=convention)
-    runpy.run_path(str(script(tmp_path, "MatteTrack Open.py")), {"resolve": resolve})
+    runpy.run_path(str(script(tmp_path)), {"resolve": resolve})
     assert len(opened) == 1
     got = fragment(opened[0])
     root = Path(plate).parent
@@ -87,7 +89,7 @@ def test_service_down_is_one_line_and_opens_nothing(server, service_env, opened,
                                                     tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("MATTETRACK_URL", "http://127.0.0.1:9")  # nothing listens on port 9
     resolve = rs.with_clip(plate_clip(plate))
-    runpy.run_path(str(script(tmp_path, "MatteTrack Open.py")), {"resolve": resolve})
+    runpy.run_path(str(script(tmp_path)), {"resolve": resolve})
     captured = capsys.readouterr()
     assert opened == []
     lines = captured.out.splitlines()
@@ -117,8 +119,8 @@ def test_script_finds_the_adapters_through_the_environment(service_env, opened, 
     """A copied (not linked) script finds host_adapters through $MATTETRACK_ADAPTERS."""
     utility = tmp_path / "Utility"
     utility.mkdir()
-    copy = utility / "MatteTrack Open.py"
-    copy.write_bytes((HOST_ADAPTERS / "resolve" / "MatteTrack Open.py").read_bytes())
+    copy = utility / "MatteTrack.py"
+    copy.write_bytes((HOST_ADAPTERS / "resolve" / "MatteTrack.py").read_bytes())
     monkeypatch.setattr(sys, "path", [p for p in sys.path if not p.startswith(str(HOST_ADAPTERS))])
     monkeypatch.delenv("MATTETRACK_ADAPTERS", raising=False)
     resolve = rs.with_clip(plate_clip(plate))

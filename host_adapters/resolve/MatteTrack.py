@@ -1,6 +1,8 @@
-"""Workspace > Scripts > MatteTrack Import: brings the mattes of the clip under the playhead back
-into the Media Pool ("MatteTrack" bin), as clip mattes or on the track above. Mode:
-$MATTETRACK_RESOLVE_MODE (clip-matte, track) or a prompt. Needs `mattetrack serve`.
+"""Workspace > Scripts > MatteTrack: asks what to do with the clip under the playhead (or
+takes $MATTETRACK_RESOLVE_ACTION: open, clip-matte, track). Open in browser: the MatteTrack
+browser UI on its media, its source range, an output next to the plate. Import: brings its
+mattes back into the Media Pool ("MatteTrack" bin), as clip mattes or on the track above.
+Needs `mattetrack serve`.
 
 Copy or symlink this file into Resolve's Fusion/Scripts/Utility folder (see README.md). It finds
 host_adapters/client and host_adapters/resolve next to its real path (a symlink), else under
@@ -35,7 +37,7 @@ try:
     if _add_adapter_paths():
         from mattetrack_resolve import actions
 
-        actions.run("import", globals())
+        actions.run(namespace=globals())
     else:
         print("MatteTrack: cannot find the adapters; set MATTETRACK_ADAPTERS to the "
               "host_adapters folder (holding client/ and resolve/), or symlink this script")
