@@ -19,18 +19,15 @@ BPY_STAMP := $(BPY_VENV)/.bpy-installed
 
 setup: $(STAMP)
 
-# The OpenEXR C++ headers come from Debian; the CPU torch wheel is installed before anything
-# else so that no dependency ever makes pip resolve a CUDA build of torch.
+# From Debian, each only when missing, in one apt run: the OpenEXR C++ headers (the native
+# module) and chromium (the browser UI's tests drive it headless). The CPU torch wheel is
+# installed before anything else so that no dependency ever makes pip resolve a CUDA torch.
 $(STAMP): pyproject.toml native/CMakeLists.txt $(wildcard native/src/*)
-	@if [ ! -f $(EXR_HEADER) ]; then \
-	  echo "make: installing libopenexr-dev (OpenEXR C++ headers)"; \
+	@DEBS="$$( [ -f $(EXR_HEADER) ] || echo libopenexr-dev ) $$( [ -x $(CHROMIUM) ] || echo chromium )"; \
+	if [ -n "$${DEBS// }" ]; then \
+	  echo "make: installing from Debian:$$DEBS"; \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq libopenexr-dev >/dev/null; \
-	fi
-	@if [ ! -x $(CHROMIUM) ]; then \
-	  echo "make: installing chromium (the browser UI's tests drive it headless)"; \
-	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$DEBS >/dev/null; \
 	fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --upgrade pip

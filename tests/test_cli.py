@@ -567,18 +567,23 @@ def test_shapes_bad_arguments_one_line_exit_2(exr_shot, tmp_path, capsys, args, 
     assert not list(tmp_path.glob("s.*"))
 
 
-def test_shapes_fusion_format(exr_shot, tmp_path):
+def _tracked(exr_shot, tmp_path: Path, *extra: str) -> Path:  # noqa: ANN001
+    """m/m.####.exr: frames 1001-1003 of the shot tracked from one click (`extra`: more args)."""
     folder, truth = exr_shot
     x, y = click_point(truth[0])
     mattes = tmp_path / "m" / "m.####.exr"
-    assert main(["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}",
+    assert main(["track", str(folder / "plate.####.exr"), *extra, "--point", f"{x},{y}",
                  "--range", "1001-1003", "-q", "-o", str(mattes)]) == 0
+    return mattes
+
+
+def test_shapes_fusion_format(exr_shot, tmp_path):
+    mattes = _tracked(exr_shot, tmp_path)
     out = tmp_path / "roto.setting"
     assert main(["shapes", str(mattes), "--format", "fusion", "-q", "-o", str(out)]) == 0
     text = out.read_text()
     assert text.startswith("{\n\tTools = ordered() {") and "object_1 = PolylineMask {" in text
     assert all(f"[{f}] = {{ 0, Flags" in text for f in (1001, 1002, 1003))
-
 
 
 def test_shapes_blender_plan_format(exr_shot, tmp_path):
@@ -587,11 +592,7 @@ def test_shapes_blender_plan_format(exr_shot, tmp_path):
     from mattetrack.shapes.blender import mask_plan
     from mattetrack.shapes.source import open_mattes
 
-    folder, truth = exr_shot
-    x, y = click_point(truth[0])
-    mattes = tmp_path / "m" / "m.####.exr"
-    assert main(["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}",
-                 "--range", "1001-1003", "-q", "-o", str(mattes)]) == 0
+    mattes = _tracked(exr_shot, tmp_path)
     out = tmp_path / "plan.json"
     assert main(["shapes", str(mattes), "--format", "blender-plan", "-q", "-o", str(out)]) == 0
     plan = json.loads(out.read_text())
@@ -606,11 +607,7 @@ def test_shapes_nuke_format(exr_shot, tmp_path):
     roto plan beside it holding every object."""
     import nkparser
 
-    folder, truth = exr_shot
-    x, y = click_point(truth[0])
-    mattes = tmp_path / "m" / "m.####.exr"
-    assert main(["track", str(folder / "plate.####.exr"), "--object", "ball", "--point",
-                 f"{x},{y}", "--range", "1001-1003", "-q", "-o", str(mattes)]) == 0
+    mattes = _tracked(exr_shot, tmp_path, "--object", "ball")
     out = tmp_path / "roto.nk"
     assert main(["shapes", str(mattes), "--format", "nuke", "-q", "-o", str(out)]) == 0
     script = nkparser.Script.from_file(out)
