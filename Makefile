@@ -46,7 +46,9 @@ $(BPY_STAMP):
 	$(BPY_VENV)/bin/python -m pip -q --disable-pip-version-check install bpy==5.0.1 'numpy<2'
 	@touch $(BPY_STAMP)
 
+# ruff first: a lint failure fails the tests (CI runs this target).
 test: setup $(BPY_STAMP)
+	$(VENV)/bin/ruff check plugin tests examples host_adapters
 	MATTETRACK_BPY_PYTHON=$(abspath $(BPY_VENV))/bin/python $(VENV)/bin/pytest -q
 
 # Measured runs, one table (DAVIS J&F, NoC, frames/s, peak RSS); vos-benchmark without its deps: it would pull the GUI OpenCV.

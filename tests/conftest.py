@@ -145,7 +145,7 @@ def service_root(tmp_path_factory) -> tuple[Path, list[np.ndarray]]:
 
 
 @pytest.fixture(scope="session")
-def server(service_root, tmp_path_factory):  # noqa: ANN201
+def server(service_root, tmp_path_factory):
     """(base URL, token) of a server with the classic engine and `service_root` as its root."""
     from service_harness import running_server
 
@@ -154,7 +154,7 @@ def server(service_root, tmp_path_factory):  # noqa: ANN201
 
 
 @pytest.fixture
-def client(server):  # noqa: ANN201
+def client(server):
     """A `service_harness.Client` of `server`."""
     from service_harness import Client
 

@@ -32,7 +32,7 @@ class Client:
         self.token = token
 
     def request(self, method: str, path: str, body: object = None, *, raw: bytes | None = None,
-                headers: dict[str, str] | None = None):  # noqa: ANN201
+                headers: dict[str, str] | None = None):
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         req = urllib.request.Request(self.url + path, data=data, method=method)
         if self.token is not None:

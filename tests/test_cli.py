@@ -346,7 +346,7 @@ def test_every_damaged_exr_is_a_one_line_error(shared_data, tmp_path):
         text=True,
         timeout=900,
     )
-    results = [eval(line) for line in proc.stdout.splitlines()]  # noqa: S307 - our own repr output
+    results = [eval(line) for line in proc.stdout.splitlines()]
     assert proc.returncode == 0, f"crashed after {len(results)} files: {proc.stderr[-2000:]}"
     assert len(results) == len(damaged)
     for path, rc, err in results:
@@ -567,7 +567,7 @@ def test_shapes_bad_arguments_one_line_exit_2(exr_shot, tmp_path, capsys, args, 
     assert not list(tmp_path.glob("s.*"))
 
 
-def _tracked(exr_shot, tmp_path: Path, *extra: str) -> Path:  # noqa: ANN001
+def _tracked(exr_shot, tmp_path: Path, *extra: str) -> Path:
     """m/m.####.exr: frames 1001-1003 of the shot tracked from one click (`extra`: more args)."""
     folder, truth = exr_shot
     x, y = click_point(truth[0])

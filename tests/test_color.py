@@ -162,7 +162,7 @@ class _CountingConfig:
         self._config = config
         self.processors = 0
 
-    def getProcessor(self, *args: object) -> ocio.Processor:  # noqa: N802 (OCIO's name)
+    def getProcessor(self, *args: object) -> ocio.Processor:
         self.processors += 1
         return self._config.getProcessor(*args)
 

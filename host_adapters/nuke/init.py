@@ -6,7 +6,7 @@ try:
     import nuke
 
     mattetrack_nuke.paths.add_plugin_paths(nuke)
-except Exception:  # noqa: BLE001 - report and carry on, whatever went wrong
+except Exception:
     import traceback
 
     traceback.print_exc()

@@ -16,7 +16,7 @@ try:
         "MatteTrack", lambda: mattetrack_nuke.node.create(nuke), "ctrl+alt+m"
     )
     del _mattetrack_menu
-except Exception:  # noqa: BLE001 - report and carry on, whatever went wrong
+except Exception:
     import traceback
 
     traceback.print_exc()

@@ -7,7 +7,6 @@ Exit status 0 on success, 2 with a one-line error naming the file or argument on
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import re
@@ -18,11 +17,14 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mattetrack import __version__
+from mattetrack.engines import DEFAULT_ENGINE, ENGINES
 from mattetrack.errors import InputError, MatteTrackError
-from mattetrack.export.frames import MatteOutput, WriteOptions, write_matte_frame
-from mattetrack.shapes.formats import SHAPE_FORMATS
+from mattetrack.export.frames import MatteOutput, WriteOptions
+from mattetrack.framerange import parse_range
+from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, SHAPE_FORMATS, format_help
 
-_PROMPT_OPTIONS = ("--point", "--negative", "--box", "--mask", "--object")
+_ENGINE_HELP = "segmentation engine: " + "; ".join(
+    f"{e.name}: {e.description}" for e in ENGINES.values())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,7 +37,7 @@ class _Parser(argparse.ArgumentParser):
 class _Ordered(argparse.Action):
     """Collect prompt options in command-line order: `--object` applies to the prompts after it."""
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:  # noqa: ANN001
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
         items = list(getattr(namespace, self.dest, None) or [])
         items.append((option_string, values))
         setattr(namespace, self.dest, items)
@@ -95,12 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="start the next object (default: one object named 'object')",
     )
-    track.add_argument(
-        "--engine",
-        default="classic",
-        help="segmentation engine: classic (default; no weights, any CPU), sam2, edgetam or "
-        "sam3 (the SAM 2 family through transformers; a GPU when there is one)",
-    )
+    track.add_argument("--engine", default=DEFAULT_ENGINE, help=_ENGINE_HELP)
     track.add_argument(
         "--model",
         metavar="PATH_OR_ID",
@@ -209,17 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     shapes.add_argument("mattes", help="mattes.####.exr (as track writes), a folder or a file")
     shapes.add_argument("-o", "--output",
-                        help="shapes file: .json; .nk for --format nuke (a .roto.json plan is "
-                        "written beside it); .blend for --format blender; .setting for --format "
-                        "fusion; .json for --format blender-plan")
-    shapes.add_argument("--format", choices=tuple(SHAPE_FORMATS), default="json",
-                        help="json (DESIGN.md's schema, the default), nuke (a script with a Read "
-                        "and channel copies of the mattes and a Roto node per object, keyed by "
-                        "the MatteTrack Nuke adapter from the plan), blender (a .blend with an "
-                        "animated Mask; needs Blender or a Python with bpy, found through "
-                        "MATTETRACK_BLENDER or blender on PATH), fusion (a .setting of "
-                        "animated PolylineMasks) or blender-plan (the JSON Mask plan the Blender "
-                        "extension builds in Blender)")
+                        help="the shapes file, ending as its format says: " + ", ".join(
+                            f"{f.suffix} for {f.name}" for f in SHAPE_FORMATS.values()))
+    shapes.add_argument("--format", choices=tuple(SHAPE_FORMATS), default=DEFAULT_SHAPE_FORMAT,
+                        help=format_help())
     shapes.add_argument("--tolerance", type=_positive_float, default=None, metavar="PX",
                         help="how closely shapes follow the mattes, px (default: 0.75)")
     shapes.add_argument("--objects", metavar="A,B", help="only these mattes (EXR layer names)")
@@ -246,8 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "from the network)")
     serve.add_argument("--port", type=_non_negative, default=8765,
                        help="port (default: 8765; 0: any free port)")
-    serve.add_argument("--engine", default="classic",
-                       help="segmentation engine: classic (default), sam2, edgetam or sam3")
+    serve.add_argument("--engine", default=DEFAULT_ENGINE, help=_ENGINE_HELP)
     serve.add_argument("--model", metavar="PATH_OR_ID", help="deep engines: weights")
     serve.add_argument("--device", help="deep engines: auto (default), cpu, cuda or cuda:N")
     serve.add_argument("--token-file", metavar="PATH",
@@ -318,7 +307,7 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _interrupt(signum: int, frame) -> None:  # noqa: ANN001
+def _interrupt(signum: int, frame) -> None:
     raise KeyboardInterrupt
 
 
@@ -370,7 +359,7 @@ def _shapes(args: argparse.Namespace) -> int:
     mattes = open_mattes(args.mattes, objects)
     out = Path(args.output) if args.output is not None else None
     if out is not None:
-        suffix = SHAPE_FORMATS[args.format]
+        suffix = SHAPE_FORMATS[args.format].suffix
         if out.suffix.lower() != suffix:
             raise InputError(f"-o {args.output!r}: the {args.format} output must end in {suffix}")
         if not out.parent.is_dir():
@@ -384,7 +373,9 @@ def _shapes(args: argparse.Namespace) -> int:
     names = {name: name for name in mattes.objects}
     doc = shapes_from_mattes(iter(mattes), names, mattes.width, mattes.height, params)
     if roto_out is not None:
-        _write_roto(doc, mattes.frames, roto_out.path, args.feather, args.quiet)
+        from mattetrack.export.pipeline import write_roto_channels
+
+        write_roto_channels(doc, mattes.frames, roto_out.path, args.feather, args.quiet)
     if out is not None:
         save_shapes(doc, out, args.format, mattes.frames, mattes.is_exr)
     if not args.quiet:
@@ -397,7 +388,7 @@ def _shapes(args: argparse.Namespace) -> int:
     return 0
 
 
-def _roto_output(text: str, mattes) -> MatteOutput:  # noqa: ANN001
+def _roto_output(text: str, mattes) -> MatteOutput:
     """Checked --exr PATTERN for the roto channels of a matte sequence."""
     if not mattes.is_exr:
         raise InputError(f"--exr {text!r}: roto channels go into EXR mattes; these are not EXR")
@@ -405,29 +396,13 @@ def _roto_output(text: str, mattes) -> MatteOutput:  # noqa: ANN001
         raise InputError(f"--exr {text!r}: the roto channel files must end in .exr")
     from mattetrack.shapes.roto import refuse_old_roto
 
-    output = MatteOutput(text, len(mattes.frames), option="--exr")
+    output = MatteOutput(text, len(mattes.frames), field="exr")
     first = min(mattes.frames)
     folder = Path(output.path(first)).parent
     if not folder.is_dir():
         raise InputError(f"--exr {text!r}: folder {folder} does not exist")
     refuse_old_roto(mattes.frames[first], output.path(first))  # before the fitting, not after
     return output
-
-
-def _write_roto(doc, frames: dict[int, str], target, feather: float,  # noqa: ANN001
-                quiet: bool, queue: int = 4) -> None:
-    """Roto channels for every frame: rasterised here, written on the background writer."""
-    from tqdm import tqdm
-
-    from mattetrack.export.background import BackgroundWriter
-    from mattetrack.shapes.roto import roto_frames
-
-    bar = tqdm(total=len(frames), unit="frame", desc="roto channels",
-               disable=quiet or not sys.stderr.isatty(), file=sys.stderr, dynamic_ncols=True)
-    with bar, BackgroundWriter(queue) as writer:
-        for path, job in roto_frames(doc, frames, target, feather):
-            writer.submit(path, job)
-            bar.update(1)
 
 
 def _non_negative(text: str) -> int:
@@ -444,21 +419,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def parse_range(text: str | None) -> tuple[int, int] | None:
-    """`A-B` (or a single frame `A`) -> (A, B), inclusive."""
-    if text is None:
-        return None
-    m = re.fullmatch(r"\s*(-?\d+)\s*(?:-\s*(-?\d+)\s*)?", text)
-    if not m:
-        raise InputError(f"--range {text!r}: expected A-B, e.g. 1001-1100")
-    a = int(m.group(1))
-    b = int(m.group(2)) if m.group(2) is not None else a
-    if b < a:
-        raise InputError(f"--range {text!r}: the last frame is before the first")
-    return a, b
-
-
-def _build_session(args: argparse.Namespace, session) -> None:  # noqa: ANN001
+def _build_session(args: argparse.Namespace, session) -> None:
     """Create the objects and prompts given on the command line, in order."""
     from mattetrack.prompts import parse_box, parse_mask, parse_point
     from mattetrack.shot.mask import read_mask
@@ -492,7 +453,8 @@ def _build_session(args: argparse.Namespace, session) -> None:  # noqa: ANN001
         else:
             frame, path = parse_mask(value, option)
             session._check_frame(frame, where)
-            session.add_mask(current, frame, read_mask(path, shot.width, shot.height), where=where)
+            session.add_mask(current, frame, read_mask(path, shot.width, shot.height), where=where,
+                             source=path)
     if not session.objects:
         raise InputError("no prompts: give at least one --point, --box or --mask")
     if pending:
@@ -500,22 +462,13 @@ def _build_session(args: argparse.Namespace, session) -> None:  # noqa: ANN001
         raise InputError(f"--object {name!r}: the object has no prompts after it")
 
 
-def _default_read_ahead(args: argparse.Namespace) -> int:
-    """2 frames; 8 for a deep engine on a GPU, which can outrun one core's decoding (a 1080p
-    half EXR takes ~60 ms to decode and convert)."""
-    if args.engine == "classic":
-        return 2
-    from mattetrack.engines.sam.loading import pick_device
-
-    return 8 if pick_device(args.device).type == "cuda" else 2
-
-
 def _track(args: argparse.Namespace) -> int:
+    from mattetrack.engines import engine_spec
     from mattetrack.shot import Shot
 
     started = time.perf_counter()
     if args.read_ahead is None:
-        args.read_ahead = _default_read_ahead(args)
+        args.read_ahead = engine_spec(args.engine).default_read_ahead(args.device)
     # The cache holds the frames the engine works on plus the read-ahead; both bound memory.
     shot = Shot.open(
         args.input,
@@ -531,98 +484,36 @@ def _track(args: argparse.Namespace) -> int:
         shot.close()
 
 
-def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa: ANN001
+def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
+    from tqdm import tqdm
+
     from mattetrack.engines import get_engine
-    from mattetrack.export.background import BackgroundWriter
-    from mattetrack.export.channels import layer_names, matte_channel
-    from mattetrack.export.cryptomatte import Cryptomatte
-    from mattetrack.export.cryptomatte import layer_names as crypto_layers
+    from mattetrack.export.pipeline import MatteRequest, plan_mattes, run_mattes
     from mattetrack.session import Session
     from mattetrack.store import ResultStore
 
-    output = MatteOutput(args.output, len(shot.frames))
-    options = WriteOptions(compression=args.compression, half=args.half, merge=args.merge)
-    plate = os.path.realpath(shot.file(shot.frames[0]))
-    if os.path.realpath(output.path(shot.frames[0])) == plate:
-        raise InputError(f"-o {args.output!r}: would overwrite the plate {plate}")
+    request = MatteRequest(
+        args.output,
+        WriteOptions(compression=args.compression, half=args.half, merge=args.merge),
+        cryptomatte=args.cryptomatte, roto_channels=args.roto_channels,
+        roto_feather=args.roto_feather, write_queue=args.write_queue)
+    MatteOutput(args.output, len(shot.frames))  # a malformed -o fails before the engine loads
     engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
     store = ResultStore(args.store, shot.width, shot.height) if args.store else None
     session = Session(shot, engine, store)
     _build_session(args, session)
-
-    objects = session.objects
-    names = [o.name for o in objects]
-    plate_layers = _check_exr_options(args, output, shot)
-    crypto = None
-    if args.cryptomatte:
-        crypto = Cryptomatte(names, type_name=_crypto_type(plate_layers))
-        plate_layers = plate_layers | set(crypto_layers(crypto.type_name))
-    channels = [matte_channel(layer) for layer in layer_names(names, plate_layers)]
-    out_dir = Path(output.path(shot.frames[0])).parent
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"-o {args.output!r}: cannot create {out_dir} ({err.strerror})") from None
-
-    from tqdm import tqdm
-
-    show = not args.quiet and sys.stderr.isatty()
-    bar = tqdm(
-        total=len(shot.frames),
-        unit="frame",
-        desc="tracking",
-        disable=not show,
-        file=sys.stderr,
-        dynamic_ncols=True,
-    )
-    written = 0
-    engine_s = submit_s = 0.0
+    plan = plan_mattes(session, request)
     opened = time.perf_counter()
 
-    def tracked(writer: BackgroundWriter):  # noqa: ANN202
-        """Propagates, hands each frame to the writer, and yields it on (for shape fitting)."""
-        nonlocal written, engine_s, submit_s
-        frames = iter(session.propagate())
-        while True:
-            tick = time.perf_counter()
-            item = next(frames, None)
-            tock = time.perf_counter()
-            engine_s += tock - tick
-            if item is None:
-                return
-            frame, coverages = item
-            mattes = [coverages[o.id] for o in objects]
-            # The engine yields fresh arrays per frame, so the writer may keep them until done.
-            writer.submit(
-                output.path(frame),
-                functools.partial(write_matte_frame, options, output, shot, frame, channels,
-                                  mattes, crypto),
-            )
-            submit_s += time.perf_counter() - tock
-            written += 1
-            bar.update(1)
-            yield frame, coverages
-
-    doc = None
-    with bar, BackgroundWriter(args.write_queue) as writer:
-        if args.roto_channels:
-            from mattetrack.shapes import shapes_from_mattes
-
-            # Only outlines are kept while tracking; the shapes are fitted once all are in.
-            layers = {o.id: c.removesuffix(".A") for o, c in zip(objects, channels, strict=True)}
-            doc = shapes_from_mattes(tracked(writer), layers, shot.width, shot.height)
-        else:
-            for _ in tracked(writer):
-                pass
-    roto_started = time.perf_counter()
-    if doc is not None:
-        # The shapes need the whole shot, so their channels join the written files afterwards.
-        done = {f: output.path(f) for f in shot.frames if os.path.isfile(output.path(f))}
-        _write_roto(doc, done, output.path, args.roto_feather, args.quiet, args.write_queue)
+    show = not args.quiet and sys.stderr.isatty()
+    with tqdm(total=len(plan.frames), unit="frame", desc="tracking", disable=not show,
+              file=sys.stderr, dynamic_ncols=True) as bar:
+        result = run_mattes(session, plan, on_submitted=lambda frame: bar.update(1),
+                            quiet=args.quiet)
     if args.timings:
         stats = shot.stats
         timings = {
-            "frames": written,
+            "frames": result.frames,
             "total_s": time.perf_counter() - started,
             "setup_s": opened - started,  # opening, engine load, keyframe selection
             # Decode and colour run partly on the read-ahead thread, overlapped with the engine.
@@ -632,53 +523,23 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:  # noqa:
             "frames_prefetched": stats.prefetched,
             "read_wait_s": stats.waited,  # the engine blocked on frames not read yet
             # Propagation time, including the reads it waited for (read_wait_s).
-            "engine_s": engine_s,
-            "write_s": writer.seconds,  # on the writer thread, overlapped
-            "write_wait_s": submit_s,  # the loop blocked on a full writer queue
+            "engine_s": result.engine_s,
+            "write_s": result.write_s,  # on the writer thread, overlapped
+            "write_wait_s": result.write_wait_s,  # the loop blocked on a full writer queue
             # --roto-channels: rasterising and writing the shapes into the files afterwards.
-            "roto_s": time.perf_counter() - roto_started if doc is not None else 0.0,
+            "roto_s": result.roto_s,
         }
         print("mattetrack: timings " + json.dumps({k: round(v, 3) for k, v in timings.items()}),
               file=sys.stderr)
     if not args.quiet:
         seconds = time.perf_counter() - started
         print(
-            f"mattetrack: wrote {written} frame(s) of {len(objects)} object(s) to {args.output} "
-            f"in {seconds:.1f} s ({written / max(seconds, 1e-9):.1f} frames/s)",
+            f"mattetrack: wrote {result.frames} frame(s) of {len(session.objects)} object(s) to "
+            f"{args.output} in {seconds:.1f} s ({result.frames / max(seconds, 1e-9):.1f} "
+            "frames/s)",
             file=sys.stderr,
         )
     return 0
-
-
-def _check_exr_options(args: argparse.Namespace, output: MatteOutput, shot) -> set[str]:  # noqa: ANN001
-    """Refuse --merge / --cryptomatte where they cannot apply; the plate's layer names (to keep
-    clear of when merging), else an empty set."""
-    from mattetrack.shot import imagefile
-
-    if (args.merge or args.cryptomatte or args.roto_channels) and output.kind != "exr":
-        flag = ("--merge" if args.merge else "--cryptomatte" if args.cryptomatte
-                else "--roto-channels")
-        raise InputError(f"{flag}: needs EXR output, not {args.output!r}")
-    if not args.merge:
-        return set()
-    if shot.is_movie:
-        raise InputError(f"--merge: the plate {shot.path} is a movie; merging needs EXR frames")
-    header = imagefile.probe(shot.file(shot.frames[0]))
-    if not header.is_exr:
-        raise InputError(f"--merge: the plate {header.path} is not an EXR file")
-    return imagefile.layer_names(header.path)
-
-
-def _crypto_type(plate_layers: set[str]) -> str:
-    """Our Cryptomatte type name, suffixed when the plate already has layers of that name (a
-    plate that was merged before)."""
-    from mattetrack.export.cryptomatte import TYPE_NAME, layer_names
-
-    name, n = TYPE_NAME, 1
-    while any(layer in plate_layers for layer in layer_names(name)):
-        n += 1
-        name = f"{TYPE_NAME}_{n}"
-    return name
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,6 +43,8 @@ class Session:
         self._objects: dict[int, TrackedObject] = {}
         self._next_id = 1
         self._frames = set(shot.frames)
+        # Files the prompts were read from (mask images): outputs must never overwrite them.
+        self.input_files: set[str] = set()
         # Keyframe coverage computed by engine.select, dropped whenever that frame's prompts change.
         self._selected: dict[tuple[int, int], np.ndarray] = {}
 
@@ -122,13 +124,17 @@ class Session:
         FramePrompts(box=box).validate(self.shot.width, self.shot.height, where)
         self._prompts(obj_id, frame, where).box = tuple(float(v) for v in box)
 
-    def add_mask(self, obj_id: int, frame: int, mask: np.ndarray, where: str = "mask") -> None:
-        """A (H, W) coverage mask of the object on a frame (>= 0.5 is the object)."""
+    def add_mask(self, obj_id: int, frame: int, mask: np.ndarray, where: str = "mask",
+                 source: str | None = None) -> None:
+        """A (H, W) coverage mask of the object on a frame (>= 0.5 is the object); source: the
+        file it was read from, if any (protected from being overwritten by outputs)."""
         mask = np.asarray(mask, dtype=np.float32)
         FramePrompts(mask=mask).validate(self.shot.width, self.shot.height, where)
         if not np.isfinite(mask).all():
             raise InputError(f"{where}: the mask has NaN or infinite values")
         self._prompts(obj_id, frame, where).mask = np.clip(mask, 0.0, 1.0)
+        if source is not None:
+            self.input_files.add(source)
 
     def clear_prompts(self, obj_id: int, frame: int | None = None) -> None:
         """Remove an object's prompts on one frame, or on every frame."""
@@ -155,17 +161,21 @@ class Session:
             self._selected[key] = coverage
         return self._selected[key]
 
+    def check_ready(self) -> None:
+        """Refuse to propagate a session without objects or with an object without prompts."""
+        if not self._objects:
+            raise InputError("nothing to track: add an object with at least one prompt")
+        for obj in self._objects.values():
+            if not obj.keyframes:
+                raise InputError(f"object {obj.name!r} has no prompts")
+
     def propagate(self, frames: Sequence[int] | None = None) -> Iterator[tuple[int, Coverages]]:
         """Propagate every object from its keyframes through `frames` (default: the whole shot).
 
         Yields (frame, {object id: (H, W) float32 coverage}) in ascending frame order, one frame
         at a time; results also go to the store when the session has one.
         """
-        if not self._objects:
-            raise InputError("nothing to track: add an object with at least one prompt")
-        for obj in self._objects.values():
-            if not obj.keyframes:
-                raise InputError(f"object {obj.name!r} has no prompts")
+        self.check_ready()
         frames = list(self.shot.frames) if frames is None else sorted(frames)
         for f in frames:
             self._check_frame(f, "propagate")

@@ -23,12 +23,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import exr_write  # noqa: E402
+import exr_write
 
-from mattetrack.export.exr import write_matte_exr  # noqa: E402
-from mattetrack.geometry import Box2i  # noqa: E402
-from mattetrack.shapes import shapes_from_mattes  # noqa: E402
-from mattetrack.shapes.roto import roto_coverage, roto_frames  # noqa: E402
+from mattetrack.export.exr import write_matte_exr
+from mattetrack.geometry import Box2i
+from mattetrack.shapes import shapes_from_mattes
+from mattetrack.shapes.roto import roto_coverage, roto_frames
 
 OUT = exr_write.ROOT / "build" / "bench" / "roto_channels"
 W, H, NAMES = exr_write.WIDTH, exr_write.HEIGHT, exr_write.NAMES

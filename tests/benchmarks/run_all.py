@@ -31,19 +31,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import davis_jf  # noqa: E402
-import exr_write  # noqa: E402
-import roto_channels  # noqa: E402
-import service_responsiveness  # noqa: E402
-import speed_memory as sm  # noqa: E402
+import davis_jf
+import exr_write
+import roto_channels
+import service_responsiveness
+import speed_memory as sm
 
 try:
     import transformers  # noqa: F401
 except ImportError:  # the deep engines' benchmarks need the [sam] extra
     sam_memory = sam_throughput = None
 else:
-    import sam_memory  # noqa: E402
-    import sam_throughput  # noqa: E402
+    import sam_memory
+    import sam_throughput
 
 EVERY = 10
 

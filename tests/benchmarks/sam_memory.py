@@ -49,7 +49,7 @@ sys.path.insert(0, str(HERE.parent / "engines" / "sam"))
 import speed_memory as sm  # noqa: E402
 from sam_model_sizes import device_name  # noqa: E402
 
-from mattetrack.engines.sam.loading import pick_device  # noqa: E402
+from mattetrack.engines.devices import pick_device  # noqa: E402
 
 WIDTH, HEIGHT = 320, 180
 FRAMES = (100, 2000)
@@ -158,7 +158,7 @@ def bank_run(plate: str, model: Path, frames: int, device: str) -> MemRun:
     sizes: list[int] = []
     real = engine_mod.forget
 
-    def spy(session, frame_idx, memory_frames):  # noqa: ANN001, ANN202
+    def spy(session, frame_idx, memory_frames):
         real(session, frame_idx, memory_frames)
         sizes.append(bank_bytes(session))
 

@@ -49,15 +49,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import speed_memory as sm  # noqa: E402
-from sam_model_sizes import (  # noqa: E402
+import speed_memory as sm
+from sam_model_sizes import (
     MODEL_SIZES,
     build_edgetam_without_timm,
     build_model,
-    device_name,  # noqa: E402
+    device_name,
 )
 
-from mattetrack.engines.sam.loading import pick_device  # noqa: E402
+from mattetrack.engines.devices import pick_device
 
 WIDTH, HEIGHT = 1920, 1080
 CPU_SIZES = ("sam2.1-tiny", "edgetam")
@@ -125,7 +125,7 @@ class _EdgeTamFromFolder:
     real: type | None = None
 
     @classmethod
-    def from_pretrained(cls, source: str, local_files_only: bool = True, dtype=None):  # noqa: ANN001, ANN206
+    def from_pretrained(cls, source: str, local_files_only: bool = True, dtype=None):
         from safetensors.torch import load_file
         from transformers import AutoConfig
 
@@ -151,7 +151,7 @@ def edgetam_loadable():
         return
     real = Family.classes
 
-    def classes(self):  # noqa: ANN001, ANN202
+    def classes(self):
         model_cls, session_cls = real(self)
         if self.engine != "edgetam":
             return model_cls, session_cls
@@ -168,7 +168,7 @@ def edgetam_loadable():
 # --------------------------------------------------------------------------------------------
 
 
-def _disc(height: int, width: int):  # noqa: ANN202
+def _disc(height: int, width: int):
     """(H, W) float32 coverage of a disc in the middle of the frame (the frame-0 mask prompt)."""
     import torch
 
@@ -177,7 +177,7 @@ def _disc(height: int, width: int):  # noqa: ANN202
     return (((x - width / 2) ** 2 + (y - height / 2) ** 2) <= r * r).float()
 
 
-def model_only(loaded, frames: int, warmup: int) -> float:  # noqa: ANN001
+def model_only(loaded, frames: int, warmup: int) -> float:
     """The model's own streaming forward over `frames` frames: frames/s after `warmup`."""
     import torch
 
@@ -210,7 +210,7 @@ def model_only(loaded, frames: int, warmup: int) -> float:  # noqa: ANN001
     return (frames - warmup) / seconds
 
 
-def isolated_steps(loaded, reps: int = 10) -> tuple[float, float]:  # noqa: ANN001
+def isolated_steps(loaded, reps: int = 10) -> tuple[float, float]:
     """(model input ms, upsampling ms) per frame of a 1080p plate, one object, on the device."""
     import numpy as np
     import torch
@@ -253,7 +253,7 @@ def end_to_end(name: str, family: str, folder: Path, frames: int, warmup: int,
     handed: list[float] = []
     real_submit = BackgroundWriter.submit
 
-    def submit(self, path, job):  # noqa: ANN001, ANN202
+    def submit(self, path, job):
         handed.append(time.perf_counter())
         return real_submit(self, path, job)
 

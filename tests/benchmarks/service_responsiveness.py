@@ -70,7 +70,7 @@ def _frames(shot: str) -> list[int]:
     return sorted(int(p.stem) for p in (DATA / "JPEGImages" / "480p" / shot).glob("*.jpg"))
 
 
-def _ms(fn) -> float:  # noqa: ANN001
+def _ms(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return (time.perf_counter() - t0) * 1000
@@ -105,7 +105,7 @@ def click_shot(client: mc.Client, shot: str, got: Timings, clicks: int,
             got.show.append(_ms(lambda f=f: client.preview(sid, f)))
             time.sleep(THINK)
 
-        def click(f=f, x=x, y=y) -> None:  # noqa: ANN001
+        def click(f=f, x=x, y=y) -> None:
             client.add_prompts(sid, oid, f, points=[(x, y)])
             client.preview(sid, f)
 

@@ -177,7 +177,7 @@ def test_serve_open_opens_the_ui_and_prints_no_token(tmp_path):
 
 # -- the page in headless chromium ---------------------------------------------------------------
 @pytest.fixture(scope="module")
-def browser():  # noqa: ANN201
+def browser():
     if not os.access(CHROMIUM, os.X_OK):
         pytest.skip(f"{CHROMIUM} is missing (Debian package chromium; `make setup` installs it)")
     if importlib.util.find_spec("playwright") is None:
@@ -192,7 +192,7 @@ def browser():  # noqa: ANN201
 
 
 @pytest.fixture
-def page(browser):  # noqa: ANN201
+def page(browser):
     """A fresh page (own sessionStorage); fails the test on any script error or console error
     (CSP violations show up there), except the browser's own note on each 4xx answer."""
     context = browser.new_context(viewport=VIEWPORT)
@@ -200,7 +200,7 @@ def page(browser):  # noqa: ANN201
     pg = context.new_page()
     problems: list[str] = []
 
-    def console(msg) -> None:  # noqa: ANN001
+    def console(msg) -> None:
         if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
             problems.append(f"console: {msg.text}")
 
@@ -214,16 +214,16 @@ def page(browser):  # noqa: ANN201
 class Prompts:
     """The prompt requests the page sends (their JSON bodies), as the server receives them."""
 
-    def __init__(self, page) -> None:  # noqa: ANN001
+    def __init__(self, page) -> None:
         self.bodies: list[dict] = []
         page.on("request", self._seen)
 
-    def _seen(self, request) -> None:  # noqa: ANN001
+    def _seen(self, request) -> None:
         if request.method == "POST" and request.url.endswith("/prompts"):
             self.bodies.append(json.loads(request.post_data))
 
 
-def _open_ui(page, server, plate: str, **fields: str) -> str:  # noqa: ANN001
+def _open_ui(page, server, plate: str, **fields: str) -> str:
     """Open the UI on `plate` through the fragment; the session id once its frame is shown."""
     url, token = server
     page.goto(ui_url(url, token, plate, fields.get("frame_range"), fields.get("output")))
@@ -233,23 +233,23 @@ def _open_ui(page, server, plate: str, **fields: str) -> str:  # noqa: ANN001
     return page.get_attribute("body", "data-session")
 
 
-def _css(page, x: float, y: float) -> dict[str, float]:  # noqa: ANN001
+def _css(page, x: float, y: float) -> dict[str, float]:
     """Display-window pixel (x, y) -> position in the stage element, CSS pixels."""
     box = page.locator("#stage").bounding_box()
     return {"x": x / W * box["width"], "y": y / H * box["height"]}
 
 
-def _page_xy(page, x: float, y: float) -> tuple[float, float]:  # noqa: ANN001
+def _page_xy(page, x: float, y: float) -> tuple[float, float]:
     box = page.locator("#stage").bounding_box()
     pos = _css(page, x, y)
     return box["x"] + pos["x"], box["y"] + pos["y"]
 
 
-def _seq(page) -> int:  # noqa: ANN001
+def _seq(page) -> int:
     return int(page.get_attribute("#frame", "data-seq") or 0)
 
 
-def _wait_preview(page, after: int, frame: int) -> None:  # noqa: ANN001
+def _wait_preview(page, after: int, frame: int) -> None:
     """Until a preview newer than number `after` of `frame` is shown."""
     page.wait_for_function(
         """([after, frame]) => {
@@ -259,7 +259,7 @@ def _wait_preview(page, after: int, frame: int) -> None:  # noqa: ANN001
            }""", arg=[after, frame])
 
 
-def _shown(page) -> np.ndarray:  # noqa: ANN001
+def _shown(page) -> np.ndarray:
     """The pixels of the preview on show (BGR, the PNG's own size), read through a canvas."""
     data_url = page.evaluate(
         """() => {

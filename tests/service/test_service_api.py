@@ -20,7 +20,7 @@ from mattetrack.synthetic import click_point
 LAST = FIRST + N_FRAMES - 1
 
 
-def _open(client, plate: str, name: str = "blob", truth=None) -> tuple[str, int]:  # noqa: ANN001
+def _open(client, plate: str, name: str = "blob", truth=None) -> tuple[str, int]:
     """A session on the plate with one object clicked on its first frame."""
     sid = client.ok("POST", "/v1/sessions", {"plate": plate}, 201)["session"]
     oid = client.ok("POST", f"/v1/sessions/{sid}/objects", {"name": name}, 201)["object"]
@@ -31,7 +31,7 @@ def _open(client, plate: str, name: str = "blob", truth=None) -> tuple[str, int]
     return sid, oid
 
 
-def _preview(client, sid: str, query: str) -> np.ndarray:  # noqa: ANN001
+def _preview(client, sid: str, query: str) -> np.ndarray:
     with client.request("GET", f"/v1/sessions/{sid}/preview?{query}") as resp:
         assert resp.status == 200 and resp.headers["Content-Type"] == "image/png"
         image = cv2.imdecode(np.frombuffer(resp.read(), np.uint8), cv2.IMREAD_COLOR)
@@ -39,7 +39,7 @@ def _preview(client, sid: str, query: str) -> np.ndarray:  # noqa: ANN001
     return image
 
 
-def _events(client, jid: str) -> list[dict]:  # noqa: ANN001
+def _events(client, jid: str) -> list[dict]:
     with client.request("GET", f"/v1/jobs/{jid}/events") as resp:
         assert resp.headers["Content-Type"] == "application/x-ndjson"
         return [json.loads(line) for line in resp]
@@ -208,7 +208,7 @@ def test_two_clients_at_once(client, plate, service_root):
                              "range": f"{FIRST}-{FIRST + 3}"}, 202)["job"]
             results[k] = _events(client, job)[-1]
             client.ok("DELETE", f"/v1/sessions/{sid}")
-        except BaseException as err:  # noqa: BLE001 (reported by the main thread)
+        except BaseException as err:
             results[k] = err
 
     threads = [threading.Thread(target=work, args=(k,)) for k in range(2)]

@@ -29,7 +29,7 @@ EDITORS = ("CLIP_EDITOR", "IMAGE_EDITOR")
 
 
 # -- helpers ----------------------------------------------------------------------------------
-def get_client(context: bpy.types.Context):  # noqa: ANN201 (a mattetrack_client.Client)
+def get_client(context: bpy.types.Context):
     """A client with the add-on's preferences (defaults when it is not enabled as an add-on)."""
     mc = client_module()
     addon = context.preferences.addons.get(__package__)
@@ -66,7 +66,7 @@ def current_file_frame(scene: bpy.types.Scene) -> int:
     return logic.file_frame(scene.frame_current, frame_delta(props))
 
 
-def active_object(props: bpy.types.PropertyGroup):  # noqa: ANN201
+def active_object(props: bpy.types.PropertyGroup):
     if not props.objects:
         return None
     return props.objects[min(max(props.active_object, 0), len(props.objects) - 1)]
@@ -126,7 +126,7 @@ def _context_source(context: bpy.types.Context) -> tuple[str, bpy.types.ID] | No
     return None
 
 
-def _add_object(props: bpy.types.PropertyGroup, client, name: str | None):  # noqa: ANN001, ANN202
+def _add_object(props: bpy.types.PropertyGroup, client, name: str | None):
     reply = client.add_object(props.session, name or None)
     item = props.objects.add()
     item.name, item.oid = reply["name"], reply["object"]
@@ -369,7 +369,7 @@ def _fetch_shapes(run: Run, plan_path: str) -> None:
         run.client.export_shapes(run.session, plan_path, fmt="blender-plan")
         with open(plan_path, encoding="utf-8") as f:
             run.shapes["plan"] = json.load(f)
-    except Exception as err:  # noqa: BLE001 (reported in the panel, never raised in a thread)
+    except Exception as err:
         run.shapes["error"] = str(err)
 
 
@@ -427,7 +427,7 @@ def poll_runs() -> float | None:
         scene = bpy.data.scenes.get(name)
         try:
             alive = scene is not None and _step(scene, run)
-        except Exception as err:  # noqa: BLE001 (a timer that raises is dropped silently)
+        except Exception as err:
             alive = False
             if scene is not None:
                 scene.mattetrack.state, scene.mattetrack.message = "failed", str(err)

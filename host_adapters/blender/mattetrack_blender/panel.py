@@ -8,8 +8,8 @@ from . import operators
 
 
 class MATTETRACK_UL_objects(bpy.types.UIList):
-    def draw_item(self, context, layout, data, item, icon, active_data, active_propname,  # noqa: ANN001, PLR0913
-                  index=0, flt_flag=0) -> None:  # noqa: ANN001
+    def draw_item(self, context, layout, data, item, icon, active_data, active_propname,
+                  index=0, flt_flag=0) -> None:
         row = layout.row()
         row.label(text=item.name, icon="OBJECT_DATA")
         row.label(text=item.keyframes or "no points")

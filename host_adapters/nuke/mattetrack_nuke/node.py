@@ -186,10 +186,10 @@ def sync_now(nuke, node, prompts=None):
 def on_button(node, action, nuke=None):
     """What every button of the tab runs; errors go to the status line, never up to Nuke."""
     if nuke is None:
-        import nuke  # noqa: PLC0415 - only inside Nuke
+        import nuke
     try:
         return ACTIONS[action](nuke, node)
-    except Exception as err:  # noqa: BLE001 - a button must not raise into Nuke
+    except Exception as err:
         if not isinstance(err, ValueError) and type(err).__name__ != "ServiceError":
             traceback.print_exc()
         set_status(node, f"error: {err}")
@@ -200,7 +200,7 @@ def _try_sync(nuke, node, prompts, done):
     """Syncs after an edit; the edit is kept in the node either way (synced at Propagate)."""
     try:
         sync_now(nuke, node, prompts)
-    except Exception as err:  # noqa: BLE001 - the edit is saved; say why it is not sent
+    except Exception as err:
         set_status(node, f"{done}; not sent to the service: {err}")
         return False
     set_status(node, done)
@@ -293,7 +293,7 @@ def _later(nuke, call, *args):
 def _guarded(call, args):
     try:
         call(*args)
-    except Exception:  # noqa: BLE001 - e.g. the node was deleted meanwhile
+    except Exception:
         traceback.print_exc()
 
 
@@ -326,7 +326,7 @@ def propagation_worker(nuke, node, client, sid, output, poll_s=POLL_S):
             _later(nuke, import_job, nuke, node, client.job(run.job))
         else:
             _later(nuke, set_status, node, "propagation " + message)
-    except Exception as err:  # noqa: BLE001 - reported on the node, not lost in the thread
+    except Exception as err:
         _later(nuke, set_status, node, f"propagation failed: {err}")
     finally:
         del task  # Nuke closes the progress window when the task goes away
@@ -433,7 +433,7 @@ def import_shapes(nuke, node):
 def shapes_worker(nuke, node, client, sid, script):
     try:
         written = client.export_shapes(sid, script, fmt="nuke")
-    except Exception as err:  # noqa: BLE001 - reported on the node
+    except Exception as err:
         _later(nuke, set_status, node, f"shapes failed: {err}")
         return
     _later(nuke, build_shapes, nuke, node, model.plan_path(written["output"]))

@@ -40,7 +40,7 @@ def add_plugin_paths(nuke, environ=None, adapter=None):
         return None
     try:
         known = [os.path.realpath(p) for p in nuke.pluginPath()]
-    except Exception:  # noqa: BLE001 - an old or odd build: just add
+    except Exception:
         known = []
     if folder not in known:
         nuke.pluginAddPath(folder)

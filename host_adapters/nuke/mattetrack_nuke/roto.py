@@ -89,7 +89,7 @@ def load_into(node, nuke=None) -> int:
     """The "Load shapes" button of the Roto nodes in a MatteTrack `.nk`: fills `node` with the
     shapes of the object named in its `mattetrack_object` knob from its `mattetrack_plan`."""
     if nuke is None:
-        import nuke  # noqa: PLC0415 - only inside Nuke
+        import nuke
     plan = read_plan(node["mattetrack_plan"].value())
     name = node["mattetrack_object"].value()
     if any(True for _ in node["curves"].rootLayer):

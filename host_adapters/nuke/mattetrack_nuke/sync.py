@@ -90,7 +90,7 @@ def sync(client, prompts, plate, first, last, size, memory=None):
     """Brings the service in step with `prompts` (a model.Prompts) for `plate` frames
     first-last, whose Read format is `size` (width, height); returns the new memory (a dict
     to store as JSON). Raises mattetrack_client.ServiceError or ValueError."""
-    ServiceError = _service_error()  # noqa: N806 - a class
+    ServiceError = _service_error()
     fresh = False
     if not _usable(client, memory, plate, first, last):
         if memory and memory.get("url") == client.url and memory.get("session"):
@@ -115,7 +115,7 @@ def sync(client, prompts, plate, first, last, size, memory=None):
 def layers_of(client, memory):
     """[(object name, EXR layer)] of the session's last propagation, as the service reports
     them (the job's status); None when it cannot say (no job, session or service)."""
-    ServiceError = _service_error()  # noqa: N806
+    ServiceError = _service_error()
     if not memory or not memory.get("session"):
         return None
     try:

@@ -1,47 +1,109 @@
-"""Segmentation engines. `get_engine(name)` returns a ready engine."""
+"""Segmentation engines, declared in one table (`ENGINES`); `get_engine(name)` returns a ready one.
+
+Adding an engine is a row here plus its package with a `create(spec, model, device, compile)`
+factory; the command line's choices and help, the service's engine gate and the default
+read-ahead all come from the row. No caller compares an engine's name.
+"""
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+
 from mattetrack.engines.base import Coverages, Engine, FrameSource
 from mattetrack.errors import InputError
+from mattetrack.tables import resolve
 
-# classic needs nothing; the others are the SAM 2 family through transformers (engines/sam).
-ENGINES = ("classic", "sam2", "edgetam", "sam3")
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """One engine and what callers need to know of it before loading it.
+
+    factory: `"module:function"` making the engine from (spec, model, device, compile);
+    requires: modules it imports (checked first, for a one-line error naming the pip extra
+    `extra`); takes_model: it has weights (`--model`) and runs on a device (`--device`,
+    `--compile`); concurrent: one loaded engine may serve calls from several threads at once (it
+    keeps no state between calls; else the service runs one call at a time); read_ahead /
+    read_ahead_gpu: frames decoded ahead by default on the CPU / when it runs on a GPU (which can
+    outrun one core's decoding: a 1080p half EXR takes ~60 ms to decode and convert).
+    options: extra keyword arguments for the factory.
+    """
+
+    name: str
+    description: str
+    factory: str
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
+    takes_model: bool = False
+    concurrent: bool = False
+    read_ahead: int = 2
+    read_ahead_gpu: int = 2
+    options: tuple[tuple[str, str], ...] = ()
+
+    def default_read_ahead(self, device: str | None) -> int:
+        """Frames to decode ahead for this engine on `device` (`--device`)."""
+        if not self.takes_model or self.read_ahead_gpu == self.read_ahead:
+            return self.read_ahead
+        from mattetrack.engines.devices import pick_device
+
+        return self.read_ahead_gpu if pick_device(device).type == "cuda" else self.read_ahead
+
+
+def _sam(name: str, title: str) -> EngineSpec:
+    return EngineSpec(name, f"{title} through transformers (--model; a GPU when there is one)",
+                      "mattetrack.engines.sam:create", requires=("transformers",), extra="sam",
+                      takes_model=True, concurrent=False, read_ahead=2, read_ahead_gpu=8,
+                      options=(("family", name),))
+
+
+ENGINES: dict[str, EngineSpec] = {e.name: e for e in (
+    EngineSpec("classic", "embedded, no weights, any CPU (the default)",
+               "mattetrack.engines.classic:create", concurrent=True),
+    _sam("sam2", "SAM 2"),
+    _sam("edgetam", "EdgeTAM"),
+    _sam("sam3", "the SAM 3 tracker"),
+)}
+DEFAULT_ENGINE = "classic"
+
+
+def engine_spec(name: str) -> EngineSpec:
+    """The table's row for `--engine name`; a one-line error for an unknown name."""
+    spec = ENGINES.get(name)
+    if spec is None:
+        raise InputError(f"{name!r}: unknown engine (choose from {', '.join(ENGINES)})",
+                         field="engine")
+    return spec
 
 
 def get_engine(
-    name: str = "classic",
+    name: str = DEFAULT_ENGINE,
     model: str | None = None,
     device: str | None = None,
     compile: bool = False,
 ) -> Engine:
-    """The engine called `name` (`--engine`).
+    """The engine called `name` (`--engine`), loaded.
 
-    model: a weights folder or Hugging Face id for the deep engines (default: the family's
+    model: a weights folder or Hugging Face id for engines with weights (default: the family's
     released checkpoint); device: auto, cpu, cuda or cuda:N; compile: `torch.compile` the
-    image encoder. The classic engine takes none of them.
+    image encoder. Engines without weights take none of them.
     """
-    if name == "classic":
+    spec = engine_spec(name)
+    if not spec.takes_model:
         if model is not None:
-            raise InputError("--model: the classic engine has no weights (it needs no --model)")
+            raise InputError(f": the {name} engine has no weights (it needs no --model)",
+                             field="model")
         if device not in (None, "auto", "cpu") or compile:
-            option = "--compile" if compile else f"--device {device}"
-            raise InputError(f"{option}: only for the deep engines (classic runs on the CPU)")
-        from mattetrack.engines.classic import ClassicEngine
-
-        return ClassicEngine()
-    if name in ENGINES:
+            field, detail = ("compile", "") if compile else ("device", f" {device}")
+            raise InputError(f"{detail}: only for the deep engines ({name} runs on the CPU)",
+                             field=field)
+    for module in spec.requires:
         try:
-            import transformers  # noqa: F401
+            importlib.import_module(module)
         except ImportError:
-            raise InputError(
-                f"--engine {name}: needs the transformers package "
-                "(pip install 'mattetrack[sam]')"
-            ) from None
-        from mattetrack.engines.sam import SamEngine
-
-        return SamEngine(name, model, device=device, compile=compile)
-    raise InputError(f"--engine {name!r}: unknown engine (choose from {', '.join(ENGINES)})")
+            raise InputError(f"{name}: needs the {module} package (pip install "
+                             f"'mattetrack[{spec.extra}]')", field="engine") from None
+    return resolve(spec.factory)(spec, model=model, device=device, compile=compile)
 
 
-__all__ = ["Coverages", "Engine", "FrameSource", "get_engine", "ENGINES"]
+__all__ = ["Coverages", "DEFAULT_ENGINE", "ENGINES", "Engine", "EngineSpec", "FrameSource",
+           "engine_spec", "get_engine"]

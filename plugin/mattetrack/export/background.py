@@ -103,7 +103,7 @@ class BackgroundWriter:
                 job()
             except MatteTrackError as err:
                 self._error = err
-            except BaseException as err:  # noqa: BLE001 (reported to the producer, one line)
+            except BaseException as err:
                 self._error = MatteTrackError(f"{path}: cannot write ({type(err).__name__}: "
                                               f"{str(err).splitlines()[0] if str(err) else ''})")
             self.seconds += time.perf_counter() - started

@@ -20,9 +20,8 @@ import numpy as np
 from mattetrack import _native
 from mattetrack.errors import InputError, MatteTrackError
 from mattetrack.export.cryptomatte import Cryptomatte
+from mattetrack.export.kinds import COMPRESSIONS
 from mattetrack.geometry import Box2i
-
-COMPRESSIONS = ("zip", "zips", "piz", "rle", "none")
 
 
 def write_matte_exr(
@@ -207,3 +206,30 @@ def _data_planes(
         channels.append(name)
         planes.append(plane)
     return channels, planes
+
+
+def write_matte_frame_exr(options, output, shot, frame, channels, mattes, crypto=None) -> None:
+    """`export.kinds` writer: frame `frame`'s (H, W) float32 mattes as `output.path(frame)`, a
+    matte-only EXR on the plate's windows or (options.merge) a copy of the plate's EXR with the
+    mattes added."""
+    from mattetrack import __version__
+
+    common = {
+        "mattes": dict(zip(channels, mattes, strict=True)),
+        "display_window": shot.display_window,
+        "compression": options.compression,
+        "half": options.half,
+        "attributes": {"software": f"MatteTrack {__version__}"},
+        "cryptomatte": crypto,
+    }
+    path = output.path(frame)
+    if not options.merge:
+        write_matte_exr(path, data_window=shot.data_window(frame), **common)
+        return
+    from mattetrack.shot import imagefile
+
+    header = imagefile.probe(shot.file(frame))
+    if not header.is_exr:
+        raise InputError(f"--merge: the plate {header.path} is not an EXR file")
+    merge_matte_exr(header.path, path, data_window=header.data_window, view=header.view,
+                    part=header.part, **common)

@@ -1,6 +1,6 @@
 """Per-frame matte files of a shot: where each frame's mattes go, and writing one frame.
 
-Shared by `mattetrack track` and the local service, so both write the same files.
+Shared by every front end through the pipeline (`export.pipeline`), so all write the same files.
 """
 
 from __future__ import annotations
@@ -11,31 +11,34 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mattetrack import __version__
 from mattetrack.errors import InputError
+from mattetrack.export.kinds import DEFAULT_COMPRESSION, OUTPUT_KINDS, OutputKind, output_kind
 from mattetrack.framepattern import FramePattern
+from mattetrack.tables import resolve
 
 
 class MatteOutput:
     """Where each frame's mattes go: a frame pattern, or one file for a one-frame shot.
 
-    option: how the user gave it, for messages (`-o` on the command line).
+    field: the input field it came from, for messages (`output`: `-o` on the command line).
     """
 
-    def __init__(self, text: str, n_frames: int, option: str = "-o") -> None:
-        ext = os.path.splitext(text)[1].lower()
-        if ext not in (".exr", ".png"):
-            raise InputError(f"{option} {text!r}: the output must end in .exr or .png")
-        self.kind = ext[1:]
+    def __init__(self, text: str, n_frames: int, field: str = "output") -> None:
+        base, ext = os.path.splitext(text)
+        kind = output_kind(ext)
+        if kind is None:
+            raise InputError(f"{text!r}: the output must end in "
+                             + " or ".join(OUTPUT_KINDS), field=field)
+        self.kind: OutputKind = kind
+        self.field = field
         try:
             self.pattern = FramePattern.parse(text)
         except ValueError as err:
-            raise InputError(f"{option} {text!r}: {err}") from None
+            raise InputError(f"{text!r}: {err}", field=field) from None
         if self.pattern is None and n_frames > 1:
             raise InputError(
-                f"{option} {text!r}: the shot has {n_frames} frames; give a pattern such as "
-                f"{os.path.splitext(text)[0]}.####{ext}"
-            )
+                f"{text!r}: the shot has {n_frames} frames; give a pattern such as "
+                f"{base}.####{ext}", field=field)
         self.text = text
 
     def path(self, frame: int) -> str:
@@ -46,7 +49,7 @@ class MatteOutput:
 class WriteOptions:
     """EXR settings (`track`'s --compression, --half/--float, --merge)."""
 
-    compression: str = "zip"
+    compression: str = DEFAULT_COMPRESSION
     half: bool = True
     merge: bool = False
 
@@ -54,37 +57,11 @@ class WriteOptions:
 def write_matte_frame(
     options: WriteOptions,
     output: MatteOutput,
-    shot,  # noqa: ANN001 (a Shot: display/data windows and the plate files)
+    shot,
     frame: int,
     channels: Sequence[str],
     mattes: Sequence[np.ndarray],
-    crypto=None,  # noqa: ANN001 (a Cryptomatte or None)
+    crypto=None,
 ) -> None:
-    """Write frame `frame`'s (H, W) float32 mattes, atomically: an 8-bit PNG, a matte-only EXR,
-    or (options.merge) a copy of the plate's EXR with the mattes added."""
-    path = output.path(frame)
-    if output.kind == "png":
-        from mattetrack.export.png import write_matte_png
-
-        write_matte_png(path, mattes)
-        return
-    from mattetrack.export.exr import merge_matte_exr, write_matte_exr
-
-    common = {
-        "mattes": dict(zip(channels, mattes, strict=True)),
-        "display_window": shot.display_window,
-        "compression": options.compression,
-        "half": options.half,
-        "attributes": {"software": f"MatteTrack {__version__}"},
-        "cryptomatte": crypto,
-    }
-    if not options.merge:
-        write_matte_exr(path, data_window=shot.data_window(frame), **common)
-        return
-    from mattetrack.shot import imagefile
-
-    header = imagefile.probe(shot.file(frame))
-    if not header.is_exr:
-        raise InputError(f"--merge: the plate {header.path} is not an EXR file")
-    merge_matte_exr(header.path, path, data_window=header.data_window, view=header.view,
-                    part=header.part, **common)
+    """Write frame `frame`'s (H, W) float32 mattes, atomically, with the output kind's writer."""
+    resolve(output.kind.writer)(options, output, shot, frame, channels, mattes, crypto)

@@ -61,3 +61,9 @@ def write_matte_png(path: str | os.PathLike[str], mattes: Sequence[np.ndarray]) 
         atomic_write_bytes(Path(path), buf.getvalue())
     except OSError as err:
         raise MatteTrackError(f"{path}: cannot write ({err.strerror})") from err
+
+
+def write_matte_frame_png(options, output, shot, frame, channels, mattes, crypto=None) -> None:
+    """`export.kinds` writer: frame `frame`'s mattes as `output.path(frame)` (PNG takes no EXR
+    options, channel names or Cryptomatte)."""
+    write_matte_png(output.path(frame), mattes)

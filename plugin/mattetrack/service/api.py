@@ -15,56 +15,33 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 
 from mattetrack import __version__
 from mattetrack.engines import Engine
 from mattetrack.errors import InputError
+from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION
+from mattetrack.framerange import parse_range
 from mattetrack.service.auth import Roots
 from mattetrack.service.errors import ApiError
+from mattetrack.service.routing import (
+    INT,
+    NUM,
+    POINT,
+    RANGE,
+    STR,
+    Reply,
+    Request,
+    Route,
+    json_ok,
+    json_reply,
+    obj,
+)
 from mattetrack.service.state import Registry, ServiceSession
+from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, service_formats
 
-
-@dataclass
-class Request:
-    params: dict[str, str]  # from the path template
-    query: dict[str, str]
-    body: dict
-
-
-@dataclass
-class Reply:
-    """A response: `body` bytes, or `stream`, an iterator of byte chunks (sent chunked), and
-    headers of its own (the UI's CSP, a redirect's Location)."""
-
-    status: int = 200
-    body: bytes = b""
-    content_type: str = "application/json"
-    stream: Iterator[bytes] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def json_reply(payload: dict, status: int = 200) -> Reply:
-    return Reply(status, json.dumps(payload).encode())
-
-
-# -- schema pieces (JSON Schema 2020-12, as OpenAPI 3.1 uses) --------------------------------------
-INT = {"type": "integer"}
-NUM = {"type": "number"}
-STR = {"type": "string"}
-POINT = {"type": "array", "items": NUM, "minItems": 2, "maxItems": 2}
-RANGE = {"type": "string", "pattern": r"^-?\d+(-(-?\d+))?$", "examples": ["1001-1100"]}
-
-
-def obj(required: tuple[str, ...] = (), **props: dict) -> dict:
-    schema: dict = {"type": "object", "properties": props}
-    if required:
-        schema["required"] = list(required)
-    return schema
-
-
+# -- schema pieces of the answers ----------------------------------------------------------------
 PROMPTS_INFO = obj(("frame", "points", "negative", "box", "mask"), frame=INT,
                    points={"type": "array", "items": POINT},
                    negative={"type": "array", "items": POINT},
@@ -89,41 +66,21 @@ JOB_STATUS = obj(("job", "session", "state", "done", "total", "output", "first",
                  error=STR)
 
 
-@dataclass(frozen=True)
-class Route:
-    """One endpoint. `responses`: {status: (description, JSON schema or None, media type)}."""
-
-    method: str
-    path: str  # /v1/... with {name} parameters
-    handler: Callable[[Service, Request], Reply]
-    summary: str
-    body: dict | None = None
-    # {name: (schema, required, description)}
-    query: dict[str, tuple[dict, bool, str]] = field(default_factory=dict)
-    responses: dict[int, tuple[str, dict | None, str]] = field(default_factory=dict)
-
-    @property
-    def regex(self) -> re.Pattern[str]:
-        return re.compile("^" + re.sub(r"\\{(\w+)\\}", r"(?P<\1>[^/]+)", re.escape(self.path))
-                          + "$")
-
-
-def _json_ok(description: str, schema: dict, status: int = 200) -> dict:
-    return {status: (description, schema, "application/json")}
-
-
 class Service:
     """The state behind the endpoints: one engine, the roots, sessions and jobs."""
 
     MAX_BODY = 1 << 20  # bytes of JSON a request may send
 
     def __init__(self, engine: Engine, engine_name: str, roots: Roots) -> None:
+        from mattetrack.engines import engine_spec
+
         self.engine = engine
         self.engine_name = engine_name
+        self.engine_spec = engine_spec(engine_name)
         self.roots = roots
         self.registry = Registry()
-        # Deep engines share one model and an embedding cache: one model call at a time.
-        # The classic engine keeps no state between calls, so its calls run side by side.
+        # An engine that shares state between calls (a model and its embedding cache) gets one
+        # call at a time; one that keeps none (`concurrent`) runs its calls side by side.
         self._engine_lock = threading.Lock()
         self._compiled = [(r, r.regex) for r in ROUTES]
         # Warming the engine for the frame on screen (see `prepare_soon`): one at a time, and
@@ -143,13 +100,13 @@ class Service:
                 image = session.shot.image(frame)
                 with session.engine_gate:
                     session.core.engine.prepare(image)
-            except Exception as err:  # noqa: BLE001 (only a memo: the click computes it anyway)
+            except Exception as err:
                 print(f"mattetrack serve: warming frame {frame} failed ({err})", file=sys.stderr)
 
         self._warm.submit(warm)
 
     def engine_gate(self) -> contextlib.AbstractContextManager:
-        return contextlib.nullcontext() if self.engine_name == "classic" else self._engine_lock
+        return contextlib.nullcontext() if self.engine_spec.concurrent else self._engine_lock
 
     def dispatch(self, method: str, path: str, query: dict[str, str], body: dict) -> Reply:
         allowed = []
@@ -221,18 +178,23 @@ def _object_id(session: ServiceSession, text: str) -> int:
     return obj_id
 
 
-def _frame_range(text: str | None) -> tuple[int, int] | None:
-    from mattetrack.cli import parse_range
-
-    try:
-        return parse_range(text)
-    except InputError as err:
-        raise ApiError(400, str(err).replace("--range", "range", 1)) from None
 
 
 # -- handlers ---------------------------------------------------------------------------------
 def health(service: Service, req: Request) -> Reply:
     return json_reply({"version": __version__, "engine": service.engine_name})
+
+
+def formats(service: Service, req: Request) -> Reply:
+    """The choices of the format tables, for clients' menus (the browser UI's shapes export)."""
+    return json_reply({
+        "shapes": [{"name": f.name, "suffix": f.suffix, "label": f.label}
+                   for f in service_formats().values()],
+        "default_shapes": DEFAULT_SHAPE_FORMAT,
+        "compressions": [{"name": c.name, "description": c.description}
+                         for c in COMPRESSIONS.values()],
+        "default_compression": DEFAULT_COMPRESSION,
+    })
 
 
 def openapi_document(service: Service, req: Request) -> Reply:
@@ -246,7 +208,7 @@ def open_session(service: Service, req: Request) -> Reply:
 
     plate = service.roots.check(_get(req.body, "plate", str, required=True), "plate")
     colorspace = _get(req.body, "colorspace", str)
-    frame_range = _frame_range(_get(req.body, "range", str))
+    frame_range = parse_range(_get(req.body, "range", str))
     shot = Shot.open(plate, colorspace=colorspace, frame_range=frame_range)
     try:
         # A frame file may itself be a link out of the roots.
@@ -386,15 +348,18 @@ def preview(service: Service, req: Request) -> Reply:
 
 
 def propagate(service: Service, req: Request) -> Reply:
-    from mattetrack.export.channels import layer_names
-    from mattetrack.export.cryptomatte import Cryptomatte
-    from mattetrack.export.frames import MatteOutput
+    from mattetrack.export.frames import WriteOptions
+    from mattetrack.export.pipeline import MatteRequest, plan_mattes
     from mattetrack.service.jobs import PropagationJob
 
     session = service.registry.session(req.params["sid"])
     text = _get(req.body, "output", str, required=True)
     cryptomatte = _get(req.body, "cryptomatte", bool) or False
-    frame_range = _frame_range(_get(req.body, "range", str))
+    compression = _get(req.body, "compression", str) or DEFAULT_COMPRESSION
+    if compression not in COMPRESSIONS:
+        raise ApiError(400, f"compression: expected one of {', '.join(COMPRESSIONS)}, "
+                       f"got {compression!r}")
+    frame_range = parse_range(_get(req.body, "range", str))
     shot = session.shot
     frames = [f for f in shot.frames
               if frame_range is None or frame_range[0] <= f <= frame_range[1]]
@@ -404,59 +369,42 @@ def propagate(service: Service, req: Request) -> Reply:
     real = service.roots.check(text, "output")
     if not real.lower().endswith(".exr"):
         raise ApiError(400, f"output: {text!r} must be an EXR pattern such as mattes.####.exr")
-    output = MatteOutput(real, len(shot.frames), option="output")
-    for f in frames:  # an existing file may be a link out of the roots
-        service.roots.check(output.path(f), "output")
-        if not shot.is_movie and output.path(f) == os.path.realpath(shot.file(f)):
-            raise ApiError(400, f"output: would overwrite the plate {shot.file(f)}")
-    folder = os.path.dirname(output.path(frames[0]))
-    try:
-        os.makedirs(folder, exist_ok=True)
-    except OSError as err:
-        raise ApiError(400, f"output: cannot create {folder} ({err.strerror})") from None
+    request = MatteRequest(real, WriteOptions(compression=compression), cryptomatte=cryptomatte)
     with session.lock:
         if session.job is not None and session.job.running:
             raise ApiError(409, f"session {session.id}: job {session.job.id} is still running")
-        objects = session.core.objects
-        if not objects:
-            raise ApiError(400, "nothing to propagate: add an object with at least one prompt")
-        for o in objects:
-            if not o.keyframes:
-                raise ApiError(400, f"object {o.name!r} has no prompts")
-        names = [o.name for o in objects]
-        layers = dict(zip([o.id for o in objects], layer_names(names), strict=True))
-        crypto = Cryptomatte(names) if cryptomatte else None
-        job = PropagationJob(service.registry.new_id(), session, frames, output, layers, crypto)
+        plan = plan_mattes(session.core, request, frames)
+        for f in frames:  # an existing file may be a link out of the roots
+            service.roots.check(plan.output.path(f), "output")
+        job = PropagationJob(service.registry.new_id(), session, plan)
         session.job = job
         service.registry.add_job(job)
         job.start()
     return json_reply({"job": job.id, "total": job.total}, 202)
 
 
-# Shape formats the service writes (`blender`, which runs a Blender to save a .blend, is the
-# CLI's: hosts build from `blender-plan` in their own Blender).
-SERVICE_SHAPE_FORMATS = ("json", "nuke", "fusion", "blender-plan")
 
 
 def export_shapes(service: Service, req: Request) -> Reply:
     from pathlib import Path
 
     from mattetrack.shapes import ShapeParams, shapes_from_mattes
-    from mattetrack.shapes.formats import SHAPE_FORMATS, save_shapes
+    from mattetrack.shapes.formats import save_shapes
     from mattetrack.shapes.source import MatteSequence
 
     session = service.registry.session(req.params["sid"])
     text = _get(req.body, "output", str, required=True)
-    fmt = _get(req.body, "format", str) or "json"
-    if fmt not in SERVICE_SHAPE_FORMATS:
-        raise ApiError(400, f"format: expected one of {', '.join(SERVICE_SHAPE_FORMATS)}, "
-                       f"got {fmt!r}")
+    fmt = _get(req.body, "format", str) or DEFAULT_SHAPE_FORMAT
+    formats = service_formats()
+    if fmt not in formats:
+        raise ApiError(400, f"format: expected one of {', '.join(formats)}, got {fmt!r}")
     tolerance = _get(req.body, "tolerance", (int, float), what="a number")
     if tolerance is not None and not (0 < tolerance < math.inf):
         raise ApiError(400, f"tolerance: expected a number > 0, got {tolerance}")
     real = service.roots.check(text, "output")
-    if not real.lower().endswith(SHAPE_FORMATS[fmt]):
-        raise ApiError(400, f"output: the {fmt} output must end in {SHAPE_FORMATS[fmt]}")
+    suffix = formats[fmt].suffix
+    if not real.lower().endswith(suffix):
+        raise ApiError(400, f"output: the {fmt} output must end in {suffix}")
     if not os.path.isdir(os.path.dirname(real)):
         raise ApiError(400, f"output: folder {os.path.dirname(real)} does not exist")
     shot = session.shot
@@ -518,31 +466,41 @@ _BAD = {400: ("malformed request or bad input", None, "application/json")}
 
 ROUTES: list[Route] = [
     Route("GET", "/v1/health", health, "Version and engine of the service",
-          responses=_json_ok("the service is up", obj(("version", "engine"), version=STR,
+          responses=json_ok("the service is up", obj(("version", "engine"), version=STR,
                                                        engine=STR))),
+    Route("GET", "/v1/formats", formats, "The output formats clients may offer (shape formats "
+          "with their suffixes and menu labels, EXR compressions)",
+          responses=json_ok("the formats", obj(
+              ("shapes", "default_shapes", "compressions", "default_compression"),
+              shapes={"type": "array", "items": obj(("name", "suffix", "label"), name=STR,
+                                                    suffix=STR, label=STR)},
+              default_shapes=STR,
+              compressions={"type": "array", "items": obj(("name", "description"), name=STR,
+                                                          description=STR)},
+              default_compression=STR))),
     Route("GET", "/v1/openapi.json", openapi_document, "This OpenAPI 3.1 document",
-          responses=_json_ok("the document", {"type": "object"})),
+          responses=json_ok("the document", {"type": "object"})),
     Route("POST", "/v1/sessions", open_session, "Open a plate (a path or frame pattern under a "
           "root) as a new session",
           body=obj(("plate",), plate={**STR, "examples": ["/shots/a/plate.####.exr"]},
                    colorspace=STR, range=RANGE),
-          responses={**_json_ok("the session", obj(("session", "frames", "width", "height"),
+          responses={**json_ok("the session", obj(("session", "frames", "width", "height"),
                                                    session=STR, frames={**POINT, "items": INT},
                                                    width=INT, height=INT), 201),
                      **_BAD, 403: ("the plate is outside the roots", None, "application/json")}),
     Route("GET", "/v1/sessions", list_sessions, "Every open session (as GET /v1/sessions/{sid})",
-          responses=_json_ok("the sessions", obj(("sessions",), sessions={
+          responses=json_ok("the sessions", obj(("sessions",), sessions={
               "type": "array", "items": SESSION_INFO}))),
     Route("GET", _SID, get_session, "A session: its shot, objects and their keyframes",
-          responses={**_json_ok("the session", SESSION_INFO), **_NOT_FOUND}),
+          responses={**json_ok("the session", SESSION_INFO), **_NOT_FOUND}),
     Route("DELETE", _SID, delete_session, "Close a session (its running job is cancelled)",
-          responses={**_json_ok("closed", obj(("deleted",), deleted=STR)), **_NOT_FOUND}),
+          responses={**json_ok("closed", obj(("deleted",), deleted=STR)), **_NOT_FOUND}),
     Route("POST", _SID + "/objects", add_object, "Add an object",
           body=obj(name=STR),
-          responses={**_json_ok("the new object", obj(("object", "name"), object=INT, name=STR),
+          responses={**json_ok("the new object", obj(("object", "name"), object=INT, name=STR),
                                 201), **_BAD, **_NOT_FOUND}),
     Route("DELETE", _OID, delete_object, "Remove an object and its prompts",
-          responses={**_json_ok("removed", obj(("deleted",), deleted=INT)), **_NOT_FOUND}),
+          responses={**json_ok("removed", obj(("deleted",), deleted=INT)), **_NOT_FOUND}),
     Route("POST", _OID + "/prompts", add_prompts,
           "Add prompts for an object on a frame (display-window pixels, origin top-left, "
           "x right, y down); the frame becomes a keyframe",
@@ -550,7 +508,7 @@ ROUTES: list[Route] = [
                    negative={"type": "array", "items": POINT},
                    box={"type": "array", "items": NUM, "minItems": 4, "maxItems": 4},
                    mask={**STR, "description": "a mask image under a root; >= 0.5 is the object"}),
-          responses={**_json_ok("the object's keyframes", obj(("object", "keyframes"),
+          responses={**json_ok("the object's keyframes", obj(("object", "keyframes"),
                                                               object=INT, keyframes={
                                                                   "type": "array", "items": INT})),
                      **_BAD, **_NOT_FOUND,
@@ -558,7 +516,7 @@ ROUTES: list[Route] = [
     Route("DELETE", _OID + "/prompts", clear_prompts,
           "Remove an object's prompts on one frame, or on every frame without `frame`",
           query={"frame": (INT, False, "the frame (default: all)")},
-          responses={**_json_ok("the object's keyframes", obj(("object", "keyframes"),
+          responses={**json_ok("the object's keyframes", obj(("object", "keyframes"),
                                                               object=INT, keyframes={
                                                                   "type": "array", "items": INT})),
                      **_BAD, **_NOT_FOUND}),
@@ -575,8 +533,11 @@ ROUTES: list[Route] = [
           "Propagate every object through the shot on a background job, writing EXR mattes as "
           "`mattetrack track` does (one float16 `<object>.A` channel per object, ZIP)",
           body=obj(("output",), output={**STR, "examples": ["/shots/a/mattes/m.####.exr"]},
-                   cryptomatte={"type": "boolean"}, range=RANGE),
-          responses={**_json_ok("the job started", obj(("job", "total"), job=STR, total=INT),
+                   cryptomatte={"type": "boolean"}, range=RANGE,
+                   compression={"enum": list(COMPRESSIONS), "default": DEFAULT_COMPRESSION,
+                                "description": "; ".join(f"{c.name}: {c.description}"
+                                                         for c in COMPRESSIONS.values())}),
+          responses={**json_ok("the job started", obj(("job", "total"), job=STR, total=INT),
                                 202), **_BAD, **_NOT_FOUND,
                      403: ("the output is outside the roots", None, "application/json"),
                      409: ("a job is already running on the session", None,
@@ -588,17 +549,19 @@ ROUTES: list[Route] = [
           "`fusion` (a .setting of PolylineMasks) or `blender-plan` (the Mask plan the Blender "
           "extension builds)",
           body=obj(("output",), output={**STR, "examples": ["/shots/a/roto/shapes.json"]},
-                   format={"enum": list(SERVICE_SHAPE_FORMATS), "default": "json"},
+                   format={"enum": list(service_formats()), "default": DEFAULT_SHAPE_FORMAT,
+                           "description": "; ".join(f"{f.name} ({f.suffix}): {f.description}"
+                                                    for f in service_formats().values())},
                    tolerance={**NUM, "exclusiveMinimum": 0,
                               "description": "px the shapes may stray from the mattes "
                               "(default 0.75)"}),
-          responses={**_json_ok("the shapes written", obj(
+          responses={**json_ok("the shapes written", obj(
               ("output", "format", "objects", "shapes", "frames"), output=STR, format=STR,
               objects=INT, shapes=INT, frames={**POINT, "items": INT})), **_BAD, **_NOT_FOUND,
               403: ("the output is outside the roots", None, "application/json"),
               409: ("no finished, up-to-date propagation to fit", None, "application/json")}),
     Route("GET", "/v1/jobs/{jid}", job_status, "A job's state and progress",
-          responses={**_json_ok("the job", JOB_STATUS), **_NOT_FOUND}),
+          responses={**json_ok("the job", JOB_STATUS), **_NOT_FOUND}),
     Route("GET", "/v1/jobs/{jid}/events", job_events,
           "Progress as NDJSON, streamed: one line per frame written ({frame, done, total}), "
           "then one with the end state ({state, done, total, error?})",
@@ -606,5 +569,5 @@ ROUTES: list[Route] = [
                      **_NOT_FOUND}),
     Route("POST", "/v1/jobs/{jid}/cancel", cancel_job,
           "Stop a job after the frame in progress (written files stay, each whole)",
-          responses={**_json_ok("the job", JOB_STATUS, 202), **_NOT_FOUND}),
+          responses={**json_ok("the job", JOB_STATUS, 202), **_NOT_FOUND}),
 ]

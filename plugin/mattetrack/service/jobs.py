@@ -1,6 +1,7 @@
 """Propagation jobs: a session's objects propagated through frames on a background thread, each
 frame's mattes written as EXR by the same writer and channel names as `mattetrack track`.
 
+The work is the shared pipeline's (`export.pipeline`), as `mattetrack track` runs it.
 Progress is a list of events (one per frame written, then one with the end state) that any
 number of `/events` streams follow. A cancel stops after the frame being computed; frames
 already handed to the writer are still written whole (every write is atomic).
@@ -8,7 +9,7 @@ already handed to the writer are still written whole (every write is atomic).
 
 from __future__ import annotations
 
-import functools
+import contextlib
 import sys
 import threading
 import time
@@ -16,31 +17,24 @@ import traceback
 from collections.abc import Iterator
 
 from mattetrack.errors import MatteTrackError
-from mattetrack.export.frames import WriteOptions, write_matte_frame
+from mattetrack.export.pipeline import MattePlan
 from mattetrack.service.state import Export, ServiceSession
-
-# The `track` defaults the service writes with: matte-only files, half floats, ZIP.
-_WRITE_OPTIONS = WriteOptions()
-WRITE_QUEUE = 4  # frames waiting for the writer at most (bounds memory)
 
 
 class PropagationJob:
-    """Propagates `session` through `frames`, writing to `output` (a `MatteOutput`).
-
-    `layers`: {object id: EXR layer}, `crypto`: a Cryptomatte or None. `state` goes running ->
-    done | cancelled | failed.
+    """Runs the pipeline for `session` with a checked `plan` (`export.pipeline.plan_mattes`) on
+    a thread. `state` goes running -> done | cancelled | failed.
     """
 
-    def __init__(self, jid: str, session: ServiceSession, frames: list[int], output,  # noqa: ANN001
-                 layers: dict[int, str], crypto) -> None:  # noqa: ANN001
+    def __init__(self, jid: str, session: ServiceSession, plan: MattePlan) -> None:
         self.id = jid
         self.session = session
-        self.frames = frames
-        self.output = output
-        self.layers = layers
+        self.plan = plan
+        self.frames = plan.frames
+        self.output = plan.output
+        self.layers = plan.layers
         # Names now, for the status: an object may be renamed or removed while the job runs.
         self.names = {o.id: o.name for o in session.core.objects}
-        self.crypto = crypto
         self.state = "running"
         self.error: str | None = None
         self.done = 0
@@ -105,47 +99,42 @@ class PropagationJob:
             self._events.append(event)
             self._changed.notify_all()
 
-    def _write(self, export: Export, frame: int, channels: list[str], mattes: list) -> None:  # noqa: ANN001
-        """One frame's EXR (atomic), then its progress event."""
-        write_matte_frame(_WRITE_OPTIONS, self.output, self.session.shot, frame, channels, mattes,
-                     self.crypto)
+    def _written(self, export: Export, frame: int) -> None:
+        """A frame's EXR is complete (on the writer thread): record it, then its event."""
         with self.session.lock:
             export.frames.add(frame)
         self.done += 1
         self._emit({"frame": frame, "done": self.done, "total": self.total})
 
-    def _run(self) -> None:
-        from mattetrack.export.background import BackgroundWriter
-        from mattetrack.export.channels import matte_channel
-
+    @contextlib.contextmanager
+    def _step(self, first: bool, started: list[Export]) -> Iterator[None]:
+        """Held around each engine step: the engine gate; on the first step (which reads the
+        objects and keyframes) also the session's lock, and the export record is made then, so
+        it names exactly the prompts being propagated."""
         session = self.session
-        try:
-            with session.lock:
-                obj_ids = [o.id for o in session.core.objects]
-                export = Export(self.output.path, dict(self.layers),
-                                {o: session.edits.get(o, 0) for o in obj_ids})
+        with contextlib.ExitStack() as stack:
+            if first:
+                stack.enter_context(session.lock)
+                export = Export(self.plan.output.path, dict(self.plan.layers),
+                                {o: session.edits.get(o, 0) for o in self.plan.layers})
                 session.export = export
-                frames = session.core.propagate(self.frames)
-                with session.engine_gate:  # the first step reads the objects and keyframes
-                    item = next(frames, None)
-            channels = [matte_channel(self.layers[o]) for o in obj_ids]
-            with BackgroundWriter(WRITE_QUEUE) as writer:
-                try:
-                    while item is not None:
-                        frame, coverages = item
-                        writer.submit(self.output.path(frame), functools.partial(
-                            self._write, export, frame, channels, [coverages[o] for o in obj_ids]))
-                        if self._cancel.is_set():
-                            break
-                        with session.engine_gate:
-                            item = next(frames, None)
-                finally:
-                    frames.close()
-            self.state = "cancelled" if self._cancel.is_set() and self.done < self.total \
-                else "done"
+                started.append(export)
+            stack.enter_context(session.engine_gate)
+            yield
+
+    def _run(self) -> None:
+        from mattetrack.export.pipeline import run_mattes
+
+        started: list[Export] = []
+        try:
+            result = run_mattes(
+                self.session.core, self.plan, cancel=self._cancel,
+                on_written=lambda frame: self._written(started[0], frame),
+                step_guard=lambda first: self._step(first, started))
+            self.state = "cancelled" if result.cancelled else "done"
         except MatteTrackError as err:
-            self.state, self.error = "failed", str(err)
-        except Exception as err:  # noqa: BLE001 (a bug: logged here, one line to the client)
+            self.state, self.error = "failed", err.render(err.field)
+        except Exception as err:
             print(f"mattetrack serve: job {self.id} failed:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
             first = str(err).splitlines()[0] if str(err) else ""

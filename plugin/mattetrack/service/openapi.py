@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 
 from mattetrack import __version__
-from mattetrack.service.api import Route
+from mattetrack.service.routing import Route
 
 ERROR = {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}}
 

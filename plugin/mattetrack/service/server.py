@@ -20,10 +20,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 from mattetrack import __version__
 from mattetrack.errors import MatteTrackError
-from mattetrack.service.api import Reply, Service, json_reply
+from mattetrack.service.api import Service
 from mattetrack.service.auth import token_matches
 from mattetrack.service.browser import UI_HEADERS, static_file
 from mattetrack.service.errors import ApiError
+from mattetrack.service.routing import Reply, json_reply
 
 _DRAIN = 16 << 20  # bytes of an oversized body read and dropped before answering 413
 
@@ -93,22 +94,22 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: a host adapter's clicks reuse one connection
     server_version = f"MatteTrack/{__version__}"
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's names)
+    def do_GET(self) -> None:
         self._handle()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle()
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle()
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._handle()
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._handle()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         pass  # no access log: the server prints its start line and errors only
 
     def _handle(self) -> None:
@@ -116,9 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
             reply = self._reply()
         except ApiError as err:
             reply = json_reply({"error": str(err)}, err.status)
-        except MatteTrackError as err:  # bad input found by the core
-            reply = json_reply({"error": str(err)}, 400)
-        except Exception as err:  # noqa: BLE001 (a bug: logged, one line to the client)
+        except MatteTrackError as err:  # bad input found by the core: fields as JSON names them
+            reply = json_reply({"error": err.render(err.field)}, 400)
+        except Exception as err:
             print(f"mattetrack serve: {self.command} {self.path} failed:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
             first = str(err).splitlines()[0] if str(err) else ""

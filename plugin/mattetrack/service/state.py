@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -19,8 +19,22 @@ from mattetrack.service.errors import ApiError
 from mattetrack.session import Session
 
 if TYPE_CHECKING:
-    from mattetrack.service.jobs import PropagationJob
     from mattetrack.shot import Shot
+
+
+class Job(Protocol):
+    """What sessions and the registry need of a job (`jobs.Job` is one); jobs build
+    on sessions, not the other way round."""
+
+    id: str
+    ended: float | None  # time.monotonic() at the end, None while running
+
+    @property
+    def running(self) -> bool: ...
+
+    def cancel(self) -> None: ...
+
+    def wait(self, timeout: float | None = None) -> None: ...
 
 
 @dataclass
@@ -48,7 +62,7 @@ class ServiceSession:
         self.lock = threading.RLock()
         self.edits: dict[int, int] = {}  # object id -> prompt edits so far
         self.export: Export | None = None
-        self.job: PropagationJob | None = None
+        self.job: Job | None = None
 
     def edited(self, obj_id: int) -> None:
         """Note that an object's prompts changed (its propagated mattes are stale now)."""
@@ -103,7 +117,7 @@ class Registry:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.sessions: dict[str, ServiceSession] = {}
-        self.jobs: dict[str, PropagationJob] = {}
+        self.jobs: dict[str, Job] = {}
 
     @staticmethod
     def new_id() -> str:
@@ -113,7 +127,7 @@ class Registry:
         with self._lock:
             self.sessions[session.id] = session
 
-    def _find(self, table: dict, key: str, kind: str, remove: bool = False):  # noqa: ANN202
+    def _find(self, table: dict, key: str, kind: str, remove: bool = False):
         with self._lock:
             found = table.pop(key, None) if remove else table.get(key)
         if found is None:
@@ -130,7 +144,7 @@ class Registry:
     def pop_session(self, sid: str) -> ServiceSession:
         return self._find(self.sessions, sid, "session", remove=True)
 
-    def add_job(self, job: PropagationJob) -> None:
+    def add_job(self, job: Job) -> None:
         with self._lock:
             self._prune(time.monotonic())
             self.jobs[job.id] = job
@@ -146,7 +160,7 @@ class Registry:
             if i < excess or now - when > self.JOB_TTL:
                 del self.jobs[jid]
 
-    def job(self, jid: str) -> PropagationJob:
+    def job(self, jid: str) -> Job:
         return self._find(self.jobs, jid, "job")
 
     def close_session(self, session: ServiceSession) -> None:

@@ -178,3 +178,15 @@ def write_blend(doc: ShapeDocument, out: Path, blender: str | None = None) -> No
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
+
+
+def write_plan(doc: ShapeDocument, out: Path, frames=None, is_exr: bool = True) -> None:
+    """Shape-format writer (`shapes.formats`): the Mask plan as compact JSON, atomically."""
+    from mattetrack.store import atomic_write_bytes
+
+    atomic_write_bytes(out, json.dumps(mask_plan(doc), separators=(",", ":")).encode())
+
+
+def write_blend_file(doc: ShapeDocument, out: Path, frames=None, is_exr: bool = True) -> None:
+    """Shape-format writer (`shapes.formats`): a .blend saved by Blender."""
+    write_blend(doc, out)

@@ -107,3 +107,10 @@ def _visibility(frames: list[int], first: int, last: int) -> list[tuple[int, int
         if f == first or here != ((f - 1) in present):
             keys.append((f, int(here)))
     return keys
+
+
+def write_setting(doc: ShapeDocument, out, frames=None, is_exr: bool = True) -> None:
+    """Shape-format writer (`shapes.formats`): the .setting, atomically."""
+    from mattetrack.store import atomic_write_bytes
+
+    atomic_write_bytes(out, to_setting(doc).encode())

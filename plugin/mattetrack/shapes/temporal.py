@@ -259,7 +259,7 @@ def shapes_from_mattes(
     return doc
 
 
-def shapes_from_session(session, frames=None, params: ShapeParams | None = None  # noqa: ANN001
+def shapes_from_session(session, frames=None, params: ShapeParams | None = None
                         ) -> ShapeDocument:
     """Propagate `session` (mattetrack.session.Session) over `frames` (default: the whole shot)
     and fit shapes to the results as they stream by; objects keep the session's names."""

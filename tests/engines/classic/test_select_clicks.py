@@ -279,7 +279,7 @@ def test_prepare_computes_the_words_a_click_then_uses(engine, monkeypatch) -> No
     real = sel.image_words
     started, release = threading.Event(), threading.Event()
 
-    def slow_words(rgb):  # noqa: ANN001, ANN202
+    def slow_words(rgb):
         calls.append(1)
         started.set()
         release.wait(10)

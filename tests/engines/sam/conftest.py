@@ -8,15 +8,13 @@ exactly as it would load a real checkpoint folder. HF_HUB_OFFLINE keeps every te
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from tiny_models import FAMILIES, tiny_model  # noqa: E402
+from tiny_models import FAMILIES, tiny_model
 
 
 def save_tiny(family: str, folder: Path, seed: int = 0) -> Path:

@@ -67,7 +67,7 @@ def test_tracking_equals_transformers_own_session(engines, source, family, monke
     logits: list[torch.Tensor] = []
     real = engine_mod.upsample_logits
 
-    def spy(lg, plate, params):  # noqa: ANN001, ANN202
+    def spy(lg, plate, params):
         logits.append(lg.clone())
         return real(lg, plate, params)
 
@@ -98,7 +98,7 @@ def _bank_sizes(eng: SamEngine, src: SyntheticSource, monkeypatch) -> list[int]:
     sizes: list[int] = []
     real = engine_mod.forget
 
-    def spy(session, frame_idx, memory_frames):  # noqa: ANN001, ANN202
+    def spy(session, frame_idx, memory_frames):
         real(session, frame_idx, memory_frames)
         assert session.processed_frames is None or len(session.processed_frames) == 0
         sizes.append(bank_bytes(session))
@@ -130,7 +130,7 @@ def test_both_directions_several_objects_and_a_range(engines, source, monkeypatc
     net = eng.loaded.model
     real = net._run_single_frame_inference
 
-    def spy(**kw):  # noqa: ANN003, ANN202
+    def spy(**kw):
         calls.append((kw["frame_idx"], kw["obj_idx"], kw["is_init_cond_frame"], kw["reverse"]))
         return real(**kw)
 
@@ -168,11 +168,11 @@ def test_select_maps_prompts_onto_the_model_square(engines, source, monkeypatch)
     encodes = []
     real_embed = net.get_image_embeddings
 
-    def spy(**kw):  # noqa: ANN003, ANN202
+    def spy(**kw):
         seen.append(kw)
         return real(**kw)
 
-    def embed(pixels):  # noqa: ANN001, ANN202
+    def embed(pixels):
         encodes.append(pixels.shape)
         return real_embed(pixels)
 
@@ -225,7 +225,7 @@ def test_prepare_encodes_the_frame_a_click_then_uses(engines, source, monkeypatc
     encodes = []
     real_embed = net.get_image_embeddings
 
-    def embed(pixels):  # noqa: ANN001, ANN202
+    def embed(pixels):
         encodes.append(pixels.shape)
         return real_embed(pixels)
 
@@ -331,7 +331,7 @@ def test_max_keyframes_limits_the_keyframes_attended_to(tiny_checkpoints, source
     chosen: list[tuple[int, list[int], int]] = []
     real = net._select_closest_cond_frames
 
-    def spy(frame_idx, cond_frame_outputs, max_cond_frame_num):  # noqa: ANN001, ANN202
+    def spy(frame_idx, cond_frame_outputs, max_cond_frame_num):
         picked, rest = real(frame_idx, cond_frame_outputs, max_cond_frame_num)
         chosen.append((frame_idx, sorted(picked), len(cond_frame_outputs)))
         return picked, rest

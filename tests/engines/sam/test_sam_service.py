@@ -22,8 +22,8 @@ class _Concurrency:
         self.most = 0
         self.calls = 0
 
-    def wrap(self, method):  # noqa: ANN001, ANN201
-        def counted(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrap(self, method):
+        def counted(*args, **kwargs):
             with self.lock:
                 self.active += 1
                 self.calls += 1
@@ -38,7 +38,7 @@ class _Concurrency:
         return counted
 
 
-def _session(client: Client, plate: str, truth) -> tuple[str, int]:  # noqa: ANN001
+def _session(client: Client, plate: str, truth) -> tuple[str, int]:
     sid = client.ok("POST", "/v1/sessions", {"plate": plate}, 201)["session"]
     oid = client.ok("POST", f"/v1/sessions/{sid}/objects", {"name": "blob"}, 201)["object"]
     client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",

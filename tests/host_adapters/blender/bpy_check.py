@@ -17,7 +17,7 @@ from pathlib import Path
 import bpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "host_adapters" / "blender"))
-from mattetrack_blender.mask import read_mask  # noqa: E402
+from mattetrack_blender.mask import read_mask
 
 
 def _compositor(scene: bpy.types.Scene, mask: bpy.types.Mask) -> None:

@@ -13,15 +13,17 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tomllib
 import zipfile
 from pathlib import Path
 
+import build_extension
 import cv2
+import mattetrack_client as mc
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+from mattetrack_blender import logic
 from service_harness import FIRST, N_FRAMES, H, W
 from test_mask_bpy import bpy_python
 
@@ -30,11 +32,6 @@ from mattetrack.synthetic import click_point
 REPO = Path(__file__).resolve().parents[3]
 ADAPTER = REPO / "host_adapters" / "blender"
 DRIVER = Path(__file__).with_name("bpy_extension.py")
-sys.path.insert(0, str(ADAPTER))
-sys.path.insert(0, str(REPO / "host_adapters" / "client"))
-import build_extension  # noqa: E402
-import mattetrack_client as mc  # noqa: E402
-from mattetrack_blender import logic  # noqa: E402  (stdlib only: no bpy needed)
 
 BACKGROUND = (0.1, 0.6, 0.1)  # the extension's default background colour
 

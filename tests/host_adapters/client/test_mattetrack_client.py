@@ -5,11 +5,11 @@ shapes export in every service format, and its errors."""
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
 import cv2
+import mattetrack_client as mc
 import numpy as np
 import pytest
 from service_harness import FIRST, N_FRAMES
@@ -20,9 +20,6 @@ from mattetrack.shapes.document import ShapeDocument
 from mattetrack.shapes.raster import rasterise
 from mattetrack.shapes.source import open_mattes
 from mattetrack.synthetic import click_point
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "host_adapters" / "client"))
-import mattetrack_client as mc  # noqa: E402
 
 LAST = FIRST + N_FRAMES - 1
 

@@ -37,7 +37,7 @@ class AnimCurve2D:
     def __init__(self) -> None:
         self.keys: dict[int, tuple[float, float]] = {}
 
-    def addPositionKey(self, frame: int, xy: tuple[float, float]) -> None:  # noqa: N802
+    def addPositionKey(self, frame: int, xy: tuple[float, float]) -> None:
         assert isinstance(frame, int) and len(xy) == 2
         self.keys[frame] = (float(xy[0]), float(xy[1]))
 
@@ -45,7 +45,7 @@ class AnimCurve2D:
 class ShapeControlPoint:
     def __init__(self, x: float, y: float) -> None:
         self.initial = (x, y)
-        self.center, self.leftTangent, self.rightTangent = (  # noqa: N815
+        self.center, self.leftTangent, self.rightTangent = (
             AnimCurve2D(), AnimCurve2D(), AnimCurve2D())
 
 
@@ -68,7 +68,7 @@ class Shape(list):
         assert isinstance(point, ShapeControlPoint)
         super().append(point)
 
-    def getAttributes(self) -> Attributes:  # noqa: N802
+    def getAttributes(self) -> Attributes:
         return self.attributes
 
 
@@ -78,7 +78,7 @@ class Layer(list):
 
 class CurvesKnob:
     def __init__(self) -> None:
-        self.rootLayer = Layer()  # noqa: N815
+        self.rootLayer = Layer()
         self.changes = 0
 
     def changed(self) -> None:
@@ -94,7 +94,7 @@ class Knob:
         self.flags = 0
         self.node = None
 
-    def setValue(self, value: object) -> bool:  # noqa: N802
+    def setValue(self, value: object) -> bool:
         _main()
         self._value = value
         return True
@@ -109,16 +109,16 @@ class Knob:
     def label(self) -> str:
         return self._label
 
-    def setFlag(self, flag: int) -> None:  # noqa: N802
+    def setFlag(self, flag: int) -> None:
         self.flags |= flag
 
-    def clearFlag(self, flag: int) -> None:  # noqa: N802
+    def clearFlag(self, flag: int) -> None:
         self.flags &= ~flag
 
-    def getFlag(self, flag: int) -> bool:  # noqa: N802
+    def getFlag(self, flag: int) -> bool:
         return bool(self.flags & flag)
 
-    def setVisible(self, visible: bool) -> None:  # noqa: N802
+    def setVisible(self, visible: bool) -> None:
         if visible:
             self.clearFlag(INVISIBLE)
         else:
@@ -132,51 +132,51 @@ class _Named(Knob):
         self._name, self._label = name, label if label is not None else name
 
 
-class Tab_Knob(_Named):  # noqa: N801
+class Tab_Knob(_Named):
     pass
 
 
-class String_Knob(_Named):  # noqa: N801
+class String_Knob(_Named):
     def __init__(self, name: str, label: str | None = None, value: str = "") -> None:
         super().__init__(name, label, value)
 
-    def setValue(self, value: object) -> bool:  # noqa: N802
+    def setValue(self, value: object) -> bool:
         assert isinstance(value, str), value
         return super().setValue(value)
 
-    def getText(self) -> str:  # noqa: N802
+    def getText(self) -> str:
         return self.value()
 
 
-class File_Knob(String_Knob):  # noqa: N801
+class File_Knob(String_Knob):
     pass
 
 
-class Multiline_Eval_String_Knob(String_Knob):  # noqa: N801
+class Multiline_Eval_String_Knob(String_Knob):
     pass
 
 
-class Text_Knob(String_Knob):  # noqa: N801
+class Text_Knob(String_Knob):
     pass
 
 
-class Boolean_Knob(_Named):  # noqa: N801
+class Boolean_Knob(_Named):
     def __init__(self, name: str, label: str | None = None, value: bool = False) -> None:
         super().__init__(name, label, bool(value))
 
 
-class Int_Knob(_Named):  # noqa: N801
+class Int_Knob(_Named):
     def __init__(self, name: str, label: str | None = None, value: int = 0) -> None:
         super().__init__(name, label, int(value))
 
 
-class XY_Knob(_Named):  # noqa: N801
+class XY_Knob(_Named):
     """Two numbers; `value()` is [x, y], `value(i)` one of them (Array_Knob's signatures)."""
 
     def __init__(self, name: str, label: str | None = None) -> None:
         super().__init__(name, label, [0.0, 0.0])
 
-    def setValue(self, value: object, index: int | None = None) -> bool:  # noqa: N802
+    def setValue(self, value: object, index: int | None = None) -> bool:
         _main()
         if index is None and isinstance(value, (list, tuple)):
             self._value = [float(value[0]), float(value[1])]
@@ -195,7 +195,7 @@ class XY_Knob(_Named):  # noqa: N801
         return self.value(1)
 
 
-class Enumeration_Knob(_Named):  # noqa: N801
+class Enumeration_Knob(_Named):
     """A menu: `value()` is the chosen item's text, `setValue` takes the text or an index."""
 
     def __init__(self, name: str, label: str, items: list) -> None:
@@ -206,12 +206,12 @@ class Enumeration_Knob(_Named):  # noqa: N801
         _main()
         return list(self._items)
 
-    def setValues(self, items: list) -> None:  # noqa: N802
+    def setValues(self, items: list) -> None:
         _main()
         self._items = [str(i) for i in items]
         self._value = min(self._value, max(len(self._items) - 1, 0))
 
-    def setValue(self, value: object) -> bool:  # noqa: N802
+    def setValue(self, value: object) -> bool:
         _main()
         if isinstance(value, str):
             if value not in self._items:
@@ -225,12 +225,12 @@ class Enumeration_Knob(_Named):  # noqa: N801
         _main()
         return self._items[self._value] if self._items else ""
 
-    def getValue(self) -> int:  # noqa: N802
+    def getValue(self) -> int:
         _main()
         return self._value
 
 
-class PyScript_Knob(_Named):  # noqa: N801
+class PyScript_Knob(_Named):
     """A button; `execute()` runs its command as Nuke does, with `nuke` imported and
     `nuke.thisNode()` the knob's node."""
 
@@ -243,7 +243,7 @@ class PyScript_Knob(_Named):  # noqa: N801
         nuke = sys.modules["nuke"]
         nuke._this.append(self.node)
         try:
-            exec(self._value, {"nuke": nuke})  # noqa: S102 - the knob's own script, as in Nuke
+            exec(self._value, {"nuke": nuke})
         finally:
             nuke._this.pop()
 
@@ -262,7 +262,7 @@ class Format:
     def name(self) -> str:
         return self._name
 
-    def pixelAspect(self) -> float:  # noqa: N802
+    def pixelAspect(self) -> float:
         return 1.0
 
 
@@ -295,7 +295,7 @@ class Node:
         _main(f"knob {name}")
         return self.knobs.get(name)
 
-    def addKnob(self, knob: Knob) -> None:  # noqa: N802
+    def addKnob(self, knob: Knob) -> None:
         _main()
         assert knob.name() not in self.knobs, f"{self.name()} already has a knob {knob.name()}"
         knob.node = self
@@ -304,20 +304,20 @@ class Node:
     def name(self) -> str:
         return self.knobs["name"].value()
 
-    def fullName(self) -> str:  # noqa: N802
+    def fullName(self) -> str:
         return self.name()
 
-    def setName(self, name: str, uncollide: bool = True) -> None:  # noqa: N802
+    def setName(self, name: str, uncollide: bool = True) -> None:
         self.knobs["name"].setValue(name)
 
-    def Class(self) -> str:  # noqa: N802
+    def Class(self) -> str:
         return self.cls
 
     def input(self, i: int):
         _main()
         return self._inputs.get(i)
 
-    def setInput(self, i: int, node: Node | None) -> bool:  # noqa: N802
+    def setInput(self, i: int, node: Node | None) -> bool:
         _main()
         self._inputs[i] = node
         return True
@@ -335,10 +335,10 @@ class Node:
     def height(self) -> int:
         return self.format().height()
 
-    def firstFrame(self) -> int:  # noqa: N802
+    def firstFrame(self) -> int:
         return int(self.knobs["first"].value())
 
-    def lastFrame(self) -> int:  # noqa: N802
+    def lastFrame(self) -> int:
         return int(self.knobs["last"].value())
 
     def xpos(self) -> int:
@@ -347,16 +347,16 @@ class Node:
     def ypos(self) -> int:
         return self._xy[1]
 
-    def setXYpos(self, x: int, y: int) -> None:  # noqa: N802
+    def setXYpos(self, x: int, y: int) -> None:
         self._xy = [int(x), int(y)]
 
-    def showControlPanel(self) -> None:  # noqa: N802
+    def showControlPanel(self) -> None:
         self.panel_shown = True
 
-    def setSelected(self, selected: bool) -> None:  # noqa: N802
+    def setSelected(self, selected: bool) -> None:
         self.selected = bool(selected)
 
-    def isSelected(self) -> bool:  # noqa: N802
+    def isSelected(self) -> bool:
         return self.selected
 
 
@@ -373,15 +373,15 @@ class ProgressTask:
         self.asked = 0
         self.thread = threading.current_thread()
 
-    def setProgress(self, percent: int) -> None:  # noqa: N802
+    def setProgress(self, percent: int) -> None:
         assert isinstance(percent, int) and 0 <= percent <= 100, percent
         self.progress.append(percent)
 
-    def setMessage(self, text: str) -> None:  # noqa: N802
+    def setMessage(self, text: str) -> None:
         assert isinstance(text, str)
         self.messages.append(text)
 
-    def isCancelled(self) -> bool:  # noqa: N802
+    def isCancelled(self) -> bool:
         self.asked += 1
         return self.cancel_after is not None and self.asked > self.cancel_after
 
@@ -392,11 +392,11 @@ class Menu:
         self.commands: dict[str, tuple[object, str | None]] = {}
         self.menus: dict[str, Menu] = {}
 
-    def addCommand(self, name: str, command: object = None, shortcut: str | None = None,  # noqa: N802
+    def addCommand(self, name: str, command: object = None, shortcut: str | None = None,
                    icon: str = "", tooltip: str = "", index: int = -1) -> None:
         self.commands[name] = (command, shortcut)
 
-    def addMenu(self, name: str, icon: str = "", tooltip: str = "", index: int = -1) -> Menu:  # noqa: N802
+    def addMenu(self, name: str, icon: str = "", tooltip: str = "", index: int = -1) -> Menu:
         return self.menus.setdefault(name, Menu(name))
 
 
@@ -427,7 +427,7 @@ def make() -> types.ModuleType:
         setattr(nuke, knob.__name__, knob)
     nuke.Format = Format
 
-    def node_factory(cls: str):  # noqa: ANN202
+    def node_factory(cls: str):
         def create(**knobs: object) -> Node:
             _main()
             allowed = CLASS_KNOBS.get(cls)
@@ -455,10 +455,10 @@ def make() -> types.ModuleType:
 
     nuke.addFormat = add_format
 
-    def all_nodes(filter: str | None = None) -> list:  # noqa: A002 - Nuke's own name
+    def all_nodes(filter: str | None = None) -> list:
         return [n for n in nuke.created if filter is None or n.Class() == filter]
 
-    def selected_nodes(filter: str | None = None) -> list:  # noqa: A002
+    def selected_nodes(filter: str | None = None) -> list:
         return [n for n in all_nodes(filter) if n.isSelected()]
 
     def selected_node() -> Node:
@@ -467,7 +467,7 @@ def make() -> types.ModuleType:
             raise ValueError("no node selected")
         return found[-1]
 
-    def to_node(name: str):  # noqa: ANN202
+    def to_node(name: str):
         return next((n for n in nuke.created if n.name() == name), None)
 
     def this_node() -> Node:
@@ -479,7 +479,7 @@ def make() -> types.ModuleType:
             nuke._frame[0] = int(f)
         return nuke._frame[0]
 
-    def execute_in_main_thread(call, args=(), kwargs=None) -> None:  # noqa: ANN001
+    def execute_in_main_thread(call, args=(), kwargs=None) -> None:
         assert callable(call) and isinstance(args, (tuple, list)), (call, args)
         nuke.main_calls.append((call, tuple(args), threading.current_thread()))
         nuke._queue.append((call, tuple(args), dict(kwargs or {})))
@@ -502,7 +502,7 @@ def make() -> types.ModuleType:
     def menu(name: str) -> Menu:
         return nuke.menus.setdefault(name, Menu(name))
 
-    def filename(node: Node, type: int | None = None) -> str:  # noqa: A002
+    def filename(node: Node, type: int | None = None) -> str:
         _main()
         return node["file"].value()
 

@@ -8,17 +8,15 @@ import glob
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from mattetrack_nuke import model
 
 from mattetrack.framepattern import FramePattern
 
 REPO = Path(__file__).resolve().parents[3]
 ADAPTER = REPO / "host_adapters" / "nuke"
-sys.path.insert(0, str(ADAPTER))
-from mattetrack_nuke import model  # noqa: E402
 
 
 def test_coordinates_flip_y_about_the_format_height():

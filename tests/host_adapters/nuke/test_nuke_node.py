@@ -10,19 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import mattetrack_client as mc
 import nuke_standin
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+from mattetrack_nuke import node as mtnode
 from service_harness import FIRST, N_FRAMES, H, W
 
 from mattetrack.synthetic import click_point
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "host_adapters" / "nuke"))
-sys.path.insert(0, str(REPO / "host_adapters" / "client"))
-import mattetrack_client as mc  # noqa: E402
-from mattetrack_nuke import node as mtnode  # noqa: E402
 
 LAST = FIRST + N_FRAMES - 1
 
@@ -55,7 +53,7 @@ def read_node(nuke, plate: str):
     return read
 
 
-def service_points(client, sid: str, oid: int, frame: int) -> tuple[list, list]:  # noqa: ANN001
+def service_points(client, sid: str, oid: int, frame: int) -> tuple[list, list]:
     """The points (top-left pixels; positive ones first) and their labels (1 positive, 0
     negative) that the service holds for an object on `frame`, as its API reports them."""
     [obj] = [o for o in client.session(sid)["objects"] if o["object"] == oid]

@@ -5,19 +5,16 @@ by hand, and must give back the shapes (and, rasterised, the mattes they were fi
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import nuke_standin
 import numpy as np
 import pytest
+from mattetrack_nuke import roto
 
 from mattetrack.shapes import Shape, ShapeDocument, ShapeObject, shapes_from_mattes
 from mattetrack.shapes.nuke import roto_plan
 from mattetrack.shapes.raster import rasterise
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "host_adapters" / "nuke"))
-from mattetrack_nuke import roto  # noqa: E402
 
 W, H = 160, 120
 

@@ -22,7 +22,7 @@ def adapter_on_path(monkeypatch):
     """Runs an adapter folder's entry file as Nuke does: the folder first on sys.path, the
     `mattetrack_nuke` package imported afresh from it."""
 
-    def run(folder: Path, entry: str, nuke) -> None:  # noqa: ANN001
+    def run(folder: Path, entry: str, nuke) -> None:
         monkeypatch.syspath_prepend(str(folder))
         for name in [m for m in sys.modules if m.split(".")[0] == "mattetrack_nuke"]:
             monkeypatch.delitem(sys.modules, name)

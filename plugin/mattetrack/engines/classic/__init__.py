@@ -13,4 +13,12 @@ from mattetrack.engines.classic.propagate import PropagateParams
 from mattetrack.engines.classic.select import SelectParams
 from mattetrack.engines.classic.track import TrackParams
 
-__all__ = ["ClassicEngine", "ClassicParams", "PropagateParams", "SelectParams", "TrackParams"]
+
+def create(spec, model: str | None = None, device: str | None = None,
+           compile: bool = False) -> ClassicEngine:
+    """The engine table's factory (`mattetrack.engines.ENGINES`); takes no weights or device."""
+    return ClassicEngine()
+
+
+__all__ = ["ClassicEngine", "ClassicParams", "PropagateParams", "SelectParams", "TrackParams",
+           "create"]

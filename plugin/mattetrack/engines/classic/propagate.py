@@ -39,8 +39,9 @@ from mattetrack.engines.classic.flow import DenseFlow, FlowPair
 from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to, work_rgb
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, sample_view
 from mattetrack.engines.classic.refine import refine_edges
-from mattetrack.engines.classic.spill import CoverageSpill
 from mattetrack.engines.classic.track import TrackParams, TrackState, track_step
+from mattetrack.engines.spill import Spill
+from mattetrack.engines.sweeps import plan_sweeps
 from mattetrack.errors import InputError
 
 
@@ -137,31 +138,30 @@ def propagate(
     tp = params.track
     radius = tp.gf_radius(*size)
 
-    spill = CoverageSpill(spill_root)
+    plan = plan_sweeps({obj: o.positions for obj, o in objects.items()}, r0, r1,
+                       through_keyframes=True)
+    spill = Spill(spill_root)
     try:
         # Backward sweep: only needed where some object has a keyframe after the range's start.
-        if any(o.positions[-1] > r0 for o in objects.values()):
-            start = max(
-                min((k for k in o.positions if k >= r1), default=o.positions[-1])
-                for o in objects.values()
-            )
-            fwd_start = _forward_start(objects, r0)
+        if plan.backward_from is not None:
+            fwd_start = plan.forward_start
 
             def forward_needs(q: int) -> bool:
                 """Will the forward sweep track some object from q - 1 into q?"""
                 return fwd_start < q <= r1 and any(
                     q not in o.full and o.positions[0] < q for o in objects.values())
 
-            for p, _, _, tracked in _sweep(source, order, objects, range(start, r0 - 1, -1), size,
-                                        params, spill, forward_needs):
+            for p, _, _, tracked in _sweep(source, order, objects,
+                                           range(plan.backward_from, r0 - 1, -1), size, params,
+                                           spill, forward_needs):
                 if p in wanted_set:
                     for obj, (cov, conf) in tracked.items():
-                        spill.put(p, obj, cov, conf)
+                        spill.put(p, f"cov{obj}", cov, "png16")
+                        spill.put(p, f"conf{obj}", np.float64(conf), "float64")
 
         # Forward sweep, blending with the spilled backward tracks.
-        start = _forward_start(objects, r0)
-        for p, full_image, work, fwd_all in _sweep(source, order, objects, range(start, r1 + 1),
-                                                   size, params, spill, None):
+        for p, full_image, work, fwd_all in _sweep(source, order, objects, plan.forward, size,
+                                                   params, spill, None):
             if p not in wanted_set:
                 continue
             out: Coverages = {}
@@ -172,7 +172,7 @@ def propagate(
                     continue
                 k1, k2 = o.prev_key(p), o.next_key(p)
                 fwd = fwd_all.get(obj)
-                bwd = spill.take(p, obj) if k2 is not None else None
+                bwd = _take_track(spill, p, obj) if k2 is not None else None
                 if fwd is not None and bwd is not None and k1 is not None and k2 is not None:
                     cov = _blend(fwd, bwd, (k2 - p) / (k2 - k1))
                 elif fwd is not None:
@@ -195,11 +195,12 @@ def propagate(
         spill.close()
 
 
-def _forward_start(objects: dict[int, _Object], r0: int) -> int:
-    """Where the forward sweep starts: the latest keyframe at or before r0 of each object."""
-    return min(
-        [r0] + [max((k for k in o.positions if k <= r0), default=r0) for o in objects.values()]
-    )
+def _take_track(spill: Spill, p: int, obj: int) -> tuple[np.ndarray, float] | None:
+    """The backward track's (coverage, confidence) at position p, taken from the spill."""
+    cov = spill.take(p, f"cov{obj}", "png16")
+    if cov is None:
+        return None
+    return cov, float(spill.take(p, f"conf{obj}", "float64"))
 
 
 def _blend(fwd: tuple[np.ndarray, float], bwd: tuple[np.ndarray, float], w: float) -> np.ndarray:
@@ -216,7 +217,7 @@ def _blend(fwd: tuple[np.ndarray, float], bwd: tuple[np.ndarray, float], w: floa
 
 def _flow_pair(
     flow: DenseFlow,
-    spill: CoverageSpill,
+    spill: Spill,
     forward_needs: Callable[[int], bool] | None,
     image: WorkImage,
     prev: WorkImage,
@@ -231,18 +232,18 @@ def _flow_pair(
     sweep; the forward sweep takes them back.
     """
     if forward_needs is None:
-        back = spill.take_flow(p, "to_prev")
+        back = spill.take(p, "to_prev")
         if back is not None:
-            return FlowPair.from_flow(back, image.rgb, prev.rgb, spill.take_flow(p, "to_cur"))
+            return FlowPair.from_flow(back, image.rgb, prev.rgb, spill.take(p, "to_cur"))
     to_prev = flow(image.grey, prev.grey)
     reuse = forward_needs is not None and forward_needs(prev_p)
     to_cur = flow(prev.grey, image.grey) if reuse or params.fb_check else None
     if reuse:
         # The forward sweep tracks prev_p from p: its "to_prev" is our to_cur and vice versa.
         assert to_cur is not None
-        spill.put_flow(prev_p, "to_prev", to_cur)
+        spill.put(prev_p, "to_prev", to_cur)
         if params.fb_check:
-            spill.put_flow(prev_p, "to_cur", to_prev)
+            spill.put(prev_p, "to_cur", to_prev)
     return FlowPair.from_flow(to_prev, image.rgb, prev.rgb, to_cur if params.fb_check else None)
 
 
@@ -253,7 +254,7 @@ def _sweep(
     positions: range,
     size: tuple[int, int],
     params: PropagateParams,
-    spill: CoverageSpill,
+    spill: Spill,
     forward_needs: Callable[[int], bool] | None,
 ) -> Iterator[
     tuple[int, np.ndarray | None, WorkImage | None, dict[int, tuple[np.ndarray, float]]]

@@ -35,13 +35,14 @@ from mattetrack.engines.sam.inputs import (
 )
 from mattetrack.engines.sam.loading import LoadedModel, load_model
 from mattetrack.engines.sam.memory import (
-    LogitSpill,
     forget,
     forget_tracks,
     model_memory_frames,
     slim_outputs,
 )
-from mattetrack.engines.sam.upsample import UpsampleParams, upsample_logits
+from mattetrack.engines.sam.upsample import NO_OBJ, UpsampleParams, upsample_logits
+from mattetrack.engines.spill import Spill
+from mattetrack.engines.sweeps import plan_sweeps
 from mattetrack.prompts import FramePrompts
 
 
@@ -178,7 +179,9 @@ class _Run:
             video_storage_device=loaded.device,
             dtype=loaded.dtype,
         )
-        self.spill = LogitSpill(engine.spill_root)
+        # Low-resolution logits of the backward sweep (float16: 128 KB per object and frame at
+        # 256 x 256) wait here until the forward sweep yields their frames.
+        self.spill = Spill(engine.spill_root, prefix="mattetrack-sam-")
         self.frames = list(source.frames)
         # SAM 2 and SAM 3 encode a frame's memories for all objects in one batch after the
         # frame; EdgeTAM encodes each object's inside its inference step.
@@ -269,6 +272,8 @@ class _Run:
             return
         keys = {obj: {position[f]: c for f, c in kf.items()} for obj, kf in keyframes.items()}
         lo, hi = want[0], want[-1]
+        plan = plan_sweeps({obj: list(ks) for obj, ks in keys.items()}, lo, hi,
+                           through_keyframes=False)
         first = {obj: min(ks) for obj, ks in keys.items()}
         # Forward tracks start at each object's last keyframe at or before the range, else at
         # its first; frames before an object's first keyframe are tracked backwards from it.
@@ -287,12 +292,13 @@ class _Run:
             self._condition(pos, by_pos[pos])
 
         # 2. Backward sweep, spilled.
-        if back:
-            for pos in range(max(back.values()) - 1, lo - 1, -1):
+        if plan.backward_from is not None:
+            for pos in range(plan.backward_from - 1, lo - 1, -1):
                 objs = [o for o, k in back.items() if pos < k]
                 self._feed(pos)
                 for obj, lg in self._track(pos, objs, reverse=True).items():
-                    self.spill.put(pos, obj, lg)
+                    self.spill.put(pos, f"logits{obj}",
+                                   lg.float().clamp(NO_OBJ, -NO_OBJ).cpu().numpy())
                 forget(self.session, pos, self.engine.memory_frames)
             forget_tracks(self.session)
 
@@ -301,8 +307,7 @@ class _Run:
         wanted = set(want)
         host = _ToHost(self.engine.device)
         pending: tuple[int, dict] | None = None
-        pos = min(min(start.values()), lo)
-        while pos <= hi:
+        for pos in plan.forward:
             tracking = [o for o in keys if start[o] <= pos and pos not in keys[o]]
             plate = None
             logits: dict[int, torch.Tensor] = {}
@@ -313,9 +318,9 @@ class _Run:
             if pos in wanted:
                 for obj in keys:
                     if obj not in logits and pos not in keys[obj]:
-                        spilled = self.spill.take(pos, obj)
+                        spilled = self.spill.take(pos, f"logits{obj}")
                         if spilled is not None:
-                            logits[obj] = spilled
+                            logits[obj] = torch.from_numpy(spilled)
                 staged = {}
                 if logits:
                     if plate is None:
@@ -327,7 +332,6 @@ class _Run:
                 if pending is not None:
                     yield self._finish(*pending, host, keys)
                 pending = (pos, staged)
-            pos += 1
         if pending is not None:
             yield self._finish(*pending, host, keys)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from mattetrack.engines.devices import pick_device
 from mattetrack.engines.sam.families import FAMILIES, Family
 from mattetrack.errors import InputError
 
@@ -31,22 +32,6 @@ class LoadedModel:
     device: torch.device
     dtype: torch.dtype
     source: str
-
-
-def pick_device(device: str | None) -> torch.device:
-    """`--device`: auto (CUDA when there is one, else CPU), cpu, cuda or cuda:N."""
-    name = (device or "auto").strip().lower()
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        raise InputError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"--device {device!r}: this machine's torch sees no CUDA GPU")
-    if dev.type not in ("cpu", "cuda"):
-        raise InputError(f"--device {device!r}: expected auto, cpu, cuda or cuda:N")
-    return dev
 
 
 def _offline() -> bool:

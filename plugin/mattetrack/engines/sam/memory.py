@@ -1,4 +1,4 @@
-"""Bounding the model's memory: what a streamed inference session keeps, and a disk spill.
+"""Bounding the model's memory: what a streamed inference session keeps.
 
 transformers' inference sessions keep every frame they are given and every frame's outputs (4 MB
 of high-resolution logits per object and frame for SAM 2 at 1024 px), which is how long shots
@@ -12,14 +12,7 @@ Neither grows with shot length.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-
-import numpy as np
 import torch
-
-from mattetrack.engines.sam.upsample import NO_OBJ
 
 # What the memory attention reads from a past frame's outputs; the rest is dropped once the
 # frame's memory is encoded.
@@ -87,34 +80,3 @@ def bank_bytes(session: object) -> int:
     add(session.cache._vision_features)
     add(session.mask_inputs_per_obj)
     return total
-
-
-class LogitSpill:
-    """Low-resolution logits by (frame position, object id) in a private temporary folder.
-
-    The backward sweep runs before results can be yielded in ascending order; its logits wait
-    on disk (float16: 128 KB per object and frame at 256 x 256), not in memory.
-    """
-
-    def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
-        self.path = tempfile.mkdtemp(prefix="mattetrack-sam-", dir=root)
-
-    def _file(self, position: int, obj: int) -> str:
-        return os.path.join(self.path, f"{position:08d}_{obj}.npy")
-
-    def put(self, position: int, obj: int, logits: torch.Tensor) -> None:
-        """Store (1, 1, h, w) logits (any float dtype, any device)."""
-        np.save(self._file(position, obj), logits.float().clamp(NO_OBJ, -NO_OBJ).cpu().numpy()
-                .astype(np.float16))
-
-    def take(self, position: int, obj: int) -> torch.Tensor | None:
-        """The stored (1, 1, h, w) float32 logits on the CPU, removed from the store; or None."""
-        name = self._file(position, obj)
-        if not os.path.exists(name):
-            return None
-        out = torch.from_numpy(np.load(name).astype(np.float32))
-        os.remove(name)
-        return out
-
-    def close(self) -> None:
-        shutil.rmtree(self.path, ignore_errors=True)

@@ -7,7 +7,8 @@ import { boxOf, drawMarks, objectColour, plateScale, toPlate } from "./view.js";
 
 const TOKEN_KEY = "mattetrack.token";
 const DRAG_PX = 4; // CSS pixels a press must move to become a box instead of a click
-const SHAPE_EXTENSIONS = { json: ".json", nuke: ".nk", fusion: ".setting", "blender-plan": ".json" };
+// Shape format name -> file suffix, from the service's format table (GET /v1/formats).
+const SHAPE_EXTENSIONS = {};
 
 const $ = (id) => document.getElementById(id);
 
@@ -41,11 +42,32 @@ function start() {
   $("range").value = params.get("range") || "";
   $("output").value = params.get("output") || "";
   bindEvents();
+  loadFormats();
   if ($("plate").value) {
     const frame = Number.parseInt(params.get("frame"), 10);
     openSession(Number.isFinite(frame) ? frame : null);
   } else {
     setStatus("Enter a plate path (a file or a frame pattern such as plate.####.exr) and Open.");
+  }
+}
+
+/** The shapes export menu, filled from the service's format table. */
+async function loadFormats() {
+  try {
+    const formats = await state.api.call("GET", "/v1/formats");
+    const menu = $("shape-format");
+    menu.replaceChildren();
+    for (const f of formats.shapes) {
+      SHAPE_EXTENSIONS[f.name] = f.suffix;
+      const option = document.createElement("option");
+      option.value = f.name;
+      option.textContent = f.label;
+      option.selected = f.name === formats.default_shapes;
+      menu.append(option);
+    }
+    retargetShapeOutput();
+  } catch (err) {
+    report(err);
   }
 }
 
@@ -535,11 +557,16 @@ async function cancelJob() {
 function retargetShapeOutput() {
   const field = $("shape-output");
   const ext = SHAPE_EXTENSIONS[$("shape-format").value];
+  if (ext === undefined) return; // the format table is not loaded yet
   const output = $("output").value.trim();
   if (field.dataset.edited !== "true" && output) {
     field.value = `${folderOf(output)}/roto${ext}`;
   } else if (field.value) {
-    field.value = field.value.replace(/\.(json|nk|setting)$/i, "") + ext;
+    const known = new Set(Object.values(SHAPE_EXTENSIONS));
+    const dot = field.value.lastIndexOf(".");
+    const base = dot >= 0 && known.has(field.value.slice(dot).toLowerCase())
+      ? field.value.slice(0, dot) : field.value;
+    field.value = base + ext;
   }
 }
 

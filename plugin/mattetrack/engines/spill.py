@@ -1,0 +1,61 @@
+"""A private on-disk spill for per-frame arrays between an engine's two propagation sweeps.
+
+Both engines run a backward sweep before results can be yielded in ascending order (see
+`sweeps.py`); what the backward sweep produces waits here, on disk, not in memory, and each
+array is removed as it is taken back, so memory and disk stay flat whatever the shot length.
+
+Codecs, per array: `png16` for coverage in [0, 1] (16-bit PNG: 1/65535 steps, lossless and small
+for mattes), or a NumPy dtype name (`float16` for flows and logits, `float64` for scalars).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import cv2
+import numpy as np
+
+
+class Spill:
+    """Arrays by (frame position, name) in a private temporary folder; `close()` removes it."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None,
+                 prefix: str = "mattetrack-spill-") -> None:
+        self.path = tempfile.mkdtemp(prefix=prefix, dir=root)
+
+    def _file(self, position: int, name: str, codec: str) -> str:
+        suffix = "png" if codec == "png16" else "npy"
+        return os.path.join(self.path, f"{position:08d}_{name}.{suffix}")
+
+    def put(self, position: int, name: str, array: np.ndarray, codec: str = "float16") -> None:
+        """Store `array` for frame position `position` under `name`; `codec` as above (the same
+        one must be given to `take`)."""
+        path = self._file(position, name, codec)
+        if codec == "png16":
+            u16 = (np.clip(array, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+            ok, data = cv2.imencode(".png", u16, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            if not ok:
+                raise OSError(f"could not encode spilled coverage for {self.path}")
+            data.tofile(path)
+        else:
+            np.save(path, np.asarray(array).astype(codec))
+
+    def take(self, position: int, name: str, codec: str = "float16") -> np.ndarray | None:
+        """The stored array as float32 (float64 for a float64 codec), removed from the spill;
+        None when there is none."""
+        path = self._file(position, name, codec)
+        if not os.path.exists(path):
+            return None
+        if codec == "png16":
+            out = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
+            out = out.astype(np.float32) / 65535.0
+        else:
+            out = np.load(path)
+            out = out if out.dtype == np.float64 else out.astype(np.float32)
+        os.remove(path)
+        return out
+
+    def close(self) -> None:
+        shutil.rmtree(self.path, ignore_errors=True)
