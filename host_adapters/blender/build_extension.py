@@ -4,10 +4,11 @@
 
 Writes DIR/mattetrack_blender-<version>.zip (default DIR: the repository's build/): the files of
 `mattetrack_blender/` at the zip's root, as `blender --command extension build` lays them out
-(blender_manifest.toml at the root), without __pycache__, plus a copy of
-host_adapters/client/mattetrack_client.py as `mattetrack_client.py`, so the installed extension
-needs nothing outside its folder. The client is not duplicated in git: in a checkout the
-package imports it from host_adapters/client.
+(blender_manifest.toml at the root), without __pycache__, plus copies of the service client
+(host_adapters/client/mattetrack_client.py) and of the core's Mask builder
+(plugin/mattetrack/hostscripts/blender_mask.py, as `mask.py`), so the installed extension needs
+nothing outside its folder. Neither is duplicated in git: in a checkout the package loads them
+from where they are (`mattetrack_blender.bundled`).
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PACKAGE = HERE / "mattetrack_blender"
-CLIENT = HERE.parent / "client" / "mattetrack_client.py"
 REPO = HERE.parents[1]
+# Files kept once in git and copied into the zip: name in the zip -> the one copy.
+BUNDLED = {
+    "mattetrack_client.py": HERE.parent / "client" / "mattetrack_client.py",
+    "mask.py": REPO / "plugin" / "mattetrack" / "hostscripts" / "blender_mask.py",
+}
 SKIP_DIRS = {"__pycache__", ".git"}
 SKIP_SUFFIXES = (".pyc", ".pyo", ".zip")
 
@@ -41,9 +46,10 @@ def package_files() -> list[tuple[Path, str]]:
                 continue
             path = Path(folder) / name
             files.append((path, path.relative_to(PACKAGE).as_posix()))
-    if any(arc == CLIENT.name for _, arc in files):
-        raise SystemExit(f"{PACKAGE / CLIENT.name} must not exist: the build copies the client")
-    files.append((CLIENT, CLIENT.name))
+    for arc, source in BUNDLED.items():
+        if any(name == arc for _, name in files):
+            raise SystemExit(f"{PACKAGE / arc} must not exist: the build copies {source}")
+        files.append((source, arc))
     return sorted(files, key=lambda item: item[1])
 
 

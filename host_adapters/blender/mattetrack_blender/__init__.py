@@ -2,14 +2,15 @@
 `mattetrack serve`.
 
 - `logic`: pure mappings (paths, frames, coordinates), no bpy;
-- `mask`: roto shapes as an animated Mask datablock, built from the plan that the core writes
+- `mask` (the core's `plugin/mattetrack/hostscripts/blender_mask.py`, copied into the zip):
+  roto shapes as an animated Mask datablock, built from the plan that the core writes
   (`mattetrack.shapes.blender.mask_plan`); also runnable as a script that saves a `.blend`;
 - `props`, `operators`, `compositor`, `panel`: the add-on (preferences, scene state, the
   sidebar panel in the Movie Clip and Image editors, clicks, preview, propagation, import,
   compositor nodes).
 
-This file imports nothing from Blender at import time, so `mask` and `logic` can be imported on
-their own (tests, scripts); the add-on's modules load in `register()`.
+This file imports nothing from Blender at import time, so `logic` can be imported on its own
+(tests, scripts); the add-on's modules load in `register()`.
 """
 
 from __future__ import annotations
@@ -24,26 +25,39 @@ _CLIENT = "mattetrack_client"
 _MODULES = ("props", "operators", "panel")
 
 
-def client_module() -> ModuleType:
-    """The service client: the copy that build_extension.py ships inside the extension, else (a
-    checkout) host_adapters/client/mattetrack_client.py next to this package's real folder."""
+# Modules that build_extension.py copies into the extension (one copy in git each): name in the
+# extension -> where a checkout has it, relative to the repository.
+_BUNDLED = {
+    _CLIENT: ("host_adapters", "client", "mattetrack_client.py"),
+    "mask": ("plugin", "mattetrack", "hostscripts", "blender_mask.py"),
+}
+
+
+def bundled(name: str) -> ModuleType:
+    """A module the extension zip carries (`mattetrack_client`, `mask`): the copy inside the
+    installed extension, else (a checkout) the one file in the repository."""
     try:
-        return importlib.import_module(f"{__package__}.{_CLIENT}")
+        return importlib.import_module(f"{__package__}.{name}")
     except ImportError:
         pass
-    name = f"{__package__}.{_CLIENT}"
-    if name in sys.modules:
-        return sys.modules[name]
+    qualified = f"{__package__}.{name}"
+    if qualified in sys.modules:
+        return sys.modules[qualified]
     here = os.path.dirname(os.path.realpath(__file__))
-    path = os.path.join(os.path.dirname(os.path.dirname(here)), "client", _CLIENT + ".py")
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(here))), *_BUNDLED[name])
     if not os.path.isfile(path):
-        raise ImportError(f"MatteTrack: {_CLIENT}.py is neither in the extension nor at {path}; "
+        raise ImportError(f"MatteTrack: {name}.py is neither in the extension nor at {path}; "
                           "install the zip that build_extension.py makes")
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = importlib.util.spec_from_file_location(qualified, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
+    sys.modules[qualified] = module
     spec.loader.exec_module(module)
     return module
+
+
+def client_module() -> ModuleType:
+    """The service client (`bundled(mattetrack_client)`)."""
+    return bundled(_CLIENT)
 
 
 def _submodules() -> list[ModuleType]:

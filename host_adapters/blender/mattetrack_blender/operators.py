@@ -376,7 +376,9 @@ def _fetch_shapes(run: Run, plan_path: str) -> None:
 def import_results(scene: bpy.types.Scene, plan: dict | None) -> tuple:
     """The matte sequence as the Image `MatteTrack Mattes` and, with a plan, the Mask
     `MatteTrack` (replaced), keyed on scene frames. Returns (image, mask or None)."""
-    from . import mask as mask_builder  # imports bpy's Keyframe enum at import: load late
+    from . import bundled
+
+    mask_builder = bundled("mask")  # imports bpy's Keyframe enum at import: load late
 
     props = scene.mattetrack
     first = logic.frame_path(output_pattern(props), props.first_frame)

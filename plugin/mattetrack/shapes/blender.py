@@ -12,8 +12,8 @@ hole comes after the ring it sits in), which makes the stack equal to the docume
 nested outlines such as those fitted to a matte. Where two objects overlap, a hole of the later
 object also cuts the earlier one.
 
-`write_blend` runs the builder script of the Blender adapter
-(`host_adapters/blender/mattetrack_blender/mask.py`) in Blender or in a Python with `bpy`.
+`write_blend` runs the Mask builder script (`mattetrack/hostscripts/blender_mask.py`, which the
+Blender extension carries too) in Blender or in a Python with `bpy`.
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from mattetrack.shapes.hosts import to_blender
 PLAN_FORMAT = "mattetrack-blender-mask"
 # Blender's ID and layer names hold at most 63 bytes (MAX_NAME 64, with the terminator).
 MAX_NAME_BYTES = 63
-BUILDER = (Path(__file__).resolve().parents[3] / "host_adapters" / "blender"
-           / "mattetrack_blender" / "mask.py")
+# Shipped inside the package (a wheel has it too); it runs in Blender, never imported here.
+BUILDER = Path(__file__).resolve().parents[1] / "hostscripts" / "blender_mask.py"
 ENV_BLENDER = "MATTETRACK_BLENDER"
 
 

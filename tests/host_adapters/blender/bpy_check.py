@@ -16,8 +16,8 @@ from pathlib import Path
 
 import bpy
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "host_adapters" / "blender"))
-from mattetrack_blender.mask import read_mask
+# The core's Mask builder, on PYTHONPATH (test_mask_bpy.py puts its folder there).
+from blender_mask import read_mask
 
 
 def _compositor(scene: bpy.types.Scene, mask: bpy.types.Mask) -> None:

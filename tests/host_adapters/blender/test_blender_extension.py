@@ -165,7 +165,7 @@ def test_zip_layout_manifest_and_install(extension_zip: Path, tmp_path: Path):
                     "--output-dir", str(theirs)], check=True, capture_output=True)
     (built,) = theirs.glob("*.zip")
     with zipfile.ZipFile(built) as zf:
-        assert sorted([*zf.namelist(), "mattetrack_client.py"]) == names
+        assert sorted([*zf.namelist(), *build_extension.BUNDLED]) == names
     check = subprocess.run([exe, str(ext), "validate", str(extension_zip)],
                            capture_output=True, text=True, check=False)
     assert check.returncode == 0 and "Success" in check.stdout, check.stdout + check.stderr

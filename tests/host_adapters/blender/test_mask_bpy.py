@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from mattetrack.shapes import shapes_from_mattes
-from mattetrack.shapes.blender import ENV_BLENDER, mask_plan, write_blend
+from mattetrack.shapes.blender import BUILDER, ENV_BLENDER, mask_plan, write_blend
 from mattetrack.shapes.document import Shape, ShapeDocument, ShapeObject
 from mattetrack.shapes.hosts import to_blender
 from mattetrack.shapes.raster import rasterise
@@ -68,8 +68,9 @@ def in_blender(docs: dict[str, ShapeDocument], tmp: Path, blender: str | None = 
             jobs.append({"blend": str(tmp / f"{name}.blend"), "frames": doc.frames(),
                          "out": str(tmp / f"{name}-{scale}"), "scale": scale})
     (tmp / "jobs.json").write_text(json.dumps(jobs))
+    env = {**os.environ, "PYTHONPATH": str(BUILDER.parent)}  # bpy_check imports the builder
     done = subprocess.run([exe, str(CHECK), str(tmp / "jobs.json")], capture_output=True,
-                          text=True, check=False)
+                          text=True, check=False, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
     out = {}
     for name, doc in docs.items():
