@@ -26,9 +26,15 @@ import urllib.request
 DEFAULT_URL = "http://127.0.0.1:8765"
 
 
-class ServiceError(Exception):
-    """A refusal or failure: `status` is the HTTP status (0: the service could not be reached),
-    the message is the service's one-line error."""
+class AdapterError(Exception):
+    """A refusal the artist can act on, in one line: the one error type every host adapter
+    raises for it and reports (each host through its one decorator or entry point), never a
+    traceback."""
+
+
+class ServiceError(AdapterError):
+    """A refusal or failure of the service: `status` is the HTTP status (0: the service could
+    not be reached), the message is the service's one-line error."""
 
     def __init__(self, status, message):
         super().__init__(message)

@@ -11,10 +11,12 @@ thread-safe).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import bpy
@@ -39,8 +41,19 @@ def get_client(context: bpy.types.Context):
     return mc.Client(url or None, token_file=token_file)
 
 
-def service_error() -> type[Exception]:
-    return client_module().ServiceError
+def reports_errors(execute: Callable) -> Callable:
+    """An operator's `execute`: a refusal (the adapters' one error type, `AdapterError`, of
+    which the service's errors are one) becomes the panel's message and an error report, and
+    the operator is cancelled."""
+
+    @functools.wraps(execute)
+    def wrapped(self: bpy.types.Operator, context: bpy.types.Context) -> set[str]:
+        try:
+            return execute(self, context)
+        except client_module().AdapterError as err:
+            return _fail(self, context.scene.mattetrack, str(err))
+
+    return wrapped
 
 
 def source_datablock(props: bpy.types.PropertyGroup) -> bpy.types.ID | None:
@@ -145,6 +158,7 @@ class MATTETRACK_OT_connect(bpy.types.Operator):
     clip: StringProperty(name="Movie Clip", description="Clip name (empty: the editor's)")
     image: StringProperty(name="Image", description="Image name (empty: the editor's)")
 
+    @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         scene = context.scene
         props = scene.mattetrack
@@ -160,11 +174,8 @@ class MATTETRACK_OT_connect(bpy.types.Operator):
         path = os.path.normpath(bpy.path.abspath(block.filepath, library=block.library))
         sequence = kind == "CLIP" or block.source == "SEQUENCE"
         pattern, number, _ = logic.sequence_pattern(path) if sequence else (path, None, 0)
-        try:
-            client = get_client(context)
-            reply = client.open_session(pattern)
-        except service_error() as err:
-            return _fail(self, props, str(err))
+        client = get_client(context)
+        reply = client.open_session(pattern)
         props.session, props.plate = reply["session"], pattern
         props.width, props.height = reply["width"], reply["height"]
         props.first_frame, props.last_frame = reply["frames"]
@@ -202,12 +213,10 @@ class MATTETRACK_OT_add_object(bpy.types.Operator):
     def poll(cls, context: bpy.types.Context) -> bool:
         return bool(context.scene.mattetrack.session)
 
+    @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         props = context.scene.mattetrack
-        try:
-            _add_object(props, get_client(context), self.name)
-        except service_error() as err:
-            return _fail(self, props, str(err))
+        _add_object(props, get_client(context), self.name)
         return {"FINISHED"}
 
 
@@ -232,6 +241,7 @@ class MATTETRACK_OT_add_point(bpy.types.Operator):
     def poll(cls, context: bpy.types.Context) -> bool:
         return bool(context.scene.mattetrack.session)
 
+    @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         props = context.scene.mattetrack
         frame = self.frame if self.frame >= 0 else current_file_frame(context.scene)
@@ -242,17 +252,14 @@ class MATTETRACK_OT_add_point(bpy.types.Operator):
         if not logic.inside(x, y, props.width, props.height):
             return _fail(self, props, f"MatteTrack: ({self.x:.1f}, {self.y:.1f}) is outside the "
                          f"{props.width} x {props.height} plate")
-        try:
-            client = get_client(context)
-            obj = active_object(props) or _add_object(props, client, "object")
-            points = {"points" if self.positive else "negative": [(x, y)]}
-            reply = client.add_prompts(props.session, obj.oid, frame, **points)
-            obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
-            if self.preview:
-                png = client.preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
-                show_preview(context, png, frame)
-        except service_error() as err:
-            return _fail(self, props, str(err))
+        client = get_client(context)
+        obj = active_object(props) or _add_object(props, client, "object")
+        points = {"points" if self.positive else "negative": [(x, y)]}
+        reply = client.add_prompts(props.session, obj.oid, frame, **points)
+        obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
+        if self.preview:
+            png = client.preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
+            show_preview(context, png, frame)
         return {"FINISHED"}
 
 
@@ -310,18 +317,16 @@ class MATTETRACK_OT_clear_points(bpy.types.Operator):
     def poll(cls, context: bpy.types.Context) -> bool:
         return active_object(context.scene.mattetrack) is not None
 
+    @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         props = context.scene.mattetrack
         obj = active_object(props)
         frame = current_file_frame(context.scene)
-        try:
-            client = get_client(context)
-            reply = client.clear_prompts(props.session, obj.oid, frame)
-            obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
-            show_preview(context, client.preview(props.session, frame,
-                                                 max_side=PREVIEW_MAX_SIDE), frame)
-        except service_error() as err:
-            return _fail(self, props, str(err))
+        client = get_client(context)
+        reply = client.clear_prompts(props.session, obj.oid, frame)
+        obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
+        show_preview(context, client.preview(props.session, frame,
+                                             max_side=PREVIEW_MAX_SIDE), frame)
         return {"FINISHED"}
 
 
@@ -335,13 +340,11 @@ class MATTETRACK_OT_refresh_preview(bpy.types.Operator):
     def poll(cls, context: bpy.types.Context) -> bool:
         return bool(context.scene.mattetrack.session)
 
+    @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         props = context.scene.mattetrack
         frame = current_file_frame(context.scene)
-        try:
-            png = get_client(context).preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
-        except service_error() as err:
-            return _fail(self, props, str(err))
+        png = get_client(context).preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
         show_preview(context, png, frame)
         return {"FINISHED"}
 
@@ -450,15 +453,13 @@ class MATTETRACK_OT_propagate(bpy.types.Operator):
         props = context.scene.mattetrack
         return bool(props.session) and context.scene.name not in RUNS
 
+    @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         scene = context.scene
         props = scene.mattetrack
         mc = client_module()
-        try:
-            client = get_client(context)
-            propagation = mc.Propagation(client, props.session, output_pattern(props))
-        except service_error() as err:
-            return _fail(self, props, str(err))
+        client = get_client(context)
+        propagation = mc.Propagation(client, props.session, output_pattern(props))
         RUNS[scene.name] = Run(scene.name, propagation, client, props.session)
         props.state, props.progress, props.job, props.message = "running", 0.0, \
             propagation.job, ""
@@ -498,15 +499,13 @@ class MATTETRACK_OT_import_mattes(bpy.types.Operator):
         props = context.scene.mattetrack
         return bool(props.session) and context.scene.name not in RUNS
 
+    @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         props = context.scene.mattetrack
         plan = None
         if self.shapes:
             plan_path = logic.shapes_plan_path(output_pattern(props))
-            try:
-                get_client(context).export_shapes(props.session, plan_path, fmt="blender-plan")
-            except service_error() as err:
-                return _fail(self, props, str(err))
+            get_client(context).export_shapes(props.session, plan_path, fmt="blender-plan")
             with open(plan_path, encoding="utf-8") as f:
                 plan = json.load(f)
         import_results(context.scene, plan)

@@ -187,10 +187,14 @@ def on_button(node, action, nuke=None):
     """What every button of the tab runs; errors go to the status line, never up to Nuke."""
     if nuke is None:
         import nuke
+    import mattetrack_client
+
     try:
         return ACTIONS[action](nuke, node)
     except Exception as err:
-        if not isinstance(err, ValueError) and type(err).__name__ != "ServiceError":
+        # Refusals (the adapters' AdapterError, the model's ValueError) are one status line;
+        # anything else is a bug, with its traceback in the Script Editor.
+        if not isinstance(err, (ValueError, mattetrack_client.AdapterError)):
             traceback.print_exc()
         set_status(node, f"error: {err}")
         return None

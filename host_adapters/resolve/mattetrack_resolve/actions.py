@@ -10,13 +10,12 @@ import os
 import traceback
 import webbrowser
 
+# AdapterError: the adapters' one refusal type (the service's ServiceError is one too).
+from mattetrack_client import AdapterError
+
 from mattetrack_resolve import host, plates
 
 BIN_NAME = "MatteTrack"
-
-
-class AdapterError(Exception):
-    """A refusal the artist can act on; the message is one line."""
 
 
 # -- the current item -------------------------------------------------------------------------
@@ -262,8 +261,6 @@ def run(action=None, namespace=None):
     """Runs an action for the entry script: "open" (the browser UI), "clip-matte" or "track"
     (import in that mode); None asks (host.ask_action). Every refusal becomes a one-line
     message (printed, and shown in a window inside Resolve); returns the result or None."""
-    import mattetrack_client
-
     namespace = namespace if namespace is not None else {}
     try:
         if action is None:
@@ -277,7 +274,7 @@ def run(action=None, namespace=None):
         if action == "open":
             return open_ui(resolve)
         return import_mattes(resolve, mode=action)
-    except (AdapterError, mattetrack_client.ServiceError) as err:
+    except AdapterError as err:  # ServiceError included
         message = str(err)
         if not message.startswith("MatteTrack:"):
             message = "MatteTrack: " + message
