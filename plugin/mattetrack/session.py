@@ -71,9 +71,11 @@ class Session:
                 name = f"{base}{n}"
         name = name.strip()
         if not name or re.search(r"[\x00-\x1f]", name):
-            raise InputError(f"--object {name!r}: an object needs a printable, non-empty name")
+            raise InputError(f"{name!r}: an object needs a printable, non-empty name",
+                             field="object")
         if any(o.name == name for o in self._objects.values()):
-            raise InputError(f"--object {name!r}: there is already an object with that name")
+            raise InputError(f"{name!r}: there is already an object with that name",
+                             field="object")
         obj = TrackedObject(self._next_id, name)
         self._objects[obj.id] = obj
         self._next_id += 1

@@ -230,6 +230,6 @@ def write_matte_frame_exr(options, output, shot, frame, channels, mattes, crypto
 
     header = imagefile.probe(shot.file(frame))
     if not header.is_exr:
-        raise InputError(f"--merge: the plate {header.path} is not an EXR file")
+        raise InputError(f": the plate {header.path} is not an EXR file", field="merge")
     merge_matte_exr(header.path, path, data_window=header.data_window, view=header.view,
                     part=header.part, **common)

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 
 from mattetrack.errors import MatteTrackError
 from mattetrack.export.pipeline import MattePlan
+from mattetrack.service.errors import service_message
 from mattetrack.service.state import Export, ServiceSession
 
 
@@ -133,7 +134,7 @@ class PropagationJob:
                 step_guard=lambda first: self._step(first, started))
             self.state = "cancelled" if result.cancelled else "done"
         except MatteTrackError as err:
-            self.state, self.error = "failed", err.render(err.field)
+            self.state, self.error = "failed", service_message(err)
         except Exception as err:
             print(f"mattetrack serve: job {self.id} failed:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)

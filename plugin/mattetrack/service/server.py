@@ -23,7 +23,7 @@ from mattetrack.errors import MatteTrackError
 from mattetrack.service.api import Service
 from mattetrack.service.auth import token_matches
 from mattetrack.service.browser import UI_HEADERS, static_file
-from mattetrack.service.errors import ApiError
+from mattetrack.service.errors import ApiError, service_message
 from mattetrack.service.routing import Reply, json_reply
 
 _DRAIN = 16 << 20  # bytes of an oversized body read and dropped before answering 413
@@ -118,7 +118,7 @@ class _Handler(BaseHTTPRequestHandler):
         except ApiError as err:
             reply = json_reply({"error": str(err)}, err.status)
         except MatteTrackError as err:  # bad input found by the core: fields as JSON names them
-            reply = json_reply({"error": err.render(err.field)}, 400)
+            reply = json_reply({"error": service_message(err)}, 400)
         except Exception as err:
             print(f"mattetrack serve: {self.command} {self.path} failed:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)

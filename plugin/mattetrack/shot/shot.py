@@ -391,7 +391,7 @@ def _restrict(frames: list[int], frame_range: tuple[int, int] | None, label: str
     else:
         first, last = frame_range
         if first > last:
-            raise InputError(f"--range {first}-{last}: the first frame is after the last")
+            raise InputError(f"{first}-{last}: the first frame is after the last", field="range")
         kept = [f for f in frames if first <= f <= last]
     if not kept:
         have = f"{frames[0]}-{frames[-1]}" if frames else "none"
