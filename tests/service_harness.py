@@ -72,17 +72,26 @@ def write_plate(root: Path) -> list[np.ndarray]:
     return [cov for _, cov in shot]
 
 
+class RunningServer(tuple):
+    """(base URL, token) of a running server; `service` is the Service behind it (in-process
+    tests look at its engine)."""
+
+    service: Service
+
+
 @contextlib.contextmanager
 def running_server(roots: list[Path], token_file: Path, engine: str = "classic",
-                   model: str | None = None) -> Iterator[tuple[str, str]]:
+                   model: str | None = None) -> Iterator[RunningServer]:
     """(base URL, token) of a real server on a free port, serving from a thread until exit."""
     token, _ = load_or_create_token(token_file)
     service = Service(get_engine(engine, model), engine, Roots(roots))
     srv = make_server(service, token, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()
+    running = RunningServer((srv.url, token))
+    running.service = service
     try:
-        yield srv.url, token
+        yield running
     finally:
         srv.shutdown()
         srv.server_close()

@@ -8,9 +8,7 @@ The shaper is ACEScct's curve (a built-in `LogCameraTransform`, config-independe
 linear values from about -0.007 to 222.9 over [0, 1] with a linear toe, so darks, mids and
 highlights get similar numbers of grid cells. Anything above 222.9 is treated as 222.9.
 
-Accuracy (measured against the exact ACES SDR view on ../shared/data/exr-samples): mean error
-0.01-0.07 code values (of 255); the max, 10-25 code values, sits on super-saturated bright pixels
-where the output transform clips one channel inside a LUT cell. `bake` checks the baked result on
+Accuracy against the exact view: docs/tuning.md, "Colour". `bake` checks the baked result on
 ramps and random colours and returns None (use the exact processor) when a config's view does not
 bake well, e.g. a view that does not saturate above the shaper's range.
 """

@@ -13,12 +13,14 @@ Three cues, each chosen to ignore one kind of change that is not a cut:
 - colour: a hue/saturation histogram (Bhattacharyya distance), blind to brightness.
 A cut is declared when the structure and local contrast both fail to match and the colours
 differ, or when structure and local contrast are completely unrelated (two takes of one set with
-the same palette). Tuned on the DAVIS-2016 dev shots (no false cut among 1090 within-shot pairs,
-including frame skips, flashes, gamma changes and added motion blur) and cuts made by joining
-different shots; see tests/test_cuts.py.
+the same palette). Tuned on within-shot pairs (frame skips, flashes, gamma changes, motion blur)
+and on cuts made by joining different shots: docs/tuning.md, "Cut detection";
+tests/test_cuts.py.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
@@ -30,12 +32,20 @@ _H_BINS, _S_BINS = 12, 4
 _HIST = _H_BINS * _S_BINS
 _MAP = _SMALL[0] * _SMALL[1]
 
-# Cut rule, in the cues' own units (correlations in [-1, 1], Bhattacharyya in [0, 1]):
-# (structure < 0.40 and contrast < 0.33 and colour > 0.30) or (structure < 0.24 and
-# contrast < 0.17). Within-shot pairs in DAVIS reach down to structure 0.35 / contrast 0.20 (a
-# motocross jump), but then their colours barely change (< 0.12).
-_COLOUR_CUT = (0.40, 0.33, 0.30)
-_STRUCTURE_CUT = (0.24, 0.17)
+
+
+@dataclass(frozen=True)
+class CutParams:
+    """The cut rule, in the cues' own units (correlations in [-1, 1], Bhattacharyya distance in
+    [0, 1]); why these values: docs/tuning.md, "Cut detection"."""
+
+    # A cut where structure, contrast and colour all say so: (structure <, contrast <, colour >).
+    colour_cut: tuple[float, float, float] = (0.40, 0.33, 0.30)
+    # ... or where structure and contrast are completely unrelated: (structure <, contrast <).
+    structure_cut: tuple[float, float] = (0.24, 0.17)
+    # `distance` above which two frames are on opposite sides of a cut; 0.5 is the rule itself,
+    # higher finds fewer cuts.
+    threshold: float = 0.5
 
 
 def _standardise(x: np.ndarray) -> np.ndarray:
@@ -52,14 +62,13 @@ def _best_match(a: np.ndarray, b: np.ndarray) -> float:
 
 
 class CutDetector:
-    """Hard-cut detector from structure, local contrast and colour (see the module docstring).
+    """Hard-cut detector from structure, local contrast and colour (see the module docstring),
+    with the rule of `params` (threshold: a shorthand for params' threshold)."""
 
-    threshold: `distance` above which two frames are on opposite sides of a cut; 0.5 is the
-    tuned rule, higher finds fewer cuts.
-    """
-
-    def __init__(self, threshold: float = 0.5) -> None:
-        self.threshold = threshold
+    def __init__(self, params: CutParams | None = None, *,
+                 threshold: float | None = None) -> None:
+        params = params or CutParams()
+        self.params = params if threshold is None else replace(params, threshold=threshold)
 
     def signature(self, image: np.ndarray) -> np.ndarray:
         """A (4656,) float32 signature of an (h, w, 3) RGB image, float in [0, 1] or uint8."""
@@ -99,12 +108,12 @@ class CutDetector:
         one clause), and mapped to 1 / (1 + s).
         """
         structure, contrast, colour = self.cues(a, b)
-        s_colour, c_colour, h_colour = _COLOUR_CUT
-        s_struct, c_struct = _STRUCTURE_CUT
+        s_colour, c_colour, h_colour = self.params.colour_cut
+        s_struct, c_struct = self.params.structure_cut
         by_colour = max(structure / s_colour, contrast / c_colour, h_colour / max(colour, 1e-6))
         by_structure = max(structure / s_struct, contrast / c_struct)
         return 1.0 / (1.0 + max(min(by_colour, by_structure), 0.0))
 
     def is_cut(self, a: np.ndarray, b: np.ndarray) -> bool:
         """True when the frames with signatures a and b are on opposite sides of a cut."""
-        return self.distance(a, b) > self.threshold
+        return self.distance(a, b) > self.params.threshold

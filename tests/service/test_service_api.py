@@ -248,7 +248,7 @@ def test_openapi_lists_every_route(client):
         "content"]
 
 
-def test_preview_warms_the_engine_for_the_frame_shown(client, plate):
+def test_preview_warms_the_engine_for_the_frame_shown(server, client, plate):
     """Showing a frame nobody has clicked on yet has the engine compute its features in the
     background (classic: the visual words), so the click that follows finds them ready."""
     from mattetrack.engines.classic import select as sel
@@ -257,11 +257,12 @@ def test_preview_warms_the_engine_for_the_frame_shown(client, plate):
     shot = Shot.open(plate)
     key = sel._digest(sel._work_image(shot.image(LAST - 1), sel.SelectParams()))
     shot.close()
-    sel._CACHE.words.pop(key, None)
+    cache = server.service.engine.cache  # the served engine's own memo
+    cache.words.pop(key, None)
     sid = client.ok("POST", "/v1/sessions", {"plate": plate}, 201)["session"]
     _preview(client, sid, f"frame={LAST - 1}&max_side=64")
     deadline = time.monotonic() + 30
-    while key not in sel._CACHE.words and time.monotonic() < deadline:
+    while key not in cache.words and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert key in sel._CACHE.words
+    assert key in cache.words
     client.ok("DELETE", f"/v1/sessions/{sid}")

@@ -27,8 +27,8 @@ from mattetrack.color import ColorConverter
 from mattetrack.errors import InputError
 from mattetrack.framepattern import FramePattern
 from mattetrack.geometry import Box2i
+from mattetrack.lru import LRUCache
 from mattetrack.shot import imagefile, locate
-from mattetrack.shot.cache import LRUCache
 from mattetrack.shot.movie import MovieReader
 
 

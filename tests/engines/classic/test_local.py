@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from mattetrack.engines.classic.local import ALPHA, TILE, LocalLooks
+from mattetrack.engines.classic.local import LocalLooks, LocalParams
 from mattetrack.engines.classic.patches import DIMS, NBINS, PatchModel
+
+TILE, ALPHA = LocalParams.tile, LocalParams.alpha  # the defaults under test
 
 
 def _model(share: float) -> PatchModel:

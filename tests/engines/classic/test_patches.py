@@ -8,9 +8,9 @@ from threadpoolctl import threadpool_info
 
 from mattetrack.engines.classic import patches
 from mattetrack.engines.classic.patches import (
-    UNSEEN_COLOUR,
     FrameFeatures,
     PatchModel,
+    PatchParams,
     patch_features,
     sample_view,
 )
@@ -62,7 +62,7 @@ def test_colour_never_seen_on_the_object_is_not_the_object() -> None:
     green = rgb.copy()
     green[80:100, 110:130] = [0.1, 0.9, 0.1]  # an occluder of a new colour on the object
     post = model.posterior_in(FrameFeatures(green))
-    assert post[84:96, 114:126].max() <= UNSEEN_COLOUR + 1e-6
+    assert post[84:96, 114:126].max() <= PatchParams.unseen_colour + 1e-6
 
 
 def test_boxes_match_the_whole_frame() -> None:

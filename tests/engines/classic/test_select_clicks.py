@@ -244,7 +244,6 @@ def test_negative_click_changes_only_its_own_region(engine, twins) -> None:
 def test_selection_is_a_pure_function_of_the_prompts(twins) -> None:
     """The prefix cache is a memo: a cold call with all clicks at once gives what clicking them
     one by one gives."""
-    from mattetrack.engines.classic import select as sel
 
     image, obj = twins
     clicks = [(110.5, 100.5, True), (205.5, 100.5, False), (150.5, 60.5, True)]
@@ -253,8 +252,7 @@ def test_selection_is_a_pure_function_of_the_prompts(twins) -> None:
     for x, y, lab in clicks:
         p.add_point(x, y, lab)
         incremental = one_by_one.select(image, p)
-    sel._CACHE.store.clear()
-    cold = ClassicEngine().select(image, p)
+    cold = ClassicEngine().select(image, p)  # a new engine: its own, empty cache
     assert np.array_equal(incremental, cold)
 
 
@@ -271,21 +269,20 @@ def test_prepare_computes_the_words_a_click_then_uses(engine, monkeypatch) -> No
     truth = source.truth(0)
     prompts = FramePrompts()
     prompts.add_point(*click_point(truth), True)
-    cold = sel._PrefixCache()
-    monkeypatch.setattr(sel, "_CACHE", cold)
+    monkeypatch.setattr(engine, "cache", sel.SelectCache())
     without = engine.select(image, prompts)
 
     calls = []
     real = sel.image_words
     started, release = threading.Event(), threading.Event()
 
-    def slow_words(rgb):
+    def slow_words(rgb, *args):
         calls.append(1)
         started.set()
         release.wait(10)
-        return real(rgb)
+        return real(rgb, *args)
 
-    monkeypatch.setattr(sel, "_CACHE", sel._PrefixCache())
+    monkeypatch.setattr(engine, "cache", sel.SelectCache())
     monkeypatch.setattr(sel, "image_words", slow_words)
     warming = threading.Thread(target=engine.prepare, args=(image,))
     warming.start()
@@ -298,4 +295,4 @@ def test_prepare_computes_the_words_a_click_then_uses(engine, monkeypatch) -> No
     clicking.join(30)
     assert calls == [1]  # computed once, by prepare
     assert np.array_equal(got[0], without)
-    assert len(sel._CACHE.words) == 1 and not sel._CACHE.pending
+    assert len(engine.cache.words) == 1 and not engine.cache.pending

@@ -8,12 +8,13 @@ the object's is its own affine motion. Where the two predictions differ by more 
 a pixel whose flow matches the background's better is evidence for "background".
 
 Only that direction is used. Shadows and reflections move *with* the object, so "moves like the
-object" is no evidence that a pixel is the object (measured on DAVIS dev: the two-sided version
-grows a swan into its reflection, 93 -> 67 J&F on blackswan; the one-sided version leaves it at 92
-and lifts the mean from 55.2 to 57.6).
+object" is no evidence that a pixel is the object (docs/tuning.md, "Camera motion": the
+two-sided version grows a swan into its reflection).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -21,15 +22,20 @@ import numpy as np
 from mattetrack.engines.classic.flow import FlowPair
 from mattetrack.engines.classic.imaging import bounding_box
 
-# Background flow is sampled on a grid of this step (px): a homography needs few points.
-GRID = 8
-# Flow noise floor (px^2) added to the measured spreads, so perfectly textured frames do not make
-# sub-pixel differences decisive.
-NOISE_FLOOR = 1.0
+
+@dataclass(frozen=True)
+class CameraParams:
+    """How the background's motion is estimated and compared."""
+
+    # Background flow is sampled on a grid of this step (px): a homography needs few points.
+    grid: int = 8
+    # Flow noise floor (px^2) added to the measured spreads, so perfectly textured frames do not
+    # make sub-pixel differences decisive.
+    noise_floor: float = 1.0
 
 
 def background_homography(
-    pair: FlowPair, away: np.ndarray
+    pair: FlowPair, away: np.ndarray, grid: int = CameraParams.grid
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """(3, 3) homography mapping cur pixels to prev for the background, with the grid samples it
     was fitted on (xs, ys: (n,) int), or None.
@@ -37,11 +43,11 @@ def background_homography(
     away: (h, w) bool, pixels far enough from the object to be background. RANSAC on the reliable
     flow vectors sampled there (1 px threshold: the set's motion, not the noise of water or trees).
     """
-    sub = away[::GRID, ::GRID] & ~pair.unreliable[::GRID, ::GRID]
+    sub = away[::grid, ::grid] & ~pair.unreliable[::grid, ::grid]
     ys, xs = np.nonzero(sub)
     if len(xs) < 30:
         return None
-    ys, xs = ys * GRID, xs * GRID
+    ys, xs = ys * grid, xs * grid
     src = np.stack([xs, ys], 1).astype(np.float32)
     dst = src + pair.to_prev[ys, xs]
     hom, _ = cv2.findHomography(src, dst, cv2.RANSAC, 1.0)
@@ -68,18 +74,21 @@ def background_evidence(
     away: np.ndarray,
     clamp: float,
     within: np.ndarray | None = None,
+    params: CameraParams | None = None,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """Log-odds (<= 0) that each pixel is background because it moves like the background.
 
     pair: flows of the current frame; obj: (h, w) bool the object as predicted in cur;
     object_motion: (2, 3) affine prev -> cur of the object; away: (h, w) bool background pixels
     to fit the background motion on; clamp: largest magnitude of the log-odds; within: (h, w)
-    bool where the evidence is wanted (default everywhere; only its bounding box costs time).
+    bool where the evidence is wanted (default everywhere; only its bounding box costs time);
+    params: the grid and noise floor.
     Returns ((h, w) float32 log-odds in [-clamp, 0], (h, w) bool where the two motions are
     separable: they differ by more than twice the larger noise), or None when the background's
     motion cannot be fitted.
     """
-    fit = background_homography(pair, away)
+    params = params or CameraParams()
+    fit = background_homography(pair, away, params.grid)
     if fit is None:
         return None
     hom, xs, ys = fit
@@ -89,13 +98,14 @@ def background_evidence(
     # make the background's flow noisy, articulation the object's, and the evidence weakens.
     # Medians over samples: the background's grid, every other object pixel.
     bx, by = _homography_flow(hom, xs.astype(np.float32), ys.astype(np.float32))
-    v_bg = float(np.median((f[ys, xs, 0] - bx) ** 2 + (f[ys, xs, 1] - by) ** 2)) + NOISE_FLOOR
+    floor = params.noise_floor
+    v_bg = float(np.median((f[ys, xs, 0] - bx) ** 2 + (f[ys, xs, 1] - by) ** 2)) + floor
     oys, oxs = np.nonzero((obj & ~pair.unreliable)[::2, ::2])
     if len(oxs) == 0:
         return None
     oys, oxs = oys * 2, oxs * 2
     ox, oy = _affine_flow(inv, oxs.astype(np.float32), oys.astype(np.float32))
-    v_obj = float(np.median((f[oys, oxs, 0] - ox) ** 2 + (f[oys, oxs, 1] - oy) ** 2)) + NOISE_FLOOR
+    v_obj = float(np.median((f[oys, oxs, 0] - ox) ** 2 + (f[oys, oxs, 1] - oy) ** 2)) + floor
 
     h, w = obj.shape
     llr_full = np.zeros((h, w), np.float32)

@@ -10,7 +10,12 @@ import numpy as np
 
 from mattetrack.engines.base import Coverages, FrameSource
 from mattetrack.engines.classic.propagate import PropagateParams, propagate
-from mattetrack.engines.classic.select import SelectParams, prepare_select, select_coverage
+from mattetrack.engines.classic.select import (
+    SelectCache,
+    SelectParams,
+    prepare_select,
+    select_coverage,
+)
 from mattetrack.prompts import FramePrompts
 
 
@@ -35,14 +40,16 @@ class ClassicEngine:
     ) -> None:
         self.params = params or ClassicParams()
         self.spill_root = spill_root
+        # Selections and visual words of recent images (a memo: thread-safe, bounded).
+        self.cache = SelectCache()
 
     def select(self, image: np.ndarray, prompts: FramePrompts) -> np.ndarray:
         """image: (H, W, 3) float32 display-referred RGB in [0, 1] -> (H, W) float32 coverage."""
-        return select_coverage(image, prompts, self.params.select)
+        return select_coverage(image, prompts, self.params.select, self.cache)
 
     def prepare(self, image: np.ndarray) -> None:
         """See `mattetrack.engines.base.Engine.prepare`: the image's visual words."""
-        prepare_select(image, self.params.select)
+        prepare_select(image, self.params.select, self.cache)
 
     def propagate(
         self,

@@ -12,17 +12,14 @@ Words have no edge: a look never seen in the keyframe still has a nearest word, 
 object's. The object is a closed set, its surroundings an open one (an occluder can come into
 view), so a pixel whose *colour* the keyframe never showed on the object is at most UNSEEN_COLOUR
 likely to be the object, whatever its nearest word says (a thin blurred pole crossing an orange
-object: IoU 0.67 without this rule, 0.91 with it, on the synthetic test shot).
-
-Measured on DAVIS-2016 dev, mean J&F, first-frame mask / mask every 10th frame: colour histograms
-57.6 / 83.5, these words 67.0 / 84.9 (exact k-nearest-neighbour voting over the same samples:
-67.1 first-frame, several times slower; a small MLP trained on them: 63.4; without the edge and
-contrast components: 59.6).
+object). Measured against colour histograms and the alternatives tried: docs/tuning.md,
+"Classic engine: appearance".
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import cv2
@@ -34,12 +31,18 @@ from mattetrack.engines.classic.imaging import bounding_box, to_u8
 
 # Descriptor length: Lab at 0, 2 and 5 px blur (9), edge strength (1), local contrast (1).
 DIMS = 11
-# Visual words per object: enough for a few distinct materials on each side of the boundary.
-WORDS = 256
-# Samples per side (object / surroundings) and per keyframe used to learn the words.
-SAMPLES = 3000
-# P(object) at most, for a colour never seen on the object in the keyframe (see above).
-UNSEEN_COLOUR = 0.1
+
+
+@dataclass(frozen=True)
+class PatchParams:
+    """The appearance model's visual words."""
+
+    # Visual words per object: enough for a few distinct materials on each side of the boundary.
+    words: int = 256
+    # Samples per side (object / surroundings) and per keyframe used to learn the words.
+    samples: int = 3000
+    # P(object) at most, for a colour never seen on the object in the keyframe (see above).
+    unseen_colour: float = 0.1
 
 
 def patch_features(rgb: np.ndarray) -> np.ndarray:
@@ -116,7 +119,7 @@ class KeyframeView(NamedTuple):
 
 
 def sample_view(
-    feats: FrameFeatures, cov: np.ndarray, rng: np.random.Generator, n: int = SAMPLES
+    feats: FrameFeatures, cov: np.ndarray, rng: np.random.Generator, n: int = PatchParams.samples
 ) -> KeyframeView:
     """Sample a keyframe: up to n object pixels near the boundary and n surrounding pixels (the
     band and ring of `inner_outer`). feats: the frame's descriptors; cov: (h, w) float32."""
@@ -182,8 +185,8 @@ def _one_blas_thread():
     return _BLAS.limit(limits=1, user_api="blas")
 
 
-def image_words(rgb: np.ndarray, words: int = WORDS, samples: int = 2 * SAMPLES,
-                seed: int = 0) -> np.ndarray:
+def image_words(rgb: np.ndarray, words: int = PatchParams.words,
+                samples: int = 2 * PatchParams.samples, seed: int = 0) -> np.ndarray:
     """(h, w) int64 visual word of every pixel of a (h, w, 3) float32 image, with words learned
     from `samples` random pixels of the image itself: a texture-aware quantisation to build
     histograms on (selection uses it beside quantised colour)."""
@@ -195,24 +198,29 @@ def image_words(rgb: np.ndarray, words: int = WORDS, samples: int = 2 * SAMPLES,
 
 
 class PatchModel:
-    """Visual words (k, DIMS) float32, each word's P(object) (k,) float32, and the quantised
-    colours seen on the object (NBINS,) bool."""
+    """Visual words (k, DIMS) float32, each word's P(object) (k,) float32, the quantised
+    colours seen on the object (NBINS,) bool, and P(object) at most for a colour never seen on
+    it (`PatchParams.unseen_colour`)."""
 
     def __init__(
-        self, centres: np.ndarray, p_object: np.ndarray, object_colours: np.ndarray
+        self, centres: np.ndarray, p_object: np.ndarray, object_colours: np.ndarray,
+        unseen_colour: float = PatchParams.unseen_colour,
     ) -> None:
         self.centres = centres
         self.p_object = p_object
         self.object_colours = object_colours
+        self.unseen_colour = unseen_colour
 
     @classmethod
-    def learn(cls, views: Sequence[KeyframeView], seed: int = 0) -> PatchModel:
+    def learn(cls, views: Sequence[KeyframeView], seed: int = 0,
+              params: PatchParams | None = None) -> PatchModel:
         """From one or more keyframes' samples.
 
         Each side's share within a word is normalised by that side's sample count (equal priors,
         as a pair of histograms would be), plus half a sample of smoothing so a word seen once
         is not certain.
         """
+        params = params or PatchParams()
         fg = np.concatenate([v.inside for v in views] + [np.zeros((0, DIMS), np.float32)])
         bg = np.concatenate([v.outside for v in views] + [np.zeros((0, DIMS), np.float32)])
         seen = np.zeros(NBINS, bool)
@@ -221,14 +229,14 @@ class PatchModel:
         x = np.concatenate([fg, bg]).astype(np.float32)
         if len(x) < 8 or len(fg) == 0 or len(bg) == 0:  # nothing to tell apart: no opinion
             return cls(np.zeros((1, DIMS), np.float32), np.full(1, 0.5, np.float32),
-                       np.ones(NBINS, bool))
-        k = int(min(WORDS, len(x) // 4))
+                       np.ones(NBINS, bool), params.unseen_colour)
+        k = int(min(params.words, len(x) // 4))
         labels, centres = _kmeans(x, k, seed)
         nf = np.bincount(labels[: len(fg)], minlength=k) / len(fg)
         nb = np.bincount(labels[len(fg):], minlength=k) / len(bg)
         a = 0.5 / len(x)
         p_object = ((nf + a) / (nf + nb + 2 * a)).astype(np.float32)
-        return cls(centres, p_object, seen)
+        return cls(centres, p_object, seen, params.unseen_colour)
 
     def words_in(
         self, feats: FrameFeatures, where: np.ndarray | None = None
@@ -259,7 +267,7 @@ class PatchModel:
         """(h, w) float32 P(object) from words_in's (words, unseen); 0.5 (no opinion) where no
         word was asked for."""
         out = np.where(words >= 0, self.p_object[np.maximum(words, 0)], 0.5).astype(np.float32)
-        return np.where(unseen, np.minimum(out, UNSEEN_COLOUR), out).astype(np.float32)
+        return np.where(unseen, np.minimum(out, self.unseen_colour), out).astype(np.float32)
 
     def posterior_in(self, feats: FrameFeatures, where: np.ndarray | None = None) -> np.ndarray:
         """(h, w) float32 P(object) of a frame at the (h, w) bool `where` pixels (default: all),

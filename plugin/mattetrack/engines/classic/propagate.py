@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mattetrack.cuts import CutDetector
+from mattetrack.cuts import CutDetector, CutParams
 from mattetrack.engines.base import Coverages, FrameSource
 from mattetrack.engines.classic.flow import DenseFlow, FlowPair
 from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to, work_rgb
@@ -61,6 +61,8 @@ class PropagateParams:
     # occluders and thin structures (flow bleeding that colour alone does not reveal).
     fb_check: bool = True
     track: TrackParams = field(default_factory=TrackParams)
+    # Where a track stops: the shot's hard cuts.
+    cuts: CutParams = field(default_factory=CutParams)
 
 
 @dataclass
@@ -270,7 +272,7 @@ def _sweep(
     sweep. Holds two frames and one coverage + appearance model per object and keyframe.
     """
     flow = DenseFlow(params.flow_preset)
-    cuts = CutDetector()
+    cuts = CutDetector(params.cuts)
     state: dict[int, TrackState] = {}
     prev: WorkImage | None = None
     prev_sig: np.ndarray | None = None
@@ -294,7 +296,9 @@ def _sweep(
                 # around there (a pan may show a different background at the next keyframe).
                 if p not in o.models:
                     rng = np.random.default_rng(p)
-                    o.models[p] = PatchModel.learn([sample_view(feats, o.work[p], rng)])
+                    patches = params.track.patches
+                    o.models[p] = PatchModel.learn(
+                        [sample_view(feats, o.work[p], rng, patches.samples)], params=patches)
                 state[obj] = TrackState.start(o.work[p], o.models[p])
                 continue
             if obj not in state:

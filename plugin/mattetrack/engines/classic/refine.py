@@ -119,7 +119,7 @@ def refine_edges(
     at least their bilinearly upsampled coverage. The filter averages a 1-px line with the
     (2 radius + 1)-px window around it, which takes it below 0.5 unless the plate shows it with
     strong contrast; tracking keeps such lines on purpose (track.py), and the output should too
-    (DAVIS dev J&F with the true mask every 10th frame: 86.2 -> 86.5, kite-surf 75.2 -> 77.0).
+    (docs/tuning.md, "Thin parts").
     Returns (H, W) or (h, w) float32 in [0, 1]: the guided filter inside a band of 2 * radius
     around the 0.5 boundary, `cov` elsewhere (bilinearly upsampled when guide_full is given).
     """

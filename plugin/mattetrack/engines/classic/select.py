@@ -26,8 +26,8 @@
   the selection before it: the cut also pays for changing labels farther from the click than
   the error it corrects is large, so a click fixes its own region and does not swing the whole
   cut (_segment_clicks).
-  Selections after each click prefix are memoised (_PrefixCache), so adding a click costs one
-  cut, not one per click.
+  Selections after each click prefix are memoised (SelectCache, one per engine), so adding a
+  click costs one cut, not one per click.
 - The hard result gets soft, edge-following coverage from the guided filter (refine.py), which also
   upsamples it from the bounded processing resolution to the plate's.
 """
@@ -36,8 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -53,8 +52,9 @@ from mattetrack.engines.classic.graphcut import (
     word_model,
 )
 from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to
-from mattetrack.engines.classic.patches import image_words
+from mattetrack.engines.classic.patches import PatchParams, image_words
 from mattetrack.engines.classic.refine import refine_edges
+from mattetrack.lru import LRUCache
 from mattetrack.prompts import FramePrompts
 
 
@@ -73,15 +73,11 @@ class SelectParams:
     how far (in units of the correction's own size) a click changes labels freely before the
     anchor (nats) on previous labels sets in; first_limit (fraction of the long side; 0: off) /
     first_ratio: the first click's bounded-reach hypothesis and how much better its outline
-    must be supported by edges to win (off by default: it wins on DAVIS first frames but loses
-    one-click IoU on later frames). texture: data terms average the colour models' log
-    likelihood ratio with that of visual-word models (on DAVIS first frames NoC@85 / @90
-    10.38 / 13.38 -> 9.25 / 12.62; ~50 ms more on an image's first click).
-    gf_radius_frac / gf_eps: the guided filter's radius (fraction) and eps.
-    seed_frac 0.02 rather than 0.04 (a click's model describes what is under it, not a wide
-    area around it): NoC@85 / @90 on DAVIS dev first frames 9.25 / 12.62 -> 9.12 / 12.12, and
-    on frames 20 and 35, not tuned on, 11.62 / 12.88 -> 11.38 / 12.75 and 9.62 / 11.88 ->
-    9.25 / 11.12.
+    must be supported by edges to win (off by default). texture: data terms average the colour
+    models' log likelihood ratio with that of visual-word models. patches: the image's visual
+    words (`words`; learned from 2 x `samples` pixels). gf_radius_frac / gf_eps: the guided
+    filter's radius (fraction) and eps. Why these defaults: docs/tuning.md, "Classic engine:
+    selection".
     """
 
     long_side: int = 480
@@ -101,6 +97,7 @@ class SelectParams:
     first_limit: float = 0.0
     first_ratio: float = 0.8
     texture: bool = True
+    patches: PatchParams = field(default_factory=PatchParams)
     gf_radius_frac: float = 1 / 200
     gf_eps: float = 1e-3
 
@@ -395,7 +392,7 @@ def _segment_box(work: WorkImage, outside: np.ndarray, negatives, params: Select
     return keep[labels]
 
 
-class _PrefixCache:
+class SelectCache:
     """Selections after each prefix of a click sequence, for the last few images.
 
     A corrective click is applied to the selection of the clicks before it (_segment_clicks),
@@ -406,14 +403,13 @@ class _PrefixCache:
     """
 
     def __init__(self, entries: int = 64, images: int = 4) -> None:
-        self.entries = entries
-        self.images = images
-        self.store: OrderedDict[tuple, State] = OrderedDict()
-        self.words: OrderedDict[bytes, np.ndarray] = OrderedDict()  # per image, see image_words
+        self.store: LRUCache[tuple, State] = LRUCache(entries)
+        # Per image (see image_words); one cache serves one engine, whose parameters are fixed.
+        self.words: LRUCache[bytes, np.ndarray] = LRUCache(images)
         self.pending: dict[bytes, threading.Event] = {}  # words being computed
         self.lock = threading.Lock()
 
-    def image_words(self, digest: bytes, work: WorkImage) -> np.ndarray:
+    def image_words(self, digest: bytes, work: WorkImage, params: PatchParams) -> np.ndarray:
         """The image's visual words, computed once per image (the last few are kept); a caller
         arriving while another computes them (a click during `prepare`) waits for that one."""
         with self.lock:
@@ -428,13 +424,11 @@ class _PrefixCache:
             pending.wait()
             with self.lock:
                 words = self.words.get(digest)
-            return words if words is not None else image_words(work.rgb)
+            return words if words is not None else _words(work, params)
         try:
-            words = image_words(work.rgb)
+            words = _words(work, params)
             with self.lock:
-                self.words[digest] = words
-                while len(self.words) > self.images:
-                    self.words.popitem(last=False)
+                self.words.put(digest, words)
         finally:
             with self.lock:
                 self.pending.pop(digest).set()
@@ -449,24 +443,21 @@ class _PrefixCache:
             for k in range(len(clicks), 0, -1):
                 hit = self.store.get((base, tuple(clicks[:k])))
                 if hit is not None:
-                    self.store.move_to_end((base, tuple(clicks[:k])))
                     start, done = hit, k
                     break
         if done == len(clicks):
             return start[0].copy()
-        words = self.image_words(digest, work) if params.texture else None
+        words = self.image_words(digest, work, params.patches) if params.texture else None
         steps = _segment_clicks(work, clicks, outside, params, start, done, words)
         with self.lock:
             for k, fg in zip(range(len(clicks) - len(steps) + 1, len(clicks) + 1), steps,
                              strict=True):
-                self.store[(base, tuple(clicks[:k]))] = fg
-                self.store.move_to_end((base, tuple(clicks[:k])))
-            while len(self.store) > self.entries:
-                self.store.popitem(last=False)
+                self.store.put((base, tuple(clicks[:k])), fg)
         return steps[-1][0].copy()
 
 
-_CACHE = _PrefixCache()
+def _words(work: WorkImage, params: PatchParams) -> np.ndarray:
+    return image_words(work.rgb, params.words, 2 * params.samples)
 
 
 def _digest(work: WorkImage) -> bytes:
@@ -480,18 +471,20 @@ def _work_image(image: np.ndarray, params: SelectParams, box_only: bool = False)
     return WorkImage.from_image(image, processing_size(width, height, long_side))
 
 
-def prepare_select(image: np.ndarray, params: SelectParams) -> None:
-    """Compute (and cache) the image's visual words, the part of a first click's selection that
-    depends on the image alone. image: (H, W, 3) float32 display-referred RGB in [0, 1]."""
+def prepare_select(image: np.ndarray, params: SelectParams, cache: SelectCache) -> None:
+    """Compute (into `cache`) the image's visual words, the part of a first click's selection
+    that depends on the image alone. image: (H, W, 3) float32 display-referred RGB in [0, 1]."""
     if params.texture:
         work = _work_image(image, params)
-        _CACHE.image_words(_digest(work), work)
+        cache.image_words(_digest(work), work, params.patches)
 
 
-def select_coverage(image: np.ndarray, prompts: FramePrompts, params: SelectParams) -> np.ndarray:
+def select_coverage(image: np.ndarray, prompts: FramePrompts, params: SelectParams,
+                    cache: SelectCache | None = None) -> np.ndarray:
     """Coverage (H, W) float32 in [0, 1] of the prompted object.
 
-    image: (H, W, 3) float32 display-referred RGB in [0, 1]; prompts in display-window pixels.
+    image: (H, W, 3) float32 display-referred RGB in [0, 1]; prompts in display-window pixels;
+    cache: the engine's memo of earlier selections (None: none kept).
     """
     height, width = image.shape[:2]
     if prompts.mask is not None:
@@ -512,7 +505,7 @@ def select_coverage(image: np.ndarray, prompts: FramePrompts, params: SelectPara
     if box_only:
         fg = _segment_box(work, outside, negatives, params)
     elif positives:
-        fg = _CACHE.segment(work, clicks, prompts.box, outside, params)
+        fg = (cache or SelectCache()).segment(work, clicks, prompts.box, outside, params)
     else:
         # Only "not this": nothing is selected.
         return np.zeros((height, width), np.float32)

@@ -16,25 +16,24 @@ and always with the keyframe's share mixed in.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
 from mattetrack.engines.classic.appearance import band_width
-from mattetrack.engines.classic.camera import background_evidence
+from mattetrack.engines.classic.camera import CameraParams, background_evidence
 from mattetrack.engines.classic.flow import FlowPair, fit_motion, warp
 from mattetrack.engines.classic.imaging import WorkImage, bounding_box
-from mattetrack.engines.classic.local import MARGIN as LOCAL_MARGIN
-from mattetrack.engines.classic.local import LocalLooks
-from mattetrack.engines.classic.patches import FrameFeatures, PatchModel
+from mattetrack.engines.classic.local import LocalLooks, LocalParams
+from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, PatchParams
 from mattetrack.engines.classic.refine import refine_edges
 from mattetrack.engines.classic.refine import thin_parts as _thin_parts
 
 
 @dataclass
 class TrackParams:
-    """The few knobs of a tracking step (defaults are what the tests and DAVIS numbers use)."""
+    """The knobs of a tracking step; why each default: docs/tuning.md."""
 
     # Probabilities are clamped before log-odds so no single cue is ever certain:
     # flow at 0.98 (logit 3.9) outweighs appearance at 0.95 (logit 2.9) unless the flow is
@@ -68,6 +67,21 @@ class TrackParams:
     # of (logit 3.9), together with appearance that disagrees it can (see camera.py). 0.5 or
     # less switches the motion evidence off.
     camera_clamp: float = 0.9
+    # A detached part whose mean motion evidence is below this fraction of the camera clamp's
+    # log-odds is background (see _keep_parts).
+    static_part: float = 2 / 3
+    # Mean posterior a re-detected region needs: well above the 0.5 of an ambiguous look.
+    redetect_min: float = 0.75
+    # A re-detected region is within this factor of the area the object was last seen at in
+    # full (TrackState.seen_area): objects reappear at about the size they left.
+    redetect_size: float = 2.0
+    # Frames after a re-detection during which the track may grow over object-looking regions.
+    reacquire_frames: int = 5
+    # The keyframe's appearance model, the local looks learned along the track, and the
+    # background-motion evidence.
+    patches: PatchParams = field(default_factory=PatchParams)
+    local: LocalParams = field(default_factory=LocalParams)
+    camera: CameraParams = field(default_factory=CameraParams)
 
     def gf_radius(self, width: int, height: int) -> int:
         return max(2, int(round(max(width, height) * self.gf_radius_frac)))
@@ -108,12 +122,13 @@ class TrackState:
         area = max(int(np.count_nonzero(cov >= 0.5)), 1)
         return cls(cov=cov, appearance=appearance, shape=cov, key_area=area, seen_area=area)
 
-    def restart(self, cov: np.ndarray) -> None:
-        """Pick the track up again from a re-detected coverage, keeping its model."""
+    def restart(self, cov: np.ndarray, reacquire_frames: int) -> None:
+        """Pick the track up again from a re-detected coverage, keeping its model; it may grow
+        over object-looking regions for `reacquire_frames` frames."""
         self.cov, self.shape, self.motion, self.lost = cov, cov, None, False
         self.seen_area = max(int(np.count_nonzero(cov >= 0.5)), 1)
         self.local = None
-        self.reacquiring = REACQUIRE_FRAMES
+        self.reacquiring = reacquire_frames
 
 
 def _logit(p: np.ndarray, clamp: float) -> np.ndarray:
@@ -141,8 +156,8 @@ def track_step(
         return _redetect(state, feats, image, params)
     # Thin parts (a line, a rope, a spoke: what a 3 x 3 opening removes) would fall below 0.5
     # in a bilinear warp and under the guided filter; they are carried by a nearest-neighbour
-    # warp (and motion) instead and kept where the decision keeps them (DAVIS dev J&F, mask
-    # every 10th frame: 84.9 -> 85.9, kite lines 68.3 -> 76.5; first-frame mask 67.6 -> 68.2).
+    # warp (and motion) instead and kept where the decision keeps them (docs/tuning.md,
+    # "Thin parts").
     thin = _thin_parts(prev_cov >= 0.5)
     thin_w = (warp(thin, pair.to_prev, cv2.INTER_NEAREST) > 0) if thin.any() else thin > 0
     warped = np.maximum(warped, thin_w.astype(np.float32))
@@ -211,7 +226,8 @@ def track_step(
     if motion is not None and params.camera_clamp > 0.5:
         obj = hard_w | hard_p
         away = dist > width
-        evidence = background_evidence(pair, obj, motion, away, camera_max, within=hard_w | near)
+        evidence = background_evidence(pair, obj, motion, away, camera_max, within=hard_w | near,
+                                       params=params.camera)
         if evidence is not None:
             # Where object and background move apart, the whole object is open to question,
             # not only its boundary band: a leak deep inside is still a leak.
@@ -221,10 +237,11 @@ def track_step(
     hard = np.where(region, fused > 0, hard_w)
     if state.reacquiring > 0:
         state.reacquiring -= 1
-        hard = _reacquire(state, feats, hard)
+        hard = _reacquire(state, feats, hard, params.redetect_min)
     # Appearance may move a boundary but not create an object: keep only blobs that overlap pixels
     # that flow or motion are confident about; and drop the detached ones that move like the set.
-    hard = _keep_parts(hard, (hard_w | hard_p) & ~region, camera, STATIC_PART * camera_max)
+    hard = _keep_parts(hard, (hard_w | hard_p) & ~region, camera,
+                       params.static_part * camera_max)
     hard = _fill_new_holes(hard, hard_w)
 
     cov = refine_edges(hard.astype(np.float32), image.rgb, params.gf_radius(w, h), params.gf_eps)
@@ -234,8 +251,8 @@ def track_step(
         state.lost = True  # too little left to track; re-detect from the next frame on
     state.cov = cov
     remember_shape(state, hard, cov)
-    state.local = LocalLooks.learn(words, hard, ~region | (np.abs(fused) >= LOCAL_MARGIN),
-                                   len(state.appearance.p_object))
+    state.local = LocalLooks.learn(words, hard, ~region | (np.abs(fused) >= params.local.margin),
+                                   len(state.appearance.p_object), params.local)
     return cov
 
 
@@ -249,8 +266,7 @@ def _keep_parts(hard: np.ndarray, support: np.ndarray, camera: np.ndarray | None
     flip a pixel the flow is sure of; but a detached part whose *mean* evidence is below -limit
     is a piece of the set that the flow has carried along (a spectator the dancer brushed past,
     a speck of road under the car) and is dropped too. The largest remaining part, the one the
-    object's motion was fitted to, always stays. DAVIS dev first-frame J&F, with
-    _fill_new_holes: 68.2 -> 69.4 (flat for limits of 55-80% of the clamp).
+    object's motion was fitted to, always stays (docs/tuning.md, "Detached parts").
     """
     box = bounding_box(hard)
     if box is None:
@@ -286,7 +302,7 @@ def _fill_new_holes(hard: np.ndarray, before: np.ndarray) -> np.ndarray:
     behind, motion blur that fails the flow check), and a hole, once open, is background the flow
     keeps carrying. A hole that touches background of `before` (the gap between legs closing
     round the background) is real and kept, as is any background reaching the frame border.
-    DAVIS dev first-frame J&F: motocross 47.0 -> 50.8, dog 75.3 -> 77.5.
+    (docs/tuning.md, "New holes").
     """
     box = bounding_box(hard)
     if box is None:
@@ -346,7 +362,7 @@ def remember_shape(state: TrackState, hard: np.ndarray, cov: np.ndarray) -> None
     current shape: a keyframe's shape carried by affine motion alone drifts away from a
     deforming object (a walking dog, a drifting car) and would hold its old outline over the
     background as a strong prior, which the appearance model, where background and object look
-    alike, cannot correct (measured on DAVIS first-frame: 50.6 -> 54.0 J&F).
+    alike, cannot correct (docs/tuning.md, "Shape memory").
     """
     area = int(np.count_nonzero(hard))
     if area >= np.count_nonzero(state.shape >= 0.5):
@@ -367,20 +383,21 @@ def _object_regions(
     return labels, areas, means
 
 
-def _reacquire(state: TrackState, feats: FrameFeatures, hard: np.ndarray) -> np.ndarray:
+def _reacquire(state: TrackState, feats: FrameFeatures, hard: np.ndarray,
+               redetect_min: float) -> np.ndarray:
     """Grow a just re-detected track over the object-looking regions it touches.
 
     A re-detected object is usually coming back into view (from behind an occluder, over the
     frame edge) faster than a boundary band can follow, so for a few frames the track takes in
     every region where the keyframe's appearance is sure of the object (mean posterior at least
-    REDETECT_MIN) and that overlaps it. hard: (h, w) bool this step's decision; returns it grown.
+    `redetect_min`) and that overlaps it. hard: (h, w) bool this step's decision; returns it grown.
     """
     if not hard.any():
         return hard
     labels, _, means = _object_regions(state, feats)
     grow = np.zeros(len(means), bool)
     grow[labels[hard]] = True
-    grow &= means >= REDETECT_MIN
+    grow &= means >= redetect_min
     grow[0] = False
     return hard | grow[labels] if grow.any() else hard
 
@@ -391,41 +408,25 @@ def _redetect(
     """Search a frame for the lost object by its keyframe's appearance; restart the track there.
 
     The candidates are the connected regions where the keyframe's model says "object"
-    (posterior > 0.5 after smoothing) whose area is plausible: within REDETECT_SIZE of the area
-    of the object's last complete view, scaled by the object's motion since (seen_area). The
-    keyframe's area is no guide once the object has moved away or come closer: on bmx-trees the
-    rider, much smaller than on the keyframe, reappears from behind a tree beside a sunlit path
-    that the keyframe's model is surer of (mean posterior 0.83 against 0.75), 1/4 to 4 times the
-    keyframe's area took the path. The one the model is surest of wins, if its mean posterior is
-    high (>= REDETECT_MIN). Returns (h, w) float32 coverage: the found object, or zeros while it
+    (posterior > 0.5 after smoothing) whose area is plausible: within `redetect_size` of the area
+    of the object's last complete view, scaled by the object's motion since (seen_area); the
+    keyframe's area is no guide once the object has moved away or come closer (docs/tuning.md,
+    "Re-detection"). The one the model is surest of wins, if its mean posterior is high
+    (>= `redetect_min`). Returns (h, w) float32 coverage: the found object, or zeros while it
     stays out of sight.
     """
     h, w = image.grey.shape
     labels, areas, means = _object_regions(state, feats)
     ref = state.seen_area
-    plausible = (areas >= ref / REDETECT_SIZE) & (areas <= REDETECT_SIZE * ref)
+    plausible = (areas >= ref / params.redetect_size) & (areas <= params.redetect_size * ref)
     score = np.where(plausible, means, -1.0)
     score[0] = -1.0
     best = int(np.argmax(score))
-    if score[best] < REDETECT_MIN:
+    if score[best] < params.redetect_min:
         state.cov = np.zeros((h, w), np.float32)
         return state.cov
     found = (labels == best).astype(np.float32)
     cov = refine_edges(found, image.rgb, params.gf_radius(w, h), params.gf_eps)
-    state.restart(cov)
+    state.restart(cov, params.reacquire_frames)
     state.confidence *= 0.5  # a re-detected track is worth less than a continuous one
     return cov
-
-
-# A detached part whose mean motion evidence is below this fraction of the camera clamp's
-# log-odds is background (see _keep_parts).
-STATIC_PART = 2 / 3
-# Mean posterior a re-detected region needs: well above the 0.5 of an ambiguous look. With the
-# size rule (REDETECT_SIZE), 0.8 left the bmx-trees rider lost once back in view; 0.75 finds him
-# (DAVIS dev J&F, keyframe at the first / the middle frame: 53.5 -> 58.2 / 49.8 -> 56.1).
-REDETECT_MIN = 0.75
-# A re-detected region is within this factor of the area the object was last seen at in full
-# (TrackState.seen_area): objects reappear at about the size they left.
-REDETECT_SIZE = 2.0
-# Frames after a re-detection during which the track may grow over object-looking regions.
-REACQUIRE_FRAMES = 5

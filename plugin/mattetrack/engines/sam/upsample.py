@@ -35,14 +35,9 @@ CPU_CHUNK = 1
 class UpsampleParams:
     """Settings of `upsample_logits`.
 
-    Measured on DAVIS 2016 dev (blackswan, dog, car-shadow, bmx-trees, every 15th frame) with
-    logits made from the true masks at the cell size a 1080p plate gets (a 114 x 114 grid over
-    the 854 x 480 frame; long_side scaled alike), IoU / MAE within 4 px of the true edge:
-    plain bilinear 0.927 / 0.254; (512, 2, 1e-3) 0.914 / 0.271; (1024, 1, 1e-3) 0.943 / 0.167.
     A finer grid and a smaller window keep more of the model's edge where it is right; a coarser
-    one pulls a misplaced edge further towards the plate's (edges moved ~1 cell at random: IoU
-    0.790 vs 0.779) but washes out thin parts. eps 1e-4 scores the same on clean frames and
-    worse once grain is added (noise 0.02: IoU 0.9408 vs 0.9418); 1e-3 is a guide std of 0.03.
+    one pulls a misplaced edge further towards the plate's but washes out thin parts. The
+    measurements behind the defaults: docs/tuning.md, "Deep engines: plate-resolution coverage".
     """
 
     long_side: int = 1024  # processing grid long side (px), plate aspect kept, at most the plate's
@@ -187,8 +182,8 @@ def upsample_logits(
     plate = torch.nan_to_num(image.to(torch.float32), nan=0.0, posinf=1.0, neginf=0.0)
     plate = plate.clamp_(0.0, 1.0)[None]  # nan_to_num made a copy: the caller's image is kept
     size = processing_size(height, width, params.long_side)
-    # Antialiased bilinear (a tent over the footprint) rather than mode="area": the same DAVIS
-    # scores (IoU 0.9430 vs 0.9426 at the 1080p cell size) in 4.7 ms instead of 12 ms at 1080p.
+    # Antialiased bilinear (a tent over the footprint) rather than mode="area": the same scores,
+    # under half the time (docs/tuning.md).
     guide = _resize(plate, size)
     guide_c, mean_i, inv = _guide_statistics(guide, params.radius, params.eps)
     centre = guide.mean(dim=(-2, -1), keepdim=True)  # (1, 3, 1, 1)

@@ -1,4 +1,5 @@
-"""A tiny bounded least-recently-used cache (decoded frames, keyed by frame number)."""
+"""The one bounded least-recently-used cache: decoded frames (`Shot`), the classic engine's
+selection memo; not thread-safe on its own (callers that share one hold their lock)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,10 @@ class LRUCache(Generic[K, V]):
         self._items.move_to_end(key)
         while len(self._items) > self.maxsize:
             self._items.popitem(last=False)
+
+    def pop(self, key: K, default: V | None = None) -> V | None:
+        """Remove `key`; its value, or `default` when absent."""
+        return self._items.pop(key, default)
 
     def clear(self) -> None:
         self._items.clear()

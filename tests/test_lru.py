@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mattetrack.shot.cache import LRUCache
+from mattetrack.lru import LRUCache
 
 
 def test_lru_order_and_bound() -> None:
