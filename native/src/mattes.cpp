@@ -6,6 +6,7 @@
 #include <OpenEXR/ImfOutputFile.h>
 #include <OpenEXR/ImfOutputPart.h>
 #include <OpenEXR/ImfStringAttribute.h>
+#include <OpenEXR/ImfThreading.h>
 
 #include <algorithm>
 #include <set>
@@ -54,6 +55,34 @@ void check_crypto(MatteJob& job, const std::string& prefix, const std::vector<si
     for (const auto& name : job.crypto.channel_names()) {
         if (names.count(name)) value_error("channel '" + name + "' is both a matte and Cryptomatte");
     }
+}
+
+MatteJob make_job(const std::string& path, const MatteSpec& spec, std::vector<py::array>& keep) {
+    if (path.empty()) value_error("path is empty");
+    MatteJob job;
+    job.path = path;
+    job.data = check_window(spec.data_window, "data window");
+    job.display = check_window(spec.display_window, "display window");
+    job.compression = check_compression(spec.compression);
+    job.half = spec.half;
+    check_channel_names(spec.channels);
+    job.channels = spec.channels;
+    job.planes = check_planes(spec.planes, spec.channels, job.data, keep);
+    if (spec.attributes) {
+        check_attributes(*spec.attributes);
+        job.attributes = *spec.attributes;
+    }
+    if (spec.cryptomatte) {
+        const auto& [prefix, sources, hashes, ranks] = *spec.cryptomatte;
+        check_crypto(job, prefix, sources, hashes, ranks);
+    }
+    return job;
+}
+
+void write_matte_file(const MatteJob& job) {
+    // OpenEXR's pool compresses the chunks of each block in parallel.
+    Imf::OutputFile out(job.path.c_str(), matte_header(job), Imf::globalThreadCount());
+    write_matte_pixels(out, job);
 }
 
 Imf::Header matte_header(const MatteJob& job) {

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "common.hpp"
@@ -39,6 +41,30 @@ struct MatteJob {
     int width() const { return data.max.x - data.min.x + 1; }
     int height() const { return data.max.y - data.min.y + 1; }
 };
+
+// (layer prefix, source plane indices, MurmurHash3 hashes, ranks), as the Python side gives it.
+using CryptoArgs = std::tuple<std::string, std::vector<size_t>, std::vector<uint32_t>, int>;
+
+// What the Python side asks to write, bound as `_native.MatteSpec`: the channels and their
+// float32 planes over the data window, the windows, the codec and precision, header attributes
+// and an optional Cryptomatte. Plain data: `make_job` checks it.
+struct MatteSpec {
+    std::vector<std::string> channels;
+    py::list planes;
+    WindowTuple data_window{};
+    WindowTuple display_window{};
+    std::string compression = "zip";
+    bool half = true;
+    std::optional<std::map<std::string, std::string>> attributes;
+    std::optional<CryptoArgs> cryptomatte;
+};
+
+// Checks everything a matte part needs (GIL held) and returns the job to write to `path`;
+// `keep` holds the planes' arrays so the job's pointers stay valid without the GIL.
+MatteJob make_job(const std::string& path, const MatteSpec& spec, std::vector<py::array>& keep);
+
+// Writes the job as a single-part scanline file at job.path (no GIL).
+void write_matte_file(const MatteJob& job);
 
 // Checks the Cryptomatte arguments against the job (GIL held); fills job.crypto.
 void check_crypto(MatteJob& job, const std::string& prefix, const std::vector<size_t>& sources,

@@ -8,18 +8,8 @@ import numpy.typing as npt
 def openexr_version() -> str:
     """Version of the OpenEXR library the module was built against, e.g. "3.1.5"."""
 
-def write_exr(
-    path: str,
-    channels: Sequence[str],
-    planes: Sequence[npt.NDArray[np.float32]],
-    data_window: tuple[int, int, int, int],
-    display_window: tuple[int, int, int, int],
-    compression: str = "zip",
-    half: bool = True,
-    attributes: dict[str, str] | None = None,
-    cryptomatte: tuple[str, Sequence[int], Sequence[int], int] | None = None,
-) -> None:
-    """Write one scanline EXR part to exactly `path` (no temporary file; callers do that).
+class MatteSpec:
+    """One part of matte channels to write: plain data, checked by `write_exr` / `merge_exr`.
 
     planes[i]: C-contiguous native float32, shape (data height, data width), channel channels[i]
         over the data window, row 0 = data_window ymin.
@@ -29,6 +19,32 @@ def write_exr(
     cryptomatte: (layer prefix, source plane indices, MurmurHash3 hashes of the objects' names,
         ranks): adds FLOAT channels <prefix>00.R ... ranking the sources' coverage per pixel,
         highest first (ids as cryptomatte_bits(hash) float32 bit patterns).
+    """
+
+    channels: list[str]
+    planes: list[npt.NDArray[np.float32]]
+    data_window: tuple[int, int, int, int]
+    display_window: tuple[int, int, int, int]
+    compression: str
+    half: bool
+    attributes: dict[str, str] | None
+    cryptomatte: tuple[str, list[int], list[int], int] | None
+
+    def __init__(
+        self,
+        channels: Sequence[str],
+        planes: Sequence[npt.NDArray[np.float32]],
+        data_window: tuple[int, int, int, int],
+        display_window: tuple[int, int, int, int],
+        compression: str = "zip",
+        half: bool = True,
+        attributes: dict[str, str] | None = None,
+        cryptomatte: tuple[str, Sequence[int], Sequence[int], int] | None = None,
+    ) -> None: ...
+
+def write_exr(path: str, spec: MatteSpec) -> None:
+    """Write `spec` as one scanline EXR part to exactly `path` (no temporary file; callers do
+    that).
 
     Raises ValueError (bad arguments, checked before anything is written), OSError (cannot
     open or write `path`), RuntimeError or MemoryError; messages are one line naming `path`.
@@ -38,19 +54,13 @@ def write_exr(
 def merge_exr(
     plate: str,
     path: str,
-    channels: Sequence[str],
-    planes: Sequence[npt.NDArray[np.float32]],
-    data_window: tuple[int, int, int, int],
-    display_window: tuple[int, int, int, int],
-    compression: str = "zip",
-    half: bool = True,
-    attributes: dict[str, str] | None = None,
-    cryptomatte: tuple[str, Sequence[int], Sequence[int], int] | None = None,
+    spec: MatteSpec,
     part_name: str = "mattetrack",
     view: str = "",
     extend_part: int = -1,
 ) -> None:
-    """Copy the EXR `plate` to exactly `path` with the channels (as write_exr writes them) added.
+    """Copy the EXR `plate` to exactly `path` with the channels of `spec` (as write_exr writes
+    them) added.
 
     They join part `extend_part` when it is scanline, lossless (none, rle, zips, zip, piz) and has
     `data_window`: that part is decoded and re-encoded in its own pixel types. Otherwise they go

@@ -67,7 +67,7 @@ class Cryptomatte:
         }
 
     def native_args(self, n_channels: int) -> tuple[str, list[int], list[int], int]:
-        """(layer prefix, source plane indices, hashes, ranks) for `_native.write_exr`."""
+        """(layer prefix, source plane indices, hashes, ranks) for `_native.MatteSpec`."""
         sources = list(range(n_channels)) if self.sources is None else list(self.sources)
         if len(sources) != len(self.names):
             raise MatteTrackError(

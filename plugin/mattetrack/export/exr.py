@@ -48,9 +48,9 @@ def write_matte_exr(
     existing file at `path` is then left as it was.
     """
     target = Path(path)
-    args = _native_args(target, mattes, display_window, data_window, compression, half,
+    spec = _native_spec(target, mattes, display_window, data_window, compression, half,
                         attributes, cryptomatte)
-    _atomic(target, lambda tmp: _native.write_exr(str(tmp), **args))
+    _atomic(target, lambda tmp: _native.write_exr(str(tmp), spec))
 
 
 def merge_matte_exr(
@@ -86,13 +86,14 @@ def merge_matte_exr(
     source = Path(plate)
     if target.resolve() == source.resolve() and not in_place:
         raise MatteTrackError(f"{target}: the merged copy would overwrite the plate")
-    args = _native_args(target, mattes, display_window, data_window, compression, half,
+    spec = _native_spec(target, mattes, display_window, data_window, compression, half,
                         attributes, cryptomatte)
-    _atomic(target, lambda tmp: _native.merge_exr(str(source), str(tmp), part_name=part_name,
-                                                  view=view, extend_part=part, **args))
+    _atomic(target, lambda tmp: _native.merge_exr(str(source), str(tmp), spec,
+                                                  part_name=part_name, view=view,
+                                                  extend_part=part))
 
 
-def _native_args(
+def _native_spec(
     target: Path,
     mattes: Mapping[str, np.ndarray],
     display_window: Box2i,
@@ -101,8 +102,8 @@ def _native_args(
     half: bool,
     attributes: Mapping[str, str] | None,
     cryptomatte: Cryptomatte | None,
-) -> dict:
-    """Checked keyword arguments for the native writers."""
+) -> _native.MatteSpec:
+    """The checked spec of the part the native writers write."""
     channels, planes = _data_planes(target, mattes, display_window, data_window)
     if compression not in COMPRESSIONS:
         raise MatteTrackError(
@@ -118,16 +119,16 @@ def _native_args(
         except MatteTrackError as err:
             raise MatteTrackError(f"{target}: {err}") from None
         header.update(cryptomatte.attributes())
-    return {
-        "channels": channels,
-        "planes": planes,
-        "data_window": data_window.as_tuple(),
-        "display_window": display_window.as_tuple(),
-        "compression": compression,
-        "half": half,
-        "attributes": header or None,
-        "cryptomatte": crypto,
-    }
+    return _native.MatteSpec(
+        channels=channels,
+        planes=planes,
+        data_window=data_window.as_tuple(),
+        display_window=display_window.as_tuple(),
+        compression=compression,
+        half=half,
+        attributes=header or None,
+        cryptomatte=crypto,
+    )
 
 
 def _atomic(target: Path, write: Callable[[Path], None]) -> None:

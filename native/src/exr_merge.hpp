@@ -1,0 +1,16 @@
+// Merged plate copies: a plate EXR copied with matte channels (and a Cryptomatte) added, every
+// original part, channel, attribute and bit kept. Runs without the GIL; throws Rejected.
+#pragma once
+
+#include <string>
+
+#include "mattes.hpp"
+
+namespace mattetrack {
+
+// Copies `plate` to job.path with the job's channels added: into part `extend_part` when it is
+// scanline, lossless and on the job's data window, else as a new part `part_name` (view `view`).
+void run_merge(const std::string& plate, const MatteJob& job, const std::string& part_name,
+               const std::string& view, int extend_part);
+
+}  // namespace mattetrack
