@@ -1,4 +1,4 @@
-"""Prompt parsing and validation (DESIGN.md: `--point`, `--negative`, `--box`, `--mask`)."""
+"""Prompt parsing and validation (ARCHITECTURE.md: `--point`, `--negative`, `--box`, `--mask`)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-// Cryptomatte 1.2 ids and rank layers (VFX-CONVENTIONS.md, "Cryptomatte").
+// Cryptomatte 1.2 ids and rank layers (docs/CONVENTIONS.md, "Cryptomatte").
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-"""The `mattetrack` command line (DESIGN.md, "Command line").
+"""The `mattetrack` command line (docs/ARCHITECTURE.md, "Command line").
 
 Exit status 0 on success, 2 with a one-line error naming the file or argument on bad input,
 130 when interrupted.

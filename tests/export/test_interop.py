@@ -1,7 +1,7 @@
 """Interoperability of the EXR output: two independent readers and the hosts' naming rules.
 
 Files written by the CLI are read back with OpenImageIO and with PyPI `OpenEXR`; their channel
-names are then mapped the way Nuke and Blender map EXR channel names (VFX-CONVENTIONS.md, "EXR
+names are then mapped the way Nuke and Blender map EXR channel names (docs/CONVENTIONS.md, "EXR
 channel names in hosts"), to show that every object lands as a layer (Nuke) or pass (Blender) of
 its own with an alpha channel, next to the plate's channels and the Cryptomatte's layers.
 """
@@ -104,7 +104,7 @@ def test_each_object_is_its_own_layer_in_nuke_and_blender(plate: Path, tmp_path:
     channels = channels_both_readers(tmp_path / "m.0001.exr")
     mattes = [c for c in channels if c.endswith(".A") and not c.startswith("MatteTrack0")]
     assert len(mattes) == len(OBJECTS)
-    # DESIGN.md: `<object>.A`, layer names in [A-Za-z_][A-Za-z0-9_]*.
+    # docs/ARCHITECTURE.md: `<object>.A`, layer names in [A-Za-z_][A-Za-z0-9_]*.
     for name in mattes:
         assert re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*\.A", name), name
 

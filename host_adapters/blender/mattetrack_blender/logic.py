@@ -2,7 +2,7 @@
 Blender's conventions and the service's, kept here so that they are tested with numbers.
 
 Conventions:
-- Service: display-window pixels, origin top-left, x right, y down (DESIGN.md); frames are the
+- Service: display-window pixels, origin top-left, x right, y down (ARCHITECTURE.md); frames are the
   numbers in the plate's file names.
 - Blender pixels: origin bottom-left, y up. Editors' `region.view2d.region_to_view` gives
   normalised coordinates (0..1 over the image, origin bottom-left) in the Image editor and in the

@@ -2,7 +2,7 @@
 patterns, EXR layer names, progress text. Standard library, Python 3.9+ (Nuke 14-16).
 
 Coordinates: Nuke's are pixels of the format with the origin at the bottom-left corner, y up;
-the service's (DESIGN.md) are display-window pixels with the origin at the top-left, y down.
+the service's (ARCHITECTURE.md) are display-window pixels with the origin at the top-left, y down.
 Both put pixel (i, j)'s centre at +0.5, so only y flips: y_top = height - y. XY knobs hold
 full-size format values even in proxy mode (Nuke scales them for display only), so no proxy
 scale is applied; pixel aspect does not enter (both sides count pixels).

@@ -1,4 +1,4 @@
-"""EXR layer names for object mattes (DESIGN.md, "Channel names in EXR output").
+"""EXR layer names for object mattes (docs/ARCHITECTURE.md, "Channel names in EXR output").
 
 Object `dog` becomes channel `dog.A`: Nuke shows layer `dog` with an alpha channel, Blender pass
 `dog`. Names are sanitised to `[A-Za-z_][A-Za-z0-9_]*`, kept unique, and a name that the plate

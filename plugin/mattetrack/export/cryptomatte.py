@@ -1,4 +1,4 @@
-"""Cryptomatte 1.2 for the mattes (VFX-CONVENTIONS.md, "Cryptomatte").
+"""Cryptomatte 1.2 for the mattes (docs/CONVENTIONS.md, "Cryptomatte").
 
 Each object's id is the MurmurHash3 of its name (as the artist named it, UTF-8), stored as float32
 bits; the writer (native, mattes.cpp) ranks the objects' coverages per pixel into three RGBA layers

@@ -5,7 +5,7 @@ stores them over its *data window*, which may be smaller than, larger than (over
 from the display window. Pixels outside the display window are written as 0.
 
 Files are written to a temporary name in the target folder and renamed into place, so a failed
-or interrupted write never replaces an earlier file (DESIGN.md, "Reliability rules").
+or interrupted write never replaces an earlier file (docs/ARCHITECTURE.md, "Reliability rules").
 """
 
 from __future__ import annotations

@@ -544,7 +544,7 @@ ROUTES: list[Route] = [
                            "application/json")}),
     Route("POST", _SID + "/shapes", export_shapes,
           "Fit editable roto shapes (closed Beziers, one point count per shape through the shot) "
-          "to the session's propagated mattes and write them: `json` (DESIGN.md's schema), "
+          "to the session's propagated mattes and write them: `json` (the shapes schema), "
           "`nuke` (a .nk with a Read, channel copies and Roto nodes, plus its .roto.json plan), "
           "`fusion` (a .setting of PolylineMasks) or `blender-plan` (the Mask plan the Blender "
           "extension builds)",

@@ -2,7 +2,7 @@
 
 contour (the 0.5 iso-line, sub-pixel, pieces and holes) -> bezier (adaptive fitting with one
 tolerance) -> temporal (pieces followed through the shot, one point count per shape, point k on
-one frame is point k on the next) -> document (the DESIGN.md JSON) and raster (back to mattes).
+one frame is point k on the next) -> document (the shapes JSON) and raster (back to mattes).
 """
 
 from mattetrack.shapes.document import Shape, ShapeDocument, ShapeObject

@@ -12,7 +12,7 @@ so the same count on the next frame puts them in corresponding places; `needed_c
 fewest knots that fit within the allowed distances.
 
 Coordinates: (x, y) pixels, y down. A fitted frame of a shape is (n, 6) float64 rows
-(x, y, lx, ly, rx, ry): knot, incoming handle, outgoing handle, all absolute (DESIGN.md).
+(x, y, lx, ly, rx, ry): knot, incoming handle, outgoing handle, all absolute (docs/ARCHITECTURE.md).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ following, whose two-level hierarchy gives every outer boundary with its holes. 
 grid the traced boundary runs through the sub-pixels just inside the iso-line, so coordinates are
 good to about 1/8 px, and topology (what touches what) is OpenCV's, not ours to get wrong.
 Coordinates are continuous pixels of the matte: origin at the image's top-left corner, x right,
-y down (DESIGN.md); pixel (row i, column j) covers [j, j + 1] x [i, i + 1].
+y down (docs/ARCHITECTURE.md); pixel (row i, column j) covers [j, j + 1] x [i, i + 1].
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The shapes document: DESIGN.md's JSON form, read and written.
+"""The shapes document: docs/ARCHITECTURE.md's JSON form, read and written.
 
     {"width": 854, "height": 480, "objects": [
       {"name": "dog", "shapes": [

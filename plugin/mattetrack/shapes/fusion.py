@@ -1,7 +1,7 @@
 """Shapes as a Fusion `.setting` file: one animated PolylineMask per shape.
 
 Each shape is a PolylineMask whose Polyline input comes from a BezierSpline with a key per
-frame (VFX-CONVENTIONS.md, "DaVinci Resolve and Fusion"); an object's masks are chained through
+frame (docs/CONVENTIONS.md, "DaVinci Resolve and Fusion"); an object's masks are chained through
 their EffectMask inputs, holes with PaintMode Subtract, so the last mask of an object is the
 object's matte. A shape that is absent on some frames has its Level keyed to 0 there. Paste the
 file into Fusion's node editor (or Resolve's Fusion page), or load it as a macro setting.

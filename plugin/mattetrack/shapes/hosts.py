@@ -1,9 +1,9 @@
-"""Shape coordinates in each host's convention (DESIGN.md pixels are origin top-left, y down).
+"""Shape coordinates in each host's convention (ours: origin top-left, y down).
 
 - Nuke: pixels, origin bottom-left (y up). Tangents of a Roto point are relative to it.
 - Blender masks: normalised to the frame, origin bottom-left, with the shorter axis scaled by the
   aspect so that a circle stays round: x in [0, 1] and y in [0.5 - h/2w, 0.5 + h/2w] for a
-  wide frame (VFX-CONVENTIONS.md, "Blender").
+  wide frame (docs/CONVENTIONS.md, "Blender").
 - Fusion polylines: relative to the frame centre in units of the frame width (x in
   [-0.5, 0.5]), y up; handles relative to their point. That y is in width units (aspect kept, as
   Fusion's masks keep their shape when the frame's aspect changes) is our reading; the facts
@@ -16,7 +16,7 @@ import numpy as np
 
 
 def to_nuke(rows: np.ndarray, height: int) -> np.ndarray:
-    """(n, 6) rows x, y, lx, ly, rx, ry (DESIGN.md) -> (n, 6) centre x, y, left tangent
+    """(n, 6) rows x, y, lx, ly, rx, ry (docs/ARCHITECTURE.md) -> (n, 6) centre x, y, left tangent
     (dx, dy), right tangent (dx, dy): pixels, origin bottom-left, tangents relative."""
     x, y = rows[:, 0], height - rows[:, 1]
     lx, ly = rows[:, 2] - rows[:, 0], -(rows[:, 3] - rows[:, 1])
@@ -39,7 +39,7 @@ def to_blender(rows: np.ndarray, width: int, height: int) -> np.ndarray:
 
 
 def from_blender(co: np.ndarray, width: int, height: int) -> np.ndarray:
-    """Inverse of `to_blender` for (n, 2) points: Blender mask space -> DESIGN.md pixels."""
+    """Inverse of `to_blender` for (n, 2) points: Blender mask space -> our pixels."""
     scale = float(max(width, height))
     ox, oy = (scale - width) / 2, (scale - height) / 2
     return np.stack([co[:, 0] * scale - ox, height - (co[:, 1] * scale - oy)], axis=1)

@@ -10,7 +10,7 @@ shape is not there for the whole shot, and holes blended as "minus".
 The script (`to_nk`) is what a compositor imports: a Read of the EXR mattes (raw: they are
 data, not colour), a Copy per object moving `<object>.alpha` into `rgba.alpha`, and an empty
 Roto node per object with a "Load shapes" button that runs the adapter on the plan. The curves
-knob's text is undocumented, so shapes are never written into it directly (VFX-CONVENTIONS.md).
+knob's text is undocumented, so shapes are never written into it directly (docs/CONVENTIONS.md).
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ def matte(f: int) -> np.ndarray:
 
 
 def read_back(node, height: int) -> ShapeObject:
-    """The stand-in Roto node's shapes, converted back to DESIGN.md pixels (top-left, absolute
+    """The stand-in Roto node's shapes, converted back to our pixels (top-left, absolute
     handles) by hand, holes from their blending attribute."""
     obj = ShapeObject(node.name())
     for shape in node["curves"].rootLayer:
