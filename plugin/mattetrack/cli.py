@@ -20,6 +20,7 @@ from mattetrack import __version__
 from mattetrack.engines import DEFAULT_ENGINE, ENGINES
 from mattetrack.errors import InputError, MatteTrackError
 from mattetrack.export.frames import MatteOutput, WriteOptions
+from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION
 from mattetrack.framerange import parse_range
 from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, SHAPE_FORMATS, format_help
 
@@ -126,9 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     track.add_argument(
         "--compression",
-        default="zip",
-        choices=("zip", "zips", "piz", "rle", "none"),
-        help="EXR compression (default: zip)",
+        default=DEFAULT_COMPRESSION,
+        choices=tuple(COMPRESSIONS),
+        help="EXR compression, lossless: " + "; ".join(
+            f"{c.name}: {c.description}" for c in COMPRESSIONS.values()),
     )
     track.add_argument(
         "--cryptomatte",
