@@ -24,8 +24,11 @@ from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION
 from mattetrack.framerange import parse_range
 from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, SHAPE_FORMATS, format_help
 
-_ENGINE_HELP = "segmentation engine: " + "; ".join(
-    f"{e.name}: {e.description}" for e in ENGINES.values())
+_ENGINE_HELP = (
+    f"segmentation engine (default: {DEFAULT_ENGINE}): "
+    + "; ".join(f"{e.name}: {e.description}" for e in ENGINES.values())
+    + ". Engines with weights (" + ", ".join(e.name for e in ENGINES.values() if e.takes_model)
+    + ") take --model, --device and --compile and run on a GPU when there is one")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -50,7 +53,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"mattetrack {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    _add_track(sub)
+    _add_shapes(sub)
+    _add_serve(sub)
+    _add_ui_url(sub)
+    return parser
 
+
+def _add_track(sub) -> None:
+    """`mattetrack track`."""
     track = sub.add_parser(
         "track",
         help="select objects from prompts and propagate their mattes through the shot",
@@ -62,58 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
         "input", help="plate: plate.####.exr, frames/%%05d.jpg, a folder, an image, a movie"
     )
     track.add_argument("-o", "--output", required=True, help="mattes.####.exr or out/%%05d.png")
-    group = track.add_argument_group("prompts (repeatable, for the current object)")
-    group.add_argument(
-        "--point",
-        dest="prompts",
-        action=_Ordered,
-        metavar="[F:]X,Y",
-        help="a positive click on the object",
-    )
-    group.add_argument(
-        "--negative",
-        dest="prompts",
-        action=_Ordered,
-        metavar="[F:]X,Y",
-        help="a negative click (not the object)",
-    )
-    group.add_argument(
-        "--box",
-        dest="prompts",
-        action=_Ordered,
-        metavar="[F:]X0,Y0,X1,Y1",
-        help="a box around the object",
-    )
-    group.add_argument(
-        "--mask",
-        dest="prompts",
-        action=_Ordered,
-        metavar="F:PATH",
-        help="a mask image of the object on frame F (coverage >= 0.5 is the object)",
-    )
-    group.add_argument(
-        "--object",
-        dest="prompts",
-        action=_Ordered,
-        metavar="NAME",
-        help="start the next object (default: one object named 'object')",
-    )
-    track.add_argument("--engine", default=DEFAULT_ENGINE, help=_ENGINE_HELP)
-    track.add_argument(
-        "--model",
-        metavar="PATH_OR_ID",
-        help="deep engines: a folder with config.json and model.safetensors, or a Hugging Face "
-        "id (default: the family's released checkpoint, e.g. facebook/sam2.1-hiera-tiny)",
-    )
-    track.add_argument(
-        "--device",
-        help="deep engines: auto (default: CUDA when there is one), cpu, cuda or cuda:N",
-    )
-    track.add_argument(
-        "--compile",
-        action="store_true",
-        help="deep engines: torch.compile the image encoder (slower start, faster frames)",
-    )
+    _add_prompt_options(track)
+    _add_engine_options(track)
     track.add_argument(
         "--range",
         dest="frame_range",
@@ -200,6 +161,69 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     track.set_defaults(func=_track)
 
+
+def _add_prompt_options(track: argparse.ArgumentParser) -> None:
+    """The prompts, in command-line order (`--object` applies to those after it)."""
+    group = track.add_argument_group("prompts (repeatable, for the current object)")
+    group.add_argument(
+        "--point",
+        dest="prompts",
+        action=_Ordered,
+        metavar="[F:]X,Y",
+        help="a positive click on the object",
+    )
+    group.add_argument(
+        "--negative",
+        dest="prompts",
+        action=_Ordered,
+        metavar="[F:]X,Y",
+        help="a negative click (not the object)",
+    )
+    group.add_argument(
+        "--box",
+        dest="prompts",
+        action=_Ordered,
+        metavar="[F:]X0,Y0,X1,Y1",
+        help="a box around the object",
+    )
+    group.add_argument(
+        "--mask",
+        dest="prompts",
+        action=_Ordered,
+        metavar="F:PATH",
+        help="a mask image of the object on frame F (coverage >= 0.5 is the object)",
+    )
+    group.add_argument(
+        "--object",
+        dest="prompts",
+        action=_Ordered,
+        metavar="NAME",
+        help="start the next object (default: one object named 'object')",
+    )
+
+
+def _add_engine_options(track: argparse.ArgumentParser) -> None:
+    """The engine (a row of the engine table) and its model, device and compilation."""
+    track.add_argument("--engine", default=DEFAULT_ENGINE, help=_ENGINE_HELP)
+    track.add_argument(
+        "--model",
+        metavar="PATH_OR_ID",
+        help="deep engines: a folder with config.json and model.safetensors, or a Hugging Face "
+        "id (default: the family's released checkpoint, e.g. facebook/sam2.1-hiera-tiny)",
+    )
+    track.add_argument(
+        "--device",
+        help="deep engines: auto (default: CUDA when there is one), cpu, cuda or cuda:N",
+    )
+    track.add_argument(
+        "--compile",
+        action="store_true",
+        help="deep engines: torch.compile the image encoder (slower start, faster frames)",
+    )
+
+
+def _add_shapes(sub) -> None:
+    """`mattetrack shapes`."""
     shapes = sub.add_parser(
         "shapes",
         help="fit editable, temporally coherent roto shapes (Beziers) to a matte sequence",
@@ -224,6 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     shapes.add_argument("-q", "--quiet", action="store_true", help="no summary")
     shapes.set_defaults(func=_shapes)
 
+
+def _add_serve(sub) -> None:
+    """`mattetrack serve`."""
     serve = sub.add_parser(
         "serve",
         help="run the local HTTP + JSON service that host adapters and the browser UI use",
@@ -249,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="open the browser UI in the default browser once listening")
     serve.set_defaults(func=_serve)
 
+
+def _add_ui_url(sub) -> None:
+    """`mattetrack ui-url`."""
     ui_url = sub.add_parser(
         "ui-url",
         help="print the browser UI's address with the token (for a running mattetrack serve)",
@@ -265,7 +295,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="frames of the plate to work on")
     ui_url.add_argument("--output", metavar="PATTERN", help="the mattes' output pattern")
     ui_url.set_defaults(func=_ui_url)
-    return parser
 
 
 def _serve(args: argparse.Namespace) -> int:

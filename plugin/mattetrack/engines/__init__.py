@@ -50,14 +50,14 @@ class EngineSpec:
 
 
 def _sam(name: str, title: str) -> EngineSpec:
-    return EngineSpec(name, f"{title} through transformers (--model; a GPU when there is one)",
+    return EngineSpec(name, f"{title} through transformers",
                       "mattetrack.engines.sam:create", requires=("transformers",), extra="sam",
                       takes_model=True, concurrent=False, read_ahead=2, read_ahead_gpu=8,
                       options=(("family", name),))
 
 
 ENGINES: dict[str, EngineSpec] = {e.name: e for e in (
-    EngineSpec("classic", "embedded, no weights, any CPU (the default)",
+    EngineSpec("classic", "embedded, no weights, any CPU",
                "mattetrack.engines.classic:create", concurrent=True),
     _sam("sam2", "SAM 2"),
     _sam("edgetam", "EdgeTAM"),
