@@ -20,7 +20,7 @@ from mattetrack import __version__
 from mattetrack.engines import DEFAULT_ENGINE, ENGINES
 from mattetrack.errors import InputError, MatteTrackError
 from mattetrack.export.frames import MatteOutput, WriteOptions
-from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION
+from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION, OUTPUT_KINDS
 from mattetrack.framerange import parse_range
 from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, SHAPE_FORMATS, format_help
 
@@ -72,7 +72,10 @@ def _add_track(sub) -> None:
     track.add_argument(
         "input", help="plate: plate.####.exr, frames/%%05d.jpg, a folder, an image, a movie"
     )
-    track.add_argument("-o", "--output", required=True, help="mattes.####.exr or out/%%05d.png")
+    track.add_argument("-o", "--output", required=True,
+                       help="a frame pattern (mattes.####.exr, out/%%05d.png) whose suffix says "
+                       "what is written: " + "; ".join(f"{k.suffix}: {k.description}"
+                                                       for k in OUTPUT_KINDS.values()))
     _add_prompt_options(track)
     _add_engine_options(track)
     track.add_argument(
