@@ -128,3 +128,18 @@ def test_core_never_imports_a_host_or_gui_toolkit():
             if target.split(".")[0] in FORBIDDEN:
                 wrong.append(f"{name} imports {target}")
     assert not wrong, wrong
+
+
+def test_no_caller_names_an_engine():
+    """Engines are rows of one table: outside engines/ no code holds an engine's name (so none
+    compares one)."""
+    from mattetrack.engines import ENGINES
+
+    wrong = []
+    for name, path in _modules().items():
+        if _area(name) == "engines":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and node.value in ENGINES:
+                wrong.append(f"{name}:{node.lineno} {node.value!r}")
+    assert not wrong, wrong

@@ -453,6 +453,12 @@ def test_propagate_with_progress_then_export_shapes(page, server, plate, service
     changed = np.abs(shown - plain.astype(np.int16)).max(axis=2) > 8
     assert changed[truth[-1] >= 0.5].mean() > 0.8
 
+    # The menu is the service's shape-format table, in its order.
+    from mattetrack.shapes.formats import service_formats
+
+    page.wait_for_function("() => document.querySelectorAll('#shape-format option').length > 0")
+    menu = page.eval_on_selector_all("#shape-format option", "els => els.map(e => e.value)")
+    assert menu == list(service_formats())
     page.select_option("#shape-format", "nuke")
     assert page.input_value("#shape-output") == str(out / "roto.nk")
     page.click("#export")

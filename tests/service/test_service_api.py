@@ -266,3 +266,36 @@ def test_preview_warms_the_engine_for_the_frame_shown(server, client, plate):
         time.sleep(0.02)
     assert key in cache.words
     client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_formats_come_from_the_tables(client):
+    """GET /v1/formats and the OpenAPI enums list what the format tables hold."""
+    from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION
+    from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, SHAPE_FORMATS, service_formats
+
+    got = client.ok("GET", "/v1/formats")
+    assert [f["name"] for f in got["shapes"]] == list(service_formats())
+    assert all(f["suffix"] == SHAPE_FORMATS[f["name"]].suffix for f in got["shapes"])
+    assert "blender" not in [f["name"] for f in got["shapes"]]  # runs a Blender: CLI only
+    assert got["default_shapes"] == DEFAULT_SHAPE_FORMAT
+    assert [c["name"] for c in got["compressions"]] == list(COMPRESSIONS)
+    assert got["default_compression"] == DEFAULT_COMPRESSION
+    paths = client.ok("GET", "/v1/openapi.json")["paths"]
+
+    def body(path: str) -> dict:
+        content = paths[path]["post"]["requestBody"]["content"]["application/json"]
+        return content["schema"]["properties"]
+
+    assert body("/v1/sessions/{sid}/shapes")["format"]["enum"] == list(service_formats())
+    assert body("/v1/sessions/{sid}/propagate")["compression"]["enum"] == list(COMPRESSIONS)
+
+
+def test_propagate_refuses_an_unknown_compression_and_writes_nothing(client, plate,
+                                                                      service_root):
+    sid = client.ok("POST", "/v1/sessions", {"plate": plate}, 201)["session"]
+    out = service_root[0] / "lossy"
+    status, body = client.call("POST", f"/v1/sessions/{sid}/propagate",
+                               {"output": str(out / "m.####.exr"), "compression": "dwaa"})
+    assert status == 400 and body["error"].startswith("compression:")
+    assert not out.exists()
+    client.ok("DELETE", f"/v1/sessions/{sid}")
