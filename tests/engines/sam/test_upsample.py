@@ -11,7 +11,6 @@ import torch
 import torch.nn.functional as F
 
 from mattetrack.engines.classic.refine import _dot3, guided_coefficients
-from mattetrack.engines.sam import upsample
 from mattetrack.engines.sam.upsample import (
     NO_OBJ,
     UpsampleParams,
@@ -177,8 +176,8 @@ def test_no_coverage_from_texture_under_a_faint_object() -> None:
 
 
 @pytest.mark.parametrize("chunk", [1, 3])
-def test_batch_equals_one_object_at_a_time(chunk: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(upsample, "CPU_CHUNK", chunk)  # 3: a batch of 3 and a batch of 1
+def test_batch_equals_one_object_at_a_time(chunk: int) -> None:
+    # 3: a batch of 3 and a batch of 1
     plate, cov = _scene(320, 180)
     image = plate_tensor(plate, "cpu")
     rng = np.random.default_rng(4)
@@ -188,7 +187,7 @@ def test_batch_equals_one_object_at_a_time(chunk: int, monkeypatch: pytest.Monke
         torch.full((1, 1, 256, 256), NO_OBJ),
         torch.from_numpy(rng.normal(0, 4, (1, 1, 256, 256)).astype(np.float32)),
     ])
-    params = UpsampleParams(long_side=200, radius=2)
+    params = UpsampleParams(long_side=200, radius=2, cpu_chunk=chunk)
     batch = upsample_logits(logits, image, params)
     assert batch.shape == (4, 180, 320)
     for k in range(4):

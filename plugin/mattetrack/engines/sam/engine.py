@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import os
-from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -43,6 +42,7 @@ from mattetrack.engines.sam.memory import (
 from mattetrack.engines.sam.upsample import NO_OBJ, UpsampleParams, upsample_logits
 from mattetrack.engines.spill import Spill
 from mattetrack.engines.sweeps import plan_sweeps
+from mattetrack.lru import LRUCache
 from mattetrack.prompts import FramePrompts
 
 
@@ -87,7 +87,9 @@ class SamEngine:
         reach = model_memory_frames(net.config)
         wanted = reach if self.params.memory_frames is None else self.params.memory_frames
         self.memory_frames = max(1, min(int(wanted), reach))
-        self._embeddings: OrderedDict[bytes, list[torch.Tensor]] = OrderedDict()
+        # Image embeddings of the last frames clicked on (keyed by their pixels).
+        self._embeddings: LRUCache[bytes, list[torch.Tensor]] = LRUCache(
+            max(self.params.select_cache, 1))
 
     # -- helpers ---------------------------------------------------------------------------
     @property
@@ -111,10 +113,7 @@ class SamEngine:
         hit = self._embeddings.get(key)
         if hit is None:
             hit = self.loaded.model.get_image_embeddings(self._pixels(plate))
-            self._embeddings[key] = hit
-            while len(self._embeddings) > max(self.params.select_cache, 1):
-                self._embeddings.popitem(last=False)
-        self._embeddings.move_to_end(key)
+            self._embeddings.put(key, hit)
         return hit
 
     @torch.inference_mode()

@@ -20,15 +20,6 @@ import torch.nn.functional as F
 
 # The models' "object absent" logit; also what non-finite logits are clamped to.
 NO_OBJ = -1024.0
-# Below this coverage over the whole reach of the filter an object is absent there: exactly 0 (and
-# above 1 - DEAD exactly 1), so NO_OBJ logits and regions far from the object stay exactly 0
-# instead of picking up a faint copy of the plate's texture through the filter's coefficients.
-DEAD = 1e-4
-# Objects filtered together at the processing grid: on a GPU a batch saves kernel launches and
-# CHUNK bounds its (CHUNK, 4, h', w') temporaries; on the CPU one at a time stays in cache (at
-# 1080p, 4 objects: 96 ms one at a time, 124 ms in one batch, on 2 cores).
-CHUNK = 8
-CPU_CHUNK = 1
 
 
 @dataclass
@@ -44,6 +35,14 @@ class UpsampleParams:
     radius: int = 1  # guided-filter radius at the processing grid (px)
     eps: float = 1e-3  # guided-filter regulariser, guide units squared
     temperature: float = 1.0  # logits / temperature before the sigmoid (softness of non-edge areas)
+    # Below this coverage over the whole reach of the filter an object is absent there: exactly 0
+    # (and above 1 - dead exactly 1), so NO_OBJ logits and regions far from the object stay 0
+    # instead of picking up a faint copy of the plate's texture through the filter.
+    dead: float = 1e-4
+    # Objects filtered together: on a GPU a batch saves kernel launches and `gpu_chunk` bounds
+    # its (chunk, 4, h', w') temporaries; on the CPU one at a time stays in cache (docs/tuning.md).
+    gpu_chunk: int = 8
+    cpu_chunk: int = 1
 
 
 def processing_size(height: int, width: int, long_side: int) -> tuple[int, int]:
@@ -129,9 +128,11 @@ def _coefficients(
     inv: tuple[torch.Tensor, ...],
     p: torch.Tensor,
     r: int,
+    dead: float,
 ) -> torch.Tensor:
     """Guided-filter coefficients of the (N, 1, h, w) coverages `p`, already box-averaged, as
-    (N, 4, h, w): a_r, a_g, a_b (applying to the centred guide) and b."""
+    (N, 4, h, w): a_r, a_g, a_b (applying to the centred guide) and b; zero slopes where the
+    coverage in reach is all below `dead` or all above 1 - `dead`."""
     stats = _box(torch.cat([p, guide_c * p], 1), r)  # mean_p, mean_ip
     mean_p = stats[:, 0:1]
     cov = stats[:, 1:4] - mean_i * mean_p
@@ -145,7 +146,7 @@ def _coefficients(
     # A cell's output reads p within 2r of it (two box passes). Where all of that is absent (or
     # all solid) the answer is exactly 0 (or 1): texture must not make coverage from nothing.
     # The counts of cells in reach that are not absent / not solid are sums of 0s and 1s: exact.
-    live = _box_sum(torch.cat([p >= DEAD, p <= 1.0 - DEAD], 1).to(p.dtype), 2 * r)
+    live = _box_sum(torch.cat([p >= dead, p <= 1.0 - dead], 1).to(p.dtype), 2 * r)
     dead, solid = live[:, 0:1] == 0, live[:, 1:2] == 0
     coeff[:, :3].masked_fill_(dead | solid, 0.0)
     coeff[:, 3:4].masked_fill_(dead, 0.0).masked_fill_(solid, 1.0)
@@ -162,8 +163,8 @@ def upsample_logits(
     everywhere gives exactly 0; NaN logits read as NO_OBJ. image: (3, H, W) float in [0, 1], the
     plate (display-referred), on the device to work on; NaN reads as 0, and infinities and other
     values outside [0, 1] are clipped. Returns (N, H, W) float32 coverage in [0, 1] on image's
-    device: exactly 0 (1) wherever the coverage is below 1e-4 (above 1 - 1e-4) over the filter's
-    whole reach.
+    device: exactly 0 (1) wherever the coverage is below params.dead (above 1 - params.dead) over
+    the filter's whole reach.
     """
     params = params or UpsampleParams()
     if logits.dim() == 3:
@@ -172,7 +173,8 @@ def upsample_logits(
         raise ValueError(f"logits must be (N, 1, h, w) or (N, h, w), got {tuple(logits.shape)}")
     if image.dim() != 3 or image.shape[0] != 3:
         raise ValueError(f"image must be (3, H, W), got {tuple(image.shape)}")
-    if params.radius < 1 or params.eps <= 0 or params.temperature <= 0 or params.long_side < 1:
+    if (params.radius < 1 or params.eps <= 0 or params.temperature <= 0 or params.long_side < 1
+            or params.cpu_chunk < 1 or params.gpu_chunk < 1):
         raise ValueError(f"invalid {params}")
     device = image.device
     n, (height, width) = logits.shape[0], image.shape[1:]
@@ -190,14 +192,14 @@ def upsample_logits(
     logits = logits.to(device=device, dtype=torch.float32)
     logits = torch.nan_to_num(logits, nan=NO_OBJ, posinf=-NO_OBJ, neginf=NO_OBJ)
     logits = logits.clamp(NO_OBJ, -NO_OBJ)
-    chunk = CPU_CHUNK if device.type == "cpu" else CHUNK
+    chunk = params.cpu_chunk if device.type == "cpu" else params.gpu_chunk
     for k0 in range(0, n, chunk):
         # The logits' grid maps linearly onto the frame on each axis, so resizing it straight to
         # the processing grid undoes the stretch to a square. Logits, not probabilities, are
         # interpolated: the 0.5 contour falls between cells where the model put it, and the
         # edge stays as sharp as the model made it.
         p = torch.sigmoid(_resize(logits[k0 : k0 + chunk], size) / params.temperature)
-        coeff = _coefficients(guide_c, mean_i, inv, p, params.radius)
+        coeff = _coefficients(guide_c, mean_i, inv, p, params.radius, params.dead)
         # The coefficients apply to the centred guide: fold the centring into b, so that the
         # full-resolution step reads the plate as it is (a = 0 leaves b exactly as it was).
         coeff[:, 3:4] -= (coeff[:, :3] * centre).sum(1, keepdim=True)
