@@ -299,3 +299,29 @@ def test_propagate_refuses_an_unknown_compression_and_writes_nothing(client, pla
     assert status == 400 and body["error"].startswith("compression:")
     assert not out.exists()
     client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_propagate_refuses_to_overwrite_a_mask_prompt(client, plate, service_root):
+    """The pipeline's checks hold in the service too: an output pattern covering the file a mask
+    prompt came from is refused (400, the field as the service names it), the file kept."""
+    import OpenImageIO as oiio
+
+    root, truth = service_root
+    folder = root / "maskprompt"
+    folder.mkdir(exist_ok=True)
+    mask = folder / f"m.{FIRST:04d}.exr"
+    out = oiio.ImageOutput.create(str(mask))
+    assert out.open(str(mask), oiio.ImageSpec(W, H, 1, "float"))
+    out.write_image(np.ascontiguousarray(truth[0], np.float32))
+    out.close()
+    before = mask.read_bytes()
+    sid = client.ok("POST", "/v1/sessions", {"plate": plate}, 201)["session"]
+    oid = client.ok("POST", f"/v1/sessions/{sid}/objects", {"name": "m"}, 201)["object"]
+    client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+              {"frame": FIRST, "mask": str(mask)})
+    status, body = client.call("POST", f"/v1/sessions/{sid}/propagate",
+                               {"output": str(folder / "m.####.exr")})
+    assert status == 400, body
+    assert body["error"].startswith("output ") and "would overwrite the input mask" in body["error"]
+    assert mask.read_bytes() == before
+    client.ok("DELETE", f"/v1/sessions/{sid}")

@@ -276,9 +276,10 @@ def add_prompts(service: Service, req: Request) -> Reply:
     if not (points or negative or box or mask_path):
         raise ApiError(400, "prompts: give points, negative, box or mask")
     shot = session.shot
-    mask = None
+    mask = mask_file = None
     if mask_path is not None:
-        mask = read_mask(service.roots.check(mask_path, "mask"), shot.width, shot.height)
+        mask_file = service.roots.check(mask_path, "mask")
+        mask = read_mask(mask_file, shot.width, shot.height)
     with session.lock:
         obj_id = _object_id(session, req.params["oid"])
         core = session.core
@@ -297,7 +298,7 @@ def add_prompts(service: Service, req: Request) -> Reply:
         if box is not None:
             core.add_box(obj_id, frame, tuple(box))
         if mask is not None:
-            core.add_mask(obj_id, frame, mask)
+            core.add_mask(obj_id, frame, mask, source=mask_file)  # never an output
         session.edited(obj_id)
         return json_reply({"object": obj_id, "keyframes": core.keyframes(obj_id)})
 
