@@ -171,20 +171,23 @@ class Session:
             if not obj.keyframes:
                 raise InputError(f"object {obj.name!r} has no prompts")
 
-    def propagate(self, frames: Sequence[int] | None = None) -> Iterator[tuple[int, Coverages]]:
-        """Propagate every object from its keyframes through `frames` (default: the whole shot).
+    def propagate(self, frames: Sequence[int] | None = None,
+                  objects: Sequence[int] | None = None) -> Iterator[tuple[int, Coverages]]:
+        """Propagate objects from their keyframes through `frames` (default: the whole shot).
 
-        Yields (frame, {object id: (H, W) float32 coverage}) in ascending frame order, one frame
-        at a time; results also go to the store when the session has one.
+        objects: the ids to propagate (default: every object; an output planned for some objects
+        gets exactly those, or an error if one was removed since). Yields (frame, {object id:
+        (H, W) float32 coverage}) in ascending frame order, one frame at a time; results also go
+        to the store when the session has one.
         """
         self.check_ready()
+        chosen = list(self._objects.values()) if objects is None else [
+            self.object(o) for o in objects]
         frames = list(self.shot.frames) if frames is None else sorted(frames)
         for f in frames:
             self._check_frame(f, "propagate")
-        keyframes = {
-            obj.id: {f: self.select(obj.id, f) for f in obj.keyframes}
-            for obj in self._objects.values()
-        }
+        keyframes = {obj.id: {f: self.select(obj.id, f) for f in obj.keyframes}
+                     for obj in chosen}
         for frame, coverages in self.engine.propagate(self.shot, keyframes, frames):
             if self.store is not None:
                 for obj_id, coverage in coverages.items():

@@ -138,3 +138,18 @@ def test_run_writes_every_frame_then_cancel_stops_after_the_frame_in_progress(pl
     assert [p.name for p in files] == ["m.0000.png"]
     assert np.asarray(Image.open(files[0])).shape == (H, W)  # whole
     session.shot.close()
+
+
+def test_an_object_removed_after_planning_is_an_error_not_a_mixed_output(plate, tmp_path):
+    """A plan names its objects: the run propagates exactly those, and one removed since (a
+    service request between the plan and the job's first step) ends the run with a one-line
+    error before any file is written."""
+    pattern, mask = plate
+    session, _ = _session(pattern, mask, objects=2)
+    plan = plan_mattes(session, MatteRequest(str(tmp_path / "gone" / "m.####.png")))
+    first = session.objects[0].id
+    session.remove_object(first)
+    with pytest.raises(InputError, match=f"no object with id {first}"):
+        run_mattes(session, plan)
+    assert list((tmp_path / "gone").iterdir()) == []
+    session.shot.close()

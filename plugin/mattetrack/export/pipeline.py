@@ -202,7 +202,7 @@ def run_mattes(
 
     def tracked(writer: BackgroundWriter) -> Iterator[Frame]:
         """Propagates, hands each frame to the writer, and yields it on (for shape fitting)."""
-        frames = session.propagate(plan.frames)
+        frames = session.propagate(plan.frames, objects)
         first = True
         try:
             while True:
