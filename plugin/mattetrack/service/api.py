@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from mattetrack import __version__
 from mattetrack.engines import Engine
 from mattetrack.errors import InputError
-from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION
+from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION, OUTPUT_KINDS, output_kind
 from mattetrack.framerange import parse_range
 from mattetrack.service.auth import Roots
 from mattetrack.service.errors import ApiError
@@ -368,8 +368,12 @@ def propagate(service: Service, req: Request) -> Reply:
         raise ApiError(400, f"range: no frame of the shot ({shot.frames[0]}-{shot.frames[-1]}) "
                        "is in it")
     real = service.roots.check(text, "output")
-    if not real.lower().endswith(".exr"):
-        raise ApiError(400, f"output: {text!r} must be an EXR pattern such as mattes.####.exr")
+    # Hosts read each object's matte back as channel <layer>.A: only layered kinds will do.
+    kind = output_kind(os.path.splitext(real)[1])
+    if kind is None or not kind.layered:
+        layered = " or ".join(k.name.upper() for k in OUTPUT_KINDS.values() if k.layered)
+        raise ApiError(400, f"output: {text!r} must be an {layered} pattern such as "
+                       "mattes.####.exr")
     request = MatteRequest(real, WriteOptions(compression=compression), cryptomatte=cryptomatte)
     with session.lock:
         if session.job is not None and session.job.running:
