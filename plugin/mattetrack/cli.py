@@ -206,7 +206,8 @@ def _add_prompt_options(track: argparse.ArgumentParser) -> None:
 
 
 def _add_engine_options(track: argparse.ArgumentParser) -> None:
-    """The engine (a row of the engine table) and its model, device and compilation."""
+    """The engine (a row of the engine table) and its model, device and compilation (`track`
+    and `serve` alike)."""
     track.add_argument("--engine", default=DEFAULT_ENGINE, help=_ENGINE_HELP)
     track.add_argument(
         "--model",
@@ -268,9 +269,7 @@ def _add_serve(sub) -> None:
                        "from the network)")
     serve.add_argument("--port", type=_non_negative, default=8765,
                        help="port (default: 8765; 0: any free port)")
-    serve.add_argument("--engine", default=DEFAULT_ENGINE, help=_ENGINE_HELP)
-    serve.add_argument("--model", metavar="PATH_OR_ID", help="deep engines: weights")
-    serve.add_argument("--device", help="deep engines: auto (default), cpu, cuda or cuda:N")
+    _add_engine_options(serve)
     serve.add_argument("--token-file", metavar="PATH",
                        help="the bearer token's file (default: token in $MATTETRACK_CONFIG, "
                        "$XDG_CONFIG_HOME/mattetrack or ~/.config/mattetrack; created, mode "
@@ -308,7 +307,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     roots = Roots(args.root)
     token, token_file = load_or_create_token(args.token_file)
-    engine = get_engine(args.engine, args.model, device=args.device)  # loaded once, shared
+    # Loaded once, shared by every session.
+    engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
     try:
         server = make_server(Service(engine, args.engine, roots), token, args.host, args.port)
     except OSError as err:

@@ -7,10 +7,12 @@ toolkit.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any
 
 
+@functools.cache  # writers are looked up once per frame: import and getattr only once
 def resolve(ref: str) -> Any:
     """The object `"package.module:name"` refers to."""
     module, _, name = ref.partition(":")
