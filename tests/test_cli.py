@@ -14,6 +14,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import cv2
 import numpy as np
 import OpenImageIO as oiio
 import pytest
@@ -219,6 +220,10 @@ def test_single_image_to_single_file(exr_shot, tmp_path):
         (["--point", "5,5", "--range", "9-3"], "--range"),
         (["--point", "5,5", "--engine", "magic"], "--engine 'magic'"),
         (["--point", "5,5", "--colorspace", "not a colourspace"], "not a colourspace"),
+        (["--stroke", "1,2,3"], "--stroke '1,2,3'"),
+        (["--stroke", "5,5,400,5"], "stroke point 400,5 is outside the 320x180 frame"),
+        (["--negative", "5,5"], "frame 1001 are all negative"),
+        (["--point", "5,5", "--report", "r.txt"], "--report 'r.txt'"),
     ],
 )
 def test_bad_arguments_one_line_exit_2(exr_shot, tmp_path, capsys, args, needle):
@@ -622,3 +627,102 @@ def test_shapes_nuke_format(exr_shot, tmp_path):
     assert Path(roto.get_string("mattetrack_plan")) == tmp_path.resolve() / "roto.roto.json"
     assert [o["name"] for o in plan["objects"]] == ["ball"] and plan["objects"][0]["shapes"]
     assert sorted(plan["objects"][0]["shapes"][0]["keys"]) == ["1001", "1002", "1003"]
+
+
+def _timings(err: str) -> dict:
+    import json
+
+    line = next(s for s in err.splitlines() if "timings" in s)
+    return json.loads(line.split("timings ", 1)[1])
+
+
+def test_store_reuses_results_and_a_correction_recomputes_only_what_it_changes(
+        exr_shot, tmp_path, capsys):
+    import json
+
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    store, out = tmp_path / "store", tmp_path / "m.####.png"
+    base = ["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--store",
+            str(store), "--timings", "-q", "-o", str(out)]
+    assert main([*base, "--report", str(tmp_path / "r.json")]) == 0
+    first = _timings(capsys.readouterr().err)
+    assert (first["computed"], first["reused"]) == (16, 0)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["frames"] == [1001, 1016]
+    (obj,) = report["objects"]
+    assert obj["name"] == "object" and set(obj["confidence"]) == {str(f) for f in
+                                                                  range(1001, 1017)}
+    assert obj["confidence"]["1001"] == 1.0
+    assert all(0.0 <= c <= 1.0 for c in obj["confidence"].values())
+    assert len(obj["suggested"]) <= 10 and 1001 not in obj["suggested"]
+    mattes = {f: np.asarray(cv2.imread(str(out).replace("####", str(f)), 0)) for f in
+              range(1001, 1017)}
+
+    assert main(base) == 0  # the same command again: nothing to compute, the same files
+    again = _timings(capsys.readouterr().err)
+    assert (again["computed"], again["reused"], again["frames_computed"]) == (0, 16, 0)
+    for f, m in mattes.items():
+        np.testing.assert_array_equal(cv2.imread(str(out).replace("####", str(f)), 0), m)
+
+    # A correction on 1010: the spans after the keyframe at 1001 change, 1001 itself not.
+    cx, cy = click_point(truth[9])
+    assert main([*base, "--point", f"1010:{cx},{cy}"]) == 0
+    fixed = _timings(capsys.readouterr().err)
+    assert (fixed["computed"], fixed["reused"]) == (15, 1)
+    # ... and a second one on 1014 changes only 1011-1016 (1010's span before it stays).
+    dx, dy = click_point(truth[13])
+    assert main([*base, "--point", f"1010:{cx},{cy}", "--point", f"1014:{dx},{dy}"]) == 0
+    second = _timings(capsys.readouterr().err)
+    assert (second["computed"], second["reused"]) == (6, 10)
+
+
+def test_a_killed_run_resumes_and_ends_with_the_same_mattes(exr_shot, tmp_path):
+    import os
+    import signal
+    import time
+
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    cmd = [sys.executable, "-m", "mattetrack", "track", str(folder / "plate.####.exr"),
+           "--point", f"{x},{y}", "--point", f"1016:{x},{y}", "-q"]
+    ref = tmp_path / "ref"
+    ref.mkdir()
+    subprocess.run([*cmd, "-o", str(ref / "m.####.png")], check=True)
+    store, out = tmp_path / "store", tmp_path / "out"
+    out.mkdir()
+    args = [*cmd, "--store", str(store), "-o", str(out / "m.####.png"), "--timings"]
+    proc = subprocess.Popen(args, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list(store.glob("o*/*_p*.png"))) >= 4:
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    proc.wait()
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be killed")
+    done = len(list(store.glob("o*/[0-9]*.png")))  # frames written before the kill
+    rerun = subprocess.run(args, check=True, capture_output=True, text=True)
+    timings = _timings(rerun.stderr)
+    assert timings["computed"] == 16 - done and timings["reused"] == done
+    for f in range(1001, 1017):
+        a = cv2.imread(str(out / f"m.{f}.png"), 0) / 255.0
+        b = cv2.imread(str(ref / f"m.{f}.png"), 0) / 255.0
+        # Frames tracked again after the kill may read float32 flows where the whole run read
+        # the float16 ones its backward sweep spilled: equal up to a few edge pixels.
+        assert iou(a, b) >= 0.999 and np.abs(a - b).mean() < 1e-3, f
+    assert not list(tmp_path.rglob(".*tmp*"))  # no half-written file anywhere
+
+
+def test_strokes_from_the_command_line(exr_shot, tmp_path):
+    folder, truth = exr_shot
+    ys, xs = np.nonzero(truth[0] >= 0.5)
+    cy = int(np.median(ys))
+    row = xs[ys == cy]
+    stroke = f"{row.min() + 4},{cy},{(row.min() + row.max()) // 2},{cy},{row.max() - 4},{cy}"
+    out = tmp_path / "m.####.png"
+    assert main(["track", str(folder / "plate.####.exr"), "--stroke", stroke,
+                 "--stroke-width", "6", "--range", "1001-1003", "-q", "-o", str(out)]) == 0
+    matte = cv2.imread(str(out).replace("####", "1001"), 0) / 255.0
+    assert iou(matte, truth[0]) > 0.85

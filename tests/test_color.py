@@ -60,10 +60,13 @@ def test_defaults_by_pixel_type() -> None:
     assert "srgb_tx" in srgb.getAliases()
 
 
-def test_acescg_grey_through_aces_sdr_view() -> None:
+def test_acescg_grey_in_the_srgb_texture_encoding() -> None:
+    # Not tone-mapped (the ACES SDR view would give 0.356): the sRGB curve, as Nuke's default
+    # viewer shows a linear plate.
     out = ColorConverter().to_display(grey(0.18), source_is_float=True)
     assert out.dtype == np.float32 and out.shape == (4, 5, 3)
-    np.testing.assert_allclose(out, 0.356, atol=0.002)
+    np.testing.assert_allclose(out, 0.461, atol=0.002)
+    np.testing.assert_allclose(ColorConverter().to_display(grey(1.0), True), 1.0, atol=0.002)
 
 
 def test_override_accepts_names_aliases_and_roles() -> None:
@@ -91,7 +94,7 @@ def test_ocio_env_is_honoured(tiny_config: Path, monkeypatch: pytest.MonkeyPatch
     conv = ColorConverter()
     assert conv.source_colorspace(True) == "lin"
     assert conv.source_colorspace(False) == "srgb"
-    # Linear 0.18 through the config's default view (the sRGB curve) -> 0.461.
+    # Linear 0.18 to the config's sRGB space -> 0.461.
     np.testing.assert_allclose(conv.to_display(grey(0.18), True), 0.461, atol=0.002)
     np.testing.assert_allclose(conv.to_display(grey(0.18), False), 0.18, atol=1e-6)
 
@@ -126,7 +129,7 @@ def test_nan_and_inf_are_made_safe(source_is_float: bool) -> None:
     out = ColorConverter().to_display(rgb, source_is_float)
     assert np.isfinite(out).all()
     assert out.min() >= 0.0 and out.max() <= 1.0
-    np.testing.assert_allclose(out[0, 0], 0.0, atol=1e-6)  # black (ACES maps 0 to 2e-8)
+    np.testing.assert_allclose(out[0, 0], 0.0, atol=1e-6)  # black
     np.testing.assert_allclose(out[0, 1], 1.0, atol=0.01)
     np.testing.assert_allclose(out[0, 2], 0.0, atol=1e-6)
     np.testing.assert_array_equal(rgb[np.isfinite(rgb)], before[np.isfinite(before)])  # untouched
@@ -146,10 +149,7 @@ def test_large_frames_are_converted_in_bands_like_small_ones() -> None:
     big = rng.random((700, 600, 3), dtype=np.float32) * 4  # above the threading threshold
     conv = ColorConverter(exact=True)
     out = conv.to_display(big, True)
-    view = ocio.DisplayViewTransform(
-        src="ACEScg", display="sRGB - Display", view="ACES 1.0 - SDR Video"
-    )
-    cpu = conv.config.getProcessor(view).getDefaultCPUProcessor()
+    cpu = _exact_srgb(conv)
     ref = big.copy()
     cpu.applyRGB(ref)
     np.testing.assert_allclose(out, np.clip(ref, 0, 1), atol=1e-6)
@@ -180,7 +180,13 @@ def test_processors_are_built_once() -> None:
     assert counting.processors == 1  # the float (view) processor; sRGB needs none
 
 
+def _exact_srgb(conv: ColorConverter) -> ocio.CPUProcessor:
+    """The exact ACEScg -> sRGB texture processor (what float plates are converted with)."""
+    return conv.config.getProcessor("ACEScg", "sRGB - Texture").getDefaultCPUProcessor()
+
+
 def _exact_view(conv: ColorConverter) -> ocio.CPUProcessor:
+    """The exact ACES SDR view (what tone_map=True converts with)."""
     view = ocio.DisplayViewTransform(
         src="ACEScg", display="sRGB - Display", view="ACES 1.0 - SDR Video"
     )
@@ -195,8 +201,17 @@ def _scene_linear_samples() -> np.ndarray:
     return np.concatenate([ramp, rand])[None].astype(np.float32)
 
 
-def test_float_plates_use_the_baked_lut_close_to_exact() -> None:
+def test_float_plates_are_converted_exactly_to_srgb() -> None:
     conv = ColorConverter()
+    samples = _scene_linear_samples()
+    ref = samples.copy()
+    _exact_srgb(conv).applyRGB(ref)
+    np.testing.assert_array_equal(conv.to_display(samples, True), np.clip(ref, 0, 1))
+    assert conv.lut_stats[True] is None
+
+
+def test_a_tone_mapped_view_uses_the_baked_lut_close_to_exact() -> None:
+    conv = ColorConverter(tone_map=True)
     samples = _scene_linear_samples()
     out = conv.to_display(samples, True)
     ref = samples.copy()
@@ -211,7 +226,7 @@ def test_float_plates_use_the_baked_lut_close_to_exact() -> None:
 
 
 def test_exact_mode_is_bit_exact_with_ocio() -> None:
-    conv = ColorConverter(exact=True)
+    conv = ColorConverter(exact=True, tone_map=True)
     samples = _scene_linear_samples()
     ref = samples.copy()
     _exact_view(conv).applyRGB(ref)
@@ -223,7 +238,7 @@ def test_a_view_that_does_not_bake_well_stays_exact(monkeypatch: pytest.MonkeyPa
     from mattetrack import colorlut
 
     monkeypatch.setattr(colorlut, "MAX_MEAN_ERROR", -1.0)  # no bake can pass
-    conv = ColorConverter()
+    conv = ColorConverter(tone_map=True)
     samples = _scene_linear_samples()
     ref = samples.copy()
     _exact_view(conv).applyRGB(ref)
@@ -234,7 +249,7 @@ def test_a_view_that_does_not_bake_well_stays_exact(monkeypatch: pytest.MonkeyPa
 def test_lut_error_on_real_exr_plates(shared_data: Path) -> None:
     import OpenImageIO as oiio
 
-    lut, exact = ColorConverter(), ColorConverter(exact=True)
+    lut, exact = ColorConverter(tone_map=True), ColorConverter(exact=True, tone_map=True)
     for name in ("Beachball/singlepart.0001.exr", "ScanLines/Desk.exr", "ScanLines/Carrots.exr"):
         rgb = oiio.ImageBuf(str(shared_data / "exr-samples" / name)).get_pixels(oiio.FLOAT)
         rgb = np.ascontiguousarray(rgb[..., :3], np.float32)

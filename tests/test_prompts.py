@@ -64,3 +64,26 @@ def test_frame_prompts_validate_bounds():
 def test_empty_prompts():
     assert FramePrompts().empty
     assert not FramePrompts(box=(0, 0, 1, 1)).empty
+
+
+def test_parse_stroke_and_samples():
+    from mattetrack.prompts import Stroke, parse_stroke
+
+    frame, pts = parse_stroke("12:0,0,10,0,10,5")
+    assert frame == 12 and pts.shape == (3, 2)
+    assert parse_stroke("3.5,4")[0] is None
+    for bad in ("1,2,3", "a,b", "", "1:2:3,4"):
+        with pytest.raises(InputError, match="--stroke"):
+            parse_stroke(bad)
+    line = Stroke(pts).samples(2.0)
+    assert line[0].tolist() == [0, 0] and line[-1].tolist() == [10, 5]
+    steps = np.hypot(*np.diff(line, axis=0).T)
+    assert steps.max() <= 2.0 + 1e-5 and len(line) == 9
+
+
+def test_a_base_is_not_a_prompt_but_what_prompts_refine():
+    base = np.ones((4, 5), np.float32)
+    prompts = FramePrompts(base=base)
+    assert prompts.empty and prompts.dense is base
+    prompts.mask = np.zeros((4, 5), np.float32)
+    assert not prompts.empty and prompts.dense is prompts.mask

@@ -5,6 +5,7 @@ from collections.abc import Iterator, Mapping, Sequence
 import numpy as np
 import pytest
 
+from mattetrack.engines.base import Propagated
 from mattetrack.errors import InputError
 from mattetrack.prompts import FramePrompts
 from mattetrack.session import Session
@@ -30,13 +31,16 @@ class RecordingEngine:
     """
 
     name = "recording"
+    cache_key = "recording 1"
+    span_results = True
 
     def __init__(self) -> None:
         self.select_calls = 0
         self.keyframes: Mapping[int, Mapping[int, np.ndarray]] | None = None
 
-    def select(self, image: np.ndarray, prompts: FramePrompts) -> np.ndarray:
+    def select(self, image: np.ndarray, prompts: FramePrompts, context=()) -> np.ndarray:
         self.select_calls += 1
+        self.context = [o for o, _ in context]
         if prompts.mask is not None:
             return prompts.mask.copy()
         yy, xx = np.mgrid[:H, :W] + 0.5
@@ -48,12 +52,13 @@ class RecordingEngine:
 
     def propagate(self, source, keyframes, frames: Sequence[int]) -> Iterator:
         self.keyframes = keyframes
+        self.frames = list(frames)
         for f in frames:
             out = {}
             for obj, keys in keyframes.items():
                 nearest = min(keys, key=lambda k: abs(k - f))
                 out[obj] = keys[nearest]
-            yield f, out
+            yield Propagated(f, out, {obj: 1.0 if f in keyframes[obj] else 0.5 for obj in out})
 
 
 def test_object_ids_are_stable_and_names_unique():
@@ -136,3 +141,100 @@ def test_propagate_needs_prompts():
     s.clear_prompts(obj, 10)
     with pytest.raises(InputError, match="has no prompts"):
         next(s.propagate())
+
+
+def _run(s: Session) -> dict[int, dict[int, np.ndarray]]:
+    return {f: {k: v.copy() for k, v in c.items()} for f, c in s.propagate()}
+
+
+def _session(store_root, engine=None) -> tuple[Session, int]:
+    s = Session(Frames(), engine or RecordingEngine(), ResultStore(store_root, W, H))
+    obj = s.add_object("dog")
+    s.add_point(obj, 10, 8, 8)
+    s.add_point(obj, 15, 20, 12)
+    return s, obj
+
+
+def test_a_rerun_reuses_everything_and_a_correction_recomputes_only_its_span(tmp_path):
+    s, obj = _session(tmp_path)
+    first = _run(s)
+    assert (s.last_run.computed, s.last_run.reused) == (10, 0)
+    assert s.confidence[obj][12] == 0.5 and s.confidence[obj][10] == 1.0
+
+    again, obj = _session(tmp_path)  # a new process with the same prompts
+    second = _run(again)
+    assert (again.last_run.computed, again.last_run.reused) == (0, 10)
+    for f in first:
+        np.testing.assert_allclose(second[f][obj], first[f][obj], atol=1e-4)
+    assert again.confidence[obj][12] == 0.5  # confidences come back from the store too
+
+    # A correction on frame 17: the span 15..19 after the keyframe at 15 changes, 10..15 not.
+    corrected, obj = _session(tmp_path)
+    corrected.add_point(obj, 17, 4, 4)
+    engine = corrected.engine
+    _run(corrected)
+    assert corrected.last_run.reused == 6  # frames 10..15
+    assert corrected.last_run.computed == 4 and engine.frames == [16, 17, 18, 19]
+
+
+def test_engines_whose_results_depend_on_every_keyframe_recompute_all(tmp_path):
+    engine = RecordingEngine()
+    engine.span_results = False
+    s, obj = _session(tmp_path, engine)
+    _run(s)
+    s2, obj = _session(tmp_path, engine)
+    s2.add_point(obj, 17, 4, 4)
+    _run(s2)
+    assert s2.last_run.computed == 8  # all but the unchanged keyframes 10 and 15
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(tmp_path):
+    s, obj = _session(tmp_path)
+    gen = s.propagate()
+    for _ in range(4):
+        next(gen)
+    gen.close()  # killed after frame 13
+    again, obj = _session(tmp_path)
+    _run(again)
+    assert again.engine.frames == [14, 15, 16, 17, 18, 19]
+    assert again.last_run.reused == 4
+
+
+def test_prompts_on_a_propagated_frame_correct_its_matte(tmp_path):
+    s, obj = _session(tmp_path)
+    shown = _run(s)[17][obj]
+    s2, obj = _session(tmp_path)
+    s2.add_point(obj, 17, 4, 4, positive=False)
+    s2.adopt_bases()
+    np.testing.assert_allclose(s2.object(obj).prompts[17].base, shown, atol=1e-4)
+    _run(s2)
+    # The next run keeps the first base, though frame 17's stored result is its own now.
+    s3, obj = _session(tmp_path)
+    s3.add_point(obj, 17, 4, 4, positive=False)
+    s3.add_point(obj, 17, 5, 5, positive=False)
+    s3.adopt_bases()
+    np.testing.assert_allclose(s3.object(obj).prompts[17].base, shown, atol=1e-4)
+    # Keyframes prompted from the start have no base; a frame no longer prompted loses its own.
+    assert s3.object(obj).prompts[10].base is None
+    s4, obj = _session(tmp_path)
+    s4.adopt_bases()
+    assert s4.store.base_frames(obj) == []
+
+
+def test_all_negative_prompts_are_refused():
+    s = Session(Frames(), RecordingEngine())
+    obj = s.add_object("dog")
+    s.add_point(obj, 12, 5, 5, positive=False)
+    with pytest.raises(InputError, match="frame 12 are all negative"):
+        next(s.propagate())
+
+
+def test_strokes_are_prompts():
+    s = Session(Frames(), RecordingEngine())
+    obj = s.add_object("dog")
+    s.add_stroke(obj, 11, np.array([[2, 2], [10, 10]]), width=4)
+    assert s.keyframes(obj) == [11]
+    with pytest.raises(InputError, match="outside the 32x24 frame"):
+        s.add_stroke(obj, 11, np.array([[2, 2], [100, 10]]))
+    with pytest.raises(InputError, match="width must be > 0"):
+        s.add_stroke(obj, 11, np.array([[2, 2]]), width=0)

@@ -45,7 +45,58 @@ def test_remove_object_deletes_results(tmp_path):
 
 def test_damaged_result_is_reported(tmp_path):
     store = ResultStore(tmp_path, 4, 3)
-    store.put(1, 5, np.zeros((3, 4), np.float32))
-    (tmp_path / "1" / "5.png").write_bytes(b"not a png")
-    with pytest.raises(MatteTrackError, match="5.png"):
+    store.put(1, 5, np.zeros((3, 4), np.float32), "abc", 0.5)
+    path = store.lookup(1, 5).path
+    path.write_bytes(b"not a png")
+    with pytest.raises(MatteTrackError, match="5_abc"):
         store.get(1, 5)
+
+
+def test_results_are_keyed_and_one_is_kept_per_frame(tmp_path):
+    store = ResultStore(tmp_path, 4, 3)
+    store.set_object(1, "dog")
+    store.put(1, 7, np.full((3, 4), 0.25, np.float32), "k1", 0.75)
+    assert store.get(1, 7, "k2") is None  # made by something else: not reusable
+    np.testing.assert_allclose(store.get(1, 7, "k1"), 0.25, atol=1e-4)
+    store.put(1, 7, np.ones((3, 4), np.float32), "k2", None)
+    assert store.get(1, 7, "k1") is None
+    assert len(list(store.lookup(1, 7).path.parent.glob("7_*.png"))) == 1
+    again = ResultStore(tmp_path, 4, 3)
+    stored = again.lookup(1, 7)
+    assert stored.key == "k2" and stored.confidence is None
+    again.put(1, 8, np.ones((3, 4), np.float32), "k3", 0.3333)
+    assert ResultStore(tmp_path, 4, 3).lookup(1, 8).confidence == pytest.approx(0.3333)
+    with pytest.raises(ValueError, match="letters and digits"):
+        store.put(1, 9, np.ones((3, 4), np.float32), "a_b")
+
+
+def test_results_follow_the_object_name_not_its_id(tmp_path):
+    store = ResultStore(tmp_path, 4, 3)
+    store.set_object(1, "dog")
+    store.put(1, 0, np.ones((3, 4), np.float32), "x")
+    # A later run numbers the objects differently: "dog" is object 2 now.
+    again = ResultStore(tmp_path, 4, 3)
+    again.set_object(1, "cat")
+    again.set_object(2, "dog")
+    assert again.frames(2) == [0] and again.frames(1) == []
+    assert again.objects == {1: "cat", 2: "dog"}
+
+
+def test_bases_and_selections(tmp_path):
+    store = ResultStore(tmp_path, 4, 3)
+    store.set_object(3, "a")
+    base = np.full((3, 4), 0.5, np.float32)
+    store.put_base(3, 12, base)
+    assert store.base_frames(3) == [12]
+    np.testing.assert_allclose(store.get_base(3, 12), 0.5, atol=1e-4)
+    store.drop_base(3, 12)
+    assert store.base_frames(3) == [] and store.get_base(3, 12) is None
+    store.put_selection("s1", base)
+    np.testing.assert_allclose(ResultStore(tmp_path, 4, 3).get_selection("s1"), 0.5, atol=1e-4)
+    assert store.get_selection("s2") is None
+
+
+def test_a_store_of_another_format_is_refused(tmp_path):
+    (tmp_path / "store.json").write_text('{"version": 1, "width": 4, "height": 3, "objects": {}}')
+    with pytest.raises(MatteTrackError, match="format 1"):
+        ResultStore(tmp_path, 4, 3)

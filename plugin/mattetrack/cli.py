@@ -22,6 +22,7 @@ from mattetrack.errors import InputError, MatteTrackError
 from mattetrack.export.frames import MatteOutput, WriteOptions
 from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION, OUTPUT_KINDS
 from mattetrack.framerange import parse_range
+from mattetrack.prompts import DEFAULT_STROKE_WIDTH
 from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, SHAPE_FORMATS, format_help
 
 _ENGINE_HELP = (
@@ -157,9 +158,16 @@ def _add_track(sub) -> None:
         help="soft edge of the roto channels: ramp width in px (default: 0)",
     )
     track.add_argument(
+        "--report",
+        metavar="PATH.json",
+        help="write each object's per-frame confidence and the frames where a correction "
+        "would help most",
+    )
+    track.add_argument(
         "--timings",
         action="store_true",
-        help="print seconds per stage (decode, colour, engine, write) as JSON at the end",
+        help="print seconds per stage (decode, colour, engine, write) and the frames computed "
+        "and reused from --store as JSON at the end",
     )
     track.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
     track.set_defaults(func=_track)
@@ -197,11 +205,32 @@ def _add_prompt_options(track: argparse.ArgumentParser) -> None:
         help="a mask image of the object on frame F (coverage >= 0.5 is the object)",
     )
     group.add_argument(
+        "--stroke",
+        dest="prompts",
+        action=_Ordered,
+        metavar="[F:]X0,Y0,X1,Y1,...",
+        help="a painted line on the object (--stroke-width px wide)",
+    )
+    group.add_argument(
+        "--negative-stroke",
+        dest="prompts",
+        action=_Ordered,
+        metavar="[F:]X0,Y0,X1,Y1,...",
+        help="a painted line on what is not the object",
+    )
+    group.add_argument(
         "--object",
         dest="prompts",
         action=_Ordered,
         metavar="NAME",
         help="start the next object (default: one object named 'object')",
+    )
+    track.add_argument(
+        "--stroke-width",
+        type=_positive_float,
+        default=DEFAULT_STROKE_WIDTH,
+        metavar="PX",
+        help=f"width of the strokes in px (default: {DEFAULT_STROKE_WIDTH:g})",
     )
 
 
@@ -422,6 +451,18 @@ def _shapes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_path(text: str) -> Path:
+    """Checked --report PATH.json (before any work)."""
+    path = Path(text)
+    if path.suffix.lower() != ".json":
+        raise InputError(f"--report {text!r}: the report is JSON; give a name ending in .json")
+    if not path.parent.is_dir():
+        raise InputError(f"--report {text!r}: folder {path.parent} does not exist")
+    if path.is_dir():
+        raise InputError(f"--report {text!r}: is a folder")
+    return path
+
+
 def _roto_output(text: str, mattes) -> MatteOutput:
     """Checked --exr PATTERN for the roto channels of a matte sequence."""
     if not mattes.is_exr:
@@ -455,7 +496,7 @@ def _positive(text: str) -> int:
 
 def _build_session(args: argparse.Namespace, session) -> None:
     """Create the objects and prompts given on the command line, in order."""
-    from mattetrack.prompts import parse_box, parse_mask, parse_point
+    from mattetrack.prompts import parse_box, parse_mask, parse_point, parse_stroke
     from mattetrack.shot.mask import read_mask
 
     shot = session.shot
@@ -484,13 +525,18 @@ def _build_session(args: argparse.Namespace, session) -> None:
         elif option == "--box":
             frame, box = parse_box(value, option)
             session.add_box(current, first if frame is None else frame, box, where=where)
+        elif option in ("--stroke", "--negative-stroke"):
+            frame, points = parse_stroke(value, option)
+            session.add_stroke(current, first if frame is None else frame, points,
+                               positive=option == "--stroke", width=args.stroke_width,
+                               where=where)
         else:
             frame, path = parse_mask(value, option)
             session._check_frame(frame, where)
             session.add_mask(current, frame, read_mask(path, shot.width, shot.height), where=where,
                              source=path)
     if not session.objects:
-        raise InputError("no prompts: give at least one --point, --box or --mask")
+        raise InputError("no prompts: give at least one --point, --stroke, --box or --mask")
     if pending:
         name = next(iter(pending.values()))
         raise InputError(f"--object {name!r}: the object has no prompts after it")
@@ -536,7 +582,9 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
     store = ResultStore(args.store, shot.width, shot.height) if args.store else None
     session = Session(shot, engine, store)
     _build_session(args, session)
+    session.adopt_bases()  # prompts on frames with stored mattes correct those mattes
     plan = plan_mattes(session, request)
+    report = _report_path(args.report) if args.report else None
     opened = time.perf_counter()
 
     show = not args.quiet and sys.stderr.isatty()
@@ -562,9 +610,17 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
             "write_wait_s": result.write_wait_s,  # the loop blocked on a full writer queue
             # --roto-channels: rasterising and writing the shapes into the files afterwards.
             "roto_s": result.roto_s,
+            # Object-frames computed by the engine / taken from --store, and frames computed.
+            "computed": session.last_run.computed,
+            "reused": session.last_run.reused,
+            "frames_computed": session.last_run.frames_computed,
         }
         print("mattetrack: timings " + json.dumps({k: round(v, 3) for k, v in timings.items()}),
               file=sys.stderr)
+    if report is not None and not result.cancelled:
+        from mattetrack.report import write_report
+
+        write_report(report, session, plan.frames)
     if not args.quiet:
         seconds = time.perf_counter() - started
         print(

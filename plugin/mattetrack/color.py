@@ -5,12 +5,18 @@ source colour space defaults by pixel type (float: the `scene_linear` role; inte
 sRGB texture space) and `--colorspace` overrides it with any colour space, alias or role.
 
 Sources already in the sRGB texture space pass through untouched (8-bit plates and movies, the
-common case, cost nothing); every other source goes through the config's default display and view,
-i.e. what an artist sees in the Nuke viewer ("sRGB - Display" / "ACES 1.0 - SDR Video" in the
-built-in config).
+common case, cost nothing); every other source is converted to that sRGB texture encoding
+(scene-linear 0.18 -> 0.461, diffuse white 1.0 -> 1.0, brighter values clipped), which is what
+Nuke's default sRGB viewer shows of a linear plate. Not through a tone-mapped view such as
+"ACES 1.0 - SDR Video": its S-curve compresses shadows and highlights and shifts colours, the
+very contrast the engines separate objects by; the dev shots as ACEScg EXRs lost up to 2.3 J&F
+against their JPEGs through it and match them through the sRGB encoding (docs/tuning.md,
+"Linear plates"). A config without an sRGB texture space falls back to its default display and
+view.
 
-That view is baked once per converter into a shaper + 3D LUT (`colorlut`, ~5x faster, mean error
-well under 0.5/255); `exact=True` keeps the full OCIO processor.
+A view (`tone_map=True`, or the fallback) is baked once per converter into a shaper + 3D LUT
+(`colorlut`, ~5x faster, mean error well under 0.5/255); `exact=True` keeps the full OCIO
+processor.
 """
 
 from __future__ import annotations
@@ -94,10 +100,14 @@ class ColorConverter:
     """Decoded plate pixels to display-referred sRGB in [0, 1]; OCIO processors are built once."""
 
     def __init__(
-        self, colorspace: str | None = None, config_path: str | None = None, exact: bool = False
+        self, colorspace: str | None = None, config_path: str | None = None, exact: bool = False,
+        tone_map: bool = False,
     ) -> None:
+        """tone_map: convert through the config's default display and view (e.g. the ACES SDR
+        output transform, baked into a LUT) instead of the sRGB encoding."""
         self.config = _load_config(config_path)
         self.exact = exact
+        self.tone_map = tone_map
         self._override = self._resolve(colorspace) if colorspace else None
         # source_is_float -> CPU processor, or None for the pass-through fast path.
         self._processors: dict[bool, ocio.CPUProcessor | None] = {}
@@ -143,6 +153,13 @@ class ColorConverter:
             raise InputError("the OCIO config has no sRGB texture colour space; give --colorspace")
         return srgb
 
+    def key(self, source_is_float: bool) -> tuple[str, ...]:
+        """What decides the converted pixels of this type of source: the config (its cache id),
+        the source colour space, the view and whether the exact processor is used."""
+        display = self.config.getDefaultDisplay()
+        return (self.config.getCacheID(), self.source_colorspace(source_is_float), display,
+                self.config.getDefaultView(display), str(self.exact), str(self.tone_map))
+
     def _processor(self, source_is_float: bool) -> ocio.CPUProcessor | None:
         if source_is_float in self._processors:
             return self._processors[source_is_float]
@@ -155,23 +172,36 @@ class ColorConverter:
         """The exact processor, or its LUT bake unless `exact`; None when no conversion."""
         source = self.source_colorspace(source_is_float)
         processor = None
-        if source != self._srgb_texture():
-            display = self.config.getDefaultDisplay()
-            view = self.config.getDefaultView(display)
-            transform = ocio.DisplayViewTransform(src=source, display=display, view=view)
+        srgb = self._srgb_texture()
+        if source != srgb:
+            transform, target = self._transform(source, None if self.tone_map else srgb)
             try:
                 cpu = self.config.getProcessor(transform).getDefaultCPUProcessor()
             except ocio.Exception as err:
                 raise InputError(
-                    f"OCIO cannot convert {source!r} to {display!r} / {view!r}: {str(err)[:200]}"
+                    f"OCIO cannot convert {source!r} to {target}: {str(err)[:200]}"
                 ) from None
             processor = None if cpu.isNoOp() else cpu
         self.lut_stats[source_is_float] = None
-        if processor is not None and not self.exact:
+        # Only a view is worth baking: the sRGB encoding (a matrix and a curve) costs the same
+        # exact (41 ms per 1080p frame either way), and its clip at 1 bakes poorly.
+        tone_mapped = self.tone_map or srgb is None
+        if processor is not None and not self.exact and tone_mapped:
             baked = colorlut.bake(processor, _apply)
             if baked is not None:  # else the view does not bake well: stay exact
                 processor, self.lut_stats[source_is_float] = baked
         return processor
+
+    def _transform(self, source: str, srgb: str | None) -> tuple[ocio.Transform, str]:
+        """The transform from `source` to the engines' image, and its description: the sRGB
+        texture encoding when the config has one (no tone mapping: see the module's
+        docstring), else the config's default display and view."""
+        if srgb is not None:
+            return ocio.ColorSpaceTransform(src=source, dst=srgb), repr(srgb)
+        display = self.config.getDefaultDisplay()
+        view = self.config.getDefaultView(display)
+        return (ocio.DisplayViewTransform(src=source, display=display, view=view),
+                f"{display!r} / {view!r}")
 
     def to_display(self, rgb: np.ndarray, source_is_float: bool) -> np.ndarray:
         """(H, W, 3) decoded pixels -> new (H, W, 3) float32 display sRGB, finite, in [0, 1].

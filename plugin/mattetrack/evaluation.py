@@ -10,6 +10,7 @@ deepest (farthest from the error's boundary), not the error of most pixels (see 
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import cv2
 import numpy as np
@@ -53,12 +54,14 @@ def next_click(pred: np.ndarray, truth: np.ndarray) -> tuple[float, float, bool]
 
 
 def simulate_clicks(
-    engine: Engine, image: np.ndarray, truth: np.ndarray, clicks: int
+    engine: Engine, image: np.ndarray, truth: np.ndarray, clicks: int,
+    context: Sequence[tuple[int, np.ndarray]] = (),
 ) -> tuple[list[float], list[float]]:
     """IoU after each of `clicks` protocol clicks, and milliseconds per `select` call.
 
-    image: (H, W, 3) float32 display-referred RGB; truth: (H, W) bool. Every call gets all
-    clicks so far, as a session would pass them.
+    image: (H, W, 3) float32 display-referred RGB; truth: (H, W) bool; context: (frame offset,
+    image) of the frames next to it, as a session passes them (none: a still). Every call gets
+    all clicks so far, as a session would pass them.
     """
     prompts, pred = FramePrompts(), np.zeros_like(truth)
     ious: list[float] = []
@@ -71,7 +74,7 @@ def simulate_clicks(
         x, y, positive = click
         prompts.add_point(x, y, positive)
         start = time.perf_counter()
-        coverage = engine.select(image, prompts)
+        coverage = engine.select(image, prompts, context)
         ms.append(1000.0 * (time.perf_counter() - start))
         pred = coverage >= 0.5
         ious.append(iou(pred, truth))

@@ -13,19 +13,46 @@ import numpy as np
 
 from mattetrack.errors import InputError
 
+DEFAULT_STROKE_WIDTH = 8.0
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """A painted line: points (N, 2) float32 x, y (display-window pixels, N >= 1) joined by
+    straight segments, `width` px wide; positive paints the object, negative the rest."""
+
+    points: np.ndarray
+    positive: bool = True
+    width: float = DEFAULT_STROKE_WIDTH
+
+    def samples(self, spacing: float) -> np.ndarray:
+        """(M, 2) float32 points along the line, at most `spacing` px apart, ends included."""
+        pts = np.asarray(self.points, np.float32).reshape(-1, 2)
+        out = [pts[:1]]
+        for a, b in zip(pts[:-1], pts[1:], strict=True):
+            n = max(1, int(np.ceil(float(np.hypot(*(b - a))) / max(spacing, 1e-3))))
+            t = np.arange(1, n + 1, dtype=np.float32)[:, None] / n
+            out.append(a + t * (b - a))
+        return np.concatenate(out)
+
 
 @dataclass
 class FramePrompts:
     """All prompts for one object on one frame.
 
     points: (N, 2) float32 x, y; labels: (N,) int8, 1 = positive (object), 0 = negative;
-    box: (x0, y0, x1, y1) or None; mask: (H, W) float32 coverage in [0, 1] or None.
+    box: (x0, y0, x1, y1) or None; mask: (H, W) float32 coverage in [0, 1] or None;
+    strokes: painted lines, in the order given. base: (H, W) float32 coverage the artist was
+    looking at when they first prompted this frame (a propagated matte) or None: the points and
+    strokes correct it (a mask, when given, is the artist's own word and takes its place).
     """
 
     points: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.float32))
     labels: np.ndarray = field(default_factory=lambda: np.zeros((0,), np.int8))
     box: tuple[float, float, float, float] | None = None
     mask: np.ndarray | None = None
+    strokes: list[Stroke] = field(default_factory=list)
+    base: np.ndarray | None = None
 
     def add_point(self, x: float, y: float, positive: bool = True) -> None:
         self.points = np.vstack([self.points, np.array([[x, y]], np.float32)])
@@ -33,7 +60,14 @@ class FramePrompts:
 
     @property
     def empty(self) -> bool:
-        return len(self.points) == 0 and self.box is None and self.mask is None
+        """No prompt at all (a base alone is not a prompt: it is what prompts correct)."""
+        return (len(self.points) == 0 and self.box is None and self.mask is None
+                and not self.strokes)
+
+    @property
+    def dense(self) -> np.ndarray | None:
+        """The coverage the other prompts refine: the artist's mask, else the base."""
+        return self.mask if self.mask is not None else self.base
 
     def validate(self, width: int, height: int, where: str = "prompt") -> None:
         """Raise InputError when a point or box lies outside a width x height display window."""
@@ -51,6 +85,13 @@ class FramePrompts:
                 raise InputError(
                     f"{where}: box {x0:g},{y0:g},{x1:g},{y1:g} is off the {width}x{height} frame"
                 )
+        for stroke in self.strokes:
+            for x, y in np.asarray(stroke.points).reshape(-1, 2):
+                if not (0 <= x <= width and 0 <= y <= height):
+                    kind = "stroke" if stroke.positive else "negative stroke"
+                    raise InputError(
+                        f"{where}: {kind} point {x:g},{y:g} is outside the {width}x{height} "
+                        "frame")
         if self.mask is not None and self.mask.shape != (height, width):
             h, w = self.mask.shape[:2]
             raise InputError(f"{where}: mask is {w}x{h}, the frame is {width}x{height}")
@@ -87,6 +128,20 @@ def parse_box(text: str, option: str = "--box") -> tuple[int | None, BoxXY]:
     if not (x1 > x0 and y1 > y0):
         raise InputError(f"{option} {text!r}: the box needs X1 > X0 and Y1 > Y0")
     return frame, (x0, y0, x1, y1)
+
+
+_STROKE_RX = re.compile(rf"\A{_FRAME}({_NUM}(?:,{_NUM})*)\Z")
+
+
+def parse_stroke(text: str, option: str = "--stroke") -> tuple[int | None, np.ndarray]:
+    """`[F:]X0,Y0,X1,Y1,...` -> (frame or None, (N, 2) float32 points), N >= 1."""
+    m = _STROKE_RX.match(text.strip())
+    values = [float(v) for v in m.group(2).split(",")] if m else []
+    if not m or len(values) % 2:
+        raise InputError(f"{option} {text!r}: expected [FRAME:]X0,Y0,X1,Y1,... (pairs of "
+                         "coordinates), e.g. 1001:100,80,140,120,180,130")
+    frame = int(m.group(1)) if m.group(1) is not None else None
+    return frame, np.array(values, np.float32).reshape(-1, 2)
 
 
 def parse_mask(text: str, option: str = "--mask") -> tuple[int, str]:

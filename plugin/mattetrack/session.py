@@ -3,6 +3,12 @@
 Engines hold no per-shot state; a Session passes them what they need. Object ids are stable
 integers starting at 1 (0 is "no object" in label images), independent of list positions, so
 removing an object never renumbers the others.
+
+With a result store, every result is kept under a key of what produced it (`resultkeys`), and
+propagation computes only what the store lacks: the frames an interrupted run did not reach, and
+after a change of prompts the frames whose result can change (for engines whose tracks restart
+at keyframes, the spans between the changed keyframe's neighbours). Prompts on a frame that
+already has a propagated matte correct that matte (`FramePrompts.base`).
 """
 
 from __future__ import annotations
@@ -13,10 +19,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mattetrack.engines.base import Coverages, Engine, FrameSource
+from mattetrack import resultkeys
+from mattetrack.engines.base import Coverages, Engine, FrameSource, Propagated
 from mattetrack.errors import InputError
-from mattetrack.prompts import FramePrompts
+from mattetrack.prompts import DEFAULT_STROKE_WIDTH, FramePrompts, Stroke
 from mattetrack.store import ResultStore
+
+
+@dataclass
+class RunCounts:
+    """What the last propagation did, in object-frames (one object on one frame): computed by
+    the engine or reused from the store; frames_computed: frames with anything computed."""
+
+    computed: int = 0
+    reused: int = 0
+    frames_computed: int = 0
 
 
 @dataclass
@@ -47,6 +64,10 @@ class Session:
         self.input_files: set[str] = set()
         # Keyframe coverage computed by engine.select, dropped whenever that frame's prompts change.
         self._selected: dict[tuple[int, int], np.ndarray] = {}
+        # {object id: {frame: confidence}} of the latest propagation results seen.
+        self.confidence: dict[int, dict[int, float]] = {}
+        self.last_run = RunCounts()
+        self._plate_keys: dict[int, str] = {}
 
     # -- objects -------------------------------------------------------------------------------
     @property
@@ -87,6 +108,7 @@ class Session:
         self.object(obj_id)
         del self._objects[obj_id]
         self._selected = {k: v for k, v in self._selected.items() if k[0] != obj_id}
+        self.confidence.pop(obj_id, None)
         if self.store is not None:
             self.store.remove_object(obj_id)
 
@@ -114,6 +136,8 @@ class Session:
         where: str = "point",
     ) -> None:
         """A click at display-window pixel (x, y); positive marks the object, negative the rest."""
+        if not (np.isfinite(x) and np.isfinite(y)):
+            raise InputError(f"{where}: the point {x:g},{y:g} is not a finite position")
         trial = FramePrompts()
         trial.add_point(x, y, positive)
         trial.validate(self.shot.width, self.shot.height, where)
@@ -138,6 +162,26 @@ class Session:
         if source is not None:
             self.input_files.add(source)
 
+    def add_stroke(self, obj_id: int, frame: int, points: np.ndarray, positive: bool = True,
+                   width: float = DEFAULT_STROKE_WIDTH, where: str = "stroke") -> None:
+        """A painted line through display-window points (N, 2) x, y, `width` px wide; positive
+        paints the object, negative the rest."""
+        pts = np.asarray(points, np.float32).reshape(-1, 2)
+        if not len(pts) or not np.isfinite(pts).all():
+            raise InputError(f"{where}: a stroke needs at least one finite point")
+        if not (np.isfinite(width) and width > 0):
+            raise InputError(f"{where}: the stroke width must be > 0, not {width:g}")
+        stroke = Stroke(pts, positive, float(width))
+        FramePrompts(strokes=[stroke]).validate(self.shot.width, self.shot.height, where)
+        self._prompts(obj_id, frame, where).strokes.append(stroke)
+
+    def set_base(self, obj_id: int, frame: int, coverage: np.ndarray | None) -> None:
+        """The (H, W) matte the object's prompts on `frame` correct (what the artist saw there
+        when they first prompted it), or None: the prompts select from scratch."""
+        prompts = self._prompts(obj_id, frame, "base")
+        prompts.base = None if coverage is None else np.clip(
+            np.asarray(coverage, np.float32), 0.0, 1.0)
+
     def clear_prompts(self, obj_id: int, frame: int | None = None) -> None:
         """Remove an object's prompts on one frame, or on every frame."""
         obj = self.object(obj_id)
@@ -150,6 +194,31 @@ class Session:
         return self.object(obj_id).keyframes
 
     # -- results -------------------------------------------------------------------------------
+    def _plate_key(self, frame: int) -> str:
+        """What decides the frame's pixels (file identity and colour pipeline, or the pixels)."""
+        key = self._plate_keys.get(frame)
+        if key is None:
+            frame_key = getattr(self.shot, "frame_key", None)
+            key = resultkeys.digest(frame_key(frame) if frame_key is not None
+                                    else self.shot.image(frame))
+            self._plate_keys[frame] = key
+        return key
+
+    def _context(self, frame: int) -> list[int]:
+        """The frames next to `frame` that a selection there also sees (its motion), as
+        offsets: -1 and +1 where the shot has them."""
+        order = self.shot.frames
+        p = order.index(frame)
+        return [o for o in (-1, 1) if 0 <= p + o < len(order)]
+
+    def _selection_key(self, obj_id: int, frame: int) -> str:
+        prompts = self.object(obj_id).prompts[frame]
+        order = self.shot.frames
+        p = order.index(frame)
+        context = [self._plate_key(order[p + o]) for o in self._context(frame)]
+        return resultkeys.digest(self.engine.cache_key, self._plate_key(frame),
+                                 resultkeys.prompts_key(prompts), context)
+
     def select(self, obj_id: int, frame: int) -> np.ndarray:
         """(H, W) float32 coverage of an object on one of its keyframes (a selection preview)."""
         obj = self.object(obj_id)
@@ -158,7 +227,17 @@ class Session:
             raise InputError(f"object {obj.name!r} has no prompts on frame {frame}")
         key = (obj_id, frame)
         if key not in self._selected:
-            coverage = self.engine.select(self.shot.image(frame), prompts)
+            coverage = None
+            if self.store is not None:
+                skey = self._selection_key(obj_id, frame)
+                coverage = self.store.get_selection(skey)
+            if coverage is None:
+                order = self.shot.frames
+                p = order.index(frame)
+                context = [(o, self.shot.image(order[p + o])) for o in self._context(frame)]
+                coverage = self.engine.select(self.shot.image(frame), prompts, context)
+                if self.store is not None:
+                    self.store.put_selection(skey, coverage)
             coverage.setflags(write=False)
             self._selected[key] = coverage
         return self._selected[key]
@@ -170,6 +249,75 @@ class Session:
         for obj in self._objects.values():
             if not obj.keyframes:
                 raise InputError(f"object {obj.name!r} has no prompts")
+            for f in obj.keyframes:
+                p = obj.prompts[f]
+                if (p.dense is None and p.box is None and not (p.labels == 1).any()
+                        and not any(s.positive for s in p.strokes)):
+                    raise InputError(
+                        f"object {obj.name!r}: the prompts on frame {f} are all negative; "
+                        "add a positive point, a stroke, a box or a mask")
+
+    def adopt_bases(self) -> None:
+        """Prompts on a frame the store has a propagated matte for correct that matte.
+
+        For each object and keyframe: the base the store kept from the first time the frame
+        was prompted, else the frame's stored propagated result (the matte the artist was
+        looking at), which is then kept as that frame's base. Bases of frames that are no
+        longer keyframes are forgotten. Needs a store; a mask prompt needs no base.
+        """
+        store = self.store
+        if store is None:
+            return
+        for obj in self._objects.values():
+            keys = set(obj.keyframes)
+            for f in store.base_frames(obj.id):
+                if f not in keys:
+                    store.drop_base(obj.id, f)
+            for f in keys:
+                prompts = obj.prompts[f]
+                if prompts.mask is not None or prompts.base is not None:
+                    continue
+                base = store.get_base(obj.id, f)
+                if base is None:
+                    stored = store.lookup(obj.id, f)
+                    if stored is None or stored.key.startswith("k"):
+                        continue  # no matte there yet, or its own earlier selection
+                    base = store.get(obj.id, f)
+                    if base is None:
+                        continue
+                    store.put_base(obj.id, f, base)
+                self.set_base(obj.id, f, base)
+
+    def _frame_keys(self, obj: TrackedObject, frames: Sequence[int],
+                    selections: dict[int, str]) -> dict[int, str]:
+        """{frame: result key} of an object over `frames` (see `resultkeys`). Keyframe results
+        are keyed `k...` (a later correction there is not made on top of its own selection)."""
+        order = list(self.shot.frames)
+        position = {f: i for i, f in enumerate(order)}
+        keys = sorted(selections, key=position.__getitem__)
+        engine_key = self.engine.cache_key
+        if not self.engine.span_results:
+            shared = resultkeys.digest(engine_key, sorted(selections.items()),
+                                       [self._plate_key(f) for f in order])
+            return {f: "k" + selections[f] if f in selections
+                    else "p" + resultkeys.digest(shared, f) for f in frames}
+        kpos = [position[k] for k in keys]
+        segment: dict[tuple[int, int], str] = {}  # (first, last) position -> plate digest
+        out: dict[int, str] = {}
+        for f in frames:
+            if f in selections:
+                out[f] = "k" + selections[f]
+                continue
+            p = position[f]
+            i = int(np.searchsorted(kpos, p))
+            lo = kpos[i - 1] if i > 0 else 0
+            hi = kpos[i] if i < len(kpos) else len(order) - 1
+            if (lo, hi) not in segment:
+                segment[(lo, hi)] = resultkeys.digest(
+                    [self._plate_key(order[q]) for q in range(lo, hi + 1)])
+            deps = [(order[q], selections[order[q]]) for q in (lo, hi) if q in kpos]
+            out[f] = "p" + resultkeys.span_key(engine_key, f, deps, [segment[(lo, hi)]])
+        return out
 
     def propagate(self, frames: Sequence[int] | None = None,
                   objects: Sequence[int] | None = None) -> Iterator[tuple[int, Coverages]]:
@@ -177,8 +325,10 @@ class Session:
 
         objects: the ids to propagate (default: every object; an output planned for some objects
         gets exactly those, or an error if one was removed since). Yields (frame, {object id:
-        (H, W) float32 coverage}) in ascending frame order, one frame at a time; results also go
-        to the store when the session has one.
+        (H, W) float32 coverage}) in ascending frame order, one frame at a time. With a store,
+        results whose key is stored are read back and only the rest computed (`last_run` says
+        how many); new results go to the store as they are made. Confidences land in
+        `confidence`.
         """
         self.check_ready()
         chosen = list(self._objects.values()) if objects is None else [
@@ -186,10 +336,93 @@ class Session:
         frames = list(self.shot.frames) if frames is None else sorted(frames)
         for f in frames:
             self._check_frame(f, "propagate")
+        self.last_run = counts = RunCounts()
         keyframes = {obj.id: {f: self.select(obj.id, f) for f in obj.keyframes}
                      for obj in chosen}
-        for frame, coverages in self.engine.propagate(self.shot, keyframes, frames):
-            if self.store is not None:
-                for obj_id, coverage in coverages.items():
-                    self.store.put(obj_id, frame, coverage)
-            yield frame, coverages
+        if self.store is None:
+            for item in self.engine.propagate(self.shot, keyframes, frames):
+                self._note(item.confidence, item.frame)
+                counts.computed += len(item.coverages)
+                counts.frames_computed += 1
+                yield item.frame, item.coverages
+            return
+        yield from self._propagate_stored(chosen, frames, keyframes, counts)
+
+    def _note(self, confidence: dict[int, float], frame: int) -> None:
+        for obj_id, c in confidence.items():
+            self.confidence.setdefault(obj_id, {})[frame] = float(c)
+
+    def _propagate_stored(self, chosen: list[TrackedObject], frames: list[int],
+                          keyframes: dict[int, dict[int, np.ndarray]],
+                          counts: RunCounts) -> Iterator[tuple[int, Coverages]]:
+        store = self.store
+        assert store is not None
+        keys = {obj.id: self._frame_keys(obj, frames, {f: self._selection_key(obj.id, f)
+                                                       for f in obj.keyframes})
+                for obj in chosen}
+        missing: dict[int, list[int]] = {}
+        for obj in chosen:
+            missing[obj.id] = []
+            for f in frames:
+                stored = store.lookup(obj.id, f)
+                if stored is None or stored.key != keys[obj.id][f]:
+                    missing[obj.id].append(f)
+        # One engine run per group of objects missing the same frames and per run of
+        # consecutive frames (a run far from another costs only its own sweeps).
+        position = {f: i for i, f in enumerate(self.shot.frames)}
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for obj_id, fs in missing.items():
+            if fs:
+                groups.setdefault(tuple(fs), []).append(obj_id)
+        runs: list[tuple[list[int], list[int]]] = []  # (frames, objects)
+        for fs, objs in groups.items():
+            current: list[int] = []
+            for f in fs:
+                if current and position[f] != position[current[-1]] + 1:
+                    runs.append((current, objs))
+                    current = []
+                current.append(f)
+            runs.append((current, objs))
+        runs.sort(key=lambda r: position[r[0][0]])
+        active: list[tuple[Iterator[Propagated], set[int]]] = []
+        pending = list(runs)
+        try:
+            for f in frames:
+                while pending and pending[0][0][0] == f:
+                    run_frames, objs = pending.pop(0)
+                    gen = self.engine.propagate(self.shot, {o: keyframes[o] for o in objs},
+                                                run_frames)
+                    active.append((gen, set(run_frames)))
+                out: Coverages = {}
+                for gen, run_frames in list(active):
+                    if f not in run_frames:
+                        continue
+                    item = next(gen)
+                    assert item.frame == f, (item.frame, f)
+                    for obj_id, cov in item.coverages.items():
+                        conf = item.confidence.get(obj_id)
+                        store.put(obj_id, f, cov, keys[obj_id][f], conf)
+                        out[obj_id] = cov
+                    self._note(item.confidence, f)
+                    if f == max(run_frames):
+                        gen.close()
+                        active.remove((gen, run_frames))
+                computed = len(out)
+                for obj in chosen:
+                    if obj.id in out:
+                        continue
+                    stored = store.lookup(obj.id, f)
+                    cov = store.get(obj.id, f, keys[obj.id][f]) if stored is not None else None
+                    if cov is None:  # removed under us: a one-line error, not a wrong matte
+                        raise InputError(f"{store.root}: the stored result of object "
+                                         f"{obj.name!r} on frame {f} disappeared during the run")
+                    out[obj.id] = cov
+                    if stored.confidence is not None:
+                        self._note({obj.id: stored.confidence}, f)
+                counts.computed += computed
+                counts.reused += len(out) - computed
+                counts.frames_computed += computed > 0
+                yield f, {obj.id: out[obj.id] for obj in chosen}
+        finally:
+            for gen, _ in active:
+                gen.close()

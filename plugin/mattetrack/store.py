@@ -1,18 +1,31 @@
-"""ResultStore: per-object, per-frame coverage on disk, written atomically.
+"""ResultStore: per-object, per-frame coverage on disk, keyed by what produced it, written
+atomically.
 
 Layout under the store's root::
 
-    store.json            {"version": 1, "width": W, "height": H, "objects": {"1": {"name": "dog"}}}
-    <object id>/<frame>.png   16-bit grey PNG, coverage * 65535 (quantisation error < 1e-5)
+    store.json                      {"version": 2, "width": W, "height": H,
+                                     "objects": {"<id>": {"name": N, "folder": F}}}
+    <F>/<frame>_<key>_<conf>.png    a frame's result: 16-bit grey PNG, coverage * 65535
+                                    (quantisation error < 1e-5); key: what produced it
+                                    (`resultkeys`); conf: the engine's confidence * 10000
+                                    (`n`: none)
+    <F>/base_<frame>.png            the matte an artist was looking at when they first prompted
+                                    that frame (their prompts there correct it)
+    selections/<key>.png            keyframe selections, by the key of their image and prompts
 
-Every file is written to a temporary name in the same folder and renamed into place, so an
-interrupted run never leaves a half-written result and a later run can pick up what is there.
+An object's folder is named after a digest of its name, so its results follow its name (the
+command line numbers objects in the order given; a name is what an artist keeps). One result is
+kept per object and frame: the newest. Every file is written to a temporary name in the same
+folder and renamed into place, so an interrupted run never leaves a half-written result and a
+later run picks up what is there.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import threading
 from pathlib import Path
 
 import cv2
@@ -20,7 +33,7 @@ import numpy as np
 
 from mattetrack.errors import MatteTrackError
 
-_VERSION = 1
+_VERSION = 2
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -35,14 +48,32 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def _folder_name(name: str) -> str:
+    return "o" + hashlib.blake2b(name.encode(), digest_size=8).hexdigest()
+
+
+class Stored:
+    """One stored frame result: its key, the engine's confidence (or None) and its file."""
+
+    __slots__ = ("key", "confidence", "path")
+
+    def __init__(self, key: str, confidence: float | None, path: Path) -> None:
+        self.key, self.confidence, self.path = key, confidence, path
+
+
 class ResultStore:
-    """Coverage results of one shot on disk. Coverage arrays are (H, W) float32 in [0, 1]."""
+    """Coverage results of one shot on disk. Coverage arrays are (H, W) float32 in [0, 1].
+
+    Safe to share between threads of one process (an index per object, under a lock).
+    """
 
     def __init__(self, root: str | os.PathLike[str], width: int, height: int) -> None:
         self.root = Path(root)
         self.width = width
         self.height = height
         self._names: dict[int, str] = {}
+        self._index: dict[int, dict[int, Stored]] = {}
+        self._lock = threading.RLock()
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             manifest = self.root / "store.json"
@@ -58,10 +89,14 @@ class ResultStore:
     def _load(self, manifest: Path) -> None:
         try:
             meta = json.loads(manifest.read_text())
+            version = int(meta.get("version", 1))
             size = (int(meta["width"]), int(meta["height"]))
             names = {int(k): str(v["name"]) for k, v in meta["objects"].items()}
-        except (ValueError, KeyError, TypeError) as err:
+        except (ValueError, KeyError, TypeError, AttributeError) as err:
             raise MatteTrackError(f"{manifest}: not a MatteTrack result store ({err})") from err
+        if version != _VERSION:
+            raise MatteTrackError(f"{self.root}: a result store of MatteTrack's format "
+                                  f"{version} (this one reads {_VERSION}); use a new folder")
         if size != (self.width, self.height):
             raise MatteTrackError(
                 f"{self.root}: holds results for a {size[0]}x{size[1]} shot, "
@@ -74,35 +109,135 @@ class ResultStore:
             "version": _VERSION,
             "width": self.width,
             "height": self.height,
-            "objects": {str(k): {"name": v} for k, v in sorted(self._names.items())},
+            "objects": {str(k): {"name": v, "folder": _folder_name(v)}
+                        for k, v in sorted(self._names.items())},
         }
         atomic_write_bytes(self.root / "store.json", json.dumps(meta, indent=1).encode())
 
+    # -- objects -------------------------------------------------------------------------------
     @property
     def objects(self) -> dict[int, str]:
         """{object id: name} of the objects the store has seen."""
         return dict(self._names)
 
     def set_object(self, obj_id: int, name: str) -> None:
-        if self._names.get(obj_id) != name:
-            self._names[obj_id] = name
-            self._save()
+        """Name object `obj_id` (its results live under its name)."""
+        with self._lock:
+            if self._names.get(obj_id) != name:
+                # Another id that had this name (an earlier run numbered objects differently).
+                for other in [k for k, v in self._names.items() if v == name]:
+                    del self._names[other]
+                    self._index.pop(other, None)
+                self._names[obj_id] = name
+                self._index.pop(obj_id, None)
+                self._save()
 
     def remove_object(self, obj_id: int) -> None:
         """Forget an object and delete its results."""
-        folder = self.root / str(obj_id)
-        if folder.is_dir():
-            for f in folder.iterdir():
-                f.unlink()
-            folder.rmdir()
-        if self._names.pop(obj_id, None) is not None:
-            self._save()
+        with self._lock:
+            folder = self._folder(obj_id)
+            if folder.is_dir():
+                for f in folder.iterdir():
+                    f.unlink()
+                folder.rmdir()
+            self._index.pop(obj_id, None)
+            if self._names.pop(obj_id, None) is not None:
+                self._save()
 
-    def _path(self, obj_id: int, frame: int) -> Path:
-        return self.root / str(obj_id) / f"{frame}.png"
+    def _folder(self, obj_id: int) -> Path:
+        return self.root / _folder_name(self._names.get(obj_id, f"#{obj_id}"))
 
-    def put(self, obj_id: int, frame: int, coverage: np.ndarray) -> None:
-        """Store (H, W) float32 coverage of an object on a frame."""
+    # -- frame results -------------------------------------------------------------------------
+    def _entries(self, obj_id: int) -> dict[int, Stored]:
+        """{frame: Stored} of an object, read from its folder once."""
+        entries = self._index.get(obj_id)
+        if entries is None:
+            entries = {}
+            folder = self._folder(obj_id)
+            if folder.is_dir():
+                for path in folder.glob("*.png"):
+                    parts = path.stem.split("_")
+                    if len(parts) != 3 or not parts[0].lstrip("-").isdigit():
+                        continue
+                    conf = None if parts[2] == "n" else int(parts[2]) / 10000.0
+                    entries[int(parts[0])] = Stored(parts[1], conf, path)
+            self._index[obj_id] = entries
+        return entries
+
+    def put(self, obj_id: int, frame: int, coverage: np.ndarray, key: str = "0",
+            confidence: float | None = None) -> None:
+        """Store (H, W) float32 coverage of an object on a frame, produced as `key` says
+        (letters and digits), with the engine's confidence in [0, 1] (or None); replaces the
+        frame's earlier result."""
+        if not key.isalnum():
+            raise ValueError(f"a result key is letters and digits, not {key!r}")
+        conf = "n" if confidence is None else str(int(round(float(np.clip(confidence, 0, 1))
+                                                               * 10000)))
+        with self._lock:
+            folder = self._folder(obj_id)
+            folder.mkdir(exist_ok=True)
+            path = folder / f"{frame}_{key}_{conf}.png"
+            atomic_write_bytes(path, self._encode(coverage, path))
+            entries = self._entries(obj_id)
+            old = entries.get(frame)
+            entries[frame] = Stored(key, None if confidence is None else float(confidence),
+                                    path)
+            if old is not None and old.path != path:
+                old.path.unlink(missing_ok=True)
+
+    def lookup(self, obj_id: int, frame: int) -> Stored | None:
+        """The stored result of an object on a frame (whatever produced it), or None."""
+        with self._lock:
+            return self._entries(obj_id).get(frame)
+
+    def get(self, obj_id: int, frame: int, key: str | None = None) -> np.ndarray | None:
+        """(H, W) float32 coverage, or None when the store has none for that object and frame
+        (produced as `key` says, when given)."""
+        stored = self.lookup(obj_id, frame)
+        if stored is None or (key is not None and stored.key != key):
+            return None
+        return self._read(stored.path)
+
+    def frames(self, obj_id: int) -> list[int]:
+        """Frames that have a stored result for the object, ascending."""
+        with self._lock:
+            return sorted(self._entries(obj_id))
+
+    # -- bases: what a correction corrects -------------------------------------------------------
+    def _base_path(self, obj_id: int, frame: int) -> Path:
+        return self._folder(obj_id) / f"base_{frame}.png"
+
+    def put_base(self, obj_id: int, frame: int, coverage: np.ndarray) -> None:
+        """Keep the matte an object had on `frame` when it was first prompted there."""
+        path = self._base_path(obj_id, frame)
+        path.parent.mkdir(exist_ok=True)
+        atomic_write_bytes(path, self._encode(coverage, path))
+
+    def get_base(self, obj_id: int, frame: int) -> np.ndarray | None:
+        path = self._base_path(obj_id, frame)
+        return self._read(path) if path.exists() else None
+
+    def base_frames(self, obj_id: int) -> list[int]:
+        folder = self._folder(obj_id)
+        return sorted(int(p.stem[5:]) for p in folder.glob("base_*.png")
+                      if p.stem[5:].lstrip("-").isdigit()) if folder.is_dir() else []
+
+    def drop_base(self, obj_id: int, frame: int) -> None:
+        self._base_path(obj_id, frame).unlink(missing_ok=True)
+
+    # -- keyframe selections ---------------------------------------------------------------------
+    def put_selection(self, key: str, coverage: np.ndarray) -> None:
+        folder = self.root / "selections"
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{key}.png"
+        atomic_write_bytes(path, self._encode(coverage, path))
+
+    def get_selection(self, key: str) -> np.ndarray | None:
+        path = self.root / "selections" / f"{key}.png"
+        return self._read(path) if path.exists() else None
+
+    # -- encoding --------------------------------------------------------------------------------
+    def _encode(self, coverage: np.ndarray, path: Path) -> bytes:
         if coverage.shape != (self.height, self.width):
             raise ValueError(
                 f"coverage is {coverage.shape}, the store holds {self.height}x{self.width}"
@@ -111,24 +246,11 @@ class ResultStore:
         # Fastest PNG compression: mattes are mostly flat, so level 1 already shrinks them ~50x.
         ok, buf = cv2.imencode(".png", q, [cv2.IMWRITE_PNG_COMPRESSION, 1])
         if not ok:
-            raise MatteTrackError(f"{self._path(obj_id, frame)}: PNG encoding failed")
-        path = self._path(obj_id, frame)
-        path.parent.mkdir(exist_ok=True)
-        atomic_write_bytes(path, buf.tobytes())
+            raise MatteTrackError(f"{path}: PNG encoding failed")
+        return buf.tobytes()
 
-    def get(self, obj_id: int, frame: int) -> np.ndarray | None:
-        """(H, W) float32 coverage, or None when the store has none for that object and frame."""
-        path = self._path(obj_id, frame)
-        if not path.exists():
-            return None
+    def _read(self, path: Path) -> np.ndarray:
         q = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if q is None or q.shape != (self.height, self.width):
+        if q is None or q.shape != (self.height, self.width) or q.dtype != np.uint16:
             raise MatteTrackError(f"{path}: damaged result file; delete it to recompute")
         return q.astype(np.float32) / 65535.0
-
-    def frames(self, obj_id: int) -> list[int]:
-        """Frames that have a stored result for the object, ascending."""
-        folder = self.root / str(obj_id)
-        if not folder.is_dir():
-            return []
-        return sorted(int(p.stem) for p in folder.glob("*.png") if p.stem.lstrip("-").isdigit())

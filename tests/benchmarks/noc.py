@@ -28,18 +28,23 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "davis2016-dev"
 
 
+def _image(data_root: Path, shot: str, frame: int) -> np.ndarray:
+    image = np.asarray(Image.open(data_root / "JPEGImages" / "480p" / shot / f"{frame:05d}.jpg"))
+    return image[..., :3].astype(np.float32) / 255.0
+
+
 def load_first_frame(data_root: Path, shot: str) -> tuple[np.ndarray, np.ndarray]:
     """(image (H, W, 3) float32 sRGB in [0, 1], truth (H, W) bool) of a shot's first frame."""
-    image = np.asarray(Image.open(data_root / "JPEGImages" / "480p" / shot / "00000.jpg"))
     truth = np.asarray(Image.open(data_root / "Annotations" / "480p" / shot / "00000.png"))
     if truth.ndim == 3:
         truth = truth[..., 0]
-    return image[..., :3].astype(np.float32) / 255.0, truth > 127
+    return _image(data_root, shot, 0), truth > 127
 
 
-def run_clicks(engine, image: np.ndarray, truth: np.ndarray, max_clicks: int = 20) -> dict:
+def run_clicks(engine, image: np.ndarray, truth: np.ndarray, max_clicks: int = 20,
+               context=()) -> dict:
     """Simulate up to max_clicks clicks on one image; returns IoU after each click and timings."""
-    ious, ms = simulate_clicks(engine, image, truth, max_clicks)
+    ious, ms = simulate_clicks(engine, image, truth, max_clicks, context)
     return {"ious": ious, "ms": ms}
 
 
@@ -52,12 +57,14 @@ def clicks_to(ious: list[float], target: float, cap: int) -> int:
 
 
 def measure_noc(
-    data_root: Path, shots: list[str] | None = None, engine=None, max_clicks: int = 20
+    data_root: Path, shots: list[str] | None = None, engine=None, max_clicks: int = 20,
+    still: bool = False,
 ) -> list[dict]:
     """Per shot: {"shot", "noc85", "noc90", "ious" (after each click), "ms" (per select call)}.
 
     data_root: the davis2016-dev folder; shots: default all in JPEGImages/480p; engine: default
-    the classic engine with its default parameters.
+    the classic engine with its default parameters; still: the first frame alone, without the
+    next one (the engine cannot see motion).
     """
     if engine is None:
         from mattetrack.engines.classic import ClassicEngine
@@ -68,7 +75,9 @@ def measure_noc(
     rows = []
     for shot in shots:
         image, truth = load_first_frame(data_root, shot)
-        run = run_clicks(engine, image, truth, max_clicks)
+        # The next frame, as a session passes it: what moves tells the object apart.
+        context = [(1, _image(data_root, shot, 1))] if still is False else []
+        run = run_clicks(engine, image, truth, max_clicks, context)
         rows.append(
             {
                 "shot": shot,
@@ -84,6 +93,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", help="comma-separated shot names (default: all)")
     parser.add_argument("--max-clicks", type=int, default=20)
+    parser.add_argument("--still", action="store_true",
+                        help="the first frame alone (no motion from the next frame)")
     parser.add_argument("--data", default=str(DATA), help="the davis2016-dev folder")
     args = parser.parse_args()
     data = Path(args.data)
@@ -91,8 +102,9 @@ def main() -> int:
         print(f"skipped: {data} is absent (the DAVIS dev shots live in ../shared/data)")
         return 0
     shots = args.shots.split(",") if args.shots else None
-    print(f"NoC on DAVIS-2016 dev first frames, classic engine, {os.cpu_count()} cores")
-    rows = measure_noc(data, shots, max_clicks=args.max_clicks)
+    what = "first frames alone" if args.still else "first frames with the next frame's motion"
+    print(f"NoC on DAVIS-2016 dev {what}, classic engine, {os.cpu_count()} cores")
+    rows = measure_noc(data, shots, max_clicks=args.max_clicks, still=args.still)
     print(f"{'shot':<16}{'NoC@85':>7}{'NoC@90':>7}{'IoU@1':>7}{'IoU@3':>7}{'IoU@5':>7}{'ms':>7}")
     for r in rows:
         i = r["ious"]

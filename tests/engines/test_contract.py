@@ -69,7 +69,7 @@ def test_range_order_and_keyframes_unchanged(engine, shots):
     keys = {1: {FIRST + 2: shot.truth(FIRST + 2), FIRST + 14: shot.truth(FIRST + 14)},
             7: {FIRST + 9: (shot.truth(FIRST + 9) > 0.5).astype(np.float32)}}
     wanted = list(range(FIRST + 5, FIRST + 13))
-    got = list(engine.propagate(shot, keys, wanted))
+    got = [(r.frame, r.coverages) for r in engine.propagate(shot, keys, wanted)]
     assert [f for f, _ in got] == wanted
     for frame, covs in got:
         assert set(covs) == {1, 7}
@@ -84,7 +84,8 @@ def test_both_directions_from_one_keyframe(engine, shots):
     and the keyframe comes back unchanged."""
     shot = shots[8]
     key = shot.truth(FIRST + 4)
-    got = dict(engine.propagate(shot, {3: {FIRST + 4: key}}, shot.frames))
+    got = {r.frame: r.coverages for r in engine.propagate(shot, {3: {FIRST + 4: key}},
+                                                          shot.frames)}
     assert sorted(got) == shot.frames
     np.testing.assert_array_equal(got[FIRST + 4][3], key)
     for frame in shot.frames:
@@ -98,7 +99,7 @@ def _run(engine, shot: SyntheticSource) -> tuple[int, int]:
     gc.collect()
     tracemalloc.start()
     try:
-        for _, covs in engine.propagate(shot, keys, shot.frames):
+        for _, covs, _ in engine.propagate(shot, keys, shot.frames):
             refs.extend(weakref.ref(c) for c in covs.values())
             del covs
         gc.collect()

@@ -30,9 +30,9 @@ class CountingEngine(ClassicEngine):
         super().__init__()
         self.calls = 0
 
-    def select(self, image, prompts):
+    def select(self, image, prompts, context=()):
         self.calls += 1
-        return super().select(image, prompts)
+        return super().select(image, prompts, context)
 
     def propagate(self, source, keyframes, frames):
         self.calls += 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
-from mattetrack.engines.base import Coverages, Engine, FrameSource
+from mattetrack.engines.base import Coverages, Engine, FrameSource, Propagated
 from mattetrack.errors import InputError
 from mattetrack.tables import resolve
 
@@ -106,4 +106,4 @@ def get_engine(
 
 
 __all__ = ["Coverages", "DEFAULT_ENGINE", "ENGINES", "Engine", "EngineSpec", "FrameSource",
-           "engine_spec", "get_engine"]
+           "Propagated", "engine_spec", "get_engine"]

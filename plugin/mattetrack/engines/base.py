@@ -7,7 +7,7 @@ coverage) is passed in, so one loaded engine serves many sessions.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -15,6 +15,16 @@ from mattetrack.prompts import FramePrompts
 
 # {object id: (H, W) float32 coverage in [0, 1] on the display window}
 Coverages = dict[int, np.ndarray]
+
+
+class Propagated(NamedTuple):
+    """One frame of a propagation: coverages {object id: (H, W) float32 in [0, 1]} and the
+    engine's confidence {object id: c in [0, 1]} that each is right (its own signals: how well
+    the tracks held, how much they disagree; 1.0 on a keyframe)."""
+
+    frame: int
+    coverages: Coverages
+    confidence: dict[int, float]
 
 
 class FrameSource(Protocol):
@@ -36,11 +46,23 @@ class FrameSource(Protocol):
 
 class Engine(Protocol):
     name: str
+    # Everything the engine's results depend on besides its inputs (parameters, weights,
+    # device kind), as a string for result keys.
+    cache_key: str
+    # A frame's result depends only on the object's keyframes on either side of it (tracks
+    # restart at every keyframe), not on keyframes farther away: after a correction only the
+    # spans around it change.
+    span_results: bool
 
-    def select(self, image: np.ndarray, prompts: FramePrompts) -> np.ndarray:
-        """Coverage of the prompted object on one frame.
+    def select(self, image: np.ndarray, prompts: FramePrompts,
+               context: Sequence[tuple[int, np.ndarray]] = ()) -> np.ndarray:
+        """Coverage of the prompted object on one frame. Points and strokes on a frame with a
+        dense prompt (`prompts.dense`: the artist's mask or the matte they are correcting)
+        refine that coverage.
 
-        image: (H, W, 3) float32 display-referred RGB in [0, 1]. Returns (H, W) float32 in [0, 1].
+        image: (H, W, 3) float32 display-referred RGB in [0, 1]; context: (frame offset, image)
+        of the shot's frames next to it (e.g. -1 and +1; none for a still), which an engine may
+        use to see what moves. Returns (H, W) float32 in [0, 1].
         """
         ...
 
@@ -55,13 +77,13 @@ class Engine(Protocol):
         source: FrameSource,
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
-    ) -> Iterator[tuple[int, Coverages]]:
+    ) -> Iterator[Propagated]:
         """Propagate keyframe coverage through `frames`.
 
         keyframes: {object id: {frame: (H, W) float32 coverage}}; every object has at least one.
         Runs forwards and backwards from every keyframe and blends between neighbouring keyframes;
-        a keyframe's own coverage is returned unchanged on its frame. Yields (frame, {object id:
-        coverage}) for every frame of `frames` in ascending order, one at a time, so memory does not
-        grow with shot length.
+        a keyframe's own coverage is returned unchanged on its frame. Yields a `Propagated` for
+        every frame of `frames` in ascending order, one at a time, so memory does not grow with
+        shot length.
         """
         ...

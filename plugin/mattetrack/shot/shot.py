@@ -72,6 +72,7 @@ class Shot:
         self._source_is_float = source_is_float
         self._converter = converter
         self._colorspace = converter.source_colorspace(source_is_float)
+        self._converter_key: tuple | None = None
         self._cache: LRUCache[int, np.ndarray] = LRUCache(cache_size)
         self._lock = threading.Lock()  # guards the cache, _loading, _queued and the stats
         # One capture: reads in turn. Re-entrant so that a read-ahead can check the capture's
@@ -186,6 +187,16 @@ class Shot:
         """The file holding `frame` (the movie file for a movie)."""
         self.check_frame(frame)
         return self._path if self._files is None else self._files[frame]
+
+    def frame_key(self, frame: int) -> tuple:
+        """What decides `image(frame)`: the file (real path, size, modification time), the
+        frame number and the colour conversion, for result keys (`mattetrack.resultkeys`)."""
+        self.check_frame(frame)
+        path = self._path if self._files is None else self._files[frame]
+        st = os.stat(path)
+        if self._converter_key is None:
+            self._converter_key = self._converter.key(self._source_is_float)
+        return os.path.realpath(path), st.st_size, st.st_mtime_ns, frame, self._converter_key
 
     def data_window(self, frame: int) -> Box2i:
         """Where `frame` has pixels (EXR); the display window for a movie or other formats."""

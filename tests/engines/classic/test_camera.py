@@ -95,7 +95,7 @@ def test_keyframe_leak_shrinks_as_object_moves_away() -> None:
     def leak_left(camera_clamp: float) -> float:
         params = ClassicParams()
         params.propagate.track.camera_clamp = camera_clamp
-        res = {f: c[0] for f, c in
+        res = {f: c[0] for f, c, _ in
                ClassicEngine(params).propagate(src, {0: {0: key}}, src.frames)}
         left = [np.count_nonzero((res[f] >= 0.5) & (src.truth(f) < 0.5)) / leak0
                 for f in src.frames[1:6]]

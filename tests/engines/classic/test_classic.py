@@ -33,7 +33,7 @@ def engine() -> ClassicEngine:
 
 def run(engine: ClassicEngine, src: SyntheticSource, keyframes, frames=None):
     frames = src.frames if frames is None else frames
-    return list(engine.propagate(src, keyframes, frames))
+    return [(r.frame, r.coverages) for r in engine.propagate(src, keyframes, frames)]
 
 
 def mean_iou(results, src: SyntheticSource, obj: int = 0) -> float:
@@ -203,13 +203,13 @@ def test_memory_does_not_grow_and_spill_is_cleaned(src, tmp_path) -> None:
     gen = engine.propagate(counting, {0: {0: src.truth(0), N - 1: src.truth(N - 1)}},
                            src.frames)
     seen = 0
-    for _f, _c in gen:
+    for _item in gen:
         seen += 1
         if seen == 1:
             spills = os.listdir(tmp_path)
             assert len(spills) == 1  # the backward sweep spilled to disk
             assert len(os.listdir(tmp_path / spills[0])) >= N - 3
-        del _c
+        del _item
     assert seen == N
     assert counting.peak <= 4, counting.peak  # two frames in flight, not the shot
     assert os.listdir(tmp_path) == []

@@ -15,7 +15,7 @@ N = 36
 
 def forward(src: SyntheticSource, keyframes=None) -> dict[int, np.ndarray]:
     keyframes = keyframes or {0: {src.frames[0]: src.truth(src.frames[0])}}
-    return {f: c[0] for f, c in ClassicEngine().propagate(src, keyframes, src.frames)}
+    return {f: c[0] for f, c, _ in ClassicEngine().propagate(src, keyframes, src.frames)}
 
 
 @pytest.mark.parametrize("kind", ["leave", "hide"])

@@ -15,7 +15,7 @@ from mattetrack.engines.classic import ClassicEngine
 from mattetrack.engines.classic.geodesic import geodesic_distance
 from mattetrack.engines.classic.graphcut import contrast_weights, graph_cut
 from mattetrack.evaluation import iou, simulate_clicks
-from mattetrack.prompts import FramePrompts
+from mattetrack.prompts import FramePrompts, Stroke
 from mattetrack.synthetic import SyntheticSource, click_point
 
 W, H = 320, 200
@@ -296,3 +296,105 @@ def test_prepare_computes_the_words_a_click_then_uses(engine, monkeypatch) -> No
     assert calls == [1]  # computed once, by prepare
     assert np.array_equal(got[0], without)
     assert len(engine.cache.words) == 1 and not engine.cache.pending
+
+
+# ------------------------------------------------------------------- correcting a given matte
+
+
+def test_a_click_on_a_given_matte_corrects_only_its_region(engine, twins) -> None:
+    """The matte on screen took the neighbouring disc too; a negative click there removes it and
+    leaves the rest of the matte (its soft edge included) as it was."""
+    image, obj = twins
+    other = disc(195, 100, 42) & ~obj
+    shown = (obj | other).astype(np.float32)
+    shown[obj & ~disc(110, 100, 40)] = 0.7  # a soft edge of its own, to be kept
+    prompts = FramePrompts(base=shown)
+    prompts.add_point(205, 100, positive=False)
+    cov = engine.select(image, prompts)
+    assert iou(cov, obj) > 0.9
+    far = disc(110, 100, 38)
+    np.testing.assert_array_equal(cov[far], shown[far])
+    ring = obj & ~disc(110, 100, 41) & ~disc(195, 100, 60)
+    assert np.abs(cov[ring] - shown[ring]).mean() < 0.05
+
+
+def test_a_positive_click_adds_a_missed_part_to_a_given_matte(engine, two_tone) -> None:
+    image, truth, body, head = two_tone
+    prompts = FramePrompts(base=body.astype(np.float32))
+    prompts.add_point(160, 50)
+    cov = engine.select(image, prompts)
+    assert iou(cov, truth) > 0.9 and iou(body.astype(np.float32), truth) < 0.8
+
+
+def test_a_given_matte_without_clicks_is_returned(engine, twins) -> None:
+    image, obj = twins
+    prompts = FramePrompts(base=obj.astype(np.float32))
+    np.testing.assert_array_equal(engine.select(image, prompts), obj.astype(np.float32))
+
+
+# -------------------------------------------------------------------------------- strokes
+
+
+def test_a_stroke_selects_like_clicks_along_it(engine, two_tone) -> None:
+    """A stroke through both colours of the object takes both (one click takes one)."""
+    image, truth, _, _ = two_tone
+    prompts = FramePrompts(strokes=[Stroke(np.array([[160, 45], [160, 90], [160, 140]],
+                                                    np.float32), True, 8.0)])
+    assert iou(engine.select(image, prompts), truth) > 0.9
+    negative = FramePrompts(strokes=[Stroke(np.array([[150, 50], [170, 50]], np.float32),
+                                            False, 8.0)])
+    negative.add_point(160, 125)
+    cov = engine.select(image, negative)
+    assert cov[50, 160] < 0.5  # the painted-out part stays out
+
+
+# --------------------------------------------------------------------------------- motion
+
+
+def test_residual_motion_finds_what_moves_against_the_camera() -> None:
+    """The camera pans 3 px right while a disc moves 6 px left: the camera's motion is taken
+    out everywhere and what is left is the disc's own."""
+    rng = np.random.default_rng(3)
+    bg = textured(rng, (0.4, 0.5, 0.3), 0.15)
+    tex = textured(rng, (0.8, 0.3, 0.2), 0.15)
+
+    def frame(t: int) -> np.ndarray:
+        img = np.roll(bg, -3 * t, axis=1).copy()
+        obj = disc(160 - 6 * t, 100, 40)
+        img[obj] = np.roll(tex, -6 * t, axis=1)[obj]
+        return np.clip(img, 0, 1)
+
+    from mattetrack.engines.classic.imaging import WorkImage
+    from mattetrack.engines.classic.motion import motion_edges, residual_motion
+
+    size = (W, H)
+    work = WorkImage.from_image(frame(0), size)
+    residual = residual_motion(work, [(1, WorkImage.from_image(frame(1), size)),
+                                      (-1, WorkImage.from_image(frame(-1), size))])
+    inner, outer = disc(160, 100, 30), ~disc(160, 100, 55)
+    outer[:, :20] = outer[:, -20:] = False  # the pan brings new pixels in at the sides
+    speed = np.hypot(residual[..., 0], residual[..., 1])
+    assert np.median(speed[inner]) > 2.0 and np.median(speed[outer]) < 0.5
+    edges = motion_edges(residual)
+    ring = disc(160, 100, 46) & ~disc(160, 100, 34)
+    assert edges[ring].mean() > 3 * edges[outer].mean()
+
+
+def test_motion_raises_one_click_iou_on_the_dev_shots(engine, shared_data) -> None:
+    """What the selection sees of the next frame's motion, on real footage: the mean IoU of
+    one click at the object's interior-most point on the DAVIS dev first frames."""
+    from PIL import Image
+
+    root = shared_data / "davis2016-dev"
+    still, moving = [], []
+    for shot in sorted(p.name for p in (root / "JPEGImages" / "480p").iterdir()):
+        def load(f: int, shot: str = shot) -> np.ndarray:
+            return np.asarray(Image.open(root / "JPEGImages" / "480p" / shot / f"{f:05d}.jpg"),
+                              np.float32) / 255.0
+        truth = np.asarray(Image.open(root / "Annotations" / "480p" / shot / "00000.png"))
+        truth = (truth[..., 0] if truth.ndim == 3 else truth) > 127
+        prompts = FramePrompts()
+        prompts.add_point(*click_point(truth.astype(np.float32)))
+        still.append(iou(engine.select(load(0), prompts), truth))
+        moving.append(iou(engine.select(load(0), prompts, [(1, load(1))]), truth))
+    assert np.mean(moving) > np.mean(still) + 0.05

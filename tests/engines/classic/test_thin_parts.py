@@ -32,7 +32,7 @@ def _shot(n: int = 10, w: int = 480, h: int = 270) -> SyntheticSource:
 
 def _line_kept(src: SyntheticSource, frame: int) -> float:
     """Share of the truth's line pixels (away from the disc) that the track keeps at `frame`."""
-    res = {f: c[0] for f, c in
+    res = {f: c[0] for f, c, _ in
            ClassicEngine().propagate(src, {0: {0: src.truth(0)}}, src.frames[: frame + 1])}
     truth = src.truth(frame)
     body = cv2.morphologyEx((truth >= 0.5).astype(np.uint8), cv2.MORPH_OPEN,

@@ -49,7 +49,7 @@ def test_each_family_selects_and_propagates(engines, source, family):
     assert cov.shape == (H, W) and cov.dtype == np.float32
     assert np.isfinite(cov).all() and 0.0 <= cov.min() <= cov.max() <= 1.0
     key = _key(source, 1003)
-    results = list(eng.propagate(source, {5: {1003: key}}, source.frames))
+    results = [r[:2] for r in eng.propagate(source, {5: {1003: key}}, source.frames)]
     assert [f for f, _ in results] == source.frames
     for _, covs in results:
         assert set(covs) == {5}
@@ -139,7 +139,7 @@ def test_both_directions_several_objects_and_a_range(engines, source, monkeypatc
     keys = {1: {1003: _key(source, 1003), 1008: _key(source, 1008)},
             2: {1006: 1.0 - _key(source, 1006)}}
     frames = list(range(1002, 1010))
-    results = list(eng.propagate(source, keys, frames))
+    results = [r[:2] for r in eng.propagate(source, keys, frames)]
     assert [f for f, _ in results] == frames
     out = dict(results)
     np.testing.assert_array_equal(out[1003][1], keys[1][1003])
@@ -243,7 +243,7 @@ def test_bfloat16_runs(tiny_checkpoints, source):
     p = FramePrompts(box=(40.0, 20.0, 120.0, 70.0))
     assert eng.select(source.image(1001), p).dtype == np.float32
     frames = source.frames[:4]
-    out = list(eng.propagate(source, {1: {1001: _key(source, 1001)}}, frames))
+    out = [r[:2] for r in eng.propagate(source, {1: {1001: _key(source, 1001)}}, frames)]
     assert [f for f, _ in out] == frames and all(np.isfinite(c[1]).all() for _, c in out)
 
 
@@ -316,7 +316,7 @@ def test_compiled_image_encoder_gives_the_same_mattes(tiny_checkpoints, source):
     assert type(compiled.loaded.model.vision_encoder).__name__ == "OptimizedModule"
     frames = source.frames[:3]
     keys = {1: {frames[0]: _key(source, frames[0])}}
-    for (fa, a), (fb, b) in zip(eager.propagate(source, keys, frames),
+    for (fa, a, _), (fb, b, _) in zip(eager.propagate(source, keys, frames),
                                 compiled.propagate(source, keys, frames), strict=True):
         assert fa == fb
         np.testing.assert_allclose(a[1], b[1], atol=1e-4)

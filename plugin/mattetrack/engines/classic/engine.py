@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from mattetrack.engines.base import Coverages, FrameSource
+from mattetrack import __version__
+from mattetrack.engines.base import FrameSource, Propagated
 from mattetrack.engines.classic.propagate import PropagateParams, propagate
 from mattetrack.engines.classic.select import (
     SelectCache,
@@ -34,6 +35,7 @@ class ClassicEngine:
     """
 
     name = "classic"
+    span_results = True  # tracks restart at every keyframe
 
     def __init__(
         self, params: ClassicParams | None = None, spill_root: str | os.PathLike[str] | None = None
@@ -43,9 +45,16 @@ class ClassicEngine:
         # Selections and visual words of recent images (a memo: thread-safe, bounded).
         self.cache = SelectCache()
 
-    def select(self, image: np.ndarray, prompts: FramePrompts) -> np.ndarray:
-        """image: (H, W, 3) float32 display-referred RGB in [0, 1] -> (H, W) float32 coverage."""
-        return select_coverage(image, prompts, self.params.select, self.cache)
+    @property
+    def cache_key(self) -> str:
+        """See `mattetrack.engines.base.Engine.cache_key`."""
+        return f"classic {__version__} {self.params!r}"
+
+    def select(self, image: np.ndarray, prompts: FramePrompts,
+               context: Sequence[tuple[int, np.ndarray]] = ()) -> np.ndarray:
+        """image: (H, W, 3) float32 display-referred RGB in [0, 1] -> (H, W) float32 coverage;
+        context: (frame offset, image) of frames around it (the motion cue)."""
+        return select_coverage(image, prompts, self.params.select, self.cache, context)
 
     def prepare(self, image: np.ndarray) -> None:
         """See `mattetrack.engines.base.Engine.prepare`: the image's visual words."""
@@ -56,6 +65,6 @@ class ClassicEngine:
         source: FrameSource,
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
-    ) -> Iterator[tuple[int, Coverages]]:
+    ) -> Iterator[Propagated]:
         """See `mattetrack.engines.base.Engine.propagate`."""
         return propagate(source, keyframes, frames, self.params.propagate, self.spill_root)

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mattetrack.cuts import CutDetector, CutParams
-from mattetrack.engines.base import Coverages, FrameSource
+from mattetrack.engines.base import Coverages, FrameSource, Propagated
 from mattetrack.engines.classic.flow import DenseFlow, FlowPair
 from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to, work_rgb
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, sample_view
@@ -118,8 +118,9 @@ def propagate(
     frames: Sequence[int],
     params: PropagateParams | None = None,
     spill_root: str | os.PathLike[str] | None = None,
-) -> Iterator[tuple[int, Coverages]]:
-    """Yield (frame, {object id: (H, W) float32 coverage}) for each of `frames`, ascending.
+) -> Iterator[Propagated]:
+    """Yield a `Propagated` (frame, {object id: (H, W) float32 coverage}, {object id:
+    confidence}) for each of `frames`, ascending.
 
     keyframes: {object id: {frame: (H, W) float32 coverage}}. Keyframes outside `frames` still
     anchor tracks. spill_root: parent folder for the temporary spill (default: the system's).
@@ -167,22 +168,27 @@ def propagate(
             if p not in wanted_set:
                 continue
             out: Coverages = {}
+            confidence: dict[int, float] = {}
             guide: np.ndarray | None = None if work is None else work.rgb
             for obj, o in objects.items():
                 if p in o.full:
                     out[obj] = o.full[p].copy()  # the artist's word, unchanged
+                    confidence[obj] = 1.0
                     continue
                 k1, k2 = o.prev_key(p), o.next_key(p)
                 fwd = fwd_all.get(obj)
                 bwd = _take_track(spill, p, obj) if k2 is not None else None
                 if fwd is not None and bwd is not None and k1 is not None and k2 is not None:
-                    cov = _blend(fwd, bwd, (k2 - p) / (k2 - k1))
+                    w = (k2 - p) / (k2 - k1)
+                    cov = _blend(fwd, bwd, w)
+                    confidence[obj] = _met_confidence(fwd, bwd, w)
                 elif fwd is not None:
-                    cov = fwd[0]
+                    cov, confidence[obj] = fwd
                 elif bwd is not None:
-                    cov = bwd[0]
+                    cov, confidence[obj] = bwd
                 else:  # no track reaches here: a cut separates p from all keyframes
                     cov = np.zeros(size[::-1], np.float32)
+                    confidence[obj] = 0.0
                 if full_res:
                     out[obj] = cov.astype(np.float32)
                 else:
@@ -192,7 +198,7 @@ def propagate(
                         guide = work_rgb(full_image, size)
                     out[obj] = refine_edges(cov, guide, radius, tp.gf_eps, guide_full=full_image,
                                             keep_thin=True)
-            yield order[p], out
+            yield Propagated(order[p], out, confidence)
     finally:
         spill.close()
 
@@ -215,6 +221,18 @@ def _blend(fwd: tuple[np.ndarray, float], bwd: tuple[np.ndarray, float], w: floa
     wb = (1.0 - w) * max(bwd[1], 1e-3)
     a = wf / max(wf + wb, 1e-12)
     return a * fwd[0] + (1.0 - a) * bwd[0]
+
+
+def _met_confidence(fwd: tuple[np.ndarray, float], bwd: tuple[np.ndarray, float],
+                    w: float) -> float:
+    """Confidence where two tracks meet: their own confidences (weighted as in `_blend`) times
+    how well they agree (IoU of their hard mattes): two tracks from different keyframes that
+    land on different pixels cannot both be right."""
+    a, b = fwd[0] >= 0.5, bwd[0] >= 0.5
+    union = np.count_nonzero(a | b)
+    agree = np.count_nonzero(a & b) / union if union else 1.0
+    track = w * fwd[1] + (1.0 - w) * bwd[1]
+    return float(track * agree)
 
 
 def _flow_pair(

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import cv2
@@ -52,6 +53,7 @@ from mattetrack.engines.classic.graphcut import (
     word_model,
 )
 from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to
+from mattetrack.engines.classic.motion import motion_edges, residual_motion
 from mattetrack.engines.classic.patches import PatchParams, image_words
 from mattetrack.engines.classic.refine import refine_edges
 from mattetrack.lru import LRUCache
@@ -74,7 +76,10 @@ class SelectParams:
     anchor (nats) on previous labels sets in; first_limit (fraction of the long side; 0: off) /
     first_ratio: the first click's bounded-reach hypothesis and how much better its outline
     must be supported by edges to win (off by default). texture: data terms average the colour
-    models' log likelihood ratio with that of visual-word models. patches: the image's visual
+    models' log likelihood ratio with that of visual-word models. motion_edges: with the
+    neighbouring frames given, crossing an edge of the motion relative to the camera (mean 1)
+    costs the geodesic distances this many times an edge of mean image contrast (0: off).
+    patches: the image's visual
     words (`words`; learned from 2 x `samples` pixels). gf_radius_frac / gf_eps: the guided
     filter's radius (fraction) and eps. Why these defaults: docs/tuning.md, "Classic engine:
     selection".
@@ -97,13 +102,16 @@ class SelectParams:
     first_limit: float = 0.0
     first_ratio: float = 0.8
     texture: bool = True
+    motion_edges: float = 1.0
     patches: PatchParams = field(default_factory=PatchParams)
     gf_radius_frac: float = 1 / 200
     gf_eps: float = 1e-3
 
 
-def _geo_cost(lab: np.ndarray, params: SelectParams) -> tuple[np.ndarray, float]:
-    """Travel cost (gh, gw) of the geodesic distances and the processing px per geodesic px."""
+def _geo_cost(lab: np.ndarray, params: SelectParams,
+              edges: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """Travel cost (gh, gw) of the geodesic distances and the processing px per geodesic px.
+    edges: (h, w) motion edges (mean 1) that also cost `params.motion_edges` each, or None."""
     h, w = lab.shape[:2]
     gw, gh = processing_size(w, h, params.geo_long_side)
     small = resize_to(lab, (gw, gh))
@@ -111,7 +119,10 @@ def _geo_cost(lab: np.ndarray, params: SelectParams) -> tuple[np.ndarray, float]
     gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3) / 8.0
     sq = gx * gx + gy * gy
     grad = np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
-    return 1.0 + params.edge_cost * grad / max(float(grad.mean()), 1e-6), w / gw
+    cost = 1.0 + params.edge_cost * grad / max(float(grad.mean()), 1e-6)
+    if edges is not None and params.motion_edges:
+        cost += params.edge_cost * params.motion_edges * resize_to(edges, (gw, gh))
+    return cost, w / gw
 
 
 def _geodesic_terms(
@@ -121,6 +132,7 @@ def _geodesic_terms(
     outside: np.ndarray | None,
     params: SelectParams,
     limit: float | None = None,
+    edges: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Geodesic distances (h, w) float32 at the cut's resolution, in processing pixels.
 
@@ -131,7 +143,7 @@ def _geodesic_terms(
     Computed at geo_long_side and upsampled.
     """
     h, w = lab.shape[:2]
-    cost, scale = _geo_cost(lab, params)
+    cost, scale = _geo_cost(lab, params, edges)
     gh, gw = cost.shape
 
     def seeds(mask: np.ndarray) -> np.ndarray:
@@ -175,25 +187,33 @@ def _keep_components(fg: np.ndarray, seeds: list[tuple[int, int]]) -> np.ndarray
     return keep[labels] if keep.any() else fg
 
 
-def _clicks(prompts: FramePrompts, sx: float, sy: float, w: int, h: int):
-    """Clicks in the order given as (x, y, label) processing-resolution pixels, 1 = positive."""
-    clicks = [
-        (min(int(px * sx), w - 1), min(int(py * sy), h - 1), int(label))
-        for (px, py), label in zip(prompts.points, prompts.labels, strict=True)
-    ]
-    return clicks
+def _clicks(prompts: FramePrompts, sx: float, sy: float, w: int, h: int) -> list[Click]:
+    """Clicks, then the points of each stroke, as (x, y, label, group) processing-resolution
+    pixels, 1 = positive. A stroke's points are about a click disc apart (each is a definite
+    disc, so together they paint the line) and share a group."""
+    out = [(min(int(px * sx), w - 1), min(int(py * sy), h - 1), int(label), i)
+           for i, ((px, py), label) in enumerate(zip(prompts.points, prompts.labels,
+                                                     strict=True))]
+    for j, stroke in enumerate(prompts.strokes, start=len(out)):
+        spacing = max(stroke.width * 0.5 * sx, 2.0)
+        for px, py in stroke.samples(spacing / max(sx, 1e-9)):
+            out.append((min(int(px * sx), w - 1), min(int(py * sy), h - 1),
+                        1 if stroke.positive else 0, j))
+    return out
 
 
 def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
                 negatives: list[tuple[int, int]], outside: np.ndarray | None,
                 params: SelectParams, anchor: tuple[np.ndarray, np.ndarray] | None = None,
-                limit: float | None = None, words: np.ndarray | None = None) -> np.ndarray:
+                limit: float | None = None, words: np.ndarray | None = None,
+                motion: np.ndarray | None = None) -> np.ndarray:
     """(h, w) bool hard selection at processing resolution from clicks (at least one positive).
 
     outside: (h, w) bool outside of a box (definite background, and the far field instead of the
     frame border), or None. anchor: extra (cost_fg, cost_bg) data costs (h, w), or None;
     limit: see _geodesic_terms; words: (h, w) visual words of the image (patches.image_words),
-    or None for colour models only.
+    or None for colour models only; motion: (h, w) edges of the motion relative to the camera
+    (motion.motion_edges), or None on a still or without neighbouring frames.
     """
     h, w = work.u8.shape[:2]
     long_side = max(w, h)
@@ -204,7 +224,7 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
     pos = _discs((h, w), positives, disc)
     neg = _discs((h, w), negatives, disc)
 
-    d_pos, d_neg, d_clicks = _geodesic_terms(lab, pos, neg, outside, params, limit)
+    d_pos, d_neg, d_clicks = _geodesic_terms(lab, pos, neg, outside, params, limit, motion)
     # r = 0 on positive seeds, 1 on negative ones and the frame border, 0.5 where equally far.
     r = d_pos / np.maximum(d_pos + d_neg, 1e-6)
     near_pos = np.clip(1.0 - 2.0 * r, 0.0, 1.0)
@@ -244,6 +264,7 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
         def looks(wt: np.ndarray) -> np.ndarray:
             return word_model(words, wt, n_words, prior_words)
 
+
     w_fg, w_bg = near_pos, near_neg
     smooth = contrast_weights(lab)
     fg = None
@@ -270,14 +291,16 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
 
 
 
-def _click_distance(cost: np.ndarray, scale: float, click: tuple[int, int],
+def _click_distance(cost: np.ndarray, scale: float, clicks: list[tuple[int, int]],
                     shape: tuple[int, int]) -> np.ndarray:
-    """(h, w) float32 geodesic distance (processing px) from a click (x, y) at the cut's
-    resolution `shape`; cost at the geodesic one, whose pixels are `scale` processing px."""
+    """(h, w) float32 geodesic distance (processing px) from clicks (x, y) (one click, or the
+    points of a stroke) at the cut's resolution `shape`; cost at the geodesic one, whose pixels
+    are `scale` processing px."""
     h, w = shape
     gh, gw = cost.shape
     seeds = np.zeros((gh, gw), bool)
-    seeds[min(int(click[1] / scale), gh - 1), min(int(click[0] / scale), gw - 1)] = True
+    for x, y in clicks:
+        seeds[min(int(y / scale), gh - 1), min(int(x / scale), gw - 1)] = True
     d = np.minimum(geodesic_distance(cost, seeds), 1e6) * scale
     return cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)
 
@@ -297,15 +320,19 @@ def _edge_weakness(fg: np.ndarray, smooth: list[tuple[np.ndarray, np.ndarray]]) 
 
 
 State = tuple[np.ndarray, "float | None"]
+# (x, y, label, group) at processing resolution: label 1 = positive; the points of one stroke
+# share a group (they act as one step), every click has its own.
+Click = tuple[int, int, int, int]
 
 
-def _segment_clicks(work: WorkImage, clicks: list[tuple[int, int, int]],
+def _segment_clicks(work: WorkImage, clicks: list[Click],
                     outside: np.ndarray | None, params: SelectParams,
                     start: State | None = None, done: int = 0,
-                    words: np.ndarray | None = None) -> list[State]:
+                    words: np.ndarray | None = None,
+                    motion: np.ndarray | None = None) -> list[State]:
     """Hard selections (h, w) bool after each click from the first positive one on.
 
-    clicks: (x, y, label) in the order given. The first positive click (with any negatives
+    clicks: (x, y, label, group) in the order given. The first positive click (with any negatives
     before it) gets a whole graph cut; with params.first_limit set and no box, two: one as it
     is, and one whose object may reach at most first_limit of the long side (geodesically) from
     the click, the rest counting as far field (background evidence); the smaller one is kept when
@@ -318,42 +345,50 @@ def _segment_clicks(work: WorkImage, clicks: list[tuple[int, int, int]],
     corrects, so that size is its geodesic distance to the nearest pixel it does not agree
     with) to twice that, geodesically from the click. So a click changes mostly the region it
     lands in, and cannot swing the whole cut away from what earlier clicks got right.
-    start / done: the state (selection, limit) after the first `done` clicks (a cache hit);
-    words: the image's visual words or None (see _cut_clicks).
+    start / done: the state (selection, limit) after the first `done` clicks (a cache hit, or
+    a matte being corrected after its virtual clicks: _base_clicks); words: the image's visual
+    words or None (see _cut_clicks); motion: see _cut_clicks.
+    A stroke (clicks of one group) is one step, taken at its last point (its other points get
+    None states).
     Returns the states after clicks done + 1 ... len(clicks) (from the first positive on).
     """
     h, w = work.u8.shape[:2]
     disc = max(2, int(round(params.disc_frac * max(w, h))))
-    first = next(i for i, c in enumerate(clicks) if c[2] == 1)
+    first = next((i for i, c in enumerate(clicks) if c[2] == 1), 0)
     out: list[State] = []
     fg, limit = (None, None) if start is None else start
     lab = cv2.cvtColor(cv2.GaussianBlur(work.rgb, (0, 0), 0.7), cv2.COLOR_RGB2Lab)
     cost = scale = None
     for k in range(first if start is None else done, len(clicks)):
-        pos = [(x, y) for x, y, c in clicks[: k + 1] if c == 1]
-        neg = [(x, y) for x, y, c in clicks[: k + 1] if c != 1]
+        if k + 1 < len(clicks) and clicks[k + 1][3] == clicks[k][3]:
+            out.append(None)  # inside a stroke: the stroke acts as one step, at its end
+            continue
+        group = [c for c in clicks[: k + 1] if c[3] == clicks[k][3]]
+        pos = [(x, y) for x, y, c, _ in clicks[: k + 1] if c == 1]
+        neg = [(x, y) for x, y, c, _ in clicks[: k + 1] if c != 1]
         if fg is None:
-            fg = _cut_clicks(work, pos, neg, outside, params, words=words)
+            fg = _cut_clicks(work, pos, neg, outside, params, words=words, motion=motion)
             if outside is None and params.first_limit:
                 small_limit = params.first_limit * max(w, h)
                 small = _cut_clicks(work, pos, neg, outside, params, limit=small_limit,
-                                    words=words)
+                                    words=words, motion=motion)
                 smooth = contrast_weights(lab)
                 if _edge_weakness(small, smooth) < params.first_ratio * _edge_weakness(fg, smooth):
                     fg, limit = small, small_limit
         elif not params.local_corrections:
-            fg = _cut_clicks(work, pos, neg, outside, params, limit=limit, words=words)
+            fg = _cut_clicks(work, pos, neg, outside, params, limit=limit, words=words,
+                             motion=motion)
         else:
-            x, y, label = clicks[k]
+            label = clicks[k][2]
             if cost is None:
                 cost, scale = _geo_cost(lab, params)
-            d_c = _click_distance(cost, scale, (x, y), (h, w))
+            d_c = _click_distance(cost, scale, [(x, y) for x, y, _, _ in group], (h, w))
             wrong = fg if label == 1 else ~fg
             size = float(d_c[wrong].min()) if wrong.any() else float(max(w, h))
             reach = params.reach * max(size, 2.0 * disc)
             far = np.clip(d_c / reach - 1.0, 0.0, 1.0) * params.anchor
             fg = _cut_clicks(work, pos, neg, outside, params, (far * ~fg, far * fg), limit,
-                             words)
+                             words, motion)
         out.append((fg, limit))
     return out
 
@@ -434,26 +469,71 @@ class SelectCache:
                 self.pending.pop(digest).set()
         return words
 
-    def segment(self, work: WorkImage, clicks, box, outside, params: SelectParams) -> np.ndarray:
+    def segment(self, work: WorkImage, clicks, box, outside, params: SelectParams,
+                base: np.ndarray | None = None,
+                neighbours: Sequence[tuple[int, WorkImage]] = ()) -> np.ndarray:
+        """Hard (h, w) selection after all `clicks`; base: (h, w) bool matte they correct;
+        neighbours: (frame offset, image) of frames around this one (motion cue)."""
         digest = _digest(work)
+        if params.motion_edges and neighbours:
+            digest += b"".join(str(o).encode() + _digest(n) for o, n in neighbours)
         box = None if box is None else tuple(float(v) for v in box)
-        base = (digest, work.u8.shape, box, repr(params))
+        base_id = None if base is None else hashlib.blake2b(
+            np.packbits(base).tobytes(), digest_size=16).digest()
+        key0 = (digest, work.u8.shape, box, repr(params), base_id)
         start, done = None, 0
+        if base is not None:
+            virtual = _base_clicks(base, clicks, params)
+            clicks = virtual + list(clicks)
+            start, done = (base, None), len(virtual)
+            if not any(c[2] == 1 for c in clicks):
+                return base.copy()  # nothing selected and nothing added: nothing to remove
         with self.lock:
             for k in range(len(clicks), 0, -1):
-                hit = self.store.get((base, tuple(clicks[:k])))
+                hit = self.store.get((key0, tuple(clicks[:k])))
                 if hit is not None:
                     start, done = hit, k
                     break
         if done == len(clicks):
             return start[0].copy()
-        words = self.image_words(digest, work, params.patches) if params.texture else None
-        steps = _segment_clicks(work, clicks, outside, params, start, done, words)
+        words = (self.image_words(_digest(work), work, params.patches) if params.texture
+                 else None)
+        motion = None
+        if params.motion_edges and neighbours:
+            residual = residual_motion(work, neighbours)
+            motion = None if residual is None else motion_edges(residual)
+        steps = _segment_clicks(work, clicks, outside, params, start, done, words, motion)
         with self.lock:
             for k, fg in zip(range(len(clicks) - len(steps) + 1, len(clicks) + 1), steps,
                              strict=True):
-                self.store.put((base, tuple(clicks[:k])), fg)
+                if fg is not None:
+                    self.store.put((key0, tuple(clicks[:k])), fg)
         return steps[-1][0].copy()
+
+
+def _base_clicks(base: np.ndarray, clicks: list[Click], params: SelectParams) -> list[Click]:
+    """Virtual positive clicks that say what a matte being corrected holds: one at the
+    interior-most point of each of its parts (components of at least 2% of it), away from
+    the negative clicks (they say it was wrong there). The correction then proceeds as after
+    an artist's first click: the matte is the state, and every real click a local correction
+    of it (_segment_clicks). Groups -1, -2, ... (never an artist's)."""
+    h, w = base.shape
+    disc = max(2, int(round(params.disc_frac * max(w, h))))
+    inside = base.astype(np.uint8)
+    for x, y, label, _ in clicks:
+        if label != 1:
+            cv2.circle(inside, (x, y), 4 * disc, 0, -1)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(inside, connectivity=8)
+    dist = cv2.distanceTransform(np.pad(inside, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    total = max(int(inside.sum()), 1)
+    out: list[Click] = []
+    for i in range(1, n):
+        if stats[i, cv2.CC_STAT_AREA] < 0.02 * total:
+            continue
+        part = np.where(labels == i, dist, -1.0)
+        y, x = np.unravel_index(int(np.argmax(part)), part.shape)
+        out.append((int(x), int(y), 1, -len(out) - 1))
+    return out
 
 
 def _words(work: WorkImage, params: PatchParams) -> np.ndarray:
@@ -480,35 +560,85 @@ def prepare_select(image: np.ndarray, params: SelectParams, cache: SelectCache) 
 
 
 def select_coverage(image: np.ndarray, prompts: FramePrompts, params: SelectParams,
-                    cache: SelectCache | None = None) -> np.ndarray:
+                    cache: SelectCache | None = None,
+                    context: Sequence[tuple[int, np.ndarray]] = ()) -> np.ndarray:
     """Coverage (H, W) float32 in [0, 1] of the prompted object.
 
     image: (H, W, 3) float32 display-referred RGB in [0, 1]; prompts in display-window pixels;
-    cache: the engine's memo of earlier selections (None: none kept).
+    cache: the engine's memo of earlier selections (None: none kept); context: (frame offset,
+    (H, W, 3) image) of frames around this one, for the motion cue (none: a still).
     """
     height, width = image.shape[:2]
-    if prompts.mask is not None:
-        return np.clip(np.nan_to_num(np.asarray(prompts.mask, np.float32)), 0.0, 1.0)
+    dense = prompts.dense
+    if dense is not None:
+        dense = np.clip(np.nan_to_num(np.asarray(dense, np.float32)), 0.0, 1.0)
+        if not len(prompts.points) and not prompts.strokes:
+            return dense
+        return _refine_dense(image, dense, prompts, params, cache, context)
     if prompts.empty:
         return np.zeros((height, width), np.float32)
     positives = [p for p, label in zip(prompts.points, prompts.labels, strict=True) if label == 1]
+    positives += [s for s in prompts.strokes if s.positive]
     # A box alone is GrabCut's own initialisation, at its finer resolution; clicks (with or
     # without a box) go to the click graph cut.
     box_only = prompts.box is not None and not positives
     work = _work_image(image, params, box_only)
     h, w = work.u8.shape[:2]
-    size = (w, h)
     sx, sy = w / width, h / height
     clicks = _clicks(prompts, sx, sy, w, h)
-    negatives = [(x, y) for x, y, c in clicks if c != 1]
+    negatives = [(x, y) for x, y, c, _ in clicks if c != 1]
     outside = None if prompts.box is None else _box_outside(prompts.box, sx, sy, w, h)
     if box_only:
         fg = _segment_box(work, outside, negatives, params)
     elif positives:
-        fg = (cache or SelectCache()).segment(work, clicks, prompts.box, outside, params)
+        fg = (cache or SelectCache()).segment(work, clicks, prompts.box, outside, params,
+                                              neighbours=_neighbours(context, work, params))
     else:
         # Only "not this": nothing is selected.
         return np.zeros((height, width), np.float32)
+    return _soft(fg, work, image, params)
+
+
+def _soft(fg: np.ndarray, work: WorkImage, image: np.ndarray,
+          params: SelectParams) -> np.ndarray:
+    """Hard (h, w) selection -> (H, W) float32 edge-following coverage (guided filter)."""
+    height, width = image.shape[:2]
+    h, w = fg.shape
     radius = max(2, int(round(max(w, h) * params.gf_radius_frac)))
-    full = None if size == (width, height) else np.clip(np.asarray(image, np.float32), 0, 1)
+    full = None if (w, h) == (width, height) else np.clip(np.asarray(image, np.float32), 0, 1)
     return refine_edges(fg.astype(np.float32), work.rgb, radius, params.gf_eps, guide_full=full)
+
+
+def _neighbours(context: Sequence[tuple[int, np.ndarray]], work: WorkImage,
+                params: SelectParams) -> list[tuple[int, WorkImage]]:
+    """The context frames at the processing size of `work` (none when the motion cue is off)."""
+    if not params.motion_edges:
+        return []
+    size = (work.u8.shape[1], work.u8.shape[0])
+    return [(offset, WorkImage.from_image(img, size)) for offset, img in context]
+
+
+def _refine_dense(image: np.ndarray, dense: np.ndarray, prompts: FramePrompts,
+                  params: SelectParams, cache: SelectCache | None,
+                  context: Sequence[tuple[int, np.ndarray]] = ()) -> np.ndarray:
+    """Coverage (H, W) of a matte `dense` (H, W) corrected by the prompts' clicks: each click
+    a local correction of it (_segment_clicks), the matte's inside object evidence. Where the
+    clicks change nothing the matte's own soft edge is kept."""
+    height, width = image.shape[:2]
+    work = _work_image(image, params)
+    h, w = work.u8.shape[:2]
+    base = resize_to(dense, (w, h)) >= 0.5
+    clicks = _clicks(prompts, w / width, h / height, w, h)
+    fg = (cache or SelectCache()).segment(work, clicks, None, None, params, base,
+                                          _neighbours(context, work, params))
+    soft = _soft(fg, work, image, params)
+    # Keep the given matte's soft values away from what changed (its edge is often finer
+    # than a re-cut's): only pixels within a few px of a changed region take the new values.
+    changed = cv2.resize((fg != base).astype(np.uint8), (width, height),
+                         interpolation=cv2.INTER_NEAREST)
+    if not changed.any():
+        return dense
+    grow = max(3, int(round(max(width, height) * params.gf_radius_frac * 2)))
+    near = cv2.dilate(changed, cv2.getStructuringElement(cv2.MORPH_ELLIPSE,
+                                                         (2 * grow + 1, 2 * grow + 1))) > 0
+    return np.where(near, soft, dense).astype(np.float32)

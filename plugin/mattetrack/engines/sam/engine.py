@@ -14,6 +14,7 @@ upsampled to plate resolution along the plate's edges (upsample.py).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import inspect
 import os
@@ -23,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from mattetrack.engines.base import Coverages, FrameSource
+from mattetrack import __version__
+from mattetrack.engines.base import Coverages, FrameSource, Propagated
 from mattetrack.engines.sam.families import FAMILIES
 from mattetrack.engines.sam.inputs import (
     mask_logits,
@@ -31,6 +33,7 @@ from mattetrack.engines.sam.inputs import (
     plate_tensor,
     prompt_tensors,
     square_mask,
+    with_stroke_points,
 )
 from mattetrack.engines.sam.loading import LoadedModel, load_model
 from mattetrack.engines.sam.memory import (
@@ -65,6 +68,9 @@ class SamParams:
 class SamEngine:
     """One loaded SAM 2 family model serving any number of sessions (it keeps no shot state)."""
 
+    # Every keyframe is in the model's memory on every frame: a frame's result depends on all.
+    span_results = False
+
     def __init__(
         self,
         family: str,
@@ -90,6 +96,16 @@ class SamEngine:
         # Image embeddings of the last frames clicked on (keyed by their pixels).
         self._embeddings: LRUCache[bytes, list[torch.Tensor]] = LRUCache(
             max(self.params.select_cache, 1))
+
+    @functools.cached_property
+    def cache_key(self) -> str:
+        """See `mattetrack.engines.base.Engine.cache_key`: family, weights (where from, and a
+        sample of their values), dtype, device kind and parameters."""
+        h = hashlib.blake2b(digest_size=10)
+        for _, tensor in zip(range(4), self.loaded.model.parameters(), strict=False):
+            h.update(tensor.detach().flatten()[:256].float().cpu().numpy().tobytes())
+        return (f"{self.name} {__version__} {self.loaded.source} {h.hexdigest()} "
+                f"{self.loaded.dtype} {self.device.type} {self.memory_frames} {self.params!r}")
 
     # -- helpers ---------------------------------------------------------------------------
     @property
@@ -123,24 +139,30 @@ class SamEngine:
 
     # -- select ----------------------------------------------------------------------------
     @torch.inference_mode()
-    def select(self, image: np.ndarray, prompts: FramePrompts) -> np.ndarray:
+    def select(self, image: np.ndarray, prompts: FramePrompts,
+               context: Sequence[tuple[int, np.ndarray]] = ()) -> np.ndarray:
         """image: (H, W, 3) float32 display-referred RGB in [0, 1] -> (H, W) float32 coverage.
 
         A mask alone is its own answer; points and a box go through the decoder, with the mask
-        (when there is one) as its dense prompt. One point alone is ambiguous (a shirt or the
-        person?), so the decoder makes three masks and the one it scores best is kept.
+        or the matte being corrected (`prompts.dense`, when there is one) as its dense prompt,
+        as SAM 2's demo feeds a frame's previous mask with new clicks. Strokes become points
+        sampled along them. One point alone is ambiguous (a shirt or the person?), so the decoder
+        makes three masks and the one it scores best is kept. The context frames are not used:
+        the model sees one image.
         """
-        if prompts.mask is not None and not len(prompts.points) and prompts.box is None:
-            return np.clip(prompts.mask, 0.0, 1.0).astype(np.float32)
+        prompts = with_stroke_points(prompts)
+        dense = prompts.dense
+        if dense is not None and not len(prompts.points) and prompts.box is None:
+            return np.clip(dense, 0.0, 1.0).astype(np.float32)
         height, width = image.shape[:2]
         net, dtype = self.loaded.model, self.loaded.dtype
         plate = plate_tensor(image, self.device)
         embeddings = self._image_embeddings(image, plate)
         inputs = prompt_tensors(prompts, width, height, self.size, self.device)
-        if prompts.mask is not None:
-            cov = torch.from_numpy(np.asarray(prompts.mask, np.float32)).to(self.device)
+        if dense is not None:
+            cov = torch.from_numpy(np.asarray(dense, np.float32)).to(self.device)
             inputs["input_masks"] = mask_logits(cov, self.mask_size).to(dtype)
-        multimask = len(prompts.points) == 1 and prompts.box is None and prompts.mask is None
+        multimask = len(prompts.points) == 1 and prompts.box is None and dense is None
         out = net._single_frame_forward(image_embeddings=embeddings, multimask_output=multimask,
                                         **inputs)
         logits = out.pred_masks.reshape(1, 1, *out.pred_masks.shape[-2:])
@@ -152,7 +174,7 @@ class SamEngine:
         source: FrameSource,
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
-    ) -> Iterator[tuple[int, Coverages]]:
+    ) -> Iterator[Propagated]:
         """See `mattetrack.engines.base.Engine.propagate` (the blending between keyframes is the
         model's own: every keyframe is in its memory)."""
         run = _Run(self, source)
@@ -244,10 +266,11 @@ class _Run:
         forget(self.session, pos, self.engine.memory_frames)
 
     @torch.inference_mode()
-    def _track(self, pos: int, obj_ids: list[int], reverse: bool) -> dict[int, torch.Tensor]:
+    def _track(self, pos: int, obj_ids: list[int],
+               reverse: bool) -> dict[int, tuple[torch.Tensor, float]]:
         """Track `obj_ids` onto frame `pos` (already fed) from the memory bank.
 
-        Returns {object id: (1, 1, h, w) logits}.
+        Returns {object id: ((1, 1, h, w) logits, confidence)}.
         """
         objs, outs, logits = [], [], {}
         for obj_id in obj_ids:
@@ -256,15 +279,15 @@ class _Run:
             self.session.store_output(idx, pos, output_value=out, is_conditioning_frame=False)
             objs.append(idx)
             outs.append(out)
-            pred = out["pred_masks"]
-            logits[obj_id] = pred.reshape(1, 1, *pred.shape[-2:])
+            pred = out["pred_masks"].reshape(1, 1, *out["pred_masks"].shape[-2:])
+            logits[obj_id] = (pred, track_confidence(pred, out.get("object_score_logits")))
         if objs:
             self._encode(pos, objs, outs, from_input=False)
         return logits
 
     def propagate(
         self, keyframes: Mapping[int, Mapping[int, np.ndarray]], frames: Sequence[int]
-    ) -> Iterator[tuple[int, Coverages]]:
+    ) -> Iterator[Propagated]:
         position = {f: i for i, f in enumerate(self.frames)}
         want = sorted(position[f] for f in frames)
         if not want:
@@ -295,9 +318,10 @@ class _Run:
             for pos in range(plan.backward_from - 1, lo - 1, -1):
                 objs = [o for o, k in back.items() if pos < k]
                 self._feed(pos)
-                for obj, lg in self._track(pos, objs, reverse=True).items():
+                for obj, (lg, conf) in self._track(pos, objs, reverse=True).items():
                     self.spill.put(pos, f"logits{obj}",
                                    lg.float().clamp(NO_OBJ, -NO_OBJ).cpu().numpy())
+                    self.spill.put(pos, f"conf{obj}", np.float64(conf), "float64")
                 forget(self.session, pos, self.engine.memory_frames)
             forget_tracks(self.session)
 
@@ -310,9 +334,11 @@ class _Run:
             tracking = [o for o in keys if start[o] <= pos and pos not in keys[o]]
             plate = None
             logits: dict[int, torch.Tensor] = {}
+            confidence: dict[int, float] = {}
             if tracking:
                 plate = self._feed(pos)
-                logits = self._track(pos, tracking, reverse=False)
+                for obj, (lg, conf) in self._track(pos, tracking, reverse=False).items():
+                    logits[obj], confidence[obj] = lg, conf
                 forget(self.session, pos, self.engine.memory_frames)
             if pos in wanted:
                 for obj in keys:
@@ -320,6 +346,8 @@ class _Run:
                         spilled = self.spill.take(pos, f"logits{obj}")
                         if spilled is not None:
                             logits[obj] = torch.from_numpy(spilled)
+                            confidence[obj] = float(self.spill.take(pos, f"conf{obj}",
+                                                                    "float64"))
                 staged = {}
                 if logits:
                     if plate is None:
@@ -330,24 +358,41 @@ class _Run:
                     staged = {o: host.start(covs[i]) for i, o in enumerate(ids)}
                 if pending is not None:
                     yield self._finish(*pending, host, keys)
-                pending = (pos, staged)
+                pending = (pos, staged, confidence)
         if pending is not None:
             yield self._finish(*pending, host, keys)
 
     def _finish(
-        self, pos: int, staged: dict, host: _ToHost, keys: Mapping[int, Mapping[int, np.ndarray]]
-    ) -> tuple[int, Coverages]:
+        self, pos: int, staged: dict, confidence: dict[int, float], host: _ToHost,
+        keys: Mapping[int, Mapping[int, np.ndarray]]
+    ) -> Propagated:
         """Frame `pos`'s results on the host: tracked coverage, or the keyframe's own."""
         out: Coverages = {}
+        conf: dict[int, float] = {}
         for obj in keys:
             if pos in keys[obj]:
                 out[obj] = np.array(keys[obj][pos], dtype=np.float32)
+                conf[obj] = 1.0
             elif obj in staged:
                 out[obj] = host.finish(staged[obj])
+                conf[obj] = confidence.get(obj, 0.0)
             else:
                 # Defensive: a frame no sweep reached (none should be) is empty.
                 out[obj] = np.zeros((self.source.height, self.source.width), np.float32)
-        return self.frames[pos], out
+                conf[obj] = 0.0
+        return Propagated(self.frames[pos], out, conf)
+
+
+def track_confidence(logits: torch.Tensor, object_score: torch.Tensor | None) -> float:
+    """How sure the model is of a tracked mask, in [0, 1]: its object score (the probability
+    that the object is in view) times how decided its mask is where it is not plainly
+    background (mean |2p - 1| over pixels with p > 0.1: a mask of half-sure pixels is a guess).
+    logits: (1, 1, h, w) mask logits; object_score: the model's object score logit or None."""
+    p = torch.sigmoid(logits.float())
+    near = p > 0.1
+    decided = float((2 * p[near] - 1).abs().mean()) if bool(near.any()) else 1.0
+    present = 1.0 if object_score is None else float(torch.sigmoid(object_score.float()).max())
+    return present * decided
 
 
 class _ToHost:

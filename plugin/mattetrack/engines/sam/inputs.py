@@ -8,6 +8,7 @@ indices on the square and adds 0.5 itself, so a coordinate maps as x * size / W 
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 
 import numpy as np
@@ -90,3 +91,18 @@ def mask_logits(coverage: torch.Tensor, mask_size: int) -> torch.Tensor:
     m = F.interpolate(coverage[None, None].float(), size=(mask_size, mask_size), mode="bilinear",
                       align_corners=False, antialias=True)
     return m * 20.0 - 10.0
+
+
+def with_stroke_points(prompts: FramePrompts, per_stroke: int = 6) -> FramePrompts:
+    """The prompts with each stroke replaced by up to `per_stroke` points spread evenly along
+    it (SAM's prompt encoder takes points; a few along a line say what the line says)."""
+    if not prompts.strokes:
+        return prompts
+    points, labels = [prompts.points], [prompts.labels]
+    for stroke in prompts.strokes:
+        line = stroke.samples(1.0)
+        pick = np.unique(np.linspace(0, len(line) - 1, min(per_stroke, len(line))).round())
+        points.append(line[pick.astype(int)])
+        labels.append(np.full(len(pick), 1 if stroke.positive else 0, np.int8))
+    return dataclasses.replace(prompts, points=np.concatenate(points).astype(np.float32),
+                               labels=np.concatenate(labels), strokes=[])
