@@ -134,9 +134,16 @@ class Client:
     def remove_object(self, sid, oid):
         return self.call("DELETE", f"/v1/sessions/{sid}/objects/{oid}")
 
-    def add_prompts(self, sid, oid, frame, points=(), negative=(), box=None, mask=None):
-        """Adds prompts on `frame` (it becomes a keyframe); {object, keyframes}."""
+    def add_prompts(self, sid, oid, frame, points=(), negative=(), box=None, mask=None,
+                    strokes=()):
+        """Adds prompts on `frame` (it becomes a keyframe; on a frame with a propagated matte
+        they correct it); {object, keyframes}. strokes: painted lines, each (points,
+        positive, width px)."""
         body = {"frame": int(frame)}
+        if strokes:
+            body["strokes"] = [{"points": [[float(x), float(y)] for x, y in pts],
+                                "positive": bool(positive), "width": float(width)}
+                               for pts, positive, width in strokes]
         if points:
             body["points"] = [[float(x), float(y)] for x, y in points]
         if negative:
@@ -162,6 +169,11 @@ class Client:
         if frame_range:
             body["range"] = frame_range
         return self.call("POST", f"/v1/sessions/{sid}/propagate", body)
+
+    def report(self, sid):
+        """Where the session's mattes are weak: {frames: [first, last], objects: [{name,
+        confidence: {"<frame>": c}, suggested: [frame, ...]}]} (as `track --report`)."""
+        return self.call("GET", f"/v1/sessions/{sid}/report")
 
     def job(self, jid):
         """{job, session, state: running|done|cancelled|failed, done, total, output (the
@@ -202,18 +214,21 @@ def _error_text(err):
 class Propagation:
     """A propagation followed on a background thread, so a host's UI thread only ever polls.
 
-    `poll()` returns a snapshot {state, done, total, frame, error}; `cancel()` asks the service
-    to stop after the frame in progress; `wait()` blocks until the end (for scripts and tests).
+    `poll()` returns a snapshot {state, done, total, frame, error, suggested}; suggested: once
+    done, {object name: [frame, ...]} where a correction would help most, best first (the
+    session's report; {} if it could not be read); `cancel()` asks the service to stop after
+    the frame in progress; `wait()` blocks until the end (for scripts and tests).
     """
 
     def __init__(self, client, sid, output, frame_range=None, cryptomatte=False):
         self.client = client
+        self.sid = sid
         started = client.propagate(sid, output, frame_range, cryptomatte)
         self.job = started["job"]
         self.output = output
         self._lock = threading.Lock()
         self._status = {"state": "running", "done": 0, "total": started["total"],
-                        "frame": None, "error": None}
+                        "frame": None, "error": None, "suggested": {}}
         self._thread = threading.Thread(target=self._follow, name="mattetrack-follow",
                                         daemon=True)
         self._thread.start()
@@ -235,10 +250,21 @@ class Propagation:
         with self._lock:
             self._status.update(changes)
 
+    def _suggestions(self):
+        """{object name: suggested frames} from the session's report ({} if unreadable)."""
+        try:
+            report = self.client.report(self.sid)
+            return {o["name"]: list(o["suggested"]) for o in report["objects"]}
+        except (ServiceError, OSError, ValueError, KeyError, TypeError):
+            return {}
+
     def _follow(self):
         try:
             for event in self.client.events(self.job):
                 if "state" in event:
+                    done = event["state"] == "done"
+                    # Suggestions first: a host that sees "done" finds them there.
+                    self._update(suggested=self._suggestions() if done else {})
                     self._update(state=event["state"], done=event["done"],
                                  error=event.get("error"))
                     return
@@ -255,6 +281,8 @@ class Propagation:
                 return
             self._update(done=status["done"])
             if status["state"] != "running":
+                if status["state"] == "done":
+                    self._update(suggested=self._suggestions())
                 self._update(state=status["state"], error=status.get("error"))
                 return
             time.sleep(0.25)

@@ -11,8 +11,9 @@ and reruns `mattetrack track` with every prompt so far and the same store.
 
 Printed per round (0-4) and mode: J&F (vos-benchmark, first and last frame skipped; mattes >=
 0.5), clicks so far, seconds per round, frames recomputed (`--timings`' frames_computed), and
-for the correction rounds the seconds of a full run of the same command without a store (the
-alternative: recomputing the whole shot). Also the Spearman correlation between the report's
+for the correction rounds the seconds of a full run of the same command (the alternative:
+recomputing the whole shot, from a copy of the store that keeps only the mattes the
+corrections were made on). Also the Spearman correlation between the report's
 confidence and the true IoU over every non-keyframe frame (round 0, all shots pooled).
 
     .venv/bin/python tests/benchmarks/interactive.py [--shots dog,car-shadow] [--rounds 4]
@@ -160,10 +161,18 @@ def run_loop(shot: str, mode: str, rounds: int, work: Path, full: bool) -> ShotL
     corrected = {frames[0]}
     loop = ShotLoop()
     for r in range(rounds + 1):
+        seconds, timings = track(frames_dir, prompts, out, store, report)
         full_s = None
         if r and full:
-            full_s, _ = track(frames_dir, prompts, scratch, None, None)
-        seconds, timings = track(frames_dir, prompts, out, store, report)
+            # The same round computed from scratch: a copy of the store with only the bases
+            # (the mattes the corrections were made on: inputs, not results) left in it.
+            fresh = work / "fresh"
+            shutil.rmtree(fresh, ignore_errors=True)
+            shutil.copytree(store, fresh)
+            shutil.rmtree(fresh / "selections", ignore_errors=True)
+            for result in fresh.glob("o*/[0-9-]*.png"):
+                result.unlink()
+            full_s, _ = track(frames_dir, prompts, scratch, fresh, None)
         mattes = read_mattes(out, frames)
         loop.rounds.append(Round(jf(mattes, truth), len(prompts) // 2, seconds,
                                  timings["frames_computed"], full_s))

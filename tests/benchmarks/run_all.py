@@ -16,7 +16,11 @@
   [sam] extra) and are left out without it;
 - the local service's responsiveness: click to preview at 854x480 through the hosts' client, and
   the same, job polls and the host's poll while another session propagates
-  (service_responsiveness.py).
+  (service_responsiveness.py);
+- the artist's loop: J&F per correction round in the oracle and suggested modes, seconds and
+  frames recomputed per round against a full run, confidence against true IoU
+  (interactive.py); linear ACEScg EXR plates against their JPEGs (linear_plates.py). Their own
+  tables follow the main one.
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
 """
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -170,6 +175,11 @@ def main() -> int:
                 print(line)
     if sam_tp is None and sam_memory is not None:
         print("SAM throughput per model size: skipped (no CUDA; --sam runs it on the CPU)")
+    here = Path(__file__).resolve().parent
+    quick = ["--shots", "dog,car-shadow", "--rounds", "2"] if args.quick else []
+    for script, extra in (("interactive.py", quick), ("linear_plates.py", quick[:2])):
+        print("-" * len(header), flush=True)
+        subprocess.run([sys.executable, str(here / script), *extra], check=True)
     return 0
 
 

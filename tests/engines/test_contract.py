@@ -69,7 +69,8 @@ def test_range_order_and_keyframes_unchanged(engine, shots):
     keys = {1: {FIRST + 2: shot.truth(FIRST + 2), FIRST + 14: shot.truth(FIRST + 14)},
             7: {FIRST + 9: (shot.truth(FIRST + 9) > 0.5).astype(np.float32)}}
     wanted = list(range(FIRST + 5, FIRST + 13))
-    got = [(r.frame, r.coverages) for r in engine.propagate(shot, keys, wanted)]
+    results = list(engine.propagate(shot, keys, wanted))
+    got = [(r.frame, r.coverages) for r in results]
     assert [f for f, _ in got] == wanted
     for frame, covs in got:
         assert set(covs) == {1, 7}
@@ -77,6 +78,14 @@ def test_range_order_and_keyframes_unchanged(engine, shots):
             _check_coverage(cov)
         if frame == FIRST + 9:
             np.testing.assert_array_equal(covs[7], keys[7][FIRST + 9])
+    # A confidence per object and frame, in [0, 1]; 1 on a keyframe (the artist's word).
+    for r in results:
+        assert set(r.confidence) == {1, 7}
+        assert all(isinstance(c, float) and 0.0 <= c <= 1.0 for c in r.confidence.values())
+    assert {r.frame: r.confidence[7] for r in results}[FIRST + 9] == 1.0
+    # What the session needs to key stored results.
+    assert isinstance(engine.cache_key, str) and engine.cache_key
+    assert isinstance(engine.span_results, bool)
 
 
 def test_both_directions_from_one_keyframe(engine, shots):

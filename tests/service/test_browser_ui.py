@@ -510,3 +510,58 @@ def test_static_folder_has_only_served_kinds():
     names = sorted(os.listdir(STATIC_DIR))
     assert {"index.html", "app.js", "api.js", "view.js", "style.css"} <= set(names)
     assert all(Path(n).suffix in CONTENT_TYPES for n in names), names
+
+
+def test_ctrl_drag_paints_a_stroke_and_the_timeline_leads_to_frames_to_correct(
+        page, server, plate, service_root):
+    root, truth = service_root
+    prompts = Prompts(page)
+    sid = _open_ui(page, server, plate)
+    ys, xs = np.nonzero(truth[0] >= 0.5)
+    cy = float(np.median(ys))
+    x0, x1 = float(xs[ys == int(cy)].min()) + 3, float(xs[ys == int(cy)].max()) - 3
+    seq = _seq(page)
+    page.fill("#stroke-width", "5")
+    page.keyboard.down("Control")
+    page.mouse.move(*_page_xy(page, x0, cy))
+    page.mouse.down()
+    page.mouse.move(*_page_xy(page, x1, cy), steps=10)
+    page.mouse.up()
+    page.keyboard.up("Control")
+    _wait_preview(page, seq, FIRST)
+    sent = prompts.bodies[-1]
+    (stroke,) = sent["strokes"]
+    assert stroke["positive"] is True and stroke["width"] == 5 and len(stroke["points"]) >= 3
+    assert abs(stroke["points"][0][0] - x0) < 2 and abs(stroke["points"][-1][0] - x1) < 2
+    assert "box" not in sent and "points" not in sent
+    assert page.locator("#marks polyline[data-kind=stroke]").count() == 1
+    info = Client(*server).ok("GET", f"/v1/sessions/{sid}")
+    assert len(info["objects"][0]["prompts"][0]["strokes"]) == 1
+
+    page.fill("#output", str(root / f"out_tl_{uuid.uuid4().hex[:8]}" / "m.####.exr"))
+    page.click("#propagate")
+    page.wait_for_selector("#progress[data-state=done]", timeout=120_000)
+    page.wait_for_function(
+        "() => document.querySelector('#progress-text').textContent.includes('recomputed')")
+    report = Client(*server).ok("GET", f"/v1/sessions/{sid}/report")
+    suggested = report["objects"][0]["suggested"]
+    # The strip is drawn: its pixels are not all one colour.
+    colours = page.evaluate("""() => {
+        const c = document.querySelector('#timeline');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        const seen = new Set();
+        for (let i = 0; i < d.length; i += 4) seen.add(d[i] + ',' + d[i + 1] + ',' + d[i + 2]);
+        return seen.size; }""")
+    assert colours > 3
+    page.locator("#stage").focus()
+    if suggested:
+        page.keyboard.press("n")
+        assert int(page.input_value("#frame-number")) == min(suggested)
+        assert "suggestion" in page.inner_text("#status")
+    else:
+        page.keyboard.press("n")
+        assert "No frame to correct" in page.inner_text("#status")
+    # A click on the strip goes to that frame.
+    box = page.locator("#timeline").bounding_box()
+    page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
+    assert int(page.input_value("#frame-number")) == LAST

@@ -66,10 +66,12 @@ def test_open_click_preview(client, plate, service_root):
     client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
               {"frame": FIRST, "negative": [[3.5, 4.25]], "box": [1, 2, 300, 170]})
     assert info["objects"] == [{"object": oid, "name": "blob", "keyframes": [FIRST], "prompts": [
-        {"frame": FIRST, "points": [[x, y]], "negative": [], "box": None, "mask": False}]}]
+        {"frame": FIRST, "points": [[x, y]], "negative": [], "box": None, "strokes": [],
+         "mask": False, "corrects": False}]}]
     prompts = client.ok("GET", f"/v1/sessions/{sid}")["objects"][0]["prompts"]
     assert prompts == [{"frame": FIRST, "points": [[x, y]], "negative": [[3.5, 4.25]],
-                        "box": [1, 2, 300, 170], "mask": False}]
+                        "box": [1, 2, 300, 170], "strokes": [], "mask": False,
+                        "corrects": False}]
     client.ok("DELETE", f"/v1/sessions/{sid}/objects/{oid}/prompts")
     client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
               {"frame": FIRST, "points": [[x, y]]})
@@ -324,4 +326,36 @@ def test_propagate_refuses_to_overwrite_a_mask_prompt(client, plate, service_roo
     assert status == 400, body
     assert body["error"].startswith("output ") and "would overwrite the input mask" in body["error"]
     assert mask.read_bytes() == before
+    client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_a_correction_repropagates_only_its_span_and_the_report_ranks_frames(
+        client, plate, service_root):
+    root, truth = service_root
+    sid, oid = _open(client, plate, truth=truth)
+    output = str(root / "out_loop" / "mattes.####.exr")
+    job = client.ok("POST", f"/v1/sessions/{sid}/propagate", {"output": output}, 202)
+    _events(client, job["job"])
+    first = client.ok("GET", f"/v1/jobs/{job['job']}")
+    assert (first["computed"], first["reused"]) == (N_FRAMES, 0)
+    report = client.ok("GET", f"/v1/sessions/{sid}/report")
+    assert report["frames"] == [FIRST, LAST]
+    (obj,) = report["objects"]
+    assert obj["confidence"][str(FIRST)] == 1.0 and FIRST not in obj["suggested"]
+    # A stroke on a propagated frame corrects the matte shown there ...
+    mid = FIRST + N_FRAMES // 2
+    x, y = click_point(truth[mid - FIRST])
+    client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+              {"frame": mid, "strokes": [{"points": [[x - 3, y], [x + 3, y]], "width": 4}]})
+    prompts = client.ok("GET", f"/v1/sessions/{sid}")["objects"][0]["prompts"]
+    assert prompts[1]["corrects"] and prompts[1]["strokes"][0]["width"] == 4
+    # ... and the next propagation recomputes only the frames after the first keyframe.
+    job = client.ok("POST", f"/v1/sessions/{sid}/propagate", {"output": output}, 202)
+    _events(client, job["job"])
+    second = client.ok("GET", f"/v1/jobs/{job['job']}")
+    assert second["state"] == "done"
+    assert (second["computed"], second["reused"]) == (N_FRAMES - 1, 1)
+    status, body = client.call("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+                               {"frame": mid, "strokes": [{"points": [], "width": 4}]})
+    assert status == 400 and "strokes[0].points" in body["error"]
     client.ok("DELETE", f"/v1/sessions/{sid}")

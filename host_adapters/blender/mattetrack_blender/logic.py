@@ -79,6 +79,10 @@ def image_user_for(first_file: int, count: int, scene_first: int) -> dict[str, i
     return {"frame_start": scene_first, "frame_offset": first_file - 1, "frame_duration": count}
 
 
+# Timeline markers at the frames where a correction would help most (the session's report).
+FIX_MARKER = "MT fix "
+
+
 def file_frame(scene_frame: int, delta: int) -> int:
     return scene_frame + delta
 

@@ -360,6 +360,7 @@ class Run:
     session: str
     phase: str = "propagating"  # then "shapes"
     shapes: dict = field(default_factory=dict)  # {"plan": ..., "error": ...} from the thread
+    suggested: dict = field(default_factory=dict)  # {object: file frames to correct}
     thread: threading.Thread | None = None
 
 
@@ -395,6 +396,16 @@ def import_results(scene: bpy.types.Scene, plan: dict | None) -> tuple:
     return image, built
 
 
+def mark_suggestions(scene: bpy.types.Scene, suggested: dict, delta: int) -> list:
+    """Timeline markers at the frames to correct (`MT fix <object>`, scene frames), replacing
+    the last propagation's; returns the new markers."""
+    markers = scene.timeline_markers
+    for old in [m for m in markers if m.name.startswith(logic.FIX_MARKER)]:
+        markers.remove(old)
+    return [markers.new(logic.FIX_MARKER + name, frame=logic.scene_frame(f, delta))
+            for name, frames in suggested.items() for f in frames]
+
+
 def _step(scene: bpy.types.Scene, run: Run) -> bool:
     """Advance one run; False when it is over."""
     props = scene.mattetrack
@@ -412,6 +423,7 @@ def _step(scene: bpy.types.Scene, run: Run) -> bool:
             props.state, props.message = status["state"], status["error"] or ""
             return False
         props.state = "importing"
+        run.suggested = status.get("suggested") or {}
         run.phase = "shapes"
         plan_path = logic.shapes_plan_path(output_pattern(props))
         run.thread = threading.Thread(target=_fetch_shapes, args=(run, plan_path),
@@ -421,6 +433,7 @@ def _step(scene: bpy.types.Scene, run: Run) -> bool:
     if run.thread is not None and run.thread.is_alive():
         return True
     image, _ = import_results(scene, run.shapes.get("plan"))
+    mark_suggestions(scene, run.suggested, frame_delta(props))
     props.state = "done"
     props.message = run.shapes.get("error", "") or f"mattes in {image.name}"
     return False

@@ -204,3 +204,29 @@ def progress(status):
     if state == "failed":
         return percent, "failed: " + (status.get("error") or "unknown error")
     return percent, f"{state} ({done}/{total} frames)"
+
+
+def suggestions_text(suggested):
+    """{object: [frame, ...]} -> the "to correct" knob's text, e.g. "dog: 37 21; cat: 12"."""
+    return "; ".join(f"{name}: {' '.join(str(f) for f in frames)}"
+                     for name, frames in suggested.items() if frames)
+
+
+def parse_suggestions(text):
+    """The knob's text back to {object: [frame, ...]} (an edited knob: what parses)."""
+    out = {}
+    for part in (text or "").split(";"):
+        name, sep, frames = part.rpartition(":")
+        if sep and name.strip():
+            out[name.strip()] = [int(f) for f in frames.split() if f.lstrip("-").isdigit()]
+    return out
+
+
+def next_suggested(suggested, name, current):
+    """The first suggested frame after `current` (wrapping) for object `name`, or for every
+    object when it has none; None when nothing is suggested."""
+    frames = suggested.get(name) or [f for v in suggested.values() for f in v]
+    if not frames:
+        return None
+    later = sorted(f for f in frames if f > current)
+    return later[0] if later else min(frames)

@@ -21,6 +21,7 @@ from mattetrack_nuke import model, roto, sync
 # Knob names; `mt_` keeps them apart from any knob a NoOp has or gains.
 TAB, URL, OBJECT, NEW_OBJECT = "mt_tab", "mt_url", "mt_object", "mt_new_object"
 POINT, OUTPUT, STATUS = "mt_point", "mt_output", "mt_status"
+SUGGESTED = "mt_suggested"  # frames to correct, from the last propagation's report
 PROMPTS, SERVICE, NODES = "mt_prompts", "mt_service", "mt_nodes"
 BUTTONS = [  # (knob, label, action); one row each, in this order on the tab
     ("mt_add_object", "Add object", "add_object"),
@@ -32,6 +33,7 @@ BUTTONS = [  # (knob, label, action); one row each, in this order on the tab
     ("mt_propagate", "Propagate", "propagate"),
     ("mt_import_mattes", "Import mattes", "import_mattes"),
     ("mt_import_shapes", "Import shapes", "import_shapes"),
+    ("mt_next_suggestion", "Next to correct", "next_suggestion"),
 ]
 COMMAND = "import mattetrack_nuke.node\nmattetrack_nuke.node.on_button(nuke.thisNode(), %r)"
 POLL_S = 0.1  # how often the propagation thread reads the job's progress
@@ -80,6 +82,9 @@ def add_knobs(nuke, node, output=""):
     for action in ("propagate", "import_mattes", "import_shapes"):
         node.addKnob(buttons[action])
     node.addKnob(nuke.Text_Knob(STATUS, "status", ""))
+    # Where the mattes are weakest (best first), and a button that goes there.
+    node.addKnob(nuke.Text_Knob(SUGGESTED, "to correct", ""))
+    node.addKnob(buttons["next_suggestion"])
     # Saved with the script, never shown: the prompts (so a reopened script rebuilds its
     # session), the service session it opened and the nodes it made.
     for name, kind in ((PROMPTS, nuke.Multiline_Eval_String_Knob), (SERVICE, nuke.String_Knob),
@@ -327,7 +332,7 @@ def propagation_worker(nuke, node, client, sid, output, poll_s=POLL_S):
                 asked_to_stop = True
             time.sleep(poll_s)
         if status["state"] == "done":
-            _later(nuke, import_job, nuke, node, client.job(run.job))
+            _later(nuke, import_job, nuke, node, client.job(run.job), status["suggested"])
         else:
             _later(nuke, set_status, node, "propagation " + message)
     except Exception as err:
@@ -336,15 +341,30 @@ def propagation_worker(nuke, node, client, sid, output, poll_s=POLL_S):
         del task  # Nuke closes the progress window when the task goes away
 
 
-def import_job(nuke, node, job):
+def import_job(nuke, node, job, suggested=None):
     """Main thread, when a propagation is done: its mattes as a Read and a Copy per object,
-    with the layer names the service reports."""
+    with the layer names the service reports; the frames to correct ({service object name:
+    frames}) in the "to correct" knob."""
     memory = _json_knob(node, SERVICE) or {}
     names = {o["service_name"]: o["name"] for o in memory.get("objects", [])}
     layers = [(names.get(item["name"], item["name"]), item["layer"]) for item in job["layers"]]
     read, copies = build_mattes(nuke, node, job["output"], job["first"], job["last"], layers)
+    mine = {names.get(k, k): v for k, v in (suggested or {}).items()}
+    node[SUGGESTED].setValue(model.suggestions_text(mine))
     set_status(node, f"done: {job['done']} frames, mattes in {read.name()}")
     return read, copies
+
+
+def next_suggestion(nuke, node):
+    """Go to the next frame to correct after the current one (wrapping), for the object
+    chosen in the menu (else any)."""
+    frame = model.next_suggested(model.parse_suggestions(node[SUGGESTED].value()),
+                                 node[OBJECT].value(), nuke.frame())
+    if frame is None:
+        raise ValueError("no frame to correct is suggested: propagate first")
+    nuke.frame(frame)
+    set_status(node, f"frame {frame}: suggested for a correction")
+    return frame
 
 
 # -- bringing results in ----------------------------------------------------------------------
@@ -459,6 +479,7 @@ def build_shapes(nuke, node, plan_file):
 
 
 ACTIONS = {
+    "next_suggestion": next_suggestion,
     "add_object": add_object, "remove_object": remove_object, "add_positive": add_positive,
     "add_negative": add_negative, "clear_frame": clear_frame, "sync": resync,
     "propagate": propagate, "import_mattes": import_mattes, "import_shapes": import_shapes,

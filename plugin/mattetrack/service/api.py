@@ -63,6 +63,9 @@ JOB_STATUS = obj(("job", "session", "state", "done", "total", "output", "first",
                  layers={"type": "array", "description": "each object's EXR layer: its matte "
                          "is channel <layer>.A", "items": obj(("object", "name", "layer"),
                                                             object=INT, name=STR, layer=STR)},
+                 computed={**INT, "description": "object-frames the engine computed"},
+                 reused={**INT, "description": "object-frames taken from the session's results "
+                         "(unchanged since its last propagation)"},
                  error=STR)
 
 
@@ -72,8 +75,12 @@ class Service:
     MAX_BODY = 1 << 20  # bytes of JSON a request may send
 
     def __init__(self, engine: Engine, engine_name: str, roots: Roots) -> None:
+        import tempfile
+
         from mattetrack.engines import engine_spec
 
+        # Each session's result store (what its propagations computed, keyed by what made it).
+        self.store_root = tempfile.mkdtemp(prefix="mattetrack-service-")
         self.engine = engine
         self.engine_name = engine_name
         self.engine_spec = engine_spec(engine_name)
@@ -122,8 +129,11 @@ class Service:
         raise ApiError(404, f"no endpoint {path}")
 
     def close(self) -> None:
+        import shutil
+
         self._warm.shutdown(cancel_futures=True)
         self.registry.close()
+        shutil.rmtree(self.store_root, ignore_errors=True)
 
 
 # -- field checks -----------------------------------------------------------------------------
@@ -159,6 +169,29 @@ def _numbers(value: object, n: int | None, name: str) -> list[float]:
 def _points(body: dict, name: str) -> list[list[float]]:
     value = _get(body, name, list, what="a list of [x, y]")
     return [_numbers(p, 2, f"{name}[{i}]") for i, p in enumerate(value or [])]
+
+
+def _strokes(body: dict) -> list[tuple[list[list[float]], bool, float]]:
+    """`strokes`: [{"points": [[x, y], ...], "positive": true, "width": 8}, ...] checked into
+    (points, positive, width) triples."""
+    from mattetrack.prompts import DEFAULT_STROKE_WIDTH
+
+    value = _get(body, "strokes", list, what="a list of strokes")
+    out = []
+    for i, item in enumerate(value or []):
+        name = f"strokes[{i}]"
+        if not isinstance(item, dict):
+            raise ApiError(400, f"{name}: expected an object with points, positive, width")
+        pts = _points(item, "points")
+        if not pts:
+            raise ApiError(400, f"{name}.points: at least one [x, y]")
+        positive = _get(item, "positive", bool)
+        width = _get(item, "width", (int, float))
+        width = DEFAULT_STROKE_WIDTH if width is None else float(width)
+        if not (math.isfinite(width) and width > 0):
+            raise ApiError(400, f"{name}.width: expected a number > 0, got {width:g}")
+        out.append((pts, True if positive is None else positive, width))
+    return out
 
 
 def _int_param(text: str | None, name: str, status: int = 400) -> int | None:
@@ -214,8 +247,11 @@ def open_session(service: Service, req: Request) -> Reply:
         # A frame file may itself be a link out of the roots.
         for f in ([] if shot.is_movie else shot.frames):
             service.roots.check(shot.file(f), "plate")
-        session = ServiceSession(service.registry.new_id(), shot, service.engine,
-                                 service.engine_gate())
+        from mattetrack.store import ResultStore
+
+        sid = service.registry.new_id()
+        store = ResultStore(os.path.join(service.store_root, sid), shot.width, shot.height)
+        session = ServiceSession(sid, shot, service.engine, service.engine_gate(), store)
     except BaseException:
         shot.close()
         raise
@@ -262,7 +298,9 @@ def delete_object(service: Service, req: Request) -> Reply:
 
 
 def add_prompts(service: Service, req: Request) -> Reply:
-    from mattetrack.prompts import FramePrompts
+    import numpy as np
+
+    from mattetrack.prompts import FramePrompts, Stroke
     from mattetrack.shot.mask import read_mask
 
     session = service.registry.session(req.params["sid"])
@@ -273,8 +311,9 @@ def add_prompts(service: Service, req: Request) -> Reply:
     box = _get(body, "box", list, what="[x0, y0, x1, y1]")
     box = _numbers(box, 4, "box") if box is not None else None
     mask_path = _get(body, "mask", str)
-    if not (points or negative or box or mask_path):
-        raise ApiError(400, "prompts: give points, negative, box or mask")
+    strokes = _strokes(body)
+    if not (points or negative or box or mask_path or strokes):
+        raise ApiError(400, "prompts: give points, negative, strokes, box or mask")
     shot = session.shot
     mask = mask_file = None
     if mask_path is not None:
@@ -290,6 +329,8 @@ def add_prompts(service: Service, req: Request) -> Reply:
             trial.add_point(x, y, True)
         for x, y in negative:
             trial.add_point(x, y, False)
+        trial.strokes = [Stroke(np.array(pts, np.float32), positive, width)
+                         for pts, positive, width in strokes]
         trial.validate(shot.width, shot.height, "prompts")
         for x, y in points:
             core.add_point(obj_id, frame, x, y, positive=True, where="points")
@@ -297,8 +338,12 @@ def add_prompts(service: Service, req: Request) -> Reply:
             core.add_point(obj_id, frame, x, y, positive=False, where="negative")
         if box is not None:
             core.add_box(obj_id, frame, tuple(box))
+        for pts, positive, width in strokes:
+            core.add_stroke(obj_id, frame, np.array(pts, np.float32), positive, width,
+                            where="strokes")
         if mask is not None:
             core.add_mask(obj_id, frame, mask, source=mask_file)  # never an output
+        core.adopt_bases()  # prompts on a propagated frame correct the matte shown there
         session.edited(obj_id)
         return json_reply({"object": obj_id, "keyframes": core.keyframes(obj_id)})
 
@@ -388,6 +433,16 @@ def propagate(service: Service, req: Request) -> Reply:
     return json_reply({"job": job.id, "total": job.total}, 202)
 
 
+
+
+def report(service: Service, req: Request) -> Reply:
+    from mattetrack.report import build_report
+
+    session = service.registry.session(req.params["sid"])
+    with session.lock:
+        export = session.export
+        frames = sorted(export.frames) if export is not None and export.frames else []
+        return json_reply(build_report(session.core, frames or session.shot.frames))
 
 
 def export_shapes(service: Service, req: Request) -> Reply:
@@ -508,9 +563,14 @@ ROUTES: list[Route] = [
           responses={**json_ok("removed", obj(("deleted",), deleted=INT)), **_NOT_FOUND}),
     Route("POST", _OID + "/prompts", add_prompts,
           "Add prompts for an object on a frame (display-window pixels, origin top-left, "
-          "x right, y down); the frame becomes a keyframe",
+          "x right, y down); the frame becomes a keyframe. On a frame with a propagated matte "
+          "the prompts correct that matte",
           body=obj(("frame",), frame=INT, points={"type": "array", "items": POINT},
                    negative={"type": "array", "items": POINT},
+                   strokes={"type": "array", "description": "painted lines", "items": obj(
+                       ("points",), points={"type": "array", "items": POINT, "minItems": 1},
+                       positive={"type": "boolean", "default": True},
+                       width={**NUM, "exclusiveMinimum": 0, "default": 8})},
                    box={"type": "array", "items": NUM, "minItems": 4, "maxItems": 4},
                    mask={**STR, "description": "a mask image under a root; >= 0.5 is the object"}),
           responses={**json_ok("the object's keyframes", obj(("object", "keyframes"),
@@ -547,6 +607,15 @@ ROUTES: list[Route] = [
                      403: ("the output is outside the roots", None, "application/json"),
                      409: ("a job is already running on the session", None,
                            "application/json")}),
+    Route("GET", _SID + "/report", report,
+          "Where the mattes are weak: each object's per-frame confidence in [0, 1] from the "
+          "last propagation and up to 10 frames to correct, best first (as `track --report`)",
+          responses={**json_ok("the report", obj(
+              ("frames", "objects"), frames={"type": "array", "items": INT},
+              objects={"type": "array", "items": obj(
+                  ("name", "confidence", "suggested"), name=STR,
+                  confidence={"type": "object", "additionalProperties": NUM},
+                  suggested={"type": "array", "items": INT})})), **_NOT_FOUND}),
     Route("POST", _SID + "/shapes", export_shapes,
           "Fit editable roto shapes (closed Beziers, one point count per shape through the shot) "
           "to the session's propagated mattes and write them: `json` (the shapes schema), "

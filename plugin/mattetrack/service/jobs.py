@@ -38,6 +38,7 @@ class PropagationJob:
         self.names = {o.id: o.name for o in session.core.objects}
         self.state = "running"
         self.error: str | None = None
+        self._counts = None  # the RunCounts of the session's propagation, once it ended
         self.done = 0
         self.started = time.time()
         self.ended: float | None = None  # time.monotonic() at the end (the registry prunes)
@@ -71,6 +72,12 @@ class PropagationJob:
                "first": self.frames[0], "last": self.frames[-1],
                "layers": [{"object": o, "name": self.names[o], "layer": layer}
                           for o, layer in self.layers.items()]}
+        counts = self._counts if self._counts is not None else (
+            self.session.core.last_run if self.session.job is self else None)
+        if counts is not None:
+            # Object-frames the engine computed / took from the session's store: an edit
+            # re-propagates only the spans it changed.
+            out["computed"], out["reused"] = counts.computed, counts.reused
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -140,6 +147,7 @@ class PropagationJob:
             traceback.print_exc(file=sys.stderr)
             first = str(err).splitlines()[0] if str(err) else ""
             self.state, self.error = "failed", f"internal error ({type(err).__name__}: {first})"
+        self._counts = self.session.core.last_run
         self.ended = time.monotonic()
         end = {"state": self.state, "done": self.done, "total": self.total}
         self._emit(end if self.error is None else {**end, "error": self.error})

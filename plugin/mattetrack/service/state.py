@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from mattetrack.engines import Engine
 from mattetrack.prompts import FramePrompts
 from mattetrack.service.errors import ApiError
 from mattetrack.session import Session
+from mattetrack.store import ResultStore
 
 if TYPE_CHECKING:
     from mattetrack.shot import Shot
@@ -54,10 +56,13 @@ class ServiceSession:
     embedding cache; nothing for the stateless classic engine)."""
 
     def __init__(self, sid: str, shot: Shot, engine: Engine,
-                 engine_gate: contextlib.AbstractContextManager) -> None:
+                 engine_gate: contextlib.AbstractContextManager,
+                 store: ResultStore | None = None) -> None:
         self.id = sid
         self.shot = shot
-        self.core = Session(shot, engine)
+        # With a store, a propagation after an edit recomputes only the spans it changed, and
+        # prompts on a propagated frame correct the matte shown there.
+        self.core = Session(shot, engine, store)
         self.engine_gate = engine_gate
         self.lock = threading.RLock()
         self.edits: dict[int, int] = {}  # object id -> prompt edits so far
@@ -105,7 +110,10 @@ def _prompts_json(frame: int, p: FramePrompts) -> dict:
             "points": [xy for xy, label in zip(pts, p.labels.tolist(), strict=True) if label],
             "negative": [xy for xy, label in zip(pts, p.labels.tolist(), strict=True) if not label],
             "box": list(p.box) if p.box is not None else None,
-            "mask": p.mask is not None}
+            "strokes": [{"points": [[round(x, 3), round(y, 3)] for x, y in s.points.tolist()],
+                         "positive": s.positive, "width": s.width} for s in p.strokes],
+            "mask": p.mask is not None,
+            "corrects": p.base is not None}
 
 
 class Registry:
@@ -171,6 +179,9 @@ class Registry:
             job.cancel()
             job.wait()
         session.shot.close()
+        store = session.core.store
+        if store is not None:  # the service's own scratch results: gone with the session
+            shutil.rmtree(store.root, ignore_errors=True)
 
     def close(self) -> None:
         with self._lock:

@@ -16,7 +16,7 @@ from mattetrack.engines.sam import SamEngine, SamParams, load_model
 from mattetrack.engines.sam.inputs import plate_tensor, square_mask
 from mattetrack.engines.sam.memory import bank_bytes
 from mattetrack.errors import InputError
-from mattetrack.prompts import FramePrompts
+from mattetrack.prompts import FramePrompts, Stroke
 from mattetrack.synthetic import SyntheticSource
 
 W, H = 160, 90
@@ -208,6 +208,19 @@ def test_select_maps_prompts_onto_the_model_square(engines, source, monkeypatch)
     dense = seen[-1]["input_masks"]
     assert dense.shape == (1, 1, eng.mask_size, eng.mask_size)
     assert float(dense.max()) == pytest.approx(10.0) and float(dense.min()) == pytest.approx(-10.0)
+
+    # A correction: the matte on screen goes in as the dense prompt with the clicks, as SAM 2's
+    # demo does; a stroke becomes points along it.
+    correcting = FramePrompts(base=mask)
+    correcting.add_point(60.5, 40.5)
+    eng.select(image, correcting)
+    torch.testing.assert_close(seen[-1]["input_masks"], dense)
+    assert np.array_equal(eng.select(image, FramePrompts(base=mask)), mask)  # nothing to do
+    stroked = FramePrompts(strokes=[Stroke(np.array([[10, 10], [70, 10]], np.float32), False)])
+    stroked.add_point(60.5, 40.5)
+    eng.select(image, stroked)
+    labels = seen[-1]["input_labels"].tolist()[0][0]
+    assert labels[0] == 1 and len(labels) == 7 and set(labels[1:]) == {0}
 
 
 

@@ -108,6 +108,8 @@ def mode_flow(job: dict) -> dict:
                         "colorspace": mattes.colorspace_settings.name}
     result["mask"] = {"layers": [la.name for la in mask.layers],
                       "range": [mask.frame_start, mask.frame_end]}
+    # The frames to correct, as timeline markers on scene frames.
+    result["markers"] = sorted([m.name, m.frame] for m in scene.timeline_markers)
 
     assert bpy.ops.mattetrack.build_compositor() == {"FINISHED"}, props.message
     tree = scene.compositing_node_group

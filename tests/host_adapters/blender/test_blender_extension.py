@@ -247,6 +247,11 @@ def test_click_preview_propagate_import_and_composite(server, service_root, exte
     planned = [la["name"] for o in plan["objects"] for la in o["layers"]]
     assert got["mask"]["layers"] == planned and planned
     assert got["mask"]["range"] == [plan["frame_start"] - FIRST + 1, plan["frame_end"] - FIRST + 1]
+    # The frames to correct are timeline markers, on scene frames.
+    report = client.report(sid)
+    wanted = sorted(["MT fix " + o["name"], f - FIRST + 1] for o in report["objects"]
+                    for f in o["suggested"])
+    assert got["markers"] == wanted
 
     # The compositor: plate (Movie Clip) with the matte as alpha over a colour.
     tree = got["tree"]

@@ -52,8 +52,13 @@ def test_session_through_the_client(server, plate, service_root, tmp_path_factor
         if status["state"] != "running":
             break
         time.sleep(0.005)
+    suggested = status.pop("suggested")
     assert status == {"state": "done", "done": N_FRAMES, "total": N_FRAMES, "frame": LAST,
                       "error": None}
+    # Once done: where a correction would help most, as the session's report says.
+    report = client.report(sid)
+    assert suggested == {o["name"]: o["suggested"] for o in report["objects"]}
+    assert list(suggested) == ["blob"] and FIRST not in suggested["blob"]
     assert max(polls) < 0.05  # a lock and a dict copy; the stream is read on another thread
     mattes = open_mattes(str(out / "m.####.exr"))
     assert sorted(mattes.frames) == list(range(FIRST, LAST + 1))

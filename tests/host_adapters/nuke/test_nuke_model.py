@@ -131,3 +131,15 @@ def test_the_adapter_runs_on_python_3_9():
             "assert model.node_name('a b') == 'a_b'\n")
     subprocess.run([python, "-c", code], check=True, cwd=str(ADAPTER),
                    env={**os.environ, "PYTHONPATH": str(REPO / "host_adapters" / "client")})
+
+
+def test_suggestions_text_round_trip_and_next_frame():
+    suggested = {"hero blob": [37, 21, 44], "cat": [12]}
+    text = model.suggestions_text(suggested)
+    assert text == "hero blob: 37 21 44; cat: 12"
+    assert model.parse_suggestions(text) == suggested
+    assert model.parse_suggestions("") == {} and model.suggestions_text({"x": []}) == ""
+    assert model.next_suggested(suggested, "hero blob", 21) == 37
+    assert model.next_suggested(suggested, "hero blob", 50) == 21  # wraps around
+    assert model.next_suggested(suggested, "unknown", 13) == 21  # any object's
+    assert model.next_suggested({}, "cat", 1) is None

@@ -15,6 +15,7 @@ import nuke_standin
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+from mattetrack_nuke import model
 from mattetrack_nuke import node as mtnode
 from service_harness import FIRST, N_FRAMES, H, W
 
@@ -229,6 +230,17 @@ def test_propagate_follows_a_progress_task_and_imports_the_mattes(nuke, plate, s
     assert copy.name() == "hero_blob_matte"
     assert ("hero_blob", ["hero_blob.alpha"]) in nuke.layers_added
     assert node["mt_status"].value().startswith(f"done: {N_FRAMES} frames")
+    # The frames to correct, as the session's report has them, and a button that goes there.
+    report = client.report(memory(node)["session"])
+    suggested = {o["name"]: o["suggested"] for o in report["objects"]}
+    shown = model.parse_suggestions(node["mt_suggested"].value())
+    assert list(shown.values()) == list(suggested.values())
+    if any(suggested.values()):
+        nuke.frame(FIRST)
+        node["mt_next_suggestion"].execute()
+        first = min(f for v in shown.values() for f in v)
+        assert nuke.frame() == first
+        assert node["mt_status"].value() == f"frame {first}: suggested for a correction"
 
     # Again by hand: the same nodes, the layers from the service.
     got_read, [got_copy] = mtnode.on_button(node, "import_mattes", nuke)

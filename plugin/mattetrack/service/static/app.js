@@ -3,7 +3,9 @@
 // propagation's progress stream are fetched asynchronously.
 
 import { Api, ApiError } from "./api.js";
-import { boxOf, drawMarks, objectColour, plateScale, toPlate } from "./view.js";
+import {
+  boxOf, drawMarks, drawTimeline, objectColour, plateScale, timelineFrame, toPlate,
+} from "./view.js";
 
 const TOKEN_KEY = "mattetrack.token";
 const DRAG_PX = 4; // CSS pixels a press must move to become a box instead of a click
@@ -21,7 +23,9 @@ const state = {
   drag: null,
   preview: { seq: 0, controller: null, url: null, side: null, timer: 0 },
   job: null, // {id, controller} while a propagation runs
+  report: null, // GET /v1/sessions/{sid}/report after the last propagation
 };
+const STROKE_STEP = 2; // plate pixels between the points of a painted stroke
 
 // -- start ---------------------------------------------------------------------------------------
 function start() {
@@ -108,6 +112,10 @@ function bindEvents() {
   stage.addEventListener("contextmenu", (e) => e.preventDefault());
   $("slider").addEventListener("input", () => showFrame(Number($("slider").value)));
   $("frame-number").addEventListener("change", () => showFrame(Number($("frame-number").value)));
+  $("timeline").addEventListener("click", (e) => {
+    const s = state.session;
+    if (s) showFrame(timelineFrame(e, $("timeline"), s.frames[0], s.frames[1]));
+  });
   $("prev").addEventListener("click", () => step(-1));
   $("next").addEventListener("click", () => step(1));
   document.addEventListener("keydown", onKey);
@@ -125,7 +133,10 @@ function bindEvents() {
   $("output").addEventListener("input", retargetShapeOutput);
   $("shape-output").addEventListener("input", () => ($("shape-output").dataset.edited = "true"));
   new ResizeObserver(fitStage).observe($("viewer"));
-  window.addEventListener("resize", fitStage);
+  window.addEventListener("resize", () => {
+    fitStage();
+    drawTimelineNow();
+  });
   window.addEventListener("pagehide", closeSession);
 }
 
@@ -168,6 +179,7 @@ async function openSession(frame) {
   }
   const s = state.session;
   state.prompts.clear();
+  state.report = null;
   state.selected = null;
   state.frame = null;
   document.body.dataset.session = s.session;
@@ -228,11 +240,57 @@ function onKey(e) {
     Home: () => showFrame(s.frames[0]),
     End: () => showFrame(s.frames[1]),
     Escape: () => endDrag(),
+    n: () => nextSuggestion(1),
+    N: () => nextSuggestion(-1),
   };
   if (moves[e.key]) {
     e.preventDefault();
     moves[e.key]();
   }
+}
+
+/** The selected object's report entry (or the first object's), or null. */
+function reportedObject() {
+  const s = state.session;
+  const objects = state.report?.objects ?? [];
+  const name = s?.objects.find((o) => o.object === state.selected)?.name;
+  return objects.find((o) => o.name === name) ?? objects[0] ?? null;
+}
+
+/** Jump to the next (direction 1) or previous (-1) suggested frame, wrapping around. */
+function nextSuggestion(direction) {
+  const entry = reportedObject();
+  if (!entry || !entry.suggested.length) {
+    setStatus("No frame to correct is suggested (propagate first, or the mattes look sure).");
+    return;
+  }
+  const sorted = [...entry.suggested].sort((a, b) => a - b);
+  const ahead = direction > 0 ? sorted.filter((f) => f > state.frame)
+    : sorted.filter((f) => f < state.frame).reverse();
+  const frame = ahead.length ? ahead[0] : (direction > 0 ? sorted[0] : sorted[sorted.length - 1]);
+  showFrame(frame);
+  const rank = entry.suggested.indexOf(frame) + 1;
+  const c = entry.confidence[String(frame)];
+  setStatus(`Frame ${frame}: suggestion ${rank} of ${entry.suggested.length} for ` +
+    `${entry.name} (confidence ${c === undefined ? "?" : c.toFixed(2)}). Click to correct.`);
+}
+
+function drawTimelineNow() {
+  const s = state.session;
+  if (!s) return;
+  const entry = reportedObject();
+  const confidence = {};
+  for (const [f, c] of Object.entries(entry?.confidence ?? {})) confidence[Number(f)] = c;
+  const object = s.objects.find((o) => o.object === state.selected) ?? s.objects[0];
+  drawTimeline($("timeline"), s.frames[0], s.frames[1], confidence, object?.keyframes ?? [],
+    entry?.suggested ?? [], state.frame);
+}
+
+async function loadReport() {
+  const s = state.session;
+  if (!s) return;
+  state.report = await state.api.call("GET", `/v1/sessions/${s.session}/report`);
+  drawTimelineNow();
 }
 
 function updateFrameInfo() {
@@ -242,6 +300,7 @@ function updateFrameInfo() {
   const list = $("keyframes");
   const frames = new Set(s.objects.flatMap((o) => o.keyframes));
   list.replaceChildren(...[...frames].sort((a, b) => a - b).map((f) => new Option("", f)));
+  drawTimelineNow();
 }
 
 /** Size the stage to the plate's aspect ratio, as large as the viewer allows. */
@@ -313,17 +372,36 @@ function onPointerDown(e) {
   e.preventDefault();
   $("stage").setPointerCapture(e.pointerId);
   const mode = document.querySelector("input[name=mode]:checked").value;
+  const negative = e.altKey || e.shiftKey || mode === "negative";
+  const start = plateAt(e);
   state.drag = {
-    start: plateAt(e),
+    start,
     client: [e.clientX, e.clientY],
-    negative: e.altKey || e.shiftKey || mode === "negative",
+    negative,
     box: null,
+    // Ctrl (Cmd on a Mac) paints a stroke instead of dragging a box.
+    stroke: e.ctrlKey || e.metaKey
+      ? { points: [start], positive: !negative, width: strokeWidth() } : null,
   };
+}
+
+function strokeWidth() {
+  const w = Number($("stroke-width").value);
+  return Number.isFinite(w) && w > 0 ? w : 8;
 }
 
 function onPointerMove(e) {
   const drag = state.drag;
   if (!drag) return;
+  if (drag.stroke) {
+    const at = plateAt(e);
+    const last = drag.stroke.points[drag.stroke.points.length - 1];
+    if (Math.hypot(at[0] - last[0], at[1] - last[1]) >= STROKE_STEP) {
+      drag.stroke.points.push(at);
+      redrawMarks();
+    }
+    return;
+  }
   const moved = Math.hypot(e.clientX - drag.client[0], e.clientY - drag.client[1]);
   if (drag.box || moved >= DRAG_PX) {
     drag.box = boxOf(drag.start, plateAt(e));
@@ -337,7 +415,9 @@ function onPointerUp(e) {
   onPointerMove(e);
   endDrag();
   let prompt;
-  if (drag.box) {
+  if (drag.stroke) {
+    prompt = { strokes: [drag.stroke] };
+  } else if (drag.box) {
     const [x0, y0, x1, y1] = drag.box;
     if (x1 - x0 < 1 || y1 - y0 < 1) return; // a sliver along the frame's edge
     prompt = { box: drag.box };
@@ -367,18 +447,22 @@ async function sendPrompt(prompt) {
   const mine = promptsOf(objectId, frame);
   mine.points.push(...(prompt.points || []));
   mine.negative.push(...(prompt.negative || []));
+  mine.strokes.push(...(prompt.strokes || []));
   if (prompt.box) mine.box = prompt.box;
   await refreshSession();
   updateFrameInfo();
   redrawMarks();
-  const what = prompt.box ? "box" : prompt.negative ? "negative point" : "point";
+  const what = prompt.strokes ? (prompt.strokes[0].positive ? "stroke" : "negative stroke")
+    : prompt.box ? "box" : prompt.negative ? "negative point" : "point";
   setStatus(`${what} on frame ${frame} for ${objectName(objectId)}`);
   if (frame === state.frame) await loadPreview();
 }
 
 function promptsOf(objectId, frame) {
   const key = `${objectId}:${frame}`;
-  if (!state.prompts.has(key)) state.prompts.set(key, { points: [], negative: [], box: null });
+  if (!state.prompts.has(key)) {
+    state.prompts.set(key, { points: [], negative: [], box: null, strokes: [] });
+  }
   return state.prompts.get(key);
 }
 
@@ -391,7 +475,8 @@ function redrawMarks() {
     if (mine) marks.push({ object: o.object, ...mine });
   }
   const scale = plateScale($("stage"), s.width);
-  drawMarks($("marks"), s.width, s.height, scale, marks, state.drag?.box ?? null, state.selected);
+  const drag = state.drag?.stroke ?? state.drag?.box ?? null;
+  drawMarks($("marks"), s.width, s.height, scale, marks, drag, state.selected);
 }
 
 async function clearFrame() {
@@ -464,6 +549,7 @@ function renderObjects() {
       state.selected = o.object;
       renderObjects();
       redrawMarks();
+      drawTimelineNow();
     };
     item.addEventListener("click", select);
     item.addEventListener("keydown", (e) => {
@@ -533,13 +619,23 @@ function finishJob(job, end) {
   showProgress(end.done, end.total);
   if (end.state === "done") {
     setStatus(`Done: ${end.done} frame(s) written to ${$("output").value}. ` +
-      "Scrub to see the propagated mattes.");
+      "Scrub to see the propagated mattes; N goes to the next frame to correct.");
+    describeJob(job.id).catch(() => {});
+    loadReport().catch(report);
   } else if (end.state === "cancelled") {
     setStatus(`Cancelled after ${end.done} of ${end.total} frame(s).`);
   } else {
     setStatus(`Propagation failed: ${end.error || end.state}`, "error");
   }
   loadPreview();
+}
+
+/** Say how much of the propagation was recomputed (an edit re-runs only its spans). */
+async function describeJob(jid) {
+  const status = await state.api.call("GET", `/v1/jobs/${jid}`);
+  if (status.computed === undefined) return;
+  const total = status.computed + status.reused;
+  $("progress-text").textContent += ` · recomputed ${status.computed} of ${total}`;
 }
 
 async function cancelJob() {

@@ -39,8 +39,9 @@ export function boxOf(a, b) {
 }
 
 /**
- * Redraw the markers: `marks` is a list of {object, points, negative, box} (plate pixels),
- * `drag` a box being dragged ([x0, y0, x1, y1]) or null; `selected` the current object id.
+ * Redraw the markers: `marks` is a list of {object, points, negative, box, strokes} (plate
+ * pixels; strokes: [{points, positive, width}]), `drag` a box being dragged ([x0, y0, x1, y1])
+ * or a stroke being painted ({points, positive, width}) or null; `selected` the current object.
  */
 export function drawMarks(svg, width, height, scale, marks, drag, selected) {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -49,11 +50,71 @@ export function drawMarks(svg, width, height, scale, marks, drag, selected) {
   for (const mark of marks) {
     const colour = objectColour(mark.object);
     const dim = mark.object !== selected;
+    for (const stroke of mark.strokes || []) svg.append(line(stroke, colour, dim));
     if (mark.box) svg.append(rect(mark.box, colour, "box", dim));
     for (const [x, y] of mark.points) svg.append(dot(x, y, radius, colour, "positive", dim));
     for (const [x, y] of mark.negative) svg.append(dot(x, y, radius, colour, "negative", dim));
   }
-  if (drag) svg.append(rect(drag, "white", "drag", false));
+  if (Array.isArray(drag)) svg.append(rect(drag, "white", "drag", false));
+  else if (drag) svg.append(line(drag, objectColour(selected ?? 1), false));
+}
+
+/**
+ * The confidence strip under the scrubber, on a canvas: one bar per frame coloured from red
+ * (confidence 0) to green (1), grey where there is none; keyframes as white ticks; suggested
+ * frames as triangles; the current frame outlined.
+ */
+export function drawTimeline(canvas, first, last, confidence, keyframes, suggested, current) {
+  const w = Math.max(1, Math.round(canvas.clientWidth * devicePixelRatio));
+  const h = Math.max(1, Math.round(canvas.clientHeight * devicePixelRatio));
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, w, h);
+  const n = last - first + 1;
+  const step = w / n;
+  for (let f = first; f <= last; f++) {
+    const c = confidence[f];
+    ctx.fillStyle = c === undefined ? "#444"
+      : `rgb(${Math.round(230 * (1 - c))}, ${Math.round(60 + 170 * c)}, 70)`;
+    ctx.fillRect((f - first) * step, h * 0.35, Math.max(1, step - (step > 3 ? 1 : 0)), h * 0.65);
+  }
+  ctx.fillStyle = "white";
+  for (const f of keyframes) ctx.fillRect((f - first + 0.5) * step - 1, 0, 2, h);
+  ctx.fillStyle = "#ffd21a";
+  for (const f of suggested) {
+    const x = (f - first + 0.5) * step;
+    ctx.beginPath();
+    ctx.moveTo(x - 5, 0);
+    ctx.lineTo(x + 5, 0);
+    ctx.lineTo(x, h * 0.5);
+    ctx.fill();
+  }
+  if (current !== null) {
+    ctx.strokeStyle = "white";
+    ctx.lineWidth = 2;
+    ctx.strokeRect((current - first) * step, 1, Math.max(2, step), h - 2);
+  }
+}
+
+/** The frame under a pointer event on the timeline canvas. */
+export function timelineFrame(event, canvas, first, last) {
+  const rect = canvas.getBoundingClientRect();
+  const t = clamp((event.clientX - rect.left) / Math.max(rect.width, 1), 0, 0.9999);
+  return first + Math.floor(t * (last - first + 1));
+}
+
+function line(stroke, colour, dim) {
+  const el = document.createElementNS(SVG, "polyline");
+  el.setAttribute("points", stroke.points.map(([x, y]) => `${x},${y}`).join(" "));
+  const kind = stroke.positive === false ? "negative" : "positive";
+  el.setAttribute("class", `mark stroke ${kind}${dim ? " dim" : ""}`);
+  el.dataset.kind = "stroke";
+  el.style.stroke = colour;
+  // The painted width in plate pixels (the SVG's units), not the non-scaling 2 px outline.
+  el.style.strokeWidth = stroke.width;
+  el.style.vectorEffect = "none";
+  return el;
 }
 
 function dot(x, y, radius, colour, kind, dim) {
