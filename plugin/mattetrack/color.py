@@ -11,8 +11,8 @@ Nuke's default sRGB viewer shows of a linear plate. Not through a tone-mapped vi
 "ACES 1.0 - SDR Video": its S-curve compresses shadows and highlights and shifts colours, the
 very contrast the engines separate objects by; the dev shots as ACEScg EXRs lost up to 2.3 J&F
 against their JPEGs through it and match them through the sRGB encoding (docs/tuning.md,
-"Linear plates"). A config without an sRGB texture space falls back to its default display and
-view.
+"Colour: what the engines see of a scene-linear plate"). A config without an sRGB texture space falls back to its default display and
+view. Converted pixels are rounded to 8-bit code values, like an 8-bit sRGB decode.
 
 A view (`tone_map=True`, or the fallback) is baked once per converter into a shaper + 3D LUT
 (`colorlut`, ~5x faster, mean error well under 0.5/255); `exact=True` keeps the full OCIO
@@ -232,3 +232,10 @@ class ColorConverter:
             _apply(processor, rgb)
         _sanitize(rgb, 1.0)
         np.clip(rgb, 0.0, 1.0, out=rgb)
+        if processor is not None:
+            # Rounded to 8-bit code values, as an 8-bit sRGB decode is: the engines work on
+            # 8-bit views anyway (flow, colour bins), and the same picture then gives the same
+            # mattes whatever it was stored as (docs/tuning.md, "what the engines see").
+            np.multiply(rgb, 255.0, out=rgb)
+            np.rint(rgb, out=rgb)
+            np.divide(rgb, np.float32(255.0), out=rgb)

@@ -7,7 +7,9 @@ over the missed and the wrongly included pixels, the frame border counting as bo
 centre of the largest error region as RITM's clicker measures it), positive when it is missed
 object and negative when it is wrongly included background. Each `select` call gets all clicks so
 far. The score is the number of clicks needed to reach IoU 0.85 / 0.90 (coverage >= 0.5), capped at
-`max_clicks` (a shot that never reaches it counts as the cap).
+`max_clicks` (a shot that never reaches it counts as the cap). Also the IoU of one stroke
+(default width) along the longest path of the object's skeleton, as an artist paints down the
+middle of an object.
 
     .venv/bin/python tests/benchmarks/noc.py [--shots dog,car-shadow] [--max-clicks 20]
 """
@@ -48,6 +50,51 @@ def run_clicks(engine, image: np.ndarray, truth: np.ndarray, max_clicks: int = 2
     return {"ious": ious, "ms": ms}
 
 
+def skeleton_stroke(truth: np.ndarray, spacing: int = 6) -> np.ndarray:
+    """(N, 2) points (pixel centres) along the longest path of the object's skeleton, every
+    `spacing` px: the stroke an artist paints down the middle of the object."""
+    from collections import deque
+
+    from skimage.morphology import skeletonize
+
+    skel = skeletonize(truth)
+    ys, xs = np.nonzero(skel)
+    index = {(y, x): i for i, (y, x) in enumerate(zip(ys, xs, strict=True))}
+
+    def far(start: int) -> tuple[int, list[int]]:
+        prev = {start: -1}
+        queue = deque([start])
+        last = start
+        while queue:
+            i = queue.popleft()
+            last = i
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    j = index.get((ys[i] + dy, xs[i] + dx))
+                    if j is not None and j not in prev:
+                        prev[j] = i
+                        queue.append(j)
+        path = [last]
+        while prev[path[-1]] != -1:
+            path.append(prev[path[-1]])
+        return last, path
+
+    end, _ = far(0)
+    _, path = far(end)
+    pts = np.array([[xs[i] + 0.5, ys[i] + 0.5] for i in path[::spacing] + [path[-1]]],
+                   np.float32)
+    return pts
+
+
+def stroke_iou(engine, image: np.ndarray, truth: np.ndarray, context=()) -> float:
+    """IoU of one stroke (default width) along the object's skeleton."""
+    from mattetrack.evaluation import iou
+    from mattetrack.prompts import FramePrompts, Stroke
+
+    prompts = FramePrompts(strokes=[Stroke(skeleton_stroke(truth))])
+    return iou(engine.select(image, prompts, context) >= 0.5, truth)
+
+
 def clicks_to(ious: list[float], target: float, cap: int) -> int:
     """Number of clicks (1-based) after which IoU first reaches target; cap when never."""
     for i, v in enumerate(ious[:cap]):
@@ -81,6 +128,7 @@ def measure_noc(
         rows.append(
             {
                 "shot": shot,
+                "stroke": stroke_iou(engine, image, truth, context),
                 "noc85": clicks_to(run["ious"], 0.85, max_clicks),
                 "noc90": clicks_to(run["ious"], 0.90, max_clicks),
                 **run,
@@ -105,18 +153,21 @@ def main() -> int:
     what = "first frames alone" if args.still else "first frames with the next frame's motion"
     print(f"NoC on DAVIS-2016 dev {what}, classic engine, {os.cpu_count()} cores")
     rows = measure_noc(data, shots, max_clicks=args.max_clicks, still=args.still)
-    print(f"{'shot':<16}{'NoC@85':>7}{'NoC@90':>7}{'IoU@1':>7}{'IoU@3':>7}{'IoU@5':>7}{'ms':>7}")
+    print(f"{'shot':<16}{'NoC@85':>7}{'NoC@90':>7}{'IoU@1':>7}{'IoU@3':>7}{'IoU@5':>7}{'ms':>7}"
+          f"{'stroke':>8}")
     for r in rows:
         i = r["ious"]
         print(
             f"{r['shot']:<16}{r['noc85']:7d}{r['noc90']:7d}{i[0]:7.3f}{i[2]:7.3f}{i[4]:7.3f}"
-            f"{np.mean(r['ms']):7.0f}"
+            f"{np.mean(r['ms']):7.0f}{r['stroke']:8.3f}"
         )
     mean = {k: float(np.mean([r[k] for r in rows])) for k in ("noc85", "noc90")}
     i1, i3, i5 = (float(np.mean([r["ious"][k] for r in rows])) for k in (0, 2, 4))
     ms = float(np.mean([m for r in rows for m in r["ms"]]))
+    stroke = float(np.mean([r["stroke"] for r in rows]))
     print(
         f"{'mean':<16}{mean['noc85']:7.2f}{mean['noc90']:7.2f}{i1:7.3f}{i3:7.3f}{i5:7.3f}{ms:7.0f}"
+        f"{stroke:8.3f}"
     )
     return 0
 

@@ -201,3 +201,25 @@ def test_not_an_image(tmp_path: Path) -> None:
     path.write_text("not an image at all")
     with pytest.raises(InputError, match="notes.exr"):
         Shot.open(str(path))
+
+
+def test_a_linear_exr_of_an_8_bit_picture_reads_as_that_picture(
+    tmp_path: Path, image_writer: Callable[..., Path]
+) -> None:
+    """The same picture gives the engines the same image whatever it is stored as: 8-bit sRGB
+    values taken to ACEScg and stored as half floats come back as those 8-bit values."""
+    import PyOpenColorIO as ocio
+
+    from mattetrack.color import BUILTIN_CONFIG
+
+    rng = np.random.default_rng(4)
+    codes = rng.integers(0, 256, (40, 64, 3), dtype=np.uint8)
+    png = image_writer(tmp_path / "p.png", codes, "uint8")
+    linear = np.ascontiguousarray(codes.astype(np.float32) / 255.0)
+    config = ocio.Config.CreateFromBuiltinConfig(BUILTIN_CONFIG)
+    config.getProcessor("sRGB - Texture", "ACEScg").getDefaultCPUProcessor().applyRGB(linear)
+    exr = image_writer(tmp_path / "p.exr", linear, "half")
+    a = Shot.open(str(png)).image(0)
+    b = Shot.open(str(exr), colorspace="ACEScg").image(0)
+    assert np.abs(a - b).max() <= 1.0 / 255 + 1e-6
+    assert np.mean(np.rint(a * 255) == np.rint(b * 255)) > 0.99  # the same code values

@@ -206,7 +206,8 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
                 negatives: list[tuple[int, int]], outside: np.ndarray | None,
                 params: SelectParams, anchor: tuple[np.ndarray, np.ndarray] | None = None,
                 limit: float | None = None, words: np.ndarray | None = None,
-                motion: np.ndarray | None = None) -> np.ndarray:
+                motion: np.ndarray | None = None,
+                seeds: list[tuple[int, int]] | None = None) -> np.ndarray:
     """(h, w) bool hard selection at processing resolution from clicks (at least one positive).
 
     outside: (h, w) bool outside of a box (definite background, and the far field instead of the
@@ -223,8 +224,9 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
     disc = max(2, int(round(params.disc_frac * long_side)))
     pos = _discs((h, w), positives, disc)
     neg = _discs((h, w), negatives, disc)
+    near = pos if seeds is None else _discs((h, w), seeds, disc)
 
-    d_pos, d_neg, d_clicks = _geodesic_terms(lab, pos, neg, outside, params, limit, motion)
+    d_pos, d_neg, d_clicks = _geodesic_terms(lab, near, neg, outside, params, limit, motion)
     # r = 0 on positive seeds, 1 on negative ones and the frame border, 0.5 where equally far.
     r = d_pos / np.maximum(d_pos + d_neg, 1e-6)
     near_pos = np.clip(1.0 - 2.0 * r, 0.0, 1.0)
@@ -367,7 +369,9 @@ def _segment_clicks(work: WorkImage, clicks: list[Click],
         pos = [(x, y) for x, y, c, _ in clicks[: k + 1] if c == 1]
         neg = [(x, y) for x, y, c, _ in clicks[: k + 1] if c != 1]
         if fg is None:
-            fg = _cut_clicks(work, pos, neg, outside, params, words=words, motion=motion)
+            seeds = _representatives(clicks[: k + 1])
+            fg = _cut_clicks(work, pos, neg, outside, params, words=words, motion=motion,
+                             seeds=seeds)
             if outside is None and params.first_limit:
                 small_limit = params.first_limit * max(w, h)
                 small = _cut_clicks(work, pos, neg, outside, params, limit=small_limit,
@@ -391,6 +395,17 @@ def _segment_clicks(work: WorkImage, clicks: list[Click],
                              words, motion)
         out.append((fg, limit))
     return out
+
+
+def _representatives(clicks: list[Click]) -> list[tuple[int, int]]:
+    """The positive clicks, with each stroke stood for by its middle point: what the
+    geodesic prior and the first colour models take as "the object is around here" (a whole
+    stroke near the object's edge would make everything beside it as near as the object)."""
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for x, y, label, g in clicks:
+        if label == 1:
+            groups.setdefault(g, []).append((x, y))
+    return [pts[len(pts) // 2] for pts in groups.values()]
 
 
 def _box_outside(box, sx: float, sy: float, w: int, h: int) -> np.ndarray:
