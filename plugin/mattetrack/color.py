@@ -11,8 +11,9 @@ Nuke's default sRGB viewer shows of a linear plate. Not through a tone-mapped vi
 "ACES 1.0 - SDR Video": its S-curve compresses shadows and highlights and shifts colours, the
 very contrast the engines separate objects by; the dev shots as ACEScg EXRs lost up to 2.3 J&F
 against their JPEGs through it and match them through the sRGB encoding (docs/tuning.md,
-"Colour: what the engines see of a scene-linear plate"). A config without an sRGB texture space falls back to its default display and
-view. Converted pixels are rounded to 8-bit code values, like an 8-bit sRGB decode.
+"Colour: what the engines see of a scene-linear plate"). A config without an sRGB texture
+space falls back to its default display and view. Converted pixels are rounded to 8-bit code
+values, like an 8-bit sRGB decode.
 
 A view (`tone_map=True`, or the fallback) is baked once per converter into a shaper + 3D LUT
 (`colorlut`, ~5x faster, mean error well under 0.5/255); `exact=True` keeps the full OCIO
