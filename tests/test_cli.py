@@ -531,11 +531,14 @@ def test_shapes_from_tracked_mattes(exr_shot, tmp_path, capsys):
     assert "shape(s) of 2 object(s) over 16 frame(s)" in capsys.readouterr().err
     doc = ShapeDocument.load(out)
     assert [o.name for o in doc.objects] == ["ball", "patch"]  # no Cryptomatte rank layers
-    for frame in (FIRST, FIRST + 8, FIRST + 15):
-        _, px = _read(tmp_path / "m" / f"m.{frame}.exr")
-        spec, _ = _read(tmp_path / "m" / f"m.{frame}.exr")
+    ious = []
+    for frame in range(FIRST, FIRST + 16):
+        spec, px = _read(tmp_path / "m" / f"m.{frame}.exr")
         ball = px[..., list(spec.channelnames).index("ball.A")] >= 0.5
-        assert iou(rasterise(doc.objects[0], frame, W, H), ball) > 0.95
+        ious.append(iou(rasterise(doc.objects[0], frame, W, H), ball))
+    # Where the pole cuts the tracked ball in two for a frame, shapes that keep one point
+    # count through the shot fit it less closely; over the shot they give the mattes back.
+    assert np.mean(ious) > 0.96 and min(ious) > 0.92, ious
     # One object only, and a looser tolerance: fewer points.
     loose = tmp_path / "loose.json"
     assert main(["shapes", str(mattes), "--objects", "ball", "--tolerance", "3", "-q",
@@ -709,9 +712,10 @@ def test_a_killed_run_resumes_and_ends_with_the_same_mattes(exr_shot, tmp_path):
     for f in range(1001, 1017):
         a = cv2.imread(str(out / f"m.{f}.png"), 0) / 255.0
         b = cv2.imread(str(ref / f"m.{f}.png"), 0) / 255.0
-        # Frames tracked again after the kill may read float32 flows where the whole run read
-        # the float16 ones its backward sweep spilled: equal up to a few edge pixels.
-        assert iou(a, b) >= 0.999 and np.abs(a - b).mean() < 1e-3, f
+        # The engine's mattes are the same bit for bit (it restarts its tracks from the
+        # keyframes and reads the same flows); frames taken from the store went through its
+        # 16-bit PNGs, which can move a pixel lying on the edge of an 8-bit code by one code.
+        assert iou(a, b) >= 0.999 and np.abs(a - b).max() <= 1.0 / 255 + 1e-9, f
     assert not list(tmp_path.rglob(".*tmp*"))  # no half-written file anywhere
 
 

@@ -183,7 +183,7 @@ def test_processors_are_built_once() -> None:
 def _q8(ref: np.ndarray) -> np.ndarray:
     """What the converter makes of OCIO's exact output: clipped, rounded to 8-bit codes."""
     out = np.clip(ref, 0, 1).astype(np.float32) * np.float32(255.0)
-    return np.rint(out) / np.float32(255.0)
+    return np.rint(out) * np.float32(1.0 / 255.0)
 
 
 def _exact_srgb(conv: ColorConverter) -> ocio.CPUProcessor:

@@ -237,6 +237,7 @@ class ColorConverter:
             # Rounded to 8-bit code values, as an 8-bit sRGB decode is: the engines work on
             # 8-bit views anyway (flow, colour bins), and the same picture then gives the same
             # mattes whatever it was stored as (docs/tuning.md, "what the engines see").
+            # (times 1/255 in float32, as OpenImageIO turns 8-bit codes into floats: bit for bit)
             np.multiply(rgb, 255.0, out=rgb)
             np.rint(rgb, out=rgb)
-            np.divide(rgb, np.float32(255.0), out=rgb)
+            np.multiply(rgb, np.float32(1.0 / 255.0), out=rgb)

@@ -222,4 +222,4 @@ def test_a_linear_exr_of_an_8_bit_picture_reads_as_that_picture(
     a = Shot.open(str(png)).image(0)
     b = Shot.open(str(exr), colorspace="ACEScg").image(0)
     assert np.abs(a - b).max() <= 1.0 / 255 + 1e-6
-    assert np.mean(np.rint(a * 255) == np.rint(b * 255)) > 0.99  # the same code values
+    assert np.mean(a == b) > 0.99  # bit for bit, but where half floats rounded across a code

@@ -154,9 +154,14 @@ def propagate(
                 return fwd_start < q <= r1 and any(
                     q not in o.full and o.positions[0] < q for o in objects.values())
 
+            # Down to where the forward sweep starts, not only to the range's start: the forward
+            # sweep then reads every flow of its way from the spill, as it would in a run over
+            # the whole span, so a run resumed part way through (a later range start) gives the
+            # same mattes, bit for bit.
+            down_to = min(r0, plan.forward_start)
             for p, _, _, tracked in _sweep(source, order, objects,
-                                           range(plan.backward_from, r0 - 1, -1), size, params,
-                                           spill, forward_needs):
+                                           range(plan.backward_from, down_to - 1, -1), size,
+                                           params, spill, forward_needs):
                 if p in wanted_set:
                     for obj, (cov, conf) in tracked.items():
                         spill.put(p, f"cov{obj}", cov, "png16")
