@@ -53,9 +53,10 @@ def suggest_frames(confidence: Mapping[int, float], keyframes: Sequence[int],
 def build_report(session, frames: Sequence[int]) -> dict:
     """The report of a session's last propagation over `frames` (a `Session`)."""
     frames = list(frames)
+    wanted = set(frames)
     objects = []
     for obj in session.objects:
-        conf = {f: c for f, c in session.confidence.get(obj.id, {}).items() if f in set(frames)}
+        conf = {f: c for f, c in session.confidence.get(obj.id, {}).items() if f in wanted}
         objects.append({
             "name": obj.name,
             "confidence": {str(f): round(conf[f], 4) for f in frames if f in conf},

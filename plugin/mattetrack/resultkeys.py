@@ -14,7 +14,6 @@ A key is a short hex digest of everything the result depends on:
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterable
 
 import numpy as np
@@ -44,12 +43,6 @@ def prompts_key(prompts: FramePrompts) -> str:
     return digest(prompts.points, prompts.labels, prompts.box,
                   b"-" if prompts.mask is None else prompts.mask,
                   b"-" if prompts.base is None else prompts.base, *strokes)
-
-
-def file_key(path: str) -> tuple[str, int, int]:
-    """A file's identity for caching: (real path, size, modification time in ns)."""
-    st = os.stat(path)
-    return os.path.realpath(path), st.st_size, st.st_mtime_ns
 
 
 def span_key(engine_key: str, frame: int, keys: Iterable[tuple[int, str]],

@@ -59,7 +59,9 @@ class Session:
         self.store = store
         self._objects: dict[int, TrackedObject] = {}
         self._next_id = 1
-        self._frames = set(shot.frames)
+        self._order = list(shot.frames)
+        self._position = {f: i for i, f in enumerate(self._order)}  # frame -> index in the shot
+        self._frames = set(self._order)
         # Files the prompts were read from (mask images): outputs must never overwrite them.
         self.input_files: set[str] = set()
         # Keyframe coverage computed by engine.select, dropped whenever that frame's prompts change.
@@ -207,15 +209,13 @@ class Session:
     def _context(self, frame: int) -> list[int]:
         """The frames next to `frame` that a selection there also sees (its motion), as
         offsets: -1 and +1 where the shot has them."""
-        order = self.shot.frames
-        p = order.index(frame)
-        return [o for o in (-1, 1) if 0 <= p + o < len(order)]
+        p = self._position[frame]
+        return [o for o in (-1, 1) if 0 <= p + o < len(self._order)]
 
     def _selection_key(self, obj_id: int, frame: int) -> str:
         prompts = self.object(obj_id).prompts[frame]
-        order = self.shot.frames
-        p = order.index(frame)
-        context = [self._plate_key(order[p + o]) for o in self._context(frame)]
+        p = self._position[frame]
+        context = [self._plate_key(self._order[p + o]) for o in self._context(frame)]
         return resultkeys.digest(self.engine.cache_key, self._plate_key(frame),
                                  resultkeys.prompts_key(prompts), context)
 
@@ -232,9 +232,9 @@ class Session:
                 skey = self._selection_key(obj_id, frame)
                 coverage = self.store.get_selection(skey)
             if coverage is None:
-                order = self.shot.frames
-                p = order.index(frame)
-                context = [(o, self.shot.image(order[p + o])) for o in self._context(frame)]
+                p = self._position[frame]
+                context = [(o, self.shot.image(self._order[p + o]))
+                           for o in self._context(frame)]
                 coverage = self.engine.select(self.shot.image(frame), prompts, context)
                 if self.store is not None:
                     self.store.put_selection(skey, coverage)
@@ -292,8 +292,7 @@ class Session:
                     selections: dict[int, str]) -> dict[int, str]:
         """{frame: result key} of an object over `frames` (see `resultkeys`). Keyframe results
         are keyed `k...` (a later correction there is not made on top of its own selection)."""
-        order = list(self.shot.frames)
-        position = {f: i for i, f in enumerate(order)}
+        order, position = self._order, self._position
         keys = sorted(selections, key=position.__getitem__)
         engine_key = self.engine.cache_key
         if not self.engine.span_results:
@@ -369,7 +368,7 @@ class Session:
                     missing[obj.id].append(f)
         # One engine run per group of objects missing the same frames and per run of
         # consecutive frames (a run far from another costs only its own sweeps).
-        position = {f: i for i, f in enumerate(self.shot.frames)}
+        position = self._position
         groups: dict[tuple[int, ...], list[int]] = {}
         for obj_id, fs in missing.items():
             if fs:

@@ -42,6 +42,16 @@ MATTETRACK = Path(sys.executable).with_name("mattetrack")
 MIN_REGION = 20  # px: smaller error regions get no click
 
 
+def dev_shots(names: str | None) -> list[str] | None:
+    """The shots to run: `--shots` names, or every dev shot; None (after saying so) when the
+    DAVIS dev shots are absent."""
+    if not DATA.is_dir():
+        print(f"skipped: {DATA} is absent (the DAVIS dev shots live in ../shared/data)")
+        return None
+    return names.split(",") if names else sorted(
+        p.name for p in (DATA / "JPEGImages" / "480p").iterdir())
+
+
 def interior_point(region: np.ndarray) -> tuple[float, float]:
     """(x, y) pixel centre of the point of `region` (H, W) bool farthest from its boundary
     (the frame border counting as boundary)."""
@@ -204,11 +214,9 @@ def main() -> int:
                         help="skip the full runs without a store (the time comparison)")
     parser.add_argument("--out", default=str(ROOT / "build" / "bench" / "interactive"))
     args = parser.parse_args()
-    if not DATA.is_dir():
-        print(f"skipped: {DATA} is absent (the DAVIS dev shots live in ../shared/data)")
+    shots = dev_shots(args.shots)
+    if shots is None:
         return 0
-    shots = args.shots.split(",") if args.shots else sorted(
-        p.name for p in (DATA / "JPEGImages" / "480p").iterdir())
     print(f"The artist's loop on {len(shots)} DAVIS dev shots, classic engine, "
           f"{os.cpu_count()} cores")
     pairs: list[tuple[float, float]] = []

@@ -21,11 +21,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from interactive import interior_point, jf, load_truth
+from interactive import DATA, MATTETRACK, ROOT, dev_shots, interior_point, jf, load_truth
 
-ROOT = Path(__file__).resolve().parents[2]
-DATA = ROOT.parent / "shared" / "data" / "davis2016-dev"
-MATTETRACK = Path(sys.executable).with_name("mattetrack")
 FIRST = 1001
 
 
@@ -73,11 +70,9 @@ def main() -> int:
     parser.add_argument("--shots", help="comma-separated shot names (default: all)")
     parser.add_argument("--out", default=str(ROOT / "build" / "bench" / "linear"))
     args = parser.parse_args()
-    if not DATA.is_dir():
-        print(f"skipped: {DATA} is absent (the DAVIS dev shots live in ../shared/data)")
+    shots = dev_shots(args.shots)
+    if shots is None:
         return 0
-    shots = args.shots.split(",") if args.shots else sorted(
-        p.name for p in (DATA / "JPEGImages" / "480p").iterdir())
     root = Path(args.out)
     print("DAVIS dev shots: sRGB JPEG against ACEScg half PIZ EXR (--colorspace ACEScg)")
     print(f"{'shot':<16}{'mask JPEG':>10}{'mask EXR':>10}{'click JPEG':>11}{'click EXR':>10}")
