@@ -50,8 +50,10 @@ class RecordingEngine:
                 cov[(xx - x) ** 2 + (yy - y) ** 2 <= 16] = 1.0
         return cov
 
-    def propagate(self, source, keyframes, frames: Sequence[int]) -> Iterator:
+    def propagate(self, source, keyframes, frames: Sequence[int],
+                  bases=None) -> Iterator:
         self.keyframes = keyframes
+        self.bases = bases
         self.frames = list(frames)
         for f in frames:
             out = {}
@@ -208,6 +210,9 @@ def test_prompts_on_a_propagated_frame_correct_its_matte(tmp_path):
     s2.adopt_bases()
     np.testing.assert_allclose(s2.object(obj).prompts[17].base, shown, atol=1e-4)
     _run(s2)
+    # The engine is told which keyframes correct a matte, and what that matte was.
+    assert set(s2.engine.bases[obj]) == {17}
+    np.testing.assert_allclose(s2.engine.bases[obj][17], shown, atol=1e-4)
     # The next run keeps the first base, though frame 17's stored result is its own now.
     s3, obj = _session(tmp_path)
     s3.add_point(obj, 17, 4, 4, positive=False)

@@ -338,14 +338,16 @@ class Session:
         self.last_run = counts = RunCounts()
         keyframes = {obj.id: {f: self.select(obj.id, f) for f in obj.keyframes}
                      for obj in chosen}
+        bases = {obj.id: {f: obj.prompts[f].base for f in obj.keyframes
+                          if obj.prompts[f].base is not None} for obj in chosen}
         if self.store is None:
-            for item in self.engine.propagate(self.shot, keyframes, frames):
+            for item in self.engine.propagate(self.shot, keyframes, frames, bases):
                 self._note(item.confidence, item.frame)
                 counts.computed += len(item.coverages)
                 counts.frames_computed += 1
                 yield item.frame, item.coverages
             return
-        yield from self._propagate_stored(chosen, frames, keyframes, counts)
+        yield from self._propagate_stored(chosen, frames, keyframes, bases, counts)
 
     def _note(self, confidence: dict[int, float], frame: int) -> None:
         for obj_id, c in confidence.items():
@@ -353,6 +355,7 @@ class Session:
 
     def _propagate_stored(self, chosen: list[TrackedObject], frames: list[int],
                           keyframes: dict[int, dict[int, np.ndarray]],
+                          bases: dict[int, dict[int, np.ndarray]],
                           counts: RunCounts) -> Iterator[tuple[int, Coverages]]:
         store = self.store
         assert store is not None
@@ -390,7 +393,7 @@ class Session:
                 while pending and pending[0][0][0] == f:
                     run_frames, objs = pending.pop(0)
                     gen = self.engine.propagate(self.shot, {o: keyframes[o] for o in objs},
-                                                run_frames)
+                                                run_frames, {o: bases[o] for o in objs})
                     active.append((gen, set(run_frames)))
                 out: Coverages = {}
                 for gen, run_frames in list(active):

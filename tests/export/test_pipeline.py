@@ -34,7 +34,7 @@ class CountingEngine(ClassicEngine):
         self.calls += 1
         return super().select(image, prompts, context)
 
-    def propagate(self, source, keyframes, frames):
+    def propagate(self, source, keyframes, frames, bases=None):
         self.calls += 1
         return super().propagate(source, keyframes, frames)
 

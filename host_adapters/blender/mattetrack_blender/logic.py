@@ -126,6 +126,54 @@ def inside(x: float, y: float, width: int, height: int) -> bool:
     return 0.0 <= x <= width and 0.0 <= y <= height
 
 
+# -- strokes ----------------------------------------------------------------------------------
+# A press-drag-release shorter than this (Blender pixels along the path) is a click, not a
+# stroke: a hand's jitter on a click is a few pixels.
+STROKE_MIN_LENGTH = 6.0
+
+
+def path_length(points: list[tuple[float, float]]) -> float:
+    """Length in pixels of the polyline through `points`."""
+    return sum(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5
+               for (x0, y0), (x1, y1) in zip(points, points[1:], strict=False))
+
+
+def thin_path(points: list[tuple[float, float]], step: float) -> list[tuple[float, float]]:
+    """The drag's samples with those closer than `step` px to the last kept one dropped (mouse
+    events come faster than the hand moves); the last sample is always kept."""
+    points = [(float(x), float(y)) for x, y in points]
+    if not points:
+        return []
+    out = [points[0]]
+    for x, y in points[1:]:
+        if ((x - out[-1][0]) ** 2 + (y - out[-1][1]) ** 2) ** 0.5 >= step:
+            out.append((x, y))
+    if out[-1] != points[-1]:
+        out.append(points[-1])
+    return out
+
+
+def format_stroke(points: list[tuple[float, float]]) -> str:
+    """Points as the operator's `points` text: `x0,y0,x1,y1,...` (the CLI's --stroke syntax)."""
+    return ",".join(f"{v:.2f}" for xy in points for v in xy)
+
+
+def parse_stroke(text: str) -> list[tuple[float, float]]:
+    """`x0,y0,x1,y1,...` -> [(x, y), ...]; ValueError naming what is wrong (an odd count, a
+    value that is not a number, fewer than two points)."""
+    parts = [t for t in text.replace(" ", "").split(",") if t]
+    try:
+        values = [float(t) for t in parts]
+    except ValueError:
+        raise ValueError(f"stroke {text!r}: the values must be numbers") from None
+    if len(values) % 2:
+        raise ValueError(f"stroke {text!r}: give x,y pairs (got {len(values)} values)")
+    points = list(zip(values[0::2], values[1::2], strict=True))
+    if len(points) < 2:
+        raise ValueError(f"stroke {text!r}: a stroke needs at least two points")
+    return points
+
+
 # -- service results --------------------------------------------------------------------------
 def default_output(plate_pattern: str) -> str:
     """Where mattes go when the user names no output: `mattetrack/mattes.####.exr` next to the

@@ -263,48 +263,119 @@ class MATTETRACK_OT_add_point(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class MATTETRACK_OT_add_stroke(bpy.types.Operator):
+    """Paint a stroke on the active object: a line of samples along `points` (Blender's
+    pixels, origin bottom-left), positive (the object) or negative, and refresh the preview"""
+
+    bl_idname = "mattetrack.add_stroke"
+    bl_label = "Add Stroke"
+    bl_options = {"REGISTER", "UNDO"}
+
+    points: StringProperty(name="Points", description="x0,y0,x1,y1,... in plate pixels from "
+                           "the bottom-left (the command line's --stroke syntax)")
+    positive: BoolProperty(name="Positive", default=True)
+    width: FloatProperty(name="Width", default=8.0, min=1.0, max=256.0,
+                         description="Stroke width in plate pixels")
+    frame: IntProperty(name="Frame", default=-1,
+                       description="Plate frame as in the file names; -1: the one shown on the "
+                       "scene's current frame")
+    preview: BoolProperty(name="Preview", default=True)
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return bool(context.scene.mattetrack.session)
+
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        props = context.scene.mattetrack
+        frame = self.frame if self.frame >= 0 else current_file_frame(context.scene)
+        if not props.first_frame <= frame <= props.last_frame:
+            return _fail(self, props, f"MatteTrack: frame {frame} is outside the plate "
+                         f"({props.first_frame}-{props.last_frame})")
+        try:
+            points = logic.parse_stroke(self.points)
+        except ValueError as err:
+            return _fail(self, props, f"MatteTrack: {err}")
+        service = [logic.to_service_point(x, y, props.height) for x, y in points]
+        client = get_client(context)
+        obj = active_object(props) or _add_object(props, client, "object")
+        reply = client.add_prompts(props.session, obj.oid, frame,
+                                   strokes=[(service, self.positive, self.width)])
+        obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
+        if self.preview:
+            png = client.preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
+            show_preview(context, png, frame)
+        return {"FINISHED"}
+
+
 class MATTETRACK_OT_click_points(bpy.types.Operator):
-    """Click on the plate: left click adds a positive point (Shift or Ctrl: negative);
-    Esc or right click ends"""
+    """Click on the plate: left click adds a positive point, a left drag paints a positive
+    stroke (Shift or Ctrl: negative); Esc or right click ends"""
 
     bl_idname = "mattetrack.click_points"
     bl_label = "Click Points"
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        self._drag: list[tuple[float, float]] = []  # Blender pixels of the press being held
+        self._negative = False
+        context.window_manager.modal_handler_add(self)
+        context.area.header_text_set("MatteTrack: click = positive point, drag = stroke, "
+                                     "Shift/Ctrl = negative, Esc/right click = done")
+        return {"RUNNING_MODAL"}
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         return (bool(context.scene.mattetrack.session) and context.area is not None
                 and context.area.type in EDITORS)
 
-    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        context.window_manager.modal_handler_add(self)
-        context.area.header_text_set("MatteTrack: click = positive, Shift/Ctrl-click = "
-                                     "negative, Esc/right click = done")
-        return {"RUNNING_MODAL"}
-
     def _finish(self, context: bpy.types.Context) -> set[str]:
         if context.area is not None:
             context.area.header_text_set(None)
         return {"FINISHED"}
 
-    def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        if event.type in {"ESC", "RIGHTMOUSE"} and event.value == "PRESS":
-            return self._finish(context)
-        if event.type != "LEFTMOUSE" or event.value != "PRESS":
-            return {"PASS_THROUGH"}  # navigation (zoom, pan, frame changes) keeps working
+    def _pixels(self, context: bpy.types.Context,
+                event: bpy.types.Event) -> tuple[float, float] | None:
+        """Blender pixels under the mouse, None off the editor's image region."""
         region = next((r for r in context.area.regions if r.type == "WINDOW"
                        and r.x <= event.mouse_x < r.x + r.width
                        and r.y <= event.mouse_y < r.y + r.height), None)
         if region is None:
-            return {"PASS_THROUGH"}  # a click on the header or the sidebar
+            return None  # the header or the sidebar
         props = context.scene.mattetrack
         # Both editors' View2D is the normalised frame (0..1, origin bottom-left).
         u, v = region.view2d.region_to_view(event.mouse_x - region.x, event.mouse_y - region.y)
-        x, y = logic.view_to_pixels(u, v, props.width, props.height)
-        if not logic.inside(x, y, props.width, props.height):
+        return logic.view_to_pixels(u, v, props.width, props.height)
+
+    def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        if event.type in {"ESC", "RIGHTMOUSE"} and event.value == "PRESS":
+            return self._finish(context)
+        props = context.scene.mattetrack
+        if event.type == "MOUSEMOVE" and self._drag:
+            xy = self._pixels(context, event)
+            if xy is not None and logic.inside(*xy, props.width, props.height):
+                self._drag.append(xy)
             return {"RUNNING_MODAL"}
-        negative = event.shift or event.ctrl or props.point_mode == "NEGATIVE"
-        bpy.ops.mattetrack.add_point(x=x, y=y, positive=not negative)
-        return {"RUNNING_MODAL"}
+        if event.type != "LEFTMOUSE":
+            return {"PASS_THROUGH"}  # navigation (zoom, pan, frame changes) keeps working
+        if event.value == "PRESS":
+            xy = self._pixels(context, event)
+            if xy is None:
+                return {"PASS_THROUGH"}
+            if logic.inside(*xy, props.width, props.height):
+                self._drag = [xy]
+                self._negative = event.shift or event.ctrl or props.point_mode == "NEGATIVE"
+            return {"RUNNING_MODAL"}
+        if event.value == "RELEASE" and self._drag:
+            drag, self._drag = self._drag, []
+            if logic.path_length(drag) < logic.STROKE_MIN_LENGTH:
+                bpy.ops.mattetrack.add_point(x=drag[0][0], y=drag[0][1],
+                                             positive=not self._negative)
+            else:
+                bpy.ops.mattetrack.add_stroke(
+                    points=logic.format_stroke(logic.thin_path(drag, props.stroke_width / 2)),
+                    positive=not self._negative, width=props.stroke_width)
+            return {"RUNNING_MODAL"}
+        return {"PASS_THROUGH"}
 
 
 class MATTETRACK_OT_clear_points(bpy.types.Operator):
@@ -580,7 +651,7 @@ def _draw_clip_preview() -> None:
 
 
 _CLASSES = (MATTETRACK_OT_connect, MATTETRACK_OT_add_object, MATTETRACK_OT_add_point,
-            MATTETRACK_OT_click_points, MATTETRACK_OT_clear_points,
+            MATTETRACK_OT_add_stroke, MATTETRACK_OT_click_points, MATTETRACK_OT_clear_points,
             MATTETRACK_OT_refresh_preview, MATTETRACK_OT_propagate, MATTETRACK_OT_cancel,
             MATTETRACK_OT_import_mattes, MATTETRACK_OT_build_compositor)
 

@@ -31,6 +31,7 @@ def _draw(layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
     col.operator("mattetrack.add_object", icon="ADD")
     col.separator()
     col.prop(props, "point_mode", expand=True)
+    col.prop(props, "stroke_width")
     col.operator("mattetrack.click_points", icon="RESTRICT_SELECT_OFF")
     row = col.row(align=True)
     row.operator("mattetrack.clear_points", icon="X")

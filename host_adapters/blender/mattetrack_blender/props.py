@@ -57,6 +57,8 @@ class MatteTrackScene(bpy.types.PropertyGroup):
     point_mode: EnumProperty(name="Points", items=[
         ("POSITIVE", "Positive", "Clicks add to the object (Shift/Ctrl-click: negative)"),
         ("NEGATIVE", "Negative", "Clicks take away from the object")], default="POSITIVE")
+    stroke_width: FloatProperty(name="Stroke width", default=8.0, min=1.0, max=256.0,
+                                description="Width of painted strokes, in plate pixels")
     output: StringProperty(
         name="Output", subtype="FILE_PATH", default="",
         description="Matte EXR pattern (mattes.####.exr); empty: mattetrack/mattes.####.exr "

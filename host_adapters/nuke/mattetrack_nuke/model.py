@@ -34,12 +34,35 @@ def service_to_nuke(x, y, height):
     return float(x), float(height) - float(y)
 
 
+DEFAULT_STROKE_WIDTH = 8.0  # px, as the service's and the command line's
+
+
+def stroke_entry(points, positive=True, width=None):
+    """One painted stroke as the prompts knob holds it: {"stroke": [[x, y], ...] (Nuke
+    pixels), "positive": bool, "width": px}. Consecutive repeated points are dropped (a paint
+    stroke repeats its point while the pen rests); ValueError for fewer than two distinct
+    points or a width that is not positive."""
+    clean = []
+    for x, y in points:
+        xy = [float(x), float(y)]
+        if not clean or clean[-1] != xy:
+            clean.append(xy)
+    if len(clean) < 2:
+        raise ValueError("a stroke needs at least two distinct points")
+    width = DEFAULT_STROKE_WIDTH if width is None else float(width)
+    if not width > 0:
+        raise ValueError(f"stroke width {width}: must be positive")
+    return {"stroke": clean, "positive": bool(positive), "width": width}
+
+
 class Prompts:
-    """Points per object per frame, in Nuke's convention, in the order objects were added: what
-    the node's hidden knob holds (as JSON), so a saved script rebuilds its session."""
+    """Points and painted strokes per object per frame, in Nuke's convention, in the order
+    objects were added: what the node's hidden knob holds (as JSON), so a saved script rebuilds
+    its session. A frame's entries are points `[x, y, positive]` and strokes
+    (`stroke_entry`)."""
 
     def __init__(self):
-        self.objects = {}  # name -> {frame: [[x, y, positive], ...]}
+        self.objects = {}  # name -> {frame: [[x, y, positive] or stroke entry, ...]}
 
     # -- objects -------------------------------------------------------------------------------
     def names(self):
@@ -76,12 +99,21 @@ class Prompts:
         self._object(name).setdefault(int(frame), []).append(
             [float(x), float(y), bool(positive)])
 
+    def add_stroke(self, name, frame, points, positive=True, width=None):
+        """A painted stroke through Nuke pixels `points` [(x, y), ...] on `frame`
+        (`stroke_entry` checks it)."""
+        entry = stroke_entry(points, positive, width)
+        self._object(name).setdefault(int(frame), []).append(entry)
+
     def clear_frame(self, name, frame):
-        """Removes the object's points on `frame`; how many there were."""
+        """Removes the object's points and strokes on `frame`; how many there were."""
         return len(self._object(name).pop(int(frame), []))
 
     def points(self, name, frame):
-        return [list(p) for p in self._object(name).get(int(frame), [])]
+        return [list(p) for p in self._object(name).get(int(frame), []) if isinstance(p, list)]
+
+    def strokes(self, name, frame):
+        return [dict(p) for p in self._object(name).get(int(frame), []) if isinstance(p, dict)]
 
     def frames(self, name):
         return sorted(self._object(name))
@@ -91,18 +123,27 @@ class Prompts:
 
     # -- the service's view --------------------------------------------------------------------
     def for_service(self, height):
-        """{name: {"frame": {"points": [[x, y]], "negative": [[x, y]]}}} in the service's
-        coordinates; only frames with points, only objects with a frame (the service refuses
-        to propagate an object without prompts)."""
+        """{name: {"frame": {"points": [[x, y]], "negative": [[x, y]], "strokes": [[[[x, y],
+        ...], positive, width], ...]}}} in the service's coordinates ("strokes" only where the
+        frame has some); only frames with prompts, only objects with a frame (the service
+        refuses to propagate an object without prompts)."""
         out = {}
         for name, frames in self.objects.items():
             wanted = {}
             for frame in sorted(frames):
-                pos, neg = [], []
-                for x, y, positive in frames[frame]:
+                pos, neg, strokes = [], [], []
+                for entry in frames[frame]:
+                    if isinstance(entry, dict):
+                        strokes.append([[list(nuke_to_service(x, y, height))
+                                         for x, y in entry["stroke"]],
+                                        entry["positive"], entry["width"]])
+                        continue
+                    x, y, positive = entry
                     (pos if positive else neg).append(list(nuke_to_service(x, y, height)))
-                if pos or neg:
+                if pos or neg or strokes:
                     wanted[str(frame)] = {"points": pos, "negative": neg}
+                    if strokes:
+                        wanted[str(frame)]["strokes"] = strokes
             if wanted:
                 out[name] = wanted
         return out
@@ -123,9 +164,14 @@ class Prompts:
             data = json.loads(text)
             for obj in data["objects"]:
                 name = state.add_object(obj["name"])
-                for frame, points in obj["frames"].items():
-                    for x, y, positive in points:
-                        state.add_point(name, int(frame), x, y, positive)
+                for frame, entries in obj["frames"].items():
+                    for entry in entries:
+                        if isinstance(entry, dict):
+                            state.add_stroke(name, int(frame), entry["stroke"],
+                                             entry["positive"], entry["width"])
+                        else:
+                            x, y, positive = entry
+                            state.add_point(name, int(frame), x, y, positive)
         except (ValueError, KeyError, TypeError) as err:
             raise ValueError(f"the MatteTrack prompts knob is damaged ({err})") from None
         return state

@@ -22,12 +22,16 @@ from mattetrack_nuke import model, roto, sync
 TAB, URL, OBJECT, NEW_OBJECT = "mt_tab", "mt_url", "mt_object", "mt_new_object"
 POINT, OUTPUT, STATUS = "mt_point", "mt_output", "mt_status"
 SUGGESTED = "mt_suggested"  # frames to correct, from the last propagation's report
+STROKES_FROM = "mt_strokes_from"  # the RotoPaint/Roto node whose paint strokes become prompts
+ROTO_CLASSES = ("RotoPaint", "Roto")
 PROMPTS, SERVICE, NODES = "mt_prompts", "mt_service", "mt_nodes"
 BUTTONS = [  # (knob, label, action); one row each, in this order on the tab
     ("mt_add_object", "Add object", "add_object"),
     ("mt_remove_object", "Remove object", "remove_object"),
     ("mt_add_positive", "Add +", "add_positive"),
     ("mt_add_negative", "Add \u2212", "add_negative"),
+    ("mt_strokes_positive", "Strokes +", "strokes_positive"),
+    ("mt_strokes_negative", "Strokes \u2212", "strokes_negative"),
     ("mt_clear_frame", "Clear frame", "clear_frame"),
     ("mt_sync", "Sync", "sync"),
     ("mt_propagate", "Propagate", "propagate"),
@@ -75,7 +79,11 @@ def add_knobs(nuke, node, output=""):
     for action in ("add_object", "remove_object"):
         node.addKnob(buttons[action])
     node.addKnob(point)
-    for action in ("add_positive", "add_negative", "clear_frame", "sync"):
+    for action in ("add_positive", "add_negative"):
+        node.addKnob(buttons[action])
+    # Painted strokes: drawn with a RotoPaint's brush on the plate, taken by the buttons.
+    node.addKnob(nuke.String_Knob(STROKES_FROM, "strokes from", ""))
+    for action in ("strokes_positive", "strokes_negative", "clear_frame", "sync"):
         node.addKnob(buttons[action])
     node.addKnob(nuke.File_Knob(OUTPUT, "output"))
     node[OUTPUT].setValue(output)
@@ -254,13 +262,90 @@ def add_negative(nuke, node):
     return _add_point(nuke, node, False)
 
 
+def _stroke_node(nuke, node):
+    """The RotoPaint/Roto named in `strokes from`, else the selected one; ValueError if none."""
+    name = node[STROKES_FROM].value().strip()
+    if name:
+        found = nuke.toNode(name)
+        if found is None or found.Class() not in ROTO_CLASSES:
+            raise ValueError(f"strokes from: {name!r} is not a RotoPaint or Roto node")
+        return found
+    for cls in ROTO_CLASSES:
+        selected = nuke.selectedNodes(cls)
+        if selected:
+            return selected[-1]
+    raise ValueError("paint strokes in a RotoPaint node, then select it or name it in "
+                     "'strokes from'")
+
+
+def _take_paint_strokes(nuke, roto, frame):
+    """The paint strokes of `roto` (its layers included) as [(points [(x, y)] at `frame`,
+    brush size px or None)], removed from it: they become prompts, and a second press must
+    not add them twice. Layer transforms are not applied (paint on the root or untransformed
+    layers)."""
+    rp = nuke.rotopaint
+    curves = roto["curves"]
+    found = []
+
+    def walk(layer):
+        taken = []
+        for i, element in enumerate(layer):
+            if isinstance(element, rp.Layer):
+                walk(element)
+            elif isinstance(element, rp.Stroke):
+                points = [(float(p.x), float(p.y))
+                          for p in (cp.getPosition(frame) for cp in element)]
+                try:
+                    size = float(element.getAttributes().getValue(frame, "bs"))
+                except Exception:  # no brush size on it: the default width
+                    size = None
+                found.append((points, size))
+                taken.append(i)
+        for i in reversed(taken):
+            layer.remove(i)
+
+    walk(curves.rootLayer)
+    if found:
+        curves.changed()
+    return found
+
+
+def _add_strokes(nuke, node, positive):
+    prompts = prompts_of(node)
+    name = current_object(node, prompts)
+    frame = int(nuke.frame())
+    roto = _stroke_node(nuke, node)
+    strokes = []
+    for points, size in _take_paint_strokes(nuke, roto, frame):
+        try:
+            strokes.append(model.stroke_entry(points, positive, size))
+        except ValueError:
+            continue  # a dab (one point): nothing to draw a line through
+    if not strokes:
+        raise ValueError(f"{roto.name()} has no paint strokes (of two points or more)")
+    for entry in strokes:
+        prompts.add_stroke(name, frame, entry["stroke"], positive, entry["width"])
+    save_prompts(node, prompts, name)
+    kind = "positive" if positive else "negative"
+    return _try_sync(nuke, node, prompts, f"{name}: {len(strokes)} {kind} stroke(s) from "
+                     f"{roto.name()} on frame {frame}")
+
+
+def strokes_positive(nuke, node):
+    return _add_strokes(nuke, node, True)
+
+
+def strokes_negative(nuke, node):
+    return _add_strokes(nuke, node, False)
+
+
 def clear_frame(nuke, node):
     prompts = prompts_of(node)
     name = current_object(node, prompts)
     frame = int(nuke.frame())
     n = prompts.clear_frame(name, frame)
     save_prompts(node, prompts, name)
-    return _try_sync(nuke, node, prompts, f"{name}: {n} point(s) cleared on frame {frame}")
+    return _try_sync(nuke, node, prompts, f"{name}: {n} prompt(s) cleared on frame {frame}")
 
 
 def resync(nuke, node):
@@ -481,6 +566,7 @@ def build_shapes(nuke, node, plan_file):
 ACTIONS = {
     "next_suggestion": next_suggestion,
     "add_object": add_object, "remove_object": remove_object, "add_positive": add_positive,
-    "add_negative": add_negative, "clear_frame": clear_frame, "sync": resync,
+    "add_negative": add_negative, "strokes_positive": strokes_positive,
+    "strokes_negative": strokes_negative, "clear_frame": clear_frame, "sync": resync,
     "propagate": propagate, "import_mattes": import_mattes, "import_shapes": import_shapes,
 }

@@ -82,7 +82,8 @@ def _apply(client, memory, wanted):
                 del have[frame]
             if want:
                 client.add_prompts(sid, entry["id"], int(frame), points=want["points"],
-                                   negative=want["negative"])
+                                   negative=want["negative"],
+                                   strokes=want.get("strokes", ()))
                 have[frame] = want
 
 

@@ -77,10 +77,15 @@ class Engine(Protocol):
         source: FrameSource,
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
+        bases: Mapping[int, Mapping[int, np.ndarray]] | None = None,
     ) -> Iterator[Propagated]:
         """Propagate keyframe coverage through `frames`.
 
         keyframes: {object id: {frame: (H, W) float32 coverage}}; every object has at least one.
+        bases: {object id: {keyframe: (H, W) float32 matte}} for the keyframes that correct a
+        matte: what was on screen before the correction, so that an engine may carry only the
+        change the correction made (an engine whose memory takes the corrected mask as a
+        prompt may ignore it).
         Runs forwards and backwards from every keyframe and blends between neighbouring keyframes;
         a keyframe's own coverage is returned unchanged on its frame. Yields a `Propagated` for
         every frame of `frames` in ascending order, one at a time, so memory does not grow with

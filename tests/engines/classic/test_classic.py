@@ -172,6 +172,41 @@ def test_no_drift_past_a_keyframe(engine, src) -> None:
     assert iou(res[2][0], src.truth(2)) > 0.85
 
 
+def test_a_correction_carries_only_its_change_back(engine, src) -> None:
+    """A keyframe that corrects a matte (with its base) changes the frames before it only by
+    what the correction changed: none when it changed nothing; when it restores a part the
+    matte had lost, the frames before it get that part back (carried along the motion), most
+    near the correction, and lose nothing they had right."""
+    # The first keyframe misses the object's right third: every tracked frame misses it.
+    first = src.truth(0).copy()
+    xs = np.nonzero(first.max(axis=0) >= 0.5)[0]
+    first[:, xs.max() - (xs.max() - xs.min()) // 3:] = 0.0
+    base = dict(run(engine, src, {0: {0: first}}))
+    k = 12  # before the occluder
+    plain = {0: {0: first, k: base[k][0]}}
+    same = dict(run_with(engine, src, plain, {0: {k: base[k][0]}}))
+    for f in range(1, k):  # unchanged before it: no second track's drift blended in (only
+        # the flows differ, by the spill's float16 rounding)
+        assert iou(same[f][0], base[f][0]) >= 0.99, f
+    res = dict(run_with(engine, src, {0: {0: first, k: src.truth(k)}}, {0: {k: base[k][0]}}))
+    before = {f: iou(base[f][0], src.truth(f)) for f in range(1, k)}
+    after = {f: iou(res[f][0], src.truth(f)) for f in range(1, k)}
+    for f in range(1, k):
+        assert after[f] >= before[f] - 0.01, (f, before[f], after[f])
+        lost = np.count_nonzero((base[f][0] >= 0.5) & (src.truth(f) >= 0.5)
+                                & ~(res[f][0] >= 0.5))
+        assert lost <= 0.01 * np.count_nonzero(src.truth(f) >= 0.5), f
+    assert after[k - 1] >= before[k - 1] + 0.1, (before[k - 1], after[k - 1])
+    assert after[k - 1] > after[k // 2] > after[1] - 0.01  # fading towards frame 0
+    with pytest.raises(InputError, match="no keyframe"):
+        list(engine.propagate(src, plain, src.frames, bases={0: {k + 1: base[k][0]}}))
+
+
+def run_with(engine: ClassicEngine, src: SyntheticSource, keyframes, bases):
+    return [(r.frame, r.coverages) for r in engine.propagate(src, keyframes, src.frames,
+                                                              bases=bases)]
+
+
 class CountingSource:
     """A FrameSource that counts how many of the images it handed out are still alive."""
 

@@ -147,6 +147,18 @@ def mode_cancel(job: dict) -> dict:
     x, y = job["click_blender"]
     assert bpy.ops.mattetrack.add_point(x=x, y=y, frame=job["file_frame"],
                                         preview=False) == {"FINISHED"}, props.message
+    # A positive stroke (Blender pixels, origin bottom-left) on the next file frame, as the
+    # modal tool sends a drag; a malformed one is refused with a message.
+    stroke = ops.logic.format_stroke(ops.logic.thin_path(job["stroke_blender"], 4.0))
+    assert bpy.ops.mattetrack.add_stroke(points=stroke, positive=True, width=5.0,
+                                         frame=job["file_frame"] + 1,
+                                         preview=False) == {"FINISHED"}, props.message
+    try:
+        refused = bpy.ops.mattetrack.add_stroke(points="1,2,3", frame=job["file_frame"],
+                                                preview=False)
+    except RuntimeError as err:  # an operator's ERROR report raises when called from Python
+        refused = str(err)
+    result["refused_stroke"] = [str(refused), props.message]
     props.output = job["output"]
     assert bpy.ops.mattetrack.propagate() == {"FINISHED"}, props.message
     result["cancel"] = sorted(bpy.ops.mattetrack.cancel())

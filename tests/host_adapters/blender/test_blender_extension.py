@@ -122,6 +122,22 @@ def test_pixel_conventions():
     assert logic.inside(320.0, 0.0, 320, 180) and not logic.inside(-0.1, 5, 320, 180)
 
 
+def test_drag_to_stroke():
+    drag = [(0.0, 0.0), (0.5, 0.0), (1.0, 0.2), (3.0, 0.0), (3.5, 0.0), (7.0, 0.0), (7.2, 0.0)]
+    assert logic.path_length([(0, 0), (3, 4), (3, 10)]) == 11.0
+    assert logic.thin_path(drag, 3.0) == [(0.0, 0.0), (3.0, 0.0), (7.0, 0.0), (7.2, 0.0)]
+    assert logic.thin_path([(1.0, 1.0)], 3.0) == [(1.0, 1.0)] and logic.thin_path([], 1) == []
+    text = logic.format_stroke([(1.0, 2.5), (3.25, 4.0)])
+    assert text == "1.00,2.50,3.25,4.00"
+    assert logic.parse_stroke(text) == [(1.0, 2.5), (3.25, 4.0)]
+    assert logic.parse_stroke(" 1, 2,3 ,4 ") == [(1.0, 2.0), (3.0, 4.0)]
+    for bad, why in (("1,2,3", "x,y pairs"), ("1,2", "two points"), ("1,a,3,4", "numbers")):
+        with pytest.raises(ValueError, match=why):
+            logic.parse_stroke(bad)
+    # A short press-drag is a click.
+    assert logic.path_length([(0, 0), (2, 2)]) < logic.STROKE_MIN_LENGTH
+
+
 def test_plan_shift_and_matte_socket():
     plan = {"format": "mattetrack-blender-mask", "frame_start": 1001, "frame_end": 1003,
             "objects": [{"name": "a", "layers": [
@@ -177,8 +193,8 @@ def test_zip_layout_manifest_and_install(extension_zip: Path, tmp_path: Path):
     assert Path(got["client_file"]) == installed / "mattetrack_client.py"  # the shipped copy
     assert Path(got["dev_client_file"]) == REPO / "host_adapters" / "client" / \
         "mattetrack_client.py"
-    assert {"connect", "add_object", "add_point", "click_points", "propagate", "cancel",
-            "import_mattes", "build_compositor"} <= set(got["operators"])
+    assert {"connect", "add_object", "add_point", "add_stroke", "click_points", "propagate",
+            "cancel", "import_mattes", "build_compositor"} <= set(got["operators"])
     assert got["prefs_url"] == "http://127.0.0.1:8765"
     assert got["unregistered"]
 
@@ -290,8 +306,19 @@ def test_image_sequence_source_and_cancel(server, service_root, extension_zip, t
                    "token_file": token_file,
                    "first_plate_file": str(root / "plate" / f"plate.{FIRST}.exr"),
                    "click_blender": [x, H - y_top], "file_frame": FIRST + 2,
+                   # a drag: samples 1 px apart, thinned to the stroke's points
+                   "stroke_blender": [[10.0 + i, 20.0] for i in range(13)],
                    "output": str(out_dir / "m.####.exr")}, tmp_path)
     assert got["plate"] == str(root / "plate" / "plate.####.exr") and got["delta"] == FIRST - 1
+    # The stroke as the service holds it: top-left pixels, on its file frame.
+    client = mc.Client(url, server[1])
+    (described,) = client.session(got["session"])["objects"]
+    (prompts,) = [p for p in described["prompts"] if p["frame"] == FIRST + 3]
+    (stroke,) = prompts["strokes"]
+    assert stroke["positive"] is True and stroke["width"] == 5.0
+    np.testing.assert_allclose(stroke["points"], [[10, H - 20], [14, H - 20], [18, H - 20],
+                                                  [22, H - 20]], atol=1e-3)
+    assert "x,y pairs" in got["refused_stroke"][1], got["refused_stroke"]
     assert got["cancel"] == ["FINISHED"]
     assert got["state"] in ("cancelled", "done"), got["message"]
     for path in out_dir.glob("m.*.exr"):

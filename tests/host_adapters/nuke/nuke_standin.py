@@ -56,6 +56,45 @@ class Attributes:
     def set(self, name: str, value: object) -> None:
         self.values[name] = value
 
+    def getValue(self, time: float, name: str) -> float:
+        """AnimAttributes.getValue(time, name): KeyError-like failure for an absent name."""
+        if name not in self.values:
+            raise ValueError(f"no attribute {name!r}")
+        return float(self.values[name])
+
+
+class CVec3:
+    def __init__(self, x: float, y: float, z: float = 0.0) -> None:
+        self.x, self.y, self.z = float(x), float(y), float(z)
+
+
+class AnimControlPoint:
+    """A paint stroke's point: a position per frame (here one for all frames)."""
+
+    def __init__(self, x: float, y: float) -> None:
+        self.xy = (float(x), float(y))
+
+    def getPosition(self, time: float) -> CVec3:
+        assert isinstance(time, (int, float))
+        return CVec3(*self.xy)
+
+
+class Stroke(list):
+    """A paint stroke: a sequence of AnimControlPoint, with attributes (brush size `bs`)."""
+
+    def __init__(self, curves: CurvesKnob) -> None:
+        super().__init__()
+        assert isinstance(curves, CurvesKnob)
+        self.name = ""
+        self.attributes = Attributes()
+
+    def append(self, point: AnimControlPoint) -> None:
+        assert isinstance(point, AnimControlPoint)
+        super().append(point)
+
+    def getAttributes(self) -> Attributes:
+        return self.attributes
+
 
 class Shape(list):
     def __init__(self, curves: CurvesKnob) -> None:
@@ -73,7 +112,9 @@ class Shape(list):
 
 
 class Layer(list):
-    pass
+    def remove(self, index: int) -> None:  # Nuke's takes the element's index
+        assert isinstance(index, int), "Layer.remove takes an index"
+        del self[index]
 
 
 class CurvesKnob:
@@ -274,6 +315,7 @@ CLASS_KNOBS = {
     "Copy": {"from0", "to0", "from1", "to1", "name", "label", "xpos", "ypos"},
     "NoOp": {"name", "label", "xpos", "ypos", "knobChanged"},
     "Roto": {"name", "label", "output", "xpos", "ypos"},
+    "RotoPaint": {"name", "label", "output", "xpos", "ypos"},
 }
 
 
@@ -407,7 +449,8 @@ def make() -> types.ModuleType:
     queued calls on the main thread; `frame(f)` sets the current frame."""
     nuke = types.ModuleType("nuke")
     nuke.rotopaint = types.SimpleNamespace(Shape=Shape, ShapeControlPoint=ShapeControlPoint,
-                                           Layer=Layer)
+                                           Layer=Layer, Stroke=Stroke,
+                                           AnimControlPoint=AnimControlPoint)
     nuke.created = []
     nuke.formats = []
     nuke.layers_added = []
@@ -447,7 +490,8 @@ def make() -> types.ModuleType:
         return create
 
     nuke.nodes = types.SimpleNamespace(**{c: node_factory(c)
-                                          for c in ("Roto", "Read", "Copy", "NoOp", "Group")})
+                                          for c in ("Roto", "RotoPaint", "Read", "Copy", "NoOp",
+                                                    "Group")})
 
     def add_format(text: str) -> str:
         nuke.formats.append(text)

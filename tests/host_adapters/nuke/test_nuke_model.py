@@ -5,6 +5,7 @@ adapter compiled and run by a Python 3.9 (Nuke 14's) where one is installed."""
 from __future__ import annotations
 
 import glob
+import json
 import os
 import shutil
 import subprocess
@@ -53,6 +54,33 @@ def test_prompts_knob_round_trip_and_service_view():
     assert model.Prompts.from_json("").objects == {}
     with pytest.raises(ValueError, match="damaged"):
         model.Prompts.from_json('{"objects": [{"name": "a"}]}')
+
+
+def test_strokes_in_the_prompts_knob_and_the_service_view():
+    p = model.Prompts()
+    name = p.add_object("blob")
+    # A paint stroke repeats its point while the pen rests: repeats dropped.
+    p.add_stroke(name, 1002, [(10, 170), (10, 170), (20, 160.5), (30, 150)], True, 12)
+    p.add_stroke(name, 1002, [(5, 5), (6, 7)], False)  # default width
+    p.add_point(name, 1002, 40, 40, True)
+    assert p.strokes(name, 1002) == [
+        {"stroke": [[10.0, 170.0], [20.0, 160.5], [30.0, 150.0]], "positive": True,
+         "width": 12.0},
+        {"stroke": [[5.0, 5.0], [6.0, 7.0]], "positive": False,
+         "width": model.DEFAULT_STROKE_WIDTH}]
+    assert p.points(name, 1002) == [[40.0, 40.0, True]] and p.count() == 3
+    back = model.Prompts.from_json(p.to_json())
+    assert back.objects == p.objects
+    assert p.for_service(180) == {"blob": {"1002": {
+        "points": [[40.0, 140.0]], "negative": [],
+        "strokes": [[[[10.0, 10.0], [20.0, 19.5], [30.0, 30.0]], True, 12.0],
+                    [[[5.0, 175.0], [6.0, 173.0]], False, 8.0]]}}}
+    assert json.loads(json.dumps(p.for_service(180))) == p.for_service(180)  # sync's memory
+    with pytest.raises(ValueError, match="two distinct"):
+        p.add_stroke(name, 1002, [(1, 1), (1, 1)])
+    with pytest.raises(ValueError, match="positive"):
+        p.add_stroke(name, 1002, [(1, 1), (2, 2)], True, 0)
+    assert p.clear_frame(name, 1002) == 3
 
 
 @pytest.mark.parametrize(("read_file", "service"), [

@@ -148,6 +148,75 @@ def test_points_from_the_xy_knob_reach_the_service(nuke, plate, service_root, cl
     assert "outside" in node["mt_status"].value()
 
 
+def paint(nuke, roto, points, size=None):
+    """A RotoPaint brush stroke through Nuke pixels `points` on `roto`'s root layer."""
+    stroke = nuke.rotopaint.Stroke(roto["curves"])
+    for x, y in points:
+        stroke.append(nuke.rotopaint.AnimControlPoint(x, y))
+    if size is not None:
+        stroke.getAttributes().set("bs", size)
+    roto["curves"].rootLayer.append(stroke)
+    return stroke
+
+
+def test_paint_strokes_from_a_rotopaint_reach_the_service(nuke, plate, service_root, client):
+    root, truth = service_root
+    read_node(nuke, plate)
+    node = mtnode.create(nuke)
+    roto = nuke.nodes.RotoPaint(name="Paint1")
+    # Nothing to take yet: one line that says what to do.
+    nuke.frame(1003)
+    node["mt_strokes_positive"].execute()
+    assert "select it or name it" in node["mt_status"].value()
+    node["mt_strokes_from"].setValue("Read1")
+    node["mt_strokes_positive"].execute()
+    assert "not a RotoPaint" in node["mt_status"].value()
+    node["mt_strokes_from"].setValue("Paint1")
+    node["mt_strokes_positive"].execute()
+    assert "has no paint strokes" in node["mt_status"].value()
+
+    # A stroke along the blob's middle row on 1003 (Nuke pixels, origin bottom-left), and a
+    # dab (one point) that cannot be a line.
+    ys, xs = np.nonzero(truth[2])
+    row = int(np.median(ys))
+    cols = xs[ys == row]
+    line = [(float(x) + 0.5, H - row - 0.5) for x in np.linspace(cols.min() + 2, cols.max() - 2, 6)]
+    paint(nuke, roto, line, size=6.0)
+    paint(nuke, roto, [(5.0, 5.0)])
+    changes = roto["curves"].changes
+    node["mt_strokes_positive"].execute()
+    status = node["mt_status"].value()
+    assert "1 positive stroke(s) from Paint1 on frame 1003" in status, status
+    # Taken off the RotoPaint (a second press adds nothing twice), the dab too.
+    assert [e for e in roto["curves"].rootLayer if isinstance(e, nuke.rotopaint.Stroke)] == []
+    assert roto["curves"].changes == changes + 1
+    mem = memory(node)
+    [obj] = client.session(mem["session"])["objects"]
+    [prompts] = [p for p in obj["prompts"] if p["frame"] == 1003]
+    [stroke] = prompts["strokes"]
+    assert stroke["positive"] is True and stroke["width"] == 6.0
+    np.testing.assert_allclose(stroke["points"], [[x, H - y] for x, y in line], atol=1e-3)
+    # The node keeps it: a rebuilt session gets it back.
+    assert model.Prompts.from_json(node["mt_prompts"].value()).strokes(obj["name"], 1003)
+    # A negative stroke from the selected RotoPaint (no name given), painted in a layer.
+    node["mt_strokes_from"].setValue("")
+    roto.setSelected(True)
+    layer = nuke.rotopaint.Layer()
+    roto["curves"].rootLayer.append(layer)
+    stroke = nuke.rotopaint.Stroke(roto["curves"])
+    for x, y in [(1.5, 1.5), (15.5, 1.5)]:
+        stroke.append(nuke.rotopaint.AnimControlPoint(x, y))
+    layer.append(stroke)
+    node["mt_strokes_negative"].execute()
+    assert "1 negative stroke(s) from Paint1" in node["mt_status"].value()
+    assert list(layer) == [] and list(roto["curves"].rootLayer) == [layer]  # the layer stays
+    [obj] = client.session(mem["session"])["objects"]
+    [prompts] = [p for p in obj["prompts"] if p["frame"] == 1003]
+    assert [s["positive"] for s in prompts["strokes"]] == [True, False]
+    np.testing.assert_allclose(prompts["strokes"][1]["points"], [[1.5, H - 1.5], [15.5, H - 1.5]])
+    assert memory(node)["session"] == mem["session"]
+
+
 def test_prompts_knob_rebuilds_the_session_after_a_restart(nuke, plate, service_root, client,
                                                            monkeypatch):
     _, truth = service_root

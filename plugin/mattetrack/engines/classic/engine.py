@@ -65,6 +65,8 @@ class ClassicEngine:
         source: FrameSource,
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
+        bases: Mapping[int, Mapping[int, np.ndarray]] | None = None,
     ) -> Iterator[Propagated]:
         """See `mattetrack.engines.base.Engine.propagate`."""
-        return propagate(source, keyframes, frames, self.params.propagate, self.spill_root)
+        return propagate(source, keyframes, frames, self.params.propagate, self.spill_root,
+                         bases)

@@ -19,6 +19,15 @@ direction, so each pair's flow is computed once in all.
 Where the forward and backward tracks meet, each is weighted by its temporal nearness to its
 keyframe times its own confidence (how much of the object the flow followed reliably).
 
+A keyframe that corrects a matte (it has a base: the matte on screen before the correction)
+carries only its correction backwards: between it and the keyframe before it, the forward track
+from that keyframe gets the change the correction made (corrected minus base), carried back
+along the flow, weighted by temporal nearness to the correction. The base already is where the
+forward track had got to, so tracking the corrected matte back would only repeat that track's
+drift onto frames it still had right; a correction that changes little changes little around
+it. Forwards, the track restarts from the
+corrected matte as from any keyframe (it is the base plus the change).
+
 Shot cuts: a `CutDetector` compares every pair of neighbouring frames in both sweeps (from the
 processing-resolution image already made); a track never crosses a cut, so frames on the other
 side of a cut from all of an object's keyframes get zero coverage, and blending only happens
@@ -35,7 +44,7 @@ import numpy as np
 
 from mattetrack.cuts import CutDetector, CutParams
 from mattetrack.engines.base import Coverages, FrameSource, Propagated
-from mattetrack.engines.classic.flow import DenseFlow, FlowPair
+from mattetrack.engines.classic.flow import DenseFlow, FlowPair, warp
 from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to, work_rgb
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, sample_view
 from mattetrack.engines.classic.refine import refine_edges
@@ -73,6 +82,8 @@ class _Object:
     work: dict[int, np.ndarray]  # position -> (h, w) float32 at processing resolution
     # position -> appearance learned from that keyframe (when a track first starts there)
     models: dict[int, PatchModel] = field(default_factory=dict)
+    # position -> (h, w) float32 base of a keyframe that corrects a matte
+    bases: dict[int, np.ndarray] = field(default_factory=dict)
 
     @property
     def positions(self) -> list[int]:
@@ -87,8 +98,17 @@ class _Object:
         return min((k for k in self.full if k > p), default=None)
 
 
+def _coverage(source: FrameSource, cov: np.ndarray, what: str) -> np.ndarray:
+    cov = np.asarray(cov, np.float32)
+    if cov.shape != (source.height, source.width):
+        raise InputError(f"{what} is {cov.shape[1]}x{cov.shape[0]}, the shot is "
+                         f"{source.width}x{source.height}")
+    return np.clip(np.nan_to_num(cov), 0.0, 1.0)
+
+
 def _prepare(
-    source: FrameSource, keyframes: Mapping[int, Mapping[int, np.ndarray]], size: tuple[int, int]
+    source: FrameSource, keyframes: Mapping[int, Mapping[int, np.ndarray]],
+    bases: Mapping[int, Mapping[int, np.ndarray]], size: tuple[int, int]
 ) -> tuple[dict[int, int], dict[int, _Object]]:
     order = list(source.frames)
     pos = {f: i for i, f in enumerate(order)}
@@ -100,15 +120,15 @@ def _prepare(
         for frame, cov in kfs.items():
             if frame not in pos:
                 raise InputError(f"object {obj}: keyframe {frame} is not a frame of the shot")
-            cov = np.asarray(cov, np.float32)
-            if cov.shape != (source.height, source.width):
-                raise InputError(
-                    f"object {obj}: keyframe {frame} coverage is {cov.shape[1]}x{cov.shape[0]}, "
-                    f"the shot is {source.width}x{source.height}"
-                )
-            full[pos[frame]] = np.clip(np.nan_to_num(cov), 0.0, 1.0)
+            full[pos[frame]] = _coverage(source, cov, f"object {obj}: keyframe {frame} coverage")
             work[pos[frame]] = resize_to(full[pos[frame]], size)
-        objects[obj] = _Object(full, work)
+        corrected = {}
+        for frame, base in (bases.get(obj) or {}).items():
+            if frame not in kfs:
+                raise InputError(f"object {obj}: frame {frame} has a base but is no keyframe")
+            corrected[pos[frame]] = resize_to(
+                _coverage(source, base, f"object {obj}: the base of frame {frame}"), size)
+        objects[obj] = _Object(full, work, bases=corrected)
     return pos, objects
 
 
@@ -118,18 +138,21 @@ def propagate(
     frames: Sequence[int],
     params: PropagateParams | None = None,
     spill_root: str | os.PathLike[str] | None = None,
+    bases: Mapping[int, Mapping[int, np.ndarray]] | None = None,
 ) -> Iterator[Propagated]:
     """Yield a `Propagated` (frame, {object id: (H, W) float32 coverage}, {object id:
     confidence}) for each of `frames`, ascending.
 
     keyframes: {object id: {frame: (H, W) float32 coverage}}. Keyframes outside `frames` still
-    anchor tracks. spill_root: parent folder for the temporary spill (default: the system's).
+    anchor tracks. bases: {object id: {keyframe: (H, W) float32 matte it corrects}} (see the
+    module's docstring). spill_root: parent folder for the temporary spill (default: the
+    system's).
     """
     params = params or PropagateParams()
     order = list(source.frames)
     size = processing_size(source.width, source.height, params.long_side)
     full_res = size == (source.width, source.height)
-    pos, objects = _prepare(source, keyframes, size)
+    pos, objects = _prepare(source, keyframes, bases or {}, size)
     unknown = [f for f in frames if f not in pos]
     if unknown:
         raise InputError(f"frame {unknown[0]} is not a frame of the shot")
@@ -159,17 +182,19 @@ def propagate(
             # the whole span, so a run resumed part way through (a later range start) gives the
             # same mattes, bit for bit.
             down_to = min(r0, plan.forward_start)
-            for p, _, _, tracked in _sweep(source, order, objects,
-                                           range(plan.backward_from, down_to - 1, -1), size,
-                                           params, spill, forward_needs):
+            for p, _, _, tracked, deltas in _sweep(source, order, objects,
+                                                   range(plan.backward_from, down_to - 1, -1),
+                                                   size, params, spill, forward_needs):
                 if p in wanted_set:
                     for obj, (cov, conf) in tracked.items():
                         spill.put(p, f"cov{obj}", cov, "png16")
                         spill.put(p, f"conf{obj}", np.float64(conf), "float64")
+                    for obj, delta in deltas.items():
+                        spill.put(p, f"delta{obj}", delta)
 
         # Forward sweep, blending with the spilled backward tracks.
-        for p, full_image, work, fwd_all in _sweep(source, order, objects, plan.forward, size,
-                                                   params, spill, None):
+        for p, full_image, work, fwd_all, _ in _sweep(source, order, objects, plan.forward,
+                                                      size, params, spill, None):
             if p not in wanted_set:
                 continue
             out: Coverages = {}
@@ -183,9 +208,14 @@ def propagate(
                 k1, k2 = o.prev_key(p), o.next_key(p)
                 fwd = fwd_all.get(obj)
                 bwd = _take_track(spill, p, obj) if k2 is not None else None
+                delta = spill.take(p, f"delta{obj}") if k2 in o.bases else None
                 if fwd is not None and bwd is not None and k1 is not None and k2 is not None:
                     w = (k2 - p) / (k2 - k1)
-                    cov = _blend(fwd, bwd, w)
+                    if delta is not None:
+                        # The correction's change, carried back, on the forward track.
+                        cov = np.clip(fwd[0] + (1.0 - w) * delta, 0.0, 1.0)
+                    else:
+                        cov = _blend(fwd, bwd, w)
                     confidence[obj] = _met_confidence(fwd, bwd, w)
                 elif fwd is not None:
                     cov, confidence[obj] = fwd
@@ -282,14 +312,21 @@ def _sweep(
     spill: Spill,
     forward_needs: Callable[[int], bool] | None,
 ) -> Iterator[
-    tuple[int, np.ndarray | None, WorkImage | None, dict[int, tuple[np.ndarray, float]]]
+    tuple[int, np.ndarray | None, WorkImage | None, dict[int, tuple[np.ndarray, float]],
+          dict[int, np.ndarray]]
 ]:
     """Run every object's track over `positions` in that order, restarting at keyframes.
 
+    Also carries, from each keyframe that corrects a matte (`_Object.bases`), the change it
+    made (corrected minus base, (h, w) float32 in [-1, 1]) along the flow to the next keyframe:
+    motion alone moves it, so it stays where the correction acted (two tracks of the corrected
+    and the base matte would drift apart elsewhere). Not cleared where the flow check fails:
+    a correction is mostly at the object's edge, where that check fails most.
+
     Yields (position, full-resolution image (H, W, 3) and the processing-resolution WorkImage
     or None for both when no track is alive yet, {obj: ((h, w) tracked coverage, track
-    confidence)}) for every position; keyframes of an
-    object restart its track and are not in the dict, nor are objects whose track a cut ended.
+    confidence)}, {obj: carried change}) for every position; keyframes of an
+    object restart its track and are not in the dicts, nor are objects whose track a cut ended.
     Flows are taken from `spill` when an earlier sweep left them there; `forward_needs(q)` (a
     backward sweep's) says whether to compute and spill the flow q -> q - 1 for a later forward
     sweep. Holds two frames and one coverage + appearance model per object and keyframe.
@@ -297,19 +334,21 @@ def _sweep(
     flow = DenseFlow(params.flow_preset)
     cuts = CutDetector(params.cuts)
     state: dict[int, TrackState] = {}
+    delta: dict[int, np.ndarray] = {}
     prev: WorkImage | None = None
     prev_sig: np.ndarray | None = None
     prev_p = -1
     for p in positions:
         if not any(obj in state or p in o.full for obj, o in objects.items()):
             prev = None
-            yield p, None, None, {}  # nothing to track yet: no need to read the frame
+            yield p, None, None, {}, {}  # nothing to track yet: no need to read the frame
             continue
         full_image = source.image(order[p])
         image = WorkImage.from_image(full_image, size)
         sig = cuts.signature(image.u8)
         if prev is not None and prev_sig is not None and cuts.is_cut(prev_sig, sig):
             state.clear()  # a track never crosses a cut
+            delta.clear()
         pair: FlowPair | None = None
         feats = FrameFeatures(image.rgb)
         tracked: dict[int, tuple[np.ndarray, float]] = {}
@@ -323,6 +362,10 @@ def _sweep(
                     o.models[p] = PatchModel.learn(
                         [sample_view(feats, o.work[p], rng, patches.samples)], params=patches)
                 state[obj] = TrackState.start(o.work[p], o.models[p])
+                if p in o.bases:
+                    delta[obj] = o.work[p] - o.bases[p]
+                else:
+                    delta.pop(obj, None)
                 continue
             if obj not in state:
                 continue
@@ -331,5 +374,7 @@ def _sweep(
                 pair = _flow_pair(flow, spill, forward_needs, image, prev, p, prev_p, params)
             cov = track_step(state[obj], pair, image, feats, params.track)
             tracked[obj] = (cov, state[obj].confidence)
+            if obj in delta:
+                delta[obj] = warp(delta[obj], pair.to_prev)
         prev, prev_sig, prev_p = image, sig, p
-        yield p, full_image, image, tracked
+        yield p, full_image, image, tracked, {obj: delta[obj] for obj in tracked if obj in delta}

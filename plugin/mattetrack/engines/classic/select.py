@@ -79,6 +79,13 @@ class SelectParams:
     models' log likelihood ratio with that of visual-word models. motion_edges: with the
     neighbouring frames given, crossing an edge of the motion relative to the camera (mean 1)
     costs the geodesic distances this many times an edge of mean image contrast (0: off).
+    correction_edge: a correction click also tries the reading "the error ends at the nearest
+    strong image edge" (Lab gradient over this many times the mean; 0: off), its change held
+    within hard_reach times its reach, and keeps it when image edges support its new outline
+    better than the free reading's.
+    start_from_base: a positive correction's colour models start from the matte it corrects
+    (what it left out stays background unless it looks like the click's region; a negative
+    click's start from the split between the clicks, as its region has the object's colours).
     patches: the image's visual
     words (`words`; learned from 2 x `samples` pixels). gf_radius_frac / gf_eps: the guided
     filter's radius (fraction) and eps. Why these defaults: docs/tuning.md, "Classic engine:
@@ -103,6 +110,9 @@ class SelectParams:
     first_ratio: float = 0.8
     texture: bool = True
     motion_edges: float = 1.0
+    correction_edge: float = 2.0
+    hard_reach: float = 4.0
+    start_from_base: bool = True
     patches: PatchParams = field(default_factory=PatchParams)
     gf_radius_frac: float = 1 / 200
     gf_eps: float = 1e-3
@@ -207,7 +217,8 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
                 params: SelectParams, anchor: tuple[np.ndarray, np.ndarray] | None = None,
                 limit: float | None = None, words: np.ndarray | None = None,
                 motion: np.ndarray | None = None,
-                seeds: list[tuple[int, int]] | None = None) -> np.ndarray:
+                seeds: list[tuple[int, int]] | None = None,
+                start: np.ndarray | None = None) -> np.ndarray:
     """(h, w) bool hard selection at processing resolution from clicks (at least one positive).
 
     outside: (h, w) bool outside of a box (definite background, and the far field instead of the
@@ -269,7 +280,9 @@ def _cut_clicks(work: WorkImage, positives: list[tuple[int, int]],
 
     w_fg, w_bg = near_pos, near_neg
     smooth = contrast_weights(lab)
-    fg = None
+    # A correction's region models start from the matte it corrects (what it holds and what
+    # it leaves out are the artist's word everywhere but where they clicked).
+    fg = start
     for _ in range(params.iterations):
         if fg is not None:
             w_fg = fg.astype(np.float32)
@@ -361,6 +374,8 @@ def _segment_clicks(work: WorkImage, clicks: list[Click],
     fg, limit = (None, None) if start is None else start
     lab = cv2.cvtColor(cv2.GaussianBlur(work.rgb, (0, 0), 0.7), cv2.COLOR_RGB2Lab)
     cost = scale = None
+    edge_room: np.ndarray | None = None
+    smooth: list[tuple[np.ndarray, np.ndarray]] = []
     for k in range(first if start is None else done, len(clicks)):
         if k + 1 < len(clicks) and clicks[k + 1][3] == clicks[k][3]:
             out.append(None)  # inside a stroke: the stroke acts as one step, at its end
@@ -389,12 +404,72 @@ def _segment_clicks(work: WorkImage, clicks: list[Click],
             d_c = _click_distance(cost, scale, [(x, y) for x, y, _, _ in group], (h, w))
             wrong = fg if label == 1 else ~fg
             size = float(d_c[wrong].min()) if wrong.any() else float(max(w, h))
-            reach = params.reach * max(size, 2.0 * disc)
-            far = np.clip(d_c / reach - 1.0, 0.0, 1.0) * params.anchor
-            fg = _cut_clicks(work, pos, neg, outside, params, (far * ~fg, far * fg), limit,
-                             words, motion)
+            fg_before = fg
+            fg = _local_cut(work, pos, neg, outside, params, fg_before, d_c, size, disc, limit,
+                            words, motion, label == 1)
+            if params.correction_edge:
+                if edge_room is None:
+                    edge_room = _edge_room(lab, params.correction_edge)
+                    smooth = contrast_weights(lab)
+                # The click sits in the middle of the error: where the image has an edge
+                # nearer than the matte, the error may end there (a thin line over water), and
+                # the change is held near the click. Of the two readings, the one whose new
+                # outline image edges support better wins.
+                room = max(float(edge_room[y, x]) for x, y, _, _ in group)
+                if room < size:
+                    near = _local_cut(work, pos, neg, outside, params, fg_before, d_c, room,
+                                      disc, limit, words, motion, label == 1,
+                                      params.hard_reach)
+                    if (_change_weakness(near, fg_before, smooth)
+                            < _change_weakness(fg, fg_before, smooth)):
+                        fg = near
         out.append((fg, limit))
     return out
+
+
+def _local_cut(work: WorkImage, pos, neg, outside, params: SelectParams, fg: np.ndarray,
+               d_c: np.ndarray, size: float, disc: int, limit, words, motion,
+               positive: bool, hard: float = 0.0) -> np.ndarray:
+    """The cut after a correction click whose error is `size` px (geodesic) across: labels of
+    `fg` (h, w) bool cost params.anchor nats to change from params.reach x size on (d_c: the
+    click's geodesic distance) to twice that, and none change beyond `hard` x that (0: no
+    such limit)."""
+    reach = params.reach * max(size, 2.0 * disc)
+    far = np.clip(d_c / reach - 1.0, 0.0, 1.0) * params.anchor
+    new = _cut_clicks(work, pos, neg, outside, params, (far * ~fg, far * fg), limit, words,
+                      motion, start=fg if params.start_from_base and positive else None)
+    if hard:
+        # Beyond this a click changes nothing: the colour models it retrains can find its
+        # colour far away (white spray beside a clicked leg); the artist did not point there.
+        new = np.where(d_c > hard * reach, fg, new)
+    return new
+
+
+def _change_weakness(new: np.ndarray, old: np.ndarray,
+                     smooth: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Mean contrast weight (1 flat, ~0 across a strong edge) over the neighbour pairs that
+    `new`'s outline cuts where a label changed from `old` (both (h, w) bool): how weakly image
+    edges support the outline a correction drew. 1.0 when it changed nothing."""
+    changed = new != old
+    total, count = 0.0, 0
+    for structure, wgt in smooth:
+        dy, dx = (int(v) - 1 for v in np.argwhere(structure)[0])
+        cut = (new != np.roll(new, (-dy, -dx), (0, 1))) & (wgt > 0)
+        cut &= changed | np.roll(changed, (-dy, -dx), (0, 1))
+        total += float(wgt[cut].sum())
+        count += int(np.count_nonzero(cut))
+    return total / count if count else 1.0
+
+
+def _edge_room(lab: np.ndarray, strength: float) -> np.ndarray:
+    """(h, w) float32 distance (px) from each pixel to the nearest strong image edge: a Lab
+    gradient over `strength` times the image's mean gradient."""
+    gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    sq = gx * gx + gy * gy
+    grad = np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
+    flat = (grad <= strength * max(float(grad.mean()), 1e-6)).astype(np.uint8)
+    return cv2.distanceTransform(flat, cv2.DIST_L2, 3)
 
 
 def _representatives(clicks: list[Click]) -> list[tuple[int, int]]:

@@ -174,9 +174,11 @@ class SamEngine:
         source: FrameSource,
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
+        bases: Mapping[int, Mapping[int, np.ndarray]] | None = None,
     ) -> Iterator[Propagated]:
         """See `mattetrack.engines.base.Engine.propagate` (the blending between keyframes is the
-        model's own: every keyframe is in its memory)."""
+        model's own: every keyframe is in its memory, and a corrected one's mask is a
+        conditioning frame, so `bases` is not needed)."""
         run = _Run(self, source)
         try:
             yield from run.propagate(keyframes, frames)
