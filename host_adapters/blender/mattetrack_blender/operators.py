@@ -244,23 +244,12 @@ class MATTETRACK_OT_add_point(bpy.types.Operator):
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         props = context.scene.mattetrack
-        frame = self.frame if self.frame >= 0 else current_file_frame(context.scene)
-        if not props.first_frame <= frame <= props.last_frame:
-            return _fail(self, props, f"MatteTrack: frame {frame} is outside the plate "
-                         f"({props.first_frame}-{props.last_frame})")
         x, y = logic.to_service_point(self.x, self.y, props.height)
         if not logic.inside(x, y, props.width, props.height):
             return _fail(self, props, f"MatteTrack: ({self.x:.1f}, {self.y:.1f}) is outside the "
                          f"{props.width} x {props.height} plate")
-        client = get_client(context)
-        obj = active_object(props) or _add_object(props, client, "object")
-        points = {"points" if self.positive else "negative": [(x, y)]}
-        reply = client.add_prompts(props.session, obj.oid, frame, **points)
-        obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
-        if self.preview:
-            png = client.preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
-            show_preview(context, png, frame)
-        return {"FINISHED"}
+        return _send_prompts(self, context, **{"points" if self.positive else "negative":
+                                               [(x, y)]})
 
 
 class MATTETRACK_OT_add_stroke(bpy.types.Operator):
@@ -288,24 +277,31 @@ class MATTETRACK_OT_add_stroke(bpy.types.Operator):
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         props = context.scene.mattetrack
-        frame = self.frame if self.frame >= 0 else current_file_frame(context.scene)
-        if not props.first_frame <= frame <= props.last_frame:
-            return _fail(self, props, f"MatteTrack: frame {frame} is outside the plate "
-                         f"({props.first_frame}-{props.last_frame})")
         try:
             points = logic.parse_stroke(self.points)
         except ValueError as err:
             return _fail(self, props, f"MatteTrack: {err}")
         service = [logic.to_service_point(x, y, props.height) for x, y in points]
-        client = get_client(context)
-        obj = active_object(props) or _add_object(props, client, "object")
-        reply = client.add_prompts(props.session, obj.oid, frame,
-                                   strokes=[(service, self.positive, self.width)])
-        obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
-        if self.preview:
-            png = client.preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
-            show_preview(context, png, frame)
-        return {"FINISHED"}
+        return _send_prompts(self, context, strokes=[(service, self.positive, self.width)])
+
+
+def _send_prompts(op: bpy.types.Operator, context: bpy.types.Context, **prompts) -> set[str]:
+    """add_point / add_stroke: `prompts` (mattetrack_client's add_prompts keywords, service
+    pixels) to the active object (made when there is none) on the operator's frame, then the
+    preview when asked."""
+    props = context.scene.mattetrack
+    frame = op.frame if op.frame >= 0 else current_file_frame(context.scene)
+    if not props.first_frame <= frame <= props.last_frame:
+        return _fail(op, props, f"MatteTrack: frame {frame} is outside the plate "
+                     f"({props.first_frame}-{props.last_frame})")
+    client = get_client(context)
+    obj = active_object(props) or _add_object(props, client, "object")
+    reply = client.add_prompts(props.session, obj.oid, frame, **prompts)
+    obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
+    if op.preview:
+        png = client.preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
+        show_preview(context, png, frame)
+    return {"FINISHED"}
 
 
 class MATTETRACK_OT_click_points(bpy.types.Operator):

@@ -315,19 +315,18 @@ def _add_strokes(nuke, node, positive):
     name = current_object(node, prompts)
     frame = int(nuke.frame())
     roto = _stroke_node(nuke, node)
-    strokes = []
+    added = 0
     for points, size in _take_paint_strokes(nuke, roto, frame):
         try:
-            strokes.append(model.stroke_entry(points, positive, size))
+            prompts.add_stroke(name, frame, points, positive, size)
         except ValueError:
             continue  # a dab (one point): nothing to draw a line through
-    if not strokes:
+        added += 1
+    if not added:
         raise ValueError(f"{roto.name()} has no paint strokes (of two points or more)")
-    for entry in strokes:
-        prompts.add_stroke(name, frame, entry["stroke"], positive, entry["width"])
     save_prompts(node, prompts, name)
     kind = "positive" if positive else "negative"
-    return _try_sync(nuke, node, prompts, f"{name}: {len(strokes)} {kind} stroke(s) from "
+    return _try_sync(nuke, node, prompts, f"{name}: {added} {kind} stroke(s) from "
                      f"{roto.name()} on frame {frame}")
 
 

@@ -79,8 +79,12 @@ class AnimControlPoint:
         return CVec3(*self.xy)
 
 
-class Stroke(list):
-    """A paint stroke: a sequence of AnimControlPoint, with attributes (brush size `bs`)."""
+
+
+class _Element(list):
+    """A curves knob element made of control points of one class (`POINT`), with attributes."""
+
+    POINT: type
 
     def __init__(self, curves: CurvesKnob) -> None:
         super().__init__()
@@ -88,27 +92,22 @@ class Stroke(list):
         self.name = ""
         self.attributes = Attributes()
 
-    def append(self, point: AnimControlPoint) -> None:
-        assert isinstance(point, AnimControlPoint)
+    def append(self, point: object) -> None:
+        assert isinstance(point, self.POINT)
         super().append(point)
 
     def getAttributes(self) -> Attributes:
         return self.attributes
 
 
-class Shape(list):
-    def __init__(self, curves: CurvesKnob) -> None:
-        super().__init__()
-        assert isinstance(curves, CurvesKnob)
-        self.name = ""
-        self.attributes = Attributes()
+class Shape(_Element):
+    POINT = ShapeControlPoint
 
-    def append(self, point: ShapeControlPoint) -> None:
-        assert isinstance(point, ShapeControlPoint)
-        super().append(point)
 
-    def getAttributes(self) -> Attributes:
-        return self.attributes
+class Stroke(_Element):
+    """A paint stroke: a sequence of AnimControlPoint (brush size: attribute `bs`)."""
+
+    POINT = AnimControlPoint
 
 
 class Layer(list):

@@ -25,8 +25,8 @@ from that keyframe gets the change the correction made (corrected minus base), c
 along the flow, weighted by temporal nearness to the correction. The base already is where the
 forward track had got to, so tracking the corrected matte back would only repeat that track's
 drift onto frames it still had right; a correction that changes little changes little around
-it. Forwards, the track restarts from the
-corrected matte as from any keyframe (it is the base plus the change).
+it. Forwards, the track restarts from the corrected matte as from any keyframe (it is the base
+plus the change).
 
 Shot cuts: a `CutDetector` compares every pair of neighbouring frames in both sweeps (from the
 processing-resolution image already made); a track never crosses a cut, so frames on the other
@@ -317,11 +317,12 @@ def _sweep(
 ]:
     """Run every object's track over `positions` in that order, restarting at keyframes.
 
-    Also carries, from each keyframe that corrects a matte (`_Object.bases`), the change it
-    made (corrected minus base, (h, w) float32 in [-1, 1]) along the flow to the next keyframe:
-    motion alone moves it, so it stays where the correction acted (two tracks of the corrected
-    and the base matte would drift apart elsewhere). Not cleared where the flow check fails:
-    a correction is mostly at the object's edge, where that check fails most.
+    A backward sweep (forward_needs given) also carries, from each keyframe that corrects a
+    matte (`_Object.bases`), the change it made (corrected minus base, (h, w) float32 in
+    [-1, 1]) along the flow to the next keyframe: motion alone moves it, so it stays where the
+    correction acted (two tracks of the corrected and the base matte would drift apart
+    elsewhere). Not cleared where the flow check fails: a correction is mostly at the object's
+    edge, where that check fails most.
 
     Yields (position, full-resolution image (H, W, 3) and the processing-resolution WorkImage
     or None for both when no track is alive yet, {obj: ((h, w) tracked coverage, track
@@ -362,7 +363,7 @@ def _sweep(
                     o.models[p] = PatchModel.learn(
                         [sample_view(feats, o.work[p], rng, patches.samples)], params=patches)
                 state[obj] = TrackState.start(o.work[p], o.models[p])
-                if p in o.bases:
+                if p in o.bases and forward_needs is not None:  # only backwards
                     delta[obj] = o.work[p] - o.bases[p]
                 else:
                     delta.pop(obj, None)

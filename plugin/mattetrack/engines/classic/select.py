@@ -124,11 +124,7 @@ def _geo_cost(lab: np.ndarray, params: SelectParams,
     edges: (h, w) motion edges (mean 1) that also cost `params.motion_edges` each, or None."""
     h, w = lab.shape[:2]
     gw, gh = processing_size(w, h, params.geo_long_side)
-    small = resize_to(lab, (gw, gh))
-    gx = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    sq = gx * gx + gy * gy
-    grad = np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
+    grad = _lab_gradient(resize_to(lab, (gw, gh)))
     cost = 1.0 + params.edge_cost * grad / max(float(grad.mean()), 1e-6)
     if edges is not None and params.motion_edges:
         cost += params.edge_cost * params.motion_edges * resize_to(edges, (gw, gh))
@@ -320,15 +316,21 @@ def _click_distance(cost: np.ndarray, scale: float, clicks: list[tuple[int, int]
     return cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
-def _edge_weakness(fg: np.ndarray, smooth: list[tuple[np.ndarray, np.ndarray]]) -> float:
+def _edge_weakness(fg: np.ndarray, smooth: list[tuple[np.ndarray, np.ndarray]],
+                   before: np.ndarray | None = None) -> float:
     """Mean contrast weight (graphcut.contrast_weights: 1 on flat colour, ~0 across a strong
     edge) over the neighbour pairs that the selection fg (h, w) bool cuts: how weakly its
-    outline is supported by image edges. 1.0 when nothing is cut."""
+    outline is supported by image edges. before: (h, w) bool, to count only the pairs with a
+    pixel whose label changed from it (the outline a correction drew). 1.0 when nothing is
+    cut."""
+    changed = None if before is None else fg != before
     total, count = 0.0, 0
     for structure, wgt in smooth:
         dy, dx = (int(v) - 1 for v in np.argwhere(structure)[0])
         shifted = np.roll(fg, (-dy, -dx), (0, 1))
         cut = (fg != shifted) & (wgt > 0)
+        if changed is not None:
+            cut &= changed | np.roll(changed, (-dy, -dx), (0, 1))
         total += float(wgt[cut].sum())
         count += int(np.count_nonzero(cut))
     return total / count if count else 1.0
@@ -420,8 +422,8 @@ def _segment_clicks(work: WorkImage, clicks: list[Click],
                     near = _local_cut(work, pos, neg, outside, params, fg_before, d_c, room,
                                       disc, limit, words, motion, label == 1,
                                       params.hard_reach)
-                    if (_change_weakness(near, fg_before, smooth)
-                            < _change_weakness(fg, fg_before, smooth)):
+                    if (_edge_weakness(near, smooth, fg_before)
+                            < _edge_weakness(fg, smooth, fg_before)):
                         fg = near
         out.append((fg, limit))
     return out
@@ -445,29 +447,19 @@ def _local_cut(work: WorkImage, pos, neg, outside, params: SelectParams, fg: np.
     return new
 
 
-def _change_weakness(new: np.ndarray, old: np.ndarray,
-                     smooth: list[tuple[np.ndarray, np.ndarray]]) -> float:
-    """Mean contrast weight (1 flat, ~0 across a strong edge) over the neighbour pairs that
-    `new`'s outline cuts where a label changed from `old` (both (h, w) bool): how weakly image
-    edges support the outline a correction drew. 1.0 when it changed nothing."""
-    changed = new != old
-    total, count = 0.0, 0
-    for structure, wgt in smooth:
-        dy, dx = (int(v) - 1 for v in np.argwhere(structure)[0])
-        cut = (new != np.roll(new, (-dy, -dx), (0, 1))) & (wgt > 0)
-        cut &= changed | np.roll(changed, (-dy, -dx), (0, 1))
-        total += float(wgt[cut].sum())
-        count += int(np.count_nonzero(cut))
-    return total / count if count else 1.0
+def _lab_gradient(lab: np.ndarray) -> np.ndarray:
+    """(h, w) float32 magnitude of the (h, w, 3) Lab image's gradient (Sobel, per pixel)."""
+    gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3) / 8.0
+    gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3) / 8.0
+    sq = gx * gx + gy * gy
+    # Explicit channel sums: numpy's reduction over a length-3 last axis is slow.
+    return np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
 
 
 def _edge_room(lab: np.ndarray, strength: float) -> np.ndarray:
     """(h, w) float32 distance (px) from each pixel to the nearest strong image edge: a Lab
     gradient over `strength` times the image's mean gradient."""
-    gx = cv2.Sobel(lab, cv2.CV_32F, 1, 0, ksize=3) / 8.0
-    gy = cv2.Sobel(lab, cv2.CV_32F, 0, 1, ksize=3) / 8.0
-    sq = gx * gx + gy * gy
-    grad = np.sqrt(sq[..., 0] + sq[..., 1] + sq[..., 2])
+    grad = _lab_gradient(lab)
     flat = (grad <= strength * max(float(grad.mean()), 1e-6)).astype(np.uint8)
     return cv2.distanceTransform(flat, cv2.DIST_L2, 3)
 
