@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -673,6 +674,24 @@ def test_store_reuses_results_and_a_correction_recomputes_only_what_it_changes(
     assert main([*base, "--point", f"1010:{cx},{cy}"]) == 0
     fixed = _timings(capsys.readouterr().err)
     assert (fixed["computed"], fixed["reused"]) == (15, 1)
+    # 1001's forward track up to the correction was remembered, not tracked again...
+    assert fixed["tracks_remembered"] >= 8, fixed
+    fixed_mattes = {f: cv2.imread(str(out).replace("####", str(f)), 0) for f in range(1001, 1017)}
+    # ... and the mattes are those of the same round computed from scratch (a copy of the store
+    # with only the matte the correction was made on: an input, not a result).
+    fresh, fresh_out = tmp_path / "fresh", tmp_path / "f.####.png"
+    shutil.copytree(store, fresh)
+    shutil.rmtree(fresh / "tracks")
+    shutil.rmtree(fresh / "selections")
+    for result in fresh.glob("o*/[0-9]*.png"):
+        result.unlink()
+    assert main(["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--point",
+                 f"1010:{cx},{cy}", "--store", str(fresh), "--timings", "-q", "-o",
+                 str(fresh_out)]) == 0
+    scratch = _timings(capsys.readouterr().err)
+    assert (scratch["computed"], scratch["tracks_remembered"]) == (16, 0)
+    for f, m in fixed_mattes.items():
+        np.testing.assert_array_equal(cv2.imread(str(fresh_out).replace("####", str(f)), 0), m)
     # ... and a second one on 1014 changes only 1011-1016 (1010's span before it stays).
     dx, dy = click_point(truth[13])
     assert main([*base, "--point", f"1010:{cx},{cy}", "--point", f"1014:{dx},{dy}"]) == 0

@@ -51,7 +51,7 @@ class RecordingEngine:
         return cov
 
     def propagate(self, source, keyframes, frames: Sequence[int],
-                  bases=None) -> Iterator:
+                  bases=None, memo=None) -> Iterator:
         self.keyframes = keyframes
         self.bases = bases
         self.frames = list(frames)

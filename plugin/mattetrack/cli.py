@@ -614,6 +614,9 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
             "computed": session.last_run.computed,
             "reused": session.last_run.reused,
             "frames_computed": session.last_run.frames_computed,
+            # Track steps taken from --store's memo of tracks / computed (classic).
+            "tracks_remembered": session.last_run.tracks_remembered,
+            "tracks_computed": session.last_run.tracks_computed,
         }
         print("mattetrack: timings " + json.dumps({k: round(v, 3) for k, v in timings.items()}),
               file=sys.stderr)

@@ -23,17 +23,21 @@ from mattetrack import resultkeys
 from mattetrack.engines.base import Coverages, Engine, FrameSource, Propagated
 from mattetrack.errors import InputError
 from mattetrack.prompts import DEFAULT_STROKE_WIDTH, FramePrompts, Stroke
-from mattetrack.store import ResultStore
+from mattetrack.store import ResultStore, quantize
 
 
 @dataclass
 class RunCounts:
     """What the last propagation did, in object-frames (one object on one frame): computed by
-    the engine or reused from the store; frames_computed: frames with anything computed."""
+    the engine or reused from the store; frames_computed: frames with anything computed;
+    tracks_remembered / tracks_computed: track steps an engine took from the store's memo / made
+    (engines that keep tracks: see `mattetrack.memo`)."""
 
     computed: int = 0
     reused: int = 0
     frames_computed: int = 0
+    tracks_remembered: int = 0
+    tracks_computed: int = 0
 
 
 @dataclass
@@ -235,7 +239,9 @@ class Session:
                 p = self._position[frame]
                 context = [(o, self.shot.image(self._order[p + o]))
                            for o in self._context(frame)]
-                coverage = self.engine.select(self.shot.image(frame), prompts, context)
+                # On the store's grid, so a run that computes it and one that reads it back
+                # propagate the very same keyframe.
+                coverage = quantize(self.engine.select(self.shot.image(frame), prompts, context))
                 if self.store is not None:
                     self.store.put_selection(skey, coverage)
             coverage.setflags(write=False)
@@ -388,12 +394,13 @@ class Session:
         runs.sort(key=lambda r: position[r[0][0]])
         active: list[tuple[Iterator[Propagated], set[int]]] = []
         pending = list(runs)
+        memo = store.track_memo(self._plate_key)
         try:
             for f in frames:
                 while pending and pending[0][0][0] == f:
                     run_frames, objs = pending.pop(0)
                     gen = self.engine.propagate(self.shot, {o: keyframes[o] for o in objs},
-                                                run_frames, {o: bases[o] for o in objs})
+                                                run_frames, {o: bases[o] for o in objs}, memo)
                     active.append((gen, set(run_frames)))
                 out: Coverages = {}
                 for gen, run_frames in list(active):
@@ -428,3 +435,5 @@ class Session:
         finally:
             for gen, _ in active:
                 gen.close()
+            counts.tracks_remembered, counts.tracks_computed = memo.hits, memo.puts
+            memo.trim()

@@ -12,6 +12,8 @@ Layout under the store's root::
     <F>/base_<frame>.png            the matte an artist was looking at when they first prompted
                                     that frame (their prompts there correct it)
     selections/<key>.png            keyframe selections, by the key of their image and prompts
+    tracks/                         an engine's remembered tracks (`mattetrack.memo`), within
+                                    `memo_mb`
 
 An object's folder is named after a digest of its name, so its results follow its name (the
 command line numbers objects in the order given; a name is what an artist keeps). One result is
@@ -26,26 +28,26 @@ import hashlib
 import json
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from mattetrack.atomicfile import atomic_write_bytes
 from mattetrack.errors import MatteTrackError
+from mattetrack.memo import DEFAULT_MEMO_MB, TrackMemo
+
+__all__ = ["ResultStore", "Stored", "atomic_write_bytes", "quantize"]
 
 _VERSION = 2
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` through a temporary file and a rename (atomic on POSIX)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+def quantize(coverage: np.ndarray) -> np.ndarray:
+    """(H, W) float32 coverage on the 1/65535 grid the store keeps: what a stored result reads
+    back as, exactly (so a result computed now and one read back later are the same)."""
+    q = np.rint(np.clip(coverage, 0.0, 1.0) * 65535.0).astype(np.uint16)
+    return q.astype(np.float32) / 65535.0
 
 
 def _folder_name(name: str) -> str:
@@ -67,8 +69,10 @@ class ResultStore:
     Safe to share between threads of one process (an index per object, under a lock).
     """
 
-    def __init__(self, root: str | os.PathLike[str], width: int, height: int) -> None:
+    def __init__(self, root: str | os.PathLike[str], width: int, height: int,
+                 memo_mb: float = DEFAULT_MEMO_MB) -> None:
         self.root = Path(root)
+        self.memo_mb = memo_mb
         self.width = width
         self.height = height
         self._names: dict[int, str] = {}
@@ -235,6 +239,12 @@ class ResultStore:
     def get_selection(self, key: str) -> np.ndarray | None:
         path = self.root / "selections" / f"{key}.png"
         return self._read(path) if path.exists() else None
+
+    # -- remembered tracks ---------------------------------------------------------------------
+    def track_memo(self, frame_key: Callable[[int], str]) -> TrackMemo:
+        """The store's memo of engine tracks (see `mattetrack.memo`); frame_key: what decides a
+        plate frame's pixels."""
+        return TrackMemo(self.root / "tracks", frame_key, self.memo_mb)
 
     # -- encoding --------------------------------------------------------------------------------
     def _encode(self, coverage: np.ndarray, path: Path) -> bytes:

@@ -10,7 +10,8 @@ where the object was missed, negative where background was taken; regions under 
 and reruns `mattetrack track` with every prompt so far and the same store.
 
 Printed per round (0-4) and mode: J&F (vos-benchmark, first and last frame skipped; mattes >=
-0.5), clicks so far, seconds per round, frames recomputed (`--timings`' frames_computed), and
+0.5), clicks so far, seconds per round, frames recomputed (`--timings`' frames_computed), track
+steps remembered (its tracks_remembered: taken from the store instead of tracked again), and
 for the correction rounds the seconds of a full run of the same command (the alternative:
 recomputing the whole shot, from a copy of the store that keeps only the mattes the
 corrections were made on). Also the Spearman correlation between the report's
@@ -132,6 +133,7 @@ class Round:
     clicks: int
     seconds: float
     computed: int
+    remembered: int  # track steps taken from the store's memo
     full_seconds: float | None = None
 
 
@@ -180,12 +182,14 @@ def run_loop(shot: str, mode: str, rounds: int, work: Path, full: bool) -> ShotL
             shutil.rmtree(fresh, ignore_errors=True)
             shutil.copytree(store, fresh)
             shutil.rmtree(fresh / "selections", ignore_errors=True)
+            shutil.rmtree(fresh / "tracks", ignore_errors=True)  # remembered tracks too
             for result in fresh.glob("o*/[0-9-]*.png"):
                 result.unlink()
             full_s, _ = track(frames_dir, prompts, scratch, fresh, None)
         mattes = read_mattes(out, frames)
         loop.rounds.append(Round(jf(mattes, truth), len(prompts) // 2, seconds,
-                                 timings["frames_computed"], full_s))
+                                 timings["frames_computed"],
+                                 timings.get("tracks_remembered", 0), full_s))
         rep = json.loads(report.read_text())["objects"][0]
         conf = {int(f): c for f, c in rep["confidence"].items()}
         if r == 0:
@@ -230,7 +234,8 @@ def main() -> int:
             print(f"  {mode:<9} {shot:<16} J&F by round: {cells}", flush=True)
             if mode == args.modes.split(",")[0]:
                 pairs += loop.pairs
-        print(f"{mode}: round  J&F  clicks  seconds  recomputed  full-run s  round/full")
+        print(f"{mode}: round  J&F  clicks  seconds  recomputed  remembered  full-run s"
+              "  round/full")
         for r in range(args.rounds + 1):
             rows = [loop.rounds[r] for loop in loops.values()]
             mean_jf = float(np.mean([x.jf for x in rows]))
@@ -240,6 +245,7 @@ def main() -> int:
             print(f"{'':>9}{r:>3}{mean_jf:7.1f}{np.mean([x.clicks for x in rows]):7.1f}"
                   f"{np.mean([x.seconds for x in rows]):9.2f}"
                   f"{np.mean([x.computed for x in rows]):11.1f}"
+                  f"{np.mean([x.remembered for x in rows]):12.1f}"
                   + (f"{np.mean(fulls):11.2f}{ratio:10.2f}" if ratio is not None else ""))
             summary.setdefault(mode, []).append(mean_jf)
         ratios = [x.seconds / x.full_seconds for loop in loops.values()

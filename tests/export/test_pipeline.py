@@ -34,7 +34,7 @@ class CountingEngine(ClassicEngine):
         self.calls += 1
         return super().select(image, prompts, context)
 
-    def propagate(self, source, keyframes, frames, bases=None):
+    def propagate(self, source, keyframes, frames, bases=None, memo=None):
         self.calls += 1
         return super().propagate(source, keyframes, frames)
 

@@ -44,6 +44,22 @@ class FrameSource(Protocol):
         ...
 
 
+class Memo(Protocol):
+    """Intermediate per-frame results an engine may keep between runs of one shot (a result
+    store's `mattetrack.memo.TrackMemo`), by keys the engine makes from everything that decides
+    them. Only a memo: an engine given none computes the same results, only slower."""
+
+    def frame_key(self, frame: int) -> str:
+        """What decides a plate frame's pixels (file identity and colour pipeline)."""
+        ...
+
+    def get(self, key: str) -> tuple[np.ndarray, float] | None:
+        """((h, w) float32 coverage, confidence) kept under `key`, or None."""
+        ...
+
+    def put(self, key: str, coverage: np.ndarray, confidence: float) -> None: ...
+
+
 class Engine(Protocol):
     name: str
     # Everything the engine's results depend on besides its inputs (parameters, weights,
@@ -78,6 +94,7 @@ class Engine(Protocol):
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
         bases: Mapping[int, Mapping[int, np.ndarray]] | None = None,
+        memo: Memo | None = None,
     ) -> Iterator[Propagated]:
         """Propagate keyframe coverage through `frames`.
 
@@ -85,7 +102,8 @@ class Engine(Protocol):
         bases: {object id: {keyframe: (H, W) float32 matte}} for the keyframes that correct a
         matte: what was on screen before the correction, so that an engine may carry only the
         change the correction made (an engine whose memory takes the corrected mask as a
-        prompt may ignore it).
+        prompt may ignore it). memo: where an engine may keep and find what a run before
+        computed (see `Memo`; an engine that keeps nothing between runs ignores it).
         Runs forwards and backwards from every keyframe and blends between neighbouring keyframes;
         a keyframe's own coverage is returned unchanged on its frame. Yields a `Propagated` for
         every frame of `frames` in ascending order, one at a time, so memory does not grow with

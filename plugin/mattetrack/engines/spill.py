@@ -5,7 +5,8 @@ Both engines run a backward sweep before results can be yielded in ascending ord
 array is removed as it is taken back, so memory and disk stay flat whatever the shot length.
 
 Codecs, per array: `png16` for coverage in [0, 1] (16-bit PNG: 1/65535 steps, lossless and small
-for mattes), or a NumPy dtype name (`float16` for flows and logits, `float64` for scalars).
+for mattes), or a NumPy dtype name (`float32` for flows, `float16` for logits and carried
+changes, `float64` for scalars).
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import cv2
 import numpy as np
+
+
+def quantize16(coverage: np.ndarray) -> np.ndarray:
+    """(h, w) float32 coverage in [0, 1] on the 1/65535 grid the png16 codec keeps exactly."""
+    u16 = (np.clip(coverage, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+    return u16.astype(np.float32) / 65535.0
 
 
 class Spill:
@@ -56,6 +64,10 @@ class Spill:
             out = out if out.dtype == np.float64 else out.astype(np.float32)
         os.remove(path)
         return out
+
+    def drop(self, position: int, name: str, codec: str = "float16") -> None:
+        """Remove an array nobody will take (no-op when there is none)."""
+        Path(self._file(position, name, codec)).unlink(missing_ok=True)
 
     def close(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -67,6 +67,48 @@ def test_blending_stays_within_cut_segments(two_shots: SyntheticSource) -> None:
     assert min(iou(res[f], two_shots.truth(f)) for f in (18, 19)) >= 0.9
 
 
+def test_a_correction_after_a_cut_tracks_back_to_the_cut_only(two_shots) -> None:
+    """A corrected keyframe carries its change back instead of tracking (the forward track from
+    the keyframe before meets it), but a cut between the two stops that forward track: the
+    frames between the cut and the correction are tracked back from it, and its change does
+    not cross the cut."""
+    first = {0: two_shots.truth(0)}
+    alone = forward(two_shots, {0: first})
+    keys = {0: {**first, 20: two_shots.truth(20)}}
+    base = {0: {20: np.zeros_like(two_shots.truth(20))}}  # the matte it corrects was empty
+    res = {f: c[0] for f, c, _ in ClassicEngine().propagate(two_shots, keys, two_shots.frames,
+                                                             bases=base)}
+    for f in range(18):  # frame 0's segment: exactly the track from frame 0
+        np.testing.assert_array_equal(res[f], alone[f])
+    assert min(iou(res[f], two_shots.truth(f)) for f in (18, 19)) >= 0.9
+
+
+def test_a_correction_tracks_nothing_backwards(monkeypatch) -> None:
+    """Between a keyframe and a correction after it only the forward track runs (and the
+    correction's change is carried back along the flow): one track step per frame in all."""
+    from mattetrack.engines.classic import propagate as propagate_module
+
+    src = SyntheticSource(render_shot(12, 240, 135, seed=0, motion_blur_samples=1))
+    steps = {"n": 0}
+    real = propagate_module.track_step
+
+    def counting(*args, **kwargs):
+        steps["n"] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(propagate_module, "track_step", counting)
+    on_screen = forward(src)[6]  # what the correction on frame 6 corrects
+    keys = {0: {0: src.truth(0), 6: src.truth(6)}}
+    steps["n"] = 0
+    forward(src, keys)
+    assert steps["n"] == 5 + 2 * 5  # 1-5 tracked both ways, 7-11 forwards
+    steps["n"] = 0
+    res = {f: c[0] for f, c, _ in ClassicEngine().propagate(src, keys, src.frames,
+                                                             bases={0: {6: on_screen}})}
+    assert steps["n"] == 5 + 5
+    assert min(iou(res[f], src.truth(f)) for f in src.frames) >= 0.9
+
+
 def test_each_frame_pairs_flow_computed_once(monkeypatch) -> None:
     """Two sweeps (keyframes at both ends) cost the same flows as one forward sweep."""
     src = SyntheticSource(render_shot(12, 240, 135, seed=0, motion_blur_samples=1))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mattetrack import __version__
-from mattetrack.engines.base import FrameSource, Propagated
+from mattetrack.engines.base import FrameSource, Memo, Propagated
 from mattetrack.engines.classic.propagate import PropagateParams, propagate
 from mattetrack.engines.classic.select import (
     SelectCache,
@@ -66,7 +66,8 @@ class ClassicEngine:
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
         bases: Mapping[int, Mapping[int, np.ndarray]] | None = None,
+        memo: Memo | None = None,
     ) -> Iterator[Propagated]:
-        """See `mattetrack.engines.base.Engine.propagate`."""
+        """See `mattetrack.engines.base.Engine.propagate` (memo: remembered tracks)."""
         return propagate(source, keyframes, frames, self.params.propagate, self.spill_root,
-                         bases)
+                         bases, memo)

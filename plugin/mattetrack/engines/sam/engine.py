@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from mattetrack import __version__
-from mattetrack.engines.base import Coverages, FrameSource, Propagated
+from mattetrack.engines.base import Coverages, FrameSource, Memo, Propagated
 from mattetrack.engines.sam.families import FAMILIES
 from mattetrack.engines.sam.inputs import (
     mask_logits,
@@ -175,10 +175,12 @@ class SamEngine:
         keyframes: Mapping[int, Mapping[int, np.ndarray]],
         frames: Sequence[int],
         bases: Mapping[int, Mapping[int, np.ndarray]] | None = None,
+        memo: Memo | None = None,
     ) -> Iterator[Propagated]:
         """See `mattetrack.engines.base.Engine.propagate` (the blending between keyframes is the
         model's own: every keyframe is in its memory, and a corrected one's mask is a
-        conditioning frame, so `bases` is not needed)."""
+        conditioning frame, so `bases` is not needed; its memory of a run is not kept between
+        runs, so neither is `memo`)."""
         run = _Run(self, source)
         try:
             yield from run.propagate(keyframes, frames)
