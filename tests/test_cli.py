@@ -699,6 +699,25 @@ def test_store_reuses_results_and_a_correction_recomputes_only_what_it_changes(
     assert (second["computed"], second["reused"]) == (6, 10)
 
 
+def test_store_memo_cap(exr_shot, tmp_path, capsys):
+    """--store-memo-mb 0 remembers no track (and costs no disk); a negative cap is refused."""
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    cx, cy = click_point(truth[9])
+    base = ["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--store",
+            str(tmp_path / "s"), "--store-memo-mb", "0", "--timings", "-q", "-o",
+            str(tmp_path / "m.####.png")]
+    assert main(base) == 0
+    assert main([*base, "--point", f"1010:{cx},{cy}"]) == 0
+    runs = [_timings(line) for line in capsys.readouterr().err.splitlines()
+            if "timings" in line]
+    assert [r["tracks_remembered"] for r in runs] == [0, 0]
+    assert runs[1]["tracks_computed"] > 0 and not (tmp_path / "s" / "tracks").exists()
+    with pytest.raises(SystemExit) as exit_info:
+        main([*base[:-4], "--store-memo-mb", "-1", "-o", str(tmp_path / "n.####.png")])
+    assert exit_info.value.code == 2 and "--store-memo-mb" in capsys.readouterr().err
+
+
 def test_a_killed_run_resumes_and_ends_with_the_same_mattes(exr_shot, tmp_path):
     import os
     import signal

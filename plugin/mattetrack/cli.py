@@ -125,6 +125,14 @@ def _add_track(sub) -> None:
         help="keep per-frame results in this folder (resumable result store)",
     )
     track.add_argument(
+        "--store-memo-mb",
+        type=_non_negative_float,
+        default=None,
+        metavar="MB",
+        help="disk the store may use to remember tracks, so that corrections re-track less "
+        "(default: 1024; 0: remember none)",
+    )
+    track.add_argument(
         "--read-ahead",
         type=_non_negative,
         default=None,
@@ -579,7 +587,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
         roto_feather=args.roto_feather, write_queue=args.write_queue)
     MatteOutput(args.output, len(shot.frames))  # a malformed -o fails before the engine loads
     engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
-    store = ResultStore(args.store, shot.width, shot.height) if args.store else None
+    memo = {} if args.store_memo_mb is None else {"memo_mb": args.store_memo_mb}
+    store = ResultStore(args.store, shot.width, shot.height, **memo) if args.store else None
     session = Session(shot, engine, store)
     _build_session(args, session)
     session.adopt_bases()  # prompts on frames with stored mattes correct those mattes

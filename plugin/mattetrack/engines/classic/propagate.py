@@ -229,7 +229,7 @@ def propagate(
                     # The correction's change, carried back, on the forward track.
                     w = (k2 - p) / (k2 - k1)
                     cov = np.clip(fwd[0] + (1.0 - w) * delta, 0.0, 1.0)
-                    confidence[obj] = _carried_confidence(fwd, delta)
+                    confidence[obj] = _carried_confidence(fwd, delta, w)
                 elif fwd is not None and bwd is not None and k1 is not None and k2 is not None:
                     w = (k2 - p) / (k2 - k1)
                     cov = _blend(fwd, bwd, w)
@@ -287,16 +287,20 @@ def _met_confidence(fwd: tuple[np.ndarray, float], bwd: tuple[np.ndarray, float]
     return float(track * agree)
 
 
-def _carried_confidence(fwd: tuple[np.ndarray, float], delta: np.ndarray) -> float:
-    """Confidence where a correction's carried change meets the forward track: the track's own
-    times how well it agrees with itself plus the whole change (IoU of the hard mattes). The
-    change carried back stands for the track the corrected keyframe would start backwards
-    (`_met_confidence` of the two), without tracking it: a correction that changed much
-    leaves the frames it was carried to unsure."""
+def _carried_confidence(fwd: tuple[np.ndarray, float], delta: np.ndarray, w: float) -> float:
+    """Confidence where a correction's carried change meets the forward track (w in [0, 1]: the
+    forward track's temporal weight). Two readings of the frame bound it: the forward track as
+    it is (right if it went wrong only after this frame) and with the whole change (right if it
+    had gone wrong before); the result lies between them, so how unsure it is grows with how
+    much they disagree (1 - IoU of their hard mattes) and with the distance to the nearer
+    keyframe, which settles it (2 min(w, 1 - w): 0 at either keyframe, 1 halfway). The tracks'
+    own weight: the forward track's confidence, and 1 for the corrected keyframe."""
     a = fwd[0] >= 0.5
     b = fwd[0] + delta >= 0.5
     union = np.count_nonzero(a | b)
-    return float(fwd[1] * (np.count_nonzero(a & b) / union if union else 1.0))
+    agree = np.count_nonzero(a & b) / union if union else 1.0
+    track = w * fwd[1] + (1.0 - w)
+    return float(track * (1.0 - 2.0 * min(w, 1.0 - w) * (1.0 - agree)))
 
 
 def _flow(flow: DenseFlow, a: WorkImage, b: WorkImage) -> np.ndarray:
