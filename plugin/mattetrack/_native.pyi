@@ -95,3 +95,12 @@ def rasterise_shapes(
     """(height, width) coverage of closed polygons ((n, 2) x, y px; pixel (i, j) covers
     [j, j+1] x [i, i+1]): each pixel's exact covered area, holes subtracting, clamped to [0, 1];
     `feather` px widens a straight edge's ramp (tent filter), 0 for none."""
+
+def geodesic_distance(
+    cost: npt.NDArray[np.float32],
+    seeds: npt.NDArray[np.bool_],
+    passes: int = 2,
+) -> npt.NDArray[np.float32]:
+    """(h, w) float32 geodesic distance from the True pixels of `seeds` (h, w) over `cost`
+    (h, w) float32, finite and > 0 (a step costs the mean of its two pixels' costs times its
+    length); inf where no seed reaches. Raises ValueError on other shapes or costs."""

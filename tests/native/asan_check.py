@@ -4,7 +4,8 @@
 script with libasan preloaded. It loads that build in place of the installed module and, for
 each file in ../shared/data/exr-samples/Damaged, validates it and merges mattes into it (both
 must end in a Python exception naming the file), then writes and merges healthy files through
-every code path (sidecar, Cryptomatte, in-part merge, chunk copy). Any memory error makes ASan
+every code path (sidecar, Cryptomatte, in-part merge, chunk copy), and runs the geodesic distance
+on edge-case shapes. Any memory error makes ASan
 abort the process with its report; a clean run prints a summary and exits 0.
 
     python tests/native/asan_check.py build/asan/_native.<soabi>.so
@@ -75,9 +76,15 @@ def main() -> int:
                 merge_matte_exr(plate, out, mattes, display, data, part=part,
                                 cryptomatte=Cryptomatte(["dog"]))
                 validate_exr(out)
+    rng = np.random.default_rng(0)
+    for shape in ((1, 1), (1, 9), (9, 1), (37, 53)):  # the raster scans' edge rows and columns
+        cost = (rng.random(shape) + 0.1).astype(np.float32)
+        seeds = rng.random(shape) < 0.1
+        seeds.flat[0] = True
+        assert np.isfinite(_native.geodesic_distance(cost, seeds, 3)).all()
     print(f"ASan: {len(damaged)} damaged files, {rejected['validate']} rejected by validation, "
           f"{rejected['merge']} by merge; {len(healthy)} healthy plates merged two ways; "
-          "no memory errors")
+          "geodesic distance on 4 shapes; no memory errors")
     return 0 if rejected["merge"] == len(damaged) else 1
 
 
