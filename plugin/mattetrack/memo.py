@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 
 from mattetrack.atomicfile import atomic_write_bytes
+from mattetrack.pngcodec import PNG16_PARAMS
 
 DEFAULT_MEMO_MB = 1024
 
@@ -86,7 +87,7 @@ class TrackMemo:
         if self.max_bytes <= 0:
             return
         q = (np.clip(coverage, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-        ok, buf = cv2.imencode(".png", q, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        ok, buf = cv2.imencode(".png", q, PNG16_PARAMS)
         if not ok:
             return  # only a memo: the result itself is unaffected
         path = self.folder / f"{key}_{struct.pack('<d', float(confidence)).hex()}.png"

@@ -37,6 +37,7 @@ import numpy as np
 from mattetrack.atomicfile import atomic_write_bytes
 from mattetrack.errors import MatteTrackError
 from mattetrack.memo import DEFAULT_MEMO_MB, TrackMemo
+from mattetrack.pngcodec import PNG16_PARAMS
 
 __all__ = ["ResultStore", "Stored", "atomic_write_bytes", "quantize"]
 
@@ -253,8 +254,7 @@ class ResultStore:
                 f"coverage is {coverage.shape}, the store holds {self.height}x{self.width}"
             )
         q = np.rint(np.clip(coverage, 0.0, 1.0) * 65535.0).astype(np.uint16)
-        # Fastest PNG compression: mattes are mostly flat, so level 1 already shrinks them ~50x.
-        ok, buf = cv2.imencode(".png", q, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        ok, buf = cv2.imencode(".png", q, PNG16_PARAMS)
         if not ok:
             raise MatteTrackError(f"{path}: PNG encoding failed")
         return buf.tobytes()

@@ -19,6 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from mattetrack.pngcodec import PNG16_PARAMS
+
 
 def quantize16(coverage: np.ndarray) -> np.ndarray:
     """(h, w) float32 coverage in [0, 1] on the 1/65535 grid the png16 codec keeps exactly."""
@@ -43,7 +45,7 @@ class Spill:
         path = self._file(position, name, codec)
         if codec == "png16":
             u16 = (np.clip(array, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-            ok, data = cv2.imencode(".png", u16, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            ok, data = cv2.imencode(".png", u16, PNG16_PARAMS)
             if not ok:
                 raise OSError(f"could not encode spilled coverage for {self.path}")
             data.tofile(path)
