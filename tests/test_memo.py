@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 
-from mattetrack.engines.spill import quantize16
 from mattetrack.memo import TrackMemo
+from mattetrack.pngcodec import quantize16
 
 
 def test_a_kept_track_reads_back_exactly_after_a_reopen(tmp_path):

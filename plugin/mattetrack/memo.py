@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from mattetrack.atomicfile import atomic_write_bytes
-from mattetrack.pngcodec import PNG16_PARAMS
+from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
 
 DEFAULT_MEMO_MB = 1024
 
@@ -78,16 +78,15 @@ class TrackMemo:
             self.misses += 1
             return None
         self.hits += 1
-        return q.astype(np.float32) / 65535.0, float(conf)
+        return from_u16(q), float(conf)
 
     def put(self, key: str, coverage: np.ndarray, confidence: float) -> None:
         """Keep (h, w) coverage in [0, 1] (stored at 1/65535 steps: give it quantised so that a
-        kept value is the value computed, see `spill.quantize16`) and its confidence."""
+        kept value is the value computed, see `pngcodec.quantize16`) and its confidence."""
         self.puts += 1
         if self.max_bytes <= 0:
             return
-        q = (np.clip(coverage, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-        ok, buf = cv2.imencode(".png", q, PNG16_PARAMS)
+        ok, buf = cv2.imencode(".png", to_u16(coverage), PNG16_PARAMS)
         if not ok:
             return  # only a memo: the result itself is unaffected
         path = self.folder / f"{key}_{struct.pack('<d', float(confidence)).hex()}.png"

@@ -1,5 +1,5 @@
-"""How MatteTrack writes the 16-bit coverage PNGs it keeps for itself (the result store, the
-memo of tracks, the propagation spill).
+"""The 16-bit coverage PNGs MatteTrack keeps for itself (the result store, the memo of tracks,
+the propagation spill): coverage in [0, 1] at 1/65535 steps, and how they are written.
 
 zlib level 1 and no PNG row filter: mattes are mostly flat, so level 1 already shrinks them ~50x,
 and libpng's per-row filter search is most of the encoding time. Measured on an 854x480 DAVIS
@@ -9,8 +9,25 @@ matte (2 cores): 8.8 ms and 57 KB with the filter search, 2.7 ms and 60 KB witho
 from __future__ import annotations
 
 import cv2
+import numpy as np
 
 # OpenCV builds without the filter flag (before 4.11) keep libpng's default search.
 PNG16_PARAMS: list[int] = [cv2.IMWRITE_PNG_COMPRESSION, 1] + (
     [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
     if hasattr(cv2, "IMWRITE_PNG_FILTER") else [])
+
+
+def to_u16(coverage: np.ndarray) -> np.ndarray:
+    """(h, w) coverage in [0, 1] as the uint16 the PNGs hold (nearest 1/65535 step)."""
+    return (np.clip(coverage, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
+
+
+def from_u16(q: np.ndarray) -> np.ndarray:
+    """(h, w) uint16 from a PNG as float32 coverage in [0, 1]."""
+    return q.astype(np.float32) / 65535.0
+
+
+def quantize16(coverage: np.ndarray) -> np.ndarray:
+    """(h, w) float32 coverage on the 1/65535 grid: exactly what its PNG reads back as (so a
+    value computed now and one read back later are the same)."""
+    return from_u16(to_u16(coverage))

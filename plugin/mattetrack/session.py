@@ -22,8 +22,9 @@ import numpy as np
 from mattetrack import resultkeys
 from mattetrack.engines.base import Coverages, Engine, FrameSource, Propagated
 from mattetrack.errors import InputError
+from mattetrack.pngcodec import quantize16
 from mattetrack.prompts import DEFAULT_STROKE_WIDTH, FramePrompts, Stroke
-from mattetrack.store import ResultStore, quantize
+from mattetrack.store import ResultStore
 
 
 @dataclass
@@ -241,7 +242,7 @@ class Session:
                            for o in self._context(frame)]
                 # On the store's grid, so a run that computes it and one that reads it back
                 # propagate the very same keyframe.
-                coverage = quantize(self.engine.select(self.shot.image(frame), prompts, context))
+                coverage = quantize16(self.engine.select(self.shot.image(frame), prompts, context))
                 if self.store is not None:
                     self.store.put_selection(skey, coverage)
             coverage.setflags(write=False)

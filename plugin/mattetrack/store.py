@@ -37,18 +37,11 @@ import numpy as np
 from mattetrack.atomicfile import atomic_write_bytes
 from mattetrack.errors import MatteTrackError
 from mattetrack.memo import DEFAULT_MEMO_MB, TrackMemo
-from mattetrack.pngcodec import PNG16_PARAMS
+from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
 
-__all__ = ["ResultStore", "Stored", "atomic_write_bytes", "quantize"]
+__all__ = ["ResultStore", "Stored", "atomic_write_bytes"]
 
 _VERSION = 2
-
-
-def quantize(coverage: np.ndarray) -> np.ndarray:
-    """(H, W) float32 coverage on the 1/65535 grid the store keeps: what a stored result reads
-    back as, exactly (so a result computed now and one read back later are the same)."""
-    q = np.rint(np.clip(coverage, 0.0, 1.0) * 65535.0).astype(np.uint16)
-    return q.astype(np.float32) / 65535.0
 
 
 def _folder_name(name: str) -> str:
@@ -253,8 +246,7 @@ class ResultStore:
             raise ValueError(
                 f"coverage is {coverage.shape}, the store holds {self.height}x{self.width}"
             )
-        q = np.rint(np.clip(coverage, 0.0, 1.0) * 65535.0).astype(np.uint16)
-        ok, buf = cv2.imencode(".png", q, PNG16_PARAMS)
+        ok, buf = cv2.imencode(".png", to_u16(coverage), PNG16_PARAMS)
         if not ok:
             raise MatteTrackError(f"{path}: PNG encoding failed")
         return buf.tobytes()
@@ -263,4 +255,4 @@ class ResultStore:
         q = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if q is None or q.shape != (self.height, self.width) or q.dtype != np.uint16:
             raise MatteTrackError(f"{path}: damaged result file; delete it to recompute")
-        return q.astype(np.float32) / 65535.0
+        return from_u16(q)

@@ -221,16 +221,10 @@ class MATTETRACK_OT_add_object(bpy.types.Operator):
 
 
 # -- points -----------------------------------------------------------------------------------
-class MATTETRACK_OT_add_point(bpy.types.Operator):
-    """Add a positive or negative point to the active object (Blender's pixels, origin
-    bottom-left) and refresh the preview"""
+class _PromptOnFrame:
+    """What add_point and add_stroke share: the prompt's sign, its frame, whether to refresh
+    the preview, and that a session must be open (Blender takes properties from mixins)."""
 
-    bl_idname = "mattetrack.add_point"
-    bl_label = "Add Point"
-    bl_options = {"REGISTER", "UNDO"}
-
-    x: FloatProperty(name="X", description="Plate pixels from the left")
-    y: FloatProperty(name="Y", description="Plate pixels from the bottom (Blender's convention)")
     positive: BoolProperty(name="Positive", default=True)
     frame: IntProperty(name="Frame", default=-1,
                        description="Plate frame as in the file names; -1: the one shown on the "
@@ -240,6 +234,18 @@ class MATTETRACK_OT_add_point(bpy.types.Operator):
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
         return bool(context.scene.mattetrack.session)
+
+
+class MATTETRACK_OT_add_point(_PromptOnFrame, bpy.types.Operator):
+    """Add a positive or negative point to the active object (Blender's pixels, origin
+    bottom-left) and refresh the preview"""
+
+    bl_idname = "mattetrack.add_point"
+    bl_label = "Add Point"
+    bl_options = {"REGISTER", "UNDO"}
+
+    x: FloatProperty(name="X", description="Plate pixels from the left")
+    y: FloatProperty(name="Y", description="Plate pixels from the bottom (Blender's convention)")
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
@@ -252,7 +258,7 @@ class MATTETRACK_OT_add_point(bpy.types.Operator):
                                                [(x, y)]})
 
 
-class MATTETRACK_OT_add_stroke(bpy.types.Operator):
+class MATTETRACK_OT_add_stroke(_PromptOnFrame, bpy.types.Operator):
     """Paint a stroke on the active object: a line of samples along `points` (Blender's
     pixels, origin bottom-left), positive (the object) or negative, and refresh the preview"""
 
@@ -262,17 +268,8 @@ class MATTETRACK_OT_add_stroke(bpy.types.Operator):
 
     points: StringProperty(name="Points", description="x0,y0,x1,y1,... in plate pixels from "
                            "the bottom-left (the command line's --stroke syntax)")
-    positive: BoolProperty(name="Positive", default=True)
     width: FloatProperty(name="Width", default=8.0, min=1.0, max=256.0,
                          description="Stroke width in plate pixels")
-    frame: IntProperty(name="Frame", default=-1,
-                       description="Plate frame as in the file names; -1: the one shown on the "
-                       "scene's current frame")
-    preview: BoolProperty(name="Preview", default=True)
-
-    @classmethod
-    def poll(cls, context: bpy.types.Context) -> bool:
-        return bool(context.scene.mattetrack.session)
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:

@@ -19,13 +19,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mattetrack.pngcodec import PNG16_PARAMS
-
-
-def quantize16(coverage: np.ndarray) -> np.ndarray:
-    """(h, w) float32 coverage in [0, 1] on the 1/65535 grid the png16 codec keeps exactly."""
-    u16 = (np.clip(coverage, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-    return u16.astype(np.float32) / 65535.0
+from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
 
 
 class Spill:
@@ -44,8 +38,7 @@ class Spill:
         one must be given to `take`)."""
         path = self._file(position, name, codec)
         if codec == "png16":
-            u16 = (np.clip(array, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16)
-            ok, data = cv2.imencode(".png", u16, PNG16_PARAMS)
+            ok, data = cv2.imencode(".png", to_u16(array), PNG16_PARAMS)
             if not ok:
                 raise OSError(f"could not encode spilled coverage for {self.path}")
             data.tofile(path)
@@ -60,7 +53,7 @@ class Spill:
             return None
         if codec == "png16":
             out = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_UNCHANGED)
-            out = out.astype(np.float32) / 65535.0
+            out = from_u16(out)
         else:
             out = np.load(path)
             out = out if out.dtype == np.float64 else out.astype(np.float32)

@@ -63,9 +63,10 @@ from mattetrack.engines.classic.imaging import WorkImage, processing_size, resiz
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, sample_view
 from mattetrack.engines.classic.refine import refine_edges
 from mattetrack.engines.classic.track import TrackParams, TrackState, track_step
-from mattetrack.engines.spill import Spill, quantize16
+from mattetrack.engines.spill import Spill
 from mattetrack.engines.sweeps import plan_sweeps
 from mattetrack.errors import InputError
+from mattetrack.pngcodec import quantize16
 from mattetrack.resultkeys import digest
 
 
@@ -280,11 +281,15 @@ def _met_confidence(fwd: tuple[np.ndarray, float], bwd: tuple[np.ndarray, float]
     """Confidence where two tracks meet: their own confidences (weighted as in `_blend`) times
     how well they agree (IoU of their hard mattes): two tracks from different keyframes that
     land on different pixels cannot both be right."""
-    a, b = fwd[0] >= 0.5, bwd[0] >= 0.5
-    union = np.count_nonzero(a | b)
-    agree = np.count_nonzero(a & b) / union if union else 1.0
     track = w * fwd[1] + (1.0 - w) * bwd[1]
-    return float(track * agree)
+    return float(track * _hard_iou(fwd[0], bwd[0]))
+
+
+def _hard_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two (h, w) coverages' hard mattes (>= 0.5); 1.0 when both are empty."""
+    a, b = a >= 0.5, b >= 0.5
+    union = np.count_nonzero(a | b)
+    return np.count_nonzero(a & b) / union if union else 1.0
 
 
 def _carried_confidence(fwd: tuple[np.ndarray, float], delta: np.ndarray, w: float) -> float:
@@ -295,10 +300,7 @@ def _carried_confidence(fwd: tuple[np.ndarray, float], delta: np.ndarray, w: flo
     much they disagree (1 - IoU of their hard mattes) and with the distance to the nearer
     keyframe, which settles it (2 min(w, 1 - w): 0 at either keyframe, 1 halfway). The tracks'
     own weight: the forward track's confidence, and 1 for the corrected keyframe."""
-    a = fwd[0] >= 0.5
-    b = fwd[0] + delta >= 0.5
-    union = np.count_nonzero(a | b)
-    agree = np.count_nonzero(a & b) / union if union else 1.0
+    agree = _hard_iou(fwd[0], fwd[0] + delta)
     track = w * fwd[1] + (1.0 - w)
     return float(track * (1.0 - 2.0 * min(w, 1.0 - w) * (1.0 - agree)))
 
@@ -452,7 +454,7 @@ def _sweep(
         live: list[int] = []  # objects whose track (of either kind) goes on here
         for obj, o in objects.items():
             if p in o.full:
-                key = digest(run_key, p, o.work[p], frame_key)
+                key = digest(run_key, p, o.work[p], frame_key) if memo is not None else ""
                 if p in o.bases and forward_needs is not None:  # only backwards
                     delta[obj] = o.work[p] - o.bases[p]
                     if o.prev_key(p) is not None:
@@ -473,7 +475,8 @@ def _sweep(
             if track is None:
                 continue
             live.append(obj)
-            track.key = digest(track.key, frame_key)
+            if memo is not None:
+                track.key = digest(track.key, frame_key)
             if track.carry_only:
                 continue
             if track.state is None:
