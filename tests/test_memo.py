@@ -1,4 +1,5 @@
-"""TrackMemo: remembered per-frame tracks on disk, exact, damage-tolerant, within a size cap."""
+"""TrackMemo: remembered per-frame tracks and flows on disk, exact, damage-tolerant, within a
+size cap."""
 
 import os
 import time
@@ -6,7 +7,7 @@ import time
 import numpy as np
 
 from mattetrack.memo import TrackMemo
-from mattetrack.pngcodec import quantize16
+from mattetrack.pngcodec import quantize16, quantize_flow
 
 
 def test_a_kept_track_reads_back_exactly_after_a_reopen(tmp_path):
@@ -16,12 +17,14 @@ def test_a_kept_track_reads_back_exactly_after_a_reopen(tmp_path):
     assert memo.get("a1") is None
     memo.put("a1", cov, 0.1 + 0.2)  # a confidence with no short decimal form
     memo.put("b2", np.zeros((24, 40), np.float32), 1.0)
+    memo.flush()
     again = TrackMemo(tmp_path / "tracks", str)
     got, conf = again.get("a1")
     np.testing.assert_array_equal(got, cov)  # the value computed, bit for bit
     assert conf == 0.1 + 0.2
     assert (again.hits, again.misses, memo.puts) == (1, 0, 2)
     memo.put("a1", cov, 0.5)  # a newer value replaces the old file
+    memo.flush()
     assert TrackMemo(tmp_path / "tracks", str).get("a1")[1] == 0.5
     assert len(list((tmp_path / "tracks").iterdir())) == 2
     assert not list(tmp_path.rglob(".*tmp*"))
@@ -30,6 +33,7 @@ def test_a_kept_track_reads_back_exactly_after_a_reopen(tmp_path):
 def test_a_damaged_file_is_a_miss_and_goes(tmp_path):
     memo = TrackMemo(tmp_path, str)
     memo.put("k", np.ones((8, 8), np.float32), 0.75)
+    memo.flush()
     (path,) = tmp_path.glob("k_*.png")
     path.write_bytes(b"\x89PNG truncated")
     again = TrackMemo(tmp_path, str)
@@ -41,6 +45,7 @@ def test_trim_keeps_the_most_recently_used_within_the_cap(tmp_path):
     memo = TrackMemo(tmp_path, str, max_mb=1.0)
     for i in range(12):  # noise does not compress: ~130 KB each, ~1.5 MB in all
         memo.put(f"t{i}", rng.random((256, 256)).astype(np.float32), 1.0)
+    memo.flush()
     old = time.time() - 100
     for path in tmp_path.iterdir():
         os.utime(path, (old, old))
@@ -52,3 +57,35 @@ def test_trim_keeps_the_most_recently_used_within_the_cap(tmp_path):
     off = TrackMemo(tmp_path / "off", str, max_mb=0)  # a cap of 0 keeps nothing
     off.put("x", np.ones((4, 4), np.float32), 1.0)
     assert off.get("x") is None and not (tmp_path / "off").exists()
+
+
+def test_a_kept_flow_is_the_flow_used_and_no_track(tmp_path):
+    rng = np.random.default_rng(5)
+    # Motion up to the grid's limit both ways, fine detail below a pixel.
+    flow = quantize_flow(rng.normal(0.0, 40.0, (36, 64, 2)).astype(np.float32))
+    flow[0, 0] = (511.0, -511.0)
+    memo = TrackMemo(tmp_path, str)
+    memo.put_flow("f", flow)
+    # Still on the writer or written: the same either way.
+    np.testing.assert_array_equal(memo.get_flow("f"), flow)
+    memo.flush()
+    again = TrackMemo(tmp_path, str)
+    np.testing.assert_array_equal(again.get_flow("f"), flow)
+    assert again.get("f") is None and again.get_flow("nothing") is None  # no track under it
+    memo.put("t", np.ones((4, 4), np.float32), 1.0)
+    memo.flush()
+    assert TrackMemo(tmp_path, str).get_flow("t") is None  # and no flow under a track
+    assert (memo.flow_puts, memo.flow_hits, again.flow_hits) == (1, 1, 1)
+    (path,) = tmp_path.glob("f_flow.png")
+    path.write_bytes(path.read_bytes()[:100])  # damaged: a miss, and gone
+    assert TrackMemo(tmp_path, str).get_flow("f") is None and not path.exists()
+
+
+def test_a_memo_that_cannot_write_keeps_nothing_and_raises_nothing(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    memo = TrackMemo(blocked / "tracks", str)
+    for i in range(20):
+        memo.put(f"k{i}", np.ones((8, 8), np.float32), 1.0)
+    memo.flush()
+    assert memo.get("k19") is None and memo.trim() == 0

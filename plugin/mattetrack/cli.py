@@ -626,6 +626,9 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
             # Track steps taken from --store's memo of tracks / computed (classic).
             "tracks_remembered": session.last_run.tracks_remembered,
             "tracks_computed": session.last_run.tracks_computed,
+            # Optical flows taken from that memo / computed (classic).
+            "flows_remembered": session.last_run.flows_remembered,
+            "flows_computed": session.last_run.flows_computed,
         }
         print("mattetrack: timings " + json.dumps({k: round(v, 3) for k, v in timings.items()}),
               file=sys.stderr)

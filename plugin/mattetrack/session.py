@@ -31,14 +31,17 @@ from mattetrack.store import ResultStore
 class RunCounts:
     """What the last propagation did, in object-frames (one object on one frame): computed by
     the engine or reused from the store; frames_computed: frames with anything computed;
-    tracks_remembered / tracks_computed: track steps an engine took from the store's memo / made
-    (engines that keep tracks: see `mattetrack.memo`)."""
+    tracks_remembered / tracks_computed: track steps an engine took from the store's memo / made;
+    flows_remembered / flows_computed: the same for optical flows (engines that keep them: see
+    `mattetrack.memo`)."""
 
     computed: int = 0
     reused: int = 0
     frames_computed: int = 0
     tracks_remembered: int = 0
     tracks_computed: int = 0
+    flows_remembered: int = 0
+    flows_computed: int = 0
 
 
 @dataclass
@@ -437,4 +440,5 @@ class Session:
             for gen, _ in active:
                 gen.close()
             counts.tracks_remembered, counts.tracks_computed = memo.hits, memo.puts
+            counts.flows_remembered, counts.flows_computed = memo.flow_hits, memo.flow_puts
             memo.trim()

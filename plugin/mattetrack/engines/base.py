@@ -59,6 +59,12 @@ class Memo(Protocol):
 
     def put(self, key: str, coverage: np.ndarray, confidence: float) -> None: ...
 
+    def get_flow(self, key: str) -> np.ndarray | None:
+        """(h, w, 2) float32 optical flow (px) kept under `key`, or None."""
+        ...
+
+    def put_flow(self, key: str, flow: np.ndarray) -> None: ...
+
 
 class Engine(Protocol):
     name: str

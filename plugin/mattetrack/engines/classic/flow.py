@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from mattetrack.pngcodec import quantize_flow
+
 PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
     "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
@@ -32,8 +34,9 @@ class DenseFlow:
         self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """Flow a -> b. a, b: (h, w) uint8. Returns (h, w, 2) float32 pixels."""
-        return self._dis.calc(a, b, None)
+        """Flow a -> b. a, b: (h, w) uint8. Returns (h, w, 2) float32 pixels, on the kept grid
+        (`pngcodec.quantize_flow`: a result store can remember it exactly)."""
+        return quantize_flow(self._dis.calc(a, b, None))
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:

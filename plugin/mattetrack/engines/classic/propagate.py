@@ -36,10 +36,11 @@ keyed by the parameters, the keyframe (its position and coverage), the direction
 frames from the keyframe on. A later run whose track starts from the same keyframe over the same
 frames (the track before a correction, the tracks of spans a correction did not touch) takes
 them from the memo and steps nothing; should it need a frame the memo lacks, it catches the
-track up from its keyframe first, so the result is the same either way. The spill keeps flows
-at full float32 precision, so a track is the same whether its flows were computed or read back,
-whatever sweep computed it (float16 flows, 1/256 px at 2-4 px of motion, lost a thin line's
-track measurably: tests/engines/classic/test_thin_parts.py, 0.39 -> 0.31 of the line kept).
+track up from its keyframe first, so the result is the same either way. The memo also keeps
+every flow, keyed by its two plate frames: a correction's change is carried, and new tracks
+step, along flows the run before computed. Flows are on a 1/64 px grid wherever they come
+from (`pngcodec.quantize_flow`), so a track is the same whether its flows were computed, read
+back from the spill (float32) or remembered.
 
 Shot cuts: a `CutDetector` compares every pair of neighbouring frames in both sweeps (from the
 processing-resolution image already made); a track never crosses a cut, so frames on the other
@@ -53,6 +54,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from mattetrack import __version__
@@ -305,13 +307,39 @@ def _carried_confidence(fwd: tuple[np.ndarray, float], delta: np.ndarray, w: flo
     return float(track * (1.0 - 2.0 * min(w, 1.0 - w) * (1.0 - agree)))
 
 
-def _flow(flow: DenseFlow, a: WorkImage, b: WorkImage) -> np.ndarray:
-    """(h, w, 2) float32 flow a -> b."""
-    return flow(a.grey, b.grey)
+class _Flows:
+    """Optical flow between two frames of the shot (by position): DIS, or the flow an earlier
+    run left in the memo, keyed by the flow's parameters and the two plate frames (a correction
+    round needs the flows of the spans it re-runs, which the run before computed)."""
+
+    def __init__(self, preset: str, size: tuple[int, int], order: list[int],
+                 memo: Memo | None) -> None:
+        self.dis = DenseFlow(preset)
+        self.memo = memo
+        self.order = order
+        self.run_key = digest("classic flow", cv2.__version__, preset, size)
+        self.frame_keys: dict[int, str] = {}
+
+    def __call__(self, a: WorkImage, pa: int, b: WorkImage, pb: int) -> np.ndarray:
+        """(h, w, 2) float32 flow a -> b (a, b: the processing images at positions pa, pb)."""
+        if self.memo is None:
+            return self.dis(a.grey, b.grey)
+        key = digest(self.run_key, self._frame_key(pa), self._frame_key(pb))
+        flow = self.memo.get_flow(key)
+        if flow is None:
+            flow = self.dis(a.grey, b.grey)
+            self.memo.put_flow(key, flow)
+        return flow
+
+    def _frame_key(self, p: int) -> str:
+        assert self.memo is not None
+        if p not in self.frame_keys:
+            self.frame_keys[p] = self.memo.frame_key(self.order[p])
+        return self.frame_keys[p]
 
 
 def _flow_pair(
-    flow: DenseFlow,
+    flows: _Flows,
     spill: Spill,
     forward_needs: Callable[[int], bool] | None,
     image: WorkImage,
@@ -331,9 +359,9 @@ def _flow_pair(
         if back is not None:
             return FlowPair.from_flow(back, image.rgb, prev.rgb,
                                       spill.take(p, "to_cur", "float32"))
-    to_prev = _flow(flow, image, prev)
+    to_prev = flows(image, p, prev, prev_p)
     reuse = forward_needs is not None and forward_needs(prev_p)
-    to_cur = _flow(flow, prev, image) if reuse or params.fb_check else None
+    to_cur = flows(prev, prev_p, image, p) if reuse or params.fb_check else None
     if reuse:
         # The forward sweep tracks prev_p from p: its "to_prev" is our to_cur and vice versa.
         assert to_cur is not None
@@ -368,7 +396,7 @@ class _Track:
 
 def _track_again(source: FrameSource, order: list[int], o: _Object, origin: int,
                  steps: range, last: WorkImage, size: tuple[int, int],
-                 params: PropagateParams, flow: DenseFlow,
+                 params: PropagateParams, flows: _Flows,
                  out: list[TrackState]) -> Iterator[tuple[int, np.ndarray, float]]:
     """Track an object again from its keyframe `origin` over `steps` (positions up to the
     sweep's previous one, whose image is `last`), as the sweep would have, flows included;
@@ -376,13 +404,14 @@ def _track_again(source: FrameSource, order: list[int], o: _Object, origin: int,
     image = last if not steps else WorkImage.from_image(source.image(order[origin]), size)
     state = TrackState.start(o.work[origin], _model(o, origin, FrameFeatures(image.rgb), params))
     out.append(state)
+    p = origin
     for q in steps:
         cur = last if q == steps[-1] else WorkImage.from_image(source.image(order[q]), size)
-        to_cur = _flow(flow, image, cur) if params.fb_check else None
-        pair = FlowPair.from_flow(_flow(flow, cur, image), cur.rgb, image.rgb, to_cur)
+        to_cur = flows(image, p, cur, q) if params.fb_check else None
+        pair = FlowPair.from_flow(flows(cur, q, image, p), cur.rgb, image.rgb, to_cur)
         cov = track_step(state, pair, cur, FrameFeatures(cur.rgb), params.track)
         yield q, quantize16(cov), state.confidence
-        image = cur
+        image, p = cur, q
 
 
 def _sweep(
@@ -418,7 +447,7 @@ def _sweep(
     sweep. Tracks come from `memo` where it has them (see the module's docstring). Holds two
     frames and one coverage + appearance model per object and keyframe.
     """
-    flow = DenseFlow(params.flow_preset)
+    flows = _Flows(params.flow_preset, size, order, memo)
     cuts = CutDetector(params.cuts)
     tracks: dict[int, _Track] = {}
     delta: dict[int, np.ndarray] = {}
@@ -443,7 +472,7 @@ def _sweep(
                 if track.carry_only:
                     steps = range(track.origin + step, p, step)
                     for q, cov, conf in _track_again(source, order, objects[obj], track.origin,
-                                                     steps, prev, size, params, flow, []):
+                                                     steps, prev, size, params, flows, []):
                         yield q, None, None, {obj: (cov, conf)}, {}
             tracks.clear()  # a track never crosses a cut
             delta.clear()
@@ -488,12 +517,12 @@ def _sweep(
                 built: list[TrackState] = []
                 for _ in _track_again(source, order, o, track.origin,
                                       range(track.origin + step, p, step), prev, size, params,
-                                      flow, built):
+                                      flows, built):
                     pass
                 track.state = built[0]
             if pair is None:  # once per frame pair, shared by all objects
                 assert prev is not None
-                pair = _flow_pair(flow, spill, forward_needs, image, prev, p, prev_p, params)
+                pair = _flow_pair(flows, spill, forward_needs, image, prev, p, prev_p, params)
             if feats is None:
                 feats = FrameFeatures(image.rgb)
             cov = quantize16(track_step(track.state, pair, image, feats, params.track))
@@ -505,7 +534,7 @@ def _sweep(
             if obj in delta:
                 if to_prev is None:
                     assert prev is not None
-                    to_prev = _flow(flow, image, prev)
+                    to_prev = flows(image, p, prev, prev_p)
                 delta[obj] = warp(delta[obj], to_prev)
         if forward_needs is None and pair is None:
             # Every track here came from the memo: the flows the backward sweep left are unused.
