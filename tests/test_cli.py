@@ -676,6 +676,9 @@ def test_store_reuses_results_and_a_correction_recomputes_only_what_it_changes(
     assert (fixed["computed"], fixed["reused"]) == (15, 1)
     # 1001's forward track up to the correction was remembered, not tracked again...
     assert fixed["tracks_remembered"] >= 8, fixed
+    # ... and every flow it needed (carrying the change back to 1001, tracking on from 1010)
+    # the first run had computed.
+    assert fixed["flows_computed"] == 0 and fixed["flows_remembered"] >= 14, fixed
     fixed_mattes = {f: cv2.imread(str(out).replace("####", str(f)), 0) for f in range(1001, 1017)}
     # ... and the mattes are those of the same round computed from scratch (a copy of the store
     # with only the matte the correction was made on: an input, not a result).
@@ -690,6 +693,9 @@ def test_store_reuses_results_and_a_correction_recomputes_only_what_it_changes(
                  str(fresh_out)]) == 0
     scratch = _timings(capsys.readouterr().err)
     assert (scratch["computed"], scratch["tracks_remembered"]) == (16, 0)
+    # (Its flows are computed, each once: the forward sweep reads those the change was carried
+    # back along.)
+    assert scratch["flows_computed"] >= 14, scratch
     for f, m in fixed_mattes.items():
         np.testing.assert_array_equal(cv2.imread(str(fresh_out).replace("####", str(f)), 0), m)
     # ... and a second one on 1014 changes only 1011-1016 (1010's span before it stays).
@@ -700,7 +706,8 @@ def test_store_reuses_results_and_a_correction_recomputes_only_what_it_changes(
 
 
 def test_store_memo_cap(exr_shot, tmp_path, capsys):
-    """--store-memo-mb 0 remembers no track (and costs no disk); a negative cap is refused."""
+    """--store-memo-mb 0 remembers no track or flow (and costs no disk); a negative cap is
+    refused."""
     folder, truth = exr_shot
     x, y = click_point(truth[0])
     cx, cy = click_point(truth[9])
@@ -711,7 +718,7 @@ def test_store_memo_cap(exr_shot, tmp_path, capsys):
     assert main([*base, "--point", f"1010:{cx},{cy}"]) == 0
     runs = [_timings(line) for line in capsys.readouterr().err.splitlines()
             if "timings" in line]
-    assert [r["tracks_remembered"] for r in runs] == [0, 0]
+    assert [(r["tracks_remembered"], r["flows_remembered"]) for r in runs] == [(0, 0), (0, 0)]
     assert runs[1]["tracks_computed"] > 0 and not (tmp_path / "s" / "tracks").exists()
     with pytest.raises(SystemExit) as exit_info:
         main([*base[:-4], "--store-memo-mb", "-1", "-o", str(tmp_path / "n.####.png")])

@@ -129,8 +129,8 @@ def _add_track(sub) -> None:
         type=_non_negative_float,
         default=None,
         metavar="MB",
-        help="disk the store may use to remember tracks, so that corrections re-track less "
-        "(default: 1024; 0: remember none)",
+        help="disk the store may use to remember tracks and optical flows, so that corrections "
+        "recompute less (default: 1024; 0: remember none)",
     )
     track.add_argument(
         "--read-ahead",
