@@ -89,3 +89,22 @@ def test_a_memo_that_cannot_write_keeps_nothing_and_raises_nothing(tmp_path):
         memo.put(f"k{i}", np.ones((8, 8), np.float32), 1.0)
     memo.flush()
     assert memo.get("k19") is None and memo.trim() == 0
+
+
+def test_the_writer_stops_when_idle_and_starts_again(tmp_path):
+    """A service makes a memo per run: its writer thread must not outlive the writes."""
+    import threading
+
+    def writers() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if t.name == "mattetrack-memo"}
+
+    others = writers()  # earlier tests' writers, stopping on their own
+    memo = TrackMemo(tmp_path, str)
+    for round_ in range(2):
+        memo.put(f"k{round_}", np.ones((8, 8), np.float32), 1.0)
+        (ours,) = writers() - others
+        memo.flush()
+        ours.join(timeout=5.0)
+        assert not ours.is_alive()
+    again = TrackMemo(tmp_path, str)
+    assert again.get("k0") is not None and again.get("k1") is not None

@@ -66,6 +66,7 @@ class TrackMemo:
         # Bounded: a writer that falls behind holds up the puts, not memory.
         self._queue: queue.Queue[str] = queue.Queue(maxsize=16)
         self._writer: threading.Thread | None = None
+        self._queued = 0  # puts not yet written
         self._broken = False  # a write failed (disk full...): keep nothing more
         self.hits = 0  # track gets answered
         self.misses = 0
@@ -147,6 +148,7 @@ class TrackMemo:
             return
         with self._lock:
             self._pending[key] = (tail, image)
+            self._queued += 1  # the writer does not stop while this is above 0
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_files, daemon=True,
                                                 name="mattetrack-memo")
@@ -155,35 +157,42 @@ class TrackMemo:
 
     def _write_files(self) -> None:
         """The writer thread: encode and write each pending value, atomically, replacing an
-        older file of its key."""
+        older file of its key; it stops when idle (a long-lived service makes a memo per run)."""
         while True:
-            key = self._queue.get()
             try:
+                key = self._queue.get(timeout=0.5)
+            except queue.Empty:
                 with self._lock:
-                    item = self._pending.get(key)
-                if item is None or self._broken:
-                    continue
-                tail, image = item
-                ok, buf = cv2.imencode(".png", image,
-                                       FLOW_PNG_PARAMS if tail == _FLOW else PNG16_PARAMS)
-                if ok:
-                    path = self.folder / f"{key}_{tail}.png"
-                    try:
-                        self.folder.mkdir(parents=True, exist_ok=True)
-                        atomic_write_bytes(path, buf.tobytes())
-                    except OSError:
-                        self._broken = True  # only a memo: the results are unaffected
-                        continue
-                    with self._lock:
-                        old = self._files().get(key)
-                        self._files()[key] = path
-                    if old is not None and old != path:
-                        old.unlink(missing_ok=True)
+                    if self._queued == 0:
+                        self._writer = None
+                        return
+                continue
+            with self._lock:
+                item = self._pending.get(key)
+            try:
+                if item is not None and not self._broken:
+                    self._write_file(key, *item)
+            except Exception:  # only a memo: the results are unaffected
+                self._broken = True  # (disk full, a folder that cannot be written...)
             finally:
                 with self._lock:
                     if item is not None and self._pending.get(key) is item:
                         del self._pending[key]
+                    self._queued -= 1
                 self._queue.task_done()
+
+    def _write_file(self, key: str, tail: str, image: np.ndarray) -> None:
+        ok, buf = cv2.imencode(".png", image, FLOW_PNG_PARAMS if tail == _FLOW else PNG16_PARAMS)
+        if not ok:
+            raise ValueError("PNG encoding failed")
+        path = self.folder / f"{key}_{tail}.png"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buf.tobytes())
+        with self._lock:
+            old = self._files().get(key)
+            self._files()[key] = path
+        if old is not None and old != path:
+            old.unlink(missing_ok=True)
 
     def flush(self) -> None:
         """Wait until everything put is written (or given up)."""
