@@ -100,3 +100,27 @@ def test_a_store_of_another_format_is_refused(tmp_path):
     (tmp_path / "store.json").write_text('{"version": 1, "width": 4, "height": 3, "objects": {}}')
     with pytest.raises(MatteTrackError, match="format 1"):
         ResultStore(tmp_path, 4, 3)
+
+
+def test_a_killed_writers_temporary_files_go_and_live_ones_stay(tmp_path):
+    """kill -9 between a write and its rename leaves `.<name>.tmp-<host>-<pid>`: the next store
+    opened there removes those of dead processes of this host, not a live writer's nor another
+    host's (a farm sharing the folder)."""
+    import subprocess
+    import sys
+
+    from mattetrack.atomicfile import temp_path
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)
+    (tmp_path / "o1").mkdir()
+    live = temp_path(tmp_path / "o1" / "00003.png")  # ours: alive
+    stale = live.with_name(live.name.rsplit("-", 1)[0] + f"-{pid}")
+    stale_exr = stale.with_name(stale.name + ".4711")  # a writer thread's
+    elsewhere = tmp_path / "o1" / f".00004.png.tmp-another-host-{pid}"
+    for path in (live, stale, stale_exr, elsewhere):
+        path.write_bytes(b"half")
+    ResultStore(tmp_path, 8, 8)
+    assert live.exists() and elsewhere.exists()
+    assert not stale.exists() and not stale_exr.exists()

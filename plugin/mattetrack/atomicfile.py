@@ -1,14 +1,32 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""Atomic file writes: a reader sees the old file or the new one, never half of one.
+
+A write goes through `.<name>.tmp-<host>-<pid>` beside its target and a rename. A process killed
+between the two (kill -9, power) leaves that file behind; `remove_stale_temps` removes those of
+processes of this host that are gone, so a rerun into the same folders leaves nothing behind.
+"""
 
 from __future__ import annotations
 
 import os
+import re
+import socket
 from pathlib import Path
+
+_HOST = socket.gethostname() or "localhost"
+# Greedy host: the last "-digits" is the pid (host names may hold "-digits" themselves); an
+# optional ".digits" after it is a writer thread's id (export/exr.py).
+_TEMP = re.compile(r"^\..+\.tmp-(?P<host>.+)-(?P<pid>\d+)(?:\.\d+)?$")
+
+
+def temp_path(path: Path, suffix: str = "") -> Path:
+    """The temporary file a write of `path` goes through (suffix: ".<thread id>" for writers
+    that may run on several threads of one process)."""
+    return path.with_name(f".{path.name}.tmp-{_HOST}-{os.getpid()}{suffix}")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file and a rename (atomic on POSIX)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -16,3 +34,33 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it exists, as someone else's
+        return True
+    return True
+
+
+def remove_stale_temps(folder: str | os.PathLike[str]) -> int:
+    """Remove the temporary files in `folder` (not below it) that processes of this host left
+    when they were killed mid-write; the number removed. Another host's (a farm sharing the
+    folder) and live processes' are left alone."""
+    removed = 0
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = _TEMP.match(entry.name)
+        if m and m["host"] == _HOST and not _alive(int(m["pid"])):
+            try:
+                os.unlink(entry.path)
+                removed += 1
+            except OSError:
+                pass
+    return removed

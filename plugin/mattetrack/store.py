@@ -34,7 +34,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mattetrack.atomicfile import atomic_write_bytes
+from mattetrack.atomicfile import atomic_write_bytes, remove_stale_temps
 from mattetrack.errors import MatteTrackError
 from mattetrack.memo import DEFAULT_MEMO_MB, TrackMemo
 from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
@@ -79,6 +79,9 @@ class ResultStore:
                 self._load(manifest)
             else:
                 self._save()
+            # What a run killed mid-write left (results, tracks, selections).
+            for folder in [self.root, *(p for p in self.root.iterdir() if p.is_dir())]:
+                remove_stale_temps(folder)
         except OSError as err:
             raise MatteTrackError(
                 f"{self.root}: cannot use as a result store ({err.strerror})"

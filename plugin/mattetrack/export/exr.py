@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mattetrack import _native
+from mattetrack.atomicfile import temp_path
 from mattetrack.errors import InputError, MatteTrackError
 from mattetrack.export.cryptomatte import Cryptomatte
 from mattetrack.export.kinds import COMPRESSIONS
@@ -134,8 +135,8 @@ def _native_spec(
 def _atomic(target: Path, write: Callable[[Path], None]) -> None:
     """Run `write(tmp)` and rename tmp to `target`; on failure remove tmp, keep any old target."""
     # Same folder, so the final os.replace is a rename on one file system (atomic on POSIX); the
-    # pid and thread id keep concurrent writers of the same file apart.
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}-{threading.get_native_id()}")
+    # host, pid and thread id keep concurrent writers of the same file apart.
+    tmp = temp_path(target, f".{threading.get_native_id()}")
     try:
         write(tmp)
         os.replace(tmp, target)

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mattetrack.atomicfile import remove_stale_temps
 from mattetrack.errors import InputError
 from mattetrack.export.frames import MatteOutput, WriteOptions, write_matte_frame
 
@@ -199,6 +200,10 @@ def run_mattes(
                           plan.crypto)
         if on_written is not None:
             on_written(frame)
+
+    # What a run killed mid-write left beside the outputs goes before this one writes there.
+    for folder in {os.path.dirname(os.path.abspath(plan.output.path(f))) for f in plan.frames}:
+        remove_stale_temps(folder)
 
     def tracked(writer: BackgroundWriter) -> Iterator[Frame]:
         """Propagates, hands each frame to the writer, and yields it on (for shape fitting)."""
