@@ -50,7 +50,8 @@ class Memo(Protocol):
     them. Only a memo: an engine given none computes the same results, only slower."""
 
     def frame_key(self, frame: int) -> str:
-        """What decides a plate frame's pixels (file identity and colour pipeline)."""
+        """What decides a plate frame's pixels (file identity and colour pipeline); asked for
+        every frame and flow, so kept cheap (the session caches it)."""
         ...
 
     def get(self, key: str) -> tuple[np.ndarray, float] | None:

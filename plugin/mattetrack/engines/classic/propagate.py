@@ -318,24 +318,18 @@ class _Flows:
         self.memo = memo
         self.order = order
         self.run_key = digest("classic flow", cv2.__version__, preset, size)
-        self.frame_keys: dict[int, str] = {}
 
     def __call__(self, a: WorkImage, pa: int, b: WorkImage, pb: int) -> np.ndarray:
         """(h, w, 2) float32 flow a -> b (a, b: the processing images at positions pa, pb)."""
         if self.memo is None:
             return self.dis(a.grey, b.grey)
-        key = digest(self.run_key, self._frame_key(pa), self._frame_key(pb))
+        frame_key = self.memo.frame_key
+        key = digest(self.run_key, frame_key(self.order[pa]), frame_key(self.order[pb]))
         flow = self.memo.get_flow(key)
         if flow is None:
             flow = self.dis(a.grey, b.grey)
             self.memo.put_flow(key, flow)
         return flow
-
-    def _frame_key(self, p: int) -> str:
-        assert self.memo is not None
-        if p not in self.frame_keys:
-            self.frame_keys[p] = self.memo.frame_key(self.order[p])
-        return self.frame_keys[p]
 
 
 def _flow_pair(
