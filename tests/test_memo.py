@@ -4,10 +4,12 @@ size cap."""
 import os
 import time
 
+import cv2
 import numpy as np
 
+from mattetrack.flowcodec import quantize_flow
 from mattetrack.memo import TrackMemo
-from mattetrack.pngcodec import quantize16, quantize_flow
+from mattetrack.pngcodec import quantize16
 
 
 def test_a_kept_track_reads_back_exactly_after_a_reopen(tmp_path):
@@ -66,8 +68,13 @@ def test_a_kept_flow_is_the_flow_used_and_no_track(tmp_path):
     flow[0, 0] = (511.0, -511.0)
     memo = TrackMemo(tmp_path, str)
     memo.put_flow("f", flow)
+    flow_used = flow.copy()
+    flow += 1.0  # the caller's array is not what is kept
     # Still on the writer or written: the same either way.
-    np.testing.assert_array_equal(memo.get_flow("f"), flow)
+    got = memo.get_flow("f")
+    np.testing.assert_array_equal(got, flow_used)
+    got += 1.0  # nor is what a caller got
+    flow = flow_used
     memo.flush()
     again = TrackMemo(tmp_path, str)
     np.testing.assert_array_equal(again.get_flow("f"), flow)
@@ -76,9 +83,13 @@ def test_a_kept_flow_is_the_flow_used_and_no_track(tmp_path):
     memo.flush()
     assert TrackMemo(tmp_path, str).get_flow("t") is None  # and no flow under a track
     assert (memo.flow_puts, memo.flow_hits, again.flow_hits) == (1, 1, 1)
-    (path,) = tmp_path.glob("f_flow.png")
+    (path,) = tmp_path.glob("f.flow")
     path.write_bytes(path.read_bytes()[:100])  # damaged: a miss, and gone
     assert TrackMemo(tmp_path, str).get_flow("f") is None and not path.exists()
+    # A flow an earlier version kept as a 16-bit PNG: a miss (computed again), and gone.
+    old = tmp_path / "g_flow.png"
+    old.write_bytes(cv2.imencode(".png", np.zeros((4, 4, 3), np.uint16))[1].tobytes())
+    assert TrackMemo(tmp_path, str).get_flow("g") is None and not old.exists()
 
 
 def test_a_memo_that_cannot_write_keeps_nothing_and_raises_nothing(tmp_path):

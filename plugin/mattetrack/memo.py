@@ -13,14 +13,15 @@ Layout, in the result store's `tracks/` folder::
     <key>_<confidence>.png    (h, w) coverage * 65535, 16-bit grey PNG; confidence: the IEEE
                               double's 16 hex digits (exact, so a remembered track blends
                               exactly as a computed one)
-    <key>_flow.png            (h, w, 2) flow (px) on the 1/64 px grid the engine's flows are
-                              on, as a 16-bit 3-channel PNG (`pngcodec.flow_to_u16`): ~190 KB
-                              at 512x288, read in ~5 ms against ~23 ms of DIS
+    <key>.flow                (h, w, 2) flow (px) on the 1/64 px grid the engine's flows are
+                              on (`flowcodec`): ~170 KB at 512x288, read in ~2.5 ms against
+                              ~23 ms of DIS
 
 Files are written atomically, on a writer thread (encoding a flow costs about half of computing
 it; a value still waiting there is read from memory); a damaged file is a miss (and is
-removed). The folder is trimmed to a size cap, least recently used first (reads touch a file),
-so disk use is bounded by configuration, not by the number of corrections.
+removed; so is a flow in the 16-bit PNG of earlier versions). The folder is trimmed to a size
+cap, least recently used first (reads touch a file), so disk use is bounded by configuration,
+not by the number of corrections.
 """
 
 from __future__ import annotations
@@ -36,17 +37,11 @@ import cv2
 import numpy as np
 
 from mattetrack.atomicfile import atomic_write_bytes
-from mattetrack.pngcodec import (
-    FLOW_PNG_PARAMS,
-    PNG16_PARAMS,
-    flow_from_u16,
-    flow_to_u16,
-    from_u16,
-    to_u16,
-)
+from mattetrack.flowcodec import decode_flow, encode_flow
+from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
 
 DEFAULT_MEMO_MB = 1024
-_FLOW = "flow"  # the file name's tail that marks a flow
+_FLOW = "flow"  # the kind of a flow (a track's kind is its confidence's hex digits)
 
 
 class TrackMemo:
@@ -61,7 +56,7 @@ class TrackMemo:
         self.max_bytes = int(max_mb * 2**20)
         self._lock = threading.Lock()
         self._index: dict[str, Path] | None = None
-        # key -> (file name tail, uint16 image) put but not yet written
+        # key -> (kind, value: uint16 coverage or float32 flow) put but not yet written
         self._pending: dict[str, tuple[str, np.ndarray]] = {}
         # Bounded: a writer that falls behind holds up the puts, not memory.
         self._queue: queue.Queue[str] = queue.Queue(maxsize=16)
@@ -80,34 +75,42 @@ class TrackMemo:
             if self.folder.is_dir():
                 for path in self.folder.glob("*_*.png"):
                     index[path.stem.split("_", 1)[0]] = path
+                for path in self.folder.glob("*.flow"):
+                    index[path.stem] = path
             self._index = index
         return self._index
 
     def _read(self, key: str, flow: bool) -> tuple[str, np.ndarray] | None:
-        """(file name tail, uint16 image) kept under `key` if it is of the kind asked for."""
+        """(kind, value) kept under `key` if it is of the kind asked for: a track's (confidence
+        hex, (h, w) uint16 coverage) or a flow's ("flow", (h, w, 2) float32)."""
         if self.max_bytes <= 0:
             return None
         with self._lock:
             pending = self._pending.get(key)
             path = self._files().get(key)
-        if pending is not None:
-            return pending if (pending[0] == _FLOW) == flow else None
+        if pending is not None:  # (the caller's copy: the writer still needs it)
+            return (pending[0], pending[1].copy()) if (pending[0] == _FLOW) == flow else None
         if path is None:
             return None
-        tail = path.stem.split("_", 1)[1]
-        if (tail == _FLOW) != flow:
+        kind = _FLOW if path.suffix == ".flow" else path.stem.split("_", 1)[1]
+        if (kind == _FLOW) != flow:
             return None
         try:
-            q = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-            if q is None or q.dtype != np.uint16 or q.ndim != (3 if flow else 2):
-                raise ValueError("not a 16-bit PNG of the kind written")
+            if path.suffix != (".flow" if flow else ".png"):  # an earlier version's PNG flow
+                raise ValueError("a flow in an earlier format")
+            if flow:
+                value = decode_flow(path.read_bytes())
+            else:
+                value = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+                if value is None or value.dtype != np.uint16 or value.ndim != 2:
+                    raise ValueError("not a 16-bit grey PNG")
             os.utime(path)  # recently used: trimmed last
         except (OSError, ValueError):
             with self._lock:
                 self._files().pop(key, None)
             path.unlink(missing_ok=True)
             return None
-        return tail, q
+        return kind, value
 
     def get(self, key: str) -> tuple[np.ndarray, float] | None:
         """(coverage (h, w) float32 in [0, 1], confidence) kept under `key`, or None."""
@@ -134,20 +137,21 @@ class TrackMemo:
         if kept is None:
             return None
         self.flow_hits += 1
-        return flow_from_u16(kept[1])
+        return kept[1]
 
     def put_flow(self, key: str, flow: np.ndarray) -> None:
         """Keep an (h, w, 2) flow (px; give it on the grid, `pngcodec.quantize_flow`, so that
         a kept flow is the flow used)."""
         self.flow_puts += 1
-        self._write(key, _FLOW, flow_to_u16(flow))
+        self._write(key, _FLOW, np.array(flow, np.float32))  # a copy: queued
 
-    def _write(self, key: str, tail: str, image: np.ndarray) -> None:
-        """Hand `image` (uint16) to the writer, which keeps it as `<key>_<tail>.png`."""
+    def _write(self, key: str, kind: str, value: np.ndarray) -> None:
+        """Hand a value to the writer, which keeps it as `<key>.flow` (kind "flow") or
+        `<key>_<kind>.png` (uint16 coverage)."""
         if self.max_bytes <= 0 or self._broken:
             return
         with self._lock:
-            self._pending[key] = (tail, image)
+            self._pending[key] = (kind, value)
             self._queued += 1  # the writer does not stop while this is above 0
             if self._writer is None:
                 self._writer = threading.Thread(target=self._write_files, daemon=True,
@@ -181,13 +185,16 @@ class TrackMemo:
                     self._queued -= 1
                 self._queue.task_done()
 
-    def _write_file(self, key: str, tail: str, image: np.ndarray) -> None:
-        ok, buf = cv2.imencode(".png", image, FLOW_PNG_PARAMS if tail == _FLOW else PNG16_PARAMS)
-        if not ok:
-            raise ValueError("PNG encoding failed")
-        path = self.folder / f"{key}_{tail}.png"
+    def _write_file(self, key: str, kind: str, value: np.ndarray) -> None:
+        if kind == _FLOW:
+            data, path = encode_flow(value), self.folder / f"{key}.flow"
+        else:
+            ok, buf = cv2.imencode(".png", value, PNG16_PARAMS)
+            if not ok:
+                raise ValueError("PNG encoding failed")
+            data, path = buf.tobytes(), self.folder / f"{key}_{kind}.png"
         self.folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, buf.tobytes())
+        atomic_write_bytes(path, data)
         with self._lock:
             old = self._files().get(key)
             self._files()[key] = path

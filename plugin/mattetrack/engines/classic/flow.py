@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from mattetrack.pngcodec import quantize_flow
+from mattetrack.flowcodec import quantize_flow
 
 PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -35,7 +35,7 @@ class DenseFlow:
 
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow a -> b. a, b: (h, w) uint8. Returns (h, w, 2) float32 pixels, on the kept grid
-        (`pngcodec.quantize_flow`: a result store can remember it exactly)."""
+        (`flowcodec.quantize_flow`: a result store can remember it exactly)."""
         return quantize_flow(self._dis.calc(a, b, None))
 
 

@@ -39,7 +39,7 @@ them from the memo and steps nothing; should it need a frame the memo lacks, it 
 track up from its keyframe first, so the result is the same either way. The memo also keeps
 every flow, keyed by its two plate frames: a correction's change is carried, and new tracks
 step, along flows the run before computed. Flows are on a 1/64 px grid wherever they come
-from (`pngcodec.quantize_flow`), so a track is the same whether its flows were computed, read
+from (`flowcodec.quantize_flow`), so a track is the same whether its flows were computed, read
 back from the spill (float32) or remembered.
 
 Shot cuts: a `CutDetector` compares every pair of neighbouring frames in both sweeps (from the
