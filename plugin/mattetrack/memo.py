@@ -140,7 +140,7 @@ class TrackMemo:
         return kept[1]
 
     def put_flow(self, key: str, flow: np.ndarray) -> None:
-        """Keep an (h, w, 2) flow (px; give it on the grid, `pngcodec.quantize_flow`, so that
+        """Keep an (h, w, 2) flow (px; give it on the grid, `flowcodec.quantize_flow`, so that
         a kept flow is the flow used)."""
         self.flow_puts += 1
         self._write(key, _FLOW, np.array(flow, np.float32))  # a copy: queued
