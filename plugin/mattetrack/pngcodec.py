@@ -1,4 +1,4 @@
-"""The 16-bit PNGs MatteTrack keeps for itself (the result store, the memo of tracks and flows,
+"""The 16-bit PNGs MatteTrack keeps for itself (the result store, the memo of tracks,
 the propagation spill): coverage in [0, 1] at 1/65535 steps, and how they are written
 (optical flows: `flowcodec`).
 
