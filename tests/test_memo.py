@@ -92,6 +92,30 @@ def test_a_kept_flow_is_the_flow_used_and_no_track(tmp_path):
     assert TrackMemo(tmp_path, str).get_flow("g") is None and not old.exists()
 
 
+def test_a_kept_vector_reads_back_exactly_and_is_no_track_or_flow(tmp_path):
+    rng = np.random.default_rng(7)
+    sig = rng.normal(0.0, 1.0, 4656).astype(np.float32)
+    memo = TrackMemo(tmp_path, str)
+    assert memo.get_vector("s") is None
+    memo.put_vector("s", sig)
+    sig_used = sig.copy()
+    sig += 1.0  # the caller's array is not what is kept
+    np.testing.assert_array_equal(memo.get_vector("s"), sig_used)  # pending or written
+    memo.flush()
+    again = TrackMemo(tmp_path, str)
+    got = again.get_vector("s")
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, sig_used)  # bit for bit
+    assert again.get("s") is None and again.get_flow("s") is None
+    memo.put("t", np.ones((4, 4), np.float32), 1.0)
+    memo.put_flow("f", np.zeros((4, 4, 2), np.float32))
+    memo.flush()
+    assert again.get_vector("t") is None and TrackMemo(tmp_path, str).get_vector("f") is None
+    (path,) = tmp_path.glob("s.vec")
+    path.write_bytes(path.read_bytes()[:-4])  # damaged (short): a miss, and gone
+    assert TrackMemo(tmp_path, str).get_vector("s") is None and not path.exists()
+
+
 def test_a_memo_that_cannot_write_keeps_nothing_and_raises_nothing(tmp_path):
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")

@@ -16,6 +16,10 @@ Layout, in the result store's `tracks/` folder::
     <key>.flow                (h, w, 2) flow (px) on the 1/64 px grid the engine's flows are
                               on (`flowcodec`): ~170 KB at 512x288, read in ~2.5 ms against
                               ~23 ms of DIS
+    <key>.vec                 (n,) float32 vector (`MTVEC1\\0`, n as little-endian uint32, the
+                              values): what an engine derives from one plate frame and needs in
+                              every sweep (a cut detector's signature, ~18 KB), so a frame whose
+                              tracks and flows are all remembered need not be read at all
 
 Files are written atomically, on a writer thread (encoding a flow costs about half of computing
 it; a value still waiting there is read from memory); a damaged file is a miss (and is
@@ -42,6 +46,32 @@ from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
 
 DEFAULT_MEMO_MB = 1024
 _FLOW = "flow"  # the kind of a flow (a track's kind is its confidence's hex digits)
+_VECTOR = "vector"
+_TRACK = "track"  # what `_read` is asked for when it wants a track
+_VEC_HEADER = struct.Struct("<8sI")
+_VEC_MAGIC = b"MTVEC1\0\0"
+_SUFFIX = {_FLOW: ".flow", _VECTOR: ".vec", _TRACK: ".png"}
+
+
+def _class(kind: str) -> str:
+    """What a kept value is, from its kind: a flow, a vector or (a confidence's hex) a track."""
+    return kind if kind in (_FLOW, _VECTOR) else _TRACK
+
+
+def encode_vector(value: np.ndarray) -> bytes:
+    """The file bytes of a 1-d float32 vector."""
+    flat = np.ascontiguousarray(value, "<f4").ravel()
+    return _VEC_HEADER.pack(_VEC_MAGIC, flat.size) + flat.tobytes()
+
+
+def decode_vector(data: bytes) -> np.ndarray:
+    """The (n,) float32 vector of a vector file's bytes; ValueError when they are not one."""
+    if len(data) < _VEC_HEADER.size:
+        raise ValueError("too short for a vector file")
+    magic, n = _VEC_HEADER.unpack_from(data)
+    if magic != _VEC_MAGIC or len(data) != _VEC_HEADER.size + 4 * n:
+        raise ValueError("not a vector file, or a damaged one")
+    return np.frombuffer(data, "<f4", n, _VEC_HEADER.size).astype(np.float32)
 
 
 class TrackMemo:
@@ -77,29 +107,34 @@ class TrackMemo:
                     index[path.stem.split("_", 1)[0]] = path
                 for path in self.folder.glob("*.flow"):
                     index[path.stem] = path
+                for path in self.folder.glob("*.vec"):
+                    index[path.stem] = path
             self._index = index
         return self._index
 
-    def _read(self, key: str, flow: bool) -> tuple[str, np.ndarray] | None:
-        """(kind, value) kept under `key` if it is of the kind asked for: a track's (confidence
-        hex, (h, w) uint16 coverage) or a flow's ("flow", (h, w, 2) float32)."""
+    def _read(self, key: str, want: str) -> tuple[str, np.ndarray] | None:
+        """(kind, value) kept under `key` if it is of the class asked for (`want`): a track's
+        (confidence hex, (h, w) uint16 coverage), a flow's ("flow", (h, w, 2) float32) or a
+        vector's ("vector", (n,) float32)."""
         if self.max_bytes <= 0:
             return None
         with self._lock:
             pending = self._pending.get(key)
             path = self._files().get(key)
         if pending is not None:  # (the caller's copy: the writer still needs it)
-            return (pending[0], pending[1].copy()) if (pending[0] == _FLOW) == flow else None
+            return (pending[0], pending[1].copy()) if _class(pending[0]) == want else None
         if path is None:
             return None
-        kind = _FLOW if path.suffix == ".flow" else path.stem.split("_", 1)[1]
-        if (kind == _FLOW) != flow:
+        kind = {".flow": _FLOW, ".vec": _VECTOR}.get(path.suffix) or path.stem.split("_", 1)[1]
+        if _class(kind) != want:
             return None
         try:
-            if path.suffix != (".flow" if flow else ".png"):  # an earlier version's PNG flow
+            if path.suffix != _SUFFIX[want]:  # an earlier version's PNG flow
                 raise ValueError("a flow in an earlier format")
-            if flow:
+            if want == _FLOW:
                 value = decode_flow(path.read_bytes())
+            elif want == _VECTOR:
+                value = decode_vector(path.read_bytes())
             else:
                 value = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
                 if value is None or value.dtype != np.uint16 or value.ndim != 2:
@@ -114,7 +149,7 @@ class TrackMemo:
 
     def get(self, key: str) -> tuple[np.ndarray, float] | None:
         """(coverage (h, w) float32 in [0, 1], confidence) kept under `key`, or None."""
-        kept = self._read(key, flow=False)
+        kept = self._read(key, _TRACK)
         try:
             conf = None if kept is None else struct.unpack("<d", bytes.fromhex(kept[0]))[0]
         except (ValueError, struct.error):
@@ -133,7 +168,7 @@ class TrackMemo:
 
     def get_flow(self, key: str) -> np.ndarray | None:
         """(h, w, 2) float32 flow (px) kept under `key`, or None."""
-        kept = self._read(key, flow=True)
+        kept = self._read(key, _FLOW)
         if kept is None:
             return None
         self.flow_hits += 1
@@ -145,9 +180,18 @@ class TrackMemo:
         self.flow_puts += 1
         self._write(key, _FLOW, np.array(flow, np.float32))  # a copy: queued
 
+    def get_vector(self, key: str) -> np.ndarray | None:
+        """(n,) float32 vector kept under `key`, or None."""
+        kept = self._read(key, _VECTOR)
+        return None if kept is None else kept[1]
+
+    def put_vector(self, key: str, value: np.ndarray) -> None:
+        """Keep a 1-d vector (float32, exactly)."""
+        self._write(key, _VECTOR, np.array(value, np.float32).ravel())  # a copy: queued
+
     def _write(self, key: str, kind: str, value: np.ndarray) -> None:
-        """Hand a value to the writer, which keeps it as `<key>.flow` (kind "flow") or
-        `<key>_<kind>.png` (uint16 coverage)."""
+        """Hand a value to the writer, which keeps it as `<key>.flow` (kind "flow"),
+        `<key>.vec` (kind "vector") or `<key>_<kind>.png` (uint16 coverage)."""
         if self.max_bytes <= 0 or self._broken:
             return
         with self._lock:
@@ -188,6 +232,8 @@ class TrackMemo:
     def _write_file(self, key: str, kind: str, value: np.ndarray) -> None:
         if kind == _FLOW:
             data, path = encode_flow(value), self.folder / f"{key}.flow"
+        elif kind == _VECTOR:
+            data, path = encode_vector(value), self.folder / f"{key}.vec"
         else:
             ok, buf = cv2.imencode(".png", value, PNG16_PARAMS)
             if not ok:

@@ -66,6 +66,13 @@ class Memo(Protocol):
 
     def put_flow(self, key: str, flow: np.ndarray) -> None: ...
 
+    def get_vector(self, key: str) -> np.ndarray | None:
+        """(n,) float32 vector kept under `key` (what an engine derives from one plate frame),
+        or None."""
+        ...
+
+    def put_vector(self, key: str, value: np.ndarray) -> None: ...
+
 
 class Engine(Protocol):
     name: str

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import os
 import weakref
 
@@ -219,13 +220,32 @@ def test_remembered_tracks_give_the_very_mattes_tracking_gives(engine, src, tmp_
     for f in src.frames:
         np.testing.assert_array_equal(whole[f][0], plain[f][0])
     # A correction at k: frame 0's track up to it is remembered; the span after k is new.
+    # Its change is carried back along remembered flows: no frame before k is even read (the
+    # plate is at processing resolution, so no edges to refine either).
     hits = memo.hits
     keys = {0: {0: first, k: src.truth(k)}}
-    corrected = dict(run_memo(engine, src, keys, memo, {0: {k: whole[k][0]}}))
+    reading = ReadCountingSource(src)
+    corrected = dict(run_memo(engine, reading, keys, memo, {0: {k: whole[k][0]}}))
     assert memo.hits - hits == k - 1
+    assert not any(reading.reads[f] for f in range(k)), sorted(reading.reads.items())
+    assert all(reading.reads[f] for f in range(k + 1, N))  # the new track's frames are read
     again = dict(run_with(engine, src, keys, {0: {k: whole[k][0]}}))
     for f in src.frames:
         np.testing.assert_array_equal(corrected[f][0], again[f][0])
+
+
+class ReadCountingSource:
+    """A FrameSource that counts the reads of each frame."""
+
+    def __init__(self, inner: SyntheticSource) -> None:
+        self.inner = inner
+        self.reads: collections.Counter[int] = collections.Counter()
+        self.frames = inner.frames
+        self.width, self.height = inner.width, inner.height
+
+    def image(self, frame: int) -> np.ndarray:
+        self.reads[frame] += 1
+        return self.inner.image(frame)
 
 
 def run_memo(engine: ClassicEngine, src: SyntheticSource, keyframes, memo, bases=None):

@@ -40,7 +40,9 @@ track up from its keyframe first, so the result is the same either way. The memo
 every flow, keyed by its two plate frames: a correction's change is carried, and new tracks
 step, along flows the run before computed. Flows are on a 1/64 px grid wherever they come
 from (`flowcodec.quantize_flow`), so a track is the same whether its flows were computed, read
-back from the spill (float32) or remembered.
+back from the spill (float32) or remembered. A frame's pixels are read only when something needs
+them (a flow or a track step the memo lacks, the edges of a result; its cut signature is
+remembered too), so a correction round's backward sweep over remembered tracks reads no frame.
 
 Shot cuts: a `CutDetector` compares every pair of neighbouring frames in both sweeps (from the
 processing-resolution image already made); a track never crosses a cut, so frames on the other
@@ -61,7 +63,7 @@ from mattetrack import __version__
 from mattetrack.cuts import CutDetector, CutParams
 from mattetrack.engines.base import Coverages, FrameSource, Memo, Propagated
 from mattetrack.engines.classic.flow import DenseFlow, FlowPair, warp
-from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to, work_rgb
+from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, sample_view
 from mattetrack.engines.classic.refine import refine_edges
 from mattetrack.engines.classic.track import TrackParams, TrackState, track_step
@@ -114,6 +116,32 @@ class _Object:
     def next_key(self, p: int) -> int | None:
         """Nearest keyframe position > p."""
         return min((k for k in self.full if k > p), default=None)
+
+
+class _Frame:
+    """The plate frame at a sweep position, read and brought to processing resolution only when
+    first used: a correction round takes most frames' tracks and flows from the memo."""
+
+    def __init__(self, source: FrameSource, frame: int, size: tuple[int, int]) -> None:
+        self.frame = frame
+        self._source = source
+        self._size = size
+        self._full: np.ndarray | None = None
+        self._work: WorkImage | None = None
+
+    @property
+    def full(self) -> np.ndarray:
+        """(H, W, 3) float32 display-referred RGB of the plate frame."""
+        if self._full is None:
+            self._full = self._source.image(self.frame)
+        return self._full
+
+    @property
+    def work(self) -> WorkImage:
+        """The frame at processing resolution."""
+        if self._work is None:
+            self._work = WorkImage.from_image(self.full, self._size)
+        return self._work
 
 
 def _coverage(source: FrameSource, cov: np.ndarray, what: str) -> np.ndarray:
@@ -201,7 +229,7 @@ def propagate(
             # the whole span, so a run resumed part way through (a later range start) gives the
             # same mattes, bit for bit.
             down_to = min(r0, plan.forward_start)
-            for p, _, _, tracked, deltas in _sweep(source, order, objects,
+            for p, _, tracked, deltas in _sweep(source, order, objects,
                                                    range(plan.backward_from, down_to - 1, -1),
                                                    size, params, spill, forward_needs, memo):
                 if p in wanted_set:
@@ -212,13 +240,12 @@ def propagate(
                         spill.put(p, f"delta{obj}", delta)
 
         # Forward sweep, blending with the spilled backward tracks.
-        for p, full_image, work, fwd_all, _ in _sweep(source, order, objects, plan.forward,
-                                                      size, params, spill, None, memo):
+        for p, at, fwd_all, _ in _sweep(source, order, objects, plan.forward, size, params,
+                                        spill, None, memo):
             if p not in wanted_set:
                 continue
             out: Coverages = {}
             confidence: dict[int, float] = {}
-            guide: np.ndarray | None = None if work is None else work.rgb
             for obj, o in objects.items():
                 if p in o.full:
                     out[obj] = o.full[p].copy()  # the artist's word, unchanged
@@ -247,12 +274,10 @@ def propagate(
                 if full_res:
                     out[obj] = cov.astype(np.float32)
                 else:
-                    if full_image is None:
-                        full_image = source.image(order[p])
-                    if guide is None:
-                        guide = work_rgb(full_image, size)
-                    out[obj] = refine_edges(cov, guide, radius, tp.gf_eps, guide_full=full_image,
-                                            keep_thin=True)
+                    if at is None:
+                        at = _Frame(source, order[p], size)
+                    out[obj] = refine_edges(cov, at.work.rgb, radius, tp.gf_eps,
+                                            guide_full=at.full, keep_thin=True)
             yield Propagated(order[p], out, confidence)
     finally:
         spill.close()
@@ -319,15 +344,16 @@ class _Flows:
         self.order = order
         self.run_key = digest("classic flow", cv2.__version__, preset, size)
 
-    def __call__(self, a: WorkImage, pa: int, b: WorkImage, pb: int) -> np.ndarray:
-        """(h, w, 2) float32 flow a -> b (a, b: the processing images at positions pa, pb)."""
+    def __call__(self, a: _Frame, pa: int, b: _Frame, pb: int) -> np.ndarray:
+        """(h, w, 2) float32 flow a -> b (a, b: the frames at positions pa, pb; read only when
+        the memo lacks the flow)."""
         if self.memo is None:
-            return self.dis(a.grey, b.grey)
+            return self.dis(a.work.grey, b.work.grey)
         frame_key = self.memo.frame_key
         key = digest(self.run_key, frame_key(self.order[pa]), frame_key(self.order[pb]))
         flow = self.memo.get_flow(key)
         if flow is None:
-            flow = self.dis(a.grey, b.grey)
+            flow = self.dis(a.work.grey, b.work.grey)
             self.memo.put_flow(key, flow)
         return flow
 
@@ -336,8 +362,8 @@ def _flow_pair(
     flows: _Flows,
     spill: Spill,
     forward_needs: Callable[[int], bool] | None,
-    image: WorkImage,
-    prev: WorkImage,
+    image: _Frame,
+    prev: _Frame,
     p: int,
     prev_p: int,
     params: PropagateParams,
@@ -351,7 +377,7 @@ def _flow_pair(
     if forward_needs is None:
         back = spill.take(p, "to_prev", "float32")
         if back is not None:
-            return FlowPair.from_flow(back, image.rgb, prev.rgb,
+            return FlowPair.from_flow(back, image.work.rgb, prev.work.rgb,
                                       spill.take(p, "to_cur", "float32"))
     to_prev = flows(image, p, prev, prev_p)
     reuse = forward_needs is not None and forward_needs(prev_p)
@@ -362,7 +388,8 @@ def _flow_pair(
         spill.put(prev_p, "to_prev", to_cur, "float32")
         if params.fb_check:
             spill.put(prev_p, "to_cur", to_prev, "float32")
-    return FlowPair.from_flow(to_prev, image.rgb, prev.rgb, to_cur if params.fb_check else None)
+    return FlowPair.from_flow(to_prev, image.work.rgb, prev.work.rgb,
+                              to_cur if params.fb_check else None)
 
 
 def _model(o: _Object, p: int, feats: FrameFeatures, params: PropagateParams) -> PatchModel:
@@ -389,21 +416,22 @@ class _Track:
 
 
 def _track_again(source: FrameSource, order: list[int], o: _Object, origin: int,
-                 steps: range, last: WorkImage, size: tuple[int, int],
+                 steps: range, last: _Frame, size: tuple[int, int],
                  params: PropagateParams, flows: _Flows,
                  out: list[TrackState]) -> Iterator[tuple[int, np.ndarray, float]]:
     """Track an object again from its keyframe `origin` over `steps` (positions up to the
-    sweep's previous one, whose image is `last`), as the sweep would have, flows included;
+    sweep's previous one, the frame `last`), as the sweep would have, flows included;
     yields (position, quantised coverage, confidence) per step and leaves the state in `out`."""
-    image = last if not steps else WorkImage.from_image(source.image(order[origin]), size)
-    state = TrackState.start(o.work[origin], _model(o, origin, FrameFeatures(image.rgb), params))
+    image = last if not steps else _Frame(source, order[origin], size)
+    state = TrackState.start(o.work[origin],
+                             _model(o, origin, FrameFeatures(image.work.rgb), params))
     out.append(state)
     p = origin
     for q in steps:
-        cur = last if q == steps[-1] else WorkImage.from_image(source.image(order[q]), size)
+        cur = last if q == steps[-1] else _Frame(source, order[q], size)
         to_cur = flows(image, p, cur, q) if params.fb_check else None
-        pair = FlowPair.from_flow(flows(cur, q, image, p), cur.rgb, image.rgb, to_cur)
-        cov = track_step(state, pair, cur, FrameFeatures(cur.rgb), params.track)
+        pair = FlowPair.from_flow(flows(cur, q, image, p), cur.work.rgb, image.work.rgb, to_cur)
+        cov = track_step(state, pair, cur.work, FrameFeatures(cur.work.rgb), params.track)
         yield q, quantize16(cov), state.confidence
         image, p = cur, q
 
@@ -419,8 +447,7 @@ def _sweep(
     forward_needs: Callable[[int], bool] | None,
     memo: Memo | None,
 ) -> Iterator[
-    tuple[int, np.ndarray | None, WorkImage | None, dict[int, tuple[np.ndarray, float]],
-          dict[int, np.ndarray]]
+    tuple[int, _Frame | None, dict[int, tuple[np.ndarray, float]], dict[int, np.ndarray]]
 ]:
     """Run every object's track over `positions` in that order, restarting at keyframes.
 
@@ -431,9 +458,10 @@ def _sweep(
     elsewhere). Not cleared where the flow check fails: a correction is mostly at the object's
     edge, where that check fails most.
 
-    Yields (position, full-resolution image (H, W, 3) and the processing-resolution WorkImage
-    or None for both when no track is alive yet, {obj: ((h, w) tracked coverage, track
-    confidence)}, {obj: carried change}) for every position; keyframes of an
+    Yields (position, the `_Frame` there or None when no track is alive yet, {obj: ((h, w)
+    tracked coverage, track confidence)}, {obj: carried change}) for every position; a frame is
+    read only when something needs its pixels (the memo lacks a flow, a track step or its cut
+    signature), so a sweep over remembered tracks reads none; keyframes of an
     object restart its track and are not in the dicts, nor are objects whose track a cut ended.
     Tracked coverage is quantised to 1/65535 steps (as the memo and the spill keep it).
     Flows are taken from `spill` when an earlier sweep left them there; `forward_needs(q)` (a
@@ -445,7 +473,7 @@ def _sweep(
     cuts = CutDetector(params.cuts)
     tracks: dict[int, _Track] = {}
     delta: dict[int, np.ndarray] = {}
-    prev: WorkImage | None = None
+    prev: _Frame | None = None
     prev_sig: np.ndarray | None = None
     prev_p = -1
     step = positions.step
@@ -454,11 +482,11 @@ def _sweep(
     for p in positions:
         if not any(obj in tracks or p in o.full for obj, o in objects.items()):
             prev = None
-            yield p, None, None, {}, {}  # nothing to track yet: no need to read the frame
+            yield p, None, {}, {}  # nothing to track yet: no need to read the frame
             continue
-        full_image = source.image(order[p])
-        image = WorkImage.from_image(full_image, size)
-        sig = cuts.signature(image.u8)
+        image = _Frame(source, order[p], size)
+        frame_key = memo.frame_key(order[p]) if memo is not None else ""
+        sig = _signature(cuts, image, memo, frame_key, size)
         if prev is not None and prev_sig is not None and cuts.is_cut(prev_sig, sig):
             # The forward track from the keyframe before a correction cannot reach the frames
             # between the cut and the correction: they get the correction's own track after all.
@@ -467,10 +495,9 @@ def _sweep(
                     steps = range(track.origin + step, p, step)
                     for q, cov, conf in _track_again(source, order, objects[obj], track.origin,
                                                      steps, prev, size, params, flows, []):
-                        yield q, None, None, {obj: (cov, conf)}, {}
+                        yield q, None, {obj: (cov, conf)}, {}
             tracks.clear()  # a track never crosses a cut
             delta.clear()
-        frame_key = memo.frame_key(order[p]) if memo is not None else ""
         pair: FlowPair | None = None
         feats: FrameFeatures | None = None
         tracked: dict[int, tuple[np.ndarray, float]] = {}
@@ -488,7 +515,7 @@ def _sweep(
                     delta.pop(obj, None)
                 if memo is None:
                     if feats is None:
-                        feats = FrameFeatures(image.rgb)
+                        feats = FrameFeatures(image.work.rgb)
                     tracks[obj] = _Track(p, key, TrackState.start(o.work[p],
                                                                   _model(o, p, feats, params)))
                 else:  # built when a frame is missing from the memo
@@ -518,8 +545,8 @@ def _sweep(
                 assert prev is not None
                 pair = _flow_pair(flows, spill, forward_needs, image, prev, p, prev_p, params)
             if feats is None:
-                feats = FrameFeatures(image.rgb)
-            cov = quantize16(track_step(track.state, pair, image, feats, params.track))
+                feats = FrameFeatures(image.work.rgb)
+            cov = quantize16(track_step(track.state, pair, image.work, feats, params.track))
             tracked[obj] = (cov, track.state.confidence)
             if memo is not None:
                 memo.put(track.key, cov, track.state.confidence)
@@ -535,4 +562,18 @@ def _sweep(
             spill.drop(p, "to_prev", "float32")
             spill.drop(p, "to_cur", "float32")
         prev, prev_sig, prev_p = image, sig, p
-        yield p, full_image, image, tracked, {obj: delta[obj] for obj in live if obj in delta}
+        yield p, image, tracked, {obj: delta[obj] for obj in live if obj in delta}
+
+
+def _signature(cuts: CutDetector, image: _Frame, memo: Memo | None, frame_key: str,
+               size: tuple[int, int]) -> np.ndarray:
+    """The cut detector's signature of a frame (`CutDetector.signature` of its processing
+    image), remembered by the plate frame when there is a memo."""
+    if memo is None:
+        return cuts.signature(image.work.u8)
+    key = digest("cut signature", __version__, size, frame_key)
+    sig = memo.get_vector(key)
+    if sig is None:
+        sig = cuts.signature(image.work.u8)
+        memo.put_vector(key, sig)
+    return sig
