@@ -25,6 +25,8 @@ def test_a_flow_on_the_grid_reads_back_exactly():
     lambda b: b[:-50],  # cut short in the data
     lambda b: b"NOTAFLOW" + b[8:],  # not ours
     lambda b: b[:8] + (7).to_bytes(4, "little") + b[12:],  # the header lies about the size
+    lambda b: b[:8] + (2**31).to_bytes(4, "little") * 2 + b[16:],  # a huge size: no allocation
+    lambda b: b"MTFLOW1\0" + b[8:],  # an earlier version's (zlib) flow: recomputed
 ])
 def test_a_damaged_or_foreign_file_is_a_value_error(damage):
     data = encode_flow(np.zeros((16, 16, 2), np.float32))

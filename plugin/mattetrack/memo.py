@@ -14,16 +14,16 @@ Layout, in the result store's `tracks/` folder::
                               double's 16 hex digits (exact, so a remembered track blends
                               exactly as a computed one)
     <key>.flow                (h, w, 2) flow (px) on the 1/64 px grid the engine's flows are
-                              on (`flowcodec`): ~170 KB at 512x288, read in ~2.5 ms against
+                              on (`flowcodec`): ~210 KB at 512x288, read in ~0.5 ms against
                               ~23 ms of DIS
     <key>.vec                 (n,) float32 vector (`MTVEC1\\0`, n as little-endian uint32, the
                               values): what an engine derives from one plate frame and needs in
                               every sweep (a cut detector's signature, ~18 KB), so a frame whose
                               tracks and flows are all remembered need not be read at all
 
-Files are written atomically, on a writer thread (encoding a flow costs about half of computing
-it; a value still waiting there is read from memory); a damaged file is a miss (and is
-removed; so is a flow in the 16-bit PNG of earlier versions). The folder is trimmed to a size
+Files are written atomically, on a writer thread (so the run does not wait for the encoding; a
+value still waiting there is read from memory); a damaged file is a miss (and is removed; so is
+a flow an earlier version kept, as a 16-bit PNG or zlib'd). The folder is trimmed to a size
 cap, least recently used first (reads touch a file), so disk use is bounded by configuration,
 not by the number of corrections.
 """
