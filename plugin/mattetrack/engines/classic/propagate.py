@@ -53,7 +53,10 @@ between keyframes of the same cut segment.
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import cv2
@@ -128,20 +131,24 @@ class _Frame:
         self._size = size
         self._full: np.ndarray | None = None
         self._work: WorkImage | None = None
+        self._lock = threading.Lock()  # the sweep and the edge finisher share a frame
 
     @property
     def full(self) -> np.ndarray:
         """(H, W, 3) float32 display-referred RGB of the plate frame."""
-        if self._full is None:
-            self._full = self._source.image(self.frame)
-        return self._full
+        with self._lock:
+            if self._full is None:
+                self._full = self._source.image(self.frame)
+            return self._full
 
     @property
     def work(self) -> WorkImage:
         """The frame at processing resolution."""
-        if self._work is None:
-            self._work = WorkImage.from_image(self.full, self._size)
-        return self._work
+        full = self.full
+        with self._lock:
+            if self._work is None:
+                self._work = WorkImage.from_image(full, self._size)
+            return self._work
 
 
 def _coverage(source: FrameSource, cov: np.ndarray, what: str) -> np.ndarray:
@@ -214,6 +221,7 @@ def propagate(
     plan = plan_sweeps({obj: o.positions for obj, o in objects.items()}, r0, r1,
                        through_keyframes=True)
     spill = Spill(spill_root)
+    finisher: _EdgeFinisher | None = None
     try:
         # Backward sweep: only needed where some object has a keyframe after the range's start.
         if plan.backward_from is not None:
@@ -239,13 +247,17 @@ def propagate(
                     for obj, delta in deltas.items():
                         spill.put(p, f"delta{obj}", delta)
 
-        # Forward sweep, blending with the spilled backward tracks.
+        # Forward sweep, blending with the spilled backward tracks; the edges of each frame's
+        # results are refined at plate resolution on the finisher's thread while the sweep
+        # goes on to the next frame.
+        finisher = _EdgeFinisher(radius, tp.gf_eps)
         for p, at, fwd_all, _ in _sweep(source, order, objects, plan.forward, size, params,
                                         spill, None, memo):
             if p not in wanted_set:
                 continue
             out: Coverages = {}
             confidence: dict[int, float] = {}
+            rough: Coverages = {}  # at processing resolution, for the finisher
             for obj, o in objects.items():
                 if p in o.full:
                     out[obj] = o.full[p].copy()  # the artist's word, unchanged
@@ -274,13 +286,58 @@ def propagate(
                 if full_res:
                     out[obj] = cov.astype(np.float32)
                 else:
-                    if at is None:
-                        at = _Frame(source, order[p], size)
-                    out[obj] = refine_edges(cov, at.work.rgb, radius, tp.gf_eps,
-                                            guide_full=at.full, keep_thin=True)
-            yield Propagated(order[p], out, confidence)
+                    rough[obj] = cov
+            if rough and at is None:
+                at = _Frame(source, order[p], size)
+            yield from finisher.add(Propagated(order[p], out, confidence), rough, at)
+        yield from finisher.drain()
     finally:
         spill.close()
+        if finisher is not None:
+            finisher.close()
+
+
+class _EdgeFinisher:
+    """Refines the edges of a sweep's results at plate resolution (`refine_edges`) on a thread
+    of its own, one frame behind the sweep: the guided filter and upsampling overlap the next
+    frame's tracking (most of a correction round's time when its tracks are remembered).
+    Results come out in the order they went in."""
+
+    def __init__(self, radius: int, eps: float) -> None:
+        self.radius, self.eps = radius, eps
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mattetrack-edges")
+        self._queue: deque[tuple[Propagated, Future[Coverages] | None]] = deque()
+
+    def add(self, item: Propagated, rough: Coverages,
+            at: _Frame | None) -> Iterator[Propagated]:
+        """Queue a frame's results (item.coverages: final ones; rough: {obj: (h, w) coverage}
+        still to refine, against the frame `at`), and yield the frame before it when ready."""
+        job = None
+        if rough:
+            assert at is not None
+            _ = at.full  # read here, in the sweep's order: the shot reads ahead in that order
+            job = self._pool.submit(self._refine, rough, at)
+        self._queue.append((item, job))
+        while len(self._queue) > 1:
+            yield self._finish()
+
+    def drain(self) -> Iterator[Propagated]:
+        while self._queue:
+            yield self._finish()
+
+    def close(self) -> None:
+        self._queue.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def _finish(self) -> Propagated:
+        item, job = self._queue.popleft()
+        if job is not None:
+            item.coverages.update(job.result())
+        return item
+
+    def _refine(self, rough: Coverages, at: _Frame) -> Coverages:
+        return {obj: refine_edges(cov, at.work.rgb, self.radius, self.eps, guide_full=at.full,
+                                  keep_thin=True) for obj, cov in rough.items()}
 
 
 def _take_track(spill: Spill, p: int, obj: int) -> tuple[np.ndarray, float] | None:
