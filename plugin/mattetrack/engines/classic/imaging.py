@@ -64,7 +64,12 @@ class WorkImage:
     @classmethod
     def from_image(cls, image: np.ndarray, size: tuple[int, int]) -> WorkImage:
         """image: (H, W, 3) float32 display-referred RGB in [0, 1]; size: processing (w, h)."""
-        rgb = work_rgb(image, size)
-        u8 = to_u8(rgb)
+        return cls.from_rgb(work_rgb(image, size))
+
+    @classmethod
+    def from_rgb(cls, rgb: np.ndarray) -> WorkImage:
+        """rgb: (h, w, 3) float32 at processing resolution, from `work_rgb`."""
+        # `to_u8` without its clip and NaN pass: work_rgb's values are finite, in [0, 1].
+        u8 = (rgb * 255.0 + 0.5).astype(np.uint8)
         grey = cv2.cvtColor(u8, cv2.COLOR_RGB2GRAY)
         return cls(rgb=rgb, u8=u8, grey=grey)

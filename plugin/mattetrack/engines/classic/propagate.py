@@ -66,7 +66,7 @@ from mattetrack import __version__
 from mattetrack.cuts import CutDetector, CutParams
 from mattetrack.engines.base import Coverages, FrameSource, Memo, Propagated
 from mattetrack.engines.classic.flow import DenseFlow, FlowPair, warp
-from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to
+from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to, work_rgb
 from mattetrack.engines.classic.patches import FrameFeatures, PatchModel, sample_view
 from mattetrack.engines.classic.refine import refine_edges
 from mattetrack.engines.classic.track import TrackParams, TrackState, track_step
@@ -131,6 +131,7 @@ class _Frame:
         self._size = size
         self._full: np.ndarray | None = None
         self._work: WorkImage | None = None
+        self._rgb: np.ndarray | None = None
         self._lock = threading.Lock()  # the sweep and the edge finisher share a frame
 
     @property
@@ -144,11 +145,21 @@ class _Frame:
     @property
     def work(self) -> WorkImage:
         """The frame at processing resolution."""
-        full = self.full
+        rgb = self.rgb
         with self._lock:
             if self._work is None:
-                self._work = WorkImage.from_image(full, self._size)
+                self._work = WorkImage.from_rgb(rgb)
             return self._work
+
+    @property
+    def rgb(self) -> np.ndarray:
+        """(h, w, 3) float32 at processing resolution (`work_rgb`): all that refining a
+        result's edges needs of a frame nothing was tracked on."""
+        full = self.full
+        with self._lock:
+            if self._rgb is None:
+                self._rgb = work_rgb(full, self._size)
+            return self._rgb
 
 
 def _coverage(source: FrameSource, cov: np.ndarray, what: str) -> np.ndarray:
@@ -305,7 +316,7 @@ class _EdgeFinisher:
 
     def __init__(self, radius: int, eps: float) -> None:
         self.radius, self.eps = radius, eps
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix="mattetrack-edges")
+        self._pool = ThreadPoolExecutor(2, thread_name_prefix="mattetrack-edges")
         self._queue: deque[tuple[Propagated, Future[Coverages] | None]] = deque()
 
     def add(self, item: Propagated, rough: Coverages,
@@ -318,7 +329,7 @@ class _EdgeFinisher:
             _ = at.full  # read here, in the sweep's order: the shot reads ahead in that order
             job = self._pool.submit(self._refine, rough, at)
         self._queue.append((item, job))
-        while len(self._queue) > 1:
+        while len(self._queue) > 2:
             yield self._finish()
 
     def drain(self) -> Iterator[Propagated]:
@@ -336,7 +347,7 @@ class _EdgeFinisher:
         return item
 
     def _refine(self, rough: Coverages, at: _Frame) -> Coverages:
-        return {obj: refine_edges(cov, at.work.rgb, self.radius, self.eps, guide_full=at.full,
+        return {obj: refine_edges(cov, at.rgb, self.radius, self.eps, guide_full=at.full,
                                   keep_thin=True) for obj, cov in rough.items()}
 
 
