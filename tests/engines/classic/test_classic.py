@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import os
+import threading
 import weakref
 
 import cv2
@@ -299,6 +300,31 @@ def test_memory_does_not_grow_and_spill_is_cleaned(src, tmp_path) -> None:
     assert seen == N
     assert counting.peak <= 4, counting.peak  # two frames in flight, not the shot
     assert os.listdir(tmp_path) == []
+
+
+def test_plate_resolution_edges_come_in_order_and_stop_with_the_run(tmp_path) -> None:
+    """Above the processing resolution, edges are refined on the finisher's threads behind
+    the sweep: frames still come in order, each with its plate-resolution matte, a few frames
+    in flight at most, and stopping the run stops those threads."""
+    big = SyntheticSource.render(n_frames=12, width=960, height=540, seed=2)
+    engine = ClassicEngine(spill_root=tmp_path)
+    counting = CountingSource(big)
+    keys = {0: {0: big.truth(0)}, 1: {11: big.truth(11)}}
+    got = []
+    for item in engine.propagate(counting, keys, big.frames):
+        assert set(item.coverages) == {0, 1}
+        assert all(c.shape == (540, 960) and c.dtype == np.float32
+                   for c in item.coverages.values())
+        got.append(item.frame)
+        assert iou(item.coverages[0] >= 0.5, big.truth(item.frame) >= 0.5) > 0.8, item.frame
+        del item
+    assert got == big.frames
+    assert counting.peak <= 5, counting.peak  # the sweep's two, at most three with the finisher
+    gen = engine.propagate(big, keys, big.frames)
+    next(gen)
+    assert any(t.name.startswith("mattetrack-edges") for t in threading.enumerate())
+    gen.close()
+    assert not any(t.name.startswith("mattetrack-edges") for t in threading.enumerate())
 
 
 def test_spill_cleaned_when_stopped_early(src, tmp_path) -> None:
