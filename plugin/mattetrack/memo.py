@@ -51,6 +51,7 @@ _TRACK = "track"  # what `_read` is asked for when it wants a track
 _VEC_HEADER = struct.Struct("<8sI")
 _VEC_MAGIC = b"MTVEC1\0\0"
 _SUFFIX = {_FLOW: ".flow", _VECTOR: ".vec", _TRACK: ".png"}
+_KIND_OF_SUFFIX = {".flow": _FLOW, ".vec": _VECTOR}  # a track's kind is in its file name
 
 
 def _class(kind: str) -> str:
@@ -105,10 +106,9 @@ class TrackMemo:
             if self.folder.is_dir():
                 for path in self.folder.glob("*_*.png"):
                     index[path.stem.split("_", 1)[0]] = path
-                for path in self.folder.glob("*.flow"):
-                    index[path.stem] = path
-                for path in self.folder.glob("*.vec"):
-                    index[path.stem] = path
+                for suffix in _KIND_OF_SUFFIX:
+                    for path in self.folder.glob(f"*{suffix}"):
+                        index[path.stem] = path
             self._index = index
         return self._index
 
@@ -125,7 +125,7 @@ class TrackMemo:
             return (pending[0], pending[1].copy()) if _class(pending[0]) == want else None
         if path is None:
             return None
-        kind = {".flow": _FLOW, ".vec": _VECTOR}.get(path.suffix) or path.stem.split("_", 1)[1]
+        kind = _KIND_OF_SUFFIX.get(path.suffix) or path.stem.split("_", 1)[1]
         if _class(kind) != want:
             return None
         try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -400,11 +399,6 @@ class Session:
         active: list[tuple[Iterator[Propagated], set[int]]] = []
         pending = list(runs)
         memo = store.track_memo(self._plate_key)
-        # A frame's results are written (PNG encoding, ~4 ms a frame at 854x480) on a thread
-        # while the engine computes the next frame; at most one frame waits, and a failed
-        # write stops the run at the next frame.
-        writer = ThreadPoolExecutor(1, thread_name_prefix="mattetrack-store")
-        written: Future[None] | None = None
         try:
             for f in frames:
                 while pending and pending[0][0][0] == f:
@@ -413,26 +407,19 @@ class Session:
                                                 run_frames, {o: bases[o] for o in objs}, memo)
                     active.append((gen, set(run_frames)))
                 out: Coverages = {}
-                puts: list[tuple[int, np.ndarray, str, float | None]] = []
                 for gen, run_frames in list(active):
                     if f not in run_frames:
                         continue
                     item = next(gen)
                     assert item.frame == f, (item.frame, f)
                     for obj_id, cov in item.coverages.items():
-                        # (a copy: whoever gets the results may change them meanwhile)
-                        puts.append((obj_id, cov.copy(), keys[obj_id][f],
-                                     item.confidence.get(obj_id)))
+                        conf = item.confidence.get(obj_id)
+                        store.put(obj_id, f, cov, keys[obj_id][f], conf)
                         out[obj_id] = cov
                     self._note(item.confidence, f)
                     if f == max(run_frames):
                         gen.close()
                         active.remove((gen, run_frames))
-                if written is not None:
-                    written.result()
-                    written = None
-                if puts:
-                    written = writer.submit(_put_all, store, f, puts)
                 computed = len(out)
                 for obj in chosen:
                     if obj.id in out:
@@ -449,19 +436,9 @@ class Session:
                 counts.reused += len(out) - computed
                 counts.frames_computed += computed > 0
                 yield f, {obj.id: out[obj.id] for obj in chosen}
-            if written is not None:
-                written.result()
         finally:
-            writer.shutdown(wait=True)  # a write under way finishes: files stay whole
             for gen, _ in active:
                 gen.close()
             counts.tracks_remembered, counts.tracks_computed = memo.hits, memo.puts
             counts.flows_remembered, counts.flows_computed = memo.flow_hits, memo.flow_puts
             memo.trim()
-
-
-def _put_all(store: ResultStore, frame: int,
-             puts: list[tuple[int, np.ndarray, str, float | None]]) -> None:
-    """Store one frame's results: (object id, (H, W) coverage, key, confidence) each."""
-    for obj_id, cov, key, conf in puts:
-        store.put(obj_id, frame, cov, key, conf)

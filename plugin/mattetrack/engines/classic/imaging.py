@@ -36,8 +36,9 @@ def bounding_box(mask: np.ndarray) -> tuple[int, int, int, int] | None:
 
 
 def to_u8(image: np.ndarray) -> np.ndarray:
-    """(h, w, c) float in [0, 1] -> uint8, rounding; NaN becomes 0."""
-    return (np.nan_to_num(np.clip(image, 0.0, 1.0)) * 255.0 + 0.5).astype(np.uint8)
+    """(h, w, c) float from `work_rgb` (finite, in [0, 1]) -> uint8, rounding. No clip or NaN
+    pass: work_rgb has done both, and this runs on every frame a sweep reads."""
+    return (image * 255.0 + 0.5).astype(np.uint8)
 
 
 def work_rgb(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -69,7 +70,6 @@ class WorkImage:
     @classmethod
     def from_rgb(cls, rgb: np.ndarray) -> WorkImage:
         """rgb: (h, w, 3) float32 at processing resolution, from `work_rgb`."""
-        # `to_u8` without its clip and NaN pass: work_rgb's values are finite, in [0, 1].
-        u8 = (rgb * 255.0 + 0.5).astype(np.uint8)
+        u8 = to_u8(rgb)
         grey = cv2.cvtColor(u8, cv2.COLOR_RGB2GRAY)
         return cls(rgb=rgb, u8=u8, grey=grey)

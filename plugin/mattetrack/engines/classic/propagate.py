@@ -313,9 +313,9 @@ class _EdgeFinisher:
     of its own, up to DEPTH frames behind the sweep: the guided filter and upsampling overlap
     the next frames' tracking, and each other where the tracks are remembered (then they are
     most of a correction round's time). Results come out in the order they went in. Measured
-    (means of three): dog, 3 clicks on its last frame, 3.69 s with one thread -> 3.38 s with
-    two (and only the RGB a guide needs); a whole run of breakdance's second correction,
-    13.64 s with none -> 12.89 s."""
+    (means of three, alternating): dog, 3 clicks on its last frame, 2.76 s with one thread ->
+    2.65 s with two (and only the RGB a guide needs); a whole run of breakdance's second
+    correction, 13.64 s with none -> 12.87 s."""
 
     DEPTH = 2
 
