@@ -7,6 +7,7 @@ void bind_exr(py::module_& m);
 void bind_cryptomatte(py::module_& m);
 void bind_raster(py::module_& m);
 void bind_geodesic(py::module_& m);
+void bind_guided(py::module_& m);
 
 PYBIND11_MODULE(_native, m) {
     m.doc() = "MatteTrack native module (OpenEXR I/O and pixel loops); private, use mattetrack.export";
@@ -14,4 +15,5 @@ PYBIND11_MODULE(_native, m) {
     bind_cryptomatte(m);
     bind_raster(m);
     bind_geodesic(m);
+    bind_guided(m);
 }

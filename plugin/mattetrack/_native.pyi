@@ -104,3 +104,25 @@ def geodesic_distance(
     """(h, w) float32 geodesic distance from the True pixels of `seeds` (h, w) over `cost`
     (h, w) float32, finite and > 0 (a step costs the mean of its two pixels' costs times its
     length); inf where no seed reaches. Raises ValueError on other shapes or costs."""
+
+def guided_products(
+    guide: npt.NDArray[np.float32],
+    src: npt.NDArray[np.float32],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The guided filter's products before averaging, for guide (h, w, 3) and src (h, w)
+    float32: (guide * src, [r*r, r*g, r*b], [g*g, g*b, b*b]), each (h, w, 3) float32, the
+    float32 products NumPy would give. Raises ValueError on other shapes."""
+
+def guided_solve(
+    mean_i: npt.NDArray[np.float32],
+    mean_p: npt.NDArray[np.float32],
+    mean_gp: npt.NDArray[np.float32],
+    mean_lo: npt.NDArray[np.float32],
+    mean_hi: npt.NDArray[np.float32],
+    eps: float,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """The guided filter's coefficients a (h, w, 3) and b (h, w) float32, before their own
+    averaging, from the box means of the guide (h, w, 3), the source (h, w) and
+    guided_products' three outputs (h, w, 3); eps > 0 is added to the guide covariance's
+    diagonal. Each step is the float32 operation NumPy's formulation does, in its order.
+    Raises ValueError on other shapes or eps <= 0."""

@@ -88,3 +88,62 @@ def test_non_finite_plate_pixels_never_reach_the_coverage() -> None:
     full[135, 186] = (np.inf, -np.inf, np.nan)  # and on its left edge
     out = refine_edges(cov, guide, 2, 1e-3, guide_full=full, keep_thin=True)
     assert np.isfinite(out).all() and out.min() >= 0.0 and out.max() <= 1.0
+
+
+def _numpy_coefficients(guide, src, radius, eps):
+    """The textbook colour guided filter (He et al. 2010, eq. 14) in NumPy float32, step by step:
+    what the native arithmetic must give bit for bit."""
+
+    def box(x):
+        return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1),
+                             borderType=cv2.BORDER_REFLECT)
+
+    g, p = guide.astype(np.float32), src.astype(np.float32)
+    m, mp = box(g), box(p)
+    c = box(g * p[..., None]) - m * mp[..., None]
+    lo = box(np.ascontiguousarray(np.stack([g[..., 0] * g[..., 0], g[..., 0] * g[..., 1],
+                                            g[..., 0] * g[..., 2]], -1)))
+    hi = box(np.ascontiguousarray(np.stack([g[..., 1] * g[..., 1], g[..., 1] * g[..., 2],
+                                            g[..., 2] * g[..., 2]], -1)))
+    rr = lo[..., 0] - m[..., 0] * m[..., 0] + eps
+    rg = lo[..., 1] - m[..., 0] * m[..., 1]
+    rb = lo[..., 2] - m[..., 0] * m[..., 2]
+    gg = hi[..., 0] - m[..., 1] * m[..., 1] + eps
+    gb = hi[..., 1] - m[..., 1] * m[..., 2]
+    bb = hi[..., 2] - m[..., 2] * m[..., 2] + eps
+    i_rr, i_rg, i_rb = gg * bb - gb * gb, gb * rb - rg * bb, rg * gb - gg * rb
+    i_gg, i_gb, i_bb = rr * bb - rb * rb, rb * rg - rr * gb, rr * gg - rg * rg
+    det = rr * i_rr + rg * i_rg + rb * i_rb
+    c0, c1, c2 = c[..., 0], c[..., 1], c[..., 2]
+    a = np.stack([i_rr * c0 + i_rg * c1 + i_rb * c2, i_rg * c0 + i_gg * c1 + i_gb * c2,
+                  i_rb * c0 + i_gb * c1 + i_bb * c2], -1) / det[..., None]
+    b = mp - _dot3(a, m)
+    return box(a.astype(np.float32)), box(b.astype(np.float32))
+
+
+@pytest.mark.parametrize("radius,eps", [(2, 1e-3), (4, 1e-4), (1, 1e-2)])
+def test_native_coefficients_equal_the_numpy_formulation_bit_for_bit(radius, eps) -> None:
+    # Bit for bit, so that moving the arithmetic out of NumPy changed no matte anywhere (the
+    # loop's J&F and the memo's remembered tracks stay what they were).
+    cov, guide, _ = _scene(131, 97, 262, 194, seed=radius)
+    soft = cv2.GaussianBlur(cov, (0, 0), 2.0)
+    for src in (cov, soft):
+        a, b = guided_coefficients(guide, src, radius, eps)
+        a_ref, b_ref = _numpy_coefficients(guide, src, radius, eps)
+        assert a.dtype == np.float32 and b.dtype == np.float32
+        assert np.array_equal(a, a_ref) and np.array_equal(b, b_ref)
+
+
+def test_native_guided_arithmetic_rejects_bad_arrays_with_a_named_error() -> None:
+    from mattetrack import _native
+
+    g = np.zeros((8, 9, 3), np.float32)
+    with pytest.raises(ValueError, match="src must be"):
+        _native.guided_products(g, np.zeros((8, 8), np.float32))
+    with pytest.raises(ValueError, match="guide must be"):
+        _native.guided_products(np.zeros((8, 9), np.float32), np.zeros((8, 9), np.float32))
+    p = np.zeros((8, 9), np.float32)
+    with pytest.raises(ValueError, match="mean_hi must be"):
+        _native.guided_solve(g, p, g, g, np.zeros((8, 9, 2), np.float32), 1e-3)
+    with pytest.raises(ValueError, match="eps must be > 0"):
+        _native.guided_solve(g, p, g, g, g, 0.0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from mattetrack import _native
 from mattetrack.engines.classic.imaging import bounding_box
 
 
@@ -33,42 +34,18 @@ def guided_coefficients(
     guide: (h, w, 3) float32 in [0, 1]; src: (h, w) float32. Returns a (h, w, 3), b (h, w) such that
     the filtered output is sum(a * guide, -1) + b. `eps` is the variance (in guide units squared)
     below which an edge is treated as noise and smoothed over.
+
+    The box means are OpenCV's; the per-pixel arithmetic between them (the guide's products,
+    then the 3 x 3 solve by cofactors) is the native module's (`native/src/guided.cpp`), the
+    same float32 operations NumPy did, without the GIL: on two cores the edge threads spent most
+    of their time queueing for it behind the tracking (docs/tuning.md, "The artist's loop").
     """
-    g = guide.astype(np.float32, copy=False)
-    p = src.astype(np.float32, copy=False)
-    mean_i = _box(g, radius)
-    mean_p = _box(p, radius)
-    cov_ip = _box(g * p[..., None], radius) - mean_i * mean_p[..., None]
-    # Covariance of the guide: the 6 distinct entries of a symmetric 3x3 matrix per pixel.
-    prods = np.stack(
-        [g[..., 0] * g[..., 0], g[..., 0] * g[..., 1], g[..., 0] * g[..., 2],
-         g[..., 1] * g[..., 1], g[..., 1] * g[..., 2], g[..., 2] * g[..., 2]], -1
-    )
-    m = mean_i
-    # boxFilter handles at most 4 channels at a time.
-    bp = np.concatenate([_box(prods[..., :3], radius), _box(prods[..., 3:], radius)], -1)
-    rr = bp[..., 0] - m[..., 0] * m[..., 0] + eps
-    rg = bp[..., 1] - m[..., 0] * m[..., 1]
-    rb = bp[..., 2] - m[..., 0] * m[..., 2]
-    gg = bp[..., 3] - m[..., 1] * m[..., 1] + eps
-    gb = bp[..., 4] - m[..., 1] * m[..., 2]
-    bb = bp[..., 5] - m[..., 2] * m[..., 2] + eps
-    # Inverse of the symmetric 3x3 matrix by cofactors, vectorised over pixels.
-    i_rr = gg * bb - gb * gb
-    i_rg = gb * rb - rg * bb
-    i_rb = rg * gb - gg * rb
-    i_gg = rr * bb - rb * rb
-    i_gb = rb * rg - rr * gb
-    i_bb = rr * gg - rg * rg
-    det = rr * i_rr + rg * i_rg + rb * i_rb
-    c0, c1, c2 = cov_ip[..., 0], cov_ip[..., 1], cov_ip[..., 2]
-    a = np.stack(
-        [i_rr * c0 + i_rg * c1 + i_rb * c2,
-         i_rg * c0 + i_gg * c1 + i_gb * c2,
-         i_rb * c0 + i_gb * c1 + i_bb * c2], -1
-    ) / det[..., None]
-    b = mean_p - _dot3(a, mean_i)
-    return _box(a.astype(np.float32), radius), _box(b.astype(np.float32), radius)
+    g = np.ascontiguousarray(guide, np.float32)
+    p = np.ascontiguousarray(src, np.float32)
+    gp, lo, hi = _native.guided_products(g, p)
+    a, b = _native.guided_solve(_box(g, radius), _box(p, radius), _box(gp, radius),
+                                _box(lo, radius), _box(hi, radius), eps)
+    return _box(a, radius), _box(b, radius)
 
 
 def boundary_band(hard: np.ndarray, width: float) -> np.ndarray:
