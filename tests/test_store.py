@@ -41,6 +41,12 @@ def test_remove_object_deletes_results(tmp_path):
     store.remove_object(2)
     assert store.frames(2) == []
     assert store.objects == {}
+    # The same store object takes the object back: its folder is made again (it makes each
+    # folder once per run, so removing one must forget that it made it).
+    store.set_object(2, "a")
+    store.put(2, 1, np.ones((3, 4), np.float32))
+    assert store.frames(2) == [1]
+    assert np.array_equal(store.get(2, 1), np.ones((3, 4), np.float32))
 
 
 def test_damaged_result_is_reported(tmp_path):
