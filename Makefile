@@ -34,6 +34,10 @@ $(STAMP): pyproject.toml native/CMakeLists.txt $(wildcard native/src/*)
 	$(PIP) install torch==2.13.0
 	$(PIP) install "scikit-build-core>=0.10" "pybind11>=2.12"
 	$(PIP) install --no-build-isolation -e '.[dev]'
+	@# Byte-compiled once, as pip does for a regular install: an editable one is compiled on
+	@# import, and again in every process where PYTHONDONTWRITEBYTECODE is set (CI, farm
+	@# containers): 50-140 ms of each run's start, measured (docs/tuning.md, "The artist's loop").
+	$(PY) -m compileall -q plugin/mattetrack
 	@touch $(STAMP)
 
 demo: setup
