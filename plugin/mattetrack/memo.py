@@ -56,7 +56,7 @@ _KIND_OF_SUFFIX = {".flow": _FLOW, ".vec": _VECTOR}  # a track's kind is in its 
 
 def _class(kind: str) -> str:
     """What a kept value is, from its kind: a flow, a vector or (a confidence's hex) a track."""
-    return kind if kind in (_FLOW, _VECTOR) else _TRACK
+    return kind if kind in _KIND_OF_SUFFIX.values() else _TRACK
 
 
 def encode_vector(value: np.ndarray) -> bytes:
@@ -94,6 +94,7 @@ class TrackMemo:
         self._writer: threading.Thread | None = None
         self._queued = 0  # puts not yet written
         self._broken = False  # a write failed (disk full...): keep nothing more
+        self._folder_made = False  # made by the writer thread (the only one that writes files)
         self.hits = 0  # track gets answered
         self.misses = 0
         self.puts = 0
@@ -231,15 +232,17 @@ class TrackMemo:
 
     def _write_file(self, key: str, kind: str, value: np.ndarray) -> None:
         if kind == _FLOW:
-            data, path = encode_flow(value), self.folder / f"{key}.flow"
+            data, path = encode_flow(value), self.folder / f"{key}{_SUFFIX[_FLOW]}"
         elif kind == _VECTOR:
-            data, path = encode_vector(value), self.folder / f"{key}.vec"
+            data, path = encode_vector(value), self.folder / f"{key}{_SUFFIX[_VECTOR]}"
         else:
             ok, buf = cv2.imencode(".png", value, PNG16_PARAMS)
             if not ok:
                 raise ValueError("PNG encoding failed")
-            data, path = buf.tobytes(), self.folder / f"{key}_{kind}.png"
-        self.folder.mkdir(parents=True, exist_ok=True)
+            data, path = buf.tobytes(), self.folder / f"{key}_{kind}{_SUFFIX[_TRACK]}"
+        if not self._folder_made:  # once per memo, as the store makes its folders
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._folder_made = True
         atomic_write_bytes(path, data)
         with self._lock:
             old = self._files().get(key)

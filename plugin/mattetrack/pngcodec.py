@@ -4,7 +4,8 @@ the propagation spill): coverage in [0, 1] at 1/65535 steps, and how they are wr
 
 zlib level 1 and no PNG row filter: mattes are mostly flat, so level 1 already shrinks them ~50x,
 and libpng's per-row filter search is most of the encoding time. Measured on an 854x480 DAVIS
-matte (2 cores): 8.8 ms and 57 KB with the filter search, 2.7 ms and 60 KB without.
+matte (2 cores): 8.8 ms and 57 KB with the filter search, 2.7 ms and 60 KB without. The grey
+output PNGs (`export.png`) take their parameters from the same `png_params`.
 """
 
 from __future__ import annotations
@@ -12,10 +13,18 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-# OpenCV builds without the filter flag (before 4.11) keep libpng's default search.
-PNG16_PARAMS: list[int] = [cv2.IMWRITE_PNG_COMPRESSION, 1] + (
-    [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE]
-    if hasattr(cv2, "IMWRITE_PNG_FILTER") else [])
+
+def png_params(row_filter: str) -> list[int]:
+    """cv2.imencode parameters: zlib level 1 and one PNG row filter for every row ("NONE",
+    "SUB", ...), not libpng's per-row search. OpenCV builds without the filter flag (before
+    4.11) keep libpng's search."""
+    if not hasattr(cv2, "IMWRITE_PNG_FILTER"):
+        return [cv2.IMWRITE_PNG_COMPRESSION, 1]
+    return [cv2.IMWRITE_PNG_COMPRESSION, 1,
+            cv2.IMWRITE_PNG_FILTER, getattr(cv2, f"IMWRITE_PNG_FILTER_{row_filter}")]
+
+
+PNG16_PARAMS: list[int] = png_params("NONE")
 
 
 def to_u16(coverage: np.ndarray) -> np.ndarray:

@@ -12,15 +12,13 @@ import numpy as np
 from PIL import Image
 
 from mattetrack.errors import MatteTrackError
+from mattetrack.pngcodec import png_params
 from mattetrack.store import atomic_write_bytes
 
 # zlib level 1 and the Sub row filter: a grey matte is written in 2.0 ms at 854 x 480 (26.5 KB)
 # where Pillow's adaptive filter search took 5.6 ms (24.3 KB); the writer thread shares the
-# machine with tracking (docs/tuning.md, "The artist's loop"). OpenCV builds without the filter
-# flag (before 4.11) keep libpng's default search.
-GREY_PNG_PARAMS: list[int] = [cv2.IMWRITE_PNG_COMPRESSION, 1] + (
-    [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB]
-    if hasattr(cv2, "IMWRITE_PNG_FILTER") else [])
+# machine with tracking (docs/tuning.md, "The artist's loop").
+GREY_PNG_PARAMS: list[int] = png_params("SUB")
 
 # Index 0 is black (no object); then distinct colours, as in the DAVIS palette.
 _PALETTE_BASE = [
