@@ -686,7 +686,7 @@ def test_store_reuses_results_and_a_correction_recomputes_only_what_it_changes(
     shutil.copytree(store, fresh)
     shutil.rmtree(fresh / "tracks")
     shutil.rmtree(fresh / "selections")
-    for result in fresh.glob("o*/[0-9]*.png"):
+    for result in fresh.glob("o*/[0-9-]*_*.cov"):
         result.unlink()
     assert main(["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--point",
                  f"1010:{cx},{cy}", "--store", str(fresh), "--timings", "-q", "-o",
@@ -725,6 +725,87 @@ def test_store_memo_cap(exr_shot, tmp_path, capsys):
     assert exit_info.value.code == 2 and "--store-memo-mb" in capsys.readouterr().err
 
 
+def _identities(pattern: Path, frames=range(1001, 1017)) -> dict[int, tuple[int, int]]:
+    """{frame: (inode, mtime_ns)} of an output sequence: a rewritten file (new file renamed into
+    place) gets a new inode."""
+    return {f: (st.st_ino, st.st_mtime_ns) for f in frames
+            for st in [Path(str(pattern).replace("####", str(f))).stat()]}
+
+
+def test_a_rerun_with_a_store_leaves_up_to_date_outputs_alone(exr_shot, tmp_path, capsys):
+    """With --store, an output file that would come out the same (same results, plate and
+    settings, untouched since this tool wrote it) is not written again; every other one is."""
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    cx, cy = click_point(truth[9])
+    dx, dy = click_point(truth[13])
+    store, out = tmp_path / "store", tmp_path / "m.####.png"
+    base = ["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--point",
+            f"1010:{cx},{cy}", "--store", str(store), "--timings", "-q", "-o", str(out)]
+    assert main(base) == 0
+    assert _timings(capsys.readouterr().err)["kept"] == 0
+    written = _identities(out)
+
+    assert main(base) == 0  # the same again: every file is left as it is
+    assert _timings(capsys.readouterr().err)["kept"] == 16
+    assert _identities(out) == written
+
+    # A correction on 1014 changes 1011-1016; 1001-1010 are left alone.
+    assert main([*base, "--point", f"1014:{dx},{dy}"]) == 0
+    assert _timings(capsys.readouterr().err)["kept"] == 10
+    now = _identities(out)
+    assert [f for f in now if now[f] == written[f]] == list(range(1001, 1011))
+    # Every file is what the same prompts give from scratch (a copy of the store with only the
+    # mattes the corrections were made on).
+    fresh, fresh_out = tmp_path / "fresh", tmp_path / "f.####.png"
+    shutil.copytree(store, fresh)
+    for path in [fresh / "tracks", fresh / "selections"]:
+        shutil.rmtree(path)
+    for result in [*fresh.glob("o*/[0-9-]*_*.cov"), fresh / "outputs.json"]:
+        result.unlink()
+    assert main(["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--point",
+                 f"1010:{cx},{cy}", "--point", f"1014:{dx},{dy}", "--store", str(fresh),
+                 "-q", "-o", str(fresh_out)]) == 0
+    for f in range(1001, 1017):
+        np.testing.assert_array_equal(cv2.imread(str(out).replace("####", str(f)), 0),
+                                      cv2.imread(str(fresh_out).replace("####", str(f)), 0))
+
+    # A file replaced by something else (even with the same bytes) or deleted is written again.
+    full = [*base, "--point", f"1014:{dx},{dy}"]
+    one = Path(str(out).replace("####", "1003"))
+    shutil.copy(one, tmp_path / "copy.png")
+    os.replace(tmp_path / "copy.png", one)
+    Path(str(out).replace("####", "1005")).unlink()
+    assert main(full) == 0
+    assert _timings(capsys.readouterr().err)["kept"] == 14
+    # A damaged manifest only costs rewrites.
+    (store / "outputs.json").write_text("{not json")
+    assert main(full) == 0
+    assert _timings(capsys.readouterr().err)["kept"] == 0
+    assert main(full) == 0
+    assert _timings(capsys.readouterr().err)["kept"] == 16
+
+
+def test_output_settings_and_roto_channels_decide_what_a_rerun_keeps(exr_shot, tmp_path,
+                                                                      capsys):
+    """Another setting of the same output (half -> float) writes every file again; roto channels
+    (fitted over the whole shot) are always written."""
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    base = ["track", str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--range",
+            "1001-1004", "--store", str(tmp_path / "s"), "--timings", "-q", "-o",
+            str(tmp_path / "m.####.exr")]
+    frames = range(1001, 1005)
+    kept = []
+    for extra in ([], [], ["--float"], ["--float"], ["--roto-channels"], ["--roto-channels"]):
+        assert main([*base, *extra]) == 0
+        kept.append(_timings(capsys.readouterr().err)["kept"])
+    assert kept == [0, 4, 0, 4, 0, 0]
+    for f in frames:
+        spec = oiio.ImageInput.open(str(tmp_path / f"m.{f}.exr")).spec()
+        assert "object_roto.A" in spec.channelnames, spec.channelnames
+
+
 def test_a_killed_run_resumes_and_ends_with_the_same_mattes(exr_shot, tmp_path):
     import os
     import signal
@@ -743,14 +824,14 @@ def test_a_killed_run_resumes_and_ends_with_the_same_mattes(exr_shot, tmp_path):
     proc = subprocess.Popen(args, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(list(store.glob("o*/*_p*.png"))) >= 4:
+        if len(list(store.glob("o*/*_p*.cov"))) >= 4:
             os.kill(proc.pid, signal.SIGKILL)
             break
         time.sleep(0.01)
     proc.wait()
     if proc.returncode == 0:
         pytest.skip("the run finished before it could be killed")
-    done = len(list(store.glob("o*/[0-9]*.png")))  # frames written before the kill
+    done = len(list(store.glob("o*/[0-9-]*_*.cov")))  # frames written before the kill
     rerun = subprocess.run(args, check=True, capture_output=True, text=True)
     timings = _timings(rerun.stderr)
     assert timings["computed"] == 16 - done and timings["reused"] == done

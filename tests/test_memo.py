@@ -36,7 +36,7 @@ def test_a_damaged_file_is_a_miss_and_goes(tmp_path):
     memo = TrackMemo(tmp_path, str)
     memo.put("k", np.ones((8, 8), np.float32), 0.75)
     memo.flush()
-    (path,) = tmp_path.glob("k_*.png")
+    (path,) = tmp_path.glob("k_*.cov")
     path.write_bytes(b"\x89PNG truncated")
     again = TrackMemo(tmp_path, str)
     assert again.get("k") is None and not path.exists()
@@ -90,6 +90,10 @@ def test_a_kept_flow_is_the_flow_used_and_no_track(tmp_path):
     old = tmp_path / "g_flow.png"
     old.write_bytes(cv2.imencode(".png", np.zeros((4, 4, 3), np.uint16))[1].tobytes())
     assert TrackMemo(tmp_path, str).get_flow("g") is None and not old.exists()
+    # So is a track an earlier version kept as a 16-bit PNG.
+    track = tmp_path / f"h_{'0' * 16}.png"
+    track.write_bytes(cv2.imencode(".png", np.zeros((4, 4), np.uint16))[1].tobytes())
+    assert TrackMemo(tmp_path, str).get("h") is None and not track.exists()
 
 
 def test_a_kept_vector_reads_back_exactly_and_is_no_track_or_flow(tmp_path):

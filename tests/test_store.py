@@ -58,6 +58,25 @@ def test_damaged_result_is_reported(tmp_path):
         store.get(1, 5)
 
 
+def test_an_earlier_versions_png_result_is_read_and_replaced(tmp_path):
+    """Results kept as 16-bit PNGs by an earlier version are still reused; a new result of the
+    frame replaces the file."""
+    import cv2
+
+    store = ResultStore(tmp_path, 4, 3)
+    store.set_object(1, "dog")
+    old = store._folder(1) / "7_k1_5000.png"
+    old.parent.mkdir()
+    values = np.arange(12, dtype=np.uint16).reshape(3, 4) * 5000
+    cv2.imwrite(str(old), values)
+    again = ResultStore(tmp_path, 4, 3)
+    assert again.lookup(1, 7).key == "k1" and again.lookup(1, 7).confidence == 0.5
+    np.testing.assert_array_equal(again.get(1, 7, "k1"), values / np.float32(65535.0))
+    again.put(1, 7, np.ones((3, 4), np.float32), "k2")
+    assert not old.exists() and again.lookup(1, 7).path.suffix == ".cov"
+    np.testing.assert_array_equal(ResultStore(tmp_path, 4, 3).get(1, 7, "k2"), 1.0)
+
+
 def test_results_are_keyed_and_one_is_kept_per_frame(tmp_path):
     store = ResultStore(tmp_path, 4, 3)
     store.set_object(1, "dog")
@@ -66,7 +85,7 @@ def test_results_are_keyed_and_one_is_kept_per_frame(tmp_path):
     np.testing.assert_allclose(store.get(1, 7, "k1"), 0.25, atol=1e-4)
     store.put(1, 7, np.ones((3, 4), np.float32), "k2", None)
     assert store.get(1, 7, "k1") is None
-    assert len(list(store.lookup(1, 7).path.parent.glob("7_*.png"))) == 1
+    assert len(list(store.lookup(1, 7).path.parent.glob("7_*.cov"))) == 1
     again = ResultStore(tmp_path, 4, 3)
     stored = again.lookup(1, 7)
     assert stored.key == "k2" and stored.confidence is None

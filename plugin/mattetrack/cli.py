@@ -605,6 +605,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
         stats = shot.stats
         timings = {
             "frames": result.frames,
+            # Frames whose file already held their mattes (--store's outputs.json): not written.
+            "kept": result.kept,
             "total_s": time.perf_counter() - started,
             "setup_s": opened - started,  # opening, engine load, keyframe selection
             # Decode and colour run partly on the read-ahead thread, overlapped with the engine.
@@ -638,10 +640,11 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
         write_report(report, session, plan.frames)
     if not args.quiet:
         seconds = time.perf_counter() - started
+        kept = f" ({result.kept} more were up to date)" if result.kept else ""
         print(
-            f"mattetrack: wrote {result.frames} frame(s) of {len(session.objects)} object(s) to "
-            f"{args.output} in {seconds:.1f} s ({result.frames / max(seconds, 1e-9):.1f} "
-            "frames/s)",
+            f"mattetrack: wrote {result.frames - result.kept} frame(s) of "
+            f"{len(session.objects)} object(s) to {args.output}{kept} in {seconds:.1f} s "
+            f"({result.frames / max(seconds, 1e-9):.1f} frames/s)",
             file=sys.stderr,
         )
     return 0

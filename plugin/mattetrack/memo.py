@@ -10,7 +10,7 @@ them again.
 
 Layout, in the result store's `tracks/` folder::
 
-    <key>_<confidence>.png    (h, w) coverage * 65535, 16-bit grey PNG; confidence: the IEEE
+    <key>_<confidence>.cov    (h, w) coverage * 65535 (`covcodec`); confidence: the IEEE
                               double's 16 hex digits (exact, so a remembered track blends
                               exactly as a computed one)
     <key>.flow                (h, w, 2) flow (px) on the 1/64 px grid the engine's flows are
@@ -23,7 +23,7 @@ Layout, in the result store's `tracks/` folder::
 
 Files are written atomically, on a writer thread (so the run does not wait for the encoding; a
 value still waiting there is read from memory); a damaged file is a miss (and is removed; so is
-a flow an earlier version kept, as a 16-bit PNG or zlib'd). The folder is trimmed to a size
+a flow or track an earlier version kept, as a 16-bit PNG or zlib'd). The folder is trimmed to a size
 cap, least recently used first (reads touch a file), so disk use is bounded by configuration,
 not by the number of corrections.
 """
@@ -37,12 +37,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from mattetrack.atomicfile import atomic_write_bytes
+from mattetrack.covcodec import SUFFIX as COVERAGE_SUFFIX
+from mattetrack.covcodec import decode_u16, encode_u16
 from mattetrack.flowcodec import decode_flow, encode_flow
-from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
+from mattetrack.pngcodec import from_u16, to_u16
 
 DEFAULT_MEMO_MB = 1024
 _FLOW = "flow"  # the kind of a flow (a track's kind is its confidence's hex digits)
@@ -50,7 +51,8 @@ _VECTOR = "vector"
 _TRACK = "track"  # what `_read` is asked for when it wants a track
 _VEC_HEADER = struct.Struct("<8sI")
 _VEC_MAGIC = b"MTVEC1\0\0"
-_SUFFIX = {_FLOW: ".flow", _VECTOR: ".vec", _TRACK: ".png"}
+_SUFFIX = {_FLOW: ".flow", _VECTOR: ".vec", _TRACK: COVERAGE_SUFFIX}
+_OLD_TRACK_SUFFIX = ".png"  # an earlier version's tracks (and flows): misses, removed
 _KIND_OF_SUFFIX = {".flow": _FLOW, ".vec": _VECTOR}  # a track's kind is in its file name
 
 
@@ -105,8 +107,9 @@ class TrackMemo:
         if self._index is None:
             index: dict[str, Path] = {}
             if self.folder.is_dir():
-                for path in self.folder.glob("*_*.png"):
-                    index[path.stem.split("_", 1)[0]] = path
+                for suffix in (_OLD_TRACK_SUFFIX, _SUFFIX[_TRACK]):  # ours win
+                    for path in self.folder.glob(f"*_*{suffix}"):
+                        index[path.stem.split("_", 1)[0]] = path
                 for suffix in _KIND_OF_SUFFIX:
                     for path in self.folder.glob(f"*{suffix}"):
                         index[path.stem] = path
@@ -130,16 +133,14 @@ class TrackMemo:
         if _class(kind) != want:
             return None
         try:
-            if path.suffix != _SUFFIX[want]:  # an earlier version's PNG flow
-                raise ValueError("a flow in an earlier format")
+            if path.suffix != _SUFFIX[want]:  # an earlier version's PNG track or flow
+                raise ValueError("a track or flow in an earlier format")
             if want == _FLOW:
                 value = decode_flow(path.read_bytes())
             elif want == _VECTOR:
                 value = decode_vector(path.read_bytes())
             else:
-                value = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-                if value is None or value.dtype != np.uint16 or value.ndim != 2:
-                    raise ValueError("not a 16-bit grey PNG")
+                value = decode_u16(path.read_bytes())
             os.utime(path)  # recently used: trimmed last
         except (OSError, ValueError):
             with self._lock:
@@ -192,7 +193,7 @@ class TrackMemo:
 
     def _write(self, key: str, kind: str, value: np.ndarray) -> None:
         """Hand a value to the writer, which keeps it as `<key>.flow` (kind "flow"),
-        `<key>.vec` (kind "vector") or `<key>_<kind>.png` (uint16 coverage)."""
+        `<key>.vec` (kind "vector") or `<key>_<kind>.cov` (uint16 coverage)."""
         if self.max_bytes <= 0 or self._broken:
             return
         with self._lock:
@@ -236,10 +237,7 @@ class TrackMemo:
         elif kind == _VECTOR:
             data, path = encode_vector(value), self.folder / f"{key}{_SUFFIX[_VECTOR]}"
         else:
-            ok, buf = cv2.imencode(".png", value, PNG16_PARAMS)
-            if not ok:
-                raise ValueError("PNG encoding failed")
-            data, path = buf.tobytes(), self.folder / f"{key}_{kind}{_SUFFIX[_TRACK]}"
+            data, path = encode_u16(value), self.folder / f"{key}_{kind}{_SUFFIX[_TRACK]}"
         if not self._folder_made:  # once per memo, as the store makes its folders
             self.folder.mkdir(parents=True, exist_ok=True)
             self._folder_made = True

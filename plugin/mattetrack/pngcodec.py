@@ -1,6 +1,6 @@
-"""The 16-bit PNGs MatteTrack keeps for itself (the result store, the memo of tracks,
-the propagation spill): coverage in [0, 1] at 1/65535 steps, and how they are written
-(optical flows: `flowcodec`).
+"""Coverage in [0, 1] at 1/65535 steps, as MatteTrack keeps it for itself, and the 16-bit
+PNGs among those files (the result store's bases and selections; per-frame results, tracks and
+the spill are LZ4: `covcodec`; optical flows: `flowcodec`).
 
 zlib level 1 and no PNG row filter: mattes are mostly flat, so level 1 already shrinks them ~50x,
 and libpng's per-row filter search is most of the encoding time. Measured on an 854x480 DAVIS

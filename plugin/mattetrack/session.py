@@ -14,7 +14,7 @@ already has a propagated matte correct that matte (`FramePrompts.base`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Container, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -204,7 +204,7 @@ class Session:
         return self.object(obj_id).keyframes
 
     # -- results -------------------------------------------------------------------------------
-    def _plate_key(self, frame: int) -> str:
+    def plate_key(self, frame: int) -> str:
         """What decides the frame's pixels (file identity and colour pipeline, or the pixels)."""
         key = self._plate_keys.get(frame)
         if key is None:
@@ -223,8 +223,8 @@ class Session:
     def _selection_key(self, obj_id: int, frame: int) -> str:
         prompts = self.object(obj_id).prompts[frame]
         p = self._position[frame]
-        context = [self._plate_key(self._order[p + o]) for o in self._context(frame)]
-        return resultkeys.digest(self.engine.cache_key, self._plate_key(frame),
+        context = [self.plate_key(self._order[p + o]) for o in self._context(frame)]
+        return resultkeys.digest(self.engine.cache_key, self.plate_key(frame),
                                  resultkeys.prompts_key(prompts), context)
 
     def select(self, obj_id: int, frame: int) -> np.ndarray:
@@ -307,7 +307,7 @@ class Session:
         engine_key = self.engine.cache_key
         if not self.engine.span_results:
             shared = resultkeys.digest(engine_key, sorted(selections.items()),
-                                       [self._plate_key(f) for f in order])
+                                       [self.plate_key(f) for f in order])
             return {f: "k" + selections[f] if f in selections
                     else "p" + resultkeys.digest(shared, f) for f in frames}
         kpos = [position[k] for k in keys]
@@ -323,13 +323,24 @@ class Session:
             hi = kpos[i] if i < len(kpos) else len(order) - 1
             if (lo, hi) not in segment:
                 segment[(lo, hi)] = resultkeys.digest(
-                    [self._plate_key(order[q]) for q in range(lo, hi + 1)])
+                    [self.plate_key(order[q]) for q in range(lo, hi + 1)])
             deps = [(order[q], selections[order[q]]) for q in (lo, hi) if q in kpos]
             out[f] = "p" + resultkeys.span_key(engine_key, f, deps, [segment[(lo, hi)]])
         return out
 
+    def result_keys(self, frames: Sequence[int],
+                    objects: Sequence[int]) -> dict[int, dict[int, str]]:
+        """{object id: {frame: key}}: what the results of `objects` on `frames` will be keyed
+        by (`resultkeys`), from the prompts as they are now; a store holding a result under its
+        key is reused as it is."""
+        chosen = [self.object(o) for o in objects]
+        return {obj.id: self._frame_keys(obj, frames, {f: self._selection_key(obj.id, f)
+                                                       for f in obj.keyframes})
+                for obj in chosen}
+
     def propagate(self, frames: Sequence[int] | None = None,
-                  objects: Sequence[int] | None = None) -> Iterator[tuple[int, Coverages]]:
+                  objects: Sequence[int] | None = None,
+                  unread: Container[int] = ()) -> Iterator[tuple[int, Coverages | None]]:
         """Propagate objects from their keyframes through `frames` (default: the whole shot).
 
         objects: the ids to propagate (default: every object; an output planned for some objects
@@ -337,7 +348,9 @@ class Session:
         (H, W) float32 coverage}) in ascending frame order, one frame at a time. With a store,
         results whose key is stored are read back and only the rest computed (`last_run` says
         how many); new results go to the store as they are made. Confidences land in
-        `confidence`.
+        `confidence`. unread: frames whose mattes the caller does not need (their output is
+        already written): where every result of such a frame is reused, it yields (frame, None)
+        without reading the store.
         """
         self.check_ready()
         chosen = list(self._objects.values()) if objects is None else [
@@ -357,7 +370,7 @@ class Session:
                 counts.frames_computed += 1
                 yield item.frame, item.coverages
             return
-        yield from self._propagate_stored(chosen, frames, keyframes, bases, counts)
+        yield from self._propagate_stored(chosen, frames, keyframes, bases, counts, unread)
 
     def _note(self, confidence: dict[int, float], frame: int) -> None:
         for obj_id, c in confidence.items():
@@ -366,12 +379,11 @@ class Session:
     def _propagate_stored(self, chosen: list[TrackedObject], frames: list[int],
                           keyframes: dict[int, dict[int, np.ndarray]],
                           bases: dict[int, dict[int, np.ndarray]],
-                          counts: RunCounts) -> Iterator[tuple[int, Coverages]]:
+                          counts: RunCounts,
+                          unread: Container[int]) -> Iterator[tuple[int, Coverages | None]]:
         store = self.store
         assert store is not None
-        keys = {obj.id: self._frame_keys(obj, frames, {f: self._selection_key(obj.id, f)
-                                                       for f in obj.keyframes})
-                for obj in chosen}
+        keys = self.result_keys(frames, [obj.id for obj in chosen])
         missing: dict[int, list[int]] = {}
         for obj in chosen:
             missing[obj.id] = []
@@ -398,7 +410,7 @@ class Session:
         runs.sort(key=lambda r: position[r[0][0]])
         active: list[tuple[Iterator[Propagated], set[int]]] = []
         pending = list(runs)
-        memo = store.track_memo(self._plate_key)
+        memo = store.track_memo(self.plate_key)
         try:
             for f in frames:
                 while pending and pending[0][0][0] == f:
@@ -421,6 +433,15 @@ class Session:
                         gen.close()
                         active.remove((gen, run_frames))
                 computed = len(out)
+                if not computed and f in unread:
+                    # Its output is already written: only the confidences are wanted.
+                    for obj in chosen:
+                        stored = store.lookup(obj.id, f)
+                        if stored is not None and stored.confidence is not None:
+                            self._note({obj.id: stored.confidence}, f)
+                    counts.reused += len(chosen)
+                    yield f, None
+                    continue
                 for obj in chosen:
                     if obj.id in out:
                         continue

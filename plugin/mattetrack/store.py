@@ -5,15 +5,18 @@ Layout under the store's root::
 
     store.json                      {"version": 2, "width": W, "height": H,
                                      "objects": {"<id>": {"name": N, "folder": F}}}
-    <F>/<frame>_<key>_<conf>.png    a frame's result: 16-bit grey PNG, coverage * 65535
-                                    (quantisation error < 1e-5); key: what produced it
+    <F>/<frame>_<key>_<conf>.cov    a frame's result: coverage * 65535 (quantisation error
+                                    < 1e-5), LZ4 (`covcodec`; an earlier version's 16-bit grey
+                                    PNG `.png` is read as well); key: what produced it
                                     (`resultkeys`); conf: the engine's confidence * 10000
                                     (`n`: none)
     <F>/base_<frame>.png            the matte an artist was looking at when they first prompted
-                                    that frame (their prompts there correct it)
+                                    that frame (their prompts there correct it), 16-bit PNG
     selections/<key>.png            keyframe selections, by the key of their image and prompts
     tracks/                         an engine's remembered tracks (`mattetrack.memo`), within
                                     `memo_mb`
+    outputs.json                    what each output file written with this store holds
+                                    (`mattetrack.export.outputmanifest`)
 
 An object's folder is named after a digest of its name, so its results follow its name (the
 command line numbers objects in the order given; a name is what an artist keeps). One result is
@@ -35,6 +38,8 @@ import cv2
 import numpy as np
 
 from mattetrack.atomicfile import atomic_write_bytes, remove_stale_temps
+from mattetrack.covcodec import SUFFIX as RESULT_SUFFIX
+from mattetrack.covcodec import decode_coverage, encode_coverage
 from mattetrack.errors import MatteTrackError
 from mattetrack.memo import DEFAULT_MEMO_MB, TrackMemo
 from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
@@ -158,7 +163,8 @@ class ResultStore:
             entries = {}
             folder = self._folder(obj_id)
             if folder.is_dir():
-                for path in folder.glob("*.png"):
+                # An earlier version's PNG results first: one of ours for the frame wins.
+                for path in [*folder.glob("*.png"), *folder.glob(f"*{RESULT_SUFFIX}")]:
                     parts = path.stem.split("_")
                     if len(parts) != 3 or not parts[0].lstrip("-").isdigit():
                         continue
@@ -182,8 +188,9 @@ class ResultStore:
                 # Once per folder and run: a mkdir per frame was 0.1 s of an 84-frame round.
                 folder.mkdir(exist_ok=True)
                 self._made.add(folder)
-            path = folder / f"{frame}_{key}_{conf}.png"
-            atomic_write_bytes(path, self._encode(coverage, path))
+            path = folder / f"{frame}_{key}_{conf}{RESULT_SUFFIX}"
+            self._check(coverage)
+            atomic_write_bytes(path, encode_coverage(coverage))
             entries = self._entries(obj_id)
             old = entries.get(frame)
             entries[frame] = Stored(key, None if confidence is None else float(confidence),
@@ -202,7 +209,15 @@ class ResultStore:
         stored = self.lookup(obj_id, frame)
         if stored is None or (key is not None and stored.key != key):
             return None
-        return self._read(stored.path)
+        if stored.path.suffix != RESULT_SUFFIX:
+            return self._read(stored.path)
+        try:
+            coverage = decode_coverage(stored.path.read_bytes())
+        except (OSError, ValueError):
+            coverage = None
+        if coverage is None or coverage.shape != (self.height, self.width):
+            raise MatteTrackError(f"{stored.path}: damaged result file; delete it to recompute")
+        return coverage
 
     def frames(self, obj_id: int) -> list[int]:
         """Frames that have a stored result for the object, ascending."""
@@ -249,11 +264,15 @@ class ResultStore:
         return TrackMemo(self.root / "tracks", frame_key, self.memo_mb)
 
     # -- encoding --------------------------------------------------------------------------------
-    def _encode(self, coverage: np.ndarray, path: Path) -> bytes:
+    def _check(self, coverage: np.ndarray) -> None:
         if coverage.shape != (self.height, self.width):
             raise ValueError(
                 f"coverage is {coverage.shape}, the store holds {self.height}x{self.width}"
             )
+
+    def _encode(self, coverage: np.ndarray, path: Path) -> bytes:
+        """A 16-bit PNG (bases, selections, an earlier version's results)."""
+        self._check(coverage)
         ok, buf = cv2.imencode(".png", to_u16(coverage), PNG16_PARAMS)
         if not ok:
             raise MatteTrackError(f"{path}: PNG encoding failed")

@@ -7,18 +7,21 @@ Round 0: one click at the object's interior-most point on the first frame, `matt
   (when it suggests none left: the least confident frame not yet corrected),
 adds up to 3 clicks there, at the interior-most points of the 3 largest error regions (positive
 where the object was missed, negative where background was taken; regions under 20 px ignored),
-and reruns `mattetrack track` with every prompt so far and the same store.
+and reruns `mattetrack track` with every prompt so far and the same store. Mode `perfect` (not
+run by default) is the engine's ceiling for the protocol: the true mask of the first frame,
+then each round the true mask of the oracle's frame, as if every correction were perfect.
 
 Printed per round (0-4) and mode: J&F (vos-benchmark, first and last frame skipped; mattes >=
 0.5), clicks so far, seconds per round, frames recomputed (`--timings`' frames_computed), track
-steps remembered (its tracks_remembered: taken from the store instead of tracked again), and
+steps remembered (its tracks_remembered: taken from the store instead of tracked again), output
+files kept (its kept: already holding their mattes, not written again), and
 for the correction rounds the seconds of a full run of the same command (the alternative:
 recomputing the whole shot, from a copy of the store that keeps only the mattes the
 corrections were made on). Also the Spearman correlation between the report's
 confidence and the true IoU over every non-keyframe frame (round 0, all shots pooled).
 
     .venv/bin/python tests/benchmarks/interactive.py [--shots dog,car-shadow] [--rounds 4]
-        [--modes oracle,suggested] [--no-full]
+        [--modes oracle,suggested[,perfect]] [--no-full]
 """
 
 from __future__ import annotations
@@ -81,6 +84,10 @@ def correction_clicks(pred: np.ndarray, truth: np.ndarray,
     return out
 
 
+def truth_file(shot: str, frame: int) -> Path:
+    return DATA / "Annotations" / "480p" / shot / f"{frame:05d}.png"
+
+
 def load_truth(shot: str) -> dict[int, np.ndarray]:
     gt_dir = DATA / "Annotations" / "480p" / shot
     out = {}
@@ -134,6 +141,7 @@ class Round:
     seconds: float
     computed: int
     remembered: int  # track steps taken from the store's memo
+    kept: int  # output files left alone (already up to date)
     full_seconds: float | None = None
 
 
@@ -170,6 +178,8 @@ def run_loop(shot: str, mode: str, rounds: int, work: Path, full: bool) -> ShotL
     report = work / "report.json"
     x, y = interior_point(truth[frames[0]])
     prompts = ["--point", f"{frames[0]}:{x:g},{y:g}"]
+    if mode == "perfect":
+        prompts = ["--mask", f"{frames[0]}:{truth_file(shot, frames[0])}"]
     corrected = {frames[0]}
     loop = ShotLoop()
     for r in range(rounds + 1):
@@ -183,20 +193,22 @@ def run_loop(shot: str, mode: str, rounds: int, work: Path, full: bool) -> ShotL
             shutil.copytree(store, fresh)
             shutil.rmtree(fresh / "selections", ignore_errors=True)
             shutil.rmtree(fresh / "tracks", ignore_errors=True)  # remembered tracks too
-            for result in fresh.glob("o*/[0-9-]*.png"):
+            (fresh / "outputs.json").unlink(missing_ok=True)  # and what its outputs hold
+            for result in fresh.glob("o*/[0-9-]*_*.cov"):
                 result.unlink()
             full_s, _ = track(frames_dir, prompts, scratch, fresh, None)
         mattes = read_mattes(out, frames)
         loop.rounds.append(Round(jf(mattes, truth), len(prompts) // 2, seconds,
                                  timings["frames_computed"],
-                                 timings.get("tracks_remembered", 0), full_s))
+                                 timings.get("tracks_remembered", 0), timings.get("kept", 0),
+                                 full_s))
         rep = json.loads(report.read_text())["objects"][0]
         conf = {int(f): c for f, c in rep["confidence"].items()}
         if r == 0:
             loop.pairs = [(conf[f], iou(mattes[f], truth[f])) for f in frames[1:]]
         if r == rounds:
             break
-        if mode == "oracle":
+        if mode in ("oracle", "perfect"):
             ious = {f: iou(mattes[f], truth[f]) for f in frames if f not in corrected}
             frame = min(ious, key=ious.__getitem__)
         else:
@@ -204,6 +216,9 @@ def run_loop(shot: str, mode: str, rounds: int, work: Path, full: bool) -> ShotL
             frame = left[0] if left else min(
                 (f for f in frames if f not in corrected), key=lambda f: conf.get(f, 1.0))
         corrected.add(frame)
+        if mode == "perfect":
+            prompts += ["--mask", f"{frame}:{truth_file(shot, frame)}"]
+            continue
         for cx, cy, positive in correction_clicks(mattes[frame], truth[frame]):
             prompts += ["--point" if positive else "--negative", f"{frame}:{cx:g},{cy:g}"]
     return loop
@@ -232,9 +247,9 @@ def main() -> int:
                                           not args.no_full and mode == "suggested")
             cells = " ".join(f"{rd.jf:5.1f}" for rd in loop.rounds)
             print(f"  {mode:<9} {shot:<16} J&F by round: {cells}", flush=True)
-            if mode == args.modes.split(",")[0]:
+            if mode == next(m for m in args.modes.split(",") + [""] if m != "perfect"):
                 pairs += loop.pairs
-        print(f"{mode}: round  J&F  clicks  seconds  recomputed  remembered  full-run s"
+        print(f"{mode}: round  J&F  clicks  seconds  recomputed  remembered  kept  full-run s"
               "  round/full")
         for r in range(args.rounds + 1):
             rows = [loop.rounds[r] for loop in loops.values()]
@@ -246,13 +261,14 @@ def main() -> int:
                   f"{np.mean([x.seconds for x in rows]):9.2f}"
                   f"{np.mean([x.computed for x in rows]):11.1f}"
                   f"{np.mean([x.remembered for x in rows]):12.1f}"
-                  + (f"{np.mean(fulls):11.2f}{ratio:10.2f}" if ratio is not None else ""))
+                  f"{np.mean([x.kept for x in rows]):6.1f}"
+                  + (f"{np.mean(fulls):11.2f}{ratio:12.3f}" if ratio is not None else ""))
             summary.setdefault(mode, []).append(mean_jf)
         ratios = [x.seconds / x.full_seconds for loop in loops.values()
                   for x in loop.rounds[1:] if x.full_seconds]
         if ratios:
             print(f"{'':>9}correction round / full run, mean over rounds 1-{args.rounds}: "
-                  f"{np.mean(ratios):.2f}")
+                  f"{np.mean(ratios):.3f}")
     if pairs:
         rho = spearman([c for c, _ in pairs], [i for _, i in pairs])
         print(f"confidence vs true IoU, Spearman over {len(pairs)} frames (round 0): {rho:.3f}")

@@ -73,11 +73,14 @@ class MattePlan:
 
 @dataclass
 class RunResult:
-    """What a run did. Seconds: engine_s includes the reads it waited for; write_s is spent on
-    the writer thread (overlapped); write_wait_s is the loop blocked on a full writer queue;
-    roto_s rasterising and writing roto channels after the shot."""
+    """What a run did. frames: frames done; kept: of those, frames whose file already held
+    their mattes (written by an earlier run with the same store, untouched since) and was left
+    alone. Seconds: engine_s includes the reads it waited for; write_s is spent on the writer
+    thread (overlapped); write_wait_s is the loop blocked on a full writer queue; roto_s
+    rasterising and writing roto channels after the shot."""
 
     frames: int = 0
+    kept: int = 0
     cancelled: bool = False
     engine_s: float = 0.0
     write_s: float = 0.0
@@ -195,9 +198,15 @@ def run_mattes(
     channels = plan.channels
     guard = step_guard or (lambda first: contextlib.nullcontext())
 
+    manifest, output_keys = _output_manifest(session, plan)
+    kept = {f for f in plan.frames
+            if manifest is not None and manifest.holds(plan.output.path(f), output_keys[f])}
+
     def write(frame: int, mattes: list[np.ndarray]) -> None:
         write_matte_frame(request.write, plan.output, session.shot, frame, channels, mattes,
                           plan.crypto)
+        if manifest is not None:
+            manifest.record(plan.output.path(frame), output_keys[frame])
         if on_written is not None:
             on_written(frame)
 
@@ -207,7 +216,7 @@ def run_mattes(
 
     def tracked(writer: BackgroundWriter) -> Iterator[Frame]:
         """Propagates, hands each frame to the writer, and yields it on (for shape fitting)."""
-        frames = session.propagate(plan.frames, objects)
+        frames = session.propagate(plan.frames, objects, unread=kept)
         first = True
         try:
             while True:
@@ -220,14 +229,20 @@ def run_mattes(
                 if item is None:
                     return
                 frame, coverages = item
-                # The engine yields fresh arrays per frame: the writer may keep them until done.
-                writer.submit(plan.output.path(frame), functools.partial(
-                    write, frame, [coverages[o] for o in objects]))
+                if frame in kept:
+                    result.kept += 1
+                    if on_written is not None:
+                        on_written(frame)
+                else:
+                    # The engine yields fresh arrays per frame: the writer may keep them.
+                    writer.submit(plan.output.path(frame), functools.partial(
+                        write, frame, [coverages[o] for o in objects]))
                 result.write_wait_s += time.perf_counter() - tock
                 result.frames += 1
                 if on_submitted is not None:
                     on_submitted(frame)
-                yield frame, coverages
+                if coverages is not None:
+                    yield frame, coverages
                 if cancel is not None and cancel.is_set():
                     result.cancelled = result.frames < len(plan.frames)
                     return
@@ -235,16 +250,20 @@ def run_mattes(
             frames.close()
 
     doc = None
-    with BackgroundWriter(request.write_queue) as writer:
-        if request.roto_channels:
-            from mattetrack.shapes import shapes_from_mattes
+    try:
+        with BackgroundWriter(request.write_queue) as writer:
+            if request.roto_channels:
+                from mattetrack.shapes import shapes_from_mattes
 
-            # Only outlines are kept while tracking; the shapes are fitted once all are in.
-            doc = shapes_from_mattes(tracked(writer), dict(plan.layers), session.shot.width,
-                                     session.shot.height)
-        else:
-            for _ in tracked(writer):
-                pass
+                # Only outlines are kept while tracking; the shapes are fitted once all are in.
+                doc = shapes_from_mattes(tracked(writer), dict(plan.layers),
+                                         session.shot.width, session.shot.height)
+            else:
+                for _ in tracked(writer):
+                    pass
+    finally:
+        if manifest is not None:  # what was written, also when the run stopped early
+            manifest.save()
     result.write_s = writer.seconds
     if doc is not None and not result.cancelled:
         started = time.perf_counter()
@@ -255,6 +274,25 @@ def run_mattes(
                             request.write_queue)
         result.roto_s = time.perf_counter() - started
     return result
+
+
+def _output_manifest(session, plan: MattePlan):
+    """(the store's `OutputManifest`, {frame: output key}), or (None, {}) without a store and
+    for roto channels (their shapes are fitted over the whole shot: any change may move every
+    frame's)."""
+    store = session.store
+    if store is None or plan.request.roto_channels:
+        return None, {}
+    from mattetrack.export.outputmanifest import MANIFEST_NAME, OutputManifest, output_key
+
+    objects = list(plan.layers)
+    request = plan.request
+    settings = (request.output, request.write, request.cryptomatte,
+                tuple(plan.layers.values()), plan.crypto)
+    keys = session.result_keys(plan.frames, objects)
+    return OutputManifest(store.root / MANIFEST_NAME), {
+        f: output_key(settings, f, session.plate_key(f), [keys[o][f] for o in objects])
+        for f in plan.frames}
 
 
 def write_roto_channels(doc, frames: dict[int, str], target: Callable[[int], str],

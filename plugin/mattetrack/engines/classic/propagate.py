@@ -253,7 +253,7 @@ def propagate(
                                                    size, params, spill, forward_needs, memo):
                 if p in wanted_set:
                     for obj, (cov, conf) in tracked.items():
-                        spill.put(p, f"cov{obj}", cov, "png16")
+                        spill.put(p, f"cov{obj}", cov, "coverage")
                         spill.put(p, f"conf{obj}", np.float64(conf), "float64")
                     for obj, delta in deltas.items():
                         spill.put(p, f"delta{obj}", delta)
@@ -358,7 +358,7 @@ class _EdgeFinisher:
 
 def _take_track(spill: Spill, p: int, obj: int) -> tuple[np.ndarray, float] | None:
     """The backward track's (coverage, confidence) at position p, taken from the spill."""
-    cov = spill.take(p, f"cov{obj}", "png16")
+    cov = spill.take(p, f"cov{obj}", "coverage")
     if cov is None:
         return None
     return cov, float(spill.take(p, f"conf{obj}", "float64"))
