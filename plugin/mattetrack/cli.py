@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_track(sub)
     _add_shapes(sub)
+    _add_review(sub)
     _add_serve(sub)
     _add_ui_url(sub)
     return parser
@@ -170,6 +171,13 @@ def _add_track(sub) -> None:
         metavar="PATH.json",
         help="write each object's per-frame confidence and the frames where a correction "
         "would help most",
+    )
+    track.add_argument(
+        "--review",
+        metavar="OUT",
+        help="after tracking, write a contact sheet (.png), an overlay movie (.mp4, .mov) or "
+        "overlay frames (a .png pattern) of the mattes, with the run's confidence (as "
+        "mattetrack review)",
     )
     track.add_argument(
         "--timings",
@@ -288,6 +296,43 @@ def _add_shapes(sub) -> None:
                         help="soft edge of the roto channels: ramp width in px (default: 0)")
     shapes.add_argument("-q", "--quiet", action="store_true", help="no summary")
     shapes.set_defaults(func=_shapes)
+
+
+def _add_review(sub) -> None:
+    """`mattetrack review`."""
+    from mattetrack.review import ReviewOptions
+
+    defaults = ReviewOptions()
+    review = sub.add_parser(
+        "review",
+        help="look at mattes over their plate: a contact sheet, an overlay movie or frames",
+        description="The mattes over the display-referred plate (the plate's colour pipeline), "
+        "each object in its colour with its outline. OUT ending in .png: a contact sheet of "
+        "every Nth frame with each object's confidence under it (from --report); .mp4 or "
+        ".mov: an H.264 movie of every frame; a .png frame pattern: every frame as a PNG.",
+    )
+    review.add_argument("input", help="the plate, as given to track")
+    review.add_argument("mattes", help="mattes.####.exr or out/%%05d.png, as track wrote them")
+    review.add_argument("-o", "--output", required=True,
+                        help="sheet.png, overlay.mp4, overlay.mov or overlay.####.png")
+    review.add_argument("--report", metavar="PATH.json",
+                        help="track's --report: each object's confidence under the sheet")
+    review.add_argument("--range", dest="frame_range", metavar="A-B",
+                        help="only frames A to B (inclusive)")
+    review.add_argument("--colorspace", help="the plate's colour space (as track)")
+    review.add_argument("--every", type=_positive, default=defaults.every, metavar="N",
+                        help=f"contact sheet: every Nth frame (default: {defaults.every})")
+    review.add_argument("--columns", type=_positive, default=defaults.columns, metavar="N",
+                        help=f"contact sheet: tiles per row (default: {defaults.columns})")
+    review.add_argument("--tile-width", type=_positive, default=defaults.tile_width,
+                        metavar="PX", help=f"contact sheet: tile width (default: "
+                        f"{defaults.tile_width})")
+    review.add_argument("--opacity", type=_unit_float, default=defaults.opacity,
+                        help=f"of the matte colour over the plate (default: {defaults.opacity})")
+    review.add_argument("--fps", type=_positive_float, default=defaults.fps,
+                        help=f"movie frame rate (default: {defaults.fps:g})")
+    review.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    review.set_defaults(func=_review)
 
 
 def _add_serve(sub) -> None:
@@ -459,6 +504,74 @@ def _shapes(args: argparse.Namespace) -> int:
     return 0
 
 
+def _unit_float(text: str) -> float:
+    value = _non_negative_float(text)
+    if value > 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not in [0, 1]")
+    return value
+
+
+def _review(args: argparse.Namespace) -> int:
+    from mattetrack.review import ReviewOptions, review_kind
+    from mattetrack.shapes.source import open_mattes
+    from mattetrack.shot import Shot
+
+    started = time.perf_counter()
+    review_kind(args.output)  # a bad -o fails before anything is read
+    report = _read_report(args.report) if args.report else None
+    mattes = open_mattes(args.mattes)
+    shot = Shot.open(args.input, colorspace=args.colorspace,
+                     frame_range=parse_range(args.frame_range))
+    try:
+        options = ReviewOptions(every=args.every, columns=args.columns,
+                                tile_width=args.tile_width, opacity=args.opacity, fps=args.fps)
+        count = _write_review(args.output, shot, mattes, report, options, args.quiet,
+                              set(mattes.frames.values()))
+    finally:
+        shot.close()
+    if not args.quiet:
+        print(f"mattetrack: reviewed {count} frame(s) to {args.output} in "
+              f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _read_report(text: str) -> dict:
+    """A --report document (checked by `review.ReviewSource.open`)."""
+    try:
+        return json.loads(Path(text).read_text())
+    except OSError as err:
+        raise InputError(f"--report {text!r}: cannot read ({err.strerror})") from None
+    except ValueError:
+        raise InputError(f"--report {text!r}: not JSON") from None
+
+
+def _write_review(output: str, shot, mattes, report, options, quiet: bool,
+                  inputs: set[str]) -> int:
+    """Write a review of `mattes` over `shot` at `output` (never over an input); the number of
+    frames it shows."""
+    from tqdm import tqdm
+
+    from mattetrack.framepattern import FramePattern
+    from mattetrack.review import ReviewSource, review_kind, write_review
+
+    source = ReviewSource.open(shot, mattes, report)
+    kind = review_kind(output)
+    pattern = FramePattern.parse(output) if kind == "sequence" else None
+    targets = [pattern.path(f) for f in source.frames] if pattern else [output]
+    protected = {os.path.realpath(p) for p in inputs}
+    if not shot.is_movie:
+        protected |= {os.path.realpath(shot.file(f)) for f in shot.frames}
+    for target in targets:
+        if os.path.realpath(target) in protected:
+            raise InputError(f"-o {output!r}: would overwrite the input {target}")
+    shown = len(source.frames) if kind != "sheet" else len(source.frames[::options.every])
+    with tqdm(total=shown if kind != "sheet" else None, unit="frame", desc="review",
+              disable=quiet or not sys.stderr.isatty() or kind == "sheet", file=sys.stderr,
+              dynamic_ncols=True) as bar:
+        write_review(output, source, options, on_frame=lambda frame: bar.update(1))
+    return shown
+
+
 def _report_path(text: str) -> Path:
     """Checked --report PATH.json (before any work)."""
     path = Path(text)
@@ -594,6 +707,10 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
     session.adopt_bases()  # prompts on frames with stored mattes correct those mattes
     plan = plan_mattes(session, request)
     report = _report_path(args.report) if args.report else None
+    if args.review is not None:
+        from mattetrack.review import review_kind
+
+        review_kind(args.review)  # a bad --review fails before the tracking
     opened = time.perf_counter()
 
     show = not args.quiet and sys.stderr.isatty()
@@ -638,6 +755,14 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
         from mattetrack.report import write_report
 
         write_report(report, session, plan.frames)
+    if args.review is not None and not result.cancelled:
+        from mattetrack.report import build_report
+        from mattetrack.review import ReviewOptions
+        from mattetrack.shapes.source import open_mattes
+
+        _write_review(args.review, shot, open_mattes(args.output), build_report(
+            session, plan.frames), ReviewOptions(), args.quiet,
+            session.input_files | {plan.output.path(f) for f in plan.frames})
     if not args.quiet:
         seconds = time.perf_counter() - started
         kept = f" ({result.kept} more were up to date)" if result.kept else ""

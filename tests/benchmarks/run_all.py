@@ -19,8 +19,9 @@
   (service_responsiveness.py);
 - the artist's loop: J&F per correction round in the oracle and suggested modes, seconds and
   frames recomputed per round against a full run, confidence against true IoU
-  (interactive.py); linear ACEScg EXR plates against their JPEGs (linear_plates.py). Their own
-  tables follow the main one.
+  (interactive.py); linear ACEScg EXR plates against their JPEGs (linear_plates.py); review's
+  overlay movie, frames and contact sheet against a bare decode and encode (review_speed.py).
+  Their own tables follow the main one.
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
 """
@@ -177,7 +178,8 @@ def main() -> int:
         print("SAM throughput per model size: skipped (no CUDA; --sam runs it on the CPU)")
     here = Path(__file__).resolve().parent
     quick = ["--shots", "dog,car-shadow", "--rounds", "2"] if args.quick else []
-    for script, extra in (("interactive.py", quick), ("linear_plates.py", quick[:2])):
+    for script, extra in (("interactive.py", quick), ("linear_plates.py", quick[:2]),
+                          ("review_speed.py", [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)
     return 0

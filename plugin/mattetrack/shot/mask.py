@@ -7,6 +7,7 @@ conversion. EXR masks cover their display window, placed through the data window
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 from PIL import Image
 
@@ -36,8 +37,24 @@ def _check_size(path: str, width: int, height: int, mask_w: int, mask_h: int) ->
         raise InputError(f"{path}: mask is {mask_w}x{mask_h}, the shot is {width}x{height}")
 
 
+def _grey_png(path: str) -> np.ndarray | None:
+    """The (H, W) uint8 or uint16 values of a grey PNG (what `track` writes for one object), or
+    None for anything else: read by OpenCV in ~1 ms where the general path below takes ~15 ms at
+    854x480 (OpenCV expands palettes and keeps alpha, so those are never 2-D)."""
+    if not path.lower().endswith(".png"):
+        return None
+    values = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if values is None or values.ndim != 2 or values.dtype not in (np.uint8, np.uint16):
+        return None
+    return values
+
+
 def read_mask(path: str, width: int, height: int) -> np.ndarray:
     """(height, width) float32 coverage in [0, 1] from the mask image at `path`."""
+    grey = _grey_png(path)
+    if grey is not None:
+        _check_size(path, width, height, grey.shape[1], grey.shape[0])
+        return grey.astype(np.float32) / np.float32(np.iinfo(grey.dtype).max)
     indices = _palette_indices(path)
     if indices is not None:
         _check_size(path, width, height, indices.shape[1], indices.shape[0])
