@@ -232,6 +232,11 @@ def test_all_negative_prompts_are_refused():
     s.add_point(obj, 12, 5, 5, positive=False)
     with pytest.raises(InputError, match="frame 12 are all negative"):
         next(s.propagate())
+    with pytest.raises(InputError, match="frame 12 are all negative"):  # nor a preview of it
+        s.select(obj, 12)
+    assert s.prompt_problem(obj, 12) is not None and s.prompt_problem(obj, 11) is None
+    s.set_base(obj, 12, np.ones((Frames().height, Frames().width), np.float32))
+    assert s.prompt_problem(obj, 12) is None  # a correction of a matte: it takes away from it
 
 
 def test_strokes_are_prompts():

@@ -65,6 +65,13 @@ class FramePrompts:
                 and not self.strokes)
 
     @property
+    def selects_nothing(self) -> bool:
+        """Only negative prompts and nothing for them to take away from (no mask, no base): no
+        selection can come of them."""
+        return (self.dense is None and self.box is None and not (self.labels == 1).any()
+                and not any(s.positive for s in self.strokes))
+
+    @property
     def dense(self) -> np.ndarray | None:
         """The coverage the other prompts refine: the artist's mask, else the base."""
         return self.mask if self.mask is not None else self.base

@@ -233,6 +233,9 @@ class Session:
         prompts = obj.prompts.get(frame)
         if prompts is None or prompts.empty:
             raise InputError(f"object {obj.name!r} has no prompts on frame {frame}")
+        problem = self.prompt_problem(obj_id, frame)
+        if problem is not None:  # not an empty matte that looks like a result
+            raise InputError(problem)
         key = (obj_id, frame)
         if key not in self._selected:
             coverage = None
@@ -260,12 +263,19 @@ class Session:
             if not obj.keyframes:
                 raise InputError(f"object {obj.name!r} has no prompts")
             for f in obj.keyframes:
-                p = obj.prompts[f]
-                if (p.dense is None and p.box is None and not (p.labels == 1).any()
-                        and not any(s.positive for s in p.strokes)):
-                    raise InputError(
-                        f"object {obj.name!r}: the prompts on frame {f} are all negative; "
-                        "add a positive point, a stroke, a box or a mask")
+                problem = self.prompt_problem(obj.id, f)
+                if problem is not None:
+                    raise InputError(problem)
+
+    def prompt_problem(self, obj_id: int, frame: int) -> str | None:
+        """Why an object's prompts on a frame cannot select anything (only negative ones and no
+        matte to refine), as a one-line message; None when they can."""
+        obj = self.object(obj_id)
+        prompts = obj.prompts.get(frame)
+        if prompts is None or prompts.empty or not prompts.selects_nothing:
+            return None
+        return (f"object {obj.name!r}: the prompts on frame {frame} are all negative; "
+                "add a positive point, a stroke, a box or a mask")
 
     def adopt_bases(self) -> None:
         """Prompts on a frame the store has a propagated matte for correct that matte.

@@ -370,6 +370,21 @@ def test_alt_click_and_mode_toggle_send_negative_points(page, server, plate, ser
     assert [o["keyframes"] for o in info["objects"]] == [[FIRST]]
 
 
+def test_only_negative_clicks_say_why_nothing_is_selected(page, server, plate, service_root):
+    """A first click that is negative selects nothing: the status line says so (and what to do)
+    and the frame is shown without an overlay, rather than an empty matte passing for one."""
+    _, truth = service_root
+    _open_ui(page, server, plate)
+    plain = _shown(page).astype(np.int16)
+    bx, by = _background(truth[0])
+    seq = _seq(page)
+    page.locator("#stage").click(position=_css(page, bx, by), modifiers=["Alt"])
+    _wait_preview(page, seq, FIRST)
+    page.wait_for_selector("#status[data-kind=error]")
+    assert "all negative" in page.inner_text("#status")
+    assert np.abs(_shown(page).astype(np.int16) - plain).max() <= 1
+
+
 def test_drag_sends_a_box_on_the_frame_shown(page, server, plate, service_root):
     _, truth = service_root
     prompts = Prompts(page)

@@ -92,6 +92,27 @@ def test_open_click_preview(client, plate, service_root):
     assert client.call("GET", f"/v1/sessions/{sid}")[0] == 404
 
 
+def test_a_preview_says_which_prompts_select_nothing(client, plate, service_root):
+    """An object with only negative clicks on a frame is left out of the preview, and the
+    answer's header says why (the UI shows it); the other objects are drawn as usual."""
+    from urllib.parse import unquote
+
+    _, truth = service_root
+    sid, oid = _open(client, plate, "blob", truth=truth)
+    only = client.ok("POST", f"/v1/sessions/{sid}/objects", {"name": "ête"}, 201)["object"]
+    client.ok("POST", f"/v1/sessions/{sid}/objects/{only}/prompts",
+              {"frame": FIRST, "negative": [[3.5, 4.25]]})
+    with client.request("GET", f"/v1/sessions/{sid}/preview?frame={FIRST}") as resp:
+        assert resp.status == 200
+        problem = unquote(resp.headers["X-MatteTrack-Problem"])
+        shown = cv2.imdecode(np.frombuffer(resp.read(), np.uint8), cv2.IMREAD_COLOR)
+    assert problem.startswith("object 'ête': the prompts on frame") and "all negative" in problem
+    np.testing.assert_array_equal(shown, _preview(client, sid, f"frame={FIRST}&object={oid}"))
+    with client.request("GET", f"/v1/sessions/{sid}/preview?frame={FIRST}&object={oid}") as resp:
+        assert "X-MatteTrack-Problem" not in resp.headers
+    client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
 def test_bad_requests(client, plate, service_root):
     _, truth = service_root
     sid, oid = _open(client, plate, truth=truth)

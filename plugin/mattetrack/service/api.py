@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 from mattetrack import __version__
 from mattetrack.engines import Engine
@@ -40,6 +41,9 @@ from mattetrack.service.routing import (
 )
 from mattetrack.service.state import Registry, ServiceSession
 from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, service_formats
+
+# A preview's header naming prompts that select nothing (the UI shows it).
+PREVIEW_PROBLEM = "X-MatteTrack-Problem"
 
 # -- schema pieces of the answers ----------------------------------------------------------------
 PROMPTS_INFO = obj(("frame", "points", "negative", "box", "mask"), frame=INT,
@@ -385,12 +389,19 @@ def preview(service: Service, req: Request) -> Reply:
             read = MatteSequence({frame: path}, list(layers.values()), shot.width, shot.height,
                                  True).read(frame)
             mattes = {o: read[layer] for o, layer in layers.items()}
+        problems = []
         for obj_id in obj_ids:  # else the selection on a keyframe
             if obj_id not in mattes and frame in session.core.keyframes(obj_id):
+                problem = session.core.prompt_problem(obj_id, frame)
+                if problem is not None:  # the frame without it, and why (the UI says it)
+                    problems.append(problem)
+                    continue
                 mattes[obj_id] = session.select(obj_id, frame)
         if len(mattes) < len(obj_ids) or not obj_ids:  # a frame still to be clicked on
             service.prepare_soon(session, frame)
-    return Reply(200, render_preview(shot.image(frame), mattes, max_side), "image/png")
+    headers = {PREVIEW_PROBLEM: quote("; ".join(problems))} if problems else {}
+    return Reply(200, render_preview(shot.image(frame), mattes, max_side), "image/png",
+                 headers=headers)
 
 
 def propagate(service: Service, req: Request) -> Reply:
@@ -588,7 +599,9 @@ ROUTES: list[Route] = [
     Route("GET", _SID + "/preview", preview,
           "A frame as an 8-bit PNG with each object's matte as a coloured overlay: its "
           "propagated matte where one is written and up to date, else its selection on its "
-          "keyframes",
+          "keyframes. An object whose prompts there cannot select anything (all negative, "
+          "nothing to refine) is left out, and the header " + PREVIEW_PROBLEM + " says why "
+          "(percent-encoded UTF-8)",
           query={"frame": (INT, True, "the frame"),
                  "object": (INT, False, "only this object"),
                  "max_side": ({**INT, "minimum": 16}, False, "longer side at most, px")},

@@ -43,10 +43,12 @@ export class Api {
     return response.json();
   }
 
-  /** A binary answer (a preview PNG) as a Blob; `signal` aborts it. */
-  async blob(path, signal) {
+  /** A preview PNG: { blob, problem } where problem is why an object is left out of it (prompts
+   *  that select nothing), or null. */
+  async preview(path, signal) {
     const response = await this.fetch("GET", path, undefined, signal);
-    return response.blob();
+    const problem = response.headers.get("X-MatteTrack-Problem");
+    return { blob: await response.blob(), problem: problem ? decodeURIComponent(problem) : null };
   }
 
   /** Parsed lines of an NDJSON stream, as they arrive (the page stays responsive). */

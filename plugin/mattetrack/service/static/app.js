@@ -337,9 +337,10 @@ async function loadPreview() {
   if (maxSide) query.set("max_side", maxSide);
   preview.side = maxSide;
   try {
-    const blob = await state.api.blob(
+    const { blob, problem } = await state.api.preview(
       `/v1/sessions/${s.session}/preview?${query}`, controller.signal);
     if (seq !== preview.seq) return;
+    if (problem) setStatus(problem, "error");  // e.g. only negative clicks: nothing selected
     const url = URL.createObjectURL(blob);
     const img = $("frame");
     img.src = url;
