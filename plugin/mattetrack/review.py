@@ -35,6 +35,7 @@ PALETTE: tuple[tuple[int, int, int], ...] = (
     (170, 100, 255), (255, 120, 40), (0, 230, 190), (255, 255, 255),
 )
 MOVIE_CONTAINERS = {".mp4": "mp4", ".mov": "mov"}
+_AVCOL_SPC_BT470BG = 5  # FFmpeg's AVColorSpace for the BT.601 matrix its rgb24 -> yuv420p uses
 
 
 @dataclass(frozen=True)
@@ -220,8 +221,12 @@ def write_contact_sheet(path: str, source: ReviewSource,
 def write_movie(path: str, source: ReviewSource, options: ReviewOptions = ReviewOptions(),
                 on_frame=None) -> None:
     """Every frame's overlay as H.264 (yuv420p, CRF 18) in an MP4 or MOV container at
-    `options.fps`; odd sizes are padded by one pixel (4:2:0 needs even ones)."""
+    `options.fps`; odd sizes are padded by one pixel (4:2:0 needs even ones). FFmpeg's own
+    conversion makes the YUV (the BT.601 matrix, video range: an explicit BT.709 conversion
+    cost ~4 ms a frame at 854x480, 32 -> 28 frames/s), and the stream says so, with the sRGB
+    primaries (BT.709) and transfer, so players need not guess."""
     import av
+    from av.video.reformatter import ColorPrimaries, ColorRange, ColorTrc
 
     container_format = MOVIE_CONTAINERS[os.path.splitext(path)[1].lower()]
     tmp = temp_path(Path(path))
@@ -233,6 +238,9 @@ def write_movie(path: str, source: ReviewSource, options: ReviewOptions = Review
                 1001))
             stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
             stream.options = {"crf": "18", "preset": "veryfast"}
+            codec = stream.codec_context
+            codec.colorspace, codec.color_range = _AVCOL_SPC_BT470BG, ColorRange.MPEG
+            codec.color_primaries, codec.color_trc = ColorPrimaries.BT709, ColorTrc.IEC61966_2_1
             for f, img in source.overlays(source.frames, options.opacity):
                 if img.shape[:2] != (height, width):
                     img = cv2.copyMakeBorder(img, 0, height - img.shape[0], 0,
