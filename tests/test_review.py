@@ -147,12 +147,16 @@ def test_review_refuses_bad_input_in_one_line(shot_files, tmp_path, capsys, case
     assert (folder / "m.0003.png").read_bytes() == before
 
 
-def test_track_review_shows_the_runs_own_confidence(shot_files, tmp_path):
+@pytest.mark.parametrize("name, output", [("object", "t.####.png"), ("my dog", "t.####.png"),
+                                          ("my dog", "t.####.exr")])
+def test_track_review_shows_the_runs_own_confidence(shot_files, tmp_path, name, output):
+    """Also when the mattes name the object otherwise (one grey PNG: `object`; an EXR layer:
+    `my_dog`)."""
     folder, truths = shot_files
     x, y = click_point(truths[0].astype(np.float32))
     sheet = tmp_path / "s.png"
-    assert main(["track", str(folder / "p.####.png"), "--point", f"{x},{y}", "-q", "-o",
-                 str(tmp_path / "t.####.png"), "--review", str(sheet)]) == 0
+    assert main(["track", str(folder / "p.####.png"), "--object", name, "--point", f"{x},{y}",
+                 "-q", "-o", str(tmp_path / output), "--review", str(sheet)]) == 0
     img = cv2.cvtColor(cv2.imread(str(sheet)), cv2.COLOR_BGR2RGB)
     strip = img[-4 - 14 + 10, 4:-4]
     # A confidence for every frame: no grey (unknown) band, and the keyframe's is 1 (green).

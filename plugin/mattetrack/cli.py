@@ -545,6 +545,26 @@ def _read_report(text: str) -> dict:
         raise InputError(f"--report {text!r}: not JSON") from None
 
 
+def _named_as_mattes(report: dict | None, names: list[str]) -> dict | None:
+    """The report with its objects named as the matte files name them: EXR layers hold
+    sanitised names (`my dog` -> `my_dog`), a grey PNG one object called `object`."""
+    from mattetrack.export.channels import sanitize_layer_name
+
+    objects = (report or {}).get("objects")
+    if not isinstance(objects, list):
+        return report  # (a malformed report is refused by ReviewSource.open)
+    renamed = []
+    for obj in objects:
+        if isinstance(obj, dict) and obj.get("name") not in names:
+            layer = sanitize_layer_name(str(obj.get("name")))
+            if layer in names:
+                obj = {**obj, "name": layer}
+            elif len(names) == 1 and len(objects) == 1:
+                obj = {**obj, "name": names[0]}
+        renamed.append(obj)
+    return {**report, "objects": renamed}
+
+
 def _write_review(output: str, shot, mattes, report, options, quiet: bool,
                   inputs: set[str]) -> int:
     """Write a review of `mattes` over `shot` at `output` (never over an input); the number of
@@ -554,7 +574,7 @@ def _write_review(output: str, shot, mattes, report, options, quiet: bool,
     from mattetrack.framepattern import FramePattern
     from mattetrack.review import ReviewSource, review_kind, write_review
 
-    source = ReviewSource.open(shot, mattes, report)
+    source = ReviewSource.open(shot, mattes, _named_as_mattes(report, list(mattes.objects)))
     kind = review_kind(output)
     pattern = FramePattern.parse(output) if kind == "sequence" else None
     targets = [pattern.path(f) for f in source.frames] if pattern else [output]

@@ -162,8 +162,7 @@ class ReviewSource:
             return
         with ThreadPoolExecutor(1, thread_name_prefix="mattetrack-review") as pool:
             pending: deque = deque()
-            todo = iter(frames)
-            for f in todo:
+            for f in frames:
                 pending.append((f, pool.submit(self.overlay, f, opacity)))
                 if len(pending) > ahead:
                     done, future = pending.popleft()
