@@ -75,6 +75,13 @@ def test_an_earlier_versions_png_result_is_read_and_replaced(tmp_path):
     again.put(1, 7, np.ones((3, 4), np.float32), "k2")
     assert not old.exists() and again.lookup(1, 7).path.suffix == ".cov"
     np.testing.assert_array_equal(ResultStore(tmp_path, 4, 3).get(1, 7, "k2"), 1.0)
+    # So are its bases (the matte a correction corrects: an input, it must not be lost).
+    cv2.imwrite(str(old.parent / "base_9.png"), values)
+    assert again.base_frames(1) == [9]
+    np.testing.assert_array_equal(again.get_base(1, 9), values / np.float32(65535.0))
+    again.put_base(1, 9, np.zeros((3, 4), np.float32))
+    assert sorted(p.name for p in old.parent.glob("base_*")) == ["base_9.cov"]
+    assert again.base_frames(1) == [9] and not again.get_base(1, 9).any()
 
 
 def test_results_are_keyed_and_one_is_kept_per_frame(tmp_path):

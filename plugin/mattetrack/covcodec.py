@@ -1,5 +1,6 @@
-"""Coverage as MatteTrack keeps it for itself (the result store, the memo of tracks, the
-propagation spill): (h, w) values on the 1/65535 grid (`pngcodec.to_u16`), LZ4-compressed.
+"""Coverage as MatteTrack keeps it for itself (the result store's results, bases and
+selections, the memo of tracks, the propagation spill): (h, w) values on the 1/65535 grid
+(`pngcodec.to_u16`), LZ4-compressed.
 
 A coverage file is `MTCOV1\\0\\0`, height and width (little-endian uint32), then the LZ4 block
 of the (h, w) little-endian uint16 values. Mattes are long runs of 0 and 65535 with a thin soft

@@ -1,11 +1,11 @@
-"""Coverage in [0, 1] at 1/65535 steps, as MatteTrack keeps it for itself, and the 16-bit
-PNGs among those files (the result store's bases and selections; per-frame results, tracks and
-the spill are LZ4: `covcodec`; optical flows: `flowcodec`).
+"""Coverage in [0, 1] on the 1/65535 grid MatteTrack keeps it on (the files themselves:
+`covcodec`; an earlier version's 16-bit PNGs are still read), and how PNGs are encoded.
 
-zlib level 1 and no PNG row filter: mattes are mostly flat, so level 1 already shrinks them ~50x,
-and libpng's per-row filter search is most of the encoding time. Measured on an 854x480 DAVIS
-matte (2 cores): 8.8 ms and 57 KB with the filter search, 2.7 ms and 60 KB without. The grey
-output PNGs (`export.png`) take their parameters from the same `png_params`.
+zlib level 1 and one row filter for every row: mattes are mostly flat, so level 1 already
+shrinks them ~50x, and libpng's per-row filter search is most of the encoding time. Measured on
+an 854x480 DAVIS matte (2 cores), as a 16-bit PNG: 8.8 ms and 57 KB with the filter search,
+2.7 ms and 60 KB without. The grey output PNGs (`export.png`) take their parameters from
+`png_params`.
 """
 
 from __future__ import annotations
@@ -22,9 +22,6 @@ def png_params(row_filter: str) -> list[int]:
         return [cv2.IMWRITE_PNG_COMPRESSION, 1]
     return [cv2.IMWRITE_PNG_COMPRESSION, 1,
             cv2.IMWRITE_PNG_FILTER, getattr(cv2, f"IMWRITE_PNG_FILTER_{row_filter}")]
-
-
-PNG16_PARAMS: list[int] = png_params("NONE")
 
 
 def to_u16(coverage: np.ndarray) -> np.ndarray:

@@ -5,18 +5,18 @@ Layout under the store's root::
 
     store.json                      {"version": 2, "width": W, "height": H,
                                      "objects": {"<id>": {"name": N, "folder": F}}}
-    <F>/<frame>_<key>_<conf>.cov    a frame's result: coverage * 65535 (quantisation error
-                                    < 1e-5), LZ4 (`covcodec`; an earlier version's 16-bit grey
-                                    PNG `.png` is read as well); key: what produced it
-                                    (`resultkeys`); conf: the engine's confidence * 10000
-                                    (`n`: none)
-    <F>/base_<frame>.png            the matte an artist was looking at when they first prompted
-                                    that frame (their prompts there correct it), 16-bit PNG
-    selections/<key>.png            keyframe selections, by the key of their image and prompts
+    <F>/<frame>_<key>_<conf>.cov    a frame's result; key: what produced it (`resultkeys`);
+                                    conf: the engine's confidence * 10000 (`n`: none)
+    <F>/base_<frame>.cov            the matte an artist was looking at when they first prompted
+                                    that frame (their prompts there correct it)
+    selections/<key>.cov            keyframe selections, by the key of their image and prompts
     tracks/                         an engine's remembered tracks (`mattetrack.memo`), within
                                     `memo_mb`
     outputs.json                    what each output file written with this store holds
                                     (`mattetrack.export.outputmanifest`)
+
+Every coverage file is coverage * 65535 (quantisation error < 1e-5), LZ4 (`covcodec`); the
+same files an earlier version kept as 16-bit grey PNGs (`.png`) are read as well.
 
 An object's folder is named after a digest of its name, so its results follow its name (the
 command line numbers objects in the order given; a name is what an artist keeps). One result is
@@ -27,6 +27,7 @@ later run picks up what is there.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -42,9 +43,11 @@ from mattetrack.covcodec import SUFFIX as RESULT_SUFFIX
 from mattetrack.covcodec import decode_coverage, encode_coverage
 from mattetrack.errors import MatteTrackError
 from mattetrack.memo import DEFAULT_MEMO_MB, TrackMemo
-from mattetrack.pngcodec import PNG16_PARAMS, from_u16, to_u16
+from mattetrack.pngcodec import from_u16
 
 __all__ = ["ResultStore", "Stored", "atomic_write_bytes"]
+
+_LEGACY_SUFFIX = ".png"  # coverage an earlier version kept: read, never written
 
 _VERSION = 2
 
@@ -163,8 +166,9 @@ class ResultStore:
             entries = {}
             folder = self._folder(obj_id)
             if folder.is_dir():
-                # An earlier version's PNG results first: one of ours for the frame wins.
-                for path in [*folder.glob("*.png"), *folder.glob(f"*{RESULT_SUFFIX}")]:
+                # An earlier version's results first: one of ours for the frame wins.
+                for path in [*folder.glob(f"*{_LEGACY_SUFFIX}"),
+                             *folder.glob(f"*{RESULT_SUFFIX}")]:
                     parts = path.stem.split("_")
                     if len(parts) != 3 or not parts[0].lstrip("-").isdigit():
                         continue
@@ -189,8 +193,7 @@ class ResultStore:
                 folder.mkdir(exist_ok=True)
                 self._made.add(folder)
             path = folder / f"{frame}_{key}_{conf}{RESULT_SUFFIX}"
-            self._check(coverage)
-            atomic_write_bytes(path, encode_coverage(coverage))
+            self._write(path, coverage)
             entries = self._entries(obj_id)
             old = entries.get(frame)
             entries[frame] = Stored(key, None if confidence is None else float(confidence),
@@ -209,15 +212,7 @@ class ResultStore:
         stored = self.lookup(obj_id, frame)
         if stored is None or (key is not None and stored.key != key):
             return None
-        if stored.path.suffix != RESULT_SUFFIX:
-            return self._read(stored.path)
-        try:
-            coverage = decode_coverage(stored.path.read_bytes())
-        except (OSError, ValueError):
-            coverage = None
-        if coverage is None or coverage.shape != (self.height, self.width):
-            raise MatteTrackError(f"{stored.path}: damaged result file; delete it to recompute")
-        return coverage
+        return self._read(stored.path)
 
     def frames(self, obj_id: int) -> list[int]:
         """Frames that have a stored result for the object, ascending."""
@@ -225,37 +220,40 @@ class ResultStore:
             return sorted(self._entries(obj_id))
 
     # -- bases: what a correction corrects -------------------------------------------------------
-    def _base_path(self, obj_id: int, frame: int) -> Path:
-        return self._folder(obj_id) / f"base_{frame}.png"
+    def _base(self, obj_id: int, frame: int) -> Path:
+        """Where a base lives, without its suffix."""
+        return self._folder(obj_id) / f"base_{frame}"
 
     def put_base(self, obj_id: int, frame: int, coverage: np.ndarray) -> None:
         """Keep the matte an object had on `frame` when it was first prompted there."""
-        path = self._base_path(obj_id, frame)
-        path.parent.mkdir(exist_ok=True)
-        atomic_write_bytes(path, self._encode(coverage, path))
+        stem = self._base(obj_id, frame)
+        stem.parent.mkdir(exist_ok=True)
+        self._write_named(stem, coverage)
 
     def get_base(self, obj_id: int, frame: int) -> np.ndarray | None:
-        path = self._base_path(obj_id, frame)
-        return self._read(path) if path.exists() else None
+        return self._read_named(self._base(obj_id, frame))
 
     def base_frames(self, obj_id: int) -> list[int]:
         folder = self._folder(obj_id)
-        return sorted(int(p.stem[5:]) for p in folder.glob("base_*.png")
-                      if p.stem[5:].lstrip("-").isdigit()) if folder.is_dir() else []
+        if not folder.is_dir():
+            return []
+        return sorted({int(p.stem[5:]) for suffix in (RESULT_SUFFIX, _LEGACY_SUFFIX)
+                       for p in folder.glob(f"base_*{suffix}")
+                       if p.stem[5:].lstrip("-").isdigit()})
 
     def drop_base(self, obj_id: int, frame: int) -> None:
-        self._base_path(obj_id, frame).unlink(missing_ok=True)
+        stem = self._base(obj_id, frame)
+        for suffix in (RESULT_SUFFIX, _LEGACY_SUFFIX):
+            Path(f"{stem}{suffix}").unlink(missing_ok=True)
 
     # -- keyframe selections ---------------------------------------------------------------------
     def put_selection(self, key: str, coverage: np.ndarray) -> None:
         folder = self.root / "selections"
         folder.mkdir(exist_ok=True)
-        path = folder / f"{key}.png"
-        atomic_write_bytes(path, self._encode(coverage, path))
+        self._write_named(folder / key, coverage)
 
     def get_selection(self, key: str) -> np.ndarray | None:
-        path = self.root / "selections" / f"{key}.png"
-        return self._read(path) if path.exists() else None
+        return self._read_named(self.root / "selections" / key)
 
     # -- remembered tracks ---------------------------------------------------------------------
     def track_memo(self, frame_key: Callable[[int], str]) -> TrackMemo:
@@ -263,23 +261,37 @@ class ResultStore:
         plate frame's pixels."""
         return TrackMemo(self.root / "tracks", frame_key, self.memo_mb)
 
-    # -- encoding --------------------------------------------------------------------------------
-    def _check(self, coverage: np.ndarray) -> None:
+    # -- coverage files --------------------------------------------------------------------------
+    def _write(self, path: Path, coverage: np.ndarray) -> None:
         if coverage.shape != (self.height, self.width):
             raise ValueError(
                 f"coverage is {coverage.shape}, the store holds {self.height}x{self.width}"
             )
+        atomic_write_bytes(path, encode_coverage(coverage))
 
-    def _encode(self, coverage: np.ndarray, path: Path) -> bytes:
-        """A 16-bit PNG (bases, selections, an earlier version's results)."""
-        self._check(coverage)
-        ok, buf = cv2.imencode(".png", to_u16(coverage), PNG16_PARAMS)
-        if not ok:
-            raise MatteTrackError(f"{path}: PNG encoding failed")
-        return buf.tobytes()
+    def _write_named(self, stem: Path, coverage: np.ndarray) -> None:
+        """Write `<stem>.cov`, replacing an earlier version's `<stem>.png`."""
+        self._write(Path(f"{stem}{RESULT_SUFFIX}"), coverage)
+        Path(f"{stem}{_LEGACY_SUFFIX}").unlink(missing_ok=True)
+
+    def _read_named(self, stem: Path) -> np.ndarray | None:
+        """`<stem>.cov`, else an earlier version's `<stem>.png`, else None."""
+        for suffix in (RESULT_SUFFIX, _LEGACY_SUFFIX):
+            path = Path(f"{stem}{suffix}")
+            if path.exists():
+                return self._read(path)
+        return None
 
     def _read(self, path: Path) -> np.ndarray:
-        q = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if q is None or q.shape != (self.height, self.width) or q.dtype != np.uint16:
+        """(H, W) float32 coverage of a coverage file (ours, or an earlier version's PNG)."""
+        coverage = None
+        if path.suffix == _LEGACY_SUFFIX:
+            q = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+            if q is not None and q.dtype == np.uint16:
+                coverage = from_u16(q)
+        else:
+            with contextlib.suppress(OSError, ValueError):  # (a damaged file: below)
+                coverage = decode_coverage(path.read_bytes())
+        if coverage is None or coverage.shape != (self.height, self.width):
             raise MatteTrackError(f"{path}: damaged result file; delete it to recompute")
-        return from_u16(q)
+        return coverage
