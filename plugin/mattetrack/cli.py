@@ -571,6 +571,7 @@ def _write_review(output: str, shot, mattes, report, options, quiet: bool,
     frames it shows."""
     from tqdm import tqdm
 
+    from mattetrack.export.pipeline import refuse_overwrites
     from mattetrack.framepattern import FramePattern
     from mattetrack.review import ReviewSource, review_kind, write_review
 
@@ -578,12 +579,7 @@ def _write_review(output: str, shot, mattes, report, options, quiet: bool,
     kind = review_kind(output)
     pattern = FramePattern.parse(output) if kind == "sequence" else None
     targets = [pattern.path(f) for f in source.frames] if pattern else [output]
-    protected = {os.path.realpath(p) for p in inputs}
-    if not shot.is_movie:
-        protected |= {os.path.realpath(shot.file(f)) for f in shot.frames}
-    for target in targets:
-        if os.path.realpath(target) in protected:
-            raise InputError(f"-o {output!r}: would overwrite the input {target}")
+    refuse_overwrites(shot, targets, inputs, output, "the input")
     shown = len(source.frames) if kind != "sheet" else len(source.frames[::options.every])
     with tqdm(total=shown if kind != "sheet" else None, unit="frame", desc="review",
               disable=quiet or not sys.stderr.isatty() or kind == "sheet", file=sys.stderr,

@@ -20,7 +20,7 @@ import functools
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -146,17 +146,21 @@ def _plate_layers(shot) -> set[str]:
 
 def _refuse_overwrites(shot, output: MatteOutput, frames: list[int],
                        inputs: set[str]) -> None:
-    """An output file must never be one of the inputs: a plate frame or a mask prompt's file."""
-    protected = {os.path.realpath(p): "the input mask" for p in inputs}
-    if not shot.is_movie:
-        for f in frames:
-            protected[os.path.realpath(shot.file(f))] = "the plate"
-    else:
-        protected[os.path.realpath(shot.path)] = "the plate"
-    for f in frames:
-        target = os.path.realpath(output.path(f))
+    refuse_overwrites(shot, [output.path(f) for f in frames], inputs, output.text)
+
+
+def refuse_overwrites(shot, targets: Iterable[str], inputs: Iterable[str], text: str,
+                      inputs_are: str = "the input mask") -> None:
+    """An output file (`targets`, from the output given as `text`) must never be one of the
+    inputs: a plate frame, or one of `inputs` (a mask prompt's file, mattes under review, ...,
+    named `inputs_are` in the error). InputError on the `output` field otherwise."""
+    protected = {os.path.realpath(p): inputs_are for p in inputs}
+    plate = [shot.path] if shot.is_movie else [shot.file(f) for f in shot.frames]
+    protected.update((os.path.realpath(p), "the plate") for p in plate)
+    for path in targets:
+        target = os.path.realpath(path)
         if target in protected:
-            raise InputError(f"{output.text!r}: would overwrite {protected[target]} {target}",
+            raise InputError(f"{text!r}: would overwrite {protected[target]} {target}",
                              field="output")
 
 
