@@ -112,6 +112,27 @@ def test_selection_is_cached_until_prompts_change():
         second[0, 0] = 1  # previews are read-only: callers can't corrupt the cache
 
 
+def test_result_keys_follow_every_change_of_prompts():
+    """The keys (cached per keyframe) change with the prompts, a base, a cleared frame and a
+    removed object, and come back when the prompts do."""
+    s = Session(Frames(), RecordingEngine())
+    obj = s.add_object()
+    s.add_point(obj, 12, 10, 10)
+    first = s.result_keys(Frames.frames, [obj])
+    assert s.result_keys(Frames.frames, [obj]) == first
+    s.add_point(obj, 12, 20, 10, positive=False)
+    assert s.result_keys(Frames.frames, [obj])[obj][12] != first[obj][12]
+    s.clear_prompts(obj, 12)
+    s.add_point(obj, 12, 10, 10)
+    assert s.result_keys(Frames.frames, [obj]) == first
+    s.set_base(obj, 12, np.ones((H, W), np.float32))
+    assert s.result_keys(Frames.frames, [obj])[obj][12] != first[obj][12]
+    s.remove_object(obj)
+    again = s.add_object()
+    s.add_point(again, 12, 10, 10)
+    assert s.result_keys(Frames.frames, [again])[again][12] == first[obj][12]
+
+
 def test_propagate_passes_keyframes_and_stores_results(tmp_path):
     engine = RecordingEngine()
     store = ResultStore(tmp_path, W, H)

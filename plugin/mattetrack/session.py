@@ -72,8 +72,11 @@ class Session:
         self._frames = set(self._order)
         # Files the prompts were read from (mask images): outputs must never overwrite them.
         self.input_files: set[str] = set()
-        # Keyframe coverage computed by engine.select, dropped whenever that frame's prompts change.
+        # Keyframe coverage computed by engine.select, and the keys of those selections (hashing
+        # a corrected frame's base is ~2 ms, and every run asks twice: its outputs, its results);
+        # both dropped whenever that frame's prompts change (`_forget`).
         self._selected: dict[tuple[int, int], np.ndarray] = {}
+        self._selection_keys: dict[tuple[int, int], str] = {}
         # {object id: {frame: confidence}} of the latest propagation results seen.
         self.confidence: dict[int, dict[int, float]] = {}
         self.last_run = RunCounts()
@@ -116,8 +119,8 @@ class Session:
 
     def remove_object(self, obj_id: int) -> None:
         self.object(obj_id)
+        self._forget(obj_id, list(self._objects[obj_id].prompts))
         del self._objects[obj_id]
-        self._selected = {k: v for k, v in self._selected.items() if k[0] != obj_id}
         self.confidence.pop(obj_id, None)
         if self.store is not None:
             self.store.remove_object(obj_id)
@@ -133,8 +136,14 @@ class Session:
     def _prompts(self, obj_id: int, frame: int, where: str) -> FramePrompts:
         obj = self.object(obj_id)
         self._check_frame(frame, where)
-        self._selected.pop((obj_id, frame), None)
+        self._forget(obj_id, [frame])
         return obj.prompts.setdefault(frame, FramePrompts())
+
+    def _forget(self, obj_id: int, frames: Sequence[int]) -> None:
+        """Drop what was derived from an object's prompts on `frames` (they change)."""
+        for f in frames:
+            self._selected.pop((obj_id, f), None)
+            self._selection_keys.pop((obj_id, f), None)
 
     def add_point(
         self,
@@ -196,9 +205,9 @@ class Session:
         """Remove an object's prompts on one frame, or on every frame."""
         obj = self.object(obj_id)
         frames = list(obj.prompts) if frame is None else [frame]
+        self._forget(obj_id, frames)
         for f in frames:
             obj.prompts.pop(f, None)
-            self._selected.pop((obj_id, f), None)
 
     def keyframes(self, obj_id: int) -> list[int]:
         return self.object(obj_id).keyframes
@@ -221,11 +230,15 @@ class Session:
         return [o for o in (-1, 1) if 0 <= p + o < len(self._order)]
 
     def _selection_key(self, obj_id: int, frame: int) -> str:
-        prompts = self.object(obj_id).prompts[frame]
-        p = self._position[frame]
-        context = [self.plate_key(self._order[p + o]) for o in self._context(frame)]
-        return resultkeys.digest(self.engine.cache_key, self.plate_key(frame),
-                                 resultkeys.prompts_key(prompts), context)
+        key = self._selection_keys.get((obj_id, frame))
+        if key is None:
+            prompts = self.object(obj_id).prompts[frame]
+            p = self._position[frame]
+            context = [self.plate_key(self._order[p + o]) for o in self._context(frame)]
+            key = resultkeys.digest(self.engine.cache_key, self.plate_key(frame),
+                                    resultkeys.prompts_key(prompts), context)
+            self._selection_keys[(obj_id, frame)] = key
+        return key
 
     def select(self, obj_id: int, frame: int) -> np.ndarray:
         """(H, W) float32 coverage of an object on one of its keyframes (a selection preview)."""
