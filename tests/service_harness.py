@@ -22,6 +22,7 @@ from mattetrack.service.server import make_server
 from mattetrack.synthetic import render_shot
 
 FIRST, N_FRAMES, W, H = 1001, 8, 320, 180
+VIEWPORT = {"width": 1280, "height": 900}  # the browser tests' window, CSS pixels
 
 
 class Client:
@@ -81,10 +82,12 @@ class RunningServer(tuple):
 
 @contextlib.contextmanager
 def running_server(roots: list[Path], token_file: Path, engine: str = "classic",
-                   model: str | None = None) -> Iterator[RunningServer]:
-    """(base URL, token) of a real server on a free port, serving from a thread until exit."""
+                   model: str | None = None, sessions_dir: Path | None = None,
+                   **options) -> Iterator[RunningServer]:
+    """(base URL, token) of a real server on a free port, serving from a thread until exit
+    (then closed: its sessions saved in `sessions_dir`, or gone with its scratch folder)."""
     token, _ = load_or_create_token(token_file)
-    service = Service(get_engine(engine, model), engine, Roots(roots))
+    service = Service(get_engine(engine, model), engine, Roots(roots), sessions_dir, **options)
     srv = make_server(service, token, "127.0.0.1", 0)
     thread = threading.Thread(target=srv.serve_forever, daemon=True)
     thread.start()

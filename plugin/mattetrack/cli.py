@@ -180,6 +180,12 @@ def _add_track(sub) -> None:
         "mattetrack review)",
     )
     track.add_argument(
+        "--view",
+        action="store_true",
+        help="after tracking, serve the browser UI on the plate and the new mattes (as "
+        "mattetrack serve --view) to review and correct them; Ctrl-C ends it",
+    )
+    track.add_argument(
         "--timings",
         action="store_true",
         help="print seconds per stage (decode, colour, engine, write) and the frames computed "
@@ -343,9 +349,9 @@ def _add_serve(sub) -> None:
         description="Serve sessions over HTTP + JSON (endpoints: /v1/openapi.json). Every "
         "request needs the bearer token from the token file; every path must lie under a --root.",
     )
-    serve.add_argument("--root", action="append", required=True, metavar="DIR",
+    serve.add_argument("--root", action="append", metavar="DIR",
                        help="a folder requests may read plates from and write mattes to "
-                       "(repeatable)")
+                       "(repeatable; required unless --view gives the folders)")
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: 127.0.0.1; others are reachable "
                        "from the network)")
@@ -358,6 +364,16 @@ def _add_serve(sub) -> None:
                        "0600, when missing)")
     serve.add_argument("--open", action="store_true",
                        help="open the browser UI in the default browser once listening")
+    serve.add_argument("--view", nargs=2, metavar=("PLATE", "MATTES"),
+                       help="open the browser UI on finished mattes (a pattern, folder or "
+                       "file: track's output, EXR layers or grey images) over their plate, to "
+                       "review and correct them; implies --open, and their folders are roots")
+    serve.add_argument("--sessions", metavar="DIR",
+                       help="where sessions are saved, surviving restarts (default: sessions "
+                       "beside the token file)")
+    serve.add_argument("--idle-close", type=_positive_float, default=1800.0, metavar="SECONDS",
+                       help="unload a session unused this long: its memory is freed, its work "
+                       "stays saved and comes back on the next request (default: 1800)")
     serve.set_defaults(func=_serve)
 
 
@@ -378,21 +394,36 @@ def _add_ui_url(sub) -> None:
     ui_url.add_argument("--range", dest="frame_range", metavar="A-B",
                         help="frames of the plate to work on")
     ui_url.add_argument("--output", metavar="PATTERN", help="the mattes' output pattern")
+    ui_url.add_argument("--mattes", metavar="PATTERN",
+                        help="existing mattes to open on the plate (review and correct them)")
     ui_url.set_defaults(func=_ui_url)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from mattetrack.engines import get_engine
     from mattetrack.service.api import Service
-    from mattetrack.service.auth import Roots, load_or_create_token
+    from mattetrack.service.auth import Roots, config_dir, load_or_create_token
     from mattetrack.service.server import is_loopback, make_server
 
-    roots = Roots(args.root)
+    folders = list(args.root or [])
+    view = None
+    if args.view:
+        view = [os.path.abspath(p) for p in args.view]
+        folders += [_folder_of(p, "--view") for p in view]
+        args.open = True
+    if not folders:
+        raise InputError("--root: give at least one folder (or --view PLATE MATTES)")
+    roots = Roots(folders)
     token, token_file = load_or_create_token(args.token_file)
+    sessions = args.sessions or str(config_dir() / "sessions")
     # Loaded once, shared by every session.
     engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
     try:
-        server = make_server(Service(engine, args.engine, roots), token, args.host, args.port)
+        service = Service(engine, args.engine, roots, sessions, idle_close=args.idle_close)
+    except InputError as err:
+        raise InputError(f"--sessions {sessions}: {err}") from None
+    try:
+        server = make_server(service, token, args.host, args.port)
     except OSError as err:
         raise InputError(f"--host {args.host} --port {args.port}: cannot listen "
                          f"({err.strerror})") from None
@@ -410,8 +441,9 @@ def _serve(args: argparse.Namespace) -> int:
         # Bound already, so the page finds the server; the token is in the URL, not on stderr.
         # On a thread: some launchers ($BROWSER) wait for the browser to exit, and the page
         # needs the server serving meanwhile.
-        threading.Thread(target=webbrowser.open, args=(ui_url(server.url, token),),
-                         daemon=True).start()
+        url = ui_url(server.url, token) if view is None else ui_url(
+            server.url, token, plate=view[0], mattes=view[1])
+        threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
     # SIGTERM stops like Ctrl-C: running jobs end after their current frame, files whole.
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -421,6 +453,22 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         server.server_close()
     return 0
+
+
+def _folder_of(path: str, option: str) -> str:
+    """The folder holding `path` (a file, pattern or folder) for a root, which must exist."""
+    folder = path if os.path.isdir(path) else os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise InputError(f"{option} {path}: no folder {folder}")
+    return folder
+
+
+def _view_after_track(args: argparse.Namespace) -> int:
+    """`track --view`: the browser UI on the plate and the mattes just written."""
+    return _serve(argparse.Namespace(
+        root=None, view=[args.input, args.output], host="127.0.0.1", port=0, token_file=None,
+        open=True, sessions=None, idle_close=1800.0, engine=args.engine, model=args.model,
+        device=args.device, compile=args.compile))
 
 
 def _interrupt(signum: int, frame) -> None:
@@ -436,7 +484,8 @@ def _ui_url(args: argparse.Namespace) -> int:
                          "http://127.0.0.1:8765")
     parse_range(args.frame_range)  # a bad range fails here, not later in the browser
     token, _ = load_or_create_token(args.token_file)
-    print(ui_url(args.url, token, args.plate, args.frame_range, args.output))
+    print(ui_url(args.url, token, args.plate, args.frame_range, args.output,
+                 mattes=args.mattes))
     return 0
 
 
@@ -696,9 +745,10 @@ def _track(args: argparse.Namespace) -> int:
         exact_colour=args.exact_colour,
     )
     try:
-        return _track_shot(args, shot, started)
+        status = _track_shot(args, shot, started)
     finally:
         shot.close()
+    return _view_after_track(args) if status == 0 and args.view else status
 
 
 def _track_shot(args: argparse.Namespace, shot, started: float) -> int:

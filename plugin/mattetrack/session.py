@@ -94,8 +94,9 @@ class Session:
         except KeyError:
             raise InputError(f"no object with id {obj_id}") from None
 
-    def add_object(self, name: str | None = None) -> int:
-        """Add an object and return its id. Names are unique; a default one is made when omitted."""
+    def add_object(self, name: str | None = None, obj_id: int | None = None) -> int:
+        """Add an object and return its id. Names are unique; a default one is made when omitted.
+        obj_id: the id to give it (a saved session restored), else the next free one."""
         if name is None:
             base, n = "object", 1
             taken = {o.name for o in self._objects.values()}
@@ -110,9 +111,11 @@ class Session:
         if any(o.name == name for o in self._objects.values()):
             raise InputError(f"{name!r}: there is already an object with that name",
                              field="object")
-        obj = TrackedObject(self._next_id, name)
+        if obj_id is not None and (obj_id < 1 or obj_id in self._objects):
+            raise InputError(f"object id {obj_id}: taken or not positive", field="object")
+        obj = TrackedObject(self._next_id if obj_id is None else obj_id, name)
         self._objects[obj.id] = obj
-        self._next_id += 1
+        self._next_id = max(self._next_id, obj.id + 1)
         if self.store is not None:
             self.store.set_object(obj.id, obj.name)
         return obj.id
@@ -200,6 +203,22 @@ class Session:
         prompts = self._prompts(obj_id, frame, "base")
         prompts.base = None if coverage is None else np.clip(
             np.asarray(coverage, np.float32), 0.0, 1.0)
+
+    def set_prompts(self, obj_id: int, frame: int, prompts: FramePrompts,
+                    where: str = "prompts") -> None:
+        """Replace an object's prompts on a frame (undo, a point deleted, a saved session
+        restored); the frame's base (the matte its prompts correct) stays. Empty prompts clear
+        the frame."""
+        self._check_frame(frame, where)
+        prompts.validate(self.shot.width, self.shot.height, where)
+        obj = self.object(obj_id)
+        old = obj.prompts.get(frame)
+        if prompts.empty:
+            self.clear_prompts(obj_id, frame)
+            return
+        self._forget(obj_id, [frame])
+        prompts.base = old.base if old is not None else None
+        obj.prompts[frame] = prompts
 
     def clear_prompts(self, obj_id: int, frame: int | None = None) -> None:
         """Remove an object's prompts on one frame, or on every frame."""

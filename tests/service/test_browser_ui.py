@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import http.client
-import importlib.util
 import json
 import os
 import re
@@ -27,7 +26,7 @@ import cv2
 import numpy as np
 import OpenImageIO as oiio
 import pytest
-from service_harness import FIRST, N_FRAMES, Client, H, W
+from service_harness import FIRST, N_FRAMES, VIEWPORT, Client, H, W
 
 from mattetrack import cli
 from mattetrack.evaluation import iou
@@ -35,13 +34,7 @@ from mattetrack.service.auth import load_or_create_token
 from mattetrack.service.browser import ui_url
 from mattetrack.service.server import host_allowed
 
-CHROMIUM = "/usr/bin/chromium"
-# The machine's network is closed: without these chromium waits on connections it cannot make.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync"]
 LAST = FIRST + N_FRAMES - 1
-VIEWPORT = {"width": 1280, "height": 900}
 
 
 # -- plain HTTP: static files and guards ---------------------------------------------------------
@@ -176,41 +169,6 @@ def test_serve_open_opens_the_ui_and_prints_no_token(tmp_path):
 
 
 # -- the page in headless chromium ---------------------------------------------------------------
-@pytest.fixture(scope="module")
-def browser():
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} is missing (Debian package chromium; `make setup` installs it)")
-    if importlib.util.find_spec("playwright") is None:
-        pytest.skip("the playwright package is missing (`make setup` installs the dev extra)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        launched = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                      args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh page (own sessionStorage); fails the test on any script error or console error
-    (CSP violations show up there), except the browser's own note on each 4xx answer."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(30_000)
-    pg = context.new_page()
-    problems: list[str] = []
-
-    def console(msg) -> None:
-        if msg.type == "error" and not msg.text.startswith("Failed to load resource"):
-            problems.append(f"console: {msg.text}")
-
-    pg.on("pageerror", lambda err: problems.append(f"page error: {err}"))
-    pg.on("console", console)
-    yield pg
-    context.close()
-    assert not problems, problems
-
-
 class Prompts:
     """The prompt requests the page sends (their JSON bodies), as the server receives them."""
 
@@ -223,10 +181,17 @@ class Prompts:
             self.bodies.append(json.loads(request.post_data))
 
 
-def _open_ui(page, server, plate: str, **fields: str) -> str:
-    """Open the UI on `plate` through the fragment; the session id once its frame is shown."""
+def _open_ui(page, server, plate: str, fresh: bool = True, **fields: str) -> str:
+    """Open the UI on `plate` through the fragment; the session id once its frame is shown.
+    fresh: delete the server's sessions first (the UI reattaches to a plate's session, and
+    tests share one server)."""
     url, token = server
-    page.goto(ui_url(url, token, plate, fields.get("frame_range"), fields.get("output")))
+    if fresh:
+        client = Client(url, token)
+        for s in client.ok("GET", "/v1/sessions")["sessions"]:
+            client.ok("DELETE", f"/v1/sessions/{s['session']}")
+    page.goto(ui_url(url, token, plate, fields.get("frame_range"), fields.get("output"),
+                     mattes=fields.get("mattes")))
     page.wait_for_selector("#frame[data-frame]")
     assert "token" not in page.url  # dropped from the address bar...
     assert page.evaluate("sessionStorage.getItem('mattetrack.token')") == token  # ...kept here

@@ -67,7 +67,7 @@ def test_open_click_preview(client, plate, service_root):
               {"frame": FIRST, "negative": [[3.5, 4.25]], "box": [1, 2, 300, 170]})
     assert info["objects"] == [{"object": oid, "name": "blob", "keyframes": [FIRST], "prompts": [
         {"frame": FIRST, "points": [[x, y]], "negative": [], "box": None, "strokes": [],
-         "mask": False, "corrects": False}]}]
+         "mask": False, "corrects": False}], "stale": False}]
     prompts = client.ok("GET", f"/v1/sessions/{sid}")["objects"][0]["prompts"]
     assert prompts == [{"frame": FIRST, "points": [[x, y]], "negative": [[3.5, 4.25]],
                         "box": [1, 2, 300, 170], "strokes": [], "mask": False,
@@ -185,10 +185,18 @@ def test_propagate_writes_mattes_and_streams_events(client, plate, service_root)
     inp.close()
     # Previews now show the propagated matte on frames without prompts.
     last = _preview(client, sid, f"frame={LAST}").astype(np.int16)
+    plain = _preview(client, sid, f"frame={LAST}&opacity=0&view=outline").astype(np.int16)
+    assert (np.abs(last - plain).max(axis=2) > 8)[truth[-1] >= 0.5].mean() > 0.8
+    # An edit leaves the mattes shown until a propagation replaces them, striped and named
+    # out of date: half the tint's stripes are gone.
     client.ok("DELETE", f"/v1/sessions/{sid}/objects/{oid}/prompts")
-    bare = _preview(client, sid, f"frame={LAST}").astype(np.int16)  # stale mattes not shown
-    changed = np.abs(last - bare).max(axis=2) > 8
-    assert changed[truth[-1] >= 0.5].mean() > 0.8
+    with client.request("GET", f"/v1/sessions/{sid}/preview?frame={LAST}") as resp:
+        assert resp.headers["X-MatteTrack-Stale"] == str(oid)
+        stale = cv2.imdecode(np.frombuffer(resp.read(), np.uint8), cv2.IMREAD_COLOR)
+    tinted = (np.abs(stale.astype(np.int16) - plain).max(axis=2) > 8)[truth[-1] >= 0.5].mean()
+    assert 0.3 < tinted < 0.7
+    info = client.ok("GET", f"/v1/sessions/{sid}")
+    assert info["objects"][0]["stale"] and info["mattes"]["frames"] == list(range(FIRST, LAST + 1))
     client.ok("DELETE", f"/v1/sessions/{sid}")
 
 

@@ -26,6 +26,7 @@ from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION, OUTPUT_KI
 from mattetrack.framerange import parse_range
 from mattetrack.service.auth import Roots
 from mattetrack.service.errors import ApiError
+from mattetrack.service.persist import forget_mask, save
 from mattetrack.service.routing import (
     INT,
     NUM,
@@ -44,6 +45,9 @@ from mattetrack.shapes.formats import DEFAULT_SHAPE_FORMAT, service_formats
 
 # A preview's header naming prompts that select nothing (the UI shows it).
 PREVIEW_PROBLEM = "X-MatteTrack-Problem"
+# A preview's header listing the objects whose shown mattes are out of date (ids, commas).
+PREVIEW_STALE = "X-MatteTrack-Stale"
+IDLE_CLOSE = 1800.0  # seconds before an unused session is unloaded (saved, memory freed)
 
 # -- schema pieces of the answers ----------------------------------------------------------------
 PROMPTS_INFO = obj(("frame", "points", "negative", "box", "mask"), frame=INT,
@@ -53,11 +57,21 @@ PROMPTS_INFO = obj(("frame", "points", "negative", "box", "mask"), frame=INT,
                    mask={"type": "boolean", "description": "whether a mask prompt is set"})
 OBJECT_INFO = obj(("object", "name", "keyframes", "prompts"), object=INT, name=STR,
                   keyframes={"type": "array", "items": INT},
-                  prompts={"type": "array", "items": PROMPTS_INFO})
+                  prompts={"type": "array", "items": PROMPTS_INFO},
+                  stale={"type": "boolean", "description": "its shown mattes are out of date "
+                         "(prompts changed since they were made)"})
 SESSION_INFO = obj(("session", "plate", "frames", "width", "height", "objects"),
                    session=STR, plate=STR, frames={**POINT, "items": INT}, width=INT, height=INT,
+                   fps={**NUM, "description": "the shot's frame rate (24 for sequences)"},
                    objects={"type": "array", "items": OBJECT_INFO},
-                   job={"type": ["string", "null"]})
+                   job={"type": ["string", "null"]},
+                   mattes={"type": ["object", "null"], "description": "the mattes shown: the "
+                           "last propagation's output or the imported mattes, and their frames",
+                           "properties": {"output": STR, "imported": {"type": "boolean"},
+                                          "frames": {"type": "array", "items": INT}}},
+                   created={**NUM, "description": "when it was opened (seconds since 1970)"},
+                   loaded={"type": "boolean", "description": "in memory (else saved only: "
+                           "loaded again by the next request that names it)"})
 JOB_STATUS = obj(("job", "session", "state", "done", "total", "output", "first", "last",
                   "layers"), job=STR, session=STR,
                  state={"enum": ["running", "done", "cancelled", "failed"]}, done=INT, total=INT,
@@ -78,18 +92,33 @@ class Service:
 
     MAX_BODY = 1 << 20  # bytes of JSON a request may send
 
-    def __init__(self, engine: Engine, engine_name: str, roots: Roots) -> None:
+    def __init__(self, engine: Engine, engine_name: str, roots: Roots,
+                 sessions_dir: str | os.PathLike[str] | None = None,
+                 idle_close: float = IDLE_CLOSE) -> None:
         import tempfile
+        from pathlib import Path
 
         from mattetrack.engines import engine_spec
+        from mattetrack.service import persist
 
-        # Each session's result store (what its propagations computed, keyed by what made it).
-        self.store_root = tempfile.mkdtemp(prefix="mattetrack-service-")
+        # Each session's folder: its saved record and its result store (what its propagations
+        # computed, keyed by what made it). Without a folder given, a scratch one that goes
+        # with the service.
+        self.scratch = sessions_dir is None
+        self.sessions_dir = Path(tempfile.mkdtemp(prefix="mattetrack-service-")
+                                 if sessions_dir is None else sessions_dir)
+        try:
+            self.sessions_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"{self.sessions_dir}: cannot keep sessions there "
+                             f"({err.strerror})", field="sessions") from None
         self.engine = engine
         self.engine_name = engine_name
         self.engine_spec = engine_spec(engine_name)
         self.roots = roots
-        self.registry = Registry()
+        self.registry = Registry(self._restore, persist.save, persist.record)
+        for folder, rec in persist.read_records(self.sessions_dir):
+            self.registry.add_saved(folder, rec)
         # An engine that shares state between calls (a model and its embedding cache) gets one
         # call at a time; one that keeps none (`concurrent`) runs its calls side by side.
         self._engine_lock = threading.Lock()
@@ -98,6 +127,38 @@ class Service:
         # only the most recent request runs (a scrub through 50 frames warms the last one).
         self._warm = ThreadPoolExecutor(1, thread_name_prefix="mattetrack-prepare")
         self._warm_latest: object = None
+        # Sessions idle for `idle_close` seconds are unloaded (saved, shot closed): their
+        # memory goes, their work stays and comes back on the next request.
+        self.idle_close = idle_close
+        self._stop = threading.Event()
+        self._reaper = threading.Thread(target=self._reap, name="mattetrack-idle", daemon=True)
+        self._reaper.start()
+
+    def _reap(self) -> None:
+        while not self._stop.wait(min(60.0, max(0.05, self.idle_close / 4))):
+            for sid in self.registry.unload_idle(self.idle_close):
+                print(f"mattetrack serve: session {sid} idle, unloaded (saved)", file=sys.stderr)
+
+    def new_session(self, shot, opened: dict) -> ServiceSession:
+        """A new session on an opened shot, with its folder and result store."""
+        from mattetrack.service import persist
+        from mattetrack.store import ResultStore
+
+        sid = self.registry.new_id()
+        folder = self.sessions_dir / sid
+        store = ResultStore(folder / persist.RESULTS, shot.width, shot.height)
+        session = ServiceSession(sid, shot, self.engine, self.engine_gate(), store, opened)
+        session.folder = folder
+        return session
+
+    def _restore(self, folder, rec: dict) -> ServiceSession:
+        from mattetrack.service import persist
+
+        session = persist.restore(folder, rec, lambda sid, shot, store, opened: ServiceSession(
+            sid, shot, self.engine, self.engine_gate(), store, opened))
+        for f in ([] if session.shot.is_movie else session.shot.frames):
+            self.roots.check(session.shot.file(f), "plate")  # the roots may have changed
+        return session
 
     def prepare_soon(self, session: ServiceSession, frame: int) -> None:
         """Have the engine precompute `frame`'s features in the background: an artist looking
@@ -135,9 +196,11 @@ class Service:
     def close(self) -> None:
         import shutil
 
+        self._stop.set()
         self._warm.shutdown(cancel_futures=True)
         self.registry.close()
-        shutil.rmtree(self.store_root, ignore_errors=True)
+        if self.scratch:
+            shutil.rmtree(self.sessions_dir, ignore_errors=True)
 
 
 # -- field checks -----------------------------------------------------------------------------
@@ -245,31 +308,61 @@ def open_session(service: Service, req: Request) -> Reply:
 
     plate = service.roots.check(_get(req.body, "plate", str, required=True), "plate")
     colorspace = _get(req.body, "colorspace", str)
-    frame_range = parse_range(_get(req.body, "range", str))
+    range_text = _get(req.body, "range", str)
+    frame_range = parse_range(range_text)
+    mattes = _get(req.body, "mattes", str)
+    mattes = service.roots.check(mattes, "mattes") if mattes is not None else None
+    opened = {"plate": plate, "colorspace": colorspace, "range": range_text, "mattes": mattes}
+    if _get(req.body, "reattach", bool):
+        sid = service.registry.find(opened)
+        if sid is not None:  # the session this plate was opened in: its work as it was left
+            session = service.registry.session(sid)
+            shot = session.shot
+            return json_reply({"session": sid, "frames": [shot.frames[0], shot.frames[-1]],
+                               "width": shot.width, "height": shot.height,
+                               "reattached": True})
     shot = Shot.open(plate, colorspace=colorspace, frame_range=frame_range)
     try:
         # A frame file may itself be a link out of the roots.
         for f in ([] if shot.is_movie else shot.frames):
             service.roots.check(shot.file(f), "plate")
-        from mattetrack.store import ResultStore
-
-        sid = service.registry.new_id()
-        store = ResultStore(os.path.join(service.store_root, sid), shot.width, shot.height)
-        session = ServiceSession(sid, shot, service.engine, service.engine_gate(), store)
+        session = service.new_session(shot, opened)
+        if mattes is not None:
+            _import_mattes(service, session, mattes)
+        save(session)
     except BaseException:
         shot.close()
         raise
     service.registry.add_session(session)
     return json_reply({"session": session.id, "frames": [shot.frames[0], shot.frames[-1]],
-                       "width": shot.width, "height": shot.height}, 201)
+                       "width": shot.width, "height": shot.height, "reattached": False}, 201)
+
+
+def _import_mattes(service: Service, session: ServiceSession, text: str) -> None:
+    """Open existing mattes (`track`'s, a farm job's, another session's) in a new session: an
+    object per matte, shown read-only until an object is corrected (prompts on a frame correct
+    the matte shown there)."""
+    from mattetrack.service.state import Export
+    from mattetrack.shapes.source import open_mattes
+
+    seq = open_mattes(text)
+    shot = session.shot
+    for path in seq.frames.values():
+        service.roots.check(path, "mattes")
+    if (seq.width, seq.height) != (shot.width, shot.height):
+        raise InputError(f"{text}: mattes of {seq.width}x{seq.height}, the plate is "
+                         f"{shot.width}x{shot.height}: not this plate's", field="mattes")
+    frames = set(seq.frames) & set(shot.frames)
+    if not frames:
+        raise InputError(f"{text}: no frame in common with the plate (frames "
+                         f"{shot.frames[0]}-{shot.frames[-1]})", field="mattes")
+    layers = {session.core.add_object(name): name for name in seq.objects}
+    session.export = Export(seq.frames.__getitem__, layers, dict.fromkeys(layers, 0), frames,
+                            text, seq.is_exr, imported=True)
 
 
 def list_sessions(service: Service, req: Request) -> Reply:
-    sessions = []
-    for session in service.registry.all_sessions():
-        with session.lock:
-            sessions.append(session.describe())
-    return json_reply({"sessions": sessions})
+    return json_reply({"sessions": service.registry.descriptions()})
 
 
 def get_session(service: Service, req: Request) -> Reply:
@@ -281,7 +374,7 @@ def get_session(service: Service, req: Request) -> Reply:
 def delete_session(service: Service, req: Request) -> Reply:
     session = service.registry.pop_session(req.params["sid"])
     service.registry.close_session(session)
-    return json_reply({"deleted": session.id})
+    return json_reply({"deleted": req.params["sid"]})
 
 
 def add_object(service: Service, req: Request) -> Reply:
@@ -289,6 +382,7 @@ def add_object(service: Service, req: Request) -> Reply:
     name = _get(req.body, "name", str)
     with session.lock:
         obj_id = session.core.add_object(name)
+        save(session)
         return json_reply({"object": obj_id, "name": session.core.object(obj_id).name}, 201)
 
 
@@ -298,6 +392,8 @@ def delete_object(service: Service, req: Request) -> Reply:
         obj_id = _object_id(session, req.params["oid"])
         session.core.remove_object(obj_id)
         session.edited(obj_id)
+        forget_mask(session, obj_id)
+        save(session)
     return json_reply({"deleted": obj_id})
 
 
@@ -347,8 +443,52 @@ def add_prompts(service: Service, req: Request) -> Reply:
                             where="strokes")
         if mask is not None:
             core.add_mask(obj_id, frame, mask, source=mask_file)  # never an output
+            forget_mask(session, obj_id, frame)  # saved anew
+        session.seed_result(obj_id, frame)  # an imported matte there is what they correct
         core.adopt_bases()  # prompts on a propagated frame correct the matte shown there
         session.edited(obj_id)
+        save(session)
+        return json_reply({"object": obj_id, "keyframes": core.keyframes(obj_id)})
+
+
+def set_prompts(service: Service, req: Request) -> Reply:
+    """Replace an object's prompts on one frame (undo and redo, one point deleted): the same
+    fields as adding, all of them at once; none clears the frame."""
+    import numpy as np
+
+    from mattetrack.prompts import FramePrompts, Stroke
+
+    session = service.registry.session(req.params["sid"])
+    body = req.body
+    frame = _int_param(req.query.get("frame"), "frame")
+    if frame is None:
+        raise ApiError(400, "frame: required")
+    points = _points(body, "points")
+    negative = _points(body, "negative")
+    box = _get(body, "box", list, what="[x0, y0, x1, y1]")
+    box = _numbers(box, 4, "box") if box is not None else None
+    strokes = _strokes(body)
+    with session.lock:
+        obj_id = _object_id(session, req.params["oid"])
+        core = session.core
+        session.shot.check_frame(frame)
+        old = core.object(obj_id).prompts.get(frame)
+        prompts = FramePrompts(box=tuple(box) if box else None)
+        for x, y in points:
+            prompts.add_point(x, y, True)
+        for x, y in negative:
+            prompts.add_point(x, y, False)
+        prompts.strokes = [Stroke(np.array(pts, np.float32), positive, width)
+                           for pts, positive, width in strokes]
+        if _get(body, "mask", bool) and old is not None:
+            prompts.mask = old.mask  # kept: a mask travels as a file, not in this body
+        core.set_prompts(obj_id, frame, prompts, where="prompts")
+        if prompts.mask is None:
+            forget_mask(session, obj_id, frame)
+        session.seed_result(obj_id, frame)
+        core.adopt_bases()
+        session.edited(obj_id)
+        save(session)
         return json_reply({"object": obj_id, "keyframes": core.keyframes(obj_id)})
 
 
@@ -360,13 +500,15 @@ def clear_prompts(service: Service, req: Request) -> Reply:
         if frame is not None:
             session.shot.check_frame(frame)
         session.core.clear_prompts(obj_id, frame)
+        session.core.adopt_bases()  # forgets the cleared frames' bases
         session.edited(obj_id)
+        forget_mask(session, obj_id, frame)
+        save(session)
         return json_reply({"object": obj_id, "keyframes": session.core.keyframes(obj_id)})
 
 
 def preview(service: Service, req: Request) -> Reply:
-    from mattetrack.service.preview import render_preview
-    from mattetrack.shapes.source import MatteSequence
+    from mattetrack.service.preview import TINT, VIEWS, render_preview
 
     session = service.registry.session(req.params["sid"])
     frame = _int_param(req.query.get("frame"), "frame")
@@ -375,33 +517,54 @@ def preview(service: Service, req: Request) -> Reply:
     max_side = _int_param(req.query.get("max_side"), "max_side")
     if max_side is not None and max_side < 16:
         raise ApiError(400, f"max_side: expected at least 16, got {max_side}")
+    view = req.query.get("view", "overlay")
+    if view not in VIEWS:
+        raise ApiError(400, f"view: expected one of {', '.join(VIEWS)}, got {view!r}")
+    opacity = _unit_param(req.query.get("opacity"), "opacity", TINT)
     shot = session.shot
+    stale: set[int] = set()
     with session.lock:
         shot.check_frame(frame)
         if "object" in req.query:
             obj_ids = [_object_id(session, req.query["object"])]
         else:
             obj_ids = [o.id for o in session.core.objects]
-        exported = session.exported_layers(frame, obj_ids)
         mattes = {}
-        if exported is not None:  # what propagation wrote for this frame
-            path, layers = exported
-            read = MatteSequence({frame: path}, list(layers.values()), shot.width, shot.height,
-                                 True).read(frame)
-            mattes = {o: read[layer] for o, layer in layers.items()}
+        exported = session.exported_layers(frame, obj_ids)
+        if exported is not None:  # what propagation wrote (or was imported) for this frame
+            _, layers, stale = exported
+            mattes = session.read_exported(frame, layers)
         problems = []
-        for obj_id in obj_ids:  # else the selection on a keyframe
-            if obj_id not in mattes and frame in session.core.keyframes(obj_id):
+        for obj_id in obj_ids:  # a keyframe shows its selection: current, never stale
+            if frame in session.core.keyframes(obj_id) and (
+                    obj_id not in mattes or obj_id in stale):
                 problem = session.core.prompt_problem(obj_id, frame)
                 if problem is not None:  # the frame without it, and why (the UI says it)
                     problems.append(problem)
+                    mattes.pop(obj_id, None)
                     continue
                 mattes[obj_id] = session.select(obj_id, frame)
-        if len(mattes) < len(obj_ids) or not obj_ids:  # a frame still to be clicked on
+                stale.discard(obj_id)
+        # A frame still to be clicked on (not one played or fetched ahead: warm=0).
+        if (len(mattes) < len(obj_ids) or not obj_ids) and req.query.get("warm") != "0":
             service.prepare_soon(session, frame)
     headers = {PREVIEW_PROBLEM: quote("; ".join(problems))} if problems else {}
-    return Reply(200, render_preview(shot.image(frame), mattes, max_side), "image/png",
-                 headers=headers)
+    if stale:
+        headers[PREVIEW_STALE] = ",".join(str(o) for o in sorted(stale))
+    return Reply(200, render_preview(shot.image(frame), mattes, max_side, opacity=opacity,
+                                     view=view, stale=stale), "image/png", headers=headers)
+
+
+def _unit_param(text: str | None, name: str, default: float) -> float:
+    if text is None:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0.0 <= value <= 1.0:
+        raise ApiError(400, f"{name}: expected a number from 0 to 1, got {text!r}")
+    return value
 
 
 def propagate(service: Service, req: Request) -> Reply:
@@ -481,10 +644,10 @@ def export_shapes(service: Service, req: Request) -> Reply:
     shot = session.shot
     with session.lock:
         job, export = session.job, session.export
-        if job is None or export is None or not export.frames:
+        if export is None or not export.frames:
             raise ApiError(409, f"session {session.id}: no propagated mattes yet; propagate "
                            "first")
-        if job.running:
+        if job is not None and job.running:
             raise ApiError(409, f"session {session.id}: job {job.id} is still running")
         current = {o.id: o.name for o in session.core.objects}
         layers = {o: layer for o, layer in export.layers.items()
@@ -495,7 +658,7 @@ def export_shapes(service: Service, req: Request) -> Reply:
         files = {f: export.path(f) for f in sorted(export.frames)}
     if any(files[f] == real for f in files):
         raise ApiError(400, f"output: would overwrite the mattes {real}")
-    mattes = MatteSequence(files, list(layers.values()), shot.width, shot.height, True)
+    mattes = MatteSequence(files, list(layers.values()), shot.width, shot.height, export.is_exr)
     params = ShapeParams() if tolerance is None else ShapeParams(tolerance=float(tolerance))
     doc = shapes_from_mattes(iter(mattes), {layers[o]: current[o] for o in layers},
                              shot.width, shot.height, params)
@@ -552,19 +715,28 @@ ROUTES: list[Route] = [
     Route("GET", "/v1/openapi.json", openapi_document, "This OpenAPI 3.1 document",
           responses=json_ok("the document", {"type": "object"})),
     Route("POST", "/v1/sessions", open_session, "Open a plate (a path or frame pattern under a "
-          "root) as a new session",
+          "root) as a new session, saved on the server (it survives a restart); with `mattes`, "
+          "on existing mattes (an object per matte, shown as they are until corrected); with "
+          "`reattach`, the session that opened the same plate the same way, if there is one",
           body=obj(("plate",), plate={**STR, "examples": ["/shots/a/plate.####.exr"]},
-                   colorspace=STR, range=RANGE),
-          responses={**json_ok("the session", obj(("session", "frames", "width", "height"),
-                                                   session=STR, frames={**POINT, "items": INT},
-                                                   width=INT, height=INT), 201),
+                   colorspace=STR, range=RANGE,
+                   mattes={**STR, "description": "existing mattes to open (a pattern, folder "
+                           "or file: `track` output, EXR layers or grey images)",
+                           "examples": ["/shots/a/mattes/m.####.exr"]},
+                   reattach={"type": "boolean", "default": False}),
+          responses={**json_ok("the session (200 when reattached)",
+                               obj(("session", "frames", "width", "height"),
+                                   session=STR, frames={**POINT, "items": INT},
+                                   width=INT, height=INT, reattached={"type": "boolean"}), 201),
                      **_BAD, 403: ("the plate is outside the roots", None, "application/json")}),
-    Route("GET", "/v1/sessions", list_sessions, "Every open session (as GET /v1/sessions/{sid})",
+    Route("GET", "/v1/sessions", list_sessions, "Every session, loaded or saved (as GET "
+          "/v1/sessions/{sid})",
           responses=json_ok("the sessions", obj(("sessions",), sessions={
               "type": "array", "items": SESSION_INFO}))),
     Route("GET", _SID, get_session, "A session: its shot, objects and their keyframes",
           responses={**json_ok("the session", SESSION_INFO), **_NOT_FOUND}),
-    Route("DELETE", _SID, delete_session, "Close a session (its running job is cancelled)",
+    Route("DELETE", _SID, delete_session, "Delete a session and its saved work (its running "
+          "job is cancelled; written mattes stay)",
           responses={**json_ok("closed", obj(("deleted",), deleted=STR)), **_NOT_FOUND}),
     Route("POST", _SID + "/objects", add_object, "Add an object",
           body=obj(name=STR),
@@ -589,6 +761,22 @@ ROUTES: list[Route] = [
                                                                   "type": "array", "items": INT})),
                      **_BAD, **_NOT_FOUND,
                      403: ("the mask is outside the roots", None, "application/json")}),
+    Route("PUT", _OID + "/prompts", set_prompts,
+          "Replace an object's prompts on one frame (undo, redo, one point deleted); no prompt "
+          "at all clears the frame. The matte a correction started from stays its base",
+          query={"frame": (INT, True, "the frame")},
+          body=obj(points={"type": "array", "items": POINT},
+                   negative={"type": "array", "items": POINT},
+                   strokes={"type": "array", "items": obj(
+                       ("points",), points={"type": "array", "items": POINT, "minItems": 1},
+                       positive={"type": "boolean", "default": True},
+                       width={**NUM, "exclusiveMinimum": 0, "default": 8})},
+                   box={"type": "array", "items": NUM, "minItems": 4, "maxItems": 4},
+                   mask={"type": "boolean", "description": "keep the frame's mask prompt"}),
+          responses={**json_ok("the object's keyframes", obj(("object", "keyframes"),
+                                                              object=INT, keyframes={
+                                                                  "type": "array", "items": INT})),
+                     **_BAD, **_NOT_FOUND}),
     Route("DELETE", _OID + "/prompts", clear_prompts,
           "Remove an object's prompts on one frame, or on every frame without `frame`",
           query={"frame": (INT, False, "the frame (default: all)")},
@@ -597,14 +785,22 @@ ROUTES: list[Route] = [
                                                                   "type": "array", "items": INT})),
                      **_BAD, **_NOT_FOUND}),
     Route("GET", _SID + "/preview", preview,
-          "A frame as an 8-bit PNG with each object's matte as a coloured overlay: its "
-          "propagated matte where one is written and up to date, else its selection on its "
-          "keyframes. An object whose prompts there cannot select anything (all negative, "
-          "nothing to refine) is left out, and the header " + PREVIEW_PROBLEM + " says why "
-          "(percent-encoded UTF-8)",
+          "A frame as an 8-bit PNG with each object's matte: its selection on its keyframes, "
+          "else its propagated (or imported) matte where there is one. Mattes made before the "
+          "object's prompts last changed are shown striped, and listed (object ids) in the "
+          "header " + PREVIEW_STALE + ". An object whose prompts there cannot select anything "
+          "(all negative, nothing to refine) is left out, and the header " + PREVIEW_PROBLEM
+          + " says why (percent-encoded UTF-8)",
           query={"frame": (INT, True, "the frame"),
                  "object": (INT, False, "only this object"),
-                 "max_side": ({**INT, "minimum": 16}, False, "longer side at most, px")},
+                 "max_side": ({**INT, "minimum": 16}, False, "longer side at most, px"),
+                 "view": ({"enum": ["overlay", "outline", "matte"], "default": "overlay"},
+                          False, "overlay: tint and outline; outline only; matte: the mattes "
+                          "alone on black"),
+                 "opacity": ({**NUM, "minimum": 0, "maximum": 1, "default": 0.5}, False,
+                             "of the overlay's tint"),
+                 "warm": ({"enum": [0, 1], "default": 1}, False, "0: do not precompute the "
+                          "engine's features for this frame (it is played, not clicked on)")},
           responses={200: ("the preview", {"type": "string", "contentMediaType": "image/png"},
                            "image/png"), **_BAD, **_NOT_FOUND}),
     Route("POST", _SID + "/propagate", propagate,

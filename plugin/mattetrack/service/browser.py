@@ -59,11 +59,12 @@ def static_file(name: str) -> tuple[bytes, str] | None:
 
 def ui_url(base_url: str, token: str, plate: str | None = None,
            frame_range: str | None = None, output: str | None = None,
-           frame: int | None = None) -> str:
+           frame: int | None = None, mattes: str | None = None) -> str:
     """The UI's address on the service at `base_url` (e.g. http://127.0.0.1:8765, a trailing
-    /v1 or / is dropped) with the token, and optionally a shot to open, in the fragment."""
+    /v1 or / is dropped) with the token, and optionally a shot to open (and existing mattes
+    to open on it), in the fragment."""
     base = base_url.rstrip("/")
     base = base.removesuffix("/v1")
-    fields = {"token": token, "plate": plate, "range": frame_range, "output": output,
-              "frame": None if frame is None else str(frame)}
+    fields = {"token": token, "plate": plate, "range": frame_range, "mattes": mattes,
+              "output": output, "frame": None if frame is None else str(frame)}
     return f"{base}/ui/#" + urlencode({k: v for k, v in fields.items() if v is not None})

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from mattetrack.errors import MatteTrackError
 from mattetrack.export.pipeline import MattePlan
 from mattetrack.service.errors import service_message
+from mattetrack.service.persist import save
 from mattetrack.service.state import Export, ServiceSession
 
 
@@ -124,8 +125,9 @@ class PropagationJob:
             if first:
                 stack.enter_context(session.lock)
                 export = Export(self.plan.output.path, dict(self.plan.layers),
-                                {o: session.edits.get(o, 0) for o in self.plan.layers})
-                session.export = export
+                                {o: session.edits.get(o, 0) for o in self.plan.layers},
+                                text=self.plan.output.text)
+                session.start_export(export)
                 started.append(export)
             stack.enter_context(session.engine_gate)
             yield
@@ -148,6 +150,8 @@ class PropagationJob:
             first = str(err).splitlines()[0] if str(err) else ""
             self.state, self.error = "failed", f"internal error ({type(err).__name__}: {first})"
         self._counts = self.session.core.last_run
+        with self.session.lock:
+            save(self.session)  # the mattes it shows now
         self.ended = time.monotonic()
         end = {"state": self.state, "done": self.done, "total": self.total}
         self._emit(end if self.error is None else {**end, "error": self.error})

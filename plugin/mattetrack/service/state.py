@@ -10,11 +10,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from mattetrack.engines import Engine
+from mattetrack.errors import MatteTrackError
 from mattetrack.prompts import FramePrompts
 from mattetrack.service.errors import ApiError
 from mattetrack.session import Session
@@ -41,13 +43,22 @@ class Job(Protocol):
 
 @dataclass
 class Export:
-    """Mattes a propagation wrote: the frame -> file mapping, each object's EXR layer, and each
-    object's edit count when it started (a later edit makes that object's mattes stale)."""
+    """Mattes the session shows: those its last propagation wrote, or mattes it was opened on
+    (`imported`: from `mattetrack track`, a farm job, another session). The frame -> file
+    mapping, each object's layer, and each object's edit count when they were made (a later
+    edit makes that object's mattes stale: still shown, marked out of date)."""
 
-    path: Callable[[int], str]  # frame -> output file (MatteOutput.path)
+    path: Callable[[int], str]  # frame -> file (MatteOutput.path)
     layers: dict[int, str]
     edits: dict[int, int]
     frames: set[int] = field(default_factory=set)  # frames whose file is completely written
+    text: str = ""  # the pattern (or file, or folder) as given: what the session saves
+    is_exr: bool = True  # else one grey matte per file (PNG, TIFF)
+    imported: bool = False
+
+    def stale(self, edits: dict[int, int]) -> set[int]:
+        """Objects whose prompts changed since these mattes were made."""
+        return {o for o in self.layers if self.edits.get(o) != edits.get(o, 0)}
 
 
 class ServiceSession:
@@ -57,9 +68,14 @@ class ServiceSession:
 
     def __init__(self, sid: str, shot: Shot, engine: Engine,
                  engine_gate: contextlib.AbstractContextManager,
-                 store: ResultStore | None = None) -> None:
+                 store: ResultStore | None = None, opened: dict | None = None) -> None:
         self.id = sid
         self.shot = shot
+        # How the shot was opened ({plate, colorspace, range}: what a restart opens again).
+        self.opened = opened or {"plate": shot.path}
+        self.folder: Path | None = None  # where the session is saved (persist.py), if anywhere
+        self.used = time.monotonic()  # last request (idle sessions are unloaded)
+        self.created = time.time()  # sessions are listed oldest first
         # With a store, a propagation after an edit recomputes only the spans it changed, and
         # prompts on a propagated frame correct the matte shown there.
         self.core = Session(shot, engine, store)
@@ -67,6 +83,9 @@ class ServiceSession:
         self.lock = threading.RLock()
         self.edits: dict[int, int] = {}  # object id -> prompt edits so far
         self.export: Export | None = None
+        # The mattes shown before the running (or last) propagation started: frames it has not
+        # written (yet) still show them, out of date, rather than nothing.
+        self.previous: Export | None = None
         self.job: Job | None = None
 
     def edited(self, obj_id: int) -> None:
@@ -78,28 +97,87 @@ class ServiceSession:
         with self.lock, self.engine_gate:
             return self.core.select(obj_id, frame)
 
-    def exported_layers(self, frame: int, obj_ids: list[int]) -> tuple[str, dict[int, str]] | None:
-        """(file, {object id: layer}) of the up-to-date propagated mattes of `frame`, if any."""
-        export = self.export
-        if export is None or frame not in export.frames:
+    def exported_layers(self, frame: int,
+                        obj_ids: list[int]) -> tuple[str, dict[int, str], set[int]] | None:
+        """(file, {object id: layer}, stale object ids) of the mattes shown on `frame`: up to
+        date, or stale (prompts changed since: shown until a propagation replaces them)."""
+        export = self._showing(frame)
+        if export is None:
             return None
-        layers = {o: export.layers[o] for o in obj_ids
-                  if o in export.layers and export.edits.get(o) == self.edits.get(o, 0)}
-        return (export.path(frame), layers) if layers else None
+        layers = {o: export.layers[o] for o in obj_ids if o in export.layers}
+        if not layers:
+            return None
+        stale = export.stale(self.edits) if export is self.export else set(layers)
+        return export.path(frame), layers, stale & set(layers)
+
+    def _showing(self, frame: int) -> Export | None:
+        for export in (self.export, self.previous):
+            if export is not None and frame in export.frames:
+                return export
+        return None
+
+    def start_export(self, export: Export) -> None:
+        """A propagation starts writing `export`: it is what the session shows from now on;
+        the mattes shown so far stay on the frames it has not written yet."""
+        if self.export is not None and self.export.frames:
+            self.previous = self.export
+        self.export = export
+
+    def read_exported(self, frame: int, layers: dict[int, str]) -> dict[int, np.ndarray]:
+        """{object id: (H, W) float32 coverage} of the shown mattes' `layers` on `frame`."""
+        from mattetrack.shapes.source import MatteSequence
+
+        export = self._showing(frame)
+        assert export is not None
+        shot = self.shot
+        read = MatteSequence({frame: export.path(frame)}, list(layers.values()), shot.width,
+                             shot.height, export.is_exr).read(frame)
+        return {o: read[layer] for o, layer in layers.items()}
+
+    def seed_result(self, obj_id: int, frame: int) -> None:
+        """Put the imported matte shown on `frame` into the store as the object's result there,
+        so that prompts on the frame correct it (`Session.adopt_bases`) like a propagated one."""
+        store, export = self.core.store, self.export
+        if (store is None or export is None or not export.imported
+                or obj_id not in export.layers or frame not in export.frames
+                or store.lookup(obj_id, frame) is not None):
+            return
+        coverage = self.read_exported(frame, {obj_id: export.layers[obj_id]})[obj_id]
+        store.put(obj_id, frame, coverage, key="imported")
 
     def describe(self) -> dict:
         shot = self.shot
+        export = self.export
+        stale = export.stale(self.edits) if export is not None else set()
         return {
             "session": self.id,
             "plate": shot.path,
             "frames": [shot.frames[0], shot.frames[-1]],
             "width": shot.width,
             "height": shot.height,
+            "fps": shot_fps(shot),
             "objects": [{"object": o.id, "name": o.name, "keyframes": o.keyframes,
-                         "prompts": [_prompts_json(f, o.prompts[f]) for f in o.keyframes]}
+                         "prompts": [_prompts_json(f, o.prompts[f]) for f in o.keyframes],
+                         "stale": o.id in stale}
                         for o in self.core.objects],
             "job": self.job.id if self.job is not None else None,
+            "mattes": None if export is None else {
+                "output": export.text, "imported": export.imported,
+                "frames": sorted(export.frames)},
+            "created": round(self.created, 3),
+            "loaded": True,
         }
+
+
+def shot_fps(shot: Shot) -> float:
+    """The shot's frame rate (a movie's; 24 for sequences, the usual film rate, which
+    sequences do not carry)."""
+    rate = getattr(shot, "fps", None)
+    try:
+        rate = float(rate) if rate else 24.0
+    except (TypeError, ValueError):
+        rate = 24.0
+    return rate if 0 < rate < 1000 else 24.0
 
 
 def _prompts_json(frame: int, p: FramePrompts) -> dict:
@@ -117,14 +195,26 @@ def _prompts_json(frame: int, p: FramePrompts) -> dict:
 
 
 class Registry:
-    """Sessions and jobs by id, shared by every request thread."""
+    """Sessions and jobs by id, shared by every request thread.
+
+    A session is loaded (a `ServiceSession` with its shot open) or saved only (its folder and
+    record, `persist.py`): `session(sid)` loads a saved one on demand with `load`, and idle
+    ones are unloaded (`unload_idle`), which frees their memory and keeps their work.
+    """
 
     JOB_TTL = 3600.0  # seconds a finished job's state stays available
     MAX_JOBS = 256  # jobs kept at most (running ones and each session's last are never dropped)
 
-    def __init__(self) -> None:
+    def __init__(self, load: Callable[[Path, dict], ServiceSession] | None = None,
+                 save: Callable[[ServiceSession], None] | None = None,
+                 record: Callable[[ServiceSession], dict] | None = None) -> None:
+        """load, save, record: `persist.restore` (bound), `persist.save`, `persist.record`
+        (given, not imported: persist builds on this module)."""
         self._lock = threading.Lock()
+        self._load_lock = threading.Lock()  # one session loaded at a time (opens a shot)
+        self._load, self._save, self._record = load, save, record
         self.sessions: dict[str, ServiceSession] = {}
+        self.saved: dict[str, tuple[Path, dict]] = {}  # sid -> (folder, record), not loaded
         self.jobs: dict[str, Job] = {}
 
     @staticmethod
@@ -134,6 +224,11 @@ class Registry:
     def add_session(self, session: ServiceSession) -> None:
         with self._lock:
             self.sessions[session.id] = session
+
+    def add_saved(self, folder: Path, record: dict) -> None:
+        with self._lock:
+            if record["session"] not in self.sessions:
+                self.saved[record["session"]] = (folder, record)
 
     def _find(self, table: dict, key: str, kind: str, remove: bool = False):
         with self._lock:
@@ -146,11 +241,89 @@ class Registry:
         with self._lock:
             return list(self.sessions.values())
 
-    def session(self, sid: str) -> ServiceSession:
-        return self._find(self.sessions, sid, "session")
+    def descriptions(self) -> list[dict]:
+        """Every session, loaded or saved only (as GET /v1/sessions/{sid}, with `loaded`)."""
+        with self._lock:
+            loaded = list(self.sessions.values())
+            saved = [rec for _, rec in self.saved.values()]
+        out = []
+        for session in loaded:
+            with session.lock:
+                out.append(session.describe())
+        keys = ("session", "plate", "frames", "width", "height", "fps", "objects", "mattes",
+                "created")
+        out += [{**{k: rec.get(k) for k in keys}, "job": None, "loaded": False} for rec in saved]
+        return sorted(out, key=lambda d: d["created"] or 0.0)
 
-    def pop_session(self, sid: str) -> ServiceSession:
-        return self._find(self.sessions, sid, "session", remove=True)
+    def find(self, opened: dict) -> str | None:
+        """The id of a session (loaded or saved) that opened the same plate the same way."""
+        with self._lock:
+            for session in self.sessions.values():
+                if session.opened == opened:
+                    return session.id
+            for sid, (_, rec) in self.saved.items():
+                if rec.get("opened") == opened:
+                    return sid
+        return None
+
+    def session(self, sid: str) -> ServiceSession:
+        """A session by id, loading a saved one (a 409 when its plate cannot be opened)."""
+        with self._lock:
+            session = self.sessions.get(sid)
+        if session is None:
+            with self._load_lock:
+                with self._lock:
+                    session = self.sessions.get(sid)
+                    saved = self.saved.get(sid) if session is None else None
+                if session is None:
+                    if saved is None or self._load is None:
+                        raise ApiError(404, f"no session {sid!r}")
+                    try:
+                        session = self._load(*saved)
+                    except MatteTrackError as err:
+                        raise ApiError(409, f"session {sid}: {err}") from None
+                    with self._lock:
+                        self.saved.pop(sid, None)
+                        self.sessions[sid] = session
+        session.used = time.monotonic()
+        return session
+
+    def pop_session(self, sid: str) -> ServiceSession | Path:
+        """Remove a session: the loaded one, or the folder of a saved one."""
+        with self._lock:
+            session = self.sessions.pop(sid, None)
+            saved = self.saved.pop(sid, None) if session is None else None
+        if session is not None:
+            return session
+        if saved is not None:
+            return saved[0]
+        raise ApiError(404, f"no session {sid!r}")
+
+    def unload(self, session: ServiceSession) -> bool:
+        """Save a loaded session, close its shot and keep only its record; False (nothing
+        done) while it is busy (a request holds it, a job runs)."""
+        if not session.lock.acquire(blocking=False):
+            return False
+        try:
+            if session.job is not None and session.job.running:
+                return False
+            if self._save is not None:
+                self._save(session)
+            with self._lock:
+                if self.sessions.get(session.id) is not session:
+                    return False
+                del self.sessions[session.id]
+                if session.folder is not None and self._record is not None:
+                    self.saved[session.id] = (session.folder, self._record(session))
+            session.shot.close()
+            return True
+        finally:
+            session.lock.release()
+
+    def unload_idle(self, idle: float) -> list[str]:
+        """Unload sessions unused for `idle` seconds; their ids."""
+        now = time.monotonic()
+        return [s.id for s in self.all_sessions() if now - s.used > idle and self.unload(s)]
 
     def add_job(self, job: Job) -> None:
         with self._lock:
@@ -171,21 +344,31 @@ class Registry:
     def job(self, jid: str) -> Job:
         return self._find(self.jobs, jid, "job")
 
-    def close_session(self, session: ServiceSession) -> None:
-        """Stop its job (after the frame in progress) and release the shot's readers; its
-        finished jobs stay until pruned (a client may still ask how one ended)."""
+    def close_session(self, session: ServiceSession | Path) -> None:
+        """Delete a popped session for good: stop its job (after the frame in progress),
+        release the shot's readers, delete its folder (results, saved prompts); its finished
+        jobs stay until pruned (a client may still ask how one ended)."""
+        if isinstance(session, Path):
+            shutil.rmtree(session, ignore_errors=True)
+            return
         job = session.job
         if job is not None:
             job.cancel()
             job.wait()
         session.shot.close()
-        store = session.core.store
-        if store is not None:  # the service's own scratch results: gone with the session
-            shutil.rmtree(store.root, ignore_errors=True)
+        if session.folder is not None:
+            shutil.rmtree(session.folder, ignore_errors=True)
 
     def close(self) -> None:
+        """At shutdown: every loaded session saved and closed (their jobs stopped first)."""
+        for session in self.all_sessions():
+            job = session.job
+            if job is not None:
+                job.cancel()
+                job.wait()
+            with session.lock:
+                if self._save is not None:
+                    self._save(session)
+                session.shot.close()
         with self._lock:
-            sessions = list(self.sessions.values())
             self.sessions.clear()
-        for session in sessions:
-            self.close_session(session)

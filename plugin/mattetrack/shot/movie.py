@@ -30,6 +30,7 @@ class MovieReader:
         # afterwards needs no seek back.
         self._first: np.ndarray | None = self._decode(0)
         self.height, self.width = self._first.shape[:2]
+        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or None  # 0 when unknown
         count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         # Containers without a frame count (some mkv/webm) report 0 or less: count by decoding.
         self.frame_count = count if count > 0 else self._count_frames()

@@ -176,6 +176,11 @@ class Shot:
     def is_movie(self) -> bool:
         return self._movie is not None
 
+    @property
+    def fps(self) -> float | None:
+        """A movie's frame rate; None for frame sequences (they carry none)."""
+        return self._movie.fps if self._movie is not None else None
+
     def check_frame(self, frame: int) -> None:
         """InputError when `frame` is not one of the shot's frames."""
         if frame not in self._frame_set:

@@ -43,12 +43,14 @@ export class Api {
     return response.json();
   }
 
-  /** A preview PNG: { blob, problem } where problem is why an object is left out of it (prompts
-   *  that select nothing), or null. */
+  /** A preview PNG: { blob, problem, stale } where problem is why an object is left out of it
+   *  (prompts that select nothing) or null, and stale the ids of the objects shown out of date
+   *  (striped), comma-separated, or "". */
   async preview(path, signal) {
     const response = await this.fetch("GET", path, undefined, signal);
     const problem = response.headers.get("X-MatteTrack-Problem");
-    return { blob: await response.blob(), problem: problem ? decodeURIComponent(problem) : null };
+    return { blob: await response.blob(), problem: problem ? decodeURIComponent(problem) : null,
+      stale: response.headers.get("X-MatteTrack-Stale") ?? "" };
   }
 
   /** Parsed lines of an NDJSON stream, as they arrive (the page stays responsive). */

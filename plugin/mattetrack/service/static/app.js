@@ -1,31 +1,47 @@
-// MatteTrack's browser UI: open a plate, click objects, watch the matte, propagate, export.
-// Everything goes through the service's /v1 API (api.js); nothing here blocks: previews and the
-// propagation's progress stream are fetched asynchronously.
+// MatteTrack's browser UI: open a plate (or mattes already made), click objects, watch the
+// matte, propagate, review, export. Everything goes through the service's /v1 API (api.js);
+// nothing here blocks: previews and the propagation's progress stream are fetched
+// asynchronously. Sessions live on the server (saved there): a reload comes back to them.
 
 import { Api, ApiError } from "./api.js";
+import { History, promptsBody } from "./history.js";
 import {
-  boxOf, drawMarks, drawTimeline, objectColour, plateScale, timelineFrame, toPlate,
+  boxOf, drawMarks, drawTimeline, nearestMark, objectColour, plateScale, timelineFrame, toPlate,
 } from "./view.js";
+import { Zoom } from "./zoom.js";
 
 const TOKEN_KEY = "mattetrack.token";
 const DRAG_PX = 4; // CSS pixels a press must move to become a box instead of a click
 // Shape format name -> file suffix, from the service's format table (GET /v1/formats).
 const SHAPE_EXTENSIONS = {};
+const STROKE_STEP = 2; // plate pixels between the points of a painted stroke
+const CACHE_FRAMES = 64; // previews kept for scrubbing and playback
+const AHEAD = 8; // frames fetched ahead while playing
+const PREFETCHES = 2; // prefetch requests at a time
+const MARK_REACH = 8; // CSS pixels a right-click may be from a prompt to delete it
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   api: null,
-  session: null, // GET /v1/sessions/{sid}: session, plate, frames, width, height, objects, job
+  session: null, // GET /v1/sessions/{sid}: session, plate, frames, width, height, objects, ...
   frame: null,
   selected: null, // object id
-  prompts: new Map(), // "object:frame" -> {points, negative, box} sent from this page
-  drag: null,
-  preview: { seq: 0, controller: null, url: null, side: null, timer: 0 },
+  drag: null, // a click, box or stroke in progress
+  pan: null, // {client: [x, y]} while panning
+  spaceDown: false, // Space held: a drag pans; released without panning: play / pause
+  spacePanned: false,
+  preview: { seq: 0, controller: null, side: null, timer: 0 },
   job: null, // {id, controller} while a propagation runs
   report: null, // GET /v1/sessions/{sid}/report after the last propagation
+  history: new History(),
+  version: 0, // bumped whenever what previews show may have changed (cache keys carry it)
+  cache: new Map(), // preview key -> {url, problem, stale}, least recently used first
+  fetching: new Map(), // preview key -> promise of a cache entry
+  playing: null, // {stop} while playing
+  zoom: null,
+  pendingEdits: 0, // prompt edits sent and not answered yet
 };
-const STROKE_STEP = 2; // plate pixels between the points of a painted stroke
 
 // -- start ---------------------------------------------------------------------------------------
 function start() {
@@ -44,14 +60,21 @@ function start() {
   state.api = new Api(token);
   $("plate").value = params.get("plate") || "";
   $("range").value = params.get("range") || "";
+  $("mattes").value = params.get("mattes") || "";
   $("output").value = params.get("output") || "";
+  state.zoom = new Zoom($("viewport"), $("stage"), onZoom);
   bindEvents();
   loadFormats();
-  if ($("plate").value) {
-    const frame = Number.parseInt(params.get("frame"), 10);
-    openSession(Number.isFinite(frame) ? frame : null);
+  const frame = Number.parseInt(params.get("frame"), 10);
+  const at = Number.isFinite(frame) ? frame : null;
+  if (params.get("session")) {
+    attach(params.get("session"), at);
+  } else if ($("plate").value) {
+    openSession(at);
   } else {
-    setStatus("Enter a plate path (a file or a frame pattern such as plate.####.exr) and Open.");
+    loadSessions();
+    setStatus("Enter a plate path (a file or a frame pattern such as plate.####.exr) and " +
+      "Open, or reopen a session from the list.");
   }
 }
 
@@ -85,18 +108,24 @@ function takeFragment() {
   return params;
 }
 
-/** The address bar shows the shot (never the token), so a reload opens it again. */
+/** The address bar shows the shot and session (never the token), so a reload comes back. */
 function writeFragment(params) {
   const rest = params.toString();
   history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
 }
 
+/** Debounced: browsers throttle address changes, and scrubbing makes many. */
 function syncFragment() {
-  const params = new URLSearchParams();
-  const fields = { plate: $("plate").value, range: $("range").value, output: $("output").value };
-  for (const [key, value] of Object.entries(fields)) if (value) params.set(key, value);
-  if (state.frame !== null) params.set("frame", state.frame);
-  writeFragment(params);
+  clearTimeout(syncFragment.timer);
+  syncFragment.timer = setTimeout(() => {
+    const params = new URLSearchParams();
+    const fields = { plate: $("plate").value, range: $("range").value,
+      mattes: $("mattes").value, output: $("output").value,
+      session: state.session?.session ?? "" };
+    for (const [key, value] of Object.entries(fields)) if (value) params.set(key, value);
+    if (state.frame !== null) params.set("frame", state.frame);
+    writeFragment(params);
+  }, 150);
 }
 
 function bindEvents() {
@@ -104,12 +133,18 @@ function bindEvents() {
     e.preventDefault();
     openSession(null);
   });
-  const stage = $("stage");
-  stage.addEventListener("pointerdown", onPointerDown);
-  stage.addEventListener("pointermove", onPointerMove);
-  stage.addEventListener("pointerup", onPointerUp);
-  stage.addEventListener("pointercancel", () => endDrag());
-  stage.addEventListener("contextmenu", (e) => e.preventDefault());
+  const viewport = $("viewport");
+  viewport.addEventListener("pointerdown", onPointerDown);
+  viewport.addEventListener("pointermove", onPointerMove);
+  viewport.addEventListener("pointerup", onPointerUp);
+  viewport.addEventListener("pointercancel", () => endDrag());
+  viewport.addEventListener("contextmenu", onContextMenu);
+  viewport.addEventListener("auxclick", (e) => e.preventDefault()); // middle-click pastes
+  viewport.addEventListener("wheel", (e) => {
+    if (!state.session) return;
+    e.preventDefault();
+    state.zoom.wheel(e);
+  }, { passive: false });
   $("slider").addEventListener("input", () => showFrame(Number($("slider").value)));
   $("frame-number").addEventListener("change", () => showFrame(Number($("frame-number").value)));
   $("timeline").addEventListener("click", (e) => {
@@ -118,7 +153,24 @@ function bindEvents() {
   });
   $("prev").addEventListener("click", () => step(-1));
   $("next").addEventListener("click", () => step(1));
+  $("prev-key").addEventListener("click", () => jumpKeyframe(-1));
+  $("next-key").addEventListener("click", () => jumpKeyframe(1));
+  $("play").addEventListener("click", togglePlay);
+  $("fit").addEventListener("click", () => state.zoom.fit());
+  $("actual").addEventListener("click", () => state.zoom.actualSize());
+  $("view-mode").addEventListener("change", viewChanged);
+  $("opacity").addEventListener("input", viewChanged);
+  $("undo").addEventListener("click", () => undo().catch(report));
+  $("redo").addEventListener("click", () => redo().catch(report));
+  $("help-button").addEventListener("click", toggleHelp);
+  $("help-close").addEventListener("click", toggleHelp);
   document.addEventListener("keydown", onKey);
+  document.addEventListener("keyup", (e) => {
+    if (e.key !== " " || !state.spaceDown) return;
+    state.spaceDown = false;
+    $("viewport").classList.remove("panning");
+    if (!state.spacePanned && state.session) togglePlay(); // a tap plays; a drag panned
+  });
   $("object-form").addEventListener("submit", (e) => {
     e.preventDefault();
     addObject($("object-name").value.trim()).then(() => ($("object-name").value = ""), report);
@@ -137,7 +189,8 @@ function bindEvents() {
     fitStage();
     drawTimelineNow();
   });
-  window.addEventListener("pagehide", closeSession);
+  // No session is closed when the page goes: the server keeps it (saved), and a reload or the
+  // plate opened again comes back to it. Sessions are deleted from the list.
 }
 
 // -- status --------------------------------------------------------------------------------------
@@ -157,10 +210,11 @@ function report(err) {
   setStatus(`Error: ${err instanceof ApiError ? err.message : String(err)}`, "error");
 }
 
-// -- session -------------------------------------------------------------------------------------
+// -- sessions ------------------------------------------------------------------------------------
 async function openSession(frame) {
   const plate = $("plate").value.trim();
   const range = $("range").value.trim();
+  const mattes = $("mattes").value.trim();
   if (!plate) return;
   if (state.job) {
     setStatus("A propagation is running: cancel it or let it finish before opening another plate.",
@@ -168,21 +222,48 @@ async function openSession(frame) {
     return;
   }
   setStatus(`Opening ${plate}…`);
+  let opened;
   try {
-    const body = range ? { plate, range } : { plate };
-    const opened = await state.api.call("POST", "/v1/sessions", body);
-    closeSession();
-    state.session = await state.api.call("GET", `/v1/sessions/${opened.session}`);
+    // The session this plate was opened in before, if there is one: its work as it was left.
+    const body = { plate, reattach: true };
+    if (range) body.range = range;
+    if (mattes) body.mattes = mattes;
+    opened = await state.api.call("POST", "/v1/sessions", body);
   } catch (err) {
     report(err);
     return;
   }
-  const s = state.session;
-  state.prompts.clear();
+  await attach(opened.session, frame, opened.reattached);
+}
+
+/** Work on session `sid` (after a reload, from the list, or just opened). */
+async function attach(sid, frame, reattached = false) {
+  if (state.job) {
+    setStatus("A propagation is running: cancel it or let it finish first.", "error");
+    return;
+  }
+  stopPlaying();
+  let described;
+  try {
+    described = await state.api.call("GET", `/v1/sessions/${sid}`);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404 && $("plate").value) {
+      openSession(frame); // deleted meanwhile: the plate in a session of its own
+      return;
+    }
+    report(err);
+    loadSessions();
+    return;
+  }
+  state.session = described;
+  const s = described;
+  state.history.clear();
   state.report = null;
-  state.selected = null;
+  state.selected = s.objects[0]?.object ?? null;
   state.frame = null;
+  bumpVersion();
   document.body.dataset.session = s.session;
+  if (!$("plate").value) $("plate").value = s.plate;
   for (const el of [$("slider"), $("frame-number")]) {
     el.min = s.frames[0];
     el.max = s.frames[1];
@@ -191,17 +272,18 @@ async function openSession(frame) {
   retargetShapeOutput();
   $("workspace").hidden = false;
   fitStage();
+  state.zoom.setPlate(s.width, s.height);
   renderObjects();
+  updateHistoryButtons();
+  const keys = s.objects.reduce((n, o) => n + o.keyframes.length, 0);
+  const shown = s.mattes ? ` Showing ${s.mattes.imported ? "the mattes opened" : "its mattes"}` +
+    ` (${s.mattes.frames.length} frames).` : "";
   setStatus(`${s.plate}: ${s.width}×${s.height}, frames ${s.frames[0]}–${s.frames[1]}. ` +
-    "Click the object to select it.");
+    (reattached || keys ? `Reopened: ${s.objects.length} object(s), ${keys} keyframe(s).`
+      : "Click the object to select it.") + shown);
   showFrame(frame ?? s.frames[0]);
-}
-
-/** Close the current session on the server, unless a propagation is still writing it. */
-function closeSession() {
-  if (state.session && !state.job) {
-    state.api.beacon("DELETE", `/v1/sessions/${state.session.session}`);
-  }
+  loadSessions();
+  if (s.mattes && !s.mattes.imported) loadReport().catch(() => {});
 }
 
 async function refreshSession() {
@@ -209,17 +291,82 @@ async function refreshSession() {
   renderObjects();
 }
 
+/** The sessions on the server (saved ones too): each reopened or deleted from the list. */
+async function loadSessions() {
+  let listed;
+  try {
+    listed = (await state.api.call("GET", "/v1/sessions")).sessions;
+  } catch (err) {
+    report(err);
+    return;
+  }
+  $("sessions").replaceChildren(...listed.map((d) => {
+    const item = document.createElement("li");
+    item.dataset.session = d.session;
+    const current = d.session === state.session?.session;
+    item.setAttribute("aria-current", String(current));
+    const what = document.createElement("span");
+    what.className = "what";
+    const name = d.plate.slice(d.plate.lastIndexOf("/") + 1);
+    what.textContent = `${name} ${d.frames[0]}–${d.frames[1]} · ${d.objects.length} obj` +
+      (d.mattes?.imported ? " · mattes" : "") + (d.loaded ? "" : " · saved");
+    what.title = `${d.plate} (session ${d.session})`;
+    const open = document.createElement("button");
+    open.type = "button";
+    open.textContent = "Open";
+    open.disabled = current;
+    open.addEventListener("click", () => {
+      $("plate").value = d.plate;
+      $("range").value = "";
+      $("mattes").value = "";
+      attach(d.session, null);
+    });
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.textContent = "Delete";
+    remove.title = "Delete this session and its saved prompts (written mattes stay)";
+    remove.addEventListener("click", () => deleteSession(d.session).catch(report));
+    item.append(what, open, remove);
+    return item;
+  }));
+}
+
+async function deleteSession(sid) {
+  if (state.job && state.session?.session === sid) {
+    setStatus("A propagation is running in this session: cancel it first.", "error");
+    return;
+  }
+  await state.api.call("DELETE", `/v1/sessions/${sid}`);
+  if (state.session?.session === sid) {
+    stopPlaying();
+    state.session = null;
+    $("workspace").hidden = true;
+    delete document.body.dataset.session;
+    setStatus("Session deleted. Open a plate.");
+    syncFragment();
+  }
+  await loadSessions();
+}
+
 // -- frames --------------------------------------------------------------------------------------
 function showFrame(frame) {
   const s = state.session;
   if (!s || !Number.isFinite(frame)) return;
   state.frame = Math.min(Math.max(Math.round(frame), s.frames[0]), s.frames[1]);
+  frameChanged();
+  const hit = cached(state.frame);
+  if (hit) display(hit, state.frame);
+  else loadPreview();
+  prefetch(state.frame + 1, 2);
+}
+
+/** The scrubber, markers and address bar follow the current frame. */
+function frameChanged() {
   $("slider").value = state.frame;
   $("frame-number").value = state.frame;
   updateFrameInfo();
   redrawMarks();
-  syncFragment();
-  loadPreview();
+  if (!state.playing) syncFragment();
 }
 
 function step(delta) {
@@ -228,25 +375,83 @@ function step(delta) {
 
 function onKey(e) {
   if (!state.session) return;
+  if ($("help").open) { // the dialog has the keys (Escape closes it)
+    if (e.key === "?") toggleHelp();
+    return;
+  }
   const target = e.target;
   const typing = target instanceof HTMLInputElement && target.type !== "radio" &&
     target.type !== "checkbox" && target.type !== "range";
-  // The slider moves itself on arrow keys; text fields keep their own.
-  if (typing || target === $("slider") || target instanceof HTMLSelectElement) return;
+  // Text fields keep their own keys; the slider its arrows.
+  if (typing || target instanceof HTMLSelectElement) return;
+  if (target instanceof HTMLInputElement && target.type === "range" &&
+      e.key.startsWith("Arrow")) return;
   const s = state.session;
+  const ctrl = e.ctrlKey || e.metaKey;
+  if (ctrl && (e.key === "z" || e.key === "Z")) {
+    e.preventDefault();
+    (e.shiftKey ? redo() : undo()).catch(report);
+    return;
+  }
+  if (ctrl && e.key === "y") {
+    e.preventDefault();
+    redo().catch(report);
+    return;
+  }
+  if (ctrl || e.altKey) return;
+  if (e.key === " ") {
+    e.preventDefault();
+    if (!e.repeat) {
+      state.spaceDown = true;
+      state.spacePanned = false;
+    }
+    return;
+  }
+  const [vw, vh] = state.zoom.room();
   const moves = {
     ArrowLeft: () => step(e.shiftKey ? -10 : -1),
     ArrowRight: () => step(e.shiftKey ? 10 : 1),
     Home: () => showFrame(s.frames[0]),
     End: () => showFrame(s.frames[1]),
-    Escape: () => endDrag(),
+    Escape: () => (state.playing ? stopPlaying() : endDrag()),
     n: () => nextSuggestion(1),
     N: () => nextSuggestion(-1),
+    "[": () => jumpKeyframe(-1),
+    "]": () => jumpKeyframe(1),
+    f: () => state.zoom.fit(),
+    1: () => state.zoom.actualSize(),
+    "+": () => state.zoom.zoomAt(vw / 2, vh / 2, state.zoom.scale * 1.5),
+    "=": () => state.zoom.zoomAt(vw / 2, vh / 2, state.zoom.scale * 1.5),
+    "-": () => state.zoom.zoomAt(vw / 2, vh / 2, state.zoom.scale / 1.5),
+    v: () => cycleView(),
+    "?": () => toggleHelp(),
   };
   if (moves[e.key]) {
     e.preventDefault();
     moves[e.key]();
   }
+}
+
+function toggleHelp() {
+  const help = $("help");
+  if (help.open) help.close();
+  else help.showModal();
+}
+
+/** To the selected object's next (1) or previous (-1) keyframe (any object's without one). */
+function jumpKeyframe(direction) {
+  const s = state.session;
+  if (!s) return;
+  const chosen = s.objects.filter((o) => state.selected === null || o.object === state.selected);
+  const keys = [...new Set(chosen.flatMap((o) => o.keyframes))].sort((a, b) => a - b);
+  const ahead = direction > 0 ? keys.filter((f) => f > state.frame)
+    : keys.filter((f) => f < state.frame).reverse();
+  if (!ahead.length) {
+    setStatus(keys.length ? `No keyframe ${direction > 0 ? "after" : "before"} frame ` +
+      `${state.frame}.` : "No keyframe yet: click the object on a frame.");
+    return;
+  }
+  showFrame(ahead[0]);
 }
 
 /** The selected object's report entry (or the first object's), or null. */
@@ -301,24 +506,136 @@ function updateFrameInfo() {
   const frames = new Set(s.objects.flatMap((o) => o.keyframes));
   list.replaceChildren(...[...frames].sort((a, b) => a - b).map((f) => new Option("", f)));
   drawTimelineNow();
+  const stale = s.objects.filter((o) => o.stale).map((o) => o.name);
+  $("stale").hidden = !stale.length;
+  $("stale").textContent = stale.length ? `Out of date (striped): ${stale.join(", ")}: ` +
+    "the prompts changed since these mattes were made. Propagate to update them." : "";
 }
 
-/** Size the stage to the plate's aspect ratio, as large as the viewer allows. */
+/** Size the viewport to the room the window leaves; the zoom keeps or refits the view. */
 function fitStage() {
   const s = state.session;
   if (!s) return;
   const viewer = $("viewer");
-  const room = Math.max(160, window.innerHeight - viewer.getBoundingClientRect().top - 110);
-  const scale = Math.min(viewer.clientWidth / s.width, room / s.height);
-  $("stage").style.width = `${Math.floor(s.width * scale)}px`;
-  $("stage").style.height = `${Math.floor(s.height * scale)}px`;
+  const viewport = $("viewport");
+  const room = Math.max(160, window.innerHeight - viewport.getBoundingClientRect().top - 110);
+  const height = Math.min(room, Math.ceil((viewer.clientWidth * s.height) / s.width));
+  viewport.style.height = `${Math.max(120, height)}px`;
+  state.zoom.resized();
+}
+
+// -- view: zoom, look, previews, playback ----------------------------------------------------------
+function onZoom() {
+  $("zoom-level").textContent = `${state.zoom.percent()}%`;
+  // Past 2 device pixels per plate pixel, show the pixels themselves (not a blur of them).
+  $("stage").classList.toggle("pixels", state.zoom.scale * devicePixelRatio > 2);
   redrawMarks();
-  // A stage grown past the preview's size would show it soft: fetch a sharper one (debounced,
-  // as a window being resized fires this many times).
+  // A stage grown past the preview's size would show it soft: fetch a sharper one (debounced:
+  // a wheel turn zooms many times).
   const wanted = previewSide() ?? Infinity;
   if (state.frame !== null && wanted > (state.preview.side ?? Infinity) * 1.1) {
     clearTimeout(state.preview.timer);
-    state.preview.timer = setTimeout(loadPreview, 200);
+    state.preview.timer = setTimeout(() => showFrame(state.frame), 200);
+  }
+}
+
+function cycleView() {
+  const menu = $("view-mode");
+  menu.selectedIndex = (menu.selectedIndex + 1) % menu.options.length;
+  viewChanged();
+}
+
+function viewChanged() {
+  bumpVersion();
+  if (state.frame !== null) showFrame(state.frame);
+}
+
+/** What previews show may have changed: the cached ones go. */
+function bumpVersion() {
+  state.version += 1;
+  for (const entry of state.cache.values()) URL.revokeObjectURL(entry.url);
+  state.cache.clear();
+  state.fetching.clear();
+}
+
+/** Longest preview side worth fetching: the stage's size in device pixels (none: full size). */
+function previewSide() {
+  const s = state.session;
+  const side = Math.ceil(Math.max(s.width, s.height) * state.zoom.scale * devicePixelRatio);
+  return side >= Math.max(s.width, s.height) ? null : Math.max(16, side);
+}
+
+function previewPath(frame, warm) {
+  const query = new URLSearchParams({ frame, view: $("view-mode").value,
+    opacity: $("opacity").value });
+  const maxSide = previewSide();
+  if (maxSide) query.set("max_side", maxSide);
+  if (!warm) query.set("warm", "0"); // played or fetched ahead: not about to be clicked on
+  return `/v1/sessions/${state.session.session}/preview?${query}`;
+}
+
+function cacheKey(frame) {
+  return `${state.session.session}|${frame}|${previewSide() ?? "full"}|${state.version}`;
+}
+
+function cached(frame) {
+  const key = cacheKey(frame);
+  const entry = state.cache.get(key);
+  if (entry) { // most recently used last
+    state.cache.delete(key);
+    state.cache.set(key, entry);
+  }
+  return entry;
+}
+
+function remember(key, entry) {
+  state.cache.set(key, entry);
+  while (state.cache.size > CACHE_FRAMES) {
+    const [oldest, gone] = state.cache.entries().next().value;
+    state.cache.delete(oldest);
+    if (gone.url !== $("frame").src) URL.revokeObjectURL(gone.url);
+  }
+}
+
+/** Forget the cached previews of one frame (a propagation rewrote its mattes). */
+function forgetFrame(frame) {
+  const prefix = `${state.session.session}|${frame}|`;
+  for (const [key, entry] of [...state.cache]) {
+    if (key.startsWith(prefix)) {
+      state.cache.delete(key);
+      if (entry.url !== $("frame").src) URL.revokeObjectURL(entry.url);
+    }
+  }
+  for (const key of [...state.fetching.keys()]) if (key.startsWith(prefix)) state.fetching.delete(key);
+}
+
+/** A frame's preview as a cache entry, fetched once however many ask for it. */
+function fetchPreview(frame) {
+  const hit = cached(frame);
+  if (hit) return Promise.resolve(hit);
+  const key = cacheKey(frame);
+  let pending = state.fetching.get(key);
+  if (!pending) {
+    const version = state.version;
+    pending = state.api.preview(previewPath(frame, false)).then(({ blob, problem, stale }) => {
+      const entry = { url: URL.createObjectURL(blob), problem, stale };
+      if (version === state.version) remember(key, entry);
+      return entry;
+    }).finally(() => {
+      if (state.fetching.get(key) === pending) state.fetching.delete(key);
+    });
+    state.fetching.set(key, pending);
+  }
+  return pending;
+}
+
+/** Fetch up to `count` frames from `first` on in the background, a few requests at a time. */
+function prefetch(first, count) {
+  const s = state.session;
+  if (!s) return;
+  for (let f = first; f < first + count && f <= s.frames[1]; f++) {
+    if (state.fetching.size >= PREFETCHES) return;
+    if (!cached(f) && !state.fetching.has(cacheKey(f))) fetchPreview(f).catch(() => {});
   }
 }
 
@@ -331,47 +648,101 @@ async function loadPreview() {
   preview.controller = controller;
   const seq = ++preview.seq;
   const frame = state.frame;
+  const key = cacheKey(frame);
+  const version = state.version;
   $("stage").classList.add("loading");
-  const query = new URLSearchParams({ frame });
-  const maxSide = previewSide();
-  if (maxSide) query.set("max_side", maxSide);
-  preview.side = maxSide;
+  preview.side = previewSide();
   try {
-    const { blob, problem } = await state.api.preview(
-      `/v1/sessions/${s.session}/preview?${query}`, controller.signal);
-    if (seq !== preview.seq) return;
-    if (problem) setStatus(problem, "error");  // e.g. only negative clicks: nothing selected
-    const url = URL.createObjectURL(blob);
-    const img = $("frame");
-    img.src = url;
-    await img.decode().catch(() => {});
-    if (seq !== preview.seq) {
-      URL.revokeObjectURL(url);
-      return;
-    }
-    if (preview.url) URL.revokeObjectURL(preview.url);
-    preview.url = url;
-    img.dataset.frame = frame;
-    img.dataset.seq = seq;
-    $("stage").classList.remove("loading");
+    const { blob, problem, stale } = await state.api.preview(previewPath(frame, true),
+      controller.signal);
+    if (seq !== preview.seq || state.session?.session !== s.session) return;
+    const entry = { url: URL.createObjectURL(blob), problem, stale };
+    if (version === state.version) remember(key, entry);
+    await display(entry, frame, seq);
   } catch (err) {
-    if (seq === preview.seq) report(err);
+    if (seq === preview.seq) {
+      report(err);
+      if (err.name !== "AbortError") $("stage").classList.remove("loading");
+    }
   }
 }
 
-/** Longest preview side worth fetching: the stage's size in device pixels (none: full size). */
-function previewSide() {
-  const s = state.session;
-  const stage = $("stage");
-  const side = Math.ceil(Math.max(stage.clientWidth, stage.clientHeight) * devicePixelRatio);
-  return side >= Math.max(s.width, s.height) ? null : Math.max(16, side);
+/** Show a preview entry as frame `frame` (`seq`: a loadPreview's number, else a new one). */
+async function display(entry, frame, seq = null) {
+  const preview = state.preview;
+  if (seq === null) {
+    preview.controller?.abort(); // a slower request for another frame must not win
+    seq = ++preview.seq;
+  }
+  if (entry.problem) setStatus(entry.problem, "error"); // e.g. only negative clicks
+  const img = $("frame");
+  img.src = entry.url;
+  await img.decode().catch(() => {});
+  if (seq !== preview.seq) return;
+  preview.side = previewSide();
+  img.dataset.frame = frame;
+  img.dataset.seq = seq;
+  img.dataset.stale = entry.stale ?? "";
+  // Dimmed while an edit is on its way: the matte shown is not its result yet.
+  if (!state.pendingEdits) $("stage").classList.remove("loading");
 }
 
-// -- clicks and boxes ----------------------------------------------------------------------------
+function togglePlay() {
+  if (state.playing) stopPlaying();
+  else play().catch(report);
+}
+
+function stopPlaying() {
+  if (!state.playing) return;
+  state.playing.stop = true;
+  state.playing = null;
+  $("play").textContent = "▶ Play";
+  syncFragment();
+}
+
+/** Play from the current frame to the last at the shot's rate, the mattes on every frame in
+ *  order (a frame not fetched yet holds the playback back rather than being skipped). */
+async function play() {
+  const s = state.session;
+  if (!s) return;
+  const playing = { stop: false };
+  state.playing = playing;
+  $("play").textContent = "❚❚ Pause";
+  const interval = 1000 / (s.fps || 24);
+  let frame = state.frame >= s.frames[1] ? s.frames[0] : state.frame + 1;
+  let due = performance.now() + interval;
+  while (!playing.stop && frame <= s.frames[1]) {
+    prefetch(frame + 1, AHEAD);
+    const entry = await fetchPreview(frame);
+    if (playing.stop || state.session?.session !== s.session) return;
+    const wait = due - performance.now();
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (playing.stop) return;
+    state.frame = frame;
+    frameChanged();
+    await display(entry, frame);
+    due = Math.max(due + interval, performance.now());
+    frame += 1;
+  }
+  if (state.playing === playing) stopPlaying();
+}
+
+// -- clicks, boxes, strokes, panning -------------------------------------------------------------
 function onPointerDown(e) {
-  if (!state.session || e.button !== 0) return;
+  if (!state.session) return;
+  // Pan: the middle button, or any drag while Space is held.
+  if (e.button === 1 || (e.button === 0 && state.spaceDown)) {
+    e.preventDefault();
+    $("viewport").setPointerCapture(e.pointerId);
+    $("viewport").classList.add("panning");
+    state.pan = { client: [e.clientX, e.clientY] };
+    state.spacePanned = state.spaceDown;
+    return;
+  }
+  if (e.button !== 0 || !$("stage").contains(e.target)) return;
   e.preventDefault();
-  $("stage").setPointerCapture(e.pointerId);
+  stopPlaying();
+  $("viewport").setPointerCapture(e.pointerId);
   const mode = document.querySelector("input[name=mode]:checked").value;
   const negative = e.altKey || e.shiftKey || mode === "negative";
   const start = plateAt(e);
@@ -392,6 +763,11 @@ function strokeWidth() {
 }
 
 function onPointerMove(e) {
+  if (state.pan) {
+    state.zoom.panBy(e.clientX - state.pan.client[0], e.clientY - state.pan.client[1]);
+    state.pan.client = [e.clientX, e.clientY];
+    return;
+  }
   const drag = state.drag;
   if (!drag) return;
   if (drag.stroke) {
@@ -411,6 +787,11 @@ function onPointerMove(e) {
 }
 
 function onPointerUp(e) {
+  if (state.pan) {
+    state.pan = null;
+    if (!state.spaceDown) $("viewport").classList.remove("panning");
+    return;
+  }
   const drag = state.drag;
   if (!drag) return;
   onPointerMove(e);
@@ -437,34 +818,137 @@ function plateAt(e) {
   return toPlate(e, $("stage"), state.session.width, state.session.height);
 }
 
+/** Right-click on a prompt of the selected object on this frame: delete that prompt alone. */
+function onContextMenu(e) {
+  e.preventDefault();
+  const s = state.session;
+  if (!s || state.selected === null || !$("stage").contains(e.target)) return;
+  const current = framePrompts(state.selected, state.frame);
+  if (!current) return;
+  const body = promptsBody(current);
+  const hit = nearestMark(body, plateAt(e), MARK_REACH * plateScale($("stage"), s.width));
+  if (!hit) {
+    setStatus("Right-click on a point, stroke or box of the selected object to delete it.");
+    return;
+  }
+  if (hit.kind === "box") body.box = null;
+  else body[hit.kind].splice(hit.index, 1);
+  const what = { points: "point", negative: "negative point", strokes: "stroke", box: "box" };
+  edit(state.selected, state.frame, body, `Deleted a ${what[hit.kind]}`).catch(report);
+}
+
+/** The prompts of an object on a frame as the session describes them, or undefined. */
+function framePrompts(objectId, frame) {
+  const o = state.session.objects.find((x) => x.object === objectId);
+  return o?.prompts.find((p) => p.frame === frame);
+}
+
+/** Run a prompt edit with the frame dimmed until its preview is shown. */
+async function editing(work) {
+  state.pendingEdits += 1;
+  $("stage").classList.add("loading");
+  try {
+    return await work();
+  } finally {
+    state.pendingEdits -= 1;
+    if (!state.pendingEdits && $("frame").dataset.seq === String(state.preview.seq)) {
+      $("stage").classList.remove("loading");
+    }
+  }
+}
+
 /** Send one prompt for the selected object (made first when there is none) on this frame. */
-async function sendPrompt(prompt) {
+function sendPrompt(prompt) {
+  return editing(() => sendPromptNow(prompt));
+}
+
+async function sendPromptNow(prompt) {
   if (state.selected === null) await addObject("");
   const s = state.session;
   const objectId = state.selected;
   const frame = state.frame;
+  const before = promptsBody(framePrompts(objectId, frame));
   await state.api.call("POST", `/v1/sessions/${s.session}/objects/${objectId}/prompts`,
     { frame, ...prompt });
-  const mine = promptsOf(objectId, frame);
-  mine.points.push(...(prompt.points || []));
-  mine.negative.push(...(prompt.negative || []));
-  mine.strokes.push(...(prompt.strokes || []));
-  if (prompt.box) mine.box = prompt.box;
   await refreshSession();
-  updateFrameInfo();
-  redrawMarks();
+  state.history.push({ object: objectId, frame, before,
+    after: promptsBody(framePrompts(objectId, frame)) });
   const what = prompt.strokes ? (prompt.strokes[0].positive ? "stroke" : "negative stroke")
     : prompt.box ? "box" : prompt.negative ? "negative point" : "point";
-  setStatus(`${what} on frame ${frame} for ${objectName(objectId)}`);
+  await edited(frame, `${what} on frame ${frame} for ${objectName(objectId)}`);
+}
+
+/** Replace an object's prompts on a frame (a prompt deleted), as one undoable edit. */
+function edit(objectId, frame, body, message) {
+  return editing(() => editNow(objectId, frame, body, message));
+}
+
+async function editNow(objectId, frame, body, message) {
+  const before = promptsBody(framePrompts(objectId, frame));
+  await putPrompts(objectId, frame, body);
+  state.history.push({ object: objectId, frame, before, after: body });
+  await edited(frame, `${message} on frame ${frame}`);
+}
+
+async function putPrompts(objectId, frame, body) {
+  const s = state.session;
+  await state.api.call("PUT", `/v1/sessions/${s.session}/objects/${objectId}/prompts?` +
+    `frame=${frame}`, body);
+  await refreshSession();
+}
+
+/** After any prompt edit: previews cached before it go; the frame edited is shown again. */
+async function edited(frame, message) {
+  bumpVersion();
+  updateHistoryButtons();
+  updateFrameInfo();
+  redrawMarks();
+  setStatus(message);
   if (frame === state.frame) await loadPreview();
 }
 
-function promptsOf(objectId, frame) {
-  const key = `${objectId}:${frame}`;
-  if (!state.prompts.has(key)) {
-    state.prompts.set(key, { points: [], negative: [], box: null, strokes: [] });
+async function undo() {
+  const change = state.history.undo();
+  if (!change) {
+    setStatus("Nothing to undo.");
+    return;
   }
-  return state.prompts.get(key);
+  await replay(change, change.before, "Undid", true);
+}
+
+async function redo() {
+  const change = state.history.redo();
+  if (!change) {
+    setStatus("Nothing to redo.");
+    return;
+  }
+  await replay(change, change.after, "Redid", false);
+}
+
+function replay(change, body, verb, undone) {
+  return editing(() => replayNow(change, body, verb, undone));
+}
+
+async function replayNow(change, body, verb, undone) {
+  try {
+    await putPrompts(change.object, change.frame, body);
+  } catch (err) {
+    state.history.restore(change, undone);
+    throw err;
+  }
+  state.selected = change.object;
+  renderObjects();
+  if (state.frame !== change.frame) {
+    state.frame = change.frame; // the edit's frame, where its matte changes
+    frameChanged();
+  }
+  await edited(change.frame, `${verb} an edit of ${objectName(change.object)} on frame ` +
+    `${change.frame}`);
+}
+
+function updateHistoryButtons() {
+  $("undo").disabled = !state.history.undos.length;
+  $("redo").disabled = !state.history.redos.length;
 }
 
 function redrawMarks() {
@@ -472,7 +956,7 @@ function redrawMarks() {
   if (!s) return;
   const marks = [];
   for (const o of s.objects) {
-    const mine = state.prompts.get(`${o.object}:${state.frame}`);
+    const mine = framePrompts(o.object, state.frame);
     if (mine) marks.push({ object: o.object, ...mine });
   }
   const scale = plateScale($("stage"), s.width);
@@ -483,14 +967,10 @@ function redrawMarks() {
 async function clearFrame() {
   const s = state.session;
   if (!s || state.selected === null) return;
-  await state.api.call("DELETE",
-    `/v1/sessions/${s.session}/objects/${state.selected}/prompts?frame=${state.frame}`);
-  state.prompts.delete(`${state.selected}:${state.frame}`);
-  await refreshSession();
-  updateFrameInfo();
-  redrawMarks();
-  setStatus(`Cleared ${objectName(state.selected)} on frame ${state.frame}`);
-  await loadPreview();
+  const current = framePrompts(state.selected, state.frame);
+  if (!current) return;
+  await edit(state.selected, state.frame, promptsBody(null),
+    `Cleared ${objectName(state.selected)}`);
 }
 
 // -- objects -------------------------------------------------------------------------------------
@@ -509,16 +989,14 @@ async function removeObject() {
   if (!s || state.selected === null) return;
   const gone = state.selected;
   await state.api.call("DELETE", `/v1/sessions/${s.session}/objects/${gone}`);
-  for (const key of [...state.prompts.keys()]) {
-    if (key.startsWith(`${gone}:`)) state.prompts.delete(key);
-  }
+  // Its edits cannot be undone any more (the object is gone).
+  state.history.undos = state.history.undos.filter((c) => c.object !== gone);
+  state.history.redos = state.history.redos.filter((c) => c.object !== gone);
   state.selected = null;
   await refreshSession();
   state.selected = state.session.objects.at(-1)?.object ?? null;
   renderObjects();
-  updateFrameInfo();
-  redrawMarks();
-  await loadPreview();
+  await edited(state.frame, `Removed ${gone}`);
 }
 
 function objectName(objectId) {
@@ -546,6 +1024,12 @@ function renderObjects() {
     keys.className = "keys";
     keys.textContent = o.keyframes.length ? `keys ${o.keyframes.join(", ")}` : "no prompts";
     item.append(swatch, label, keys);
+    if (o.stale) {
+      const stale = document.createElement("span");
+      stale.className = "stale";
+      stale.textContent = "out of date";
+      item.append(stale);
+    }
     const select = () => {
       state.selected = o.object;
       renderObjects();
@@ -576,6 +1060,7 @@ async function propagate() {
   progress.value = 0;
   progress.dataset.state = "running";
   state.job = { id: started.job, controller: new AbortController() };
+  bumpVersion(); // the mattes shown change as the job writes them
   $("propagate").disabled = true;
   $("cancel").disabled = false;
   setStatus(`Propagating ${started.total} frame(s) to ${output}…`);
@@ -592,7 +1077,8 @@ async function followJob(job) {
         end = event;
       } else {
         showProgress(event.done, event.total);
-        if (event.frame === state.frame) loadPreview();
+        forgetFrame(event.frame);
+        if (event.frame === state.frame && !state.playing) loadPreview();
       }
     }
     // The stream closed without an end state (the server stopped?): ask once.
@@ -628,6 +1114,11 @@ function finishJob(job, end) {
   } else {
     setStatus(`Propagation failed: ${end.error || end.state}`, "error");
   }
+  bumpVersion();
+  refreshSession().then(() => {
+    updateFrameInfo(); // which objects are still out of date
+    loadSessions();
+  }).catch(report);
   loadPreview();
 }
 

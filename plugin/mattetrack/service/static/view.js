@@ -46,7 +46,7 @@ export function boxOf(a, b) {
 export function drawMarks(svg, width, height, scale, marks, drag, selected) {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.replaceChildren();
-  const radius = 5 * scale;
+  const radius = 6 * scale;
   for (const mark of marks) {
     const colour = objectColour(mark.object);
     const dim = mark.object !== selected;
@@ -118,16 +118,69 @@ function line(stroke, colour, dim) {
 }
 
 function dot(x, y, radius, colour, kind, dim) {
+  // Told apart by shape, not only colour: positive points are discs in the object's colour
+  // with a white plus; negative ones dark discs ringed in it with a white cross.
+  const group = document.createElementNS(SVG, "g");
+  group.setAttribute("class", `point ${kind}${dim ? " dim" : ""}`);
   const circle = document.createElementNS(SVG, "circle");
   circle.setAttribute("cx", x);
   circle.setAttribute("cy", y);
   circle.setAttribute("r", radius);
   circle.setAttribute("class", `mark ${kind}${dim ? " dim" : ""}`);
   circle.dataset.kind = kind;
-  // Positive points are filled in the object's colour; negative ones are rings of it.
   if (kind === "positive") circle.style.fill = colour;
   else circle.style.stroke = colour;
-  return circle;
+  const glyph = document.createElementNS(SVG, "path");
+  const a = radius * 0.55;
+  glyph.setAttribute("d", kind === "positive"
+    ? `M${x - a},${y}H${x + a}M${x},${y - a}V${y + a}`
+    : `M${x - a},${y - a}L${x + a},${y + a}M${x - a},${y + a}L${x + a},${y - a}`);
+  glyph.setAttribute("class", `glyph ${kind === "positive" ? "plus" : "cross"}`);
+  group.append(circle, glyph);
+  return group;
+}
+
+/**
+ * The prompt of `marks` (one object's prompts on a frame: {points, negative, box, strokes})
+ * nearest to plate position `at`, within `reach` plate pixels: {kind, index} (kind: points,
+ * negative, strokes or box), or null.
+ */
+export function nearestMark(marks, at, reach) {
+  let best = null;
+  let bestDist = reach;
+  const consider = (kind, index, d) => {
+    if (d <= bestDist) {
+      best = { kind, index };
+      bestDist = d;
+    }
+  };
+  for (const kind of ["points", "negative"]) {
+    (marks[kind] || []).forEach(([x, y], i) => consider(kind, i, Math.hypot(x - at[0], y - at[1])));
+  }
+  (marks.strokes || []).forEach((stroke, i) => {
+    const pts = stroke.points;
+    let d = Infinity;
+    for (let k = 0; k < pts.length; k++) {
+      d = Math.min(d, segmentDistance(at, pts[k], pts[Math.min(k + 1, pts.length - 1)]));
+    }
+    consider("strokes", i, Math.max(0, d - stroke.width / 2));
+  });
+  if (marks.box) {
+    const [x0, y0, x1, y1] = marks.box;
+    const corners = [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+    let d = Infinity;
+    for (let k = 0; k < 4; k++) d = Math.min(d, segmentDistance(at, corners[k], corners[(k + 1) % 4]));
+    consider("box", 0, d);
+  }
+  return best;
+}
+
+function segmentDistance(p, a, b) {
+  const dx = b[0] - a[0];
+  const dy = b[1] - a[1];
+  const len = dx * dx + dy * dy;
+  const t = len > 0 ? clamp(((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / len, 0, 1) : 0;
+  return Math.hypot(p[0] - (a[0] + t * dx), p[1] - (a[1] + t * dy));
 }
 
 function rect(box, colour, kind, dim) {
