@@ -269,3 +269,32 @@ def test_strokes_are_prompts():
         s.add_stroke(obj, 11, np.array([[2, 2], [100, 10]]))
     with pytest.raises(InputError, match="width must be > 0"):
         s.add_stroke(obj, 11, np.array([[2, 2]]), width=0)
+
+
+def test_held_mattes_pass_through_until_the_object_has_prompts(tmp_path):
+    """An object opened with mattes of its own (the service's imported mattes) needs no prompts:
+    propagation passes its mattes through, keyed by their source, beside tracked objects;
+    prompts on it make it tracked from its keyframes."""
+    from mattetrack.session import HeldMattes
+
+    engine = RecordingEngine()
+    s = Session(Frames(), engine, ResultStore(tmp_path, W, H))
+    given = {f: np.full((H, W), (f - 10) / 10, np.float32) for f in range(10, 16)}
+    opened = s.add_object("opened")
+    s.hold(opened, HeldMattes(given.get, lambda f: f"file{f}" if f in given else "none"))
+    dog = s.add_object("dog")
+    s.add_point(dog, 12, 8, 8)
+    out = dict(s.propagate())
+    assert sorted(out) == list(range(10, 20)) and list(out[10]) == [opened, dog]
+    for f in range(10, 16):
+        np.testing.assert_array_equal(out[f][opened], given[f])
+    assert not out[19][opened].any()  # no matte given there: empty
+    assert list(engine.keyframes) == [dog]  # the engine never sees the held object
+    keys = s.result_keys([10, 19], [opened])[opened]
+    assert keys == {10: "hfile10", 19: "hnone"}
+    assert s.last_run.reused >= 10
+    # Prompts make it a tracked object like any other.
+    s.add_point(opened, 14, 20, 12)
+    out = dict(s.propagate())
+    assert list(engine.keyframes) == [opened]  # tracked now (dog: all reused from the store)
+    assert out[19][opened].max() == 1.0 and s.result_keys([19], [opened])[opened][19][0] == "p"

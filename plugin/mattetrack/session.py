@@ -14,7 +14,7 @@ already has a propagated matte correct that matte (`FramePrompts.base`).
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,12 +45,23 @@ class RunCounts:
 
 
 @dataclass
+class HeldMattes:
+    """Mattes given for an object (opened from files), used as they are while it has no
+    prompts: coverage(frame) -> (H, W) float32 or None where there is none (then empty);
+    key(frame) -> what decides that matte (its file's identity), for result keys."""
+
+    coverage: Callable[[int], np.ndarray | None]
+    key: Callable[[int], str]
+
+
+@dataclass
 class TrackedObject:
-    """One object: a stable id, a name, and its prompts per frame."""
+    """One object: a stable id, a name, its prompts per frame, and mattes it holds, if any."""
 
     id: int
     name: str
     prompts: dict[int, FramePrompts] = field(default_factory=dict)
+    held: HeldMattes | None = None
 
     @property
     def keyframes(self) -> list[int]:
@@ -231,6 +242,12 @@ class Session:
     def keyframes(self, obj_id: int) -> list[int]:
         return self.object(obj_id).keyframes
 
+    def hold(self, obj_id: int, held: HeldMattes | None) -> None:
+        """Give an object mattes of its own (opened from files): propagation passes them
+        through unchanged while the object has no prompts, and tracks it from its keyframes
+        once it has some."""
+        self.object(obj_id).held = held
+
     # -- results -------------------------------------------------------------------------------
     def plate_key(self, frame: int) -> str:
         """What decides the frame's pixels (file identity and colour pipeline, or the pixels)."""
@@ -292,7 +309,7 @@ class Session:
         if not self._objects:
             raise InputError("nothing to track: add an object with at least one prompt")
         for obj in self._objects.values():
-            if not obj.keyframes:
+            if not obj.keyframes and obj.held is None:
                 raise InputError(f"object {obj.name!r} has no prompts")
             for f in obj.keyframes:
                 problem = self.prompt_problem(obj.id, f)
@@ -376,8 +393,9 @@ class Session:
         by (`resultkeys`), from the prompts as they are now; a store holding a result under its
         key is reused as it is."""
         chosen = [self.object(o) for o in objects]
-        return {obj.id: self._frame_keys(obj, frames, {f: self._selection_key(obj.id, f)
-                                                       for f in obj.keyframes})
+        return {obj.id: {f: "h" + obj.held.key(f) for f in frames} if _passes(obj)
+                else self._frame_keys(obj, frames, {f: self._selection_key(obj.id, f)
+                                                    for f in obj.keyframes})
                 for obj in chosen}
 
     def propagate(self, frames: Sequence[int] | None = None,
@@ -400,6 +418,29 @@ class Session:
         frames = list(self.shot.frames) if frames is None else sorted(frames)
         for f in frames:
             self._check_frame(f, "propagate")
+        held = [obj for obj in chosen if _passes(obj)]
+        if not held:
+            yield from self._propagate(chosen, frames, unread)
+            return
+        # Held mattes pass through beside the tracked objects' results, frame by frame.
+        tracked = [obj for obj in chosen if not _passes(obj)]
+        self.last_run = RunCounts()  # (a tracked propagation starts its own)
+        empty = np.zeros((self.shot.height, self.shot.width), np.float32)
+        source = self._propagate(tracked, frames, unread) if tracked else (
+            (f, None if f in unread else {}) for f in frames)
+        for f, coverages in source:
+            self.last_run.reused += len(held)
+            if coverages is None:
+                yield f, None
+                continue
+            for obj in held:
+                cov = obj.held.coverage(f)
+                coverages[obj.id] = empty if cov is None else cov
+            yield f, {obj.id: coverages[obj.id] for obj in chosen}
+
+    def _propagate(self, chosen: list[TrackedObject], frames: list[int],
+                   unread: Container[int]) -> Iterator[tuple[int, Coverages | None]]:
+        """`propagate` of objects tracked from their keyframes."""
         self.last_run = counts = RunCounts()
         keyframes = {obj.id: {f: self.select(obj.id, f) for f in obj.keyframes}
                      for obj in chosen}
@@ -505,3 +546,8 @@ class Session:
             counts.tracks_remembered, counts.tracks_computed = memo.hits, memo.puts
             counts.flows_remembered, counts.flows_computed = memo.flow_hits, memo.flow_puts
             memo.trim()
+
+
+def _passes(obj: TrackedObject) -> bool:
+    """Whether propagation passes an object's held mattes through (it has no prompts)."""
+    return obj.held is not None and not obj.keyframes

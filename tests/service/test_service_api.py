@@ -78,6 +78,12 @@ def test_open_click_preview(client, plate, service_root):
 
     shown = _preview(client, sid, f"frame={FIRST}").astype(np.int16)
     assert shown.shape == (H, W, 3)
+    # Uncompressed for a UI on the same machine: the same pixels.
+    with client.request("GET", f"/v1/sessions/{sid}/preview?frame={FIRST}&format=bmp") as resp:
+        assert resp.headers["Content-Type"] == "image/bmp"
+        bmp = cv2.imdecode(np.frombuffer(resp.read(), np.uint8), cv2.IMREAD_COLOR)
+    np.testing.assert_array_equal(bmp, shown)
+    assert client.call("GET", f"/v1/sessions/{sid}/preview?frame={FIRST}&format=gif")[0] == 400
     # Frame 1002 has no prompts and nothing propagated yet: the plain frame.
     plain = _preview(client, sid, f"frame={FIRST}&object={oid}&max_side=160")
     assert plain.shape == (90, 160, 3)

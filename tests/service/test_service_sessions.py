@@ -37,6 +37,12 @@ def _wait(client: Client, jid: str) -> dict:
     raise AssertionError(f"job {jid} still running")
 
 
+def _matte(pattern: str, frame: int) -> np.ndarray:
+    from mattetrack.shapes.source import open_mattes
+
+    return open_mattes(pattern).read(frame)["blob"]
+
+
 @pytest.fixture
 def config(tmp_path):
     return tmp_path / "config" / "token"
@@ -144,8 +150,14 @@ def test_a_session_opens_on_existing_mattes_and_corrects_them(client, service_ro
     assert [o["name"] for o in info["objects"]] == ["blob"]
     assert info["mattes"] == {"output": mattes, "imported": True,
                               "frames": list(range(FIRST, LAST + 1))}
-    # Shown as they are, on every frame, with no prompt anywhere.
+    # Shown as they are, on every frame, with no prompt anywhere; propagated as they are.
     oid = info["objects"][0]["object"]
+    passed = str(root / "passed" / "m.####.exr")
+    job = client.ok("POST", f"/v1/sessions/{sid}/propagate", {"output": passed}, 202)["job"]
+    status = _wait(client, job)
+    assert status["state"] == "done" and status["computed"] == 0, status
+    for f in (FIRST, LAST):
+        np.testing.assert_array_equal(_matte(passed, f), _matte(mattes, f))
     for i, f in ((0, FIRST), (N_FRAMES - 1, LAST)):
         shown, headers = _preview(client, sid, f"frame={f}&view=matte")
         assert "X-MatteTrack-Stale" not in headers
@@ -161,9 +173,29 @@ def test_a_session_opens_on_existing_mattes_and_corrects_them(client, service_ro
     assert iou(corrected[:, :, 1] >= 128, truth[3] >= 0.5) > 0.6
     _, headers = _preview(client, sid, f"frame={LAST}")
     assert headers["X-MatteTrack-Stale"] == str(oid)  # elsewhere: out of date until propagated
+    # Corrected, it is tracked from its keyframe: the frame corrected is its selection.
+    job = client.ok("POST", f"/v1/sessions/{sid}/propagate", {"output": passed}, 202)["job"]
+    status = _wait(client, job)
+    assert status["state"] == "done" and status["computed"] > 0, status
+    assert not np.array_equal(_matte(passed, FIRST + 3), _matte(mattes, FIRST + 3))
     # Mattes that are not this plate's are refused.
     small = root / "small.png"
     cv2.imwrite(str(small), np.zeros((10, 10), np.uint8))
     status, body = client.call("POST", "/v1/sessions", {"plate": plate, "mattes": str(small)})
     assert status == 400 and "10x10" in body["error"]
     client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_serve_needs_a_root_or_a_view(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("MATTETRACK_CONFIG", str(tmp_path / "cfg"))
+    assert cli.main(["serve", "--port", "0"]) == 2
+    assert "--root" in capsys.readouterr().err
+    assert cli.main(["serve", "--port", "0", "--view", str(tmp_path / "no" / "p.####.exr"),
+                     str(tmp_path / "m.####.exr")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "--view" in err and "no folder" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert cli.main(["serve", "--port", "0", "--root", str(tmp_path), "--sessions",
+                     str(blocker / "sessions")]) == 2
+    assert "--sessions" in capsys.readouterr().err

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,9 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from mattetrack.atomicfile import atomic_write_bytes
-from mattetrack.errors import MatteTrackError
+from mattetrack.errors import InputError, MatteTrackError
 from mattetrack.prompts import FramePrompts, Stroke
-from mattetrack.service.state import Export, ServiceSession
+from mattetrack.service.state import Export, ImportedMattes, ServiceSession
 
 SESSION_FILE = "session.json"
 RESULTS = "results"
@@ -43,6 +44,9 @@ def record(session: ServiceSession) -> dict:
             "edits": {str(o): n for o, n in export.edits.items()},
             "frames": sorted(export.frames), "is_exr": export.is_exr,
             "imported": export.imported},
+        "imported": None if session.imported is None else {
+            "text": session.imported.text,
+            "layers": {str(o): v for o, v in session.imported.layers.items()}},
     })
     out["job"] = None  # jobs do not outlive the process
     return out
@@ -150,18 +154,28 @@ def restore(folder: Path, rec: dict, make: callable) -> ServiceSession:
                 core.set_prompts(obj_id, frame, prompts, where=f"{folder / SESSION_FILE}")
         core.adopt_bases()  # the bases corrections were made on, from the store
         session.edits = {int(k): int(v) for k, v in rec.get("edits", {}).items()}
+        imp = rec.get("imported")
+        if imp is not None:
+            try:
+                session.hold_imported(ImportedMattes(
+                    imp["text"], open_mattes(imp["text"]),
+                    {int(k): v for k, v in imp["layers"].items()}))
+            except InputError as err:  # moved or deleted since: the objects hold nothing
+                print(f"mattetrack serve: session {session.id}: the mattes it was opened on "
+                      f"are gone ({err})", file=sys.stderr)
         ex = rec.get("export")
         if ex is not None:
             if ex["imported"]:
-                files = open_mattes(ex["text"]).frames
+                files = {} if session.imported is None else session.imported.sequence.frames
                 path = files.__getitem__
                 frames = set(ex["frames"]) & set(files)
             else:
                 path = MatteOutput(ex["text"], len(shot.frames)).path
-                frames = set(ex["frames"])
-            session.export = Export(path, {int(k): v for k, v in ex["layers"].items()},
-                                    {int(k): int(v) for k, v in ex["edits"].items()},
-                                    frames, ex["text"], ex["is_exr"], ex["imported"])
+                frames = {f for f in ex["frames"] if os.path.isfile(path(f))}  # still there
+            if frames:
+                session.export = Export(path, {int(k): v for k, v in ex["layers"].items()},
+                                        {int(k): int(v) for k, v in ex["edits"].items()},
+                                        frames, ex["text"], ex["is_exr"], ex["imported"])
     except (KeyError, TypeError, ValueError, OSError) as err:
         shot.close()
         raise MatteTrackError(f"{folder / SESSION_FILE}: cannot restore ({err})") from err

@@ -4,6 +4,7 @@ remembers where its last propagation wrote mattes (previews read them back from 
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import threading
@@ -19,7 +20,7 @@ from mattetrack.engines import Engine
 from mattetrack.errors import MatteTrackError
 from mattetrack.prompts import FramePrompts
 from mattetrack.service.errors import ApiError
-from mattetrack.session import Session
+from mattetrack.session import HeldMattes, Session
 from mattetrack.store import ResultStore
 
 if TYPE_CHECKING:
@@ -61,6 +62,43 @@ class Export:
         return {o for o in self.layers if self.edits.get(o) != edits.get(o, 0)}
 
 
+class ImportedMattes:
+    """Mattes a session was opened on (`track`'s, a farm job's, another session's): the
+    sequence and each object's layer. Each object holds its mattes (`Session.hold`): passed
+    through by propagation until it gets prompts. Read a frame at a time, all layers at once
+    (the last frame is kept: the objects of a frame are asked for one after another)."""
+
+    def __init__(self, text: str, sequence, layers: dict[int, str]) -> None:
+        self.text = text
+        self.sequence = sequence  # shapes.source.MatteSequence
+        self.layers = layers
+        self._lock = threading.Lock()
+        self._frame: int | None = None
+        self._read: dict[str, np.ndarray] = {}
+
+    def coverage(self, obj_id: int, frame: int) -> np.ndarray | None:
+        """(H, W) float32 coverage of an object on `frame`, None where no file has it."""
+        if frame not in self.sequence.frames:
+            return None
+        with self._lock:
+            if self._frame != frame:
+                self._read, self._frame = self.sequence.read(frame), frame
+            return self._read[self.layers[obj_id]]
+
+    def key(self, frame: int) -> str:
+        """What decides a frame's imported mattes: its file's path, size and time."""
+        from mattetrack.resultkeys import digest
+
+        path = self.sequence.frames.get(frame)
+        if path is None:
+            return "none"
+        st = os.stat(path)
+        return digest(path, st.st_size, st.st_mtime_ns)
+
+    def held(self, obj_id: int) -> HeldMattes:
+        return HeldMattes(lambda f: self.coverage(obj_id, f), self.key)
+
+
 class ServiceSession:
     """One shot being worked on. `lock` guards the core session's state; `engine_gate` is held
     around engine calls (a real lock for the deep engines, which share one model and an
@@ -86,6 +124,7 @@ class ServiceSession:
         # The mattes shown before the running (or last) propagation started: frames it has not
         # written (yet) still show them, out of date, rather than nothing.
         self.previous: Export | None = None
+        self.imported: ImportedMattes | None = None
         self.job: Job | None = None
 
     def edited(self, obj_id: int) -> None:
@@ -134,16 +173,23 @@ class ServiceSession:
                              shot.height, export.is_exr).read(frame)
         return {o: read[layer] for o, layer in layers.items()}
 
+    def hold_imported(self, imported: ImportedMattes) -> None:
+        """Open the session on existing mattes: each of their objects holds its own."""
+        self.imported = imported
+        for obj_id in imported.layers:
+            self.core.hold(obj_id, imported.held(obj_id))
+
     def seed_result(self, obj_id: int, frame: int) -> None:
-        """Put the imported matte shown on `frame` into the store as the object's result there,
-        so that prompts on the frame correct it (`Session.adopt_bases`) like a propagated one."""
-        store, export = self.core.store, self.export
-        if (store is None or export is None or not export.imported
-                or obj_id not in export.layers or frame not in export.frames
+        """Put the imported matte of `frame` into the store as the object's result there (when
+        it has none), so that prompts on the frame correct it (`Session.adopt_bases`) like a
+        propagated one."""
+        store, imported = self.core.store, self.imported
+        if (store is None or imported is None or obj_id not in imported.layers
                 or store.lookup(obj_id, frame) is not None):
             return
-        coverage = self.read_exported(frame, {obj_id: export.layers[obj_id]})[obj_id]
-        store.put(obj_id, frame, coverage, key="imported")
+        coverage = imported.coverage(obj_id, frame)
+        if coverage is not None:
+            store.put(obj_id, frame, coverage, key="imported")
 
     def describe(self) -> dict:
         shot = self.shot

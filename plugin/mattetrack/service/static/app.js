@@ -15,7 +15,10 @@ const DRAG_PX = 4; // CSS pixels a press must move to become a box instead of a 
 // Shape format name -> file suffix, from the service's format table (GET /v1/formats).
 const SHAPE_EXTENSIONS = {};
 const STROKE_STEP = 2; // plate pixels between the points of a painted stroke
-const CACHE_FRAMES = 64; // previews kept for scrubbing and playback
+// Previews kept for scrubbing and playback: at most this many, and this many bytes (a 480p
+// preview is 1.2 MB, a 1080p one 6 MB, uncompressed).
+const CACHE_FRAMES = 240;
+const CACHE_BYTES = 384 * 2 ** 20;
 const AHEAD = 8; // frames fetched ahead while playing
 const PREFETCHES = 2; // prefetch requests at a time
 const MARK_REACH = 8; // CSS pixels a right-click may be from a prompt to delete it
@@ -36,7 +39,8 @@ const state = {
   report: null, // GET /v1/sessions/{sid}/report after the last propagation
   history: new History(),
   version: 0, // bumped whenever what previews show may have changed (cache keys carry it)
-  cache: new Map(), // preview key -> {url, problem, stale}, least recently used first
+  cache: new Map(), // preview key -> {url, bytes, problem, stale}, least recently used first
+  cacheBytes: 0,
   fetching: new Map(), // preview key -> promise of a cache entry
   playing: null, // {stop} while playing
   zoom: null,
@@ -553,8 +557,11 @@ function viewChanged() {
 /** What previews show may have changed: the cached ones go. */
 function bumpVersion() {
   state.version += 1;
-  for (const entry of state.cache.values()) URL.revokeObjectURL(entry.url);
+  for (const entry of state.cache.values()) {
+    if (entry.url !== $("frame").src) URL.revokeObjectURL(entry.url);
+  }
   state.cache.clear();
+  state.cacheBytes = 0;
   state.fetching.clear();
 }
 
@@ -565,9 +572,24 @@ function previewSide() {
   return side >= Math.max(s.width, s.height) ? null : Math.max(16, side);
 }
 
+// On this machine, previews up to BMP_PIXELS come uncompressed: made in 1 ms where a PNG
+// takes 20 at 854x480, and the loopback carries them in a few ms. Larger ones come as PNG:
+// Chromium draws a cached 1080p BMP again in 47 ms (median; p90 416), a PNG in 2 ms
+// (docs/tuning.md). From elsewhere, always PNG.
+const LOCAL = ["127.0.0.1", "localhost", "[::1]"].includes(location.hostname) ||
+  location.hostname.endsWith(".localhost");
+const BMP_PIXELS = 1_000_000;
+
+function previewFormat() {
+  const s = state.session;
+  const side = previewSide();
+  const scale = side ? side / Math.max(s.width, s.height) : 1;
+  return LOCAL && s.width * s.height * scale * scale <= BMP_PIXELS ? "bmp" : "png";
+}
+
 function previewPath(frame, warm) {
   const query = new URLSearchParams({ frame, view: $("view-mode").value,
-    opacity: $("opacity").value });
+    opacity: $("opacity").value, format: previewFormat() });
   const maxSide = previewSide();
   if (maxSide) query.set("max_side", maxSide);
   if (!warm) query.set("warm", "0"); // played or fetched ahead: not about to be clicked on
@@ -590,9 +612,12 @@ function cached(frame) {
 
 function remember(key, entry) {
   state.cache.set(key, entry);
-  while (state.cache.size > CACHE_FRAMES) {
+  state.cacheBytes += entry.bytes;
+  while (state.cache.size > CACHE_FRAMES ||
+         (state.cacheBytes > CACHE_BYTES && state.cache.size > 1)) {
     const [oldest, gone] = state.cache.entries().next().value;
     state.cache.delete(oldest);
+    state.cacheBytes -= gone.bytes;
     if (gone.url !== $("frame").src) URL.revokeObjectURL(gone.url);
   }
 }
@@ -603,6 +628,7 @@ function forgetFrame(frame) {
   for (const [key, entry] of [...state.cache]) {
     if (key.startsWith(prefix)) {
       state.cache.delete(key);
+      state.cacheBytes -= entry.bytes;
       if (entry.url !== $("frame").src) URL.revokeObjectURL(entry.url);
     }
   }
@@ -618,7 +644,7 @@ function fetchPreview(frame) {
   if (!pending) {
     const version = state.version;
     pending = state.api.preview(previewPath(frame, false)).then(({ blob, problem, stale }) => {
-      const entry = { url: URL.createObjectURL(blob), problem, stale };
+      const entry = { url: URL.createObjectURL(blob), bytes: blob.size, problem, stale };
       if (version === state.version) remember(key, entry);
       return entry;
     }).finally(() => {
@@ -656,7 +682,7 @@ async function loadPreview() {
     const { blob, problem, stale } = await state.api.preview(previewPath(frame, true),
       controller.signal);
     if (seq !== preview.seq || state.session?.session !== s.session) return;
-    const entry = { url: URL.createObjectURL(blob), problem, stale };
+    const entry = { url: URL.createObjectURL(blob), bytes: blob.size, problem, stale };
     if (version === state.version) remember(key, entry);
     await display(entry, frame, seq);
   } catch (err) {
@@ -676,7 +702,11 @@ async function display(entry, frame, seq = null) {
   }
   if (entry.problem) setStatus(entry.problem, "error"); // e.g. only negative clicks
   const img = $("frame");
+  const before = img.src;
   img.src = entry.url;
+  // The image replaced goes, unless the cache still holds it.
+  if (before.startsWith("blob:") && before !== entry.url &&
+      ![...state.cache.values()].some((e) => e.url === before)) URL.revokeObjectURL(before);
   await img.decode().catch(() => {});
   if (seq !== preview.seq) return;
   preview.side = previewSide();
