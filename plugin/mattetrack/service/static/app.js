@@ -404,6 +404,7 @@ function onKey(e) {
   }
   if (ctrl || e.altKey) return;
   if (e.key === " ") {
+    if (target instanceof HTMLButtonElement) return; // a focused button presses itself
     e.preventDefault();
     if (!e.repeat) {
       state.spaceDown = true;
