@@ -30,7 +30,10 @@ class PropagationJob:
 
     def __init__(self, jid: str, session: ServiceSession, plan: MattePlan) -> None:
         self.id = jid
-        self.session = session
+        # Let go once the job ends: a finished job outlives an unloaded session in the
+        # registry, and must not keep its shot and results in memory.
+        self.session: ServiceSession | None = session
+        self.session_id = session.id
         self.plan = plan
         self.frames = plan.frames
         self.output = plan.output
@@ -68,13 +71,14 @@ class PropagationJob:
             self._thread.join(timeout)
 
     def status(self) -> dict:
-        out = {"job": self.id, "session": self.session.id, "state": self.state,
+        out = {"job": self.id, "session": self.session_id, "state": self.state,
                "done": self.done, "total": self.total, "output": self.output.text,
                "first": self.frames[0], "last": self.frames[-1],
                "layers": [{"object": o, "name": self.names[o], "layer": layer}
                           for o, layer in self.layers.items()]}
+        session = self.session
         counts = self._counts if self._counts is not None else (
-            self.session.core.last_run if self.session.job is self else None)
+            session.core.last_run if session is not None and session.job is self else None)
         if counts is not None:
             # Object-frames the engine computed / took from the session's store: an edit
             # re-propagates only the spans it changed.
@@ -149,9 +153,11 @@ class PropagationJob:
             traceback.print_exc(file=sys.stderr)
             first = str(err).splitlines()[0] if str(err) else ""
             self.state, self.error = "failed", f"internal error ({type(err).__name__}: {first})"
-        self._counts = self.session.core.last_run
-        with self.session.lock:
-            save(self.session)  # the mattes it shows now
+        session = self.session
+        self._counts = session.core.last_run
+        with session.lock:
+            save(session)  # the mattes it shows now
         self.ended = time.monotonic()
         end = {"state": self.state, "done": self.done, "total": self.total}
+        self.session = None
         self._emit(end if self.error is None else {**end, "error": self.error})
