@@ -5,7 +5,9 @@ redo, idle sessions unloaded and loaded back, and sessions opened on existing ma
 
 from __future__ import annotations
 
+import gc
 import time
+import weakref
 
 import cv2
 import numpy as np
@@ -123,17 +125,24 @@ def test_idle_sessions_are_unloaded_and_come_back(service_root, plate, config, t
     root, truth = service_root
     x, y = click_point(truth[0])
     with running_server([root], config, sessions_dir=tmp_path / "s",
-                        idle_close=0.3) as (url, token):
-        client = Client(url, token)
+                        idle_close=0.5) as running:
+        client = Client(*running)
         sid = client.ok("POST", "/v1/sessions", {"plate": plate}, 201)["session"]
         oid = client.ok("POST", f"/v1/sessions/{sid}/objects", {}, 201)["object"]
         client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
                   {"frame": FIRST, "points": [[x, y]]})
+        job = client.ok("POST", f"/v1/sessions/{sid}/propagate",
+                        {"output": str(root / "idle" / "m.####.exr")}, 202)["job"]
+        assert _wait(client, job)["state"] == "done"
         shown, _ = _preview(client, sid, f"frame={FIRST}")
+        held = weakref.ref(running.service.registry.sessions[sid])
         deadline = time.monotonic() + 20
         while client.ok("GET", "/v1/sessions")["sessions"][0]["loaded"]:
             assert time.monotonic() < deadline, "the idle session was never unloaded"
             time.sleep(0.1)
+        gc.collect()
+        assert held() is None  # its memory is free (its finished job keeps no hold on it)
+        assert client.ok("GET", f"/v1/jobs/{job}")["session"] == sid
         np.testing.assert_array_equal(_preview(client, sid, f"frame={FIRST}")[0], shown)
         assert client.ok("GET", f"/v1/sessions/{sid}")["objects"][0]["keyframes"] == [FIRST]
 
