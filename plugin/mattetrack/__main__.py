@@ -1,7 +1,5 @@
 """`python -m mattetrack` runs the command line."""
 
-import sys
+from mattetrack.entry import run
 
-from mattetrack.cli import main
-
-sys.exit(main())
+run()

@@ -3,13 +3,17 @@
 A write goes through `.<name>.tmp-<host>-<pid>` beside its target and a rename. A process killed
 between the two (kill -9, power) leaves that file behind; `remove_stale_temps` removes those of
 processes of this host that are gone, so a rerun into the same folders leaves nothing behind.
+Private temporary folders (spills, the service's scratch) are named the same way
+(`owned_prefix`), and `remove_dead_folders` removes those of processes that are gone.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import socket
+import tempfile
 from pathlib import Path
 
 _HOST = socket.gethostname() or "localhost"
@@ -64,3 +68,30 @@ def remove_stale_temps(folder: str | os.PathLike[str]) -> int:
             except OSError:
                 pass
     return removed
+
+
+def owned_prefix(prefix: str) -> str:
+    """The name prefix of a private temporary folder of this process (`prefix`, host, pid):
+    what `remove_dead_folders` recognises once the process is gone."""
+    return f"{prefix}{_HOST}-{os.getpid()}-"
+
+
+def remove_dead_folders(prefix: str, root: str | os.PathLike[str] | None = None) -> int:
+    """Remove the folders in `root` (default: the temporary folder) named by `owned_prefix`
+    for processes of this host that are gone (killed before they could clean up); the number
+    removed. Anything else, a live process's or another host's, is left alone."""
+    root = tempfile.gettempdir() if root is None else os.fspath(root)
+    pattern = re.compile(re.escape(prefix) + r"(?P<host>.+)-(?P<pid>\d+)-[^-]+$")
+    removed = 0
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return 0
+    for entry in entries:
+        m = pattern.match(entry.name)
+        if (m and m["host"] == _HOST and not _alive(int(m["pid"]))
+                and entry.is_dir(follow_symlinks=False)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            removed += 1
+    return removed
+

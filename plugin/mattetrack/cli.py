@@ -18,7 +18,13 @@ from pathlib import Path
 
 from mattetrack import __version__
 from mattetrack.engines import DEFAULT_ENGINE, ENGINES
-from mattetrack.errors import InputError, MatteTrackError
+from mattetrack.errors import (
+    InputError,
+    MatteTrackError,
+    Terminated,
+    interrupted_status,
+    interruption,
+)
 from mattetrack.export.frames import MatteOutput, WriteOptions
 from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION, OUTPUT_KINDS
 from mattetrack.framerange import parse_range
@@ -472,7 +478,7 @@ def _view_after_track(args: argparse.Namespace) -> int:
 
 
 def _interrupt(signum: int, frame) -> None:
-    raise KeyboardInterrupt
+    raise Terminated
 
 
 def _ui_url(args: argparse.Namespace) -> int:
@@ -850,9 +856,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatteTrackError as err:
         print(f"mattetrack: error: {err}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("mattetrack: interrupted; finished frames are kept", file=sys.stderr)
-        return 130
+    except Exception as err:
+        signalled = interruption(err)
+        if signalled is None:
+            raise
+        code, line = interrupted_status(signalled)
+        print(f"mattetrack: {line}", file=sys.stderr)
+        return code
+    except KeyboardInterrupt as err:
+        code, line = interrupted_status(err)
+        print(f"mattetrack: {line}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

@@ -44,3 +44,28 @@ class MatteTrackError(Exception):
 
 class InputError(MatteTrackError):
     """Bad input: an unreadable or damaged file, a malformed argument, a prompt out of range."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread like Ctrl-C's KeyboardInterrupt, so that the same
+    clean-up runs (writers finish the frame in hand; temporary files and spills go)."""
+
+
+def interrupted_status(err: KeyboardInterrupt) -> tuple[int, str]:
+    """(exit status, one line) for a run stopped by a signal: 143 for SIGTERM, 130 for Ctrl-C."""
+    if isinstance(err, Terminated):
+        return 143, "terminated (SIGTERM); finished frames are kept"
+    return 130, "interrupted; finished frames are kept"
+
+
+def interruption(err: BaseException) -> KeyboardInterrupt | None:
+    """The signal behind `err`: itself, or the cause of an error it became (a native module
+    interrupted while importing reports ImportError "initialization failed"); None if none."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+

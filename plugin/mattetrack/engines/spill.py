@@ -18,7 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
+from mattetrack.atomicfile import owned_prefix, remove_dead_folders
 from mattetrack.covcodec import decode_coverage, encode_coverage
+
+_swept = False
 
 
 class Spill:
@@ -26,7 +29,11 @@ class Spill:
 
     def __init__(self, root: str | os.PathLike[str] | None = None,
                  prefix: str = "mattetrack-spill-") -> None:
-        self.path = tempfile.mkdtemp(prefix=prefix, dir=root)
+        global _swept
+        if not _swept:  # once per process: spills of runs killed before they removed theirs
+            remove_dead_folders(prefix, root)
+            _swept = True
+        self.path = tempfile.mkdtemp(prefix=owned_prefix(prefix), dir=root)
 
     def _file(self, position: int, name: str, codec: str) -> str:
         suffix = "cov" if codec == "coverage" else "npy"

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from mattetrack import __version__
+from mattetrack.atomicfile import owned_prefix, remove_dead_folders
 from mattetrack.engines import Engine
 from mattetrack.errors import InputError
 from mattetrack.export.kinds import COMPRESSIONS, DEFAULT_COMPRESSION, OUTPUT_KINDS, output_kind
@@ -105,7 +106,9 @@ class Service:
         # computed, keyed by what made it). Without a folder given, a scratch one that goes
         # with the service.
         self.scratch = sessions_dir is None
-        self.sessions_dir = Path(tempfile.mkdtemp(prefix="mattetrack-service-")
+        if self.scratch:  # scratch folders of services killed before they removed theirs
+            remove_dead_folders("mattetrack-service-")
+        self.sessions_dir = Path(tempfile.mkdtemp(prefix=owned_prefix("mattetrack-service-"))
                                  if sessions_dir is None else sessions_dir)
         try:
             self.sessions_dir.mkdir(parents=True, exist_ok=True)
