@@ -361,7 +361,7 @@ def _add_serve(sub) -> None:
     serve.add_argument("--host", default="127.0.0.1",
                        help="address to listen on (default: 127.0.0.1; others are reachable "
                        "from the network)")
-    serve.add_argument("--port", type=_non_negative, default=8765,
+    serve.add_argument("--port", type=_port, default=8765,
                        help="port (default: 8765; 0: any free port)")
     _add_engine_options(serve)
     serve.add_argument("--token-file", metavar="PATH",
@@ -430,9 +430,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise InputError(f"--sessions {sessions}: {err}") from None
     try:
         server = make_server(service, token, args.host, args.port)
-    except OSError as err:
+    except (OSError, OverflowError) as err:
+        reason = getattr(err, "strerror", None) or str(err)
         raise InputError(f"--host {args.host} --port {args.port}: cannot listen "
-                         f"({err.strerror})") from None
+                         f"({reason})") from None
     if not is_loopback(args.host):
         print(f"mattetrack: warning: listening on {args.host}, reachable from other machines "
               "(the token is the only guard)", file=sys.stderr)
@@ -676,6 +677,13 @@ def _non_negative(text: str) -> int:
     value = int(text) if re.fullmatch(r"\s*\d+\s*", text) else -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = _non_negative(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {text!r}")
     return value
 
 

@@ -26,6 +26,10 @@ from mattetrack.pngcodec import quantize16
 from mattetrack.prompts import DEFAULT_STROKE_WIDTH, FramePrompts, Stroke
 from mattetrack.store import ResultStore
 
+# Bytes of an object's name: its EXR channels (`<name>.A`, `matte_<name>_roto.A`, Cryptomatte
+# manifests) must stay within OpenEXR's 255.
+MAX_NAME_BYTES = 200
+
 
 @dataclass
 class RunCounts:
@@ -119,6 +123,10 @@ class Session:
         if not name or re.search(r"[\x00-\x1f]", name):
             raise InputError(f"{name!r}: an object needs a printable, non-empty name",
                              field="object")
+        size = len(name.encode())
+        if size > MAX_NAME_BYTES:
+            raise InputError(f"{name[:24]!r}...: an object name is {size} bytes, at most "
+                             f"{MAX_NAME_BYTES} (EXR channel names hold 255)", field="object")
         if any(o.name == name for o in self._objects.values()):
             raise InputError(f"{name!r}: there is already an object with that name",
                              field="object")

@@ -29,6 +29,7 @@ import numpy as np
 from mattetrack.atomicfile import remove_stale_temps
 from mattetrack.errors import InputError
 from mattetrack.export.frames import MatteOutput, WriteOptions, write_matte_frame
+from mattetrack.export.outputlock import OutputLock
 
 # (frame, {object id: (H, W) float32 coverage})
 Frame = tuple[int, dict[int, np.ndarray]]
@@ -254,6 +255,8 @@ def run_mattes(
             frames.close()
 
     doc = None
+    lock = OutputLock(request.output)
+    lock.acquire()  # one writer per output: a second run is refused, not mixed in
     try:
         with BackgroundWriter(request.write_queue) as writer:
             if request.roto_channels:
@@ -265,18 +268,20 @@ def run_mattes(
             else:
                 for _ in tracked(writer):
                     pass
+        if doc is not None and not result.cancelled:
+            started = time.perf_counter()
+            # The shapes need the whole shot, so their channels join the written files
+            # afterwards.
+            done = {f: plan.output.path(f) for f in plan.frames
+                    if os.path.isfile(plan.output.path(f))}
+            write_roto_channels(doc, done, plan.output.path, request.roto_feather, quiet,
+                                request.write_queue)
+            result.roto_s = time.perf_counter() - started
     finally:
         if manifest is not None:  # what was written, also when the run stopped early
             manifest.save()
+        lock.release()
     result.write_s = writer.seconds
-    if doc is not None and not result.cancelled:
-        started = time.perf_counter()
-        # The shapes need the whole shot, so their channels join the written files afterwards.
-        done = {f: plan.output.path(f) for f in plan.frames
-                if os.path.isfile(plan.output.path(f))}
-        write_roto_channels(doc, done, plan.output.path, request.roto_feather, quiet,
-                            request.write_queue)
-        result.roto_s = time.perf_counter() - started
     return result
 
 

@@ -577,6 +577,7 @@ def _unit_param(text: str | None, name: str, default: float) -> float:
 
 def propagate(service: Service, req: Request) -> Reply:
     from mattetrack.export.frames import WriteOptions
+    from mattetrack.export.outputlock import OutputLock
     from mattetrack.export.pipeline import MatteRequest, plan_mattes
     from mattetrack.service.jobs import PropagationJob
 
@@ -606,6 +607,10 @@ def propagate(service: Service, req: Request) -> Reply:
         if session.job is not None and session.job.running:
             raise ApiError(409, f"session {session.id}: job {session.job.id} is still running")
         plan = plan_mattes(session.core, request, frames)
+        holder = OutputLock(real).holder()
+        if holder is not None:  # another session's job, or a `track`, writes there now
+            raise ApiError(409, f"output: {text!r} is being written by another run (pid "
+                           f"{holder['pid']} on {holder['host']}); wait for it to end")
         for f in frames:  # an existing file may be a link out of the roots
             service.roots.check(plan.output.path(f), "output")
         job = PropagationJob(service.registry.new_id(), session, plan)
@@ -826,8 +831,8 @@ ROUTES: list[Route] = [
           responses={**json_ok("the job started", obj(("job", "total"), job=STR, total=INT),
                                 202), **_BAD, **_NOT_FOUND,
                      403: ("the output is outside the roots", None, "application/json"),
-                     409: ("a job is already running on the session", None,
-                           "application/json")}),
+                     409: ("a job is already running on the session, or another run "
+                           "writes that output", None, "application/json")}),
     Route("GET", _SID + "/report", report,
           "Where the mattes are weak: each object's per-frame confidence in [0, 1] from the "
           "last propagation and up to 10 frames to correct, best first (as `track --report`)",

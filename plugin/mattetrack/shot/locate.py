@@ -34,6 +34,24 @@ def single_frame_number(path: str) -> int:
     return int(m.group(1)) if m else 0
 
 
+def what_is_there(path: str) -> str:
+    """Why `path` cannot be read as an image or movie file, for a one-line error: nothing there,
+    a broken link, or something that is not a regular file (a FIFO, a device)."""
+    import stat
+
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "a link to nothing" if os.path.islink(path) else "no such file or folder"
+    except OSError as err:
+        return f"cannot be read ({err.strerror})"
+    for test, kind in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return f"{kind}, not an image or movie file"
+    return "not a regular file"
+
+
 def scan_pattern(text: str) -> tuple[FramePattern, dict[int, str]]:
     """The pattern in `text` and its frames on disk, {frame: path}; errors when none exist."""
     try:
@@ -41,7 +59,7 @@ def scan_pattern(text: str) -> tuple[FramePattern, dict[int, str]]:
     except ValueError as err:
         raise InputError(f"{text}: {err}") from None
     if pattern is None:
-        raise InputError(f"{text}: no such file or folder")
+        raise InputError(f"{text}: {what_is_there(text)}")
     if not os.path.isdir(pattern.directory):
         raise InputError(f"{text}: folder {pattern.directory} does not exist")
     frames = pattern.scan()

@@ -36,7 +36,22 @@ class DenseFlow:
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow a -> b. a, b: (h, w) uint8. Returns (h, w, 2) float32 pixels, on the kept grid
         (`flowcodec.quantize_flow`: a result store can remember it exactly)."""
-        return quantize_flow(self._dis.calc(a, b, None))
+        return quantize_flow(dis_flow(self._dis, a, b))
+
+
+# DIS refuses images under 12 px a side (and its patches need more): smaller ones (a 1x1 test
+# frame, a 4000x12 strip's processing image) are padded by their edge pixels to this.
+MIN_FLOW_SIDE = 16
+
+
+def dis_flow(dis: cv2.DISOpticalFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(h, w, 2) float32 DIS flow a -> b of (h, w) uint8 images of any size."""
+    h, w = a.shape[:2]
+    if h >= MIN_FLOW_SIDE and w >= MIN_FLOW_SIDE:
+        return dis.calc(a, b, None)
+    pad = (0, max(0, MIN_FLOW_SIDE - h), 0, max(0, MIN_FLOW_SIDE - w))
+    big = [cv2.copyMakeBorder(x, *pad, cv2.BORDER_REPLICATE) for x in (a, b)]
+    return np.ascontiguousarray(dis.calc(big[0], big[1], None)[:h, :w])
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:

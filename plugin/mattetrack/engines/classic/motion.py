@@ -17,6 +17,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
+from mattetrack.engines.classic.flow import dis_flow
 from mattetrack.engines.classic.imaging import WorkImage
 
 _GRID = 8  # px between flow samples for the camera fit
@@ -56,7 +57,7 @@ def residual_motion(work: WorkImage, neighbours: Sequence[tuple[int, WorkImage]]
     for offset, other in neighbours:
         if other.grey.shape != work.grey.shape or offset == 0:
             continue
-        res = _camera_residual(dis.calc(work.grey, other.grey, None))
+        res = _camera_residual(dis_flow(dis, work.grey, other.grey))
         if res is None:
             continue
         res /= float(offset)

@@ -191,6 +191,8 @@ def image_words(rgb: np.ndarray, words: int = PatchParams.words,
     from `samples` random pixels of the image itself: a texture-aware quantisation to build
     histograms on (selection uses it beside quantised colour)."""
     feat = patch_features(rgb).reshape(-1, DIMS)
+    if len(feat) < 16:  # a few pixels (a tiny frame): one word, k-means needs more to learn
+        return np.zeros(rgb.shape[:2], np.int64)
     rng = np.random.default_rng(seed)
     pick = rng.choice(len(feat), min(samples, len(feat)), replace=False)
     _, centres = _kmeans(feat[pick], int(min(words, max(len(pick) // 4, 1))), seed)

@@ -1,0 +1,114 @@
+"""One writer per output: a second `mattetrack track` (or a service job) on outputs another run
+is writing is refused in one line (exit 2, or 409 from the service) and writes nothing; the
+lock of a run that is gone is taken over."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from mattetrack import cli
+from mattetrack.export.outputlock import lock_path
+from mattetrack.synthetic import render_shot
+
+N_FRAMES = 30
+
+
+@pytest.fixture(scope="module")
+def shot(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("plate")
+    for i, (rgb, cov) in enumerate(render_shot(n_frames=N_FRAMES, width=480, height=270, seed=4,
+                                               motion_blur_samples=1)):
+        cv2.imwrite(str(folder / f"p.{1001 + i}.png"),
+                    (np.clip(rgb, 0, 1)[:, :, ::-1] * 255 + 0.5).astype(np.uint8))
+        if i == 0:
+            cv2.imwrite(str(folder / "mask.png"), (cov * 255 + 0.5).astype(np.uint8))
+    return folder
+
+
+def _args(plate: Path, out: str) -> list[str]:
+    return ["track", str(plate / "p.####.png"), "-o", out, "--mask",
+            f"1001:{plate / 'mask.png'}", "-q"]
+
+
+def _fake_lock(pattern: str, pid: int, host: str | None = None) -> Path:
+    path = lock_path(pattern)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"host": host or socket.gethostname(), "pid": pid,
+                                "started": time.time()}))
+    return path
+
+
+def test_a_second_run_on_the_same_outputs_is_refused(shot, tmp_path):
+    plate = shot
+    out = str(tmp_path / "out" / "m.####.exr")
+    first = subprocess.Popen([sys.executable, "-m", "mattetrack", *_args(plate, out)],
+                             stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not lock_path(out).exists():
+        assert first.poll() is None and time.monotonic() < deadline
+        time.sleep(0.01)
+    second = subprocess.run([sys.executable, "-m", "mattetrack", *_args(plate, out)],
+                            capture_output=True, text=True, timeout=120)
+    assert second.returncode == 2 and second.stderr.count("\n") == 1, second.stderr
+    assert f"another mattetrack run (pid {first.pid} on" in second.stderr
+    assert first.wait(120) == 0, first.stderr.read()
+    assert not lock_path(out).exists()  # released at the end
+    assert len(list((tmp_path / "out").glob("m.*.exr"))) == N_FRAMES
+
+
+def test_a_live_lock_is_respected_and_a_dead_one_taken_over(shot, tmp_path, capsys):
+    plate = shot
+    out = str(tmp_path / "out" / "m.####.png")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _fake_lock(out, sleeper.pid)
+        assert cli.main(_args(plate, out)) == 2
+        assert f"pid {sleeper.pid}" in capsys.readouterr().err
+        assert not list((tmp_path / "out").glob("m.*.png"))  # nothing written
+        _fake_lock(out, sleeper.pid, host="another-host.example")  # a farm node's: respected
+        assert cli.main(_args(plate, out)) == 2
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    _fake_lock(out, sleeper.pid)  # its process is gone: a killed run's lock
+    assert cli.main(_args(plate, out)) == 0
+    assert not lock_path(out).exists()
+    lock_path(out).write_text("{half a lo")  # unreadable: a writer killed mid-write
+    assert cli.main(_args(plate, out)) == 0
+
+
+def test_the_service_answers_409_while_another_run_writes_the_output(client, plate,
+                                                                    service_root):
+    from mattetrack.synthetic import click_point
+
+    root, truth = service_root
+    sid = client.ok("POST", "/v1/sessions", {"plate": plate}, 201)["session"]
+    oid = client.ok("POST", f"/v1/sessions/{sid}/objects", {}, 201)["object"]
+    client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+              {"frame": 1001, "points": [list(click_point(truth[0]))]})
+    out = str(root / "locked" / "m.####.exr")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _fake_lock(out, sleeper.pid)
+        status, body = client.call("POST", f"/v1/sessions/{sid}/propagate", {"output": out})
+        assert status == 409 and f"pid {sleeper.pid}" in body["error"], body
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    job = client.ok("POST", f"/v1/sessions/{sid}/propagate", {"output": out}, 202)["job"]
+    deadline = time.monotonic() + 120
+    while client.ok("GET", f"/v1/jobs/{job}")["state"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert client.ok("GET", f"/v1/jobs/{job}")["state"] == "done"
+    assert not lock_path(out).exists()
+    client.ok("DELETE", f"/v1/sessions/{sid}")
