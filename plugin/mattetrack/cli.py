@@ -864,6 +864,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatteTrackError as err:
         print(f"mattetrack: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # a disk full, a folder that cannot be written: the path and why
+        if interruption(err) is None:
+            where = err.filename or "mattetrack"
+            print(f"mattetrack: error: {where}: {err.strerror or err}", file=sys.stderr)
+            return 2
+        code, line = interrupted_status(interruption(err))
+        print(f"mattetrack: {line}", file=sys.stderr)
+        return code
     except Exception as err:
         signalled = interruption(err)
         if signalled is None:

@@ -148,6 +148,9 @@ class PropagationJob:
             self.state = "cancelled" if result.cancelled else "done"
         except MatteTrackError as err:
             self.state, self.error = "failed", service_message(err)
+        except OSError as err:  # a disk full, a folder that cannot be written
+            self.state = "failed"
+            self.error = f"{err.filename or 'writing'}: {err.strerror or err}"
         except Exception as err:
             print(f"mattetrack serve: job {self.id} failed:", file=sys.stderr)
             traceback.print_exc(file=sys.stderr)
