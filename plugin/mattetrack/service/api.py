@@ -49,6 +49,12 @@ PREVIEW_PROBLEM = "X-MatteTrack-Problem"
 # A preview's header listing the objects whose shown mattes are out of date (ids, commas).
 PREVIEW_STALE = "X-MatteTrack-Stale"
 IDLE_CLOSE = 1800.0  # seconds before an unused session is unloaded (saved, memory freed)
+# Limits of what one session holds: a selection's cost grows with its prompts, and a request
+# of 60,000 points would hold the session for hours.
+MAX_POINTS = 1000  # points (positive and negative) of one object on one frame
+MAX_STROKES = 200  # strokes of one object on one frame
+MAX_STROKE_POINTS = 10_000  # points of one stroke
+MAX_OBJECTS = 1000  # objects in a session
 
 # -- schema pieces of the answers ----------------------------------------------------------------
 PROMPTS_INFO = obj(("frame", "points", "negative", "box", "mask"), frame=INT,
@@ -264,6 +270,21 @@ def _strokes(body: dict) -> list[tuple[list[list[float]], bool, float]]:
     return out
 
 
+def _check_counts(old, points: int, strokes: list) -> None:
+    """Refuse prompts past the limits (with what a frame already has: `old` FramePrompts)."""
+    have_points = 0 if old is None else len(old.points)
+    have_strokes = 0 if old is None else len(old.strokes)
+    if have_points + points > MAX_POINTS:
+        raise ApiError(400, f"points: {have_points + points} on one frame for one object; at "
+                       f"most {MAX_POINTS}")
+    if have_strokes + len(strokes) > MAX_STROKES:
+        raise ApiError(400, f"strokes: {have_strokes + len(strokes)} on one frame for one "
+                       f"object; at most {MAX_STROKES}")
+    for i, (pts, _, _) in enumerate(strokes):
+        if len(pts) > MAX_STROKE_POINTS:
+            raise ApiError(400, f"strokes[{i}].points: {len(pts)}; at most {MAX_STROKE_POINTS}")
+
+
 def _int_param(text: str | None, name: str, status: int = 400) -> int | None:
     if text is None:
         return None
@@ -370,9 +391,7 @@ def list_sessions(service: Service, req: Request) -> Reply:
 
 
 def get_session(service: Service, req: Request) -> Reply:
-    session = service.registry.session(req.params["sid"])
-    with session.lock:
-        return json_reply(session.describe())
+    return json_reply(service.registry.session(req.params["sid"]).description())
 
 
 def delete_session(service: Service, req: Request) -> Reply:
@@ -385,6 +404,8 @@ def add_object(service: Service, req: Request) -> Reply:
     session = service.registry.session(req.params["sid"])
     name = _get(req.body, "name", str)
     with session.lock:
+        if len(session.core.objects) >= MAX_OBJECTS:
+            raise ApiError(400, f"objects: the session has {MAX_OBJECTS}, the most it holds")
         obj_id = session.core.add_object(name)
         save(session)
         return json_reply({"object": obj_id, "name": session.core.object(obj_id).name}, 201)
@@ -427,6 +448,8 @@ def add_prompts(service: Service, req: Request) -> Reply:
         obj_id = _object_id(session, req.params["oid"])
         core = session.core
         shot.check_frame(frame)
+        _check_counts(core.object(obj_id).prompts.get(frame), len(points) + len(negative),
+                      strokes)
         # Checked all together first, so a bad prompt adds nothing.
         trial = FramePrompts(box=tuple(box) if box else None)
         for x, y in points:
@@ -477,6 +500,7 @@ def set_prompts(service: Service, req: Request) -> Reply:
         core = session.core
         session.shot.check_frame(frame)
         old = core.object(obj_id).prompts.get(frame)
+        _check_counts(None, len(points) + len(negative), strokes)
         prompts = FramePrompts(box=tuple(box) if box else None)
         for x, y in points:
             prompts.add_point(x, y, True)

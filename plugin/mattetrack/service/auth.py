@@ -98,6 +98,8 @@ class Roots:
         Raises ApiError 400 for a relative path (the server's working folder means nothing to a
         client) and 403 for a path outside every root.
         """
+        if "\0" in path or len(path) > 4096:
+            raise ApiError(400, f"{field}: not a path (a NUL byte, or over 4096 characters)")
         if not os.path.isabs(path):
             raise ApiError(400, f"{field}: {path!r} is not an absolute path")
         real = os.path.realpath(path)

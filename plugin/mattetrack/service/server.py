@@ -10,10 +10,14 @@ cannot reach the service even as the same origin.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
+import queue
+import re
 import socket
 import sys
+import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
@@ -29,10 +33,21 @@ from mattetrack.service.routing import Reply, json_reply
 _DRAIN = 16 << 20  # bytes of an oversized body read and dropped before answering 413
 
 
+# Connections served at once (each on a worker thread, for as long as it stays open: a
+# keep-alive client, an event stream); more wait in the listen queue. A studio's hosts and
+# browser tabs are tens of clients.
+WORKERS = 64
+BACKLOG = 256  # connections the kernel queues before refusing (Python's default is 5)
+IDLE_S = 15.0  # a connection silent this long (between requests, or mid-request) is closed
+MAX_JSON_DEPTH = 8  # the service's bodies nest 4 deep at most
+
+
 class ServiceServer(ThreadingHTTPServer):
-    """The server; `service` holds the state, `token` the bearer token."""
+    """The server; `service` holds the state, `token` the bearer token. Connections are served
+    by a bounded pool of worker threads (`WORKERS`)."""
 
     daemon_threads = True
+    request_queue_size = BACKLOG
 
     def __init__(self, address: tuple[str, int], service: Service, token: str) -> None:
         if ":" in address[0]:
@@ -40,6 +55,18 @@ class ServiceServer(ThreadingHTTPServer):
         self.service = service
         self.token = token
         super().__init__(address, _Handler)
+        # Daemon workers (not an executor's, which the interpreter joins at exit: a worker
+        # waiting on an idle keep-alive connection would hold a stopping server for IDLE_S).
+        self._connections: queue.SimpleQueue = queue.SimpleQueue()
+        for i in range(WORKERS):
+            threading.Thread(target=self._work, name=f"mattetrack-http-{i}", daemon=True).start()
+
+    def process_request(self, request, client_address) -> None:
+        self._connections.put((request, client_address))
+
+    def _work(self) -> None:
+        while (item := self._connections.get()) is not None:
+            self.process_request_thread(*item)
 
     @property
     def url(self) -> str:
@@ -49,6 +76,8 @@ class ServiceServer(ThreadingHTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
+        for _ in range(WORKERS):
+            self._connections.put(None)
         self.service.close()
 
 
@@ -93,9 +122,28 @@ class _Handler(BaseHTTPRequestHandler):
     server: ServiceServer
     protocol_version = "HTTP/1.1"  # keep-alive: a host adapter's clicks reuse one connection
     server_version = f"MatteTrack/{__version__}"
+    timeout = IDLE_S  # a stalled or silent client is dropped (socket timeout on every read)
 
     def do_GET(self) -> None:
         self._handle()
+
+    def do_HEAD(self) -> None:  # GET's headers without its body
+        self._handle()
+
+    def do_OPTIONS(self) -> None:
+        """No CORS: a page from elsewhere gets no preflight approval; the methods, as JSON."""
+        self._send(Reply(204, b"", "application/json", headers={
+            "Allow": "GET, HEAD, POST, PUT, DELETE, OPTIONS"}))
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's own errors (an unknown method, a malformed request line, headers too
+        long) as JSON, like every other answer."""
+        self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.0"  # a garbled request line: answer with headers
+        with contextlib.suppress(OSError):
+            self._send(json_reply({"error": message or self.responses.get(code, ("error",))[0]},
+                                  code))
 
     def do_POST(self) -> None:
         self._handle()
@@ -142,18 +190,20 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         data: dict = {}
         if body.strip():
+            if _depth(body) > MAX_JSON_DEPTH:
+                raise ApiError(400, f"JSON body nested over {MAX_JSON_DEPTH} levels deep")
             try:
                 data = json.loads(body)
             except (ValueError, UnicodeDecodeError) as err:
                 raise ApiError(400, f"malformed JSON body ({err})") from None
             if not isinstance(data, dict):
                 raise ApiError(400, "the JSON body must be an object")
-        return self.server.service.dispatch(self.command, url.path.rstrip("/") or "/", query,
-                                            data)
+        method = "GET" if self.command == "HEAD" else self.command
+        return self.server.service.dispatch(method, url.path.rstrip("/") or "/", query, data)
 
     def _ui(self, path: str) -> Reply:
         """The browser UI: `/` and `/ui` redirect to `/ui/`, `/ui/<name>` is a static file."""
-        if self.command != "GET":
+        if self.command not in ("GET", "HEAD"):
             raise ApiError(405, f"{self.command} {path}: not allowed (use GET)")
         if path in ("/", "/ui"):
             # The browser keeps the URL fragment (the token) across the redirect.
@@ -169,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise ApiError(400, "chunked request bodies are not accepted; send Content-Length")
         text = self.headers.get("Content-Length") or "0"
-        length = int(text) if text.isdigit() else -1
+        length = int(text) if re.fullmatch(r"[0-9]{1,15}", text) else -1
         if length < 0:
             self.close_connection = True
             raise ApiError(400, f"bad Content-Length {text!r}")
@@ -209,3 +259,17 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
         self.wfile.flush()
+
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_BRACKETS = re.compile(rb"[\[\]{}]")
+
+
+def _depth(body: bytes) -> int:
+    """How deep brackets nest in a JSON text, strings skipped (checked before parsing: a body
+    of 100,000 brackets would exhaust the parser's recursion)."""
+    depth = deepest = 0
+    for bracket in _BRACKETS.findall(_STRING.sub(b"", body)):
+        depth += 1 if bracket in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest

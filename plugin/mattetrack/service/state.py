@@ -114,6 +114,7 @@ class ServiceSession:
         self.folder: Path | None = None  # where the session is saved (persist.py), if anywhere
         self.used = time.monotonic()  # last request (idle sessions are unloaded)
         self.created = time.time()  # sessions are listed oldest first
+        self._described: dict | None = None
         # With a store, a propagation after an edit recomputes only the spans it changed, and
         # prompts on a propagated frame correct the matte shown there.
         self.core = Session(shot, engine, store)
@@ -191,11 +192,25 @@ class ServiceSession:
         if coverage is not None:
             store.put(obj_id, frame, coverage, key="imported")
 
+    def description(self) -> dict:
+        """`describe()`, without waiting behind a selection or a propagation step that holds the
+        lock: then the last description made (reads never wait on the engine)."""
+        if self.lock.acquire(timeout=0.05):
+            try:
+                return self.describe()
+            finally:
+                self.lock.release()
+        last = self._described
+        if last is not None:
+            return last
+        with self.lock:
+            return self.describe()
+
     def describe(self) -> dict:
         shot = self.shot
         export = self.export
         stale = export.stale(self.edits) if export is not None else set()
-        return {
+        out = {
             "session": self.id,
             "plate": shot.path,
             "frames": [shot.frames[0], shot.frames[-1]],
@@ -213,6 +228,8 @@ class ServiceSession:
             "created": round(self.created, 3),
             "loaded": True,
         }
+        self._described = out
+        return out
 
 
 def shot_fps(shot: Shot) -> float:
@@ -292,10 +309,7 @@ class Registry:
         with self._lock:
             loaded = list(self.sessions.values())
             saved = [rec for _, rec in self.saved.values()]
-        out = []
-        for session in loaded:
-            with session.lock:
-                out.append(session.describe())
+        out = [session.description() for session in loaded]
         keys = ("session", "plate", "frames", "width", "height", "fps", "objects", "mattes",
                 "created")
         out += [{**{k: rec.get(k) for k in keys}, "job": None, "loaded": False} for rec in saved]
