@@ -766,11 +766,8 @@ def _track(args: argparse.Namespace) -> int:
 
 
 def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
-    from tqdm import tqdm
-
     from mattetrack.engines import get_engine
-    from mattetrack.export.pipeline import MatteRequest, plan_mattes, run_mattes
-    from mattetrack.session import Session
+    from mattetrack.export.pipeline import MatteRequest
     from mattetrack.store import ResultStore
 
     request = MatteRequest(
@@ -782,6 +779,26 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
     engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
     memo = {} if args.store_memo_mb is None else {"memo_mb": args.store_memo_mb}
     store = ResultStore(args.store, shot.width, shot.height, **memo) if args.store else None
+    if store is not None:
+        from mattetrack.export.outputlock import OutputLock
+
+        lock = OutputLock.for_store(str(store.root))
+        lock.acquire()  # a second run on the same store is refused, not mixed in
+        try:
+            return _track_session(args, shot, started, engine, store, request)
+        finally:
+            lock.release()
+    return _track_session(args, shot, started, engine, store, request)
+
+
+def _track_session(args: argparse.Namespace, shot, started: float, engine, store,
+                   request) -> int:
+    """`track` once the engine and the store (locked) are there."""
+    from tqdm import tqdm
+
+    from mattetrack.export.pipeline import plan_mattes, run_mattes
+    from mattetrack.session import Session
+
     session = Session(shot, engine, store)
     _build_session(args, session)
     session.adopt_bases()  # prompts on frames with stored mattes correct those mattes

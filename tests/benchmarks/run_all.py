@@ -16,7 +16,8 @@
   [sam] extra) and are left out without it;
 - the local service's responsiveness: click to preview at 854x480 through the hosts' client, and
   the same, job polls and the host's poll while another session propagates
-  (service_responsiveness.py);
+  (service_responsiveness.py); 16 clients for 60 s against one service with a propagation
+  always running, a 200-request burst, RSS at start and end (service_load.py);
 - the artist's loop: J&F per correction round in the oracle and suggested modes, seconds and
   frames recomputed per round against a full run, confidence against true IoU
   (interactive.py); linear ACEScg EXR plates against their JPEGs (linear_plates.py); review's
@@ -40,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import davis_jf
 import exr_write
 import roto_channels
+import service_load
 import service_responsiveness
 import speed_memory as sm
 
@@ -112,6 +114,7 @@ def main() -> int:
     exr_native, exr_oiio, exr_oiio_write, exr_equal = exr_write.measure(10 if args.quick else 100)
     roto = roto_channels.measure(5 if args.quick else 30)
     service = service_responsiveness.measure(args.quick) if davis_jf.DATA.is_dir() else None
+    load = service_load.measure(10 if args.quick else 60)
     sam_mem = sam_tp = None
     if sam_memory is not None:
         sam_mem = sam_memory.measure(quick=args.quick)
@@ -164,6 +167,10 @@ def main() -> int:
         print(service_responsiveness.title())
         for line in service_responsiveness.rows(service):
             print(line)
+    print("-" * len(header))
+    print(service_load.title(load))
+    for line in service_load.rows(load):
+        print(line)
     if sam_memory is None:
         print("-" * len(header))
         print("SAM engines skipped: transformers is not installed (the [sam] extra)")

@@ -112,3 +112,21 @@ def test_the_service_answers_409_while_another_run_writes_the_output(client, pla
     assert client.ok("GET", f"/v1/jobs/{job}")["state"] == "done"
     assert not lock_path(out).exists()
     client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_two_runs_never_share_a_store(shot, tmp_path, capsys):
+    store = tmp_path / "store"
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        store.mkdir()
+        (store / ".mattetrack-lock").write_text(json.dumps(
+            {"host": socket.gethostname(), "pid": sleeper.pid, "started": time.time()}))
+        args = [*_args(shot, str(tmp_path / "a" / "m.####.png")), "--store", str(store)]
+        assert cli.main(args) == 2
+        err = capsys.readouterr().err
+        assert f"pid {sleeper.pid}" in err and "is using this store" in err and "--store" in err
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert cli.main(args) == 0  # its process gone: taken over, and released at the end
+    assert not (store / ".mattetrack-lock").exists()

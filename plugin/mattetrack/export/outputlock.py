@@ -41,11 +41,19 @@ class OutputLock:
     """Held while a run writes the outputs of `pattern`; a context manager. `field` names the
     argument in errors (`output`: -o)."""
 
-    def __init__(self, pattern: str, field: str = "output") -> None:
+    def __init__(self, pattern: str, field: str = "output", path: Path | None = None,
+                 what: str = "is writing these outputs") -> None:
         self.pattern = pattern
         self.field = field
-        self.path = lock_path(pattern)
+        self.path = lock_path(pattern) if path is None else path
+        self.what = what
         self._held = False
+
+    @classmethod
+    def for_store(cls, root: str) -> OutputLock:
+        """The lock of a result store (`--store`): one run uses a store at a time (its
+        manifests are read, changed and written back)."""
+        return cls(root, "store", Path(root) / ".mattetrack-lock", "is using this store")
 
     def holder(self) -> dict | None:
         """Who holds the lock now ({host, pid, started}), None if nobody alive does."""
@@ -71,13 +79,13 @@ class OutputLock:
                     since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["started"]))
                     raise InputError(
                         f"{self.pattern!r}: another mattetrack run (pid {info['pid']} on "
-                        f"{info['host']}, since {since}) is writing these outputs; wait for it "
-                        f"or stop it (lock {self.path})", field=self.field) from None
+                        f"{info['host']}, since {since}) {self.what}; wait for it or stop it "
+                        f"(lock {self.path})", field=self.field) from None
                 self.path.unlink(missing_ok=True)  # a dead run's: taken over
                 continue
             except OSError as err:
-                raise InputError(f"{self.pattern!r}: cannot lock the outputs in "
-                                 f"{self.path.parent} ({err.strerror})", field=self.field) from None
+                raise InputError(f"{self.pattern!r}: cannot lock {self.path} ({err.strerror})",
+                                 field=self.field) from None
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             self._held = True

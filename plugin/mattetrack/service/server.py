@@ -54,10 +54,10 @@ class ServiceServer(ThreadingHTTPServer):
             self.address_family = socket.AF_INET6
         self.service = service
         self.token = token
-        super().__init__(address, _Handler)
         # Daemon workers (not an executor's, which the interpreter joins at exit: a worker
         # waiting on an idle keep-alive connection would hold a stopping server for IDLE_S).
         self._connections: queue.SimpleQueue = queue.SimpleQueue()
+        super().__init__(address, _Handler)  # (a failed bind closes the server: no workers)
         for i in range(WORKERS):
             threading.Thread(target=self._work, name=f"mattetrack-http-{i}", daemon=True).start()
 
