@@ -22,7 +22,13 @@ def run() -> None:
     try:
         from mattetrack.cli import main
 
-        code = main()
+        if sys.argv[1:2] == ["serve"]:  # a service (and the browsers it starts) logs as is
+            code = main()
+        else:
+            from mattetrack.nativelog import filtered_stderr
+
+            with filtered_stderr():
+                code = main()
     except BaseException as err:  # before main's own handler was in place
         signalled = interruption(err)
         if signalled is None:

@@ -82,3 +82,12 @@ def test_serve_refuses_bad_addresses_in_one_line(tmp_path, args, says):
                           env={**os.environ, "MATTETRACK_CONFIG": str(env_dir)})
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1, proc.stderr
     assert says in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_damaged_png_is_one_line_without_libpng_chatter(tmp_path):
+    good = cv2.imencode(".png", np.full((40, 60, 3), 128, np.uint8))[1].tobytes()
+    (tmp_path / "p.1.png").write_bytes(good[: len(good) // 2])  # truncated
+    (tmp_path / "p.2.png").write_bytes(good)
+    status, err = _run("track", "p.#.png", "-o", "m.#.png", "--point", "2:5,5", tmp=tmp_path)
+    assert status == 2 and err.count("\n") == 1 and err.startswith("mattetrack: error: p.1.png")
+    assert "libpng error" not in err, err
