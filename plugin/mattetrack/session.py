@@ -22,9 +22,12 @@ import numpy as np
 from mattetrack import resultkeys
 from mattetrack.engines.base import Coverages, Engine, FrameSource, Propagated
 from mattetrack.errors import InputError
+from mattetrack.lru import LRUCache
 from mattetrack.pngcodec import quantize16
 from mattetrack.prompts import DEFAULT_STROKE_WIDTH, FramePrompts, Stroke
 from mattetrack.store import ResultStore
+
+SELECTIONS_KEPT = 8  # keyframe selections held in memory when a store keeps them all
 
 # Bytes of an object's name: its EXR channels (`<name>.A`, `matte_<name>_roto.A`, Cryptomatte
 # manifests) must stay within OpenEXR's 255.
@@ -90,7 +93,10 @@ class Session:
         # Keyframe coverage computed by engine.select, and the keys of those selections (hashing
         # a corrected frame's base is ~2 ms, and every run asks twice: its outputs, its results);
         # both dropped whenever that frame's prompts change (`_forget`).
-        self._selected: dict[tuple[int, int], np.ndarray] = {}
+        # With a store they are on disk too (read back in ~0.2 ms): only the latest are kept in
+        # memory, so a session with many keyframes (a service's, for hours) stays bounded.
+        self._selected: dict[tuple[int, int], np.ndarray] | LRUCache = (
+            {} if store is None else LRUCache(SELECTIONS_KEPT))
         self._selection_keys: dict[tuple[int, int], str] = {}
         # {object id: {frame: confidence}} of the latest propagation results seen.
         self.confidence: dict[int, dict[int, float]] = {}
@@ -294,8 +300,8 @@ class Session:
         if problem is not None:  # not an empty matte that looks like a result
             raise InputError(problem)
         key = (obj_id, frame)
-        if key not in self._selected:
-            coverage = None
+        coverage = self._selected.get(key)
+        if coverage is None:
             if self.store is not None:
                 skey = self._selection_key(obj_id, frame)
                 coverage = self.store.get_selection(skey)
@@ -309,8 +315,11 @@ class Session:
                 if self.store is not None:
                     self.store.put_selection(skey, coverage)
             coverage.setflags(write=False)
-            self._selected[key] = coverage
-        return self._selected[key]
+            if isinstance(self._selected, LRUCache):
+                self._selected.put(key, coverage)
+            else:
+                self._selected[key] = coverage
+        return coverage
 
     def check_ready(self) -> None:
         """Refuse to propagate a session without objects or with an object without prompts."""
