@@ -1,8 +1,8 @@
 """Native libraries' own lines on stderr, filtered: libpng prints "libpng error: ..." before
 OpenImageIO hands the same text back to us, so a damaged PNG would get two lines where our rule
-is one. The command's stderr (file descriptor 2, where C libraries write) goes through a pipe
-whose reader passes everything on at once, byte for byte (progress bars' carriage returns
-included), except whole lines that start with one of `DROPPED`.
+is one. File descriptor 2, where C libraries write, goes through a pipe whose reader passes
+everything on at once, byte for byte, except whole lines that start with one of `DROPPED`;
+Python's own `sys.stderr` keeps writing to the real stderr (a terminal stays a terminal).
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ def filtered_stderr() -> Iterator[None]:
         yield
         return
     sys.stderr.flush()
+    python_stderr = sys.stderr
+    # Python's own writes keep the real stderr (a terminal stays a terminal: progress bars);
+    # only what C libraries write to descriptor 2 goes through the filter.
+    sys.stderr = open(os.dup(original), "w", buffering=1, encoding=python_stderr.encoding,  # noqa: SIM115
+                      errors="backslashreplace")
     os.dup2(write_fd, 2)
     os.close(write_fd)
     pump = threading.Thread(target=_pump, args=(read_fd, original), daemon=True,
@@ -63,6 +68,8 @@ def filtered_stderr() -> Iterator[None]:
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
+            sys.stderr.close()
+        sys.stderr = python_stderr
         os.dup2(original, 2)  # the pipe's last writer gone: the pump reads to its end
         pump.join(5)
         os.close(original)

@@ -91,3 +91,16 @@ def test_a_damaged_png_is_one_line_without_libpng_chatter(tmp_path):
     status, err = _run("track", "p.#.png", "-o", "m.#.png", "--point", "2:5,5", tmp=tmp_path)
     assert status == 2 and err.count("\n") == 1 and err.startswith("mattetrack: error: p.1.png")
     assert "libpng error" not in err, err
+
+
+def test_more_objects_than_png_holds_are_refused_before_tracking(tmp_path, capsys):
+    for f in (1, 2):
+        cv2.imwrite(str(tmp_path / f"p.{f}.png"), np.zeros((40, 60, 3), np.uint8))
+    prompts = []
+    for i in range(256):
+        prompts += ["--object", f"o{i}", "--point", f"1:{i % 60 + 0.5},{i // 60 + 0.5}"]
+    assert cli.main(["track", str(tmp_path / "p.#.png"), "-o", str(tmp_path / "o.#.png"),
+                     "-q", *prompts]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "at most 255 objects, there are 256; use EXR" in err
+    assert not list(tmp_path.glob("o.*"))
