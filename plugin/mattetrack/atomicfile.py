@@ -9,6 +9,7 @@ Private temporary folders (spills, the service's scratch) are named the same way
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -16,7 +17,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-_HOST = socket.gethostname() or "localhost"
+HOST = socket.gethostname() or "localhost"  # this machine, as temporary names and locks say
 # Greedy host: the last "-digits" is the pid (host names may hold "-digits" themselves); an
 # optional ".digits" after it is a writer thread's id (export/exr.py).
 _TEMP = re.compile(r"^\..+\.tmp-(?P<host>.+)-(?P<pid>\d+)(?:\.\d+)?$")
@@ -25,7 +26,7 @@ _TEMP = re.compile(r"^\..+\.tmp-(?P<host>.+)-(?P<pid>\d+)(?:\.\d+)?$")
 def temp_path(path: Path, suffix: str = "") -> Path:
     """The temporary file a write of `path` goes through (suffix: ".<thread id>" for writers
     that may run on several threads of one process)."""
-    return path.with_name(f".{path.name}.tmp-{_HOST}-{os.getpid()}{suffix}")
+    return path.with_name(f".{path.name}.tmp-{HOST}-{os.getpid()}{suffix}")
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -45,14 +46,29 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _alive(pid: int) -> bool:
+def gone(host: str, pid: int) -> bool:
+    """Whether process `pid` of `host` is known to be gone: only this host's can be checked
+    (another host's, a farm node sharing the folder, never counts as gone)."""
+    if host != HOST:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
-        return False
-    except OSError:  # EPERM: it exists, as someone else's
         return True
-    return True
+    except OSError:  # EPERM: it exists, as someone else's
+        return False
+    return False
+
+
+def _dead_entries(folder: str | os.PathLike[str], pattern: re.Pattern) -> list[os.DirEntry]:
+    """The entries of `folder` whose names match `pattern` (with `host` and `pid` groups) and
+    whose process is gone."""
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return []
+    return [e for e in entries
+            if (m := pattern.match(e.name)) and gone(m["host"], int(m["pid"]))]
 
 
 def remove_stale_temps(folder: str | os.PathLike[str]) -> int:
@@ -60,25 +76,17 @@ def remove_stale_temps(folder: str | os.PathLike[str]) -> int:
     when they were killed mid-write; the number removed. Another host's (a farm sharing the
     folder) and live processes' are left alone."""
     removed = 0
-    try:
-        entries = list(os.scandir(folder))
-    except OSError:
-        return 0
-    for entry in entries:
-        m = _TEMP.match(entry.name)
-        if m and m["host"] == _HOST and not _alive(int(m["pid"])):
-            try:
-                os.unlink(entry.path)
-                removed += 1
-            except OSError:
-                pass
+    for entry in _dead_entries(folder, _TEMP):
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed += 1
     return removed
 
 
 def owned_prefix(prefix: str) -> str:
     """The name prefix of a private temporary folder of this process (`prefix`, host, pid):
     what `remove_dead_folders` recognises once the process is gone."""
-    return f"{prefix}{_HOST}-{os.getpid()}-"
+    return f"{prefix}{HOST}-{os.getpid()}-"
 
 
 def remove_dead_folders(prefix: str, root: str | os.PathLike[str] | None = None) -> int:
@@ -87,16 +95,7 @@ def remove_dead_folders(prefix: str, root: str | os.PathLike[str] | None = None)
     removed. Anything else, a live process's or another host's, is left alone."""
     root = tempfile.gettempdir() if root is None else os.fspath(root)
     pattern = re.compile(re.escape(prefix) + r"(?P<host>.+)-(?P<pid>\d+)-[^-]+$")
-    removed = 0
-    try:
-        entries = list(os.scandir(root))
-    except OSError:
-        return 0
-    for entry in entries:
-        m = pattern.match(entry.name)
-        if (m and m["host"] == _HOST and not _alive(int(m["pid"]))
-                and entry.is_dir(follow_symlinks=False)):
-            shutil.rmtree(entry.path, ignore_errors=True)
-            removed += 1
-    return removed
-
+    dead = [e for e in _dead_entries(root, pattern) if e.is_dir(follow_symlinks=False)]
+    for entry in dead:
+        shutil.rmtree(entry.path, ignore_errors=True)
+    return len(dead)

@@ -881,26 +881,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MatteTrackError as err:
         print(f"mattetrack: error: {err}", file=sys.stderr)
         return 2
-    except OSError as err:  # a disk full, a folder that cannot be written: the path and why
-        if interruption(err) is None:
-            where = err.filename or "mattetrack"
-            print(f"mattetrack: error: {where}: {err.strerror or err}", file=sys.stderr)
+    except (KeyboardInterrupt, Exception) as err:
+        signalled = interruption(err)  # SIGTERM / Ctrl-C, or an error they caused
+        if signalled is not None:
+            code, line = interrupted_status(signalled)
+            print(f"mattetrack: {line}", file=sys.stderr)
+            return code
+        if isinstance(err, OSError):  # a disk full, a folder that cannot be written
+            print(f"mattetrack: error: {err.filename or 'mattetrack'}: {err.strerror or err}",
+                  file=sys.stderr)
             return 2
-        code, line = interrupted_status(interruption(err))
-        print(f"mattetrack: {line}", file=sys.stderr)
-        return code
-    except Exception as err:
-        signalled = interruption(err)
-        if signalled is None:
-            raise
-        code, line = interrupted_status(signalled)
-        print(f"mattetrack: {line}", file=sys.stderr)
-        return code
-    except KeyboardInterrupt as err:
-        code, line = interrupted_status(err)
-        print(f"mattetrack: {line}", file=sys.stderr)
-        return code
-
+        raise
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -11,23 +11,12 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
-
-from mattetrack.synthetic import render_shot
 
 
 @pytest.fixture(scope="module")
-def shot(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("plate")
-    for i, (rgb, cov) in enumerate(render_shot(n_frames=20, width=480, height=270, seed=5,
-                                               motion_blur_samples=1)):
-        cv2.imwrite(str(folder / f"p.{1001 + i}.png"),
-                    (np.clip(rgb, 0, 1)[:, :, ::-1] * 255 + 0.5).astype(np.uint8))
-        if i == 0:
-            cv2.imwrite(str(folder / "mask.png"), (cov * 255 + 0.5).astype(np.uint8))
-    return folder
+def shot(png_plate) -> Path:
+    return png_plate(20, 480, 270, seed=5)
 
 
 @contextlib.contextmanager

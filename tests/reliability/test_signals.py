@@ -12,26 +12,16 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 from mattetrack.shapes.source import open_mattes
-from mattetrack.synthetic import render_shot
 
 N_FRAMES, W, H = 40, 640, 360
 
 
 @pytest.fixture(scope="module")
-def plate(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("plate")
-    shot = render_shot(n_frames=N_FRAMES, width=W, height=H, seed=2, motion_blur_samples=1)
-    for i, (rgb, cov) in enumerate(shot):
-        pixels = (np.clip(rgb, 0, 1)[:, :, ::-1] * 255 + 0.5).astype(np.uint8)
-        cv2.imwrite(str(folder / f"p.{1001 + i}.png"), pixels)
-        if i == 0:
-            cv2.imwrite(str(folder / "mask.png"), (cov * 255 + 0.5).astype(np.uint8))
-    return folder
+def plate(png_plate) -> Path:
+    return png_plate(N_FRAMES, W, H, seed=2)
 
 
 def _start(plate: Path, out: Path, tmp: Path) -> subprocess.Popen:

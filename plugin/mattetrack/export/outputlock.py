@@ -12,29 +12,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 from pathlib import Path
 
+from mattetrack.atomicfile import HOST, gone
 from mattetrack.errors import InputError
 
-_HOST = socket.gethostname() or "localhost"
 SUFFIX = ".mattetrack-lock"
 
 
 def lock_path(pattern: str) -> Path:
     path = Path(os.path.abspath(pattern))
     return path.with_name(f".{path.name}{SUFFIX}")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 class OutputLock:
@@ -64,12 +53,12 @@ class OutputLock:
             return None
         except (OSError, ValueError, KeyError, TypeError):
             return None  # unreadable (a writer killed mid-write): taken over
-        if host == _HOST and not _alive(pid):
+        if gone(host, pid):
             return None  # its run is gone (killed): taken over
         return info  # a live run, maybe another job of this very process (the service)
 
     def acquire(self) -> None:
-        data = json.dumps({"host": _HOST, "pid": os.getpid(), "started": time.time()}).encode()
+        data = json.dumps({"host": HOST, "pid": os.getpid(), "started": time.time()}).encode()
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

@@ -270,19 +270,48 @@ def _strokes(body: dict) -> list[tuple[list[list[float]], bool, float]]:
     return out
 
 
-def _check_counts(old, points: int, strokes: list) -> None:
-    """Refuse prompts past the limits (with what a frame already has: `old` FramePrompts)."""
-    have_points = 0 if old is None else len(old.points)
-    have_strokes = 0 if old is None else len(old.strokes)
-    if have_points + points > MAX_POINTS:
-        raise ApiError(400, f"points: {have_points + points} on one frame for one object; at "
-                       f"most {MAX_POINTS}")
-    if have_strokes + len(strokes) > MAX_STROKES:
-        raise ApiError(400, f"strokes: {have_strokes + len(strokes)} on one frame for one "
-                       f"object; at most {MAX_STROKES}")
-    for i, (pts, _, _) in enumerate(strokes):
-        if len(pts) > MAX_STROKE_POINTS:
-            raise ApiError(400, f"strokes[{i}].points: {len(pts)}; at most {MAX_STROKE_POINTS}")
+def _body_prompts(body: dict):
+    """The `points`, `negative`, `box` and `strokes` of a request body as one frame's
+    `FramePrompts` (checked for types and the limits, not yet against the frame's size)."""
+    import numpy as np
+
+    from mattetrack.prompts import FramePrompts, Stroke
+
+    box = _get(body, "box", list, what="[x0, y0, x1, y1]")
+    prompts = FramePrompts(box=tuple(_numbers(box, 4, "box")) if box is not None else None)
+    for name, positive in (("points", True), ("negative", False)):
+        for x, y in _points(body, name):
+            prompts.add_point(x, y, positive)
+    prompts.strokes = [Stroke(np.array(pts, np.float32), positive, width)
+                       for pts, positive, width in _strokes(body)]
+    for i, stroke in enumerate(prompts.strokes):
+        if len(stroke.points) > MAX_STROKE_POINTS:
+            raise ApiError(400, f"strokes[{i}].points: {len(stroke.points)}; at most "
+                           f"{MAX_STROKE_POINTS}")
+    return prompts
+
+
+def _check_counts(old, new) -> None:
+    """Refuse prompts past the limits: `new` FramePrompts with what the frame already has
+    (`old`, or None)."""
+    points = len(new.points) + (0 if old is None else len(old.points))
+    strokes = len(new.strokes) + (0 if old is None else len(old.strokes))
+    if points > MAX_POINTS:
+        raise ApiError(400, f"points: {points} on one frame for one object; at most "
+                       f"{MAX_POINTS}")
+    if strokes > MAX_STROKES:
+        raise ApiError(400, f"strokes: {strokes} on one frame for one object; at most "
+                       f"{MAX_STROKES}")
+
+
+def _prompts_changed(session: ServiceSession, obj_id: int, frame: int) -> None:
+    """After an object's prompts on `frame` changed: an imported matte there is what they
+    correct, prompts on a propagated frame correct the matte shown there, the shown mattes of
+    the object are out of date, and the session is saved."""
+    session.seed_result(obj_id, frame)
+    session.core.adopt_bases()
+    session.edited(obj_id)
+    save(session)
 
 
 def _int_param(text: str | None, name: str, status: int = 400) -> int | None:
@@ -423,21 +452,14 @@ def delete_object(service: Service, req: Request) -> Reply:
 
 
 def add_prompts(service: Service, req: Request) -> Reply:
-    import numpy as np
-
-    from mattetrack.prompts import FramePrompts, Stroke
     from mattetrack.shot.mask import read_mask
 
     session = service.registry.session(req.params["sid"])
     body = req.body
     frame = _get(body, "frame", int, required=True)
-    points = _points(body, "points")
-    negative = _points(body, "negative")
-    box = _get(body, "box", list, what="[x0, y0, x1, y1]")
-    box = _numbers(box, 4, "box") if box is not None else None
+    new = _body_prompts(body)
     mask_path = _get(body, "mask", str)
-    strokes = _strokes(body)
-    if not (points or negative or box or mask_path or strokes):
+    if new.empty and mask_path is None:
         raise ApiError(400, "prompts: give points, negative, strokes, box or mask")
     shot = session.shot
     mask = mask_file = None
@@ -448,75 +470,43 @@ def add_prompts(service: Service, req: Request) -> Reply:
         obj_id = _object_id(session, req.params["oid"])
         core = session.core
         shot.check_frame(frame)
-        _check_counts(core.object(obj_id).prompts.get(frame), len(points) + len(negative),
-                      strokes)
-        # Checked all together first, so a bad prompt adds nothing.
-        trial = FramePrompts(box=tuple(box) if box else None)
-        for x, y in points:
-            trial.add_point(x, y, True)
-        for x, y in negative:
-            trial.add_point(x, y, False)
-        trial.strokes = [Stroke(np.array(pts, np.float32), positive, width)
-                         for pts, positive, width in strokes]
-        trial.validate(shot.width, shot.height, "prompts")
-        for x, y in points:
-            core.add_point(obj_id, frame, x, y, positive=True, where="points")
-        for x, y in negative:
-            core.add_point(obj_id, frame, x, y, positive=False, where="negative")
-        if box is not None:
-            core.add_box(obj_id, frame, tuple(box))
-        for pts, positive, width in strokes:
-            core.add_stroke(obj_id, frame, np.array(pts, np.float32), positive, width,
+        _check_counts(core.object(obj_id).prompts.get(frame), new)
+        new.validate(shot.width, shot.height, "prompts")  # all at once: a bad one adds nothing
+        for (x, y), label in zip(new.points.tolist(), new.labels.tolist(), strict=True):
+            core.add_point(obj_id, frame, x, y, positive=bool(label),
+                           where="points" if label else "negative")
+        if new.box is not None:
+            core.add_box(obj_id, frame, new.box)
+        for stroke in new.strokes:
+            core.add_stroke(obj_id, frame, stroke.points, stroke.positive, stroke.width,
                             where="strokes")
         if mask is not None:
             core.add_mask(obj_id, frame, mask, source=mask_file)  # never an output
             forget_mask(session, obj_id, frame)  # saved anew
-        session.seed_result(obj_id, frame)  # an imported matte there is what they correct
-        core.adopt_bases()  # prompts on a propagated frame correct the matte shown there
-        session.edited(obj_id)
-        save(session)
+        _prompts_changed(session, obj_id, frame)
         return json_reply({"object": obj_id, "keyframes": core.keyframes(obj_id)})
 
 
 def set_prompts(service: Service, req: Request) -> Reply:
     """Replace an object's prompts on one frame (undo and redo, one point deleted): the same
     fields as adding, all of them at once; none clears the frame."""
-    import numpy as np
-
-    from mattetrack.prompts import FramePrompts, Stroke
-
     session = service.registry.session(req.params["sid"])
-    body = req.body
     frame = _int_param(req.query.get("frame"), "frame")
     if frame is None:
         raise ApiError(400, "frame: required")
-    points = _points(body, "points")
-    negative = _points(body, "negative")
-    box = _get(body, "box", list, what="[x0, y0, x1, y1]")
-    box = _numbers(box, 4, "box") if box is not None else None
-    strokes = _strokes(body)
+    prompts = _body_prompts(req.body)
+    _check_counts(None, prompts)
     with session.lock:
         obj_id = _object_id(session, req.params["oid"])
         core = session.core
         session.shot.check_frame(frame)
         old = core.object(obj_id).prompts.get(frame)
-        _check_counts(None, len(points) + len(negative), strokes)
-        prompts = FramePrompts(box=tuple(box) if box else None)
-        for x, y in points:
-            prompts.add_point(x, y, True)
-        for x, y in negative:
-            prompts.add_point(x, y, False)
-        prompts.strokes = [Stroke(np.array(pts, np.float32), positive, width)
-                           for pts, positive, width in strokes]
-        if _get(body, "mask", bool) and old is not None:
+        if _get(req.body, "mask", bool) and old is not None:
             prompts.mask = old.mask  # kept: a mask travels as a file, not in this body
         core.set_prompts(obj_id, frame, prompts, where="prompts")
         if prompts.mask is None:
             forget_mask(session, obj_id, frame)
-        session.seed_result(obj_id, frame)
-        core.adopt_bases()
-        session.edited(obj_id)
-        save(session)
+        _prompts_changed(session, obj_id, frame)
         return json_reply({"object": obj_id, "keyframes": core.keyframes(obj_id)})
 
 
