@@ -15,7 +15,7 @@ BPY_PYTHON ?= python3.11
 BPY_VENV := build/bpyvenv
 BPY_STAMP := $(BPY_VENV)/.bpy-installed
 
-.PHONY: setup demo test bench lint asan clean
+.PHONY: setup demo test bench gpu-check gpu-bundle lint asan clean
 
 setup: $(STAMP)
 
@@ -60,6 +60,17 @@ bench: setup
 	$(PIP) install scikit-image
 	$(PIP) install --no-deps vos-benchmark
 	$(PY) tests/benchmarks/run_all.py
+
+# On a CUDA machine: the CUDA-only tests, every model size's throughput and the memory check in
+# one run, one table (tests/benchmarks/gpu_check.py). It installs what the machine lacks, from
+# .gpu/ when `make gpu-bundle` packed it (a machine with no package registry), else from the
+# registry. GPU_CHECK_ARGS: e.g. --quick (a smoke test that runs on the CPU too).
+gpu-check:
+	bash tests/benchmarks/gpu_check.sh $(GPU_CHECK_ARGS)
+
+# .gpu/: our wheels and native module for a GPU machine's Python (GPU_PYVER, default 3.12).
+gpu-bundle: setup
+	bash tests/benchmarks/gpu_bundle.sh $(or $(GPU_PYVER),3.12)
 
 # The native module built with AddressSanitizer, run on every damaged EXR sample and on the
 # healthy write and merge paths (tests/native/asan_check.py says what it checks). libstdc++ is

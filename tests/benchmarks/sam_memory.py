@@ -37,7 +37,7 @@ import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -133,7 +133,7 @@ def cli_run(plate: str, model: Path, frames: int, device: str) -> MemRun:
     """`mattetrack track` as a subprocess: peak RSS of the whole command."""
     out = sm.BENCH / f"sam-memory-{frames}"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [str(sm.MATTETRACK), "track", *_track_args(plate, model, frames, device, out),
+    cmd = [*sm.mattetrack_cmd(), "track", *_track_args(plate, model, frames, device, out),
            "--timings", "-q"]
     try:
         _, err, seconds, rss = sm.run_measured(f"track x{frames}", cmd)
@@ -307,6 +307,7 @@ def main() -> int:
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--quick", action="store_true",
                         help="100 vs 500 frames, 100 vs 200 uncapped (a smoke test)")
+    parser.add_argument("--json", type=Path, help="also write the results there (gpu_check.py)")
     parser.add_argument("--unbounded-child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--plate", help=argparse.SUPPRESS)
@@ -315,6 +316,8 @@ def main() -> int:
         return _unbounded_child(args.unbounded_child, args.model, args.plate, args.device)
     started = time.perf_counter()
     result = measure(args.frames, args.unbounded, args.device, args.quick)
+    if args.json:
+        args.json.write_text(json.dumps(asdict(result)))
     print(f"{title(result)}; {time.perf_counter() - started:.0f} s in all")
     print(HEADER)
     print("-" * len(HEADER))

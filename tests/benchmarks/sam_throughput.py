@@ -37,14 +37,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import gc
 import io
 import json
+import pstats
 import shutil
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -82,6 +84,7 @@ class SizeResult:
     timings: dict[str, float] = field(default_factory=dict)
     prep_ms: float = 0.0  # plate -> model input, isolated
     upsample_ms: float = 0.0  # logits -> 1080p coverage, isolated
+    cuda_peak_mib: float | None = None  # torch.cuda.max_memory_allocated over the e2e run
 
     @property
     def ratio(self) -> float:
@@ -239,8 +242,14 @@ def isolated_steps(loaded, reps: int = 10) -> tuple[float, float]:
 
 
 def end_to_end(name: str, family: str, folder: Path, frames: int, warmup: int,
-               device: str) -> tuple[dict[str, float], float]:
-    """`mattetrack track` in-process: (its --timings, steady frames/s after `warmup`)."""
+               device: str, profile: Path | None = None
+               ) -> tuple[dict[str, float], float, float | None]:
+    """`mattetrack track` in-process: (its --timings, steady frames/s after `warmup`, peak
+    CUDA memory of the run in MiB or None on the CPU). profile: write a cProfile of the run
+    there (up to Python 3.11 of the calling thread alone: the engine and the pipeline; from
+    3.12, built on sys.monitoring, of every thread, the readers and the writer too)."""
+    import torch
+
     from mattetrack.cli import main
     from mattetrack.export.background import BackgroundWriter
 
@@ -258,13 +267,28 @@ def end_to_end(name: str, family: str, folder: Path, frames: int, warmup: int,
         return real_submit(self, path, job)
 
     err = io.StringIO()
+    cuda = device.startswith("cuda")
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
     BackgroundWriter.submit = submit
+    prof = cProfile.Profile() if profile else None
     try:
         with edgetam_loadable(), contextlib.redirect_stderr(err):
+            if prof:
+                prof.enable()
             rc = main(argv)
     finally:
+        if prof:
+            prof.disable()
         BackgroundWriter.submit = real_submit
         shutil.rmtree(out_dir, ignore_errors=True)
+    if prof and profile:
+        text = io.StringIO()
+        stats = pstats.Stats(prof, stream=text)
+        stats.sort_stats("tottime").print_stats(40)
+        stats.sort_stats("cumulative").print_stats(60)
+        profile.write_text(text.getvalue())
+    peak = torch.cuda.max_memory_allocated() / (1 << 20) if cuda else None
     text = err.getvalue()
     if rc != 0:
         raise RuntimeError(f"{name}: mattetrack exited {rc}: {text.strip()[-500:]}")
@@ -274,10 +298,11 @@ def end_to_end(name: str, family: str, folder: Path, frames: int, warmup: int,
             timings = json.loads(line.removeprefix("mattetrack: timings "))
     last = len(handed) - 2  # frame N-1 is handed over with no engine step after frame N-2's
     steady = (last - warmup) / (handed[last] - handed[warmup])
-    return timings, steady
+    return timings, steady, peak
 
 
-def measure_size(name: str, frames: int, device: str) -> SizeResult:
+def measure_size(name: str, frames: int, device: str, profile: Path | None = None
+                 ) -> SizeResult:
     """Both measurements for one model size, its checkpoint in a temporary folder."""
     import torch
 
@@ -304,7 +329,8 @@ def measure_size(name: str, frames: int, device: str) -> SizeResult:
         gc.collect()
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
-        timings, steady = end_to_end(name, family, folder, frames, warmup, device)
+        timings, steady, peak = end_to_end(name, family, folder, frames, warmup, device,
+                                           profile)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     gc.collect()
@@ -313,11 +339,11 @@ def measure_size(name: str, frames: int, device: str) -> SizeResult:
     run_s = timings["total_s"] - timings["setup_s"]
     return SizeResult(name, family, params_m, device_name(device), int(timings["frames"]),
                       warmup, model_fps, timings["frames"] / run_s, steady, timings, prep_ms,
-                      upsample_ms)
+                      upsample_ms, peak)
 
 
 def measure(sizes: list[str] | None = None, frames: int | None = None,
-            device: str = "auto") -> list[SizeResult]:
+            device: str = "auto", profile: Path | None = None) -> list[SizeResult]:
     """One `SizeResult` per size (defaults depend on the device, see the module docstring)."""
     device = str(pick_device(device))
     sizes = sizes or default_sizes(device)
@@ -327,7 +353,7 @@ def measure(sizes: list[str] | None = None, frames: int | None = None,
     frames = frames or default_frames(device)
     if frames < 4:
         raise ValueError("--frames: at least 4 (1 warm-up, 3 measured)")
-    return [measure_size(name, frames, device) for name in sizes]
+    return [measure_size(name, frames, device, profile) for name in sizes]
 
 
 HEADER = (f"{'model':<18}{'params M':>9}{'model fps':>10}{'e2e fps':>9}{'steady fps':>11}"
@@ -346,7 +372,9 @@ def rows(results: list[SizeResult]) -> list[str]:
                            for k in STAGES)
         lines.append(f"{'':<4}ms/frame: model {1000 / r.model_fps:.0f}; {stages}; setup "
                      f"{r.timings.get('setup_s', 0.0):.1f} s; isolated: input resize "
-                     f"{r.prep_ms:.1f}, upsample {r.upsample_ms:.1f}")
+                     f"{r.prep_ms:.1f}, upsample {r.upsample_ms:.1f}"
+                     + ("" if r.cuda_peak_mib is None
+                        else f"; CUDA peak {r.cuda_peak_mib:.0f} MiB"))
     return lines
 
 
@@ -365,10 +393,15 @@ def main() -> int:
     parser.add_argument("--frames", type=int, help=f"frames per run (default: {CUDA_FRAMES} on "
                         f"CUDA, {CPU_FRAMES} on the CPU)")
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--json", type=Path, help="also write the results there (gpu_check.py)")
+    parser.add_argument("--profile", type=Path,
+                        help="a cProfile of the end-to-end run's main thread, written there")
     args = parser.parse_args()
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()] if args.sizes else None
     started = time.perf_counter()
-    results = measure(sizes, args.frames, args.device)
+    results = measure(sizes, args.frames, args.device, args.profile)
+    if args.json:
+        args.json.write_text(json.dumps([asdict(r) | {"ratio": r.ratio} for r in results]))
     print(f"{title(results)}; {time.perf_counter() - started:.0f} s in all")
     print(HEADER)
     print("-" * len(HEADER))

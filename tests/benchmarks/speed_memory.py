@@ -30,6 +30,12 @@ ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "build" / "bench"
 DAVIS = ROOT.parent / "shared" / "data" / "davis2016-dev"
 MATTETRACK = Path(sys.executable).with_name("mattetrack")
+
+
+def mattetrack_cmd() -> list[str]:
+    """The command line: the venv's console script, else `python -m mattetrack` (the package on
+    PYTHONPATH, not installed: gpu_check.sh on a GPU machine without a package registry)."""
+    return [str(MATTETRACK)] if MATTETRACK.exists() else [sys.executable, "-m", "mattetrack"]
 CHUNK = 48  # frames rendered in memory at once (about 1.5 GB at 1080p)
 
 
@@ -75,7 +81,7 @@ def run_measured(label: str, cmd: list[str]) -> tuple[str, str, float, float]:
 
 def run_cli(label: str, args: list[str]) -> Run:
     """Run `mattetrack track ARGS --timings -q`; wall time and this child's own peak RSS."""
-    cmd = [str(MATTETRACK), "track", *args, "--timings", "-q"]
+    cmd = [*mattetrack_cmd(), "track", *args, "--timings", "-q"]
     _, err, seconds, rss = run_measured(label, cmd)
     timings: dict[str, float] = {}
     for line in err.splitlines():

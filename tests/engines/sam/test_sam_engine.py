@@ -356,3 +356,22 @@ def test_max_keyframes_limits_the_keyframes_attended_to(tiny_checkpoints, source
     pos = {f: i for i, f in enumerate(source.frames)}
     # Frame 1005 attends to the keyframes on either side of it, 1004 and 1008.
     assert (pos[1005], [pos[1004], pos[1008]], 3) in chosen
+
+
+def test_track_confidence_is_the_object_score_times_how_decided_the_mask_is():
+    """Computed on the logits' device without reading back (the GPU path copies it with the
+    matte): the mean of |2p - 1| where p > 0.1, times the object's presence probability."""
+    from mattetrack.engines.sam.engine import track_confidence
+
+    logits = torch.randn(1, 1, 64, 64, generator=torch.Generator().manual_seed(3)) * 4
+    p = torch.sigmoid(logits)
+    decided = float((2 * p - 1).abs()[p > 0.1].mean())
+    conf = track_confidence(logits, torch.tensor([[1.5]]))
+    assert conf.shape == () and conf.dtype == torch.float32
+    assert float(conf) == pytest.approx(float(torch.sigmoid(torch.tensor(1.5))) * decided,
+                                        rel=1e-5)
+    assert float(track_confidence(logits, None)) == pytest.approx(decided, rel=1e-5)
+    # Plainly background everywhere: nothing undecided, so only the object score counts.
+    empty = torch.full((1, 1, 8, 8), -20.0)
+    assert float(track_confidence(empty, torch.tensor([[-2.0]]))) == pytest.approx(
+        float(torch.sigmoid(torch.tensor(-2.0))))

@@ -254,7 +254,9 @@ def test_rejects_bad_shapes() -> None:
         upsample_logits(torch.zeros(1, 8, 8), image, UpsampleParams(radius=0))
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device here")
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(),
+                    reason="no CUDA device here (make gpu-check runs it on a GPU)")
 def test_cuda_matches_cpu() -> None:
     plate, cov = _scene(640, 360)
     logits = torch.cat([_logits(cov), _logits(1 - cov)])

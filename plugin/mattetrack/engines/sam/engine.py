@@ -271,10 +271,11 @@ class _Run:
 
     @torch.inference_mode()
     def _track(self, pos: int, obj_ids: list[int],
-               reverse: bool) -> dict[int, tuple[torch.Tensor, float]]:
+               reverse: bool) -> dict[int, tuple[torch.Tensor, torch.Tensor]]:
         """Track `obj_ids` onto frame `pos` (already fed) from the memory bank.
 
-        Returns {object id: ((1, 1, h, w) logits, confidence)}.
+        Returns {object id: ((1, 1, h, w) logits, confidence as a 0-d tensor on the device)}:
+        read on the host only when the frame's results are (no wait for the GPU here).
         """
         objs, outs, logits = [], [], {}
         for obj_id in obj_ids:
@@ -325,7 +326,7 @@ class _Run:
                 for obj, (lg, conf) in self._track(pos, objs, reverse=True).items():
                     self.spill.put(pos, f"logits{obj}",
                                    lg.float().clamp(NO_OBJ, -NO_OBJ).cpu().numpy())
-                    self.spill.put(pos, f"conf{obj}", np.float64(conf), "float64")
+                    self.spill.put(pos, f"conf{obj}", np.float64(float(conf)), "float64")
                 forget(self.session, pos, self.engine.memory_frames)
             forget_tracks(self.session)
 
@@ -338,7 +339,7 @@ class _Run:
             tracking = [o for o in keys if start[o] <= pos and pos not in keys[o]]
             plate = None
             logits: dict[int, torch.Tensor] = {}
-            confidence: dict[int, float] = {}
+            confidence: dict[int, torch.Tensor | float] = {}
             if tracking:
                 plate = self._feed(pos)
                 for obj, (lg, conf) in self._track(pos, tracking, reverse=False).items():
@@ -359,16 +360,15 @@ class _Run:
                     ids = list(logits)
                     stack = torch.cat([logits[o].to(self.engine.device).float() for o in ids])
                     covs = self.engine._coverage(stack, plate)
-                    staged = {o: host.start(covs[i]) for i, o in enumerate(ids)}
+                    staged = {o: host.start(covs[i], confidence[o]) for i, o in enumerate(ids)}
                 if pending is not None:
-                    yield self._finish(*pending, host, keys)
-                pending = (pos, staged, confidence)
+                    yield self._finish(*pending, keys)
+                pending = (pos, staged)
         if pending is not None:
-            yield self._finish(*pending, host, keys)
+            yield self._finish(*pending, keys)
 
     def _finish(
-        self, pos: int, staged: dict, confidence: dict[int, float], host: _ToHost,
-        keys: Mapping[int, Mapping[int, np.ndarray]]
+        self, pos: int, staged: dict, keys: Mapping[int, Mapping[int, np.ndarray]]
     ) -> Propagated:
         """Frame `pos`'s results on the host: tracked coverage, or the keyframe's own."""
         out: Coverages = {}
@@ -378,8 +378,7 @@ class _Run:
                 out[obj] = np.array(keys[obj][pos], dtype=np.float32)
                 conf[obj] = 1.0
             elif obj in staged:
-                out[obj] = host.finish(staged[obj])
-                conf[obj] = confidence.get(obj, 0.0)
+                out[obj], conf[obj] = _ToHost.finish(staged[obj])
             else:
                 # Defensive: a frame no sweep reached (none should be) is empty.
                 out[obj] = np.zeros((self.source.height, self.source.width), np.float32)
@@ -387,16 +386,21 @@ class _Run:
         return Propagated(self.frames[pos], out, conf)
 
 
-def track_confidence(logits: torch.Tensor, object_score: torch.Tensor | None) -> float:
+def track_confidence(logits: torch.Tensor, object_score: torch.Tensor | None) -> torch.Tensor:
     """How sure the model is of a tracked mask, in [0, 1]: its object score (the probability
     that the object is in view) times how decided its mask is where it is not plainly
     background (mean |2p - 1| over pixels with p > 0.1: a mask of half-sure pixels is a guess).
-    logits: (1, 1, h, w) mask logits; object_score: the model's object score logit or None."""
+    logits: (1, 1, h, w) mask logits; object_score: the model's object score logit or None.
+    Returns a 0-d float32 tensor on the logits' device, computed without reading anything back
+    (on a GPU a read here would wait for the frame's work and end its overlap with the next)."""
     p = torch.sigmoid(logits.float())
-    near = p > 0.1
-    decided = float((2 * p[near] - 1).abs().mean()) if bool(near.any()) else 1.0
-    present = 1.0 if object_score is None else float(torch.sigmoid(object_score.float()).max())
-    return present * decided
+    near = (p > 0.1).float()
+    count = near.sum()
+    decided = torch.where(count > 0, ((2 * p - 1).abs() * near).sum() / count.clamp(min=1.0),
+                          torch.ones((), device=p.device))
+    if object_score is None:
+        return decided
+    return torch.sigmoid(object_score.float()).max() * decided
 
 
 class _ToHost:
@@ -410,19 +414,27 @@ class _ToHost:
     def __init__(self, device: torch.device) -> None:
         self.cuda = device.type == "cuda"
 
-    def start(self, cov: torch.Tensor) -> tuple[torch.Tensor, object]:
-        """(H, W) coverage on the device -> (host tensor being filled, its CUDA event)."""
+    def start(self, cov: torch.Tensor, conf: torch.Tensor | float = 1.0
+              ) -> tuple[torch.Tensor, torch.Tensor | float, object]:
+        """(H, W) coverage and its confidence on the device -> (host tensors being filled,
+        their CUDA event)."""
         if not self.cuda:
-            return cov, None
+            return cov, conf, None
         out = torch.empty(cov.shape, dtype=cov.dtype, pin_memory=True)
         out.copy_(cov, non_blocking=True)
+        if isinstance(conf, torch.Tensor):
+            host_conf = torch.empty(conf.shape, dtype=conf.dtype, pin_memory=True)
+            host_conf.copy_(conf, non_blocking=True)
+            conf = host_conf
         event = torch.cuda.Event()
         event.record()
-        return out, event
+        return out, conf, event
 
     @staticmethod
-    def finish(staged: tuple[torch.Tensor, object]) -> np.ndarray:
-        tensor, event = staged
+    def finish(staged: tuple[torch.Tensor, torch.Tensor | float, object]
+               ) -> tuple[np.ndarray, float]:
+        """(coverage on the host, confidence) once the copies are done."""
+        tensor, conf, event = staged
         if event is not None:
             event.synchronize()
-        return tensor.numpy()
+        return tensor.numpy(), float(conf)
