@@ -23,7 +23,7 @@ LAYERS = {
     # 3: files out (mattes, Cryptomatte, merge, the pipeline; roto shapes)
     "export": 3, "shapes": 3,
     # 4: front ends
-    "review": 3, "service": 4, "cli": 5, "entry": 5, "__main__": 5,
+    "review": 3, "service": 4, "farm": 4, "cli": 5, "entry": 5, "__main__": 5,
 }
 # Run inside a host's own Python, never imported by the core.
 HOST_SCRIPTS = "hostscripts"

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"mattetrack {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_track(sub)
+    _add_farm(sub)
     _add_shapes(sub)
     _add_review(sub)
     _add_serve(sub)
@@ -77,6 +79,49 @@ def _add_track(sub) -> None:
         "Coordinates are display-window pixels, origin top-left, x right, y down; "
         "a prompt without F: belongs to the first frame.",
     )
+    _track_arguments(track)
+    track.set_defaults(func=_track)
+
+
+def _add_farm(sub) -> None:
+    """`mattetrack farm` and the command its tasks run, `mattetrack farm-run`."""
+    farm = sub.add_parser(
+        "farm",
+        help="write an Open Job Description job bundle that tracks the shot on a render farm",
+        description="Write an Open Job Description job bundle (Deadline Cloud's layout) that "
+        "writes what `mattetrack track` with the same arguments writes, split into tasks at "
+        "the keyframes (and in chunks of --frames-per-task). Run it here with `openjd run "
+        "DIR/template.yaml --step LAST --run-dependencies` (LAST: Finish with "
+        "--roto-channels, else Track), or submit it with `deadline "
+        "bundle submit DIR` (--submit).",
+    )
+    _track_arguments(farm)
+    farm.add_argument("--job", required=True, metavar="DIR", help="the bundle's folder")
+    farm.add_argument("--frames-per-task", type=_non_negative, default=0, metavar="N",
+                      help="cut spans longer than N frames into chunks (default 0: whole spans)")
+    farm.add_argument("--name", help="the job's name (default: from the output's name)")
+    farm.add_argument("--submit", action="store_true",
+                      help="then submit the bundle with the Deadline Cloud CLI (`deadline "
+                      "bundle submit`, configured for your farm and queue)")
+    farm.set_defaults(func=_farm)
+    run = sub.add_parser("farm-run", help="run one task of a farm job bundle (its tasks do)")
+    run.add_argument("job", metavar="DIR", help="the bundle's folder")
+    run.add_argument("--task", type=_non_negative, required=True, help="the task's number")
+    run.add_argument("--input", required=True, help="the plate (where the farm sees it)")
+    run.add_argument("--output-dir", required=True, help="the output folder (likewise)")
+    run.add_argument("--model", help="the deep engine's checkpoint (likewise)")
+    run.set_defaults(func=_farm_run)
+    finish = sub.add_parser("farm-finish", help="the last step of a farm job bundle: what needs "
+                            "the whole shot (roto channels)")
+    finish.add_argument("job", metavar="DIR", help="the bundle's folder")
+    finish.add_argument("--output-dir", required=True, help="the output folder (where the farm "
+                        "sees it)")
+    finish.add_argument("--report", help="where the job's report goes (likewise)")
+    finish.set_defaults(func=_farm_finish)
+
+
+def _track_arguments(track: argparse.ArgumentParser) -> None:
+    """What `track` takes (`farm` takes the same and hands them to its tasks)."""
     track.add_argument(
         "input", help="plate: plate.####.exr, frames/%%05d.jpg, a folder, an image, a movie"
     )
@@ -91,6 +136,12 @@ def _add_track(sub) -> None:
         dest="frame_range",
         metavar="A-B",
         help="only frames A to B (inclusive, file-name frame numbers)",
+    )
+    track.add_argument(
+        "--frames",
+        metavar="A-B",
+        help="compute and write only frames A to B of the shot; unlike --range the shot stays "
+        "whole, so prompts on any frame count (a farm task's share)",
     )
     track.add_argument(
         "--colorspace",
@@ -198,7 +249,12 @@ def _add_track(sub) -> None:
         "and reused from --store as JSON at the end",
     )
     track.add_argument("-q", "--quiet", action="store_true", help="no progress bar or summary")
-    track.set_defaults(func=_track)
+    # A farm task's: `openjd_progress:` and `openjd_status:` lines on stdout for the farm, and
+    # each frame's outlines saved for the job's roto shapes (`farm-finish`).
+    track.add_argument("--openjd", action="store_true", help=argparse.SUPPRESS)
+    track.add_argument("--save-outlines", metavar="DIR", help=argparse.SUPPRESS)
+    # ... and the confidences of its frames, at full precision (for the job's report).
+    track.add_argument("--save-confidence", metavar="PATH.json", help=argparse.SUPPRESS)
 
 
 def _add_prompt_options(track: argparse.ArgumentParser) -> None:
@@ -774,7 +830,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
         args.output,
         WriteOptions(compression=args.compression, half=args.half, merge=args.merge),
         cryptomatte=args.cryptomatte, roto_channels=args.roto_channels,
-        roto_feather=args.roto_feather, write_queue=args.write_queue)
+        roto_feather=args.roto_feather, write_queue=args.write_queue,
+        outlines=args.save_outlines)
     MatteOutput(args.output, len(shot.frames))  # a malformed -o fails before the engine loads
     engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
     memo = {} if args.store_memo_mb is None else {"memo_mb": args.store_memo_mb}
@@ -791,6 +848,34 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
     return _track_session(args, shot, started, engine, store, request)
 
 
+def _progress(bar, openjd: bool, total: int):
+    """A frame went to the writer: the progress bar, and for a farm task its progress line."""
+    done = [0]
+
+    def step(frame: int) -> None:
+        bar.update(1)
+        if openjd:
+            done[0] += 1
+            print(f"openjd_progress: {100.0 * done[0] / max(total, 1):.1f}", flush=True)
+
+    return step
+
+
+def _frames_option(text: str | None, shot) -> list[int] | None:
+    """--frames A-B: the shot's frames from A to B (None: all of them)."""
+    if text is None:
+        return None
+    try:
+        first, last = parse_range(text)
+    except InputError as err:
+        raise InputError(err.detail, field="frames") from None
+    frames = [f for f in shot.frames if first <= f <= last]
+    if not frames:
+        raise InputError(f"{text!r}: no frame of the shot ({shot.frames[0]}-{shot.frames[-1]}) "
+                         "is in it", field="frames")
+    return frames
+
+
 def _track_session(args: argparse.Namespace, shot, started: float, engine, store,
                    request) -> int:
     """`track` once the engine and the store (locked) are there."""
@@ -802,7 +887,7 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
     session = Session(shot, engine, store)
     _build_session(args, session)
     session.adopt_bases()  # prompts on frames with stored mattes correct those mattes
-    plan = plan_mattes(session, request)
+    plan = plan_mattes(session, request, _frames_option(args.frames, shot))
     report = _report_path(args.report) if args.report else None
     if args.review is not None:
         from mattetrack.review import review_kind
@@ -813,8 +898,13 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
     show = not args.quiet and sys.stderr.isatty()
     with tqdm(total=len(plan.frames), unit="frame", desc="tracking", disable=not show,
               file=sys.stderr, dynamic_ncols=True) as bar:
-        result = run_mattes(session, plan, on_submitted=lambda frame: bar.update(1),
+        result = run_mattes(session, plan, on_submitted=_progress(bar, args.openjd,
+                                                                   len(plan.frames)),
                             quiet=args.quiet)
+    if args.openjd:
+        counts = session.last_run
+        print(f"openjd_status: {result.frames} frame(s): {counts.frames_computed} computed, "
+              f"{result.frames - counts.frames_computed} from the task's earlier run", flush=True)
     if args.timings:
         stats = shot.stats
         timings = {
@@ -852,6 +942,13 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
         from mattetrack.report import write_report
 
         write_report(report, session, plan.frames)
+    if args.save_confidence and not result.cancelled:
+        from mattetrack.store import atomic_write_bytes
+
+        names = {obj.id: obj.name for obj in session.objects}
+        doc = {names[i]: {str(f): c for f, c in conf.items() if f in set(plan.frames)}
+               for i, conf in session.confidence.items() if i in names}
+        atomic_write_bytes(Path(args.save_confidence), json.dumps(doc).encode())
     if args.review is not None and not result.cancelled:
         from mattetrack.report import build_report
         from mattetrack.review import ReviewOptions
@@ -869,6 +966,183 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
             f"({result.frames / max(seconds, 1e-9):.1f} frames/s)",
             file=sys.stderr,
         )
+    return 0
+
+
+# Options of `track` a farm job cannot take yet: they need the whole shot in one process, or
+# they are the job's own (its result stores).
+_NOT_ON_FARM = ("store", "review", "view", "save_outlines", "save_confidence")
+# Options every task sets itself.
+_FARM_OWN = {"input", "output", "job", "frames_per_task", "name", "submit", "func", "command",
+             "quiet", "timings", "store_memo_mb", "model", "prompts", "openjd", "frames",
+             "roto_channels", "roto_feather", "report"}
+
+
+def _farm(args: argparse.Namespace) -> int:
+    """`mattetrack farm`: the bundle (and `deadline bundle submit`)."""
+    from mattetrack.engines import engine_spec
+    from mattetrack.farm import FarmJob, tasks, write_bundle
+    from mattetrack.session import Session
+    from mattetrack.shot import Shot
+
+    for name in _NOT_ON_FARM:
+        if getattr(args, name):
+            raise InputError(": a farm job cannot take it yet (run track for it)", field=name)
+    spec = engine_spec(args.engine)
+    MatteOutput(args.output, 1)  # a malformed -o fails here
+    shot = Shot.open(args.input, colorspace=args.colorspace,
+                     frame_range=parse_range(args.frame_range), prefetch=0)
+    try:
+        session = Session(shot, None)  # prompts only: the engine runs on the farm
+        _build_session(args, session)
+        frames = _frames_option(args.frames, shot) or list(shot.frames)
+        keyframes = {f for obj in session.objects for f in obj.keyframes}
+        width, height = shot.width, shot.height
+        names = [obj.name for obj in session.objects]
+        object_keys = [sorted(obj.keyframes) for obj in session.objects]
+    finally:
+        shot.close()
+    options, masks = _farm_options(args)
+    split = tasks(frames, keyframes, spec.span_results, args.frames_per_task)
+    output = os.path.abspath(args.output)
+    job = FarmJob(
+        name=args.name or f"MatteTrack {os.path.basename(output)}",
+        input=os.path.abspath(args.input), output_dir=os.path.dirname(output),
+        output_name=os.path.basename(output), options=options,
+        tasks=split,
+        frames=[[f for f in frames if a <= f <= b] for a, b in split],
+        model=_farm_model(args.model), model_is_folder=bool(args.model) and
+        os.path.isdir(args.model), gpu=spec.takes_model and args.device != "cpu",
+        # The read-ahead cache, the engine's working frames and the writer's queue, as float32
+        # RGB frames, and room for the interpreter and the libraries (a measured run of the
+        # classic engine at 1080p peaks at about 1.3 GB).
+        memory_mib=int(1024 + 48 * width * height * 12 / 2**20) + (8192 if spec.takes_model
+                                                                   else 0),
+        masks=masks, objects=names, keyframes=object_keys, size=(width, height),
+        roto_feather=args.roto_feather if args.roto_channels else None,
+        report=str(_report_path(args.report).absolute()) if args.report else None)
+    root = write_bundle(job, args.job)
+    if not args.quiet:
+        print(f"mattetrack: wrote the job bundle {root} ({len(job.tasks)} task(s) over "
+              f"{len(frames)} frame(s); its last step: {job.last_step})", file=sys.stderr)
+    if args.submit:
+        from mattetrack.farm import submit_command
+
+        cmd = submit_command(root)
+        proc = subprocess.run(cmd)
+        if proc.returncode != 0:
+            raise InputError(f"{' '.join(cmd)}: exited {proc.returncode}", field="submit")
+    return 0
+
+
+def _farm_model(model: str | None) -> str | None:
+    if model is None:
+        return None
+    return os.path.abspath(model) if os.path.isdir(model) else model
+
+
+def _farm_options(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """`track`'s options as the tasks get them (what was given, in argparse's terms), the
+    prompts in their order with each mask file's copy in the bundle; and {copy: source}."""
+    parser = _Parser(prog="mattetrack track")
+    _track_arguments(parser)
+    options: list[str] = []
+    for action in parser._actions:
+        if action.dest in _FARM_OWN or not action.option_strings:
+            continue
+        value = getattr(args, action.dest, action.default)
+        flag = action.option_strings[-1]
+        if isinstance(action, argparse._StoreTrueAction | argparse._StoreFalseAction):
+            # Two flags may share a destination (--half / --float): the one that sets it.
+            if value == action.const and value != action.default:
+                options.append(flag)
+        elif value is not None and value != action.default:
+            options += [flag, str(value)]
+    masks: dict[str, str] = {}
+    for option, value in args.prompts or []:
+        if option == "--mask":
+            frame, _, path = value.partition(":")
+            name = f"masks/{len(masks):03d}_{os.path.basename(path)}"
+            masks[name] = path
+            value = f"{frame}:{name}"
+        options += [option, value]
+    return options, masks
+
+
+def _farm_run(args: argparse.Namespace) -> int:
+    """`mattetrack farm-run DIR --task N`: one task of a bundle, as `track --frames A-B` with
+    the task's own result store (so a task run again resumes), reporting to the farm."""
+    from mattetrack.farm import STORES, read_job
+
+    job = read_job(args.job)
+    if args.task >= len(job["tasks"]):
+        raise InputError(f"{args.task}: the job has {len(job['tasks'])} task(s)", field="task")
+    first, last = job["tasks"][args.task]
+    store = os.path.join(args.output_dir, STORES, job["job_id"], f"task-{args.task}")
+    argv = ["track", args.input, *job["options"], "-o",
+            os.path.join(args.output_dir, job["output_name"]), "--frames", f"{first}-{last}",
+            "--store", store, "--openjd", "--timings", "-q"]
+    if job.get("roto") is not None:
+        argv += ["--save-outlines", os.path.join(store, "outlines")]
+    if job.get("report"):
+        argv += ["--save-confidence", os.path.join(store, "confidence.json")]
+    if args.model:
+        argv += ["--model", args.model]
+    print(f"openjd_status: task {args.task}: frames {first}-{last}", flush=True)
+    track_args = build_parser().parse_args(argv)
+    return track_args.func(track_args)
+
+
+def _farm_finish(args: argparse.Namespace) -> int:
+    """`mattetrack farm-finish DIR`: the job's last step, what needs the whole shot: the roto
+    shapes fitted from every task's saved outlines, their channels added to the written files
+    (as `track --roto-channels` adds them once every frame is written)."""
+    from mattetrack.export.pipeline import write_roto_channels
+    from mattetrack.farm import STORES, read_job
+    from mattetrack.shapes.outlinefile import load_outlines
+    from mattetrack.shapes.temporal import fit_outlines
+
+    job = read_job(args.job)
+    output = MatteOutput(os.path.join(args.output_dir, job["output_name"]), 1)
+    root = os.path.join(args.output_dir, STORES, job["job_id"])
+    names = dict(enumerate(job["objects"]))
+    every = [f for task_frames in job["frames"] for f in task_frames]
+
+    def task_file(task: int, name: str) -> str:
+        path = os.path.join(root, f"task-{task}", name)
+        if not os.path.isfile(path):
+            first, last = job["tasks"][task]
+            raise InputError(f"{path}: missing; run task {task} (frames {first}-{last}) again "
+                             "first", field="job")
+        return path
+
+    if args.report:
+        confidence: dict[str, dict[int, float]] = {name: {} for name in names.values()}
+        for task in range(len(job["tasks"])):
+            with open(task_file(task, "confidence.json")) as f:
+                for name, conf in json.load(f).items():
+                    confidence[name].update({int(k): float(c) for k, c in conf.items()})
+        from mattetrack.report import report_of, write_report_doc
+
+        write_report_doc(args.report, report_of(
+            [(name, job["keyframes"][i], confidence[name]) for i, name in names.items()],
+            every))
+        print(f"openjd_status: report written to {args.report}", flush=True)
+    if job.get("roto") is not None:
+        per_object: dict[int, list] = {i: [] for i in names}
+        print(f"openjd_status: roto shapes of {len(names)} object(s)", flush=True)
+        for task, task_frames in enumerate(job["frames"]):
+            for frame in task_frames:
+                found = load_outlines(task_file(task, os.path.join("outlines", f"{frame}.npz")))
+                for i, outlines in enumerate(found):
+                    per_object[i].append((frame, outlines))
+        width, height = job["size"]
+        doc = fit_outlines(per_object, names, width, height)
+        print("openjd_progress: 50.0", flush=True)
+        write_roto_channels(doc, {f: output.path(f) for f in every}, output.path,
+                            job["roto"]["feather"], quiet=True)
+        print(f"openjd_status: roto channels written into {len(every)} file(s)", flush=True)
+    print("openjd_progress: 100.0", flush=True)
     return 0
 
 

@@ -52,23 +52,35 @@ def suggest_frames(confidence: Mapping[int, float], keyframes: Sequence[int],
 
 def build_report(session, frames: Sequence[int]) -> dict:
     """The report of a session's last propagation over `frames` (a `Session`)."""
+    return report_of([(obj.name, obj.keyframes, session.confidence.get(obj.id, {}))
+                      for obj in session.objects], frames)
+
+
+def report_of(objects: Sequence[tuple[str, Sequence[int], Mapping[int, float]]],
+              frames: Sequence[int]) -> dict:
+    """The report of objects given as (name, keyframes, {frame: confidence}) over `frames`
+    (a farm job's last step gathers them from its tasks)."""
     frames = list(frames)
     wanted = set(frames)
-    objects = []
-    for obj in session.objects:
-        conf = {f: c for f, c in session.confidence.get(obj.id, {}).items() if f in wanted}
-        objects.append({
-            "name": obj.name,
+    out = []
+    for name, keyframes, confidence in objects:
+        conf = {f: c for f, c in confidence.items() if f in wanted}
+        out.append({
+            "name": name,
             "confidence": {str(f): round(conf[f], 4) for f in frames if f in conf},
-            "suggested": suggest_frames(conf, obj.keyframes, frames),
+            "suggested": suggest_frames(conf, keyframes, frames),
         })
     span = [frames[0], frames[-1]] if frames else []
-    return {"frames": span, "objects": objects}
+    return {"frames": span, "objects": out}
 
 
 def write_report(path: str | Path, session, frames: Sequence[int]) -> None:
     """Write `build_report` to `path` atomically."""
+    write_report_doc(path, build_report(session, frames))
+
+
+def write_report_doc(path: str | Path, doc: dict) -> None:
+    """Write a report (`build_report`, `report_of`) to `path` atomically."""
     from mattetrack.store import atomic_write_bytes
 
-    text = json.dumps(build_report(session, frames), indent=1)
-    atomic_write_bytes(Path(path), text.encode())
+    atomic_write_bytes(Path(path), json.dumps(doc, indent=1).encode())

@@ -86,6 +86,8 @@ def test_range_order_and_keyframes_unchanged(engine, shots):
     # What the session needs to key stored results.
     assert isinstance(engine.cache_key, str) and engine.cache_key
     assert isinstance(engine.span_results, bool)
+    # The table says it before the engine loads (a farm job is split by it).
+    assert engine.span_results == ENGINES[engine.name].span_results
 
 
 def test_both_directions_from_one_keyframe(engine, shots):

@@ -26,6 +26,8 @@ class EngineSpec:
     keeps no state between calls; else the service runs one call at a time); read_ahead /
     read_ahead_gpu: frames decoded ahead by default on the CPU / when it runs on a GPU (which can
     outrun one core's decoding: a 1080p half EXR takes ~60 ms to decode and convert).
+    span_results: its tracks restart at every keyframe, so a frame's matte depends only on the
+    keyframes either side (`Engine.span_results`; a farm job splits there).
     options: extra keyword arguments for the factory.
     """
 
@@ -38,6 +40,7 @@ class EngineSpec:
     concurrent: bool = False
     read_ahead: int = 2
     read_ahead_gpu: int = 2
+    span_results: bool = False
     options: tuple[tuple[str, str], ...] = ()
 
     def default_read_ahead(self, device: str | None) -> int:
@@ -58,7 +61,7 @@ def _sam(name: str, title: str) -> EngineSpec:
 
 ENGINES: dict[str, EngineSpec] = {e.name: e for e in (
     EngineSpec("classic", "embedded, no weights, any CPU",
-               "mattetrack.engines.classic:create", concurrent=True),
+               "mattetrack.engines.classic:create", concurrent=True, span_results=True),
     _sam("sam2", "SAM 2"),
     _sam("edgetam", "EdgeTAM"),
     _sam("sam3", "the SAM 3 tracker"),

@@ -40,7 +40,9 @@ class MatteRequest:
     """What to write: the output pattern as given and the writers' options.
 
     roto_feather: ramp width (px) of the roto channels; write_queue: frames waiting for the
-    writer at most (bounds memory).
+    writer at most (bounds memory); outlines: a folder where each frame's outlines are saved
+    before its mattes are written (`<frame>.npz`, `shapes.outlinefile`: a farm task's share of
+    the roto shapes, fitted by the job's last step).
     """
 
     output: str
@@ -49,6 +51,7 @@ class MatteRequest:
     roto_channels: bool = False
     roto_feather: float = 0.0
     write_queue: int = 4
+    outlines: str | None = None
 
 
 @dataclass
@@ -219,6 +222,16 @@ def run_mattes(
     for folder in {os.path.dirname(os.path.abspath(plan.output.path(f))) for f in plan.frames}:
         remove_stale_temps(folder)
 
+    def save_frame_outlines(frame: int, coverages: dict[int, np.ndarray]) -> None:
+        # Before the frame's mattes are written: a written file (kept by a rerun) always has
+        # its outlines.
+        from mattetrack.shapes.outlinefile import save_outlines
+        from mattetrack.shapes.temporal import frame_outlines
+
+        os.makedirs(request.outlines, exist_ok=True)
+        save_outlines(os.path.join(request.outlines, f"{frame}.npz"),
+                      [frame_outlines(coverages[o]) for o in objects])
+
     def tracked(writer: BackgroundWriter) -> Iterator[Frame]:
         """Propagates, hands each frame to the writer, and yields it on (for shape fitting)."""
         frames = session.propagate(plan.frames, objects, unread=kept)
@@ -239,6 +252,8 @@ def run_mattes(
                     if on_written is not None:
                         on_written(frame)
                 else:
+                    if request.outlines is not None:
+                        save_frame_outlines(frame, coverages)
                     # The engine yields fresh arrays per frame: the writer may keep them.
                     writer.submit(plan.output.path(frame), functools.partial(
                         write, frame, [coverages[o] for o in objects]))

@@ -222,6 +222,42 @@ def _allowed(hard: np.ndarray, poly: np.ndarray, tolerance: float) -> np.ndarray
     return np.clip(THIN_SHARE * thickness, 0.25, tolerance)
 
 
+# One outline of a piece: (points (n, 2) float along it, allowed distance (n,) px at each).
+Outline = tuple[np.ndarray, np.ndarray]
+# A frame's pieces of one object: (outer outline, [hole outlines]) each.
+FrameOutlines = list[tuple[Outline, list[Outline]]]
+
+
+def frame_outlines(matte: np.ndarray | None, params: ShapeParams | None = None) -> FrameOutlines:
+    """The outlines `shapes_from_mattes` keeps of one frame's (height, width) coverage: all it
+    needs of that frame (a farm task saves them, and the job's last step fits the shapes)."""
+    params = params or ShapeParams()
+    found: FrameOutlines = []
+    if matte is not None:
+        hard = np.asarray(matte) >= 0.5
+        for piece in pieces(matte, params.min_area):
+            lines = [resample(p, params.spacing) for p in (piece.outer, *piece.holes)]
+            outlines = [(p, _allowed(hard, p, params.tolerance)) for p in lines]
+            found.append((outlines[0], outlines[1:]))
+    return found
+
+
+def fit_outlines(per_object: Mapping[Hashable, list[tuple[int, FrameOutlines]]],
+                 names: Mapping[Hashable, str], width: int, height: int,
+                 params: ShapeParams | None = None) -> ShapeDocument:
+    """Shapes from every frame's outlines ({object key: [(frame, outlines)] in ascending frame
+    order}); objects in the order of `names`."""
+    params = params or ShapeParams()
+    doc = ShapeDocument(width, height)
+    for key, name in names.items():
+        obj = ShapeObject(name)
+        for track in _follow_pieces(per_object.get(key, []), params.bridge):
+            obj.shapes.append(_fit_track(track, params))
+            obj.shapes.extend(_fit_track(h, params) for h in track.holes)
+        doc.objects.append(obj)
+    return doc
+
+
 def shapes_from_mattes(
     frames: Iterable[tuple[int, Mapping[Hashable, np.ndarray]]],
     names: Mapping[Hashable, str],
@@ -240,23 +276,8 @@ def shapes_from_mattes(
     per_object: dict[Hashable, list] = {k: [] for k in names}
     for frame, mattes in frames:
         for key in names:
-            matte = mattes.get(key)
-            found = []
-            if matte is not None:
-                hard = np.asarray(matte) >= 0.5
-                for piece in pieces(matte, params.min_area):
-                    lines = [resample(p, params.spacing) for p in (piece.outer, *piece.holes)]
-                    outlines = [(p, _allowed(hard, p, params.tolerance)) for p in lines]
-                    found.append((outlines[0], outlines[1:]))
-            per_object[key].append((frame, found))
-    doc = ShapeDocument(width, height)
-    for key, name in names.items():
-        obj = ShapeObject(name)
-        for track in _follow_pieces(per_object[key], params.bridge):
-            obj.shapes.append(_fit_track(track, params))
-            obj.shapes.extend(_fit_track(h, params) for h in track.holes)
-        doc.objects.append(obj)
-    return doc
+            per_object[key].append((frame, frame_outlines(mattes.get(key), params)))
+    return fit_outlines(per_object, names, width, height, params)
 
 
 def shapes_from_session(session, frames=None, params: ShapeParams | None = None

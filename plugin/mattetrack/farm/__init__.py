@@ -1,0 +1,17 @@
+"""Render-farm jobs as Open Job Description bundles: how a shot splits into tasks (`plan`), the
+bundle (`bundle`) and submitting it to Deadline Cloud (`submit`)."""
+
+from mattetrack.farm.bundle import (
+    FINISH,
+    JOB_FILE,
+    STEP,
+    STORES,
+    FarmJob,
+    read_job,
+    write_bundle,
+)
+from mattetrack.farm.plan import spans, tasks
+from mattetrack.farm.submit import submit_command
+
+__all__ = ["FINISH", "JOB_FILE", "STEP", "STORES", "FarmJob", "read_job", "spans", "submit_command",
+           "tasks", "write_bundle"]
