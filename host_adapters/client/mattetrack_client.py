@@ -170,6 +170,18 @@ class Client:
             body["range"] = frame_range
         return self.call("POST", f"/v1/sessions/{sid}/propagate", body)
 
+    def send_to_farm(self, sid, output, job, frames_per_task=0, cryptomatte=False,
+                     submit=False, frame_range=None):
+        """Writes the session as a farm job bundle in folder `job` whose tasks write `output`
+        (an EXR pattern), and with `submit` hands it to `deadline bundle submit`; {job_dir,
+        tasks, frames, last_step, run (the `openjd run` command), submitted, submit_error?,
+        warnings}."""
+        body = {"output": output, "job": job, "frames_per_task": int(frames_per_task),
+                "cryptomatte": bool(cryptomatte), "submit": bool(submit)}
+        if frame_range:
+            body["range"] = frame_range
+        return self.call("POST", f"/v1/sessions/{sid}/farm", body)
+
     def report(self, sid):
         """Where the session's mattes are weak: {frames: [first, last], objects: [{name,
         confidence: {"<frame>": c}, suggested: [frame, ...]}]} (as `track --report`)."""

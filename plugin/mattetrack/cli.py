@@ -481,7 +481,8 @@ def _serve(args: argparse.Namespace) -> int:
     # Loaded once, shared by every session.
     engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
     try:
-        service = Service(engine, args.engine, roots, sessions, idle_close=args.idle_close)
+        service = Service(engine, args.engine, roots, sessions, idle_close=args.idle_close,
+                          engine_options={"model": args.model, "device": args.device})
     except InputError as err:
         raise InputError(f"--sessions {sessions}: {err}") from None
     try:
@@ -981,7 +982,7 @@ _FARM_OWN = {"input", "output", "job", "frames_per_task", "name", "submit", "fun
 def _farm(args: argparse.Namespace) -> int:
     """`mattetrack farm`: the bundle (and `deadline bundle submit`)."""
     from mattetrack.engines import engine_spec
-    from mattetrack.farm import FarmJob, tasks, write_bundle
+    from mattetrack.farm import make_job, write_bundle
     from mattetrack.session import Session
     from mattetrack.shot import Shot
 
@@ -990,41 +991,25 @@ def _farm(args: argparse.Namespace) -> int:
             raise InputError(": a farm job cannot take it yet (run track for it)", field=name)
     spec = engine_spec(args.engine)
     MatteOutput(args.output, 1)  # a malformed -o fails here
+    report = str(_report_path(args.report).absolute()) if args.report else None
     shot = Shot.open(args.input, colorspace=args.colorspace,
                      frame_range=parse_range(args.frame_range), prefetch=0)
     try:
         session = Session(shot, None)  # prompts only: the engine runs on the farm
         _build_session(args, session)
-        frames = _frames_option(args.frames, shot) or list(shot.frames)
-        keyframes = {f for obj in session.objects for f in obj.keyframes}
-        width, height = shot.width, shot.height
-        names = [obj.name for obj in session.objects]
-        object_keys = [sorted(obj.keyframes) for obj in session.objects]
+        options, masks = _farm_options(args)
+        job = make_job(session, args.input, args.output, options, spec, masks=masks,
+                       frames=_frames_option(args.frames, shot),
+                       frames_per_task=args.frames_per_task, model=args.model,
+                       device=args.device, report=report, name=args.name,
+                       roto_feather=args.roto_feather if args.roto_channels else None)
     finally:
         shot.close()
-    options, masks = _farm_options(args)
-    split = tasks(frames, keyframes, spec.span_results, args.frames_per_task)
-    output = os.path.abspath(args.output)
-    job = FarmJob(
-        name=args.name or f"MatteTrack {os.path.basename(output)}",
-        input=os.path.abspath(args.input), output_dir=os.path.dirname(output),
-        output_name=os.path.basename(output), options=options,
-        tasks=split,
-        frames=[[f for f in frames if a <= f <= b] for a, b in split],
-        model=_farm_model(args.model), model_is_folder=bool(args.model) and
-        os.path.isdir(args.model), gpu=spec.takes_model and args.device != "cpu",
-        # The read-ahead cache, the engine's working frames and the writer's queue, as float32
-        # RGB frames, and room for the interpreter and the libraries (a measured run of the
-        # classic engine at 1080p peaks at about 1.3 GB).
-        memory_mib=int(1024 + 48 * width * height * 12 / 2**20) + (8192 if spec.takes_model
-                                                                   else 0),
-        masks=masks, objects=names, keyframes=object_keys, size=(width, height),
-        roto_feather=args.roto_feather if args.roto_channels else None,
-        report=str(_report_path(args.report).absolute()) if args.report else None)
     root = write_bundle(job, args.job)
     if not args.quiet:
         print(f"mattetrack: wrote the job bundle {root} ({len(job.tasks)} task(s) over "
-              f"{len(frames)} frame(s); its last step: {job.last_step})", file=sys.stderr)
+              f"{sum(map(len, job.frames))} frame(s); its last step: {job.last_step})",
+              file=sys.stderr)
     if args.submit:
         from mattetrack.farm import submit_command
 
@@ -1033,12 +1018,6 @@ def _farm(args: argparse.Namespace) -> int:
         if proc.returncode != 0:
             raise InputError(f"{' '.join(cmd)}: exited {proc.returncode}", field="submit")
     return 0
-
-
-def _farm_model(model: str | None) -> str | None:
-    if model is None:
-        return None
-    return os.path.abspath(model) if os.path.isdir(model) else model
 
 
 def _farm_options(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:

@@ -546,6 +546,28 @@ class MATTETRACK_OT_propagate(bpy.types.Operator):
         return {"FINISHED"}
 
 
+class MATTETRACK_OT_send_to_farm(bpy.types.Operator):
+    """Write the session as a render-farm job bundle beside the mattes (Open Job Description;
+    the farm writes what Propagate would)"""
+
+    bl_idname = "mattetrack.send_to_farm"
+    bl_label = "Send to farm"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        return bool(context.scene.mattetrack.session)
+
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        props = context.scene.mattetrack
+        output = output_pattern(props)
+        reply = get_client(context).send_to_farm(props.session, output,
+                                                 logic.farm_job_path(output))
+        props.message = logic.farm_text(reply)
+        self.report({"INFO"}, props.message)
+        return {"FINISHED"}
+
+
 class MATTETRACK_OT_cancel(bpy.types.Operator):
     """Stop the propagation after the frame in progress (written files stay whole)"""
 
@@ -645,7 +667,8 @@ def _draw_clip_preview() -> None:
 
 _CLASSES = (MATTETRACK_OT_connect, MATTETRACK_OT_add_object, MATTETRACK_OT_add_point,
             MATTETRACK_OT_add_stroke, MATTETRACK_OT_click_points, MATTETRACK_OT_clear_points,
-            MATTETRACK_OT_refresh_preview, MATTETRACK_OT_propagate, MATTETRACK_OT_cancel,
+            MATTETRACK_OT_refresh_preview, MATTETRACK_OT_propagate,
+            MATTETRACK_OT_send_to_farm, MATTETRACK_OT_cancel,
             MATTETRACK_OT_import_mattes, MATTETRACK_OT_build_compositor)
 
 

@@ -42,6 +42,7 @@ def _draw(layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
     row = col.row(align=True)
     row.operator("mattetrack.propagate", icon="PLAY")
     row.operator("mattetrack.cancel", icon="CANCEL")
+    col.operator("mattetrack.send_to_farm", icon="NETWORK_DRIVE")
     if props.state != "idle":
         col.progress(factor=props.progress / 100.0, text=f"{props.state} {props.progress:.0f} %")
     if props.message:

@@ -35,6 +35,7 @@ BUTTONS = [  # (knob, label, action); one row each, in this order on the tab
     ("mt_clear_frame", "Clear frame", "clear_frame"),
     ("mt_sync", "Sync", "sync"),
     ("mt_propagate", "Propagate", "propagate"),
+    ("mt_send_to_farm", "Send to farm", "send_to_farm"),
     ("mt_import_mattes", "Import mattes", "import_mattes"),
     ("mt_import_shapes", "Import shapes", "import_shapes"),
     ("mt_next_suggestion", "Next to correct", "next_suggestion"),
@@ -87,7 +88,7 @@ def add_knobs(nuke, node, output=""):
         node.addKnob(buttons[action])
     node.addKnob(nuke.File_Knob(OUTPUT, "output"))
     node[OUTPUT].setValue(output)
-    for action in ("propagate", "import_mattes", "import_shapes"):
+    for action in ("propagate", "send_to_farm", "import_mattes", "import_shapes"):
         node.addKnob(buttons[action])
     node.addKnob(nuke.Text_Knob(STATUS, "status", ""))
     # Where the mattes are weakest (best first), and a button that goes there.
@@ -378,6 +379,23 @@ def propagate(nuke, node):
     return thread
 
 
+def send_to_farm(nuke, node):
+    """Syncs, then writes the session as a farm job bundle beside the mattes (the service's
+    Send to farm); the status line says how many tasks and how to run or submit it."""
+    prompts = prompts_of(node)
+    if not any(prompts.for_service(1).values()):
+        raise ValueError("no points yet: place the point in the Viewer and press Add +")
+    memory = sync_now(nuke, node, prompts)
+    output = node[OUTPUT].value().strip()
+    if not output:
+        output = model.default_output(memory["plate"])
+        node[OUTPUT].setValue(output)
+    client = make_client(node[URL].value(), timeout=60.0)
+    reply = client.send_to_farm(memory["session"], output, model.farm_job_path(output))
+    set_status(node, model.farm_text(reply))
+    return reply
+
+
 def _later(nuke, call, *args):
     """`call(*args)` on Nuke's main thread (the only place knobs may be touched)."""
     nuke.executeInMainThread(_guarded, (call, args))
@@ -567,5 +585,6 @@ ACTIONS = {
     "add_object": add_object, "remove_object": remove_object, "add_positive": add_positive,
     "add_negative": add_negative, "strokes_positive": strokes_positive,
     "strokes_negative": strokes_negative, "clear_frame": clear_frame, "sync": resync,
-    "propagate": propagate, "import_mattes": import_mattes, "import_shapes": import_shapes,
+    "propagate": propagate, "send_to_farm": send_to_farm, "import_mattes": import_mattes,
+    "import_shapes": import_shapes,
 }

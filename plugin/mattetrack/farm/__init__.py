@@ -10,8 +10,9 @@ from mattetrack.farm.bundle import (
     read_job,
     write_bundle,
 )
+from mattetrack.farm.job import make_job, session_options
 from mattetrack.farm.plan import spans, tasks
 from mattetrack.farm.submit import submit_command
 
-__all__ = ["FINISH", "JOB_FILE", "STEP", "STORES", "FarmJob", "read_job", "spans", "submit_command",
-           "tasks", "write_bundle"]
+__all__ = ["FINISH", "JOB_FILE", "STEP", "STORES", "FarmJob", "make_job", "read_job",
+           "session_options", "spans", "submit_command", "tasks", "write_bundle"]

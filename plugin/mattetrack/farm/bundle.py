@@ -26,6 +26,8 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
+import numpy as np
 import yaml
 
 from mattetrack.atomicfile import atomic_write_bytes
@@ -61,6 +63,8 @@ class FarmJob:
     gpu: bool = False
     memory_mib: int = 4096
     masks: dict[str, str] = field(default_factory=dict)  # bundle-relative name -> source file
+    # bundle-relative name -> (H, W) coverage, written as a 16-bit PNG (a service's masks)
+    mask_arrays: dict[str, np.ndarray] = field(default_factory=dict)
     objects: list[str] = field(default_factory=list)  # names, in the session's order
     size: tuple[int, int] = (0, 0)  # the shot's (width, height)
     roto_feather: float | None = None  # --roto-channels' feather, None without them
@@ -167,10 +171,16 @@ def write_bundle(job: FarmJob, job_dir: str | os.PathLike[str]) -> Path:
     """Write the bundle into `job_dir` (created; files replaced atomically). Returns its path."""
     root = Path(job_dir).absolute()
     root.mkdir(parents=True, exist_ok=True)
-    if job.masks:
+    if job.masks or job.mask_arrays:
         (root / "masks").mkdir(exist_ok=True)
         for name, source in job.masks.items():
             shutil.copyfile(source, root / name)
+        for name, coverage in job.mask_arrays.items():
+            codes = np.rint(np.clip(coverage, 0.0, 1.0) * 65535).astype(np.uint16)
+            ok, data = cv2.imencode(".png", codes)
+            if not ok:
+                raise OSError(f"{root / name}: cannot encode the mask")
+            atomic_write_bytes(root / name, data.tobytes())
     Path(job.output_dir).mkdir(parents=True, exist_ok=True)
     spec = template(job, root)
     # The values as made here, absolute (a PATH default is relative to the bundle).

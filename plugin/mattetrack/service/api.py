@@ -101,7 +101,8 @@ class Service:
 
     def __init__(self, engine: Engine, engine_name: str, roots: Roots,
                  sessions_dir: str | os.PathLike[str] | None = None,
-                 idle_close: float = IDLE_CLOSE) -> None:
+                 idle_close: float = IDLE_CLOSE,
+                 engine_options: dict[str, str | None] | None = None) -> None:
         import tempfile
         from pathlib import Path
 
@@ -124,6 +125,8 @@ class Service:
         self.engine = engine
         self.engine_name = engine_name
         self.engine_spec = engine_spec(engine_name)
+        # --model and --device as `serve` got them (a farm job's tasks load the same).
+        self.engine_options = dict(engine_options or {})
         self.roots = roots
         self.registry = Registry(self._restore, persist.save, persist.record)
         for folder, rec in persist.read_records(self.sessions_dir):
@@ -646,6 +649,78 @@ def report(service: Service, req: Request) -> Reply:
         return json_reply(build_report(session.core, frames or session.shot.frames))
 
 
+def farm_job(service: Service, req: Request) -> Reply:
+    """Send to farm: the session's objects and prompts as a farm job bundle (as `mattetrack
+    farm` writes one), and with `submit` handed to `deadline bundle submit`."""
+    import subprocess
+
+    from mattetrack.farm import make_job, session_options, submit_command, write_bundle
+
+    session = service.registry.session(req.params["sid"])
+    text = _get(req.body, "output", str, required=True)
+    job_dir = service.roots.check(_get(req.body, "job", str, required=True), "job")
+    per_task = _get(req.body, "frames_per_task", int) or 0
+    if per_task < 0:
+        raise ApiError(400, f"frames_per_task: expected 0 or more, got {per_task}")
+    compression = _get(req.body, "compression", str) or DEFAULT_COMPRESSION
+    if compression not in COMPRESSIONS:
+        raise ApiError(400, f"compression: expected one of {', '.join(COMPRESSIONS)}, "
+                       f"got {compression!r}")
+    report = _get(req.body, "report", str)
+    report = service.roots.check(report, "report") if report else None
+    if report is not None and not report.endswith(".json"):
+        raise ApiError(400, "report: the report is JSON; give a name ending in .json")
+    roto = _get(req.body, "roto_channels", bool) or False
+    feather = _get(req.body, "roto_feather", (int, float), what="a number") or 0.0
+    real = service.roots.check(text, "output")
+    kind = output_kind(os.path.splitext(real)[1])
+    if kind is None or not kind.layered:
+        raise ApiError(400, f"output: {text!r} must be an EXR pattern such as mattes.####.exr")
+    frame_range = parse_range(_get(req.body, "range", str))
+    shot = session.shot
+    frames = [f for f in shot.frames
+              if frame_range is None or frame_range[0] <= f <= frame_range[1]]
+    if not frames:
+        raise ApiError(400, f"range: no frame of the shot ({shot.frames[0]}-{shot.frames[-1]}) "
+                       "is in it")
+    opened = session.opened
+    options = ["--compression", compression] + (["--cryptomatte"] if _get(
+        req.body, "cryptomatte", bool) else [])
+    for key, flag in (("colorspace", "--colorspace"), ("range", "--range")):
+        if opened.get(key):
+            options += [flag, str(opened[key])]
+    options += ["--engine", service.engine_name]
+    model, device = (service.engine_options.get(k) for k in ("model", "device"))
+    if device:
+        options += ["--device", device]
+    with session.lock:
+        prompts, masks, warnings = session_options(session.core)
+        if "--object" not in prompts:
+            raise ApiError(400, f"session {session.id}: no object has prompts yet")
+        job = make_job(session.core, opened["plate"], real, options + prompts,
+                       service.engine_spec, mask_arrays=masks, frames=frames,
+                       frames_per_task=per_task, model=model, device=device,
+                       roto_feather=float(feather) if roto else None, report=report)
+    root = write_bundle(job, job_dir)
+    reply = {"job_dir": str(root), "tasks": len(job.tasks), "frames": len(frames),
+             "last_step": job.last_step, "warnings": warnings, "submitted": False,
+             "run": f"openjd run {root / 'template.yaml'} --step {job.last_step} "
+                    "--run-dependencies"}
+    if _get(req.body, "submit", bool):
+        try:
+            cmd = submit_command(root)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            reply["submitted"] = proc.returncode == 0
+            if proc.returncode != 0:
+                last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or [""]
+                reply["submit_error"] = f"deadline exited {proc.returncode}: {last[0]}"
+        except InputError as err:
+            reply["submit_error"] = err.detail.lstrip(": ")
+        except (OSError, subprocess.TimeoutExpired) as err:
+            reply["submit_error"] = f"deadline: {err}"
+    return json_reply(reply)
+
+
 def export_shapes(service: Service, req: Request) -> Reply:
     from pathlib import Path
 
@@ -847,6 +922,24 @@ ROUTES: list[Route] = [
                      403: ("the output is outside the roots", None, "application/json"),
                      409: ("a job is already running on the session, or another run "
                            "writes that output", None, "application/json")}),
+    Route("POST", _SID + "/farm", farm_job,
+          "Send to farm: write the session's objects and prompts as an Open Job Description job "
+          "bundle (as `mattetrack farm`), split at the keyframes; with `submit`, hand it to "
+          "`deadline bundle submit` (the Deadline Cloud CLI, configured for the farm)",
+          body=obj(("output", "job"), output={**STR, "examples": ["/shots/a/mattes/m.####.exr"]},
+                   job={**STR, "description": "the bundle's folder",
+                        "examples": ["/shots/a/farm/job"]},
+                   frames_per_task={**INT, "minimum": 0}, cryptomatte={"type": "boolean"},
+                   compression={"enum": list(COMPRESSIONS), "default": DEFAULT_COMPRESSION},
+                   range=RANGE, roto_channels={"type": "boolean"},
+                   roto_feather={**NUM, "minimum": 0}, report=STR, submit={"type": "boolean"}),
+          responses={**json_ok("the bundle written", obj(
+              ("job_dir", "tasks", "frames", "last_step", "warnings", "submitted", "run"),
+              job_dir=STR, tasks=INT, frames=INT, last_step=STR, run=STR, submitted={
+                  "type": "boolean"}, submit_error=STR,
+              warnings={"type": "array", "items": STR})), **_BAD, **_NOT_FOUND,
+              403: ("the output, job or report is outside the roots", None,
+                    "application/json")}),
     Route("GET", _SID + "/report", report,
           "Where the mattes are weak: each object's per-frame confidence in [0, 1] from the "
           "last propagation and up to 10 frames to correct, best first (as `track --report`)",

@@ -97,6 +97,9 @@ def mode_flow(job: dict) -> dict:
     _pixels(preview, out / "preview.f32")
 
     props.output = job["output"]
+    # Send to farm: the service writes the job bundle beside the mattes.
+    assert bpy.ops.mattetrack.send_to_farm() == {"FINISHED"}, props.message
+    result["farm"] = props.message
     assert bpy.ops.mattetrack.propagate() == {"FINISHED"}, props.message
     result["timer_registered"] = bpy.app.timers.is_registered(ops.poll_runs)
     result["progress_seen"] = _drive(ops, scene)

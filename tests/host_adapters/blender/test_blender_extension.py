@@ -90,6 +90,12 @@ def test_sequence_paths_to_the_service_pattern():
     assert logic.frame_path("/s/m/m.#####.exr", 7) == "/s/m/m.00007.exr"
     assert logic.default_output("/s/plate/plate.####.exr") == "/s/plate/mattetrack/mattes.####.exr"
     assert logic.shapes_plan_path("/s/m/m.####.exr") == "/s/m/shapes.plan.json"
+    assert logic.farm_job_path("/s/m/m.####.exr") == "/s/m/farm_job"
+    reply = {"tasks": 3, "frames": 90, "job_dir": "/s/m/farm_job", "run": "openjd run x",
+             "submitted": False}
+    assert logic.farm_text(reply).endswith("in /s/m/farm_job; run it with openjd run x")
+    assert logic.farm_text({**reply, "submit_error": "no deadline"}).endswith(
+        "not submitted: no deadline")
 
 
 def test_scene_frames_and_file_frames():
@@ -194,6 +200,7 @@ def test_zip_layout_manifest_and_install(extension_zip: Path, tmp_path: Path):
     assert Path(got["dev_client_file"]) == REPO / "host_adapters" / "client" / \
         "mattetrack_client.py"
     assert {"connect", "add_object", "add_point", "add_stroke", "click_points", "propagate",
+            "send_to_farm",
             "cancel", "import_mattes", "build_compositor"} <= set(got["operators"])
     assert got["prefs_url"] == "http://127.0.0.1:8765"
     assert got["unregistered"]
@@ -249,6 +256,11 @@ def test_click_preview_propagate_import_and_composite(server, service_root, exte
     tinted = np.abs(pixels - plain).max(axis=2) > 0.05
     blob = truth[0] >= 0.5
     assert (tinted & blob).sum() / (tinted | blob).sum() > 0.8
+
+    # Send to farm: a bundle beside the mattes, its tasks' split and how to run it.
+    assert got["farm"].startswith(f"farm job: 1 task(s) over {N_FRAMES} frame(s)"), got["farm"]
+    job = json.loads((out_dir / "farm_job" / "job.json").read_text())
+    assert job["objects"] == ["blob"] and job["tasks"] == [[FIRST, FIRST + N_FRAMES - 1]]
 
     # Propagation followed by the timer; mattes and shapes imported on scene frames.
     assert got["timer_registered"]

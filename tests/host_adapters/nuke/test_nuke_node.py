@@ -364,3 +364,22 @@ def test_buttons_report_instead_of_raising(nuke, plate):
     node["mt_remove_object"].execute()  # removes object1
     node["mt_remove_object"].execute()
     assert node["mt_status"].value() == "error: no object ''"
+
+
+def test_send_to_farm_writes_a_bundle_beside_the_mattes(nuke, plate, service_root):
+    """The button syncs the node's prompts, then the service writes the job bundle; the status
+    line says how to run it (the bundle's run itself is tested in tests/farm and
+    tests/service/test_service_farm.py)."""
+    root, truth = service_root
+    read_node(nuke, plate)
+    node = clicked_node(nuke, plate, truth, name="farm blob")
+    out = f"{root}/nuke_farm/m.####.exr"
+    node["mt_output"].setValue(out)
+    node["mt_send_to_farm"].execute()
+    status = node["mt_status"].value()
+    assert status.startswith(f"farm job: 1 task(s) over {N_FRAMES} frame(s)"), status
+    assert "openjd run" in status
+    job = json.loads((root / "nuke_farm" / "farm_job" / "job.json").read_text())
+    assert job["objects"] == ["farm blob"] and job["output_name"] == "m.####.exr"
+    x, y = click_point(truth[0])
+    assert f"{FIRST}:{x!r},{y!r}" in job["options"]  # the point, top-left pixels, exact

@@ -182,6 +182,7 @@ function bindEvents() {
   $("remove-object").addEventListener("click", () => removeObject().catch(report));
   $("clear-frame").addEventListener("click", () => clearFrame().catch(report));
   $("propagate").addEventListener("click", () => propagate().catch(report));
+  $("farm").addEventListener("click", () => sendToFarm().catch(report));
   $("cancel").addEventListener("click", () => cancelJob().catch(report));
   $("shape-format").addEventListener("change", retargetShapeOutput);
   $("export").addEventListener("click", () => exportShapes().catch(report));
@@ -1077,6 +1078,30 @@ function renderObjects() {
 }
 
 // -- propagation ---------------------------------------------------------------------------------
+// Send to farm: the session's prompts as a job bundle writing the Output above, split at the
+// keyframes; the farm (or `openjd run`) writes what Propagate would.
+async function sendToFarm() {
+  const s = state.session;
+  if (!s) return;
+  const body = {
+    output: $("output").value.trim(),
+    job: $("farm-job").value.trim(),
+    cryptomatte: $("cryptomatte").checked,
+    frames_per_task: Math.max(0, parseInt($("farm-chunk").value, 10) || 0),
+    submit: $("farm-submit").checked,
+  };
+  const range = $("range").value.trim();
+  if (range) body.range = range;
+  const got = await state.api.call("POST", `/v1/sessions/${s.session}/farm`, body);
+  let text = `Farm job: ${got.tasks} task(s) over ${got.frames} frame(s) in ${got.job_dir}. `;
+  if (got.submitted) text += "Submitted to Deadline Cloud.";
+  else if (got.submit_error) text += `Not submitted: ${got.submit_error}`;
+  else text += `Run it with: ${got.run}`;
+  if (got.warnings.length) text += ` (${got.warnings.join("; ")})`;
+  $("farm").dataset.jobDir = got.job_dir;
+  setStatus(text, got.submit_error ? "error" : "info");
+}
+
 async function propagate() {
   const s = state.session;
   if (!s || state.job) return;
