@@ -110,7 +110,14 @@ def _add_farm(sub) -> None:
     run.add_argument("--input", required=True, help="the plate (where the farm sees it)")
     run.add_argument("--output-dir", required=True, help="the output folder (likewise)")
     run.add_argument("--model", help="the deep engine's checkpoint (likewise)")
+    run.add_argument("--worker", metavar="SOCKET", help="run on the worker session's engine "
+                     "(`farm-worker start`) when one answers there")
     run.set_defaults(func=_farm_run)
+    worker = sub.add_parser("farm-worker", help="a farm worker session's engine, loaded once "
+                            "for all its tasks (the bundle's environment starts and stops it)")
+    worker.add_argument("action", choices=("start", "stop", "serve"))
+    worker.add_argument("--socket", required=True, help="its Unix socket")
+    worker.set_defaults(func=_farm_worker)
     finish = sub.add_parser("farm-finish", help="the last step of a farm job bundle: what needs "
                             "the whole shot (roto channels)")
     finish.add_argument("job", metavar="DIR", help="the bundle's folder")
@@ -823,7 +830,6 @@ def _track(args: argparse.Namespace) -> int:
 
 
 def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
-    from mattetrack.engines import get_engine
     from mattetrack.export.pipeline import MatteRequest
     from mattetrack.store import ResultStore
 
@@ -834,7 +840,7 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
         roto_feather=args.roto_feather, write_queue=args.write_queue,
         outlines=args.save_outlines)
     MatteOutput(args.output, len(shot.frames))  # a malformed -o fails before the engine loads
-    engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
+    engine = _engine_for(args)
     memo = {} if args.store_memo_mb is None else {"memo_mb": args.store_memo_mb}
     store = ResultStore(args.store, shot.width, shot.height, **memo) if args.store else None
     if store is not None:
@@ -860,6 +866,26 @@ def _progress(bar, openjd: bool, total: int):
             print(f"openjd_progress: {100.0 * done[0] / max(total, 1):.1f}", flush=True)
 
     return step
+
+
+# A farm worker's engines, kept from one task to the next (None: every run loads its own).
+_ENGINES: dict | None = None
+
+
+def _engine_for(args: argparse.Namespace):
+    """The engine `track` runs: loaded now, or the one a farm worker loaded for an earlier
+    task with the same options."""
+    from mattetrack.engines import get_engine
+
+    key = (args.engine, args.model, args.device, args.compile)
+    if _ENGINES is not None and key in _ENGINES:
+        return _ENGINES[key]
+    engine = get_engine(args.engine, args.model, device=args.device, compile=args.compile)
+    if _ENGINES is not None:
+        _ENGINES[key] = engine
+        print(f"openjd_status: engine {args.engine} loaded, kept for this worker's next tasks",
+              flush=True)
+    return engine
 
 
 def _frames_option(text: str | None, shot) -> list[int] | None:
@@ -1068,8 +1094,39 @@ def _farm_run(args: argparse.Namespace) -> int:
     if args.model:
         argv += ["--model", args.model]
     print(f"openjd_status: task {args.task}: frames {first}-{last}", flush=True)
+    if args.worker:
+        from mattetrack.farm.worker import relay, request
+
+        rc = request(args.worker, {"argv": argv}, relay)
+        if rc is not None:
+            return rc
+        print("openjd_status: no worker answers; the task loads its own engine", flush=True)
     track_args = build_parser().parse_args(argv)
     return track_args.func(track_args)
+
+
+def _farm_worker(args: argparse.Namespace) -> int:
+    """`mattetrack farm-worker start|stop|serve --socket PATH` (the bundle's environment)."""
+    import socket
+
+    from mattetrack.farm import worker
+
+    if not hasattr(socket, "AF_UNIX"):
+        print("openjd_status: no Unix sockets here: each task loads its own engine",
+              flush=True)
+        return 0
+    if args.action == "start":
+        worker.start(args.socket, [*worker.python_command(), "farm-worker", "serve",
+                                   "--socket", args.socket])
+        print(f"openjd_status: worker started ({args.socket})", flush=True)
+    elif args.action == "stop":
+        print(f"openjd_status: worker {'stopped' if worker.stop(args.socket) else 'gone'}",
+              flush=True)
+    else:
+        global _ENGINES
+        _ENGINES = {}
+        worker.serve(args.socket, main)
+    return 0
 
 
 def _farm_finish(args: argparse.Namespace) -> int:

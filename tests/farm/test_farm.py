@@ -102,7 +102,8 @@ def test_bundles_pass_openjd_check_and_split_as_promised(plate, tmp_path):
         "three keyframes": (_prompts(mask), 3),  # keyframes 1001, 1010, 1017: spans 9, 7, 8
         "chunks": ([*_prompts(mask), "--frames-per-task", "4"], 3 + 2 + 2),
         "memory of every keyframe": ([*_prompts(mask), "--engine", "sam2", "--model",
-                                      "facebook/sam2.1-hiera-tiny"], 1),
+                                      "facebook/sam2.1-hiera-tiny", "--frames-per-task", "4"],
+                                     1),
         "part of the shot": ([*one, "--frames", f"{FIRST + 4}-{FIRST + 11}",
                               "--frames-per-task", "3"], 3),
     }
@@ -144,9 +145,14 @@ def test_openjd_run_writes_what_track_writes(plate, tmp_path):
     # The issue's command, nothing else: the parameters' defaults lead to this machine's paths.
     proc = _run([OPENJD, "run", str(job / "template.yaml"), "--step", "Finish",
                  "--run-dependencies"], cwd=tmp_path)
-    assert proc.stdout.count("exited with code: 0") == 6 + 1
+    assert proc.stdout.count("exited with code: 0") == 6 + 1 + 2  # tasks, finish, worker
     assert "openjd_progress: 100.0" in proc.stdout and "openjd_status: task 5" in proc.stdout
     assert "openjd_status: roto channels written into 24 file(s)" in proc.stdout
+    # The step's environment: one worker per session, the engine loaded once for 6 tasks.
+    assert proc.stdout.count("openjd_status: worker started") == 1
+    assert proc.stdout.count("openjd_status: engine classic loaded") == 1
+    assert "openjd_status: worker stopped" in proc.stdout
+    assert "no worker answers" not in proc.stdout
     track = _outputs(tmp_path / "track")
     assert any(c.endswith("_roto.A") for c in track[f"m.{FIRST}.exr"][0])
     _assert_same(track, _outputs(tmp_path / "farm"))
@@ -210,8 +216,10 @@ def test_a_task_killed_midway_resumes(plate, tmp_path):
     folder, mask = plate
     extra = ["--mask", f"{FIRST}:{mask}", "--float"]
     job = _farm(folder, extra, tmp_path / "out", tmp_path / "job")
+    # No worker session here: the task says so and loads its own engine.
     task = [MATTETRACK, "farm-run", str(job), "--task", "0", "--input",
-            str(folder / "plate.####.exr"), "--output-dir", str(tmp_path / "out")]
+            str(folder / "plate.####.exr"), "--output-dir", str(tmp_path / "out"),
+            "--worker", str(tmp_path / "no-such.sock")]
     proc = subprocess.Popen(task, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
     deadline = time.monotonic() + 120
     while len(list((tmp_path / "out").glob("m.*.exr"))) < 6 and proc.poll() is None:
@@ -222,6 +230,7 @@ def test_a_task_killed_midway_resumes(plate, tmp_path):
     done = len(list((tmp_path / "out").glob("m.*.exr")))
     assert 6 <= done < N, "the task finished before it could be killed"
     again = _run(task).stdout
+    assert "no worker answers" in again
     computed = int(re.search(r"openjd_status: \d+ frame\(s\): (\d+) computed", again).group(1))
     assert computed <= N - done  # only what the killed run had not finished
     assert not [p for p in (tmp_path / "out").iterdir() if ".tmp" in p.name]
@@ -267,3 +276,30 @@ def test_options_a_farm_job_cannot_take_are_refused(plate, tmp_path, option):
                           capture_output=True, text=True, env=ENV)
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
     assert option[0] in proc.stderr and not (tmp_path / "job").exists()
+
+
+def test_a_deep_engine_job_gives_tracks_mattes(plate, tmp_path):
+    """The SAM 2 engine (a tiny random checkpoint, on the CPU): one task, the checkpoint folder
+    a PATH parameter through the bundle's `model` link, and the same mattes as track."""
+    pytest.importorskip("transformers", reason="the deep engines need transformers ([sam] extra)")
+    from tiny_models import tiny_model
+
+    folder, mask = plate
+    model = tmp_path / "checkpoint"
+    tiny_model("sam2", seed=0).save_pretrained(model)
+    extra = [*_prompts(mask), "--engine", "sam2", "--model", str(model), "--device", "cpu",
+             "--frames-per-task", "4"]
+    env = {**ENV, "HF_HUB_OFFLINE": "1"}
+    proc = subprocess.run([MATTETRACK, "track", str(folder / "plate.####.exr"), *extra[:-2],
+                           "-o", str(tmp_path / "track" / "m.####.exr"), "-q"],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    job = _farm(folder, extra, tmp_path / "farm", tmp_path / "job")
+    assert _task_count(job) == 1
+    params = {p["name"]: p for p in yaml.safe_load(
+        (job / "template.yaml").read_text())["parameterDefinitions"]}
+    assert params["Model"]["type"] == "PATH" and params["Model"]["default"] == "model"
+    proc = subprocess.run([OPENJD, "run", str(job / "template.yaml"), "--step", "Track",
+                           "--run-dependencies"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    _assert_same(_outputs(tmp_path / "track"), _outputs(tmp_path / "farm"))

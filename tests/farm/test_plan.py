@@ -32,7 +32,7 @@ def test_tasks_cut_long_spans_into_chunks_and_cover_every_frame_once():
     covered = [f for a, b in got for f in FRAMES if a <= f <= b]
     assert covered == FRAMES
     assert tasks(FRAMES, {1001}, True) == [(1001, 1030)]
-    assert tasks(FRAMES, {1001}, False, frames_per_task=10) == [(1001, 1010), (1011, 1020),
-                                                                 (1021, 1030)]
+    # The SAM 2 family remembers the whole track: its one task is never cut.
+    assert tasks(FRAMES, {1001, 1011}, False, frames_per_task=10) == [(1001, 1030)]
     with pytest.raises(InputError, match="frames-per-task"):
         tasks(FRAMES, {1001}, True, frames_per_task=-1)

@@ -135,8 +135,9 @@ def _parameters(job: FarmJob, job_dir: Path) -> list[dict]:
 
 def template(job: FarmJob, job_dir: Path) -> dict:
     """The job template (a dict, as YAML writes it)."""
+    socket = "{{Session.WorkingDirectory}}/mattetrack-worker.sock"
     args = ["farm-run", "{{Param.JobDir}}", "--task", "{{Task.Param.Task}}", "--input",
-            "{{Param.Input}}", "--output-dir", "{{Param.OutputDir}}"]
+            "{{Param.Input}}", "--output-dir", "{{Param.OutputDir}}", "--worker", socket]
     if job.model is not None:
         args += ["--model", "{{Param.Model}}"]
     amounts = [{"name": "amount.worker.memory", "min": int(job.memory_mib)}]
@@ -148,6 +149,16 @@ def template(job: FarmJob, job_dir: Path) -> dict:
         "parameterSpace": {"taskParameterDefinitions": [
             {"name": "Task", "type": "INT", "range": f"0-{len(job.tasks) - 1}"}]},
         "hostRequirements": {"amounts": amounts},
+        # The engine loaded once per worker session, for every task the session runs.
+        "stepEnvironments": [{
+            "name": "MatteTrackWorker",
+            "description": "the engine, loaded once for the session's tasks",
+            "script": {"actions": {
+                "onEnter": {"command": "{{Param.Mattetrack}}",
+                            "args": ["farm-worker", "start", "--socket", socket]},
+                "onExit": {"command": "{{Param.Mattetrack}}",
+                           "args": ["farm-worker", "stop", "--socket", socket]}}},
+        }],
         "script": {"actions": {"onRun": {"command": "{{Param.Mattetrack}}", "args": args}}},
     }]
     if job.finishes:
@@ -202,7 +213,7 @@ def write_bundle(job: FarmJob, job_dir: str | os.PathLike[str]) -> Path:
 
 def read_job(job_dir: str | os.PathLike[str]) -> dict:
     """job.json of a bundle, its mask paths made absolute against where the bundle is now."""
-    root = Path(job_dir)
+    root = Path(job_dir).absolute()
     doc = json.loads((root / JOB_FILE).read_text())
     options = list(doc["options"])
     for i, value in enumerate(options[:-1]):

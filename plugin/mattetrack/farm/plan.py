@@ -7,7 +7,12 @@ is a task. A span longer than `frames_per_task` is cut into chunks of consecutiv
 chunk still tracks from its span's keyframes (its sweeps start there), so chunks buy
 parallelism with repeated work, which pays on long spans and many workers. An engine whose
 memory holds every keyframe (the SAM 2 family) gives every frame a matte that depends on all of
-them: one task, chunked the same way.
+them and on the whole track before it (its memory of the last frames): one task, never cut (a
+chunk would start its track at another frame and remember other frames).
+
+Cuts are no split points: the classic engine finds a cut while it sweeps, so a task on either
+side of one still sweeps from both of its span's keyframes up to the cut (a split there saves no
+work), and the SAM 2 family tracks across cuts.
 """
 
 from __future__ import annotations
@@ -38,12 +43,13 @@ def spans(frames: Sequence[int], keyframes: Iterable[int], span_results: bool) -
 def tasks(frames: Sequence[int], keyframes: Iterable[int], span_results: bool,
           frames_per_task: int | None = None) -> list[tuple[int, int]]:
     """(first, last) frame of each task, in shot order: the spans, each cut into chunks of at
-    most `frames_per_task` consecutive frames (None or 0: whole spans)."""
+    most `frames_per_task` consecutive frames (None or 0: whole spans; engines without
+    `span_results`: always one task)."""
     if frames_per_task is not None and frames_per_task < 0:
         raise InputError(f"{frames_per_task}: expected 0 (whole spans) or more",
                          field="frames_per_task")
     out = []
     for span in spans(frames, keyframes, span_results):
-        step = frames_per_task or len(span)
+        step = (frames_per_task if span_results else 0) or len(span)
         out += [(span[i], span[min(i + step, len(span)) - 1]) for i in range(0, len(span), step)]
     return out
