@@ -15,7 +15,8 @@ own process under a time limit, the whole within `--budget` seconds:
    2000 frames, against transformers' uncapped session;
 5. on request (`--stages ...,profile`), where the pipeline spends its time: a cProfile of
    sam2.1-tiny's end-to-end run (OUT/profile_tiny.txt; from Python 3.12 it mixes every
-   thread's calls).
+   thread's calls) and, on CUDA, torch.profiler's kernel time per operator
+   (OUT/profile_tiny.cuda.txt).
 
 Writes OUT/gpu_check.md (the table), OUT/gpu_check.json and OUT/gpu_check.log (every stage's
 output). A stage that fails or runs out of time is reported as such and the rest still run.

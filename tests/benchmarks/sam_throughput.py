@@ -272,8 +272,17 @@ def end_to_end(name: str, family: str, folder: Path, frames: int, warmup: int,
         torch.cuda.reset_peak_memory_stats()
     BackgroundWriter.submit = submit
     prof = cProfile.Profile() if profile else None
+    # On CUDA also the GPU's side: kernel time per operator (the host waiting on a GPU that is
+    # behind shows in cProfile only as slow launches).
+    gpu_prof = None
+    if profile and cuda:
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as torch_profile
+
+        gpu_prof = torch_profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA])
     try:
-        with edgetam_loadable(), contextlib.redirect_stderr(err):
+        with edgetam_loadable(), contextlib.redirect_stderr(err), \
+                (gpu_prof if gpu_prof is not None else contextlib.nullcontext()):
             if prof:
                 prof.enable()
             rc = main(argv)
@@ -282,6 +291,9 @@ def end_to_end(name: str, family: str, folder: Path, frames: int, warmup: int,
             prof.disable()
         BackgroundWriter.submit = real_submit
         shutil.rmtree(out_dir, ignore_errors=True)
+    if gpu_prof is not None and profile:
+        table = gpu_prof.key_averages().table(sort_by="cuda_time_total", row_limit=50)
+        profile.with_suffix(".cuda.txt").write_text(table)
     if prof and profile:
         text = io.StringIO()
         stats = pstats.Stats(prof, stream=text)
