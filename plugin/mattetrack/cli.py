@@ -1032,6 +1032,9 @@ def _farm(args: argparse.Namespace) -> int:
     finally:
         shot.close()
     root = write_bundle(job, args.job)
+    if args.frames_per_task and not spec.span_results and not args.quiet:
+        print(f"mattetrack: --frames-per-task: the {args.engine} engine's tracks remember every "
+              "keyframe and their last frames, so its task is never cut", file=sys.stderr)
     if not args.quiet:
         print(f"mattetrack: wrote the job bundle {root} ({len(job.tasks)} task(s) over "
               f"{sum(map(len, job.frames))} frame(s); its last step: {job.last_step})",
