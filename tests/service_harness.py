@@ -73,6 +73,16 @@ def write_plate(root: Path) -> list[np.ndarray]:
     return [cov for _, cov in shot]
 
 
+def exr_files(folder: Path) -> dict[str, tuple[list[str], np.ndarray]]:
+    """{file name: (channel names, float pixels)} of every EXR in `folder` (what two runs that
+    should write the same mattes are compared by)."""
+    out = {}
+    for path in sorted(folder.glob("*.exr")):
+        buf = oiio.ImageBuf(str(path))
+        out[path.name] = (list(buf.spec().channelnames), buf.get_pixels(oiio.FLOAT))
+    return out
+
+
 class RunningServer(tuple):
     """(base URL, token) of a running server; `service` is the Service behind it (in-process
     tests look at its engine)."""

@@ -216,6 +216,22 @@ class Client:
         return self.call("POST", f"/v1/sessions/{sid}/shapes", body)
 
 
+def farm_job_folder(output):
+    """Where a host puts a farm job bundle: `<output dir>/farm_job`, beside the mattes."""
+    return os.path.join(os.path.dirname(output), "farm_job")
+
+
+def farm_summary(reply):
+    """One line for a host's status after Send to farm (the service's reply)."""
+    text = (f"farm job: {reply['tasks']} task(s) over {reply['frames']} frame(s) in "
+            f"{reply['job_dir']}; ")
+    if reply.get("submitted"):
+        return text + "submitted to Deadline Cloud"
+    if reply.get("submit_error"):
+        return text + "not submitted: " + reply["submit_error"]
+    return text + "run it with " + reply["run"]
+
+
 def _error_text(err):
     try:
         return json.loads(err.read().decode("utf-8"))["error"]

@@ -973,7 +973,8 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
         from mattetrack.store import atomic_write_bytes
 
         names = {obj.id: obj.name for obj in session.objects}
-        doc = {names[i]: {str(f): c for f, c in conf.items() if f in set(plan.frames)}
+        wanted = set(plan.frames)
+        doc = {names[i]: {str(f): c for f, c in conf.items() if f in wanted}
                for i, conf in session.confidence.items() if i in names}
         atomic_write_bytes(Path(args.save_confidence), json.dumps(doc).encode())
     if args.review is not None and not result.cancelled:

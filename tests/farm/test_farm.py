@@ -21,6 +21,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 import yaml
+from service_harness import exr_files as _outputs
 
 from mattetrack.synthetic import render_shot
 
@@ -76,15 +77,6 @@ def _farm(plate_dir: Path, extra: list[str], out: Path, job: Path) -> Path:
 def _task_count(job: Path) -> int:
     text = _run([OPENJD, "summary", str(job / "template.yaml")]).stdout
     return int(re.search(r"'Track' \((\d+) total Tasks\)", text).group(1))
-
-
-def _outputs(folder: Path) -> dict[str, tuple[list[str], np.ndarray]]:
-    """{file: (channel names, pixels)} of every output file (the task stores left aside)."""
-    out = {}
-    for path in sorted(folder.glob("*.exr")):
-        buf = oiio.ImageBuf(str(path))
-        out[path.name] = (list(buf.spec().channelnames), buf.get_pixels(oiio.FLOAT))
-    return out
 
 
 def _assert_same(a: dict, b: dict, atol: float = 1e-6) -> None:

@@ -11,20 +11,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import OpenImageIO as oiio
-from service_harness import FIRST, N_FRAMES
+from service_harness import FIRST, N_FRAMES, exr_files
 from test_service_api import _events, _open
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-
-
-def _mattes(folder: Path) -> dict[str, tuple[list[str], np.ndarray]]:
-    out = {}
-    for path in sorted(folder.glob("*.exr")):
-        buf = oiio.ImageBuf(str(path))
-        out[path.name] = (list(buf.spec().channelnames), buf.get_pixels(oiio.FLOAT))
-    return out
 
 
 def test_send_to_farm_gives_the_services_mattes(client, plate, service_root):
@@ -48,7 +39,7 @@ def test_send_to_farm_gives_the_services_mattes(client, plate, service_root):
     assert options[options.index("--object") + 1] == "the blob"
     proc = subprocess.run(reply["run"].split(), capture_output=True, text=True, env=ENV)
     assert proc.returncode == 0, proc.stdout[-3000:]
-    ours, farm = _mattes(reference), _mattes(root / "farm_out")
+    ours, farm = exr_files(reference), exr_files(root / "farm_out")
     assert list(ours) == list(farm) and len(ours) == N_FRAMES
     for name in ours:
         assert ours[name][0] == farm[name][0]

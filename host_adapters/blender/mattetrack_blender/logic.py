@@ -182,22 +182,6 @@ def default_output(plate_pattern: str) -> str:
     return os.path.join(folder, "mattetrack", "mattes.####.exr")
 
 
-def farm_job_path(output_pattern: str) -> str:
-    """A farm job bundle's folder beside the mattes: `<output dir>/farm_job`."""
-    return os.path.join(os.path.dirname(output_pattern), "farm_job")
-
-
-def farm_text(reply: dict) -> str:
-    """The panel's message after Send to farm (the service's reply)."""
-    text = (f"farm job: {reply['tasks']} task(s) over {reply['frames']} frame(s) in "
-            f"{reply['job_dir']}; ")
-    if reply.get("submitted"):
-        return text + "submitted to Deadline Cloud"
-    if reply.get("submit_error"):
-        return text + "not submitted: " + reply["submit_error"]
-    return text + "run it with " + reply["run"]
-
-
 def shapes_plan_path(output_pattern: str) -> str:
     """The Mask plan written next to the mattes."""
     return os.path.join(os.path.dirname(output_pattern), "shapes.plan.json")

@@ -559,11 +559,12 @@ class MATTETRACK_OT_send_to_farm(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
+        mc = client_module()
         props = context.scene.mattetrack
         output = output_pattern(props)
         reply = get_client(context).send_to_farm(props.session, output,
-                                                 logic.farm_job_path(output))
-        props.message = logic.farm_text(reply)
+                                                 mc.farm_job_folder(output))
+        props.message = mc.farm_summary(reply)
         self.report({"INFO"}, props.message)
         return {"FINISHED"}
 

@@ -219,24 +219,6 @@ def default_output(plate_pattern):
     return posixpath.join(directory, "mattetrack", plate_name(plate_pattern) + "_matte.####.exr")
 
 
-def farm_job_path(output_pattern):
-    """A farm job bundle's folder beside the mattes: `<output dir>/farm_job`."""
-    return posixpath.join(posixpath.dirname(output_pattern), "farm_job")
-
-
-def farm_text(reply):
-    """The status line after Send to farm (the service's reply)."""
-    text = f"farm job: {reply['tasks']} task(s) over {reply['frames']} frame(s) in " \
-           f"{reply['job_dir']}; "
-    if reply.get("submitted"):
-        text += "submitted to Deadline Cloud"
-    elif reply.get("submit_error"):
-        text += "not submitted: " + reply["submit_error"]
-    else:
-        text += "run it with " + reply["run"]
-    return text
-
-
 def shapes_path(output_pattern, plate_pattern):
     """`<output dir>/<plate name>_shapes.nk` (its roto plan goes beside it as .roto.json)."""
     return posixpath.join(posixpath.dirname(output_pattern),

@@ -361,14 +361,7 @@ def propagate(nuke, node):
     key = node.fullName()
     if key in _running and _running[key].is_alive():
         raise ValueError("already propagating: cancel it in the progress window first")
-    prompts = prompts_of(node)
-    if not any(prompts.for_service(1).values()):
-        raise ValueError("no points yet: place the point in the Viewer and press Add +")
-    memory = sync_now(nuke, node, prompts)
-    output = node[OUTPUT].value().strip()
-    if not output:
-        output = model.default_output(memory["plate"])
-        node[OUTPUT].setValue(output)
+    memory, output = _synced_output(nuke, node)
     client = make_client(node[URL].value(), timeout=60.0)
     thread = threading.Thread(target=propagation_worker, name="mattetrack-propagate",
                               args=(nuke, node, client, memory["session"], output),
@@ -379,9 +372,9 @@ def propagate(nuke, node):
     return thread
 
 
-def send_to_farm(nuke, node):
-    """Syncs, then writes the session as a farm job bundle beside the mattes (the service's
-    Send to farm); the status line says how many tasks and how to run or submit it."""
+def _synced_output(nuke, node):
+    """What Propagate and Send to farm start from: the node's prompts synced to the service
+    (its memory) and the output pattern (the default one filled in when empty)."""
     prompts = prompts_of(node)
     if not any(prompts.for_service(1).values()):
         raise ValueError("no points yet: place the point in the Viewer and press Add +")
@@ -390,9 +383,19 @@ def send_to_farm(nuke, node):
     if not output:
         output = model.default_output(memory["plate"])
         node[OUTPUT].setValue(output)
+    return memory, output
+
+
+def send_to_farm(nuke, node):
+    """Syncs, then writes the session as a farm job bundle beside the mattes (the service's
+    Send to farm); the status line says how many tasks and how to run or submit it."""
+    import mattetrack_client
+
+    memory, output = _synced_output(nuke, node)
     client = make_client(node[URL].value(), timeout=60.0)
-    reply = client.send_to_farm(memory["session"], output, model.farm_job_path(output))
-    set_status(node, model.farm_text(reply))
+    reply = client.send_to_farm(memory["session"], output,
+                                mattetrack_client.farm_job_folder(output))
+    set_status(node, mattetrack_client.farm_summary(reply))
     return reply
 
 

@@ -222,13 +222,15 @@ def run_mattes(
     for folder in {os.path.dirname(os.path.abspath(plan.output.path(f))) for f in plan.frames}:
         remove_stale_temps(folder)
 
-    def save_frame_outlines(frame: int, coverages: dict[int, np.ndarray]) -> None:
-        # Before the frame's mattes are written: a written file (kept by a rerun) always has
-        # its outlines.
+    if request.outlines is not None:
         from mattetrack.shapes.outlinefile import save_outlines
         from mattetrack.shapes.temporal import frame_outlines
 
         os.makedirs(request.outlines, exist_ok=True)
+
+    def save_frame_outlines(frame: int, coverages: dict[int, np.ndarray]) -> None:
+        # Before the frame's mattes are written: a written file (kept by a rerun) always has
+        # its outlines.
         save_outlines(os.path.join(request.outlines, f"{frame}.npz"),
                       [frame_outlines(coverages[o]) for o in objects])
 

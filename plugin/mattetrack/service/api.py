@@ -592,6 +592,39 @@ def _unit_param(text: str | None, name: str, default: float) -> float:
     return value
 
 
+def _compression(body: dict) -> str:
+    """`compression`, checked against the table (default: the CLI's)."""
+    compression = _get(body, "compression", str) or DEFAULT_COMPRESSION
+    if compression not in COMPRESSIONS:
+        raise ApiError(400, f"compression: expected one of {', '.join(COMPRESSIONS)}, "
+                       f"got {compression!r}")
+    return compression
+
+
+def _range_frames(shot, body: dict) -> list[int]:
+    """The shot's frames within `range` (all of them without one); 400 if none is."""
+    frame_range = parse_range(_get(body, "range", str))
+    frames = [f for f in shot.frames
+              if frame_range is None or frame_range[0] <= f <= frame_range[1]]
+    if not frames:
+        raise ApiError(400, f"range: no frame of the shot ({shot.frames[0]}-{shot.frames[-1]}) "
+                       "is in it")
+    return frames
+
+
+def _layered_output(service: Service, body: dict) -> str:
+    """`output`, under the roots and of a layered kind (hosts read each object's matte back as
+    channel <layer>.A); its real path."""
+    text = _get(body, "output", str, required=True)
+    real = service.roots.check(text, "output")
+    kind = output_kind(os.path.splitext(real)[1])
+    if kind is None or not kind.layered:
+        layered = " or ".join(k.name.upper() for k in OUTPUT_KINDS.values() if k.layered)
+        raise ApiError(400, f"output: {text!r} must be an {layered} pattern such as "
+                       "mattes.####.exr")
+    return real
+
+
 def propagate(service: Service, req: Request) -> Reply:
     from mattetrack.export.frames import WriteOptions
     from mattetrack.export.outputlock import OutputLock
@@ -599,26 +632,10 @@ def propagate(service: Service, req: Request) -> Reply:
     from mattetrack.service.jobs import PropagationJob
 
     session = service.registry.session(req.params["sid"])
-    text = _get(req.body, "output", str, required=True)
     cryptomatte = _get(req.body, "cryptomatte", bool) or False
-    compression = _get(req.body, "compression", str) or DEFAULT_COMPRESSION
-    if compression not in COMPRESSIONS:
-        raise ApiError(400, f"compression: expected one of {', '.join(COMPRESSIONS)}, "
-                       f"got {compression!r}")
-    frame_range = parse_range(_get(req.body, "range", str))
-    shot = session.shot
-    frames = [f for f in shot.frames
-              if frame_range is None or frame_range[0] <= f <= frame_range[1]]
-    if not frames:
-        raise ApiError(400, f"range: no frame of the shot ({shot.frames[0]}-{shot.frames[-1]}) "
-                       "is in it")
-    real = service.roots.check(text, "output")
-    # Hosts read each object's matte back as channel <layer>.A: only layered kinds will do.
-    kind = output_kind(os.path.splitext(real)[1])
-    if kind is None or not kind.layered:
-        layered = " or ".join(k.name.upper() for k in OUTPUT_KINDS.values() if k.layered)
-        raise ApiError(400, f"output: {text!r} must be an {layered} pattern such as "
-                       "mattes.####.exr")
+    compression = _compression(req.body)
+    frames = _range_frames(session.shot, req.body)
+    real = _layered_output(service, req.body)
     request = MatteRequest(real, WriteOptions(compression=compression), cryptomatte=cryptomatte)
     with session.lock:
         if session.job is not None and session.job.running:
@@ -626,8 +643,8 @@ def propagate(service: Service, req: Request) -> Reply:
         plan = plan_mattes(session.core, request, frames)
         holder = OutputLock(real).holder()
         if holder is not None:  # another session's job, or a `track`, writes there now
-            raise ApiError(409, f"output: {text!r} is being written by another run (pid "
-                           f"{holder['pid']} on {holder['host']}); wait for it to end")
+            raise ApiError(409, f"output: {req.body['output']!r} is being written by another "
+                           f"run (pid {holder['pid']} on {holder['host']}); wait for it to end")
         for f in frames:  # an existing file may be a link out of the roots
             service.roots.check(plan.output.path(f), "output")
         job = PropagationJob(service.registry.new_id(), session, plan)
@@ -657,32 +674,21 @@ def farm_job(service: Service, req: Request) -> Reply:
     from mattetrack.farm import make_job, session_options, submit_command, write_bundle
 
     session = service.registry.session(req.params["sid"])
-    text = _get(req.body, "output", str, required=True)
     job_dir = service.roots.check(_get(req.body, "job", str, required=True), "job")
     per_task = _get(req.body, "frames_per_task", int) or 0
     if per_task < 0:
         raise ApiError(400, f"frames_per_task: expected 0 or more, got {per_task}")
-    compression = _get(req.body, "compression", str) or DEFAULT_COMPRESSION
-    if compression not in COMPRESSIONS:
-        raise ApiError(400, f"compression: expected one of {', '.join(COMPRESSIONS)}, "
-                       f"got {compression!r}")
+    compression = _compression(req.body)
     report = _get(req.body, "report", str)
     report = service.roots.check(report, "report") if report else None
     if report is not None and not report.endswith(".json"):
         raise ApiError(400, "report: the report is JSON; give a name ending in .json")
     roto = _get(req.body, "roto_channels", bool) or False
     feather = _get(req.body, "roto_feather", (int, float), what="a number") or 0.0
-    real = service.roots.check(text, "output")
-    kind = output_kind(os.path.splitext(real)[1])
-    if kind is None or not kind.layered:
-        raise ApiError(400, f"output: {text!r} must be an EXR pattern such as mattes.####.exr")
-    frame_range = parse_range(_get(req.body, "range", str))
-    shot = session.shot
-    frames = [f for f in shot.frames
-              if frame_range is None or frame_range[0] <= f <= frame_range[1]]
-    if not frames:
-        raise ApiError(400, f"range: no frame of the shot ({shot.frames[0]}-{shot.frames[-1]}) "
-                       "is in it")
+    if not (0 <= feather < math.inf):
+        raise ApiError(400, f"roto_feather: expected a number >= 0, got {feather}")
+    real = _layered_output(service, req.body)
+    frames = _range_frames(session.shot, req.body)
     opened = session.opened
     options = ["--compression", compression] + (["--cryptomatte"] if _get(
         req.body, "cryptomatte", bool) else [])

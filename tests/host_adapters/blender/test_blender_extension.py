@@ -90,11 +90,11 @@ def test_sequence_paths_to_the_service_pattern():
     assert logic.frame_path("/s/m/m.#####.exr", 7) == "/s/m/m.00007.exr"
     assert logic.default_output("/s/plate/plate.####.exr") == "/s/plate/mattetrack/mattes.####.exr"
     assert logic.shapes_plan_path("/s/m/m.####.exr") == "/s/m/shapes.plan.json"
-    assert logic.farm_job_path("/s/m/m.####.exr") == "/s/m/farm_job"
+    assert mc.farm_job_folder("/s/m/m.####.exr") == "/s/m/farm_job"
     reply = {"tasks": 3, "frames": 90, "job_dir": "/s/m/farm_job", "run": "openjd run x",
              "submitted": False}
-    assert logic.farm_text(reply).endswith("in /s/m/farm_job; run it with openjd run x")
-    assert logic.farm_text({**reply, "submit_error": "no deadline"}).endswith(
+    assert mc.farm_summary(reply).endswith("in /s/m/farm_job; run it with openjd run x")
+    assert mc.farm_summary({**reply, "submit_error": "no deadline"}).endswith(
         "not submitted: no deadline")
 
 
