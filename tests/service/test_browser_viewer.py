@@ -278,10 +278,11 @@ def test_views_opacity_markers_and_help(page, server, plate, service_root):
     _wait_preview(page, seq, FIRST)
     _idle(page)
     clear = _shown(page).astype(int)
+    seq = _seq(page)  # read before the change: its redraw can land before a later read
     page.fill("#opacity", "1")
     page.dispatch_event("#opacity", "input")
     page.wait_for_function("(s) => Number(document.querySelector('#frame').dataset.seq) > s",
-                           arg=_seq(page))
+                           arg=seq)
     _idle(page)
     solid = _shown(page).astype(int)
     inside = cv2.erode((truth[0] >= 0.99).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
