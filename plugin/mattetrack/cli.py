@@ -262,6 +262,10 @@ def _track_arguments(track: argparse.ArgumentParser) -> None:
     track.add_argument("--save-outlines", metavar="DIR", help=argparse.SUPPRESS)
     # ... and the confidences of its frames, at full precision (for the job's report).
     track.add_argument("--save-confidence", metavar="PATH.json", help=argparse.SUPPRESS)
+    # ... and the shot's cuts (the frames opening a segment) its job found, so that an engine
+    # whose tracks stop at cuts runs only the task's own segment.
+    track.add_argument("--known-cuts", type=_frame_list, default=(), metavar="F,F",
+                       help=argparse.SUPPRESS)
 
 
 def _add_prompt_options(track: argparse.ArgumentParser) -> None:
@@ -888,6 +892,14 @@ def _engine_for(args: argparse.Namespace):
     return engine
 
 
+def _frame_list(text: str) -> tuple[int, ...]:
+    """F,F,...: frame numbers (an argparse type)."""
+    try:
+        return tuple(int(f) for f in text.split(",") if f.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected frame numbers F,F,...") from None
+
+
 def _frames_option(text: str | None, shot) -> list[int] | None:
     """--frames A-B: the shot's frames from A to B (None: all of them)."""
     if text is None:
@@ -912,6 +924,7 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
     from mattetrack.session import Session
 
     session = Session(shot, engine, store)
+    session.known_cuts = tuple(args.known_cuts)
     _build_session(args, session)
     session.adopt_bases()  # prompts on frames with stored mattes correct those mattes
     plan = plan_mattes(session, request, _frames_option(args.frames, shot))
@@ -931,7 +944,8 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
     if args.openjd:
         counts = session.last_run
         print(f"openjd_status: {result.frames} frame(s): {counts.frames_computed} computed, "
-              f"{result.frames - counts.frames_computed} from the task's earlier run", flush=True)
+              f"{result.frames - counts.frames_computed} from the task's earlier run; "
+              f"{counts.tracks_computed} track step(s)", flush=True)
     if args.timings:
         stats = shot.stats
         timings = {
@@ -1003,12 +1017,12 @@ _NOT_ON_FARM = ("store", "review", "view", "save_outlines", "save_confidence")
 # Options every task sets itself.
 _FARM_OWN = {"input", "output", "job", "frames_per_task", "name", "submit", "func", "command",
              "quiet", "timings", "store_memo_mb", "model", "prompts", "openjd", "frames",
-             "roto_channels", "roto_feather", "report"}
+             "roto_channels", "roto_feather", "report", "known_cuts"}
 
 
 def _farm(args: argparse.Namespace) -> int:
     """`mattetrack farm`: the bundle (and `deadline bundle submit`)."""
-    from mattetrack.engines import engine_spec
+    from mattetrack.engines import engine_spec, get_engine
     from mattetrack.farm import make_job, write_bundle
     from mattetrack.session import Session
     from mattetrack.shot import Shot
@@ -1019,8 +1033,12 @@ def _farm(args: argparse.Namespace) -> int:
     spec = engine_spec(args.engine)
     MatteOutput(args.output, 1)  # a malformed -o fails here
     report = str(_report_path(args.report).absolute()) if args.report else None
+    # An engine whose tracks stop at cuts finds them here (cheap to load: it has no weights),
+    # reading every frame once, ahead on threads.
+    engine = get_engine(args.engine) if spec.stops_at_cuts else None
     shot = Shot.open(args.input, colorspace=args.colorspace,
-                     frame_range=parse_range(args.frame_range), prefetch=0)
+                     frame_range=parse_range(args.frame_range),
+                     prefetch=spec.read_ahead if engine is not None else 0)
     try:
         session = Session(shot, None)  # prompts only: the engine runs on the farm
         _build_session(args, session)
@@ -1029,7 +1047,8 @@ def _farm(args: argparse.Namespace) -> int:
                        frames=_frames_option(args.frames, shot),
                        frames_per_task=args.frames_per_task, model=args.model,
                        device=args.device, report=report, name=args.name,
-                       roto_feather=args.roto_feather if args.roto_channels else None)
+                       roto_feather=args.roto_feather if args.roto_channels else None,
+                       engine=engine)
     finally:
         shot.close()
     root = write_bundle(job, args.job)
@@ -1037,8 +1056,9 @@ def _farm(args: argparse.Namespace) -> int:
         print(f"mattetrack: --frames-per-task: the {args.engine} engine's tracks remember every "
               "keyframe and their last frames, so its task is never cut", file=sys.stderr)
     if not args.quiet:
+        cuts = f", {len(job.cuts)} cut(s)" if job.cuts else ""
         print(f"mattetrack: wrote the job bundle {root} ({len(job.tasks)} task(s) over "
-              f"{sum(map(len, job.frames))} frame(s); its last step: {job.last_step})",
+              f"{sum(map(len, job.frames))} frame(s){cuts}; its last step: {job.last_step})",
               file=sys.stderr)
     if args.submit:
         from mattetrack.farm import submit_command
@@ -1082,6 +1102,7 @@ def _farm_run(args: argparse.Namespace) -> int:
     """`mattetrack farm-run DIR --task N`: one task of a bundle, as `track --frames A-B` with
     the task's own result store (so a task run again resumes), reporting to the farm."""
     from mattetrack.farm import STORES, read_job
+    from mattetrack.farm.plan import bounding_cuts
 
     job = read_job(args.job)
     if args.task >= len(job["tasks"]):
@@ -1097,6 +1118,9 @@ def _farm_run(args: argparse.Namespace) -> int:
         argv += ["--save-confidence", os.path.join(store, "confidence.json")]
     if args.model:
         argv += ["--model", args.model]
+    around = bounding_cuts(job.get("cuts", []), first, last)
+    if around:
+        argv += ["--known-cuts", ",".join(map(str, around))]
     print(f"openjd_status: task {args.task}: frames {first}-{last}", flush=True)
     if args.worker:
         from mattetrack.farm.worker import relay, request

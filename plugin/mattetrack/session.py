@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mattetrack import resultkeys
-from mattetrack.engines.base import Coverages, Engine, FrameSource, Propagated
+from mattetrack.engines.base import Coverages, Engine, FrameSource, Memo, Propagated
+from mattetrack.engines.segments import propagate_in_segments
 from mattetrack.errors import InputError
 from mattetrack.lru import LRUCache
 from mattetrack.pngcodec import quantize16
@@ -102,6 +103,10 @@ class Session:
         self.confidence: dict[int, dict[int, float]] = {}
         self.last_run = RunCounts()
         self._plate_keys: dict[int, str] = {}
+        # Frames that open a cut segment, known before a run (a farm task's, found by
+        # `Engine.cuts` when its job was made): an engine that stops at cuts then runs one
+        # segment at a time and never sweeps across one (`engines.segments`).
+        self.known_cuts: tuple[int, ...] = ()
 
     # -- objects -------------------------------------------------------------------------------
     @property
@@ -464,13 +469,23 @@ class Session:
         bases = {obj.id: {f: obj.prompts[f].base for f in obj.keyframes
                           if obj.prompts[f].base is not None} for obj in chosen}
         if self.store is None:
-            for item in self.engine.propagate(self.shot, keyframes, frames, bases):
+            for item in self._engine_run(keyframes, frames, bases, None):
                 self._note(item.confidence, item.frame)
                 counts.computed += len(item.coverages)
                 counts.frames_computed += 1
                 yield item.frame, item.coverages
             return
         yield from self._propagate_stored(chosen, frames, keyframes, bases, counts, unread)
+
+    def _engine_run(self, keyframes: dict[int, dict[int, np.ndarray]], frames: list[int],
+                    bases: dict[int, dict[int, np.ndarray]],
+                    memo: Memo | None) -> Iterator[Propagated]:
+        """The engine's propagation (`Engine.propagate`), by cut segment when the cuts are
+        known and the engine's tracks stop at them."""
+        if self.known_cuts and self.engine.stops_at_cuts:
+            return propagate_in_segments(self.engine, self.shot, keyframes, frames, bases, memo,
+                                         self.known_cuts)
+        return self.engine.propagate(self.shot, keyframes, frames, bases, memo)
 
     def _note(self, confidence: dict[int, float], frame: int) -> None:
         for obj_id, c in confidence.items():
@@ -515,8 +530,8 @@ class Session:
             for f in frames:
                 while pending and pending[0][0][0] == f:
                     run_frames, objs = pending.pop(0)
-                    gen = self.engine.propagate(self.shot, {o: keyframes[o] for o in objs},
-                                                run_frames, {o: bases[o] for o in objs}, memo)
+                    gen = self._engine_run({o: keyframes[o] for o in objs}, run_frames,
+                                           {o: bases[o] for o in objs}, memo)
                     active.append((gen, set(run_frames)))
                 out: Coverages = {}
                 for gen, run_frames in list(active):

@@ -88,6 +88,9 @@ def test_range_order_and_keyframes_unchanged(engine, shots):
     assert isinstance(engine.span_results, bool)
     # The table says it before the engine loads (a farm job is split by it).
     assert engine.span_results == ENGINES[engine.name].span_results
+    assert engine.stops_at_cuts == ENGINES[engine.name].stops_at_cuts
+    # Its cuts: frames of those asked about, none on a shot without one.
+    assert engine.cuts(shots[8], list(shots[8].frames)) == []
 
 
 def test_both_directions_from_one_keyframe(engine, shots):

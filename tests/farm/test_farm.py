@@ -159,6 +159,54 @@ def test_openjd_run_writes_what_track_writes(plate, tmp_path):
     assert len(files) == len(set(files)) == N
 
 
+@pytest.fixture(scope="module")
+def cut_plate(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """(folder with plate.1001-1024.exr: two synthetic shots of 12 frames cut together, the cut
+    before 1013; the first shot's object mask on 1001, the second's on 1020)."""
+    folder = tmp_path_factory.mktemp("cut_plates")
+    shots = (render_shot(n_frames=12, width=W, height=H, seed=4, motion_blur_samples=1)
+             + render_shot(n_frames=12, width=W, height=H, seed=7, motion_blur_samples=1))
+    masks = []
+    for i, (rgb, cov) in enumerate(shots):
+        _write_exr(folder / f"plate.{FIRST + i}.exr", rgb)
+        if i in (0, 19):
+            masks.append(folder.parent / f"{folder.name}_mask{i}.png")
+            oiio.ImageBuf(np.ascontiguousarray((cov >= 0.5)[:, :, None] * 255,
+                                               dtype=np.uint8)).write(str(masks[-1]))
+    return folder, masks[0], masks[1]
+
+
+def test_a_cut_splits_the_job_and_each_task_runs_its_own_segment(cut_plate, tmp_path):
+    """The engine's tracks stop at cuts, so the job splits at the cut it finds as well as at the
+    keyframes; each task is told the cuts around it and sweeps only its own segment, and the
+    job still writes exactly what `track` writes (an object keyed on one side only is empty on
+    the other, its confidence 0 in the report)."""
+    folder, mask1, mask2 = cut_plate
+    extra = ["--object", "first", "--mask", f"{FIRST}:{mask1}", "--object", "second",
+             "--mask", f"{FIRST + 19}:{mask2}", "--cryptomatte", "--float"]
+    _run([MATTETRACK, "track", str(folder / "plate.####.exr"), *extra, "-o",
+          str(tmp_path / "track" / "m.####.exr"), "--report", str(tmp_path / "track.json"),
+          "-q"])
+    job = _farm(folder, [*extra, "--report", str(tmp_path / "farm.json")], tmp_path / "farm",
+                tmp_path / "job")
+    assert json.loads((job / "job.json").read_text())["cuts"] == [FIRST + 12]
+    # Spans 1001-1012 (the first shot), 1013-1019 (before the second keyframe), 1020-1024.
+    assert _task_count(job) == 3
+    assert "passes validation" in _run([OPENJD, "check", str(job / "template.yaml")]).stdout
+    proc = _run([OPENJD, "run", str(job / "template.yaml"), "--step", "Finish",
+                 "--run-dependencies"], cwd=tmp_path)
+    assert proc.stdout.count("exited with code: 0") == 3 + 1 + 2
+    _assert_same(_outputs(tmp_path / "track"), _outputs(tmp_path / "farm"))
+    report = json.loads((tmp_path / "farm.json").read_text())
+    assert report == json.loads((tmp_path / "track.json").read_text())
+    # No task tracked across the cut: 1001 -> 1012 (11 steps), 1020 -> 1013 (7) and
+    # 1020 -> 1024 (4); without the cuts the first two tasks would also each track up to the
+    # cut from the other side's keyframe.
+    steps = [int(n) for n in re.findall(r"openjd_status: \d+ frame\(s\): .*; (\d+) track step",
+                                        proc.stdout)]
+    assert sorted(steps) == [4, 7, 11]
+
+
 def test_a_dev_shot_through_openjd_gives_tracks_mattes(shared_data, tmp_path):
     shot = shared_data / "davis2016-dev"
     frames = shot / "JPEGImages" / "480p" / "blackswan"

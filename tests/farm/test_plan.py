@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from mattetrack.errors import InputError
-from mattetrack.farm import spans, tasks
+from mattetrack.farm.plan import bounding_cuts, spans, tasks
 
 FRAMES = list(range(1001, 1031))
 
@@ -36,3 +36,22 @@ def test_tasks_cut_long_spans_into_chunks_and_cover_every_frame_once():
     assert tasks(FRAMES, {1001, 1011}, False, frames_per_task=10) == [(1001, 1030)]
     with pytest.raises(InputError, match="frames-per-task"):
         tasks(FRAMES, {1001}, True, frames_per_task=-1)
+
+
+def test_cuts_split_for_every_engine_that_reports_them():
+    assert tasks(FRAMES, {1001, 1020}, True, cuts=[1011]) == [
+        (1001, 1010), (1011, 1019), (1020, 1030)]
+    # A cut on a keyframe is one split; chunks restart at the cut.
+    assert tasks(FRAMES, {1001, 1011}, True, 6, cuts=[1011]) == [
+        (1001, 1006), (1007, 1010), (1011, 1016), (1017, 1022), (1023, 1028), (1029, 1030)]
+    # Without span results (no engine of that kind stops at cuts yet) a cut still splits.
+    assert tasks(FRAMES, {1001}, False, cuts=[1011]) == [(1001, 1010), (1011, 1030)]
+
+
+def test_a_task_is_told_the_cuts_around_it():
+    cuts = [1005, 1011, 1020]
+    assert bounding_cuts(cuts, 1011, 1015) == [1011, 1020]
+    assert bounding_cuts(cuts, 1012, 1019) == [1011, 1020]
+    assert bounding_cuts(cuts, 1001, 1004) == [1005]
+    assert bounding_cuts(cuts, 1020, 1030) == [1020]
+    assert bounding_cuts([], 1001, 1030) == []

@@ -28,6 +28,8 @@ class EngineSpec:
     outrun one core's decoding: a 1080p half EXR takes ~60 ms to decode and convert).
     span_results: its tracks restart at every keyframe, so a frame's matte depends only on the
     keyframes either side (`Engine.span_results`; a farm job splits there).
+    stops_at_cuts: its tracks stop at hard cuts (`Engine.stops_at_cuts`; a farm job splits
+    there too, at the cuts `Engine.cuts` finds).
     options: extra keyword arguments for the factory.
     """
 
@@ -41,6 +43,7 @@ class EngineSpec:
     read_ahead: int = 2
     read_ahead_gpu: int = 2
     span_results: bool = False
+    stops_at_cuts: bool = False
     options: tuple[tuple[str, str], ...] = ()
 
     def default_read_ahead(self, device: str | None) -> int:
@@ -61,7 +64,8 @@ def _sam(name: str, title: str) -> EngineSpec:
 
 ENGINES: dict[str, EngineSpec] = {e.name: e for e in (
     EngineSpec("classic", "embedded, no weights, any CPU",
-               "mattetrack.engines.classic:create", concurrent=True, span_results=True),
+               "mattetrack.engines.classic:create", concurrent=True, span_results=True,
+               stops_at_cuts=True),
     _sam("sam2", "SAM 2"),
     _sam("edgetam", "EdgeTAM"),
     _sam("sam3", "the SAM 3 tracker"),

@@ -83,6 +83,15 @@ class Engine(Protocol):
     # restart at every keyframe), not on keyframes farther away: after a correction only the
     # spans around it change.
     span_results: bool
+    # Its tracks stop at the shot's hard cuts (`cuts` finds them as its sweeps do): a frame's
+    # result depends only on the frames and keyframes of its own cut segment.
+    stops_at_cuts: bool
+
+    def cuts(self, source: FrameSource, frames: Sequence[int]) -> list[int]:
+        """The frames of `frames` (ascending, consecutive in the shot) that open a new cut
+        segment, exactly where the engine's own propagation stops its tracks (empty for an
+        engine that tracks across cuts). Reads every frame once."""
+        ...
 
     def select(self, image: np.ndarray, prompts: FramePrompts,
                context: Sequence[tuple[int, np.ndarray]] = ()) -> np.ndarray:

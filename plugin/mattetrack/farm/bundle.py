@@ -71,6 +71,7 @@ class FarmJob:
     frames: list[list[int]] = field(default_factory=list)  # each task's frames (the shot's)
     keyframes: list[list[int]] = field(default_factory=list)  # each object's (its report)
     report: str | None = None  # --report's file, absolute
+    cuts: list[int] = field(default_factory=list)  # frames opening a cut segment (the tasks')
 
     @property
     def finishes(self) -> bool:
@@ -85,7 +86,7 @@ class FarmJob:
         """A digest of what the tasks compute: a rerun of the same job finds its stores, a
         different job in the same output folder does not."""
         text = json.dumps([self.input, self.output_name, self.options, self.tasks, self.model,
-                           self.roto_feather, self.report is not None])
+                           self.roto_feather, self.report is not None, self.cuts])
         return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
@@ -145,7 +146,8 @@ def template(job: FarmJob, job_dir: Path) -> dict:
         amounts.append({"name": "amount.worker.gpu", "min": 1})
     steps = [{
         "name": STEP,
-        "description": f"{len(job.tasks)} task(s): the spans between keyframes (in chunks)",
+        "description": f"{len(job.tasks)} task(s): the spans between keyframes and cuts "
+                       "(in chunks)",
         "parameterSpace": {"taskParameterDefinitions": [
             {"name": "Task", "type": "INT", "range": f"0-{len(job.tasks) - 1}"}]},
         "hostRequirements": {"amounts": amounts},
@@ -203,7 +205,8 @@ def write_bundle(job: FarmJob, job_dir: str | os.PathLike[str]) -> Path:
               "options": job.options, "tasks": [list(t) for t in job.tasks],
               "frames": job.frames, "objects": job.objects, "size": list(job.size),
               "roto": None if job.roto_feather is None else {"feather": job.roto_feather},
-              "keyframes": job.keyframes, "report": job.report is not None}
+              "keyframes": job.keyframes, "report": job.report is not None,
+              "cuts": job.cuts}
     atomic_write_bytes(root / JOB_FILE, (json.dumps(shared, indent=1) + "\n").encode())
     for name, doc in (("template.yaml", spec), ("parameter_values.yaml", values)):
         text = yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)

@@ -706,7 +706,8 @@ def farm_job(service: Service, req: Request) -> Reply:
         job = make_job(session.core, opened["plate"], real, options + prompts,
                        service.engine_spec, mask_arrays=masks, frames=frames,
                        frames_per_task=per_task, model=model, device=device,
-                       roto_feather=float(feather) if roto else None, report=report)
+                       roto_feather=float(feather) if roto else None, report=report,
+                       engine=session.core.engine)
     root = write_bundle(job, job_dir)
     reply = {"job_dir": str(root), "tasks": len(job.tasks), "frames": len(frames),
              "last_step": job.last_step, "warnings": warnings, "submitted": False,

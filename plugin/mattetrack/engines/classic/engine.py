@@ -10,7 +10,7 @@ import numpy as np
 
 from mattetrack import __version__
 from mattetrack.engines.base import FrameSource, Memo, Propagated
-from mattetrack.engines.classic.propagate import PropagateParams, propagate
+from mattetrack.engines.classic.propagate import PropagateParams, find_cuts, propagate
 from mattetrack.engines.classic.select import (
     SelectCache,
     SelectParams,
@@ -36,6 +36,7 @@ class ClassicEngine:
 
     name = "classic"
     span_results = True  # tracks restart at every keyframe
+    stops_at_cuts = True  # a track never crosses a cut
 
     def __init__(
         self, params: ClassicParams | None = None, spill_root: str | os.PathLike[str] | None = None
@@ -71,3 +72,7 @@ class ClassicEngine:
         """See `mattetrack.engines.base.Engine.propagate` (memo: remembered tracks)."""
         return propagate(source, keyframes, frames, self.params.propagate, self.spill_root,
                          bases, memo)
+
+    def cuts(self, source: FrameSource, frames: Sequence[int]) -> list[int]:
+        """See `mattetrack.engines.base.Engine.cuts`."""
+        return find_cuts(source, frames, self.params.propagate)

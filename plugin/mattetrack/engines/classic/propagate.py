@@ -465,11 +465,14 @@ def _flow_pair(
                               to_cur if params.fb_check else None)
 
 
-def _model(o: _Object, p: int, feats: FrameFeatures, params: PropagateParams) -> PatchModel:
-    """The appearance a track learns at its keyframe p: the object and set as they look around
-    there (a pan may show a different background at the next keyframe); learned once."""
+def _model(o: _Object, p: int, frame: int, feats: FrameFeatures,
+           params: PropagateParams) -> PatchModel:
+    """The appearance a track learns at its keyframe p (the plate's `frame`): the object and set
+    as they look around there (a pan may show a different background at the next keyframe);
+    learned once. Its samples are drawn by the frame number, not the position, so a run over
+    part of the shot (a cut segment) learns the same model."""
     if p not in o.models:
-        rng = np.random.default_rng(p)
+        rng = np.random.default_rng(frame % 2**32)
         patches = params.track.patches
         o.models[p] = PatchModel.learn([sample_view(feats, o.work[p], rng, patches.samples)],
                                        params=patches)
@@ -497,7 +500,8 @@ def _track_again(source: FrameSource, order: list[int], o: _Object, origin: int,
     yields (position, quantised coverage, confidence) per step and leaves the state in `out`."""
     image = last if not steps else _Frame(source, order[origin], size)
     state = TrackState.start(o.work[origin],
-                             _model(o, origin, FrameFeatures(image.work.rgb), params))
+                             _model(o, origin, order[origin], FrameFeatures(image.work.rgb),
+                                    params))
     out.append(state)
     p = origin
     for q in steps:
@@ -577,7 +581,7 @@ def _sweep(
         live: list[int] = []  # objects whose track (of either kind) goes on here
         for obj, o in objects.items():
             if p in o.full:
-                key = digest(run_key, p, o.work[p], frame_key) if memo is not None else ""
+                key = digest(run_key, order[p], o.work[p], frame_key) if memo is not None else ""
                 if p in o.bases and forward_needs is not None:  # only backwards
                     delta[obj] = o.work[p] - o.bases[p]
                     if o.prev_key(p) is not None:
@@ -590,7 +594,8 @@ def _sweep(
                     if feats is None:
                         feats = FrameFeatures(image.work.rgb)
                     tracks[obj] = _Track(p, key, TrackState.start(o.work[p],
-                                                                  _model(o, p, feats, params)))
+                                                                  _model(o, p, order[p], feats,
+                                                                         params)))
                 else:  # built when a frame is missing from the memo
                     tracks[obj] = _Track(p, key, None)
                 continue
@@ -650,3 +655,21 @@ def _signature(cuts: CutDetector, image: _Frame, memo: Memo | None, frame_key: s
         sig = cuts.signature(image.work.u8)
         memo.put_vector(key, sig)
     return sig
+
+
+def find_cuts(source: FrameSource, frames: Sequence[int],
+              params: PropagateParams | None = None) -> list[int]:
+    """The frames of `frames` (ascending, consecutive in the shot) where a track of `propagate`
+    with `params` stops: each one's cut signature against the frame before it, made from the
+    same processing-resolution image as in the sweeps. Reads each frame once."""
+    params = params or PropagateParams()
+    size = processing_size(source.width, source.height, params.long_side)
+    detector = CutDetector(params.cuts)
+    out: list[int] = []
+    prev: np.ndarray | None = None
+    for frame in frames:
+        sig = detector.signature(WorkImage.from_rgb(work_rgb(source.image(frame), size)).u8)
+        if prev is not None and detector.is_cut(prev, sig):
+            out.append(frame)
+        prev = sig
+    return out

@@ -70,6 +70,8 @@ class SamEngine:
 
     # Every keyframe is in the model's memory on every frame: a frame's result depends on all.
     span_results = False
+    # Its memory carries an object across a cut (it finds it again on the other side).
+    stops_at_cuts = False
 
     def __init__(
         self,
@@ -169,6 +171,10 @@ class SamEngine:
         return self._coverage(logits, plate)[0].cpu().numpy()
 
     # -- propagate -------------------------------------------------------------------------
+    def cuts(self, source: FrameSource, frames: Sequence[int]) -> list[int]:
+        """See `mattetrack.engines.base.Engine.cuts`: none, its tracks cross them."""
+        return []
+
     def propagate(
         self,
         source: FrameSource,
