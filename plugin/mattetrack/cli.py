@@ -99,6 +99,9 @@ def _add_farm(sub) -> None:
     farm.add_argument("--job", required=True, metavar="DIR", help="the bundle's folder")
     farm.add_argument("--frames-per-task", type=_non_negative, default=0, metavar="N",
                       help="cut spans longer than N frames into chunks (default 0: whole spans)")
+    farm.add_argument("--no-cut-split", action="store_true",
+                      help="do not look for shot cuts (the search reads every frame once, "
+                      "~17 ms a 1080p JPEG frame; a plate of one shot has none to split at)")
     farm.add_argument("--name", help="the job's name (default: from the output's name)")
     farm.add_argument("--submit", action="store_true",
                       help="then submit the bundle with the Deadline Cloud CLI (`deadline "
@@ -1017,7 +1020,7 @@ _NOT_ON_FARM = ("store", "review", "view", "save_outlines", "save_confidence")
 # Options every task sets itself.
 _FARM_OWN = {"input", "output", "job", "frames_per_task", "name", "submit", "func", "command",
              "quiet", "timings", "store_memo_mb", "model", "prompts", "openjd", "frames",
-             "roto_channels", "roto_feather", "report", "known_cuts"}
+             "roto_channels", "roto_feather", "report", "known_cuts", "no_cut_split"}
 
 
 def _farm(args: argparse.Namespace) -> int:
@@ -1035,7 +1038,7 @@ def _farm(args: argparse.Namespace) -> int:
     report = str(_report_path(args.report).absolute()) if args.report else None
     # An engine whose tracks stop at cuts finds them here (cheap to load: it has no weights),
     # reading every frame once, ahead on threads.
-    engine = get_engine(args.engine) if spec.stops_at_cuts else None
+    engine = get_engine(args.engine) if spec.stops_at_cuts and not args.no_cut_split else None
     shot = Shot.open(args.input, colorspace=args.colorspace,
                      frame_range=parse_range(args.frame_range),
                      prefetch=spec.read_ahead if engine is not None else 0)

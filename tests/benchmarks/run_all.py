@@ -21,7 +21,9 @@
 - the artist's loop: J&F per correction round in the oracle and suggested modes, seconds and
   frames recomputed per round against a full run, confidence against true IoU
   (interactive.py); linear ACEScg EXR plates against their JPEGs (linear_plates.py); review's
-  overlay movie, frames and contact sheet against a bare decode and encode (review_speed.py).
+  overlay movie, frames and contact sheet against a bare decode and encode (review_speed.py);
+  a farm job's tasks run by 1 and 2 local `openjd run` workers against one `track`, per-task
+  overhead and a model of 10 and 100 workers (farm.py).
   Their own tables follow the main one.
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
@@ -186,7 +188,8 @@ def main() -> int:
     here = Path(__file__).resolve().parent
     quick = ["--shots", "dog,car-shadow", "--rounds", "2"] if args.quick else []
     for script, extra in (("interactive.py", quick), ("linear_plates.py", quick[:2]),
-                          ("review_speed.py", [])):
+                          ("review_speed.py", []),
+                          ("farm.py", ["--frames", "120"] if args.quick else [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)
     return 0

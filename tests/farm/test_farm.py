@@ -205,6 +205,30 @@ def test_a_cut_splits_the_job_and_each_task_runs_its_own_segment(cut_plate, tmp_
     steps = [int(n) for n in re.findall(r"openjd_status: \d+ frame\(s\): .*; (\d+) track step",
                                         proc.stdout)]
     assert sorted(steps) == [4, 7, 11]
+    # --no-cut-split: no search, the keyframes' spans only.
+    job = _farm(folder, [*extra, "--no-cut-split"], tmp_path / "nosplit", tmp_path / "job2")
+    assert json.loads((job / "job.json").read_text())["cuts"] == []
+    assert _task_count(job) == 2
+
+
+def test_tasks_run_side_by_side_on_two_workers(plate, tmp_path):
+    """Two `openjd run` sessions at once (two farm workers) share a job's tasks: each task
+    locks only its own frames, and together they write what `track` writes."""
+    folder, mask = plate
+    extra = [*_prompts(mask), "--float"]
+    _run([MATTETRACK, "track", str(folder / "plate.####.exr"), *extra, "-o",
+          str(tmp_path / "track" / "m.####.exr"), "-q"])
+    job = _farm(folder, extra, tmp_path / "farm", tmp_path / "job")
+    assert _task_count(job) == 3
+    workers = [subprocess.Popen([OPENJD, "run", str(job / "template.yaml"), "--step", "Track",
+                                 "--tasks", json.dumps([{"Task": t} for t in tasks])],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=ENV) for tasks in ([0, 2], [1])]
+    logs = [w.communicate(timeout=300)[0] for w in workers]
+    assert [w.returncode for w in workers] == [0, 0], logs
+    assert all("another mattetrack run" not in log for log in logs)
+    _assert_same(_outputs(tmp_path / "track"), _outputs(tmp_path / "farm"))
+    assert not list((tmp_path / "farm").glob(".*mattetrack-lock"))
 
 
 def test_a_dev_shot_through_openjd_gives_tracks_mattes(shared_data, tmp_path):

@@ -120,3 +120,36 @@ def test_two_runs_never_share_a_store(shot, tmp_path, capsys):
         sleeper.wait()
     assert cli.main(args) == 0  # its process gone: taken over, and released at the end
     assert not (store / ".mattetrack-lock").exists()
+
+
+def test_runs_over_parts_of_a_shot_lock_their_frames_only(tmp_path):
+    """A farm job's tasks (`track --frames A-B`) write the same pattern side by side: disjoint
+    ranges coexist; an overlapping range, or a whole run, is refused while one is held, and a
+    range is refused while a whole run holds the pattern."""
+    from mattetrack.errors import InputError
+    from mattetrack.export.outputlock import OutputLock
+
+    out = str(tmp_path / "m.####.exr")
+    with OutputLock(out, frames=(1001, 1010)), OutputLock(out, frames=(1011, 1020)):
+        assert lock_path(out, (1001, 1010)).exists() and not lock_path(out).exists()
+        for frames in ((1005, 1015), (1020, 1030), None):
+            with pytest.raises(InputError, match="another mattetrack run") as err:
+                OutputLock(out, frames=frames).acquire()
+            assert ".mattetrack-lock" in str(err.value)
+            # The refused run leaves no lock of its own behind.
+            assert not lock_path(out, frames).exists() or frames == (1001, 1010)
+        assert OutputLock(out).holder() is not None  # the service's check sees a task
+    assert not list(tmp_path.iterdir())
+    with OutputLock(out):
+        with pytest.raises(InputError, match="another mattetrack run"):
+            OutputLock(out, frames=(1001, 1010)).acquire()
+        assert not lock_path(out, (1001, 1010)).exists()
+    # A range lock whose run is gone is taken over, as a whole one is.
+    gone = lock_path(out, (1001, 1010))
+    gone.write_text(json.dumps({"host": socket.gethostname(), "pid": 2**22 + 7,
+                                "started": time.time()}))
+    with OutputLock(out):
+        pass
+    with OutputLock(out, frames=(1001, 1010)):
+        pass
+    assert not list(tmp_path.iterdir())

@@ -6,6 +6,11 @@ The lock is `.<pattern>.mattetrack-lock` in the output folder (the pattern's fil
 and `%` kept), made with O_EXCL and holding {"host", "pid", "started"}. A lock whose process is
 gone (same host, pid not running) or that cannot be read is taken over; a live one, or one of
 another host (a farm sharing the folder), is respected.
+
+A run that writes only some of the shot's frames (`track --frames A-B`: a farm task's share)
+locks those frames only, `.<pattern>.<A>-<B>.mattetrack-lock`, so the tasks of one job write
+side by side on as many workers as the farm gives it; it is refused where a run holds the whole
+pattern or an overlapping range, and a whole run is refused while any range is held.
 """
 
 from __future__ import annotations
@@ -21,9 +26,24 @@ from mattetrack.errors import InputError
 SUFFIX = ".mattetrack-lock"
 
 
-def lock_path(pattern: str) -> Path:
+def lock_path(pattern: str, frames: tuple[int, int] | None = None) -> Path:
+    """The lock of `pattern`'s outputs, or of its `frames` (first, last) only."""
     path = Path(os.path.abspath(pattern))
-    return path.with_name(f".{path.name}{SUFFIX}")
+    span = "" if frames is None else f".{frames[0]}-{frames[1]}"
+    return path.with_name(f".{path.name}{span}{SUFFIX}")
+
+
+def _range_of(lock: Path, pattern_lock: Path) -> tuple[int, int] | None:
+    """(first, last) of a range lock of the pattern whose whole lock is `pattern_lock`."""
+    stem = pattern_lock.name.removesuffix(SUFFIX)
+    name = lock.name
+    if not (name.startswith(stem + ".") and name.endswith(SUFFIX)):
+        return None
+    first, sep, last = name[len(stem) + 1:-len(SUFFIX)].rpartition("-")
+    try:
+        return (int(first), int(last)) if sep else None
+    except ValueError:
+        return None
 
 
 class OutputLock:
@@ -31,11 +51,15 @@ class OutputLock:
     argument in errors (`output`: -o)."""
 
     def __init__(self, pattern: str, field: str = "output", path: Path | None = None,
-                 what: str = "is writing these outputs") -> None:
+                 what: str = "is writing these outputs",
+                 frames: tuple[int, int] | None = None) -> None:
         self.pattern = pattern
         self.field = field
-        self.path = lock_path(pattern) if path is None else path
+        self.whole = lock_path(pattern) if path is None else path
+        self.frames = None if path is not None else frames
+        self.path = lock_path(pattern, frames) if self.frames is not None else self.whole
         self.what = what
+        self.ranged = path is None
         self._held = False
 
     @classmethod
@@ -45,17 +69,47 @@ class OutputLock:
         return cls(root, "store", Path(root) / ".mattetrack-lock", "is using this store")
 
     def holder(self) -> dict | None:
-        """Who holds the lock now ({host, pid, started}), None if nobody alive does."""
+        """Who holds this lock or one it conflicts with now ({host, pid, started}), None if
+        nobody alive does: the whole pattern's or an overlapping range's."""
+        for path in self._conflicting():
+            info = _alive(path)
+            if info is not None:
+                return info
+        return None
+
+    def _conflicting(self) -> list[Path]:
+        """Lock files that exclude this one (itself first)."""
+        out = [self.path]
+        if self.frames is not None:
+            out.append(self.whole)
+        if not self.ranged:  # a store's lock: one, no ranges
+            return out
         try:
-            info = json.loads(self.path.read_text())
-            host, pid = str(info["host"]), int(info["pid"])
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # unreadable (a writer killed mid-write): taken over
-        if gone(host, pid):
-            return None  # its run is gone (killed): taken over
-        return info  # a live run, maybe another job of this very process (the service)
+            names = list(self.whole.parent.iterdir())
+        except OSError:
+            return out
+        for path in names:
+            span = _range_of(path, self.whole)
+            if span is None or path == self.path:
+                continue
+            if self.frames is None or (span[0] <= self.frames[1] and self.frames[0] <= span[1]):
+                out.append(path)
+        return out
+
+    def _others(self) -> dict | None:
+        """A live holder of a lock this one conflicts with, other than itself."""
+        for path in self._conflicting()[1:]:
+            info = _alive(path)
+            if info is not None:
+                return info
+        return None
+
+    def _refuse(self, info: dict) -> InputError:
+        since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["started"]))
+        return InputError(
+            f"{self.pattern!r}: another mattetrack run (pid {info['pid']} on "
+            f"{info['host']}, since {since}) {self.what}; wait for it or stop it "
+            f"(lock {info.get('path', self.path)})", field=self.field)
 
     def acquire(self) -> None:
         data = json.dumps({"host": HOST, "pid": os.getpid(), "started": time.time()}).encode()
@@ -63,13 +117,9 @@ class OutputLock:
             try:
                 fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
             except FileExistsError:
-                info = self.holder()
+                info = _alive(self.path)
                 if info is not None:
-                    since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["started"]))
-                    raise InputError(
-                        f"{self.pattern!r}: another mattetrack run (pid {info['pid']} on "
-                        f"{info['host']}, since {since}) {self.what}; wait for it or stop it "
-                        f"(lock {self.path})", field=self.field) from None
+                    raise self._refuse(info) from None
                 self.path.unlink(missing_ok=True)  # a dead run's: taken over
                 continue
             except OSError as err:
@@ -78,6 +128,12 @@ class OutputLock:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             self._held = True
+            # Taken first, checked after: of two runs that conflict, at least one sees the
+            # other's lock.
+            info = self._others()
+            if info is not None:
+                self.release()
+                raise self._refuse(info)
             return
         raise InputError(f"{self.pattern!r}: cannot take the lock {self.path}", field=self.field)
 
@@ -92,3 +148,17 @@ class OutputLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def _alive(path: Path) -> dict | None:
+    """The holder ({host, pid, started, path}) of the lock file `path`, None if nobody alive
+    holds it (none, its run gone, or unreadable: a writer killed mid-write)."""
+    try:
+        info = json.loads(path.read_text())
+        host, pid = str(info["host"]), int(info["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if gone(host, pid):
+        return None  # its run is gone (killed): taken over
+    info["path"] = str(path)
+    return info  # a live run, maybe another job of this very process (the service)

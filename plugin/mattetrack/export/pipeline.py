@@ -272,8 +272,12 @@ def run_mattes(
             frames.close()
 
     doc = None
-    lock = OutputLock(request.output)
-    lock.acquire()  # one writer per output: a second run is refused, not mixed in
+    # One writer per output: a second run is refused, not mixed in. A run over part of the
+    # shot (a farm task's) locks its frames only, so a job's tasks write side by side.
+    part = None if plan.frames == list(session.shot.frames) or not plan.frames else (
+        plan.frames[0], plan.frames[-1])
+    lock = OutputLock(request.output, frames=part)
+    lock.acquire()
     try:
         with BackgroundWriter(request.write_queue) as writer:
             if request.roto_channels:

@@ -931,7 +931,8 @@ ROUTES: list[Route] = [
                            "writes that output", None, "application/json")}),
     Route("POST", _SID + "/farm", farm_job,
           "Send to farm: write the session's objects and prompts as an Open Job Description job "
-          "bundle (as `mattetrack farm`), split at the keyframes; with `submit`, hand it to "
+          "bundle (as `mattetrack farm`), split at the keyframes and at the shot cuts the "
+          "engine finds (every frame read once); with `submit`, hand it to "
           "`deadline bundle submit` (the Deadline Cloud CLI, configured for the farm)",
           body=obj(("output", "job"), output={**STR, "examples": ["/shots/a/mattes/m.####.exr"]},
                    job={**STR, "description": "the bundle's folder",
