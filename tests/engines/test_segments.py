@@ -84,3 +84,27 @@ def test_a_segments_run_tracks_nothing_across_the_cut(two_shots, monkeypatch) ->
     list(propagate_in_segments(engine, two_shots, keyframes, frames, None, None, [14]))
     assert steps["n"] == 27 - 14  # 26..14, tracked back from the keyframe
     assert whole >= steps["n"] + 13  # ... and the whole run's forward track 1..13 besides
+
+
+def test_cuts_come_from_a_propagations_memo_without_reading_frames(two_shots, tmp_path):
+    """A farm job made after a propagation (Send to farm) finds the cuts from the signatures
+    the sweeps kept in the store's memo: the same cuts, no frame read."""
+    from mattetrack.memo import TrackMemo
+
+    class Counting:
+        def __init__(self, source):
+            self.source, self.read = source, 0
+            self.frames, self.width, self.height = source.frames, source.width, source.height
+
+        def image(self, frame):
+            self.read += 1
+            return self.source.image(frame)
+
+    memo = TrackMemo(tmp_path / "tracks", str)
+    engine = ClassicEngine()
+    keyframes, _ = _inputs(two_shots, "both sides")
+    list(engine.propagate(two_shots, keyframes, two_shots.frames, memo=memo))
+    counting = Counting(two_shots)
+    assert engine.cuts(counting, counting.frames, memo) == [14]
+    assert counting.read == 0
+    assert engine.cuts(counting, counting.frames) == [14] and counting.read == 28

@@ -87,10 +87,12 @@ class Engine(Protocol):
     # result depends only on the frames and keyframes of its own cut segment.
     stops_at_cuts: bool
 
-    def cuts(self, source: FrameSource, frames: Sequence[int]) -> list[int]:
+    def cuts(self, source: FrameSource, frames: Sequence[int],
+             memo: Memo | None = None) -> list[int]:
         """The frames of `frames` (ascending, consecutive in the shot) that open a new cut
         segment, exactly where the engine's own propagation stops its tracks (empty for an
-        engine that tracks across cuts). Reads every frame once."""
+        engine that tracks across cuts). Reads every frame once, except what `memo` kept from
+        an earlier propagation."""
         ...
 
     def select(self, image: np.ndarray, prompts: FramePrompts,

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from mattetrack.engines import Engine, EngineSpec
+from mattetrack.engines.base import Memo
 from mattetrack.errors import InputError
 from mattetrack.farm.bundle import FarmJob
 from mattetrack.farm.plan import tasks
@@ -25,18 +26,20 @@ def make_job(session, plate: str, output: str, options: list[str], spec: EngineS
              frames: Sequence[int] | None = None, frames_per_task: int = 0,
              model: str | None = None, device: str | None = None,
              roto_feather: float | None = None, report: str | None = None,
-             name: str | None = None, engine: Engine | None = None) -> FarmJob:
+             name: str | None = None, engine: Engine | None = None,
+             memo: Memo | None = None) -> FarmJob:
     """The job for `session` (a `Session` with its objects and prompts; its engine is not
     used) writing `output` (a pattern) from `plate`; options: `track`'s options for the tasks,
     prompts included (mask files as `masks/...`: {bundle name: source file} in `masks`, or
     {bundle name: coverage} in `mask_arrays`). engine: the loaded engine when `spec`
-    `stops_at_cuts`, to find the cuts the job also splits at (it reads every frame once)."""
+    `stops_at_cuts`, to find the cuts the job also splits at (it reads every frame once, but
+    what `memo`, a session store's, kept of an earlier propagation)."""
     shot = session.shot
     frames = list(shot.frames) if frames is None else list(frames)
     if not session.objects:
         raise InputError("no prompts: give at least one --point, --stroke, --box or --mask")
     keyframes = {f for obj in session.objects for f in obj.keyframes}
-    cuts = engine.cuts(shot, frames) if spec.stops_at_cuts and engine is not None else []
+    cuts = engine.cuts(shot, frames, memo) if spec.stops_at_cuts and engine is not None else []
     split = tasks(frames, keyframes, spec.span_results, frames_per_task, cuts)
     output = os.path.abspath(output)
     folder = bool(model) and os.path.isdir(model)

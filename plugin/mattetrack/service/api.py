@@ -703,11 +703,14 @@ def farm_job(service: Service, req: Request) -> Reply:
         prompts, masks, warnings = session_options(session.core)
         if "--object" not in prompts:
             raise ApiError(400, f"session {session.id}: no object has prompts yet")
-        job = make_job(session.core, opened["plate"], real, options + prompts,
+        core = session.core
+        # The cut signatures a propagation kept: a bundle after one reads no frame for them.
+        memo = core.store.track_memo(core.plate_key) if core.store is not None else None
+        job = make_job(core, opened["plate"], real, options + prompts,
                        service.engine_spec, mask_arrays=masks, frames=frames,
                        frames_per_task=per_task, model=model, device=device,
                        roto_feather=float(feather) if roto else None, report=report,
-                       engine=session.core.engine)
+                       engine=core.engine, memo=memo)
     root = write_bundle(job, job_dir)
     reply = {"job_dir": str(root), "tasks": len(job.tasks), "frames": len(frames),
              "last_step": job.last_step, "warnings": warnings, "submitted": False,

@@ -73,6 +73,7 @@ class ClassicEngine:
         return propagate(source, keyframes, frames, self.params.propagate, self.spill_root,
                          bases, memo)
 
-    def cuts(self, source: FrameSource, frames: Sequence[int]) -> list[int]:
+    def cuts(self, source: FrameSource, frames: Sequence[int],
+             memo: Memo | None = None) -> list[int]:
         """See `mattetrack.engines.base.Engine.cuts`."""
-        return find_cuts(source, frames, self.params.propagate)
+        return find_cuts(source, frames, self.params.propagate, memo)

@@ -658,17 +658,19 @@ def _signature(cuts: CutDetector, image: _Frame, memo: Memo | None, frame_key: s
 
 
 def find_cuts(source: FrameSource, frames: Sequence[int],
-              params: PropagateParams | None = None) -> list[int]:
+              params: PropagateParams | None = None, memo: Memo | None = None) -> list[int]:
     """The frames of `frames` (ascending, consecutive in the shot) where a track of `propagate`
     with `params` stops: each one's cut signature against the frame before it, made from the
-    same processing-resolution image as in the sweeps. Reads each frame once."""
+    same processing-resolution image as in the sweeps, or taken from `memo` where a sweep kept
+    it. Reads each other frame once."""
     params = params or PropagateParams()
     size = processing_size(source.width, source.height, params.long_side)
     detector = CutDetector(params.cuts)
     out: list[int] = []
     prev: np.ndarray | None = None
     for frame in frames:
-        sig = detector.signature(WorkImage.from_rgb(work_rgb(source.image(frame), size)).u8)
+        key = memo.frame_key(frame) if memo is not None else ""
+        sig = _signature(detector, _Frame(source, frame, size), memo, key, size)
         if prev is not None and detector.is_cut(prev, sig):
             out.append(frame)
         prev = sig

@@ -171,7 +171,8 @@ class SamEngine:
         return self._coverage(logits, plate)[0].cpu().numpy()
 
     # -- propagate -------------------------------------------------------------------------
-    def cuts(self, source: FrameSource, frames: Sequence[int]) -> list[int]:
+    def cuts(self, source: FrameSource, frames: Sequence[int],
+             memo: Memo | None = None) -> list[int]:
         """See `mattetrack.engines.base.Engine.cuts`: none, its tracks cross them."""
         return []
 
