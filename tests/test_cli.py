@@ -483,7 +483,8 @@ def test_merge_and_cryptomatte_from_the_command_line(exr_shot, tmp_path):
         # becomes layer R (channel R.A), which the plate's unnamed-layer R does not clash with.
         for c, name in enumerate(plate_spec.channelnames):
             np.testing.assert_array_equal(px[..., names.index(name)], plate_px[..., c])
-        assert {"ball.A", "R.A", "MatteTrack00.R", "MatteTrack02.A"} <= set(names)
+        assert {"ball.A", "R.A", "MatteTrack00.R", "MatteTrack00.A"} <= set(names)
+        assert "MatteTrack01.R" not in names  # two objects: one rank layer
         decoded = cryptomatte_api.Cryptomatte.load(str(tmp_path / "merged" / f"plate.{frame}.exr"))
         ball = np.asarray(decoded[0].mask("ball")).reshape(H, W)
         half_matte = px[..., names.index("ball.A")]
@@ -496,6 +497,8 @@ def test_merge_and_cryptomatte_from_the_command_line(exr_shot, tmp_path):
     [
         (["--merge"], "m.####.png", "--merge: needs EXR output"),
         (["--cryptomatte"], "m.####.png", "--cryptomatte: needs EXR output"),
+        # A merge keeps the plate's windows; matte-only files are Blender's path.
+        (["--merge", "--window", "display"], "m.####.exr", "--window display: not with --merge"),
     ],
 )
 def test_merge_options_need_exr(exr_shot, tmp_path, capsys, flags, output, needle):

@@ -163,9 +163,13 @@ class Client:
         return self.call("GET", f"/v1/sessions/{sid}/preview",
                          query={"frame": frame, "object": obj, "max_side": max_side})
 
-    def propagate(self, sid, output, frame_range=None, cryptomatte=False):
-        """Starts propagation writing EXR mattes to `output` (a pattern); {job, total}."""
+    def propagate(self, sid, output, frame_range=None, cryptomatte=False, window=None):
+        """Starts propagation writing EXR mattes to `output` (a pattern); {job, total}.
+        window: "display" for files Blender places right (it ignores a data window's offset),
+        default: the plate's data window."""
         body = {"output": output, "cryptomatte": bool(cryptomatte)}
+        if window:
+            body["window"] = window
         if frame_range:
             body["range"] = frame_range
         return self.call("POST", f"/v1/sessions/{sid}/propagate", body)
@@ -250,10 +254,10 @@ class Propagation:
     the frame in progress; `wait()` blocks until the end (for scripts and tests).
     """
 
-    def __init__(self, client, sid, output, frame_range=None, cryptomatte=False):
+    def __init__(self, client, sid, output, frame_range=None, cryptomatte=False, window=None):
         self.client = client
         self.sid = sid
-        started = client.propagate(sid, output, frame_range, cryptomatte)
+        started = client.propagate(sid, output, frame_range, cryptomatte, window)
         self.job = started["job"]
         self.output = output
         self._lock = threading.Lock()

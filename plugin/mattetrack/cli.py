@@ -168,13 +168,23 @@ def _track_arguments(track: argparse.ArgumentParser) -> None:
     track.add_argument(
         "--cryptomatte",
         action="store_true",
-        help="EXR: also write a Cryptomatte of the objects (type MatteTrack, 6 ranks, float32)",
+        help="EXR: also write a Cryptomatte of the objects (type MatteTrack, float32; one "
+        "RGBA rank layer per two objects, at most three)",
     )
     track.add_argument(
         "--merge",
         action="store_true",
         help="EXR: write each plate frame's copy, every part, channel and attribute kept bit "
-        "for bit, with the mattes added as a part of their own (default: matte-only files)",
+        "for bit, with the mattes added: to the plate's own part when it is scanline and "
+        "lossless, else (tiled, mip-mapped, lossy) as a part of their own (default: matte-only "
+        "files)",
+    )
+    track.add_argument(
+        "--window",
+        choices=("data", "display"),
+        default="data",
+        help="EXR mattes on the plate's data window (default; Nuke) or on its display window "
+        "(for Blender, which ignores a data window's offset)",
     )
     precision = track.add_mutually_exclusive_group()
     precision.add_argument(
@@ -842,7 +852,8 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
 
     request = MatteRequest(
         args.output,
-        WriteOptions(compression=args.compression, half=args.half, merge=args.merge),
+        WriteOptions(compression=args.compression, half=args.half, merge=args.merge,
+                     window=args.window),
         cryptomatte=args.cryptomatte, roto_channels=args.roto_channels,
         roto_feather=args.roto_feather, write_queue=args.write_queue,
         outlines=args.save_outlines)

@@ -6,6 +6,7 @@ a run had started (temporary files, spill folders) is cleaned up on the way out.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
@@ -35,4 +36,12 @@ def run() -> None:
             raise
         code, line = interrupted_status(signalled)
         print(f"mattetrack: {line}", file=sys.stderr)
+    if code in (130, 143):
+        # Stopped by a signal, everything already unwound: leave now. CPython remembers a Ctrl-C
+        # that went through code run by PyRun_* (pybind11's py::exec in a native module's
+        # initialisation) even when it was caught, and then ends its own exit by killing itself
+        # with SIGINT: status -2 instead of 130, seen once in the tests at start-up.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)

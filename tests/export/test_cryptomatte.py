@@ -15,7 +15,7 @@ import pytest
 
 from mattetrack import _native
 from mattetrack.errors import MatteTrackError
-from mattetrack.export.cryptomatte import TYPE_NAME, Cryptomatte, cryptomatte_hash
+from mattetrack.export.cryptomatte import TYPE_NAME, Cryptomatte, cryptomatte_hash, ranks_for
 from mattetrack.export.exr import write_matte_exr
 from mattetrack.geometry import Box2i
 
@@ -108,7 +108,7 @@ def test_ranks_are_sorted_with_ties_in_object_order(tmp_path: Path):
     assert (r1[:, :10] == ids["a"]).all() and (r2[:, :10] == ids["b"]).all()
     assert (r0[:, 10:] == ids["a"]).all() and (r1[:, 10:] == ids["b"]).all()
     assert (r2[:, 10:] == 0).all() and (c2[:, 10:] == 0).all() and (c1 == 0.5).all()
-    assert (ch[f"{TYPE_NAME}02.R"] == 0).all()  # ranks 5 and 6 exist and are empty
+    assert f"{TYPE_NAME}02.R" not in ch  # three objects: four ranks, two layers
 
 
 def test_header_has_manifest_float_channels_and_lossless_codec(tmp_path: Path):
@@ -125,7 +125,7 @@ def test_header_has_manifest_float_channels_and_lossless_codec(tmp_path: Path):
     assert manifest == {n: f"{cryptomatte_hash(n):08x}" for n in mattes}
     assert str(header["compression"]).endswith("ZIPS_COMPRESSION")
     rank_layers = [n for n in channels if n.startswith(TYPE_NAME)]
-    assert len(rank_layers) == 12  # three layers of RGBA
+    assert len(rank_layers) == 4  # two objects: one RGBA layer
     for name in rank_layers:
         assert channels[name].dtype == np.float32  # ids never go through half
     assert channels["m0.A"].dtype == np.float16
@@ -141,3 +141,18 @@ def test_bad_object_lists_are_refused_naming_the_file(tmp_path: Path, names, nee
     with pytest.raises(MatteTrackError, match=needle) as err:
         write_matte_exr(path, mattes, BOX, BOX, cryptomatte=Cryptomatte(names))
     assert str(path) in str(err.value) and not path.exists()
+
+
+def test_only_the_rank_layers_the_objects_need(tmp_path: Path):
+    """One layer for one or two objects, two for three or four, three from five on: ranks
+    beyond the objects' count would only ever hold zeros."""
+    assert [ranks_for(n) for n in range(1, 9)] == [2, 2, 4, 4, 6, 6, 6, 6]
+    mattes = discs(["dog"])
+    path = write(tmp_path / "one.exr", mattes)
+    with OpenEXR.File(str(path), separate_channels=True) as f:
+        ranks = sorted(n for n in f.channels() if n.startswith(TYPE_NAME))
+    assert ranks == [f"{TYPE_NAME}00.{c}" for c in "ABGR"]
+    # Readers take the one layer: cryptomatte-api gives the matte back.
+    decoded = cryptomatte_api.Cryptomatte.load(str(path))
+    np.testing.assert_array_equal(
+        np.asarray(decoded[0].mask("dog")).reshape(mattes["dog"].shape), mattes["dog"])

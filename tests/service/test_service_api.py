@@ -334,6 +334,10 @@ def test_propagate_refuses_an_unknown_compression_and_writes_nothing(client, pla
     status, body = client.call("POST", f"/v1/sessions/{sid}/propagate",
                                {"output": str(out / "m.####.exr"), "compression": "dwaa"})
     assert status == 400 and body["error"].startswith("compression:")
+    # The data window: the plate's or its display window (Blender's), nothing else.
+    status, body = client.call("POST", f"/v1/sessions/{sid}/propagate",
+                               {"output": str(out / "m.####.exr"), "window": "bbox"})
+    assert status == 400 and body["error"].startswith("window:")
     assert not out.exists()
     client.ok("DELETE", f"/v1/sessions/{sid}")
 

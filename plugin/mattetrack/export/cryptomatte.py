@@ -1,8 +1,12 @@
 """Cryptomatte 1.2 for the mattes (docs/CONVENTIONS.md, "Cryptomatte").
 
 Each object's id is the MurmurHash3 of its name (as the artist named it, UTF-8), stored as float32
-bits; the writer (native, mattes.cpp) ranks the objects' coverages per pixel into three RGBA layers
-`<type>00..02` holding (id, coverage, id, coverage), highest coverage first. Coverage is each
+bits; the writer (native, mattes.cpp) ranks the objects' coverages per pixel into RGBA layers
+`<type>00, 01, ...` holding (id, coverage, id, coverage), highest coverage first: as many ranks
+as objects can cover one pixel (all of them, in whole layers: one layer for one or two
+objects), at most six. The spec lets a file have any number of rank layers, and readers (Blender's
+Cryptomatte node, cryptomatte-api, Nuke's) read the ones there are; the zero ranks a one-object
+file would otherwise carry made files 4.5x larger and runs 4x slower. Coverage is each
 matte's own value, not renormalised: where two objects overlap, each keeps its own coverage, so a
 Cryptomatte reader gives back exactly the matte channels.
 
@@ -19,7 +23,13 @@ from mattetrack import _native
 from mattetrack.errors import MatteTrackError
 
 TYPE_NAME = "MatteTrack"
-RANKS = 6  # three layers; the same on every frame
+RANKS = 6  # at most three layers; the same on every frame of a run
+
+
+def ranks_for(objects: int) -> int:
+    """The ranks a Cryptomatte of `objects` objects needs: one per object (every object may
+    cover a pixel), rounded up to whole layers of two, at most RANKS."""
+    return max(2, min(RANKS, 2 * ((objects + 1) // 2)))
 
 
 def cryptomatte_hash(name: str) -> int:
@@ -38,13 +48,23 @@ class Cryptomatte:
     """What to rank: the objects' names (one per matte channel given as `sources`).
 
     names: object names in matte order, ids derived from them; sources: indices of those mattes
-    among the channels written (default: all, in order); type_name: the Cryptomatte's name.
+    among the channels written (default: all, in order); type_name: the Cryptomatte's name;
+    ranks: how many (default: `ranks_for` the objects).
     """
 
     names: Sequence[str]
     sources: Sequence[int] | None = None
     type_name: str = TYPE_NAME
-    ranks: int = RANKS
+    ranks: int | None = None
+
+    @property
+    def rank_count(self) -> int:
+        return ranks_for(len(self.names)) if self.ranks is None else self.ranks
+
+    @property
+    def layers(self) -> list[str]:
+        """The rank layers written."""
+        return layer_names(self.type_name, self.rank_count)
 
     def check(self) -> None:
         if not self.names:
@@ -72,4 +92,5 @@ class Cryptomatte:
         if len(sources) != len(self.names):
             raise MatteTrackError(
                 f"Cryptomatte: {len(self.names)} names for {len(sources)} source mattes")
-        return self.type_name, sources, [_native.murmur3_32(n) for n in self.names], self.ranks
+        return (self.type_name, sources, [_native.murmur3_32(n) for n in self.names],
+                self.rank_count)

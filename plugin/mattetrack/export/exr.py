@@ -226,7 +226,8 @@ def write_matte_frame_exr(options, output, shot, frame, channels, mattes, crypto
     }
     path = output.path(frame)
     if not options.merge:
-        write_matte_exr(path, data_window=shot.data_window(frame), **common)
+        window = shot.display_window if options.window == "display" else shot.data_window(frame)
+        write_matte_exr(path, data_window=window, **common)
         return
     from mattetrack.shot import imagefile
 

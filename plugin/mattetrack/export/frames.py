@@ -47,11 +47,22 @@ class MatteOutput:
 
 @dataclass(frozen=True)
 class WriteOptions:
-    """EXR settings (`track`'s --compression, --half/--float, --merge)."""
+    """EXR settings (`track`'s --compression, --half/--float, --merge, --window).
+
+    window: "data" writes matte-only files on the plate's data window (as Nuke expects: the
+    matte's bounding box is the plate's); "display" on its display window (the mattes are made
+    on it, so nothing is lost): Blender 5.0 reads an EXR's data window as the whole image and
+    its compositor centres it, so only a file whose data window is its display window lands
+    where OpenImageIO and Nuke put it (docs/CONVENTIONS.md, "Blender").
+    """
 
     compression: str = DEFAULT_COMPRESSION
     half: bool = True
     merge: bool = False
+    window: str = "data"
+
+
+WINDOWS = ("data", "display")
 
 
 def write_matte_frame(

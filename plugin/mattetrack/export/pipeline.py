@@ -28,7 +28,7 @@ import numpy as np
 
 from mattetrack.atomicfile import remove_stale_temps
 from mattetrack.errors import InputError
-from mattetrack.export.frames import MatteOutput, WriteOptions, write_matte_frame
+from mattetrack.export.frames import WINDOWS, MatteOutput, WriteOptions, write_matte_frame
 from mattetrack.export.outputlock import OutputLock
 
 # (frame, {object id: (H, W) float32 coverage})
@@ -114,15 +114,22 @@ def plan_mattes(session, request: MatteRequest, frames: list[int] | None = None)
                          ("roto_channels", request.roto_channels)):
         if wanted and not kind.layered:
             raise InputError(f": needs EXR output, not {request.output!r}", field=flag)
+    if request.write.window not in WINDOWS:
+        raise InputError(f"{request.write.window!r}: expected one of {', '.join(WINDOWS)}",
+                         field="window")
+    if request.write.merge and request.write.window == "display":
+        # A merged file keeps the plate's parts and windows bit for bit; moving a plate onto its
+        # display window is another job (issue 22).
+        raise InputError(" display: not with --merge, which keeps the plate's own windows "
+                         "(write matte-only files for Blender)", field="window")
     plate_layers = _plate_layers(shot) if request.write.merge else set()
     _refuse_overwrites(shot, output, frames, session.input_files)
     crypto = None
     if request.cryptomatte:
         from mattetrack.export.cryptomatte import Cryptomatte
-        from mattetrack.export.cryptomatte import layer_names as crypto_layers
 
         crypto = Cryptomatte([o.name for o in objects], type_name=_crypto_type(plate_layers))
-        plate_layers = plate_layers | set(crypto_layers(crypto.type_name))
+        plate_layers = plate_layers | set(crypto.layers)
     names = layer_names([o.name for o in objects], plate_layers)
     folder = Path(output.path(frames[0] if frames else shot.frames[0])).parent
     try:

@@ -626,7 +626,7 @@ def _layered_output(service: Service, body: dict) -> str:
 
 
 def propagate(service: Service, req: Request) -> Reply:
-    from mattetrack.export.frames import WriteOptions
+    from mattetrack.export.frames import WINDOWS, WriteOptions
     from mattetrack.export.outputlock import OutputLock
     from mattetrack.export.pipeline import MatteRequest, plan_mattes
     from mattetrack.service.jobs import PropagationJob
@@ -636,7 +636,11 @@ def propagate(service: Service, req: Request) -> Reply:
     compression = _compression(req.body)
     frames = _range_frames(session.shot, req.body)
     real = _layered_output(service, req.body)
-    request = MatteRequest(real, WriteOptions(compression=compression), cryptomatte=cryptomatte)
+    window = _get(req.body, "window", str) or "data"
+    if window not in WINDOWS:
+        raise ApiError(400, f"window: expected one of {', '.join(WINDOWS)}, got {window!r}")
+    request = MatteRequest(real, WriteOptions(compression=compression, window=window),
+                           cryptomatte=cryptomatte)
     with session.lock:
         if session.job is not None and session.job.running:
             raise ApiError(409, f"session {session.id}: job {session.job.id} is still running")
@@ -924,6 +928,9 @@ ROUTES: list[Route] = [
           "`mattetrack track` does (one float16 `<object>.A` channel per object, ZIP)",
           body=obj(("output",), output={**STR, "examples": ["/shots/a/mattes/m.####.exr"]},
                    cryptomatte={"type": "boolean"}, range=RANGE,
+                   window={"enum": ["data", "display"], "default": "data",
+                           "description": "the EXR's data window: the plate's (Nuke) or its "
+                           "display window (Blender ignores a data window's offset)"},
                    compression={"enum": list(COMPRESSIONS), "default": DEFAULT_COMPRESSION,
                                 "description": "; ".join(f"{c.name}: {c.description}"
                                                          for c in COMPRESSIONS.values())}),

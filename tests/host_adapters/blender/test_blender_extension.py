@@ -23,9 +23,9 @@ import mattetrack_client as mc
 import numpy as np
 import OpenImageIO as oiio
 import pytest
+from bpy_harness import bpy_python
 from mattetrack_blender import logic
 from service_harness import FIRST, N_FRAMES, H, W
-from test_mask_bpy import bpy_python
 
 from mattetrack.synthetic import click_point
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bpy_harness import bpy_python
 
 from mattetrack.shapes import shapes_from_mattes
 from mattetrack.shapes.blender import BUILDER, ENV_BLENDER, mask_plan, write_blend
@@ -30,17 +31,7 @@ from mattetrack.shapes.raster import rasterise
 
 REPO = Path(__file__).resolve().parents[3]
 CHECK = Path(__file__).with_name("bpy_check.py")
-ENV_BPY = "MATTETRACK_BPY_PYTHON"
 FINE = 4  # supersampling of the render compared with the core's raster
-
-
-def bpy_python() -> str:
-    """$MATTETRACK_BPY_PYTHON (set by `make test`), else the venv `make test` builds."""
-    exe = os.environ.get(ENV_BPY) or str(REPO / "build" / "bpyvenv" / "bin" / "python")
-    if not os.environ.get(ENV_BPY) and not Path(exe).is_file():
-        pytest.skip(f"no Python with bpy: run `make test` (it builds build/bpyvenv with "
-                    f"bpy==5.0.1) or set {ENV_BPY}")
-    return exe
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

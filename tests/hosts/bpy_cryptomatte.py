@@ -1,0 +1,52 @@
+"""Run inside real bpy: pick objects through Blender's own Cryptomatte node, as an artist would.
+
+    python-with-bpy bpy_cryptomatte.py JOBS.json
+
+JOBS.json: [{"path": EXR, "layer": Cryptomatte type name, "name": object, "size": [w, h],
+"out": EXR}]. For each job: the EXR loaded as an Image, a compositor node group with a
+CryptomatteV2 node (source Image, that layer, matte id = the object's name) whose Matte output
+is the group's output, rendered at `size` (the file's display window) and written to `out`
+(float32 RGBA). Prints one JSON line per job: {"out", "layers": the layer names the node offers}.
+"""
+
+import json
+import sys
+
+import bpy
+
+
+def pick(job: dict) -> dict:
+    scene = bpy.context.scene
+    image = bpy.data.images.load(job["path"], check_existing=False)
+    tree = bpy.data.node_groups.new("pick", "CompositorNodeTree")
+    scene.compositing_node_group = tree
+    node = tree.nodes.new("CompositorNodeCryptomatteV2")
+    node.source = "IMAGE"
+    node.image = image
+    try:  # the error lists the layers the node found in the image
+        node.layer_name = "\x01"
+    except TypeError as err:
+        offered = str(err).split(" not found in ")[-1]
+    node.layer_name = job["layer"]
+    node.matte_id = job["name"]
+    tree.interface.new_socket("Matte", in_out="OUTPUT", socket_type="NodeSocketColor")
+    out = tree.nodes.new("NodeGroupOutput")
+    tree.links.new(node.outputs["Matte"], out.inputs[0])
+    render = scene.render
+    render.resolution_x, render.resolution_y = job["size"]
+    render.resolution_percentage = 100
+    render.engine = "BLENDER_WORKBENCH"
+    render.image_settings.file_format = "OPEN_EXR"
+    render.image_settings.color_depth = "32"
+    render.filepath = job["out"]
+    bpy.ops.render.render(write_still=True)
+    bpy.data.node_groups.remove(tree)
+    bpy.data.images.remove(image)
+    return {"out": job["out"], "layers": offered}
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1]) as f:
+        jobs = json.load(f)
+    for job in jobs:
+        print(json.dumps(pick(job)), flush=True)

@@ -1,0 +1,149 @@
+"""MatteTrack's EXR outputs picked through real Blender's own Cryptomatte node (bpy 5.0.1, in its
+own venv; `bpy_cryptomatte.py`): each object's pick, rendered at the display window's size,
+gives back its matte channel as OpenImageIO reads it on the display window.
+
+Facts found with these files (docs/CONVENTIONS.md, "Blender"): Blender reads a file with only
+the rank layers the objects need (one layer for one or two objects); it reads an EXR's data
+window as the whole image, offset ignored, and its compositor centres the image in the render,
+so a data window other than the display window lands right only where it happens to be centred
+(`--window display` writes the mattes on the display window for Blender).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from bpy_harness import bpy_python
+
+from mattetrack import cli
+from mattetrack.synthetic import render_shot
+
+PICK = Path(__file__).with_name("bpy_cryptomatte.py")
+W, H, FIRST = 320, 180, 1001
+NAMES = ["dog", "cat", "ball", "tree", "car"]
+
+
+def _plate(write_oiio, folder: Path, origin=(0, 0), size=(W, H)) -> Path:
+    """Two frames of a synthetic shot as half EXRs (written with `write_oiio`, the
+    `image_writer` fixture): data window `size` at `origin`, display window W x H at 0, 0."""
+    folder.mkdir(parents=True)
+    (x, y), (w, h) = origin, size
+    for i, (rgb, _) in enumerate(render_shot(2, W, H, seed=2, motion_blur_samples=1)):
+        data = np.zeros((h, w, 3), np.float32)  # overscan past the display window: black
+        xs, ys = slice(max(x, 0), min(x + w, W)), slice(max(y, 0), min(y + h, H))
+        data[ys.start - y:ys.stop - y, xs.start - x:xs.stop - x] = rgb[ys, xs]
+        write_oiio(folder / f"plate.{FIRST + i}.exr", data, "half",
+                   origin=origin, display=(0, 0, W, H), attrs={"compression": "zip"})
+    return folder / "plate.####.exr"
+
+
+def _masks(folder: Path, n: int) -> list[str]:
+    """n soft discs (8-bit PNG masks) that overlap their neighbours: --mask prompts."""
+    ys, xs = np.mgrid[:H, :W]
+    args = []
+    for i in range(n):
+        cx, cy = 60 + 50 * i, 70 + 15 * (i % 3)
+        disc = np.clip((34.0 - np.hypot(xs - cx, ys - cy)) / 6.0, 0.0, 1.0)
+        path = folder / f"mask{i}.png"
+        cv2.imwrite(str(path), (disc * 255 + 0.5).astype(np.uint8))
+        args += ["--object", NAMES[i], "--mask", f"{FIRST}:{path}"]
+    return args
+
+
+def _display_channel(path: Path, channel: str) -> np.ndarray:
+    """(H, W) float32 of `channel` on the display window (zero outside the data window), as
+    OpenImageIO reads it (the part that holds it)."""
+    import OpenImageIO as oiio
+
+    inp = oiio.ImageInput.open(str(path))
+    try:
+        part = 0
+        while channel not in inp.spec().channelnames:
+            part += 1
+            assert inp.seek_subimage(part, 0), f"{path}: no channel {channel}"
+        spec = inp.spec()
+        data = inp.read_image(part, 0, 0, spec.nchannels, "float")
+    finally:
+        inp.close()
+    full = np.zeros((spec.full_height, spec.full_width), np.float32)
+    x0, y0 = spec.x - spec.full_x, spec.y - spec.full_y
+    xs, ys = slice(max(x0, 0), min(x0 + spec.width, spec.full_width)), \
+        slice(max(y0, 0), min(y0 + spec.height, spec.full_height))
+    full[ys, xs] = data[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0,
+                        spec.channelnames.index(channel)]
+    return full
+
+
+def _picks(jobs: list[dict], tmp: Path) -> list[dict]:
+    (tmp / "jobs.json").write_text(json.dumps(jobs))
+    done = subprocess.run([bpy_python(), str(PICK), str(tmp / "jobs.json")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+def _render(path: str) -> np.ndarray:
+    import OpenImageIO as oiio
+
+    return oiio.ImageBuf(path).get_pixels(oiio.FLOAT)[:, :, 0]
+
+
+CASES = {
+    # kind: (objects, plate data window origin and size, track's options)
+    "one object": (1, (0, 0), (W, H), []),
+    "five objects (three rank layers)": (5, (0, 0), (W, H), []),
+    "data window centred in the display window": (2, (40, 20), (240, 140), []),
+    "data window off centre, --window display": (2, (10, 30), (250, 150), ["--window",
+                                                                             "display"]),
+    "data window past the display window, --window display": (2, (-16, 8), (352, 200),
+                                                              ["--window", "display"]),
+    "merged into a single-part scanline plate": (2, (0, 0), (W, H), ["--merge"]),
+}
+
+
+def _track(write_oiio, tmp_path: Path, n: int, origin, size, extra: list[str]) -> Path:
+    """The first frame's output of `track` with n objects' masks, a Cryptomatte and `extra`."""
+    plate = _plate(write_oiio, tmp_path / "plate", origin, size)
+    out = tmp_path / "out" / "m.####.exr"
+    assert cli.main(["track", str(plate), *_masks(tmp_path, n), "--cryptomatte", "--range",
+                     f"{FIRST}-{FIRST}", "-o", str(out), "-q", *extra]) == 0
+    return tmp_path / "out" / f"m.{FIRST}.exr"
+
+
+def test_blender_ignores_a_data_windows_offset(image_writer, tmp_path):
+    """Why `--window display`: the same mattes on an off-centre data window (the plate's, the
+    default) come back from Blender shifted to where the centred image would be."""
+    written = _track(image_writer, tmp_path, 1, (10, 30), (250, 150), [])
+    pick = _picks([{"path": str(written), "layer": "MatteTrack", "name": "dog",
+                    "size": [W, H], "out": str(tmp_path / "pick.exr")}], tmp_path)[0]
+    ours, theirs = _display_channel(written, "dog.A"), _render(pick["out"])
+    assert ours.max() > 0.99 and theirs.max() > 0.99
+    ys, xs = np.nonzero(ours >= 0.5)
+    ty, tx = np.nonzero(theirs >= 0.5)
+    # Centred: x from (320 - 250) / 2 = 35 instead of 10, y from (180 - 150) / 2 = 15, not 30.
+    assert (round(tx.mean() - xs.mean()), round(ty.mean() - ys.mean())) == (25, -15)
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_blender_picks_each_object_back(image_writer, case, tmp_path):
+    n, origin, size, extra = CASES[case]
+    written = _track(image_writer, tmp_path, n, origin, size, extra)
+    jobs = [{"path": str(written), "layer": "MatteTrack", "name": name, "size": [W, H],
+             "out": str(tmp_path / f"pick_{name}.exr")} for name in NAMES[:n]]
+    picks = _picks(jobs, tmp_path)
+    assert len(picks) == n
+    for name, pick in zip(NAMES[:n], picks, strict=True):
+        assert "MatteTrack" in pick["layers"]
+        ours = _display_channel(written, f"{name}.A")
+        theirs = _render(pick["out"])
+        assert ours.max() > 0.99, name  # the object is there
+        inter = ((ours >= 0.5) & (theirs >= 0.5)).sum()
+        union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
+        assert inter / union >= 0.99, (case, name, inter / union)
+        # Soft edges too: the node gives each id's own coverage (half matte vs float32 ids).
+        assert np.abs(ours - theirs).max() < 2e-3, (case, name)
