@@ -499,6 +499,8 @@ def test_merge_and_cryptomatte_from_the_command_line(exr_shot, tmp_path):
         (["--cryptomatte"], "m.####.png", "--cryptomatte: needs EXR output"),
         # A merge keeps the plate's windows; matte-only files are Blender's path.
         (["--merge", "--window", "display"], "m.####.exr", "--window display: not with --merge"),
+        (["--merge", "--blender-cryptomatte"], "m.####.exr",
+         "--blender-cryptomatte: only with --merge and --cryptomatte"),
     ],
 )
 def test_merge_options_need_exr(exr_shot, tmp_path, capsys, flags, output, needle):

@@ -20,12 +20,14 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <fstream>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "common.hpp"
+#include "cryptomatte.hpp"
 #include "exr_validate.hpp"
 
 namespace mattetrack {
@@ -130,10 +132,40 @@ void add_channels(const MatteJob& job, Imf::Header& header) {
     }
 }
 
+// Blender (5.0) names the layers of a named part "<part>.<layer>" and looks a Cryptomatte up by
+// the layer names it makes: a second entry for the same channels, type "<part>.<type>", lets it
+// find ours (docs/CONVENTIONS.md, "Blender"). Added to every part, as the first entry is.
+void add_part_named_cryptomatte(const MatteJob& job, const std::string& part,
+                                std::vector<Imf::Header>& headers) {
+    if (!job.has_crypto || part.empty()) return;
+    const std::string suffix = "/manifest";
+    std::string manifest;
+    for (const auto& [name, value] : job.attributes) {
+        if (name.rfind("cryptomatte/", 0) == 0 && name.size() > suffix.size() &&
+            name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+            manifest = value;
+        }
+    }
+    const std::string type = part + "." + job.crypto.prefix;
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", murmur3_32(type));
+    const std::string key = "cryptomatte/" + std::string(hex, 7) + "/";
+    const std::vector<std::pair<std::string, std::string>> entries = {
+        {"name", type}, {"hash", "MurmurHash3_32"}, {"conversion", "uint32_to_float32"},
+        {"manifest", manifest}};
+    for (auto& header : headers) {
+        for (const auto& [name, value] : entries) {
+            if (header.find(key + name) == header.end()) {
+                header.insert(key + name, Imf::StringAttribute(value));
+            }
+        }
+    }
+}
+
 }  // namespace
 
 void run_merge(const std::string& plate, const MatteJob& job, const std::string& part_name,
-               const std::string& view, int extend_part) {
+               const std::string& view, int extend_part, bool part_named_cryptomatte) {
     const int64_t size = file_size(plate);
     check_magic(plate);
     Imf::MultiPartInputFile in(plate.c_str(), Imf::globalThreadCount());
@@ -180,12 +212,6 @@ void run_merge(const std::string& plate, const MatteJob& job, const std::string&
         }
         headers.push_back(header);
     }
-    if (extend && parts == 1) {  // stays a single-part file
-        Imf::OutputFile out(job.path.c_str(), headers.front(), Imf::globalThreadCount());
-        Imf::InputPart src(in, 0);
-        write_matte_pixels(out, job, PlateRows(src));
-        return;
-    }
     if (!extend) {
         Imf::Header mattes = matte_header(job);
         copy_shared_attributes(headers.front(), mattes);
@@ -193,6 +219,16 @@ void run_merge(const std::string& plate, const MatteJob& job, const std::string&
         mattes.setType(Imf::SCANLINEIMAGE);
         if (!view.empty()) mattes.setView(view);
         headers.push_back(mattes);
+    }
+    if (part_named_cryptomatte) {
+        const Imf::Header& holder = extend ? headers[size_t(extend_part)] : headers.back();
+        add_part_named_cryptomatte(job, holder.hasName() ? holder.name() : "", headers);
+    }
+    if (extend && parts == 1) {  // stays a single-part file
+        Imf::OutputFile out(job.path.c_str(), headers.front(), Imf::globalThreadCount());
+        Imf::InputPart src(in, 0);
+        write_matte_pixels(out, job, PlateRows(src));
+        return;
     }
     Imf::MultiPartOutputFile out(job.path.c_str(), headers.data(), int(headers.size()),
                                  /*overrideSharedAttributes=*/false, Imf::globalThreadCount());

@@ -58,9 +58,11 @@ def merge_exr(
     part_name: str = "mattetrack",
     view: str = "",
     extend_part: int = -1,
+    part_named_cryptomatte: bool = False,
 ) -> None:
     """Copy the EXR `plate` to exactly `path` with the channels of `spec` (as write_exr writes
-    them) added.
+    them) added. part_named_cryptomatte: the Cryptomatte is also typed "<part>.<type>" after the
+    named part holding it, as Blender names that part's layers.
 
     They join part `extend_part` when it is scanline, lossless (none, rle, zips, zip, piz) and has
     `data_window`: that part is decoded and re-encoded in its own pixel types. Otherwise they go

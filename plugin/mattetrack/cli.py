@@ -186,6 +186,12 @@ def _track_arguments(track: argparse.ArgumentParser) -> None:
         help="EXR mattes on the plate's data window (default; Nuke) or on its display window "
         "(for Blender, which ignores a data window's offset)",
     )
+    track.add_argument(
+        "--blender-cryptomatte",
+        action="store_true",
+        help="with --merge --cryptomatte: also name the Cryptomatte after the EXR part holding "
+        "it (<part>.MatteTrack), as Blender looks it up in a multi-part or named plate",
+    )
     precision = track.add_mutually_exclusive_group()
     precision.add_argument(
         "--half",
@@ -853,7 +859,7 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
     request = MatteRequest(
         args.output,
         WriteOptions(compression=args.compression, half=args.half, merge=args.merge,
-                     window=args.window),
+                     window=args.window, part_named_cryptomatte=args.blender_cryptomatte),
         cryptomatte=args.cryptomatte, roto_channels=args.roto_channels,
         roto_feather=args.roto_feather, write_queue=args.write_queue,
         outlines=args.save_outlines)

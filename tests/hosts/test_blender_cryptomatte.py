@@ -147,3 +147,53 @@ def test_blender_picks_each_object_back(image_writer, case, tmp_path):
         assert inter / union >= 0.99, (case, name, inter / union)
         # Soft edges too: the node gives each id's own coverage (half matte vs float32 ids).
         assert np.abs(ours - theirs).max() < 2e-3, (case, name)
+
+
+def _multipart_plate(write_multipart, folder: Path) -> Path:
+    """Two frames of a two-part plate: part `beauty` (R, G, B, scanline) and part `depth` (Z)."""
+    folder.mkdir(parents=True)
+    for i, (rgb, _) in enumerate(render_shot(2, W, H, seed=2, motion_blur_samples=1)):
+        write_multipart(folder / f"plate.{FIRST + i}.exr", [
+            ("beauty", ["R", "G", "B"], rgb.astype(np.float32), "half"),
+            ("depth", ["Z"], np.full((H, W, 1), 3.0, np.float32), "float")])
+    return folder / "plate.####.exr"
+
+
+@pytest.mark.parametrize("named", [False, True], ids=["as Nuke reads it", "--blender-cryptomatte"])
+def test_blender_finds_the_cryptomatte_of_a_merged_multipart_plate(multipart_writer, named,
+                                                                   tmp_path):
+    """Blender names a named part's layers `<part>.<layer>` and matches a Cryptomatte's type
+    against them: in a merged multi-part plate ours (type `MatteTrack`, in part `beauty`) is
+    offered but picks nothing; `--blender-cryptomatte` also types it `beauty.MatteTrack`, which
+    Blender picks back exactly."""
+    plate = _multipart_plate(multipart_writer, tmp_path / "plate")
+    out = tmp_path / "out" / "m.####.exr"
+    assert cli.main(["track", str(plate), *_masks(tmp_path, 2), "--cryptomatte", "--merge",
+                     "--range", f"{FIRST}-{FIRST}", "-o", str(out), "-q"]
+                    + (["--blender-cryptomatte"] if named else [])) == 0
+    written = tmp_path / "out" / f"m.{FIRST}.exr"
+    layer = "beauty.MatteTrack" if named else "MatteTrack"
+    picks = _picks([{"path": str(written), "layer": layer, "name": name, "size": [W, H],
+                     "out": str(tmp_path / f"pick_{name}.exr")} for name in NAMES[:2]],
+                   tmp_path)
+    for name, pick in zip(NAMES[:2], picks, strict=True):
+        ours, theirs = _display_channel(written, f"{name}.A"), _render(pick["out"])
+        assert ours.max() > 0.99
+        if not named:
+            assert theirs.max() == 0.0, name
+            continue
+        assert "'beauty.MatteTrack'" in pick["layers"] and "'MatteTrack'" in pick["layers"]
+        union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
+        assert ((ours >= 0.5) & (theirs >= 0.5)).sum() / union >= 0.99, name
+        assert np.abs(ours - theirs).max() < 2e-3, name
+    # The cost, and why it is an option: the added entry has no channels of its own name, and
+    # cryptomatte-api refuses a file with such an entry (the plain merge it decodes).
+    import cryptomatte_api
+
+    if named:
+        with pytest.raises(ValueError, match="empty channel list"):
+            cryptomatte_api.Cryptomatte.load(str(written))
+    else:
+        decoded = cryptomatte_api.Cryptomatte.load(str(written))
+        mask = np.asarray(decoded[0].mask(NAMES[0])).reshape(H, W)
+        np.testing.assert_allclose(mask, _display_channel(written, f"{NAMES[0]}.A"), atol=2e-3)

@@ -68,6 +68,7 @@ def merge_matte_exr(
     part: int = 0,
     part_name: str = "mattetrack",
     in_place: bool = False,
+    part_named_cryptomatte: bool = False,
 ) -> None:
     """Write a copy of the EXR `plate` to `path` with the mattes (and Cryptomatte) added.
 
@@ -81,7 +82,9 @@ def merge_matte_exr(
     header attributes (readers look for them in the part they read). Other arguments as in
     `write_matte_exr`. The plate is only read, unless `in_place` allows `path` to be the plate
     (for files MatteTrack wrote, never input plates): the copy is then renamed over it once
-    complete, as every output is.
+    complete, as every output is. part_named_cryptomatte: the Cryptomatte also under the type
+    "<part name>.<type>" when the part holding it has a name (Blender reads a named part's
+    layers as "<part>.<layer>"; docs/CONVENTIONS.md, "Blender").
     """
     target = Path(path)
     source = Path(plate)
@@ -91,7 +94,8 @@ def merge_matte_exr(
                         attributes, cryptomatte)
     _atomic(target, lambda tmp: _native.merge_exr(str(source), str(tmp), spec,
                                                   part_name=part_name, view=view,
-                                                  extend_part=part))
+                                                  extend_part=part,
+                                                  part_named_cryptomatte=part_named_cryptomatte))
 
 
 def _native_spec(
@@ -235,4 +239,5 @@ def write_matte_frame_exr(options, output, shot, frame, channels, mattes, crypto
     if not header.is_exr:
         raise InputError(f": the plate {header.path} is not an EXR file", field="merge")
     merge_matte_exr(header.path, path, data_window=header.data_window, view=header.view,
-                    part=header.part, **common)
+                    part=header.part, part_named_cryptomatte=options.part_named_cryptomatte,
+                    **common)

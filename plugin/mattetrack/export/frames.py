@@ -60,6 +60,9 @@ class WriteOptions:
     half: bool = True
     merge: bool = False
     window: str = "data"
+    # A merged copy's Cryptomatte also typed "<part>.<type>" after the named part holding it,
+    # as Blender names that part's layers (--blender-cryptomatte).
+    part_named_cryptomatte: bool = False
 
 
 WINDOWS = ("data", "display")

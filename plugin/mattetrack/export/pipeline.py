@@ -114,6 +114,9 @@ def plan_mattes(session, request: MatteRequest, frames: list[int] | None = None)
                          ("roto_channels", request.roto_channels)):
         if wanted and not kind.layered:
             raise InputError(f": needs EXR output, not {request.output!r}", field=flag)
+    if request.write.part_named_cryptomatte and not (request.write.merge and request.cryptomatte):
+        raise InputError(": only with --merge and --cryptomatte (a matte-only file has no part "
+                         "name)", field="blender_cryptomatte")
     if request.write.window not in WINDOWS:
         raise InputError(f"{request.write.window!r}: expected one of {', '.join(WINDOWS)}",
                          field="window")
