@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from mattetrack.engines.classic import ClassicEngine
-from mattetrack.engines.classic import propagate as propagate_module
 from mattetrack.engines.segments import propagate_in_segments, segments
 from mattetrack.synthetic import SyntheticSource, render_shot
 
@@ -63,17 +62,10 @@ def test_segments_give_the_whole_shots_mattes(two_shots, case, part) -> None:
             assert s.confidence[obj] == w.confidence[obj], (w.frame, obj)
 
 
-def test_a_segments_run_tracks_nothing_across_the_cut(two_shots, monkeypatch) -> None:
+def test_a_segments_run_tracks_nothing_across_the_cut(two_shots, track_steps) -> None:
     """Frames after the cut, keyframes on both sides: a whole-shot run sweeps from frame 0 up to
     the cut (its forward track) and tracks back from 27 to the cut; by segment only the latter."""
-    steps = {"n": 0}
-    real = propagate_module.track_step
-
-    def counting(*args, **kwargs):
-        steps["n"] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(propagate_module, "track_step", counting)
+    steps = track_steps
     engine = ClassicEngine()
     keyframes, _ = _inputs(two_shots, "both sides")
     keyframes = {0: keyframes[0]}

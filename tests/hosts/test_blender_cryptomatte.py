@@ -21,6 +21,7 @@ import pytest
 from bpy_harness import bpy_python
 
 from mattetrack import cli
+from mattetrack.shapes.source import open_mattes
 from mattetrack.synthetic import render_shot
 
 PICK = Path(__file__).with_name("bpy_cryptomatte.py")
@@ -55,28 +56,10 @@ def _masks(folder: Path, n: int) -> list[str]:
     return args
 
 
-def _display_channel(path: Path, channel: str) -> np.ndarray:
-    """(H, W) float32 of `channel` on the display window (zero outside the data window), as
-    OpenImageIO reads it (the part that holds it)."""
-    import OpenImageIO as oiio
-
-    inp = oiio.ImageInput.open(str(path))
-    try:
-        part = 0
-        while channel not in inp.spec().channelnames:
-            part += 1
-            assert inp.seek_subimage(part, 0), f"{path}: no channel {channel}"
-        spec = inp.spec()
-        data = inp.read_image(part, 0, 0, spec.nchannels, "float")
-    finally:
-        inp.close()
-    full = np.zeros((spec.full_height, spec.full_width), np.float32)
-    x0, y0 = spec.x - spec.full_x, spec.y - spec.full_y
-    xs, ys = slice(max(x0, 0), min(x0 + spec.width, spec.full_width)), \
-        slice(max(y0, 0), min(y0 + spec.height, spec.full_height))
-    full[ys, xs] = data[ys.start - y0:ys.stop - y0, xs.start - x0:xs.stop - x0,
-                        spec.channelnames.index(channel)]
-    return full
+def _display_channel(path: Path, name: str) -> np.ndarray:
+    """(H, W) float32 matte of object `name` on the display window, as `shapes` reads it (with
+    OpenImageIO, from whichever part holds it)."""
+    return open_mattes(str(path), [name]).read(FIRST)[name]
 
 
 def _picks(jobs: list[dict], tmp: Path) -> list[dict]:
@@ -121,7 +104,7 @@ def test_blender_ignores_a_data_windows_offset(image_writer, tmp_path):
     written = _track(image_writer, tmp_path, 1, (10, 30), (250, 150), [])
     pick = _picks([{"path": str(written), "layer": "MatteTrack", "name": "dog",
                     "size": [W, H], "out": str(tmp_path / "pick.exr")}], tmp_path)[0]
-    ours, theirs = _display_channel(written, "dog.A"), _render(pick["out"])
+    ours, theirs = _display_channel(written, "dog"), _render(pick["out"])
     assert ours.max() > 0.99 and theirs.max() > 0.99
     ys, xs = np.nonzero(ours >= 0.5)
     ty, tx = np.nonzero(theirs >= 0.5)
@@ -139,7 +122,7 @@ def test_blender_picks_each_object_back(image_writer, case, tmp_path):
     assert len(picks) == n
     for name, pick in zip(NAMES[:n], picks, strict=True):
         assert "MatteTrack" in pick["layers"]
-        ours = _display_channel(written, f"{name}.A")
+        ours = _display_channel(written, name)
         theirs = _render(pick["out"])
         assert ours.max() > 0.99, name  # the object is there
         inter = ((ours >= 0.5) & (theirs >= 0.5)).sum()
@@ -177,7 +160,7 @@ def test_blender_finds_the_cryptomatte_of_a_merged_multipart_plate(multipart_wri
                      "out": str(tmp_path / f"pick_{name}.exr")} for name in NAMES[:2]],
                    tmp_path)
     for name, pick in zip(NAMES[:2], picks, strict=True):
-        ours, theirs = _display_channel(written, f"{name}.A"), _render(pick["out"])
+        ours, theirs = _display_channel(written, name), _render(pick["out"])
         assert ours.max() > 0.99
         if not named:
             assert theirs.max() == 0.0, name
@@ -196,4 +179,4 @@ def test_blender_finds_the_cryptomatte_of_a_merged_multipart_plate(multipart_wri
     else:
         decoded = cryptomatte_api.Cryptomatte.load(str(written))
         mask = np.asarray(decoded[0].mask(NAMES[0])).reshape(H, W)
-        np.testing.assert_allclose(mask, _display_channel(written, f"{NAMES[0]}.A"), atol=2e-3)
+        np.testing.assert_allclose(mask, _display_channel(written, NAMES[0]), atol=2e-3)

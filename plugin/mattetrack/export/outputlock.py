@@ -71,11 +71,7 @@ class OutputLock:
     def holder(self) -> dict | None:
         """Who holds this lock or one it conflicts with now ({host, pid, started}), None if
         nobody alive does: the whole pattern's or an overlapping range's."""
-        for path in self._conflicting():
-            info = _alive(path)
-            if info is not None:
-                return info
-        return None
+        return _first_alive(self._conflicting())
 
     def _conflicting(self) -> list[Path]:
         """Lock files that exclude this one (itself first)."""
@@ -95,14 +91,6 @@ class OutputLock:
             if self.frames is None or (span[0] <= self.frames[1] and self.frames[0] <= span[1]):
                 out.append(path)
         return out
-
-    def _others(self) -> dict | None:
-        """A live holder of a lock this one conflicts with, other than itself."""
-        for path in self._conflicting()[1:]:
-            info = _alive(path)
-            if info is not None:
-                return info
-        return None
 
     def _refuse(self, info: dict) -> InputError:
         since = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(info["started"]))
@@ -130,7 +118,7 @@ class OutputLock:
             self._held = True
             # Taken first, checked after: of two runs that conflict, at least one sees the
             # other's lock.
-            info = self._others()
+            info = _first_alive(self._conflicting()[1:])  # others than itself
             if info is not None:
                 self.release()
                 raise self._refuse(info)
@@ -162,3 +150,12 @@ def _alive(path: Path) -> dict | None:
         return None  # its run is gone (killed): taken over
     info["path"] = str(path)
     return info  # a live run, maybe another job of this very process (the service)
+
+
+def _first_alive(paths: list[Path]) -> dict | None:
+    """The holder of the first of `paths` whose run is alive (`_alive`), or None."""
+    for path in paths:
+        info = _alive(path)
+        if info is not None:
+            return info
+    return None

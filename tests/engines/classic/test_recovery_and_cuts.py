@@ -83,20 +83,11 @@ def test_a_correction_after_a_cut_tracks_back_to_the_cut_only(two_shots) -> None
     assert min(iou(res[f], two_shots.truth(f)) for f in (18, 19)) >= 0.9
 
 
-def test_a_correction_tracks_nothing_backwards(monkeypatch) -> None:
+def test_a_correction_tracks_nothing_backwards(track_steps) -> None:
     """Between a keyframe and a correction after it only the forward track runs (and the
     correction's change is carried back along the flow): one track step per frame in all."""
-    from mattetrack.engines.classic import propagate as propagate_module
-
     src = SyntheticSource(render_shot(12, 240, 135, seed=0, motion_blur_samples=1))
-    steps = {"n": 0}
-    real = propagate_module.track_step
-
-    def counting(*args, **kwargs):
-        steps["n"] += 1
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(propagate_module, "track_step", counting)
+    steps = track_steps
     on_screen = forward(src)[6]  # what the correction on frame 6 corrects
     keys = {0: {0: src.truth(0), 6: src.truth(6)}}
     steps["n"] = 0
