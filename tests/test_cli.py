@@ -562,6 +562,7 @@ def test_shapes_from_tracked_mattes(exr_shot, tmp_path, capsys):
         (["{mattes}", "-o", "{tmp}/no/s.json"], "does not exist"),
         (["{mattes}", "--objects", "car", "-o", "{tmp}/s.json"], "'car' is not a matte"),
         (["{mattes}", "--tolerance", "-1", "-o", "{tmp}/s.json"], "--tolerance"),
+        (["{mattes}", "--min-area", "0", "-o", "{tmp}/s.json"], "--min-area"),
     ],
 )
 def test_shapes_bad_arguments_one_line_exit_2(exr_shot, tmp_path, capsys, args, needle):
@@ -636,6 +637,86 @@ def test_shapes_nuke_format(exr_shot, tmp_path):
     assert Path(roto.get_string("mattetrack_plan")) == tmp_path.resolve() / "roto.roto.json"
     assert [o["name"] for o in plan["objects"]] == ["ball"] and plan["objects"][0]["shapes"]
     assert sorted(plan["objects"][0]["shapes"][0]["keys"]) == ["1001", "1002", "1003"]
+
+
+def test_shapes_document_converts_without_refitting(exr_shot, tmp_path, capsys, monkeypatch):
+    """`shapes roto.json --format F`: the saved shapes, unchanged, in another format (the
+    mattes it names feed the Nuke Read and --exr); the fitter is never called."""
+    import nkparser
+
+    from mattetrack.shapes import ShapeDocument, temporal
+
+    mattes = _tracked(exr_shot, tmp_path, "--object", "ball")
+    saved = tmp_path / "roto.json"
+    assert main(["shapes", str(mattes), "-q", "-o", str(saved)]) == 0
+    doc = ShapeDocument.load(saved)
+    assert doc.mattes == {f: str(tmp_path.resolve() / "m" / f"m.{f}.exr")
+                          for f in (1001, 1002, 1003)} and doc.mattes_exr
+
+    def refit(*args, **kwargs):
+        raise AssertionError("converting refitted the shapes")
+
+    monkeypatch.setattr(temporal, "fit_outlines", refit)
+    nk = tmp_path / "roto.nk"
+    assert main(["shapes", str(saved), "--format", "nuke", "-o", str(nk)]) == 0
+    assert "converted to" in capsys.readouterr().err
+    script = nkparser.Script.from_file(nk)
+    [read] = script.find_all(node_class="Read")
+    assert read.get_string("file") == mattes.resolve().as_posix()
+    plan = json.loads((tmp_path / "roto.roto.json").read_text())
+    assert plan["objects"][0]["shapes"][0]["keys"]["1002"]
+    setting = tmp_path / "roto.setting"
+    assert main(["shapes", str(saved), "--format", "fusion", "-q", "-o", str(setting)]) == 0
+    assert "PolylineMask" in setting.read_text()
+    again = tmp_path / "again.json"
+    assert main(["shapes", str(saved), "-q", "-o", str(again)]) == 0
+    assert json.loads(again.read_text()) == json.loads(saved.read_text())
+    # Roto channels from the saved shapes: the mattes it names, with <object>_roto.A.
+    roto = tmp_path / "r" / "r.####.exr"
+    roto.parent.mkdir()
+    assert main(["shapes", str(saved), "--exr", str(roto), "-q"]) == 0
+    spec, _ = _read(tmp_path / "r" / "r.1002.exr")
+    assert "ball_roto.A" in spec.channelnames
+    # Refusals: a refit setting, -o onto itself, a document naming no mattes for the Nuke Read.
+    for args, needle in ((["--tolerance", "2", "-o", str(again)], "--tolerance"),
+                         (["--min-area", "9", "-o", str(again)], "--min-area"),
+                         (["-o", str(saved)], "being converted")):
+        assert main(["shapes", str(saved), *args]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1, err
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps({k: v for k, v in json.loads(saved.read_text()).items()
+                                if k != "mattes"}))
+    assert main(["shapes", str(bare), "--format", "nuke", "-o", str(tmp_path / "b.nk")]) == 2
+    assert "does not name the mattes" in capsys.readouterr().err
+    assert not (tmp_path / "b.nk").exists()
+
+
+def test_shapes_min_area_drops_specks(tmp_path, capsys):
+    """--min-area PX: pieces under it get no shape, holes under it are filled."""
+    import OpenImageIO as oiio
+
+    from mattetrack.shapes import ShapeDocument
+
+    for f in range(1, 4):
+        m = np.zeros((60, 80, 1), np.float32)
+        m[10:40, 10:40] = 1
+        m[24:27, 24:27] = 0  # a 9 px2 pinhole
+        m[50:56, 60:66] = 1  # a 36 px2 speck
+        out = oiio.ImageOutput.create(str(tmp_path / f"m.{f}.exr"))
+        spec = oiio.ImageSpec(80, 60, 1, "half")
+        spec.channelnames = ("o.A",)
+        out.open(str(tmp_path / f"m.{f}.exr"), spec)
+        out.write_image(m)
+        out.close()
+    counts = {}
+    for area in ("4", "16", "64"):
+        out = tmp_path / f"s{area}.json"
+        assert main(["shapes", str(tmp_path / "m.#.exr"), "--min-area", area, "-q",
+                     "-o", str(out)]) == 0
+        shapes = ShapeDocument.load(out).objects[0].shapes
+        counts[area] = (sum(not s.hole for s in shapes), sum(s.hole for s in shapes))
+    assert counts == {"4": (2, 1), "16": (2, 0), "64": (1, 0)}
 
 
 def _timings(err: str) -> dict:

@@ -213,13 +213,26 @@ class Client:
                     if "state" in event:
                         return
 
-    def export_shapes(self, sid, output, fmt="json", tolerance=None):
-        """Fits roto shapes to the session's propagated mattes and writes them to `output`
-        (`fmt`: json, nuke, fusion or blender-plan); {output, format, objects, shapes, frames}."""
+    def start_shapes(self, sid, output, fmt="json", tolerance=None, min_area=None):
+        """Starts a job fitting roto shapes to the session's propagated mattes and writing them
+        to `output` (`fmt`: json, nuke, fusion or blender-plan); {job, kind, total}. Follow it
+        with `ShapesExport` (a thread) or `job()`."""
         body = {"output": output, "format": fmt}
         if tolerance is not None:
             body["tolerance"] = float(tolerance)
+        if min_area is not None:
+            body["min_area"] = float(min_area)
         return self.call("POST", f"/v1/sessions/{sid}/shapes", body)
+
+    def export_shapes(self, sid, output, fmt="json", tolerance=None, min_area=None):
+        """`start_shapes`, then waits for the job's end (call it on a thread, never a host's UI
+        thread; `ShapesExport` follows it for a UI): {output, format, objects, shapes, frames,
+        ...}; ServiceError if it failed or was cancelled."""
+        run = ShapesExport(self, sid, output, fmt, tolerance, min_area)
+        status = run.wait()
+        if status["state"] != "done":
+            raise ServiceError(0, status["error"] or f"shapes job {status['state']}")
+        return status["result"]
 
 
 def farm_job_folder(output):
@@ -320,3 +333,53 @@ class Propagation:
                 self._update(state=status["state"], error=status.get("error"))
                 return
             time.sleep(0.25)
+
+
+class ShapesExport:
+    """A shapes export followed on a background thread, like `Propagation`: `poll()` returns
+    {state, stage ("outlines", then "fitting"), done, total, error, result}; result, once done:
+    the job's status (output, format, objects, shapes, frames); `cancel()` stops it (nothing is
+    written); `wait()` blocks until the end."""
+
+    def __init__(self, client, sid, output, fmt="json", tolerance=None, min_area=None):
+        self.client = client
+        started = client.start_shapes(sid, output, fmt, tolerance, min_area)
+        self.job = started["job"]
+        self._lock = threading.Lock()
+        self._status = {"state": "running", "stage": "outlines", "done": 0,
+                        "total": started["total"], "error": None, "result": None}
+        self._thread = threading.Thread(target=self._follow, name="mattetrack-shapes",
+                                        daemon=True)
+        self._thread.start()
+
+    def poll(self):
+        with self._lock:
+            return dict(self._status)
+
+    def cancel(self):
+        with contextlib.suppress(ServiceError):
+            self.client.cancel(self.job)
+
+    def wait(self, timeout=None):
+        self._thread.join(timeout)
+        return self.poll()
+
+    def _update(self, **changes):
+        with self._lock:
+            self._status.update(changes)
+
+    def _follow(self):
+        # Polls the job's status (short calls; a fit may sit on one stage for a while).
+        while True:
+            try:
+                status = self.client.job(self.job)
+            except ServiceError as err:
+                self._update(state="failed", error=str(err))
+                return
+            self._update(stage=status.get("stage", "fitting"), done=status["done"],
+                         total=status["total"])
+            if status["state"] != "running":
+                self._update(state=status["state"], error=status.get("error"),
+                             result=status if status["state"] == "done" else None)
+                return
+            time.sleep(0.2)

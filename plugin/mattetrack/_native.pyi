@@ -87,6 +87,18 @@ def validate_exr(path: str) -> None:
     sanity checks against the file size run before any pixel is decoded) or holds deep data.
     """
 
+def fit_bezier_segments(
+    poly: npt.NDArray[np.float64],
+    knots: npt.NDArray[np.int64],
+    leave: npt.NDArray[np.float64],
+    arrive: npt.NDArray[np.float64],
+    newton: int = 2,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Cubic Bezier segments between consecutive `knots` (k,) of closed polyline `poly` (n, 2)
+    px, leaving knot i along leave[i] and arriving along arrive[i] ((k, 2) unit vectors):
+    ((k, 6) rows x, y, lx, ly, rx, ry absolute, (n,) each point's distance from its segment, px).
+    """
+
 def rasterise_shapes(
     polygons: Sequence[npt.NDArray[np.float64]],
     holes: Sequence[bool],

@@ -7,6 +7,7 @@ Exit status 0 on success, 2 with a one-line error naming the file or argument on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -377,7 +378,9 @@ def _add_shapes(sub) -> None:
         description="Fit closed Bezier shapes to the 0.5 level of each object's matte, one point "
         "count per shape through the shot, point k on one frame being point k on the next.",
     )
-    shapes.add_argument("mattes", help="mattes.####.exr (as track writes), a folder or a file")
+    shapes.add_argument("mattes", help="mattes.####.exr (as track writes), a folder or a file; "
+                        "or a shapes .json this command wrote, to convert it to --format "
+                        "without fitting again")
     shapes.add_argument("-o", "--output",
                         help="the shapes file, ending as its format says: " + ", ".join(
                             f"{f.suffix} for {f.name}" for f in SHAPE_FORMATS.values()))
@@ -385,6 +388,12 @@ def _add_shapes(sub) -> None:
                         help=format_help())
     shapes.add_argument("--tolerance", type=_positive_float, default=None, metavar="PX",
                         help="how closely shapes follow the mattes, px (default: 0.75)")
+    shapes.add_argument("--min-area", type=_positive_float, default=None, metavar="PX",
+                        help="smallest piece that gets a shape and smallest hole kept, square px "
+                        "(default: 1/6400 of the frame, 64 at 854x480, 324 at 1920x1080); "
+                        "pieces and holes seen on fewer than 3 frames that are under 1%% of the "
+                        "object are dropped as flicker, and ones gone for up to 2 frames keep "
+                        "their shape through the gap")
     shapes.add_argument("--objects", metavar="A,B", help="only these mattes (EXR layer names)")
     shapes.add_argument("--exr", metavar="PATTERN",
                         help="also write each matte file again at PATTERN (e.g. roto.####.exr, "
@@ -615,7 +624,11 @@ def _shapes(args: argparse.Namespace) -> int:
         raise InputError("shapes: give -o OUT (a shapes file), --exr PATTERN (roto channels), "
                          "or both")
     objects = [o.strip() for o in args.objects.split(",") if o.strip()] if args.objects else None
-    mattes = open_mattes(args.mattes, objects)
+    converting = args.mattes.lower().endswith(".json") and os.path.isfile(args.mattes)
+    if converting:
+        doc, mattes = _shapes_document(args, objects)
+    else:
+        mattes = open_mattes(args.mattes, objects)
     out = Path(args.output) if args.output is not None else None
     if out is not None:
         suffix = SHAPE_FORMATS[args.format].suffix
@@ -623,14 +636,21 @@ def _shapes(args: argparse.Namespace) -> int:
             raise InputError(f"-o {args.output!r}: the {args.format} output must end in {suffix}")
         if not out.parent.is_dir():
             raise InputError(f"-o {args.output!r}: folder {out.parent} does not exist")
+        if converting and out.resolve() == Path(args.mattes).resolve():
+            raise InputError(f"-o {args.output!r}: is the shapes document being converted")
         if args.format == "blender":
             from mattetrack.shapes.blender import find_blender
 
             find_blender()  # before the fitting, not after
     roto_out = _roto_output(args.exr, mattes) if args.exr is not None else None
-    params = ShapeParams() if args.tolerance is None else ShapeParams(tolerance=args.tolerance)
-    names = {name: name for name in mattes.objects}
-    doc = shapes_from_mattes(iter(mattes), names, mattes.width, mattes.height, params)
+    if not converting:
+        params = ShapeParams(min_area=args.min_area)
+        if args.tolerance is not None:
+            params.tolerance = args.tolerance
+        names = {name: name for name in mattes.objects}
+        with _shapes_progress(len(mattes.frames), args.quiet) as progress:
+            doc = shapes_from_mattes(iter(mattes), names, mattes.width, mattes.height, params,
+                                     progress, len(mattes.frames))
     if roto_out is not None:
         from mattetrack.export.pipeline import write_roto_channels
 
@@ -641,10 +661,68 @@ def _shapes(args: argparse.Namespace) -> int:
         count = sum(len(o.shapes) for o in doc.objects)
         where = " and ".join(str(p) for p in (out, args.exr and f"roto channels in {args.exr}")
                              if p)
+        verb = "converted" if converting else "fitted"
         print(f"mattetrack: {count} shape(s) of {len(doc.objects)} object(s) over "
-              f"{len(mattes.frames)} frame(s) to {where} in "
+              f"{len(mattes.frames)} frame(s) {verb} to {where} in "
               f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
+
+
+def _shapes_document(args: argparse.Namespace, objects: list[str] | None):
+    """A saved shapes document to convert, and the matte sequence it names
+    (`shapes.source.MatteSequence`, frames only: nothing is read from it unless --exr)."""
+    from mattetrack.shapes.document import ShapeDocument
+    from mattetrack.shapes.source import MatteSequence
+
+    for flag, value in (("--tolerance", args.tolerance), ("--min-area", args.min_area)):
+        if value is not None:
+            raise InputError(f"{flag}: {args.mattes} is a shapes document, converted as it is; "
+                             "run shapes on the mattes to fit again")
+    doc = ShapeDocument.load(args.mattes)
+    if objects:
+        names = [o.name for o in doc.objects]
+        missing = [o for o in objects if o not in names]
+        if missing:
+            raise InputError(f"--objects: {missing[0]!r} is not an object of {args.mattes} "
+                             f"(objects: {', '.join(names) or 'none'})")
+        doc.objects = [o for o in doc.objects if o.name in objects]
+    if not doc.mattes and (args.format == "nuke" or args.exr is not None):
+        what = "--exr" if args.exr is not None else "--format nuke"
+        raise InputError(f"{what}: {args.mattes} does not name the mattes it was fitted to; "
+                         "run shapes on the mattes")
+    frames = doc.mattes or {f: "" for f in doc.frames()}
+    return doc, MatteSequence(frames, [o.name for o in doc.objects], doc.width, doc.height,
+                              doc.mattes_exr)
+
+
+@contextlib.contextmanager
+def _shapes_progress(frames: int, quiet: bool):
+    """A progress callback for shape fitting: a bar over the frames' outlines, then one over
+    the fitting (on a terminal, unless quiet)."""
+    from tqdm import tqdm
+
+    shown = not quiet and sys.stderr.isatty()
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not shown:
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            label, unit = (("outlines", "frame") if stage == "outlines"
+                           else ("fitting shapes", "shape-frame"))
+            bar = bars[stage] = tqdm(total=total or frames, unit=unit, desc=label,
+                                     file=sys.stderr, dynamic_ncols=True)
+        bar.n = done
+        bar.refresh()
+
+    try:
+        yield progress
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 def _unit_float(text: str) -> float:

@@ -24,7 +24,9 @@
   overlay movie, frames and contact sheet against a bare decode and encode (review_speed.py);
   a farm job's tasks run by 1 and 2 local `openjd run` workers against one `track`, per-task
   overhead and a model of 10 and 100 workers (farm.py); `--cryptomatte` against mattes alone,
-  and one rank layer against three at the writer (cryptomatte_cost.py).
+  and one rank layer against three at the writer (cryptomatte_cost.py); roto shapes on tracked
+  mattes: IoU, shapes per frame, points, wobble, fitting ms a frame against one Bezier segment
+  at a time, and against the rules before (shapes_tracked.py).
   Their own tables follow the main one.
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
@@ -191,7 +193,8 @@ def main() -> int:
     for script, extra in (("interactive.py", quick), ("linear_plates.py", quick[:2]),
                           ("review_speed.py", []),
                           ("cryptomatte_cost.py", ["--frames", "20"] if args.quick else []),
-                          ("farm.py", ["--frames", "120"] if args.quick else [])):
+                          ("farm.py", ["--frames", "120"] if args.quick else []),
+                          ("shapes_tracked.py", ["--quick"] if args.quick else [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)
     return 0

@@ -73,7 +73,7 @@ def independent_wobble(masks: list[np.ndarray], count: int, params: ShapeParams)
     knots from the contour tracer's start point (phase 0), no phase carried from frame to frame."""
     shape = Shape()
     for f, m in enumerate(masks):
-        found = pieces(m, params.min_area)
+        found = pieces(m, params.area_limit(m.shape[1], m.shape[0]))
         if not found:
             continue
         poly = resample(found[0].outer, params.spacing)

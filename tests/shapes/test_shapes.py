@@ -108,8 +108,9 @@ def test_pieces_that_appear_and_disappear_get_shapes_of_their_own():
 
 
 def test_a_hole_closing_for_a_frame_keeps_its_shape():
-    """Flicker (a hole shut on frame 3, a piece missing on frames 6-7) bridges short absences;
-    a piece that comes back somewhere else, or after too long, gets a shape of its own."""
+    """Flicker (a hole shut on frame 3, a piece missing on frames 6-7) is bridged: the shape
+    stays on the missing frames, its points between the frames either side; a piece that
+    comes back somewhere else, or after too long, gets a shape of its own."""
     def frame(f: int) -> np.ndarray:
         m = disc(50, 60, 30, inner=0 if f == 3 else 10)
         if f not in (6, 7, 12, 13, 14):
@@ -117,19 +118,66 @@ def test_a_hole_closing_for_a_frame_keeps_its_shape():
         return m
 
     doc = shapes_from_mattes([(f, {1: frame(f)}) for f in range(18)], {1: "flicker"}, W, H)
-    spans = sorted((s.hole, sorted(s.frames)) for s in doc.objects[0].shapes)
+    shapes = doc.objects[0].shapes
+    spans = sorted((s.hole, sorted(s.frames)) for s in shapes)
     everything = list(range(18))
     assert spans == [
+        (False, list(range(12))),  # back after 2 frames: the same shape, kept on 6 and 7
         (False, everything),
-        (False, [0, 1, 2, 3, 4, 5, 8, 9, 10, 11]),  # back after 2 frames: the same shape
         (False, [15, 16, 17]),  # back after 3 frames: a new one
-        (True, [f for f in everything if f != 3]),
+        (True, everything),  # the hole stays on frame 3
     ]
+    bridged = {3, 6, 7}
     for f in everything:
-        assert iou(rasterise(doc.objects[0], f, W, H), frame(f) >= 0.5) > 0.97
+        if f not in bridged:
+            assert iou(rasterise(doc.objects[0], f, W, H), frame(f) >= 0.5) > 0.97
+    # On the bridged frames the shapes are the interpolation of the frames either side (the
+    # small piece and the hole did not move).
+    piece = next(s for s in shapes if not s.hole and len(s.frames) == 12)
+    hole = next(s for s in shapes if s.hole)
+    np.testing.assert_allclose(piece.frames[6], piece.frames[5] / 3 * 2 + piece.frames[8] / 3)
+    np.testing.assert_allclose(hole.frames[3], (hole.frames[2] + hole.frames[4]) / 2)
     unbridged = shapes_from_mattes([(f, {1: frame(f)}) for f in range(18)], {1: "flicker"}, W, H,
                                    ShapeParams(bridge=0))
-    assert len(unbridged.objects[0].shapes) == 6
+    spans = sorted((s.hole, sorted(s.frames)) for s in unbridged.objects[0].shapes)
+    assert spans == sorted([(False, [0, 1, 2, 3, 4, 5]), (False, [8, 9, 10, 11]),
+                            (False, everything), (False, [15, 16, 17]), (True, [0, 1, 2]),
+                            (True, everything[4:])])
+
+
+def test_small_pieces_and_holes_that_flicker_get_no_shape():
+    """The flicker rule: a piece or hole seen on fewer than min_frames frames and under
+    flicker_share of the object's area on each is dropped; a short-lived large piece stays."""
+    def frame(f: int) -> np.ndarray:
+        m = disc(60, 60, 35, inner=3 if f in (4, 5) else 0)  # a 28 px2 hole, 2 frames
+        if f == 2:
+            m = np.maximum(m, disc(130, 20, 3))  # a speck for one frame (28 px2, 0.7%)
+        if f in (7, 8):
+            m = np.maximum(m, disc(130, 80, 18))  # a large piece for two frames
+        return m
+
+    frames = [(f, {1: frame(f)}) for f in range(12)]
+    doc = shapes_from_mattes(frames, {1: "o"}, W, H, ShapeParams(min_area=1.0))
+    spans = sorted((s.hole, sorted(s.frames)) for s in doc.objects[0].shapes)
+    assert spans == [(False, list(range(12))), (False, [7, 8])]
+    # With the rule off, the speck and the hole get shapes of their own.
+    every = shapes_from_mattes(frames, {1: "o"}, W, H, ShapeParams(min_area=1.0, min_frames=1))
+    spans = sorted((s.hole, sorted(s.frames)) for s in every.objects[0].shapes)
+    assert spans == [(False, list(range(12))), (False, [2]), (False, [7, 8]), (True, [4, 5])]
+
+
+def test_specks_are_dropped_and_pinholes_filled_by_area():
+    """Pieces under min_area get no shape and holes under it are filled; the default is a share
+    of the frame's area, so a larger plate has larger specks."""
+    matte = np.maximum(disc(60, 60, 35, inner=3), disc(130, 20, 4))  # 28 px2 hole, 50 px2 speck
+    doc = shapes_from_mattes([(0, {1: matte})], {1: "o"}, W, H, ShapeParams(min_area=64))
+    (shape,) = doc.objects[0].shapes
+    assert not shape.hole
+    kept = shapes_from_mattes([(0, {1: matte})], {1: "o"}, W, H, ShapeParams(min_area=16))
+    assert sorted(s.hole for s in kept.objects[0].shapes) == [False, False, True]
+    assert ShapeParams().area_limit(854, 480) == pytest.approx(64, rel=0.01)
+    assert ShapeParams().area_limit(1920, 1080) == pytest.approx(324)
+    assert ShapeParams(min_area=5).area_limit(1920, 1080) == 5
 
 
 def test_a_gap_in_the_frames_ends_shapes():

@@ -197,7 +197,13 @@ def matte_socket(names: list[str], object_name: str) -> str | None:
     return None
 
 
+def shapes_progress_text(status: dict) -> str:
+    """The panel's line for a ShapesExport poll ({stage, done, total})."""
+    what = "outlining frames" if status.get("stage") == "outlines" else "fitting shapes"
+    return f"{what} {status.get('done', 0)}/{status.get('total') or 0}"
+
+
 def progress_percent(status: dict) -> float:
-    """0..100 from a Propagation poll ({done, total})."""
+    """0..100 from a Propagation or ShapesExport poll ({done, total})."""
     total = status.get("total") or 0
     return 100.0 * min(status.get("done", 0), total) / total if total else 0.0

@@ -4,8 +4,9 @@ the compositor.
 
 Network calls made on Blender's UI thread are single short requests (a click, a preview, a
 cancel); a propagation is followed by `mattetrack_client.Propagation` on its own thread, and the
-timer `poll_runs` only reads its snapshot (a lock and a dict copy). Fitting the shapes after a
-propagation also runs on a thread; the Mask is then built on the UI thread (bpy is not
+timer `poll_runs` only reads its snapshot (a lock and a dict copy). The shapes (after a
+propagation, or from Import Mattes) are a service job followed the same way
+(`mattetrack_client.ShapesExport`); the Mask is then built on the UI thread (bpy is not
 thread-safe).
 """
 
@@ -15,7 +16,6 @@ import functools
 import json
 import os
 import tempfile
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -416,29 +416,27 @@ class MATTETRACK_OT_refresh_preview(bpy.types.Operator):
 # -- propagation ------------------------------------------------------------------------------
 @dataclass
 class Run:
-    """A propagation of one scene, then the fetch of its shapes (on a thread)."""
+    """A propagation of one scene, then its shapes export (a service job, followed by the
+    timer); or the shapes export alone (Import Mattes)."""
 
     scene: str
-    propagation: object  # mattetrack_client.Propagation
+    propagation: object  # mattetrack_client.Propagation, None for an import alone
     client: object
     session: str
     phase: str = "propagating"  # then "shapes"
-    shapes: dict = field(default_factory=dict)  # {"plan": ..., "error": ...} from the thread
+    shapes: object = None  # mattetrack_client.ShapesExport while fitting, None without shapes
+    plan_path: str = ""
     suggested: dict = field(default_factory=dict)  # {object: file frames to correct}
-    thread: threading.Thread | None = None
 
 
 RUNS: dict[str, Run] = {}
 
 
-def _fetch_shapes(run: Run, plan_path: str) -> None:
-    """On a thread: the service fits the shapes and writes the Mask plan; read it."""
-    try:
-        run.client.export_shapes(run.session, plan_path, fmt="blender-plan")
-        with open(plan_path, encoding="utf-8") as f:
-            run.shapes["plan"] = json.load(f)
-    except Exception as err:
-        run.shapes["error"] = str(err)
+def _start_shapes(run: Run, plan_path: str) -> None:
+    """The shapes export as a service job (a short request); the timer follows it."""
+    run.phase, run.plan_path = "shapes", plan_path
+    run.shapes = client_module().ShapesExport(run.client, run.session, plan_path,
+                                              fmt="blender-plan")
 
 
 def import_results(scene: bpy.types.Scene, plan: dict | None) -> tuple:
@@ -488,18 +486,24 @@ def _step(scene: bpy.types.Scene, run: Run) -> bool:
             return False
         props.state = "importing"
         run.suggested = status.get("suggested") or {}
-        run.phase = "shapes"
-        plan_path = logic.shapes_plan_path(output_pattern(props))
-        run.thread = threading.Thread(target=_fetch_shapes, args=(run, plan_path),
-                                      name="mattetrack-shapes", daemon=True)
-        run.thread.start()
+        _start_shapes(run, logic.shapes_plan_path(output_pattern(props)))
         return True
-    if run.thread is not None and run.thread.is_alive():
-        return True
-    image, _ = import_results(scene, run.shapes.get("plan"))
-    mark_suggestions(scene, run.suggested, frame_delta(props))
+    plan, error = None, ""
+    if run.shapes is not None:
+        status = run.shapes.poll()
+        if status["state"] == "running":  # the bar stays the propagation's; the line says
+            props.message = logic.shapes_progress_text(status)
+            return True
+        if status["state"] == "done":
+            with open(run.plan_path, encoding="utf-8") as f:
+                plan = json.load(f)
+        else:
+            error = f"shapes {status['state']}: {status['error'] or ''}".rstrip(": ")
+    image, _ = import_results(scene, plan)
+    if run.propagation is not None:
+        mark_suggestions(scene, run.suggested, frame_delta(props))
     props.state = "done"
-    props.message = run.shapes.get("error", "") or f"mattes in {image.name}"
+    props.message = error or f"mattes in {image.name}"
     return False
 
 
@@ -570,18 +574,19 @@ class MATTETRACK_OT_send_to_farm(bpy.types.Operator):
 
 
 class MATTETRACK_OT_cancel(bpy.types.Operator):
-    """Stop the propagation after the frame in progress (written files stay whole)"""
+    """Stop the propagation after the frame in progress (written files stay whole), or the
+    shapes export"""
 
     bl_idname = "mattetrack.cancel"
     bl_label = "Cancel"
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        run = RUNS.get(context.scene.name)
-        return run is not None and run.phase == "propagating"
+        return RUNS.get(context.scene.name) is not None
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        RUNS[context.scene.name].propagation.cancel()  # the timer sees the end state
+        run = RUNS[context.scene.name]  # the timer sees the end state
+        (run.propagation if run.phase == "propagating" else run.shapes).cancel()
         return {"FINISHED"}
 
 
@@ -601,14 +606,18 @@ class MATTETRACK_OT_import_mattes(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
-        props = context.scene.mattetrack
-        plan = None
-        if self.shapes:
-            plan_path = logic.shapes_plan_path(output_pattern(props))
-            get_client(context).export_shapes(props.session, plan_path, fmt="blender-plan")
-            with open(plan_path, encoding="utf-8") as f:
-                plan = json.load(f)
-        import_results(context.scene, plan)
+        scene = context.scene
+        props = scene.mattetrack
+        if not self.shapes:
+            import_results(scene, None)
+            return {"FINISHED"}
+        # Fitting takes a while: a service job the timer follows, never a wait here.
+        run = Run(scene.name, None, get_client(context), props.session)
+        _start_shapes(run, logic.shapes_plan_path(output_pattern(props)))
+        RUNS[scene.name] = run
+        props.state, props.progress, props.message = "importing", 0.0, "fitting shapes"
+        if not bpy.app.timers.is_registered(poll_runs):
+            bpy.app.timers.register(poll_runs, first_interval=TIMER_INTERVAL)
         return {"FINISHED"}
 
 

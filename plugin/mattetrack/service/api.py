@@ -79,10 +79,19 @@ SESSION_INFO = obj(("session", "plate", "frames", "width", "height", "objects"),
                    created={**NUM, "description": "when it was opened (seconds since 1970)"},
                    loaded={"type": "boolean", "description": "in memory (else saved only: "
                            "loaded again by the next request that names it)"})
-JOB_STATUS = obj(("job", "session", "state", "done", "total", "output", "first", "last",
+JOB_STATUS = obj(("job", "kind", "session", "state", "done", "total", "output", "first", "last",
                   "layers"), job=STR, session=STR,
+                 kind={"enum": ["propagation", "shapes"]},
                  state={"enum": ["running", "done", "cancelled", "failed"]}, done=INT, total=INT,
-                 output={**STR, "description": "the EXR pattern, as given"},
+                 output={**STR, "description": "propagation: the EXR pattern, as given; shapes: "
+                         "the shapes file"},
+                 stage={"enum": ["outlines", "fitting"], "description": "shapes: frames "
+                        "outlined, then shape-frames fitted (what done and total count)"},
+                 format={**STR, "description": "shapes: the format written"},
+                 objects={**INT, "description": "shapes, when done: objects written"},
+                 shapes={**INT, "description": "shapes, when done: shapes written"},
+                 frames={**POINT, "items": INT, "description": "shapes, when done: first and "
+                         "last frame"},
                  first={**INT, "description": "first frame of the job"},
                  last={**INT, "description": "last frame of the job"},
                  layers={"type": "array", "description": "each object's EXR layer: its matte "
@@ -642,8 +651,9 @@ def propagate(service: Service, req: Request) -> Reply:
     request = MatteRequest(real, WriteOptions(compression=compression, window=window),
                            cryptomatte=cryptomatte)
     with session.lock:
-        if session.job is not None and session.job.running:
-            raise ApiError(409, f"session {session.id}: job {session.job.id} is still running")
+        for running in (session.job, session.shapes_job):
+            if running is not None and running.running:  # shapes read the mattes it would write
+                raise ApiError(409, f"session {session.id}: job {running.id} is still running")
         plan = plan_mattes(session.core, request, frames)
         holder = OutputLock(real).holder()
         if holder is not None:  # another session's job, or a `track`, writes there now
@@ -736,11 +746,8 @@ def farm_job(service: Service, req: Request) -> Reply:
 
 
 def export_shapes(service: Service, req: Request) -> Reply:
-    from pathlib import Path
-
-    from mattetrack.shapes import ShapeParams, shapes_from_mattes
-    from mattetrack.shapes.formats import save_shapes
-    from mattetrack.shapes.source import MatteSequence
+    from mattetrack.service.shapesjob import ShapesJob
+    from mattetrack.shapes import ShapeParams
 
     session = service.registry.session(req.params["sid"])
     text = _get(req.body, "output", str, required=True)
@@ -748,23 +755,27 @@ def export_shapes(service: Service, req: Request) -> Reply:
     formats = service_formats()
     if fmt not in formats:
         raise ApiError(400, f"format: expected one of {', '.join(formats)}, got {fmt!r}")
-    tolerance = _get(req.body, "tolerance", (int, float), what="a number")
-    if tolerance is not None and not (0 < tolerance < math.inf):
-        raise ApiError(400, f"tolerance: expected a number > 0, got {tolerance}")
+    params = ShapeParams()
+    for key in ("tolerance", "min_area"):
+        value = _get(req.body, key, (int, float), what="a number")
+        if value is not None and not (0 < value < math.inf):
+            raise ApiError(400, f"{key}: expected a number > 0, got {value}")
+        if value is not None:
+            setattr(params, key, float(value))
     real = service.roots.check(text, "output")
     suffix = formats[fmt].suffix
     if not real.lower().endswith(suffix):
         raise ApiError(400, f"output: the {fmt} output must end in {suffix}")
     if not os.path.isdir(os.path.dirname(real)):
         raise ApiError(400, f"output: folder {os.path.dirname(real)} does not exist")
-    shot = session.shot
     with session.lock:
         job, export = session.job, session.export
         if export is None or not export.frames:
             raise ApiError(409, f"session {session.id}: no propagated mattes yet; propagate "
                            "first")
-        if job is not None and job.running:
-            raise ApiError(409, f"session {session.id}: job {job.id} is still running")
+        for running in (job, session.shapes_job):
+            if running is not None and running.running:
+                raise ApiError(409, f"session {session.id}: job {running.id} is still running")
         current = {o.id: o.name for o in session.core.objects}
         layers = {o: layer for o, layer in export.layers.items()
                   if o in current and export.edits.get(o) == session.edits.get(o, 0)}
@@ -772,19 +783,14 @@ def export_shapes(service: Service, req: Request) -> Reply:
             raise ApiError(409, "the propagated mattes are out of date (prompts changed since); "
                            "propagate again")
         files = {f: export.path(f) for f in sorted(export.frames)}
-    if any(files[f] == real for f in files):
-        raise ApiError(400, f"output: would overwrite the mattes {real}")
-    mattes = MatteSequence(files, list(layers.values()), shot.width, shot.height, export.is_exr)
-    params = ShapeParams() if tolerance is None else ShapeParams(tolerance=float(tolerance))
-    doc = shapes_from_mattes(iter(mattes), {layers[o]: current[o] for o in layers},
-                             shot.width, shot.height, params)
-    if session.job is not job:  # a propagation started while fitting: its files may be mixed
-        raise ApiError(409, f"session {session.id}: a propagation started during the export; "
-                       "export again when it ends")
-    save_shapes(doc, Path(real), fmt, files, True)
-    return json_reply({"output": real, "format": fmt, "objects": len(doc.objects),
-                       "shapes": sum(len(o.shapes) for o in doc.objects),
-                       "frames": [min(files), max(files)]})
+        if any(files[f] == real for f in files):
+            raise ApiError(400, f"output: would overwrite the mattes {real}")
+        shapes = ShapesJob(service.registry.new_id(), session, files, layers,
+                           {o: current[o] for o in layers}, real, fmt, params, export.is_exr)
+        session.shapes_job = shapes
+        service.registry.add_job(shapes)
+        shapes.start()
+    return json_reply({"job": shapes.id, "kind": "shapes", "total": len(files)}, 202)
 
 
 def job_status(service: Service, req: Request) -> Reply:
@@ -968,31 +974,38 @@ ROUTES: list[Route] = [
                   confidence={"type": "object", "additionalProperties": NUM},
                   suggested={"type": "array", "items": INT})})), **_NOT_FOUND}),
     Route("POST", _SID + "/shapes", export_shapes,
-          "Fit editable roto shapes (closed Beziers, one point count per shape through the shot) "
-          "to the session's propagated mattes and write them: `json` (the shapes schema), "
-          "`nuke` (a .nk with a Read, channel copies and Roto nodes, plus its .roto.json plan), "
-          "`fusion` (a .setting of PolylineMasks) or `blender-plan` (the Mask plan the Blender "
-          "extension builds)",
+          "Start a job fitting editable roto shapes (closed Beziers, one point count per shape "
+          "through the shot) to the session's propagated mattes and writing them: `json` (the "
+          "shapes schema), `nuke` (a .nk with a Read, channel copies and Roto nodes, plus its "
+          ".roto.json plan), `fusion` (a .setting of PolylineMasks) or `blender-plan` (the Mask "
+          "plan the Blender extension builds)",
           body=obj(("output",), output={**STR, "examples": ["/shots/a/roto/shapes.json"]},
                    format={"enum": list(service_formats()), "default": DEFAULT_SHAPE_FORMAT,
                            "description": "; ".join(f"{f.name} ({f.suffix}): {f.description}"
                                                     for f in service_formats().values())},
                    tolerance={**NUM, "exclusiveMinimum": 0,
                               "description": "px the shapes may stray from the mattes "
-                              "(default 0.75)"}),
-          responses={**json_ok("the shapes written", obj(
-              ("output", "format", "objects", "shapes", "frames"), output=STR, format=STR,
-              objects=INT, shapes=INT, frames={**POINT, "items": INT})), **_BAD, **_NOT_FOUND,
+                              "(default 0.75)"},
+                   min_area={**NUM, "exclusiveMinimum": 0,
+                             "description": "smallest piece and hole kept, square px (default "
+                             "1/6400 of the frame)"}),
+          responses={**json_ok("the shapes job, started: follow it at /v1/jobs/{job} (its end "
+                               "status has objects, shapes and frames)",
+                               obj(("job", "kind", "total"), job=STR, kind=STR, total=INT), 202),
+                     **_BAD, **_NOT_FOUND,
               403: ("the output is outside the roots", None, "application/json"),
-              409: ("no finished, up-to-date propagation to fit", None, "application/json")}),
+              409: ("no finished, up-to-date propagation to fit, or a job of the session "
+                    "still running", None, "application/json")}),
     Route("GET", "/v1/jobs/{jid}", job_status, "A job's state and progress",
           responses={**json_ok("the job", JOB_STATUS), **_NOT_FOUND}),
     Route("GET", "/v1/jobs/{jid}/events", job_events,
-          "Progress as NDJSON, streamed: one line per frame written ({frame, done, total}), "
-          "then one with the end state ({state, done, total, error?})",
+          "Progress as NDJSON, streamed: one line per step (a propagation: a frame written, "
+          "{frame, done, total}; shapes: {stage, done, total}), then one with the end state "
+          "({state, done, total, error?})",
           responses={200: ("the event stream", {"type": "string"}, "application/x-ndjson"),
                      **_NOT_FOUND}),
     Route("POST", "/v1/jobs/{jid}/cancel", cancel_job,
-          "Stop a job after the frame in progress (written files stay, each whole)",
+          "Stop a job after the frame in progress (written files stay, each whole; a shapes "
+          "job writes nothing)",
           responses={**json_ok("the job", JOB_STATUS, 202), **_NOT_FOUND}),
 ]

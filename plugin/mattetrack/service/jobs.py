@@ -71,7 +71,8 @@ class PropagationJob:
             self._thread.join(timeout)
 
     def status(self) -> dict:
-        out = {"job": self.id, "session": self.session_id, "state": self.state,
+        out = {"job": self.id, "kind": "propagation", "session": self.session_id,
+               "state": self.state,
                "done": self.done, "total": self.total, "output": self.output.text,
                "first": self.frames[0], "last": self.frames[-1],
                "layers": [{"object": o, "name": self.names[o], "layer": layer}

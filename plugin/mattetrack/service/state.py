@@ -126,7 +126,8 @@ class ServiceSession:
         # written (yet) still show them, out of date, rather than nothing.
         self.previous: Export | None = None
         self.imported: ImportedMattes | None = None
-        self.job: Job | None = None
+        self.job: Job | None = None  # the last propagation
+        self.shapes_job: Job | None = None  # the last shapes export
 
     def edited(self, obj_id: int) -> None:
         """Note that an object's prompts changed (its propagated mattes are stale now)."""
@@ -365,7 +366,7 @@ class Registry:
         if not session.lock.acquire(blocking=False):
             return False
         try:
-            if session.job is not None and session.job.running:
+            if any(j is not None and j.running for j in (session.job, session.shapes_job)):
                 return False
             if self._save is not None:
                 self._save(session)
@@ -393,7 +394,8 @@ class Registry:
     def _prune(self, now: float) -> None:
         """Forget finished jobs after `JOB_TTL` seconds, and the oldest beyond `MAX_JOBS`, except
         each session's last job (its mattes back previews and shapes export)."""
-        current = {s.job.id for s in self.sessions.values() if s.job is not None}
+        current = {j.id for s in self.sessions.values() for j in (s.job, s.shapes_job)
+                   if j is not None}
         ended = sorted((j.ended, jid) for jid, j in self.jobs.items()
                        if j.ended is not None and jid not in current)
         excess = len(self.jobs) + 1 - self.MAX_JOBS
@@ -411,10 +413,10 @@ class Registry:
         if isinstance(session, Path):
             shutil.rmtree(session, ignore_errors=True)
             return
-        job = session.job
-        if job is not None:
-            job.cancel()
-            job.wait()
+        for job in (session.job, session.shapes_job):
+            if job is not None:
+                job.cancel()
+                job.wait()
         session.shot.close()
         if session.folder is not None:
             shutil.rmtree(session.folder, ignore_errors=True)
@@ -422,10 +424,10 @@ class Registry:
     def close(self) -> None:
         """At shutdown: every loaded session saved and closed (their jobs stopped first)."""
         for session in self.all_sessions():
-            job = session.job
-            if job is not None:
-                job.cancel()
-                job.wait()
+            for job in (session.job, session.shapes_job):
+                if job is not None:
+                    job.cancel()
+                    job.wait()
             with session.lock:
                 if self._save is not None:
                     self._save(session)

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from mattetrack import _native
+
 # A knot is a corner when its incoming and outgoing directions differ by more than this.
 CORNER_DEGREES = 40.0
 # Polyline points (at the contour spacing) on each side used for a knot's tangent.
@@ -147,15 +149,25 @@ def knot_density(poly: np.ndarray, spacing: float, smooth_px: float = 3.0,
 def density_knots(cum: np.ndarray, count: int, phase: float) -> np.ndarray:
     """`count` knot indices where the cumulative density crosses (k + phase) / count, k = 0..;
     knot 0 first (so knot k keeps its number from frame to frame), distinct, in cyclic order."""
+    return density_knots_many(cum, count, np.array([phase]))[0]
+
+
+def density_knots_many(cum: np.ndarray, count: int, phases: np.ndarray) -> np.ndarray:
+    """`density_knots` for each of `phases` (p,): (p, count) knot indices."""
     n = len(cum)
-    targets = (np.arange(count) + phase) / count % 1.0
+    targets = (np.arange(count)[None, :] + phases[:, None]) / count % 1.0
     idx = np.searchsorted(cum, targets, side="left") % n
-    # Distinct positions in cyclic order starting from knot 0.
-    rel = (idx - idx[0]) % n
-    for k in range(1, count):
-        rel[k] = max(rel[k], rel[k - 1] + 1)
-    rel = np.minimum(rel, n - count + np.arange(count))
-    return (rel + idx[0]) % n
+    return (distinct_in_order((idx - idx[:, :1]) % n, n) + idx[:, :1]) % n
+
+
+def distinct_in_order(rel: np.ndarray, n: int) -> np.ndarray:
+    """Offsets (..., count) from knot 0 along a closed polyline of n points made strictly
+    increasing (each at least one past the one before: rel[k] = max(rel[k], rel[k-1] + 1), as a
+    running maximum of rel[k] - k) and kept below n."""
+    count = rel.shape[-1]
+    steps = np.arange(count)
+    rel = np.maximum.accumulate(rel - steps, axis=-1) + steps
+    return np.minimum(rel, n - count + steps)
 
 
 # A fit is good when this share of the outline's points lie within their allowed distance: the
@@ -169,19 +181,14 @@ def _span(a: int, b: int, n: int) -> np.ndarray:
 
 
 def fit_distances(poly: np.ndarray, knots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """((k, 6) rows, (n,) each polyline point's distance from its segment, px)."""
-    n, k = len(poly), len(knots)
+    """((k, 6) rows, (n,) each polyline point's distance from its segment, px).
+
+    `fit_segment` on every segment, in the native module in one call (the Python loop over
+    segments was most of the fitting time; docs/tuning.md, "Roto shapes").
+    """
+    knots = np.asarray(knots, np.int64)
     t_in, t_out = knot_tangents(poly, knots)
-    rows = np.zeros((k, 6))
-    rows[:, :2] = poly[knots]
-    dist = np.zeros(n)
-    for i in range(k):
-        idx = _span(int(knots[i]), int(knots[(i + 1) % k]), n)
-        ctrl, d = fit_segment(poly[idx], t_out[i], t_in[(i + 1) % k])
-        rows[i, 4:6] = ctrl[1]
-        rows[(i + 1) % k, 2:4] = ctrl[2]
-        dist[idx] = np.maximum(dist[idx], d)
-    return rows, dist
+    return _native.fit_bezier_segments(poly, knots, t_out, t_in)
 
 
 def fits(poly: np.ndarray, knots: np.ndarray, allowed: np.ndarray) -> tuple[bool, np.ndarray]:
@@ -191,17 +198,40 @@ def fits(poly: np.ndarray, knots: np.ndarray, allowed: np.ndarray) -> tuple[bool
 
 
 def needed_count(poly: np.ndarray, cum: np.ndarray, allowed: np.ndarray,
-                 max_points: int = 256) -> int:
-    """The fewest density-placed knots (at least 4) that fit `poly` within `allowed` (n,) px."""
+                 max_points: int = 256, guess: int | None = None) -> int:
+    """The fewest density-placed knots (at least 4) that fit `poly` within `allowed` (n,) px.
+
+    The search gallops out from `guess` (the count the same shape needed on the frame before:
+    neighbouring frames need about the same, so two or three trial fits settle it instead of
+    the eight to ten of a search from 4), then bisects.
+    """
     def good(count: int) -> bool:
         return fits(poly, density_knots(cum, count, 0.0), allowed)[0]
 
-    hi = 4
-    while hi < max_points and not good(hi):
-        hi = min(hi * 2, max_points)
-    lo = max(4, hi // 2 + 1)
-    if hi == 4 or lo >= hi:
-        return hi
+    g = min(max(guess or 4, 4), max_points)
+    step = 1
+    if good(g):
+        hi = g
+        while True:  # downwards until a count fails
+            if hi == 4:
+                return 4
+            c = max(hi - step, 4)
+            if not good(c):
+                lo = c + 1
+                break
+            hi, step = c, step * 2
+    else:
+        lo = g + 1
+        while True:  # upwards until a count fits
+            if lo > max_points:
+                return max_points
+            c = min(g + step, max_points)
+            if good(c):
+                hi = c
+                break
+            if c == max_points:
+                return max_points
+            lo, step = c + 1, step * 2
     while lo < hi:  # smallest count that fits in [lo, hi]
         mid = (lo + hi) // 2
         if good(mid):

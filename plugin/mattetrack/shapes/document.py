@@ -7,7 +7,9 @@
 
 Points are pixels of the display window, origin top-left, y down; handles absolute. A shape has
 the same number of points on every frame it appears on (frames it is absent from are not
-listed), and a hole cuts the nearest non-hole shape listed before it.
+listed), and a hole cuts the nearest non-hole shape listed before it. An optional "mattes" key,
+{"exr": true, "files": {"0": "/abs/mattes.0000.exr", ...}}, names the mattes the shapes were
+fitted to (readers that do not know it ignore it).
 """
 
 from __future__ import annotations
@@ -44,11 +46,24 @@ class ShapeObject:
 
 @dataclass
 class ShapeDocument:
+    """mattes: {frame: matte file} the shapes were fitted to (absolute paths; empty when not
+    known), mattes_exr: whether those are EXR; they let a saved document be converted to
+    another format (a Nuke script reads the mattes) without fitting again."""
+
     width: int
     height: int
     objects: list[ShapeObject] = field(default_factory=list)
+    mattes: dict[int, str] = field(default_factory=dict)
+    mattes_exr: bool = True
 
     def to_json(self) -> dict:
+        data = self._shapes_json()
+        if self.mattes:
+            data["mattes"] = {"exr": self.mattes_exr,
+                              "files": {str(f): p for f, p in sorted(self.mattes.items())}}
+        return data
+
+    def _shapes_json(self) -> dict:
         return {
             "width": self.width,
             "height": self.height,
@@ -82,7 +97,11 @@ class ShapeDocument:
                     obj.shapes.append(Shape(frames, bool(s.get("hole", False)),
                                             bool(s.get("closed", True))))
                 doc.objects.append(obj)
-        except (KeyError, TypeError, ValueError) as err:
+            mattes = data.get("mattes")
+            if mattes is not None:
+                doc.mattes = {int(f): str(p) for f, p in mattes["files"].items()}
+                doc.mattes_exr = bool(mattes.get("exr", True))
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise InputError(f"{where}: not a MatteTrack shapes document ({err})") from None
         return doc
 

@@ -8,7 +8,7 @@ Adding a format is a row here and its writer.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from mattetrack.shapes.document import ShapeDocument
@@ -62,6 +62,10 @@ def save_shapes(doc: ShapeDocument, out: Path, fmt: str, frames: dict[int, str],
 
 
 def write_json(doc: ShapeDocument, out: Path, frames: dict[int, str], is_exr: bool) -> None:
+    """The document, naming the mattes it came from (so it converts without refitting)."""
+    if frames:
+        doc = replace(doc, mattes={f: os.path.abspath(p) for f, p in frames.items()},
+                      mattes_exr=is_exr)
     doc.save(out)
 
 

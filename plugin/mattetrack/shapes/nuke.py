@@ -8,9 +8,10 @@ consecutive frames, a position key per point per frame for the centre and both t
 shape is not there for the whole shot, and holes blended as "minus".
 
 The script (`to_nk`) is what a compositor imports: a Read of the EXR mattes (raw: they are
-data, not colour), a Copy per object moving `<object>.alpha` into `rgba.alpha`, and an empty
-Roto node per object with a "Load shapes" button that runs the adapter on the plan. The curves
-knob's text is undocumented, so shapes are never written into it directly (docs/CONVENTIONS.md).
+data, not colour), a Copy per object moving `<object>.alpha` into `rgba.alpha`, and a Roto node
+per object holding its shapes in its own `curves` knob (shapes/nukecurves.py), keyed on every
+frame, so the script shows them in any Nuke, with nothing of ours installed. The plan beside it
+is for the adapter's live import (`build_roto`), which makes the same shapes through the API.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import re
 from mattetrack.export.channels import sanitize_layer_name
 from mattetrack.shapes.document import ShapeDocument
 from mattetrack.shapes.hosts import to_nuke
+from mattetrack.shapes.nukecurves import curves_knob
 
 PLAN_FORMAT = "mattetrack-nuke-roto"
 
@@ -93,9 +95,10 @@ def _quote(text: str) -> str:
 def to_nk(doc: ShapeDocument, mattes: str, first: int, last: int, plan_path: str,
           script: str, exr: bool = True) -> str:
     """A Nuke script (its own path `script`): Read of `mattes` (a Nuke file pattern), a Copy per
-    object into rgba.alpha, and an empty Roto node per object that loads its shapes from
-    `plan_path`. The objects' layers are declared first (add_layer), as Nuke does for layers
-    it does not know, so the Copy knobs resolve before the Read has opened a file."""
+    object into rgba.alpha, and a Roto node per object holding its shapes (`plan_path`, the
+    adapter's plan, is named on it). The objects' layers are declared first (add_layer), as
+    Nuke does for layers it does not know, so the Copy knobs resolve before the Read has
+    opened a file."""
     w, h = doc.width, doc.height
     # Layer names as Nuke shows them (other characters become _); track writes them so already.
     # Node names follow the same rule.
@@ -148,13 +151,15 @@ def to_nk(doc: ShapeDocument, mattes: str, first: int, last: int, plan_path: str
             " ypos -50",
             "}",
         ]
-    for i, obj in enumerate(plan["objects"]):
-        load = "import mattetrack_nuke.roto; mattetrack_nuke.roto.load_into(nuke.thisNode())"
+    for i, (obj, shapes) in enumerate(zip(plan["objects"], doc.objects, strict=True)):
         lines += [
             "Roto {",
             " inputs 0",
             " output alpha",
             f" format {fmt}",
+            # The shapes themselves, keyed on their frames (shapes/nukecurves.py): the script
+            # needs nothing of ours to show them.
+            f" curves {curves_knob(shapes, w, h, first, last)}",
             f" name {obj['node']}",
             f" label {_quote('MatteTrack shapes: ' + obj['name'])}",
             f" xpos {i * 120}",
@@ -164,7 +169,6 @@ def to_nk(doc: ShapeDocument, mattes: str, first: int, last: int, plan_path: str
             f" mattetrack_plan {_quote(plan_path)}",
             " addUserKnob {1 mattetrack_object l object}",
             f" mattetrack_object {_quote(obj['name'])}",
-            f' addUserKnob {{22 mattetrack_load l "Load shapes" T {_quote(load)} +STARTLINE}}',
             "}",
         ]
     return "\n".join(lines) + "\n"

@@ -1,9 +1,14 @@
 """Shapes through a shot: pieces followed from frame to frame, one point count per shape.
 
-1. Every frame's matte becomes pieces (outer boundary + holes, `contour.pieces`).
+1. Every frame's matte becomes pieces (outer boundary + holes, `contour.pieces`); pieces smaller
+   than the smallest area (`ShapeParams.min_area`) are dropped and holes smaller than it filled.
 2. Pieces are followed through consecutive frames by overlap (a piece that overlaps none of the
    last frame's starts a new shape; one that is no longer found ends its shape; on a split the
    larger overlap continues the shape), and so are each piece's holes.
+   Flicker, the documented rule: a piece or hole that is gone for at most `bridge` frames and
+   comes back where it was keeps its shape, which stays on the frames it was gone (points
+   interpolated); one seen on fewer than `min_frames` frames that is under `flicker_share` of
+   the object's area on each is dropped.
 3. Knots are spread along each outline by a smooth density (denser where it bends,
    `bezier.knot_density`), so where they sit changes smoothly with the outline. Each shape gets
    one point count: the most that any of its frames needs to fit within the tolerance. From
@@ -19,18 +24,27 @@ keep their shape.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
 
-from mattetrack.shapes.bezier import density_knots, fit_distances, knot_density, needed_count
+from mattetrack.shapes.bezier import (
+    density_knots,
+    density_knots_many,
+    distinct_in_order,
+    fit_distances,
+    knot_density,
+    needed_count,
+)
 from mattetrack.shapes.contour import pieces, resample, signed_area
 from mattetrack.shapes.document import Shape, ShapeDocument, ShapeObject
 
 # Allowed distance on thin parts, as a share of their half-thickness (see _allowed).
 THIN_SHARE = 0.25
+# Default smallest piece or hole, as a share of the frame's area (see ShapeParams.min_area).
+FRAME_SHARE = 1 / 6400
 # Frames over which knot spacing is smoothed (Gaussian sigma; see _smooth_in_time).
 TIME_SIGMA = 2.0
 
@@ -43,16 +57,30 @@ class ShapeParams:
     # less on thin parts). DAVIS dev (all shapes and frames): 0.75 -> IoU 0.974 at 27 points per
     # shape; 0.5 -> 0.981 at 37.
     tolerance: float = 0.75
-    # Pieces and holes smaller than this (square px) get no shape.
-    min_area: float = 16.0
+    # Pieces smaller than this (square px) get no shape and holes smaller than it are filled
+    # (specks and pinholes). None: FRAME_SHARE of the frame's area, 64 px2 at 854x480 and 324 at
+    # 1920x1080, so a plate's size does not change what counts as a speck (docs/tuning.md, "Roto
+    # shapes": tracked dev shots, 3.15 -> 2.10 shapes per frame with the flicker rule below).
+    min_area: float | None = None
     # Outline sampling, px of arc length.
     spacing: float = 0.5
     # Points per shape at most.
     max_points: int = 256
     # A piece or hole missing for at most this many frames (a hole that closes for a frame, a
     # piece hidden behind a branch) keeps its shape when it comes back where it was, instead of
-    # starting a new one. A gap in the input frames still ends every shape.
+    # starting a new one, and the shape is kept on the missing frames (its points interpolated
+    # between the frames either side), so it does not blink. A gap in the input frames still
+    # ends every shape.
     bridge: int = 2
+    # A piece or hole seen on fewer frames than this that is small (under `flicker_share` of
+    # the object's area on every frame it is seen) is matte noise flickering in and out: no
+    # shape. A short-lived large piece (a hand crossing the frame edge) keeps its shape.
+    min_frames: int = 3
+    flicker_share: float = 0.01
+
+    def area_limit(self, width: int, height: int) -> float:
+        """`min_area` for a (width x height) frame, square px."""
+        return self.min_area if self.min_area is not None else FRAME_SHARE * width * height
 
 
 @dataclass
@@ -148,13 +176,13 @@ def _follow_pieces(frames: list[tuple[int, list[tuple[_Outline, list[_Outline]]]
 def _phase(poly: np.ndarray, cum: np.ndarray, count: int, predicted: np.ndarray) -> float:
     """The phase of `count` density-placed knots on `poly` that puts them nearest `predicted`
     (count, 2): a coarse search round the whole outline, then a finer one around the best."""
-    def cost(phase: float) -> float:
-        return float(((poly[density_knots(cum, count, phase)] - predicted) ** 2).sum())
+    def best(phases: np.ndarray) -> float:
+        knots = density_knots_many(cum, count, phases)  # (p, count)
+        cost = ((poly[knots] - predicted) ** 2).sum(axis=(1, 2))
+        return float(phases[np.argmin(cost)])
 
-    grid = np.arange(4 * count) / (4 * count)
-    best = float(grid[np.argmin([cost(p) for p in grid])])
-    fine = best + np.linspace(-1, 1, 9) / (4 * count)
-    return float(fine[np.argmin([cost(p % 1.0) for p in fine])] % 1.0)
+    coarse = best(np.arange(4 * count) / (4 * count))
+    return best((coarse + np.linspace(-1, 1, 9) / (4 * count)) % 1.0)
 
 
 def _fit_track(track: _Track, params: ShapeParams) -> Shape:
@@ -164,8 +192,10 @@ def _fit_track(track: _Track, params: ShapeParams) -> Shape:
     # often one frame's noise (a ragged edge, a blur), and the frames needing more than the
     # median still fit closely (DAVIS dev: IoU 0.974 at 27 points per shape on average, against
     # 0.976 at 40 with the largest).
-    needs = [needed_count(track.polys[f], cums[f], track.allowed[f], params.max_points)
-             for f in frames]
+    needs: list[int] = []
+    for f in frames:
+        needs.append(needed_count(track.polys[f], cums[f], track.allowed[f], params.max_points,
+                                  needs[-1] if needs else None))
     count = int(np.ceil(np.median(needs)))
     placed = [density_knots(cums[frames[0]], count, 0.0)]
     for before, f in zip(frames, frames[1:], strict=False):
@@ -177,7 +207,45 @@ def _fit_track(track: _Track, params: ShapeParams) -> Shape:
     shape = Shape(hole=track.hole)
     for f, knots in zip(frames, placed, strict=True):
         shape.frames[f] = fit_distances(track.polys[f], knots)[0]
+    # Bridged absences (frames between two of the shape's, at most `bridge` of them: a gap in the
+    # input frames ends a track) get the points in between.
+    for a, b in zip(frames, frames[1:], strict=False):
+        for f in range(a + 1, b):
+            t = (f - a) / (b - a)
+            shape.frames[f] = (1 - t) * shape.frames[a] + t * shape.frames[b]
+    shape.frames = dict(sorted(shape.frames.items()))
     return shape
+
+
+def _flickers(track: _Track, object_area: Mapping[int, float], run: Mapping[int, int],
+              params: ShapeParams) -> bool:
+    """Whether `track` is matte noise: seen on fewer than `min_frames` frames, fewer than the run
+    of consecutive input frames it is in has (on a single frame, or frames shorter than the
+    rule, nothing can be seen to come and go), and, on each, under `flicker_share` of the
+    object's area."""
+    seen = len(track.polys)
+    if seen >= params.min_frames or seen >= run[min(track.polys)]:
+        return False
+    return all(abs(signed_area(poly)) < params.flicker_share * object_area[f]
+               for f, poly in track.polys.items())
+
+
+def _runs(frames: list[int]) -> dict[int, int]:
+    """{frame: how many frames the run of consecutive frames holding it has}."""
+    out: dict[int, int] = {}
+    start = 0
+    for i in range(1, len(frames) + 1):
+        if i == len(frames) or frames[i] != frames[i - 1] + 1:
+            out.update(dict.fromkeys(frames[start:i], i - start))
+            start = i
+    return out
+
+
+def _object_areas(frames: list[tuple[int, FrameOutlines]]) -> dict[int, float]:
+    """{frame: the object's area, px (its outlines' pieces less their holes)}."""
+    return {f: sum(abs(signed_area(outer)) - sum(abs(signed_area(h)) for h, _ in holes)
+                   for (outer, _), holes in found)
+            for f, found in frames}
 
 
 def _smooth_in_time(placed: list[np.ndarray], sizes: list[int]) -> list[np.ndarray]:
@@ -198,28 +266,41 @@ def _smooth_in_time(placed: list[np.ndarray], sizes: list[int]) -> list[np.ndarr
         smoothed[i] = (shares[lo:hi] * w[:, None]).sum(axis=0) / w.sum()
     out = []
     for knots, share, m in zip(placed, smoothed, sizes, strict=True):
-        rel = np.floor(share * m).astype(int)
-        for k in range(1, len(rel)):  # distinct and in order
-            rel[k] = max(rel[k], rel[k - 1] + 1)
-        rel = np.minimum(rel, m - len(rel) + np.arange(len(rel)))
+        rel = distinct_in_order(np.floor(share * m).astype(int), m)
         out.append((rel + knots[0]) % m)
     return out
 
 
-def _allowed(hard: np.ndarray, poly: np.ndarray, tolerance: float) -> np.ndarray:
-    """Allowed distance (n,) px at each point of `poly`: `tolerance`, but at most THIN_SHARE of
-    the part's or the neighbouring gap's half-thickness there (its distance transform's peak),
-    and at least 1/4 px."""
+def _thickness(hard: np.ndarray, tolerance: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """The local thickness map of a frame's hard matte (h, w) bool, px: at each pixel, the
+    smaller of the nearby peaks of the distance transforms inside and outside (half the width
+    of the part or of the gap next to it). Only the matte's box, grown by the reach, is
+    computed; returns (map, (x0, y0) of its corner)."""
     # Far enough to see a part thick enough for the whole tolerance.
     radius = int(np.ceil(tolerance / THIN_SHARE)) + 1
-    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
-    inside = cv2.dilate(cv2.distanceTransform(hard.astype(np.uint8), cv2.DIST_L2, 3), kernel)
-    outside = cv2.dilate(cv2.distanceTransform((~hard).astype(np.uint8), cv2.DIST_L2, 3), kernel)
+    ys, xs = np.nonzero(hard)
     h, w = hard.shape
-    xs = np.clip(poly[:, 0].astype(int), 0, w - 1)
-    ys = np.clip(poly[:, 1].astype(int), 0, h - 1)
-    thickness = np.minimum(inside[ys, xs], outside[ys, xs])
-    return np.clip(THIN_SHARE * thickness, 0.25, tolerance)
+    # The outside distances near the outline need the matte's surroundings up to the reach.
+    margin = 3 * radius
+    y0, y1 = max(int(ys.min()) - margin, 0), min(int(ys.max()) + margin + 1, h)
+    x0, x1 = max(int(xs.min()) - margin, 0), min(int(xs.max()) + margin + 1, w)
+    crop = hard[y0:y1, x0:x1].astype(np.uint8)
+    kernel = np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)
+    inside = cv2.dilate(cv2.distanceTransform(crop, cv2.DIST_L2, 3), kernel)
+    outside = cv2.dilate(cv2.distanceTransform(1 - crop, cv2.DIST_L2, 3), kernel)
+    return np.minimum(inside, outside), (x0, y0)
+
+
+def _allowed(thickness: tuple[np.ndarray, tuple[int, int]], poly: np.ndarray,
+             tolerance: float) -> np.ndarray:
+    """Allowed distance (n,) px at each point of `poly`: `tolerance`, but at most THIN_SHARE of
+    the part's or the neighbouring gap's half-thickness there (`_thickness`), and at least
+    1/4 px."""
+    local, (x0, y0) = thickness
+    h, w = local.shape
+    xs = np.clip(poly[:, 0].astype(int) - x0, 0, w - 1)
+    ys = np.clip(poly[:, 1].astype(int) - y0, 0, h - 1)
+    return np.clip(THIN_SHARE * local[ys, xs], 0.25, tolerance)
 
 
 # One outline of a piece: (points (n, 2) float along it, allowed distance (n,) px at each).
@@ -234,27 +315,55 @@ def frame_outlines(matte: np.ndarray | None, params: ShapeParams | None = None) 
     params = params or ShapeParams()
     found: FrameOutlines = []
     if matte is not None:
-        hard = np.asarray(matte) >= 0.5
-        for piece in pieces(matte, params.min_area):
+        matte = np.asarray(matte)
+        found_pieces = pieces(matte, params.area_limit(matte.shape[1], matte.shape[0]))
+        if found_pieces:
+            thickness = _thickness(matte >= 0.5, params.tolerance)
+        for piece in found_pieces:
             lines = [resample(p, params.spacing) for p in (piece.outer, *piece.holes)]
-            outlines = [(p, _allowed(hard, p, params.tolerance)) for p in lines]
+            outlines = [(p, _allowed(thickness, p, params.tolerance)) for p in lines]
             found.append((outlines[0], outlines[1:]))
     return found
 
 
+# progress(stage, done, total): "outlines" counts frames, "fitting" the frames of the shapes
+# fitted so far (a shape on 40 frames is 40). It may raise to cancel.
+Progress = Callable[[str, int, int], None]
+
+
 def fit_outlines(per_object: Mapping[Hashable, list[tuple[int, FrameOutlines]]],
                  names: Mapping[Hashable, str], width: int, height: int,
-                 params: ShapeParams | None = None) -> ShapeDocument:
+                 params: ShapeParams | None = None,
+                 progress: Progress | None = None) -> ShapeDocument:
     """Shapes from every frame's outlines ({object key: [(frame, outlines)] in ascending frame
-    order}); objects in the order of `names`."""
+    order}); objects in the order of `names`.
+
+    Pieces and holes that flicker (`_flickers`) get no shape; absences of at most
+    `params.bridge` frames are bridged (`_fit_track`).
+    """
     params = params or ShapeParams()
     doc = ShapeDocument(width, height)
+    kept: list[tuple[ShapeObject, list[_Track]]] = []
     for key, name in names.items():
+        frames = per_object.get(key, [])
+        areas = _object_areas(frames)
+        run = _runs([f for f, _ in frames])
+        tracks = []
+        for track in _follow_pieces(frames, params.bridge):
+            if not _flickers(track, areas, run, params):
+                tracks.append(track)
+                tracks.extend(h for h in track.holes if not _flickers(h, areas, run, params))
         obj = ShapeObject(name)
-        for track in _follow_pieces(per_object.get(key, []), params.bridge):
-            obj.shapes.append(_fit_track(track, params))
-            obj.shapes.extend(_fit_track(h, params) for h in track.holes)
         doc.objects.append(obj)
+        kept.append((obj, tracks))
+    total = sum(len(t.polys) for _, tracks in kept for t in tracks)
+    done = 0
+    for obj, tracks in kept:
+        for track in tracks:
+            obj.shapes.append(_fit_track(track, params))
+            done += len(track.polys)
+            if progress is not None:
+                progress("fitting", done, total)
     return doc
 
 
@@ -264,20 +373,25 @@ def shapes_from_mattes(
     width: int,
     height: int,
     params: ShapeParams | None = None,
+    progress: Progress | None = None,
+    count: int | None = None,
 ) -> ShapeDocument:
     """Fit shapes to a shot's mattes.
 
     frames: (frame, {object key: (height, width) float coverage}) in ascending frame order (a
-    session's `propagate()` output, or mattes read from files); names: {object key: name}.
+    session's `propagate()` output, or mattes read from files); names: {object key: name};
+    count: how many frames there are, for `progress` (0 when unknown).
     Frames that are not consecutive end every shape (a piece is only followed from one frame to
     the next). Returns the document, objects in the order of `names`.
     """
     params = params or ShapeParams()
     per_object: dict[Hashable, list] = {k: [] for k in names}
-    for frame, mattes in frames:
+    for done, (frame, mattes) in enumerate(frames, 1):
         for key in names:
             per_object[key].append((frame, frame_outlines(mattes.get(key), params)))
-    return fit_outlines(per_object, names, width, height, params)
+        if progress is not None:
+            progress("outlines", done, count or 0)
+    return fit_outlines(per_object, names, width, height, params, progress)
 
 
 def shapes_from_session(session, frames=None, params: ShapeParams | None = None

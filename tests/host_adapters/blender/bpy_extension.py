@@ -133,6 +133,16 @@ def mode_flow(job: dict) -> dict:
         bpy.ops.render.render(write_still=True)
         renders[str(f)] = scene.render.filepath
     result["renders"] = renders
+
+    # Import Mattes on its own: the shapes are a service job that the timer follows; the
+    # operator only starts it (it never waits for a fit on Blender's UI thread).
+    bpy.data.masks.remove(bpy.data.masks["MatteTrack"])
+    assert bpy.ops.mattetrack.import_mattes() == {"FINISHED"}, props.message
+    result["import_at_once"] = {"state": props.state, "registered": bpy.app.timers.is_registered(
+        ops.poll_runs), "mask": "MatteTrack" in bpy.data.masks}
+    _drive(ops, scene)
+    result["import_end"] = {"state": props.state, "message": props.message,
+                            "layers": [la.name for la in bpy.data.masks["MatteTrack"].layers]}
     return result
 
 

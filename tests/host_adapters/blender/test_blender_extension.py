@@ -275,6 +275,10 @@ def test_click_preview_propagate_import_and_composite(server, service_root, exte
     planned = [la["name"] for o in plan["objects"] for la in o["layers"]]
     assert got["mask"]["layers"] == planned and planned
     assert got["mask"]["range"] == [plan["frame_start"] - FIRST + 1, plan["frame_end"] - FIRST + 1]
+    # Import Mattes alone: started, then followed by the timer; the same Mask again.
+    assert got["import_at_once"] == {"state": "importing", "registered": True, "mask": False}
+    assert got["import_end"]["state"] == "done", got["import_end"]
+    assert got["import_end"]["layers"] == planned
     # The frames to correct are timeline markers, on scene frames.
     report = client.report(sid)
     wanted = sorted(["MT fix " + o["name"], f - FIRST + 1] for o in report["objects"]

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 from bpy_harness import bpy_python
 
-from mattetrack.shapes import shapes_from_mattes
+from mattetrack.shapes import ShapeParams, shapes_from_mattes
 from mattetrack.shapes.blender import BUILDER, ENV_BLENDER, mask_plan, write_blend
 from mattetrack.shapes.document import Shape, ShapeDocument, ShapeObject
 from mattetrack.shapes.hosts import to_blender
@@ -200,7 +200,9 @@ def davis(root: Path, shot: str, frames: range) -> tuple[ShapeDocument, dict]:
     mattes = {f: (np.asarray(Image.open(files[f]).convert("L")) > 127).astype(np.float32)
               for f in frames}
     h, w = mattes[frames[0]].shape
-    doc = shapes_from_mattes(((f, {1: m}) for f, m in mattes.items()), {1: shot}, w, h)
+    # Every hole and speck kept (no flicker rule): many shapes that come and go, keyed on and off.
+    params = ShapeParams(min_area=16, min_frames=1)
+    doc = shapes_from_mattes(((f, {1: m}) for f, m in mattes.items()), {1: shot}, w, h, params)
     return doc, {f: {shot: m} for f, m in mattes.items()}
 
 

@@ -76,6 +76,22 @@ def test_session_through_the_client(server, plate, service_root, tmp_path_factor
         assert got["format"] == fmt and got["objects"] == 1 and got["shapes"] >= 1
         assert got["frames"] == [FIRST, LAST]
         assert (shapes / name).stat().st_size > 0
+    # Followed off the caller's thread, as a host's UI timer does: each poll is instant.
+    export = mc.ShapesExport(client, sid, str(shapes / "followed.json"), min_area=4)
+    polls, seen = [], set()
+    while True:
+        t0 = time.perf_counter()
+        status = export.poll()
+        polls.append(time.perf_counter() - t0)
+        seen.add(status["stage"])
+        if status["state"] != "running":
+            break
+        time.sleep(0.002)
+    assert max(polls) < 0.05
+    assert status["state"] == "done" and status["error"] is None
+    assert status["stage"] == "fitting" and status["done"] == status["total"] > 0
+    assert status["result"]["kind"] == "shapes" and status["result"]["shapes"] >= 1
+    assert client.job(export.job)["output"] == str(shapes / "followed.json")
     doc = ShapeDocument.load(shapes / "s.json")
     for frame in (FIRST, LAST):
         raster = rasterise(doc.objects[0], frame, doc.width, doc.height)
@@ -103,6 +119,7 @@ def test_shapes_export_refusals(client, plate, service_root):
         ({"output": "/tmp/elsewhere.json"}, 403, "outside the service's roots"),
         ({"output": str(root / "nope" / "x.json")}, 400, "does not exist"),
         ({"output": str(root / "x.json"), "tolerance": 0}, 400, "tolerance"),
+        ({"output": str(root / "x.json"), "min_area": -1}, 400, "min_area"),
     ]
     for body, status, text in cases:
         got, payload = client.call("POST", f"/v1/sessions/{sid}/shapes", body)

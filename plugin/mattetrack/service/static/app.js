@@ -36,6 +36,7 @@ const state = {
   spacePanned: false,
   preview: { seq: 0, controller: null, side: null, timer: 0 },
   job: null, // {id, controller} while a propagation runs
+  shapes: null, // {id, controller} while a shapes export runs
   report: null, // GET /v1/sessions/{sid}/report after the last propagation
   history: new History(),
   version: 0, // bumped whenever what previews show may have changed (cache keys carry it)
@@ -1187,10 +1188,11 @@ async function describeJob(jid) {
 }
 
 async function cancelJob() {
-  if (!state.job) return;
+  const job = state.job || state.shapes;
+  if (!job) return;
   $("cancel").disabled = true;
-  await state.api.call("POST", `/v1/jobs/${state.job.id}/cancel`);
-  setStatus("Cancelling after the frame in progress…");
+  await state.api.call("POST", `/v1/jobs/${job.id}/cancel`);
+  setStatus(state.job ? "Cancelling after the frame in progress…" : "Cancelling the shapes…");
 }
 
 // -- shapes --------------------------------------------------------------------------------------
@@ -1214,15 +1216,41 @@ function retargetShapeOutput() {
   }
 }
 
+/** Start the shapes job and follow its events: frames outlined, then shapes fitted. */
 async function exportShapes() {
   const s = state.session;
-  if (!s) return;
+  if (!s || state.shapes) return;
   if (!$("shape-output").value.trim()) retargetShapeOutput();
   const body = { output: $("shape-output").value.trim(), format: $("shape-format").value };
-  setStatus("Fitting shapes…");
-  const got = await state.api.call("POST", `/v1/sessions/${s.session}/shapes`, body);
-  setStatus(`Exported ${got.shapes} shape(s) of ${got.objects} object(s), frames ` +
-    `${got.frames[0]}–${got.frames[1]}, to ${got.output}`);
+  const started = await state.api.call("POST", `/v1/sessions/${s.session}/shapes`, body);
+  const job = { id: started.job, controller: new AbortController() };
+  state.shapes = job;
+  $("export").disabled = true;
+  $("cancel").disabled = false;
+  setStatus(`Fitting shapes to ${started.total} frame(s)…`);
+  let end = null;
+  try {
+    for await (const event of state.api.lines(`/v1/jobs/${job.id}/events`, job.controller.signal)) {
+      if ("state" in event) end = event;
+      else {
+        const what = event.stage === "outlines" ? "outlining frames" : "fitting shapes";
+        setStatus(`Shapes: ${what} ${event.done} / ${event.total}…`);
+      }
+    }
+    if (!end) end = await state.api.call("GET", `/v1/jobs/${job.id}`);
+  } finally {
+    state.shapes = null;
+    $("export").disabled = false;
+    $("cancel").disabled = !state.job;
+  }
+  if (end.state === "done") {
+    setStatus(`Exported ${end.shapes} shape(s) of ${end.objects} object(s), frames ` +
+      `${end.frames[0]}–${end.frames[1]}, to ${body.output}`);
+  } else if (end.state === "cancelled") {
+    setStatus("Shapes export cancelled; nothing written.");
+  } else {
+    setStatus(`Shapes export failed: ${end.error || end.state}`, "error");
+  }
 }
 
 function folderOf(path) {

@@ -1,0 +1,152 @@
+"""Shapes jobs: roto shapes fitted to a session's propagated mattes on a background thread and
+written in a shapes format, with progress and cancel like a propagation (`jobs.py`).
+
+Fitting a long shot takes seconds to minutes; a request that waited for it would hold a host's
+call (and its UI) that long. The export request checks everything, answers 202 with the job,
+and the job's status and `/events` stream say how far it is: {stage: "outlines" | "fitting",
+done, total} per step (frames read and outlined, then shape-frames fitted), then the end state.
+A cancel stops at the next frame or shape; nothing is written then.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+
+from mattetrack.errors import MatteTrackError
+from mattetrack.service.errors import service_message
+from mattetrack.service.state import ServiceSession
+from mattetrack.shapes import ShapeParams
+
+
+class _Cancelled(Exception):
+    """Raised from the fitter's progress callback when the job is cancelled."""
+
+
+class ShapesJob:
+    """Fits shapes to `files` ({frame: matte file}) whose objects are `layers` ({object id:
+    EXR layer}, named `names`) and writes them to `output` in format `fmt`. `state` goes
+    running -> done | cancelled | failed."""
+
+    def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
+                 layers: dict[int, str], names: dict[int, str], output: str, fmt: str,
+                 params: ShapeParams, is_exr: bool = True) -> None:
+        self.id = jid
+        self.session_id = session.id
+        self._shot_size = (session.shot.width, session.shot.height)
+        self.files = files
+        self.layers = layers
+        self.names = names
+        self.output = output
+        self.format = fmt
+        self.params = params
+        self.is_exr = is_exr
+        self.state = "running"
+        self.error: str | None = None
+        self.stage = "outlines"
+        self.done = 0
+        self.total = len(files)
+        self.result: dict = {}
+        self.started = time.time()
+        self.ended: float | None = None
+        self._events: list[dict] = []
+        self._changed = threading.Condition()
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"mattetrack-shapes-{jid}",
+                                        daemon=True)
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def status(self) -> dict:
+        frames = sorted(self.files)
+        out = {"job": self.id, "kind": "shapes", "session": self.session_id,
+               "state": self.state, "stage": self.stage, "done": self.done, "total": self.total,
+               "output": self.output, "format": self.format, "first": frames[0],
+               "last": frames[-1],
+               "layers": [{"object": o, "name": self.names[o], "layer": layer}
+                          for o, layer in self.layers.items()], **self.result}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def events(self, keepalive: float = 10.0) -> Iterator[dict | None]:
+        """Every event so far, then new ones as they come, ending with the end state; None after
+        `keepalive` seconds without one."""
+        seen = 0
+        while True:
+            with self._changed:
+                if seen == len(self._events):
+                    self._changed.wait(keepalive)
+                new = self._events[seen:]
+            if not new:
+                yield None
+                continue
+            seen += len(new)
+            for event in new:
+                yield event
+                if "state" in event:
+                    return
+
+    # -- the worker thread ---------------------------------------------------------------------
+    def _emit(self, event: dict) -> None:
+        with self._changed:
+            self._events.append(event)
+            self._changed.notify_all()
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled
+        self.stage, self.done, self.total = stage, done, total or len(self.files)
+        self._emit({"stage": stage, "done": self.done, "total": self.total})
+
+    def _run(self) -> None:
+        from mattetrack.shapes import shapes_from_mattes
+        from mattetrack.shapes.formats import save_shapes
+        from mattetrack.shapes.source import MatteSequence
+
+        width, height = self._shot_size
+        try:
+            mattes = MatteSequence(self.files, list(self.layers.values()), width, height,
+                                   self.is_exr)
+            names = {self.layers[o]: self.names[o] for o in self.layers}
+            doc = shapes_from_mattes(iter(mattes), names, width, height, self.params,
+                                     self._progress, len(self.files))
+            if self._cancel.is_set():
+                raise _Cancelled
+            save_shapes(doc, Path(self.output), self.format, self.files, self.is_exr)
+            frames = sorted(self.files)
+            self.result = {"objects": len(doc.objects),
+                           "shapes": sum(len(o.shapes) for o in doc.objects),
+                           "frames": [frames[0], frames[-1]]}
+            self.state = "done"
+        except _Cancelled:
+            self.state = "cancelled"
+        except MatteTrackError as err:
+            self.state, self.error = "failed", service_message(err)
+        except OSError as err:
+            self.state = "failed"
+            self.error = f"{err.filename or 'writing'}: {err.strerror or err}"
+        except Exception as err:
+            print(f"mattetrack serve: shapes job {self.id} failed:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            first = str(err).splitlines()[0] if str(err) else ""
+            self.state, self.error = "failed", f"internal error ({type(err).__name__}: {first})"
+        self.ended = time.monotonic()
+        end = {"state": self.state, "done": self.done, "total": self.total, **self.result}
+        self._emit(end if self.error is None else {**end, "error": self.error})
