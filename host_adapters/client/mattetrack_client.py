@@ -158,10 +158,17 @@ class Client:
         return self.call("DELETE", f"/v1/sessions/{sid}/objects/{oid}/prompts",
                          query={"frame": frame})
 
-    def preview(self, sid, frame, obj=None, max_side=None):
-        """PNG bytes: the frame with the objects' mattes (or selections) overlaid."""
+    def preview(self, sid, frame, obj=None, max_side=None, window=None):
+        """PNG bytes: the frame with the objects' mattes (or selections) overlaid; window
+        "data": the frame's data window alone, as Blender shows an EXR."""
         return self.call("GET", f"/v1/sessions/{sid}/preview",
-                         query={"frame": frame, "object": obj, "max_side": max_side})
+                         query={"frame": frame, "object": obj, "max_side": max_side,
+                                "window": window})
+
+    def plate_window(self, sid, frame):
+        """{frame, display: [width, height], data: [x, y, width, height]}: the frame's data
+        window from the display window's top-left corner."""
+        return self.call("GET", f"/v1/sessions/{sid}/window", query={"frame": frame})
 
     def propagate(self, sid, output, frame_range=None, cryptomatte=False, window=None):
         """Starts propagation writing EXR mattes to `output` (a pattern); {job, total}.

@@ -141,6 +141,9 @@ def test_bad_requests(client, plate, service_root):
         ("GET", f"/v1/sessions/{sid}/preview", None, 400, "frame: required"),
         ("GET", f"/v1/sessions/{sid}/preview?frame=x", None, 400, "frame"),
         ("GET", f"/v1/sessions/{sid}/preview?frame={FIRST}&max_side=2", None, 400, "max_side"),
+        ("GET", f"/v1/sessions/{sid}/preview?frame={FIRST}&window=full", None, 400, "window"),
+        ("GET", f"/v1/sessions/{sid}/window", None, 400, "frame: required"),
+        ("GET", f"/v1/sessions/{sid}/window?frame=5", None, 400, "frame 5"),
         ("POST", f"/v1/sessions/{sid}/propagate", {"output": plate[:-4] + ".png"}, 400, "EXR"),
         ("POST", f"/v1/sessions/{sid}/propagate", {"output": plate}, 400, "overwrite the plate"),
         ("GET", "/v1/sessions/nope", None, 404, "no session"),
@@ -398,3 +401,16 @@ def test_a_correction_repropagates_only_its_span_and_the_report_ranks_frames(
                                {"frame": mid, "strokes": [{"points": [], "width": 4}]})
     assert status == 400 and "strokes[0].points" in body["error"]
     client.ok("DELETE", f"/v1/sessions/{sid}")
+
+
+def test_a_data_window_preview_is_black_where_it_leaves_the_display_window():
+    from mattetrack.geometry import Box2i
+    from mattetrack.service.api import _on_box
+
+    pixels = np.arange(4 * 6 * 3, dtype=np.float32).reshape(4, 6, 3) + 1
+    inside = _on_box(pixels, Box2i(1, 1, 3, 2))
+    np.testing.assert_array_equal(inside, pixels[1:3, 1:4])
+    over = _on_box(pixels, Box2i(-2, -1, 7, 4))  # overscan: 2 px left, 1 up, 2 right, 1 down
+    assert over.shape == (6, 10, 3)
+    np.testing.assert_array_equal(over[1:5, 2:8], pixels)
+    assert not over[0].any() and not over[:, :2].any() and not over[:, 8:].any()

@@ -112,14 +112,20 @@ def view_to_pixels(u: float, v: float, width: int, height: int) -> tuple[float, 
     return u * width, v * height
 
 
-def to_service_point(x: float, y_bottom: float, height: int) -> tuple[float, float]:
-    """Blender pixels (origin bottom-left, y up) to the service's (origin top-left, y down)."""
-    return x, height - y_bottom
+def to_service_point(x: float, y_bottom: float, height: int,
+                     origin: tuple[int, int] = (0, 0)) -> tuple[float, float]:
+    """Blender pixels (origin bottom-left, y up) to the service's (origin top-left, y down).
+
+    Blender shows an EXR's data window alone, whatever its offset (docs/CONVENTIONS.md,
+    "Blender"), so its pixels are the data window's: `height` is the data window's height and
+    `origin` its top-left corner in the service's pixels (the service's `plate_window`)."""
+    return origin[0] + x, origin[1] + height - y_bottom
 
 
-def to_blender_point(x: float, y_top: float, height: int) -> tuple[float, float]:
+def to_blender_point(x: float, y_top: float, height: int,
+                     origin: tuple[int, int] = (0, 0)) -> tuple[float, float]:
     """The service's pixels (origin top-left) to Blender's (origin bottom-left)."""
-    return x, height - y_top
+    return x - origin[0], height - (y_top - origin[1])
 
 
 def inside(x: float, y: float, width: int, height: int) -> bool:

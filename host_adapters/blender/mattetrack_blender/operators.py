@@ -123,6 +123,26 @@ def show_preview(context: bpy.types.Context, png: bytes, file_frame: int) -> bpy
     return image
 
 
+# (session, file frame) -> the plate's data window there (x, y, width, height; service
+# pixels): what Blender shows of an EXR frame. A short request, once per frame.
+WINDOWS: dict[tuple[str, int], tuple[int, int, int, int]] = {}
+
+
+def plate_window(context: bpy.types.Context, frame: int) -> tuple[int, int, int, int]:
+    props = context.scene.mattetrack
+    key = (props.session, frame)
+    if key not in WINDOWS:
+        WINDOWS[key] = tuple(get_client(context).plate_window(props.session, frame)["data"])
+    return WINDOWS[key]
+
+
+def fetch_preview(context: bpy.types.Context, frame: int) -> bytes:
+    """The service's preview of `frame` as Blender shows the plate: its data window alone."""
+    props = context.scene.mattetrack
+    return get_client(context).preview(props.session, frame, max_side=PREVIEW_MAX_SIDE,
+                                       window="data")
+
+
 def _fail(op: bpy.types.Operator, props: bpy.types.PropertyGroup, message: str) -> set[str]:
     props.message = message
     op.report({"ERROR"}, message)
@@ -250,12 +270,16 @@ class MATTETRACK_OT_add_point(_PromptOnFrame, bpy.types.Operator):
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         props = context.scene.mattetrack
-        x, y = logic.to_service_point(self.x, self.y, props.height)
+        frame = _prompt_frame(self, context)
+        if frame is None:
+            return {"CANCELLED"}
+        wx, wy, _, wh = plate_window(context, frame)
+        x, y = logic.to_service_point(self.x, self.y, wh, (wx, wy))
         if not logic.inside(x, y, props.width, props.height):
             return _fail(self, props, f"MatteTrack: ({self.x:.1f}, {self.y:.1f}) is outside the "
                          f"{props.width} x {props.height} plate")
-        return _send_prompts(self, context, **{"points" if self.positive else "negative":
-                                               [(x, y)]})
+        return _send_prompts(self, context, frame, **{"points" if self.positive else "negative":
+                                                      [(x, y)]})
 
 
 class MATTETRACK_OT_add_stroke(_PromptOnFrame, bpy.types.Operator):
@@ -278,26 +302,38 @@ class MATTETRACK_OT_add_stroke(_PromptOnFrame, bpy.types.Operator):
             points = logic.parse_stroke(self.points)
         except ValueError as err:
             return _fail(self, props, f"MatteTrack: {err}")
-        service = [logic.to_service_point(x, y, props.height) for x, y in points]
-        return _send_prompts(self, context, strokes=[(service, self.positive, self.width)])
+        frame = _prompt_frame(self, context)
+        if frame is None:
+            return {"CANCELLED"}
+        wx, wy, _, wh = plate_window(context, frame)
+        service = [logic.to_service_point(x, y, wh, (wx, wy)) for x, y in points]
+        return _send_prompts(self, context, frame,
+                             strokes=[(service, self.positive, self.width)])
 
 
-def _send_prompts(op: bpy.types.Operator, context: bpy.types.Context, **prompts) -> set[str]:
-    """add_point / add_stroke: `prompts` (mattetrack_client's add_prompts keywords, service
-    pixels) to the active object (made when there is none) on the operator's frame, then the
-    preview when asked."""
+def _prompt_frame(op: bpy.types.Operator, context: bpy.types.Context) -> int | None:
+    """The operator's plate frame (the shown one unless given); None, reported, outside it."""
     props = context.scene.mattetrack
     frame = op.frame if op.frame >= 0 else current_file_frame(context.scene)
     if not props.first_frame <= frame <= props.last_frame:
-        return _fail(op, props, f"MatteTrack: frame {frame} is outside the plate "
-                     f"({props.first_frame}-{props.last_frame})")
+        _fail(op, props, f"MatteTrack: frame {frame} is outside the plate "
+              f"({props.first_frame}-{props.last_frame})")
+        return None
+    return frame
+
+
+def _send_prompts(op: bpy.types.Operator, context: bpy.types.Context, frame: int,
+                  **prompts) -> set[str]:
+    """add_point / add_stroke: `prompts` (mattetrack_client's add_prompts keywords, service
+    pixels) to the active object (made when there is none) on `frame`, then the preview when
+    asked."""
+    props = context.scene.mattetrack
     client = get_client(context)
     obj = active_object(props) or _add_object(props, client, "object")
     reply = client.add_prompts(props.session, obj.oid, frame, **prompts)
     obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
     if op.preview:
-        png = client.preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
-        show_preview(context, png, frame)
+        show_preview(context, fetch_preview(context, frame), frame)
     return {"FINISHED"}
 
 
@@ -334,10 +370,16 @@ class MATTETRACK_OT_click_points(bpy.types.Operator):
                        and r.y <= event.mouse_y < r.y + r.height), None)
         if region is None:
             return None  # the header or the sidebar
-        props = context.scene.mattetrack
-        # Both editors' View2D is the normalised frame (0..1, origin bottom-left).
+        # Both editors' View2D is the normalised image (0..1, origin bottom-left): the plate's
+        # data window, which is what Blender shows of an EXR.
         u, v = region.view2d.region_to_view(event.mouse_x - region.x, event.mouse_y - region.y)
-        return logic.view_to_pixels(u, v, props.width, props.height)
+        _, _, w, h = plate_window(context, current_file_frame(context.scene))
+        return logic.view_to_pixels(u, v, w, h)
+
+    @staticmethod
+    def _on_plate(context: bpy.types.Context, xy: tuple[float, float]) -> bool:
+        _, _, w, h = plate_window(context, current_file_frame(context.scene))
+        return logic.inside(*xy, w, h)
 
     def modal(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
         if event.type in {"ESC", "RIGHTMOUSE"} and event.value == "PRESS":
@@ -345,7 +387,7 @@ class MATTETRACK_OT_click_points(bpy.types.Operator):
         props = context.scene.mattetrack
         if event.type == "MOUSEMOVE" and self._drag:
             xy = self._pixels(context, event)
-            if xy is not None and logic.inside(*xy, props.width, props.height):
+            if xy is not None and self._on_plate(context, xy):
                 self._drag.append(xy)
             return {"RUNNING_MODAL"}
         if event.type != "LEFTMOUSE":
@@ -354,7 +396,7 @@ class MATTETRACK_OT_click_points(bpy.types.Operator):
             xy = self._pixels(context, event)
             if xy is None:
                 return {"PASS_THROUGH"}
-            if logic.inside(*xy, props.width, props.height):
+            if self._on_plate(context, xy):
                 self._drag = [xy]
                 self._negative = event.shift or event.ctrl or props.point_mode == "NEGATIVE"
             return {"RUNNING_MODAL"}
@@ -389,8 +431,7 @@ class MATTETRACK_OT_clear_points(bpy.types.Operator):
         client = get_client(context)
         reply = client.clear_prompts(props.session, obj.oid, frame)
         obj.keyframes = ",".join(str(f) for f in reply["keyframes"])
-        show_preview(context, client.preview(props.session, frame,
-                                             max_side=PREVIEW_MAX_SIDE), frame)
+        show_preview(context, fetch_preview(context, frame), frame)
         return {"FINISHED"}
 
 
@@ -406,10 +447,8 @@ class MATTETRACK_OT_refresh_preview(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
-        props = context.scene.mattetrack
         frame = current_file_frame(context.scene)
-        png = get_client(context).preview(props.session, frame, max_side=PREVIEW_MAX_SIDE)
-        show_preview(context, png, frame)
+        show_preview(context, fetch_preview(context, frame), frame)
         return {"FINISHED"}
 
 

@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
+import numpy as np
+
 from mattetrack import __version__
 from mattetrack.atomicfile import owned_prefix, remove_dead_folders
 from mattetrack.engines import Engine
@@ -554,6 +556,9 @@ def preview(service: Service, req: Request) -> Reply:
     fmt = req.query.get("format", "png")
     if fmt not in FORMATS:
         raise ApiError(400, f"format: expected one of {', '.join(FORMATS)}, got {fmt!r}")
+    window = req.query.get("window", "display")
+    if window not in ("display", "data"):
+        raise ApiError(400, f"window: expected display or data, got {window!r}")
     shot = session.shot
     stale: set[int] = set()
     with session.lock:
@@ -584,9 +589,46 @@ def preview(service: Service, req: Request) -> Reply:
     headers = {PREVIEW_PROBLEM: quote("; ".join(problems))} if problems else {}
     if stale:
         headers[PREVIEW_STALE] = ",".join(str(o) for o in sorted(stale))
-    return Reply(200, render_preview(shot.image(frame), mattes, max_side, opacity=opacity,
+    image = shot.image(frame)
+    if window == "data":  # as a host that shows an EXR's data window alone (Blender) shows it
+        box = _data_box(shot, frame)
+        image = _on_box(image, box)
+        mattes = {o: _on_box(m, box) for o, m in mattes.items()}
+    return Reply(200, render_preview(image, mattes, max_side, opacity=opacity,
                                      view=view, stale=stale, fmt=fmt), FORMATS[fmt][0],
                  headers=headers)
+
+
+def _data_box(shot, frame: int):
+    """The frame's data window relative to the display window's corner (service pixels)."""
+    data, display = shot.data_window(frame), shot.display_window
+    return type(data)(data.xmin - display.xmin, data.ymin - display.ymin,
+                      data.xmax - display.xmin, data.ymax - display.ymin)
+
+
+def _on_box(pixels: np.ndarray, box) -> np.ndarray:
+    """(H, W, ...) display-window pixels seen through `box` (display-relative, inclusive):
+    (box height, box width, ...), zero where the box leaves the display window."""
+    out = np.zeros((box.height, box.width, *pixels.shape[2:]), pixels.dtype)
+    h, w = pixels.shape[:2]
+    x0, y0 = max(box.xmin, 0), max(box.ymin, 0)
+    x1, y1 = min(box.xmax + 1, w), min(box.ymax + 1, h)
+    if x0 < x1 and y0 < y1:
+        out[y0 - box.ymin:y1 - box.ymin, x0 - box.xmin:x1 - box.xmin] = pixels[y0:y1, x0:x1]
+    return out
+
+
+def plate_window(service: Service, req: Request) -> Reply:
+    session = service.registry.session(req.params["sid"])
+    frame = _int_param(req.query.get("frame"), "frame")
+    if frame is None:
+        raise ApiError(400, "frame: required")
+    shot = session.shot
+    with session.lock:
+        shot.check_frame(frame)
+        box = _data_box(shot, frame)
+    return json_reply({"frame": frame, "display": [shot.width, shot.height],
+                       "data": [box.xmin, box.ymin, box.width, box.height]})
 
 
 def _unit_param(text: str | None, name: str, default: float) -> float:
@@ -925,9 +967,22 @@ ROUTES: list[Route] = [
                           "engine's features for this frame (it is played, not clicked on)"),
                  "format": ({"enum": ["png", "bmp"], "default": "png"}, False, "png, or bmp: "
                             "uncompressed, made ~30x faster at 1080p, for a client on the same "
-                            "machine")},
+                            "machine"),
+                 "window": ({"enum": ["display", "data"], "default": "display"}, False,
+                            "display: the display window; data: the frame's data window alone "
+                            "(as Blender shows an EXR), black where it leaves the display "
+                            "window")},
           responses={200: ("the preview (image/bmp with format=bmp)",
                            {"type": "string", "contentMediaType": "image/png"}, "image/png"),
+                     **_BAD, **_NOT_FOUND}),
+    Route("GET", _SID + "/window", plate_window,
+          "A frame's windows: the display window's size and the data window (x, y from the "
+          "display window's top-left corner, width, height; EXR plates may differ per frame)",
+          query={"frame": (INT, True, "the frame")},
+          responses={**json_ok("the windows", obj(("frame", "display", "data"), frame=INT,
+                                                  display={**POINT, "items": INT},
+                                                  data={"type": "array", "items": INT,
+                                                        "minItems": 4, "maxItems": 4})),
                      **_BAD, **_NOT_FOUND}),
     Route("POST", _SID + "/propagate", propagate,
           "Propagate every object through the shot on a background job, writing EXR mattes as "

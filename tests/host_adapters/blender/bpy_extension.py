@@ -2,10 +2,11 @@
 Blender does and drives it against a running service, headless.
 
     python bpy_extension.py job.json
-job.json: {"mode": "install" | "flow" | "cancel", "zip": path, "url": ..., "token_file": ...,
-"out": folder, ...}; writes out/result.json. `BLENDER_USER_EXTENSIONS` (set by the test) keeps
-the install in a temporary folder. In background mode `bpy.app.timers` never fire, so the
-propagation timer (`operators.poll_runs`) is called here in a loop, as Blender would.
+job.json: {"mode": "install" | "flow" | "cancel" | "windowed", "zip": path, "url": ...,
+"token_file": ..., "out": folder, ...}; writes out/result.json. `BLENDER_USER_EXTENSIONS` (set
+by the test) keeps the install in a temporary folder. In background mode `bpy.app.timers`
+never fire, so the propagation timer (`operators.poll_runs`) is called here in a loop, as
+Blender would.
 """
 
 from __future__ import annotations
@@ -180,7 +181,51 @@ def mode_cancel(job: dict) -> dict:
     return result
 
 
+def mode_windowed(job: dict) -> dict:
+    """A linear EXR plate whose data window is off the display window's centre, as an image
+    sequence: a click in Blender's pixels, the preview, propagation, the import and the
+    compositor's render."""
+    install(job)
+    ops = sys.modules[MODULE + ".operators"]
+    scene = bpy.context.scene
+    props = scene.mattetrack
+    out = Path(job["out"])
+    image = bpy.data.images.load(job["first_plate_file"], check_existing=False)
+    image.source = "SEQUENCE"
+    scene.frame_start = 1
+    assert bpy.ops.mattetrack.connect(image=image.name) == {"FINISHED"}, props.message
+    probe = bpy.data.images.load(job["first_plate_file"], check_existing=False)
+    probe.pixels[0]  # loads it
+    result = {"plate_image_size": list(probe.size), "size": [props.width, props.height],
+              "delta": ops.frame_delta(props)}
+    bpy.data.images.remove(probe)
+    assert bpy.ops.mattetrack.add_object(name="blob") == {"FINISHED"}, props.message
+    x, y = job["click_blender"]
+    assert bpy.ops.mattetrack.add_point(x=x, y=y, frame=job["file_frame"]) == {"FINISHED"}, \
+        props.message
+    preview = bpy.data.images[ops.PREVIEW]
+    result["preview"] = {"size": list(preview.size), "channels": preview.channels}
+    _pixels(preview, out / "preview.f32")
+    props.output = job["output"]
+    assert bpy.ops.mattetrack.propagate() == {"FINISHED"}, props.message
+    _drive(ops, scene)
+    result["state"], result["message"] = props.state, props.message
+    result["mattes_image"] = ops.compositor.MATTES in bpy.data.images
+    assert bpy.ops.mattetrack.build_compositor() == {"FINISHED"}, props.message
+    scene.render.image_settings.file_format = "OPEN_EXR"
+    scene.render.image_settings.color_depth = "32"
+    renders = {}
+    for f in job["render_scene_frames"]:
+        scene.frame_set(f)
+        scene.render.filepath = str(out / f"render.{f}.exr")
+        bpy.ops.render.render(write_still=True)
+        renders[str(f)] = scene.render.filepath
+    result["renders"] = renders
+    return result
+
+
 if __name__ == "__main__":
     job = json.loads(Path(sys.argv[-1]).read_text())
-    got = {"install": mode_install, "flow": mode_flow, "cancel": mode_cancel}[job["mode"]](job)
+    got = {"install": mode_install, "flow": mode_flow, "cancel": mode_cancel,
+           "windowed": mode_windowed}[job["mode"]](job)
     (Path(job["out"]) / "result.json").write_text(json.dumps(got, indent=1))

@@ -344,3 +344,84 @@ def test_image_sequence_source_and_cancel(server, service_root, extension_zip, t
     if got["state"] == "done":
         assert len(list(out_dir.glob("m.*.exr"))) == N_FRAMES
     mc.Client(url, server[1]).close_session(got["session"])
+
+
+def _windowed_plate(root: Path, box: tuple[int, int, int, int]) -> Path:
+    """root/windowed/plate.1001-1008.exr: the plate's frames stored on data window `box` (x, y,
+    width, height from the display window's corner) inside its 320x180 display window."""
+    folder = root / "windowed"
+    folder.mkdir(exist_ok=True)
+    x, y, w, h = box
+    for f in range(FIRST, FIRST + N_FRAMES):
+        pixels, _ = read_exr(root / "plate" / f"plate.{f}.exr")
+        spec = oiio.ImageSpec(w, h, 3, "half")
+        spec.x, spec.y = x, y
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, W, H
+        path = str(folder / f"plate.{f}.exr")
+        out = oiio.ImageOutput.create(path)
+        assert out.open(path, spec), oiio.geterror()
+        out.write_image(np.ascontiguousarray(pixels[y:y + h, x:x + w]))
+        out.close()
+    return folder
+
+
+def test_a_plate_with_an_offset_data_window(server, service_root, extension_zip, token_file,
+                                            tmp_path: Path):
+    """A linear EXR plate whose data window (250x150 at (40, 12) in 320x180) is off the display
+    window's centre. Blender shows the data window alone: the click lands on the plate pixel
+    under it, the preview is the data window's, and the imported mattes (on the plate's data
+    window, the default) sit on the plate in the compositor's render."""
+    url, _ = server
+    root, truth = service_root
+    box = (40, 12, 250, 150)
+    folder = _windowed_plate(root, box)
+    x, y_top = click_point(truth[0])
+    assert box[0] < x < box[0] + box[2] and box[1] < y_top < box[1] + box[3]
+    out_dir = root / "blender_windowed"
+    got = run_bpy({"mode": "windowed", "zip": str(extension_zip), "url": url,
+                   "token_file": token_file, "first_plate_file": str(folder / f"plate.{FIRST}.exr"),
+                   # Blender's pixels: the data window's, origin bottom-left
+                   "click_blender": [x - box[0], box[3] - (y_top - box[1])],
+                   "file_frame": FIRST, "output": str(out_dir / "m.####.exr"),
+                   "render_scene_frames": [1, 5]}, tmp_path)
+    # Blender loads the data window as the image (the fact behind all of this).
+    assert got["plate_image_size"] == [box[2], box[3]] and got["size"] == [W, H]
+    client = mc.Client(url, server[1])
+    sessions = [s for s in client.sessions() if s["plate"] == str(folder / "plate.####.exr")]
+    (described,) = client.session(sessions[-1]["session"])["objects"]
+    ((px, py),) = described["prompts"][0]["points"]
+    assert abs(px - x) <= 1e-3 and abs(py - y_top) <= 1e-3  # the plate pixel clicked
+    assert client.plate_window(sessions[-1]["session"], FIRST) == {
+        "frame": FIRST, "display": [W, H], "data": list(box)}
+
+    # The preview: the data window's pixels, the overlay on the blob there.
+    assert got["preview"]["size"] == [box[2], box[3]]
+    pixels = np.fromfile(tmp_path / "out" / "preview.f32", np.float32).reshape(box[3], box[2], 4)
+    plain_sid = client.open_session(str(folder / "plate.####.exr"))["session"]
+    png = client.preview(plain_sid, FIRST, max_side=1024, window="data")
+    client.close_session(plain_sid)
+    plain = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_COLOR)[:, :, ::-1] / 255.0
+    tinted = np.abs(pixels[::-1, :, :3] - plain).max(axis=2) > 0.05
+    blob = truth[0][box[1]:box[1] + box[3], box[0]:box[0] + box[2]] >= 0.5
+    assert (tinted & blob).sum() / (tinted | blob).sum() > 0.8
+
+    # Mattes on the plate's data window, as Blender loads the plate.
+    assert got["state"] == "done", got["message"]
+    assert got["mattes_image"]
+    for scene_frame in (1, 5):
+        file_frame = scene_frame + FIRST - 1
+        render, _ = read_exr(got["renders"][str(scene_frame)])
+        matte_in = oiio.ImageInput.open(str(out_dir / f"m.{file_frame}.exr"))
+        spec = matte_in.spec()
+        assert (spec.x, spec.y, spec.width, spec.height) == box  # the plate's data window
+        matte = matte_in.read_image("float")[:, :, 0]
+        matte_in.close()
+        plate = read_exr(folder / f"plate.{file_frame}.exr")[0][:, :, :3]
+        inside, outside = matte >= 0.999, matte <= 0.001
+        assert inside.sum() > 300 and outside.sum() > 10000
+
+        # Blender centres the data window in the frame: plate and mattes together.
+        sx, sy = (W - box[2]) // 2, (H - box[3]) // 2
+        seen = render[sy:sy + box[3], sx:sx + box[2], :3]
+        assert np.abs(seen[inside] - plate[inside]).max() < 2e-3
+        assert np.abs(seen[outside] - BACKGROUND).max() < 2e-3
