@@ -497,8 +497,6 @@ def test_merge_and_cryptomatte_from_the_command_line(exr_shot, tmp_path):
     [
         (["--merge"], "m.####.png", "--merge: needs EXR output"),
         (["--cryptomatte"], "m.####.png", "--cryptomatte: needs EXR output"),
-        # A merge keeps the plate's windows; matte-only files are Blender's path.
-        (["--merge", "--window", "display"], "m.####.exr", "--window display: not with --merge"),
         (["--merge", "--blender-cryptomatte"], "m.####.exr",
          "--blender-cryptomatte: only with --merge and --cryptomatte"),
     ],

@@ -35,7 +35,7 @@ void write_exr(const std::string& path, const MatteSpec& spec) {
 
 void merge_exr(const std::string& plate, const std::string& path, const MatteSpec& spec,
                const std::string& part_name, const std::string& view, int extend_part,
-               bool part_named_cryptomatte) {
+               bool part_named_cryptomatte, bool on_display) {
     if (plate.empty()) value_error("plate path is empty");
     if (plate == path) value_error("the merged copy would overwrite the plate");
     check_name(part_name, "part");
@@ -47,7 +47,8 @@ void merge_exr(const std::string& plate, const std::string& path, const MatteSpe
         // Reading errors name the plate, writing errors the output; both messages say which.
         failure = capture(path, [&] {
             try {
-                run_merge(plate, job, part_name, view, extend_part, part_named_cryptomatte);
+                run_merge(plate, job, part_name, view, extend_part, part_named_cryptomatte,
+                          on_display);
             } catch (const Rejected& e) {
                 throw Rejected(std::string("plate ") + plate + ": " + e.what());
             }
@@ -110,9 +111,10 @@ void bind_exr(pybind11::module_& m) {
 
     m.def("merge_exr", &merge_exr, py::arg("plate"), py::arg("path"), py::arg("spec"),
           py::arg("part_name") = "mattetrack", py::arg("view") = "", py::arg("extend_part") = -1,
-          py::arg("part_named_cryptomatte") = false,
+          py::arg("part_named_cryptomatte") = false, py::arg("on_display") = false,
           "Copy `plate` to `path` with matte channels added, every original bit kept;\n"
-          "part_named_cryptomatte: the Cryptomatte also typed '<part>.<type>' (Blender).");
+          "part_named_cryptomatte: the Cryptomatte also typed '<part>.<type>' (Blender);\n"
+          "on_display: parts whose data window is not the display window moved onto it.");
 
     m.def("validate_exr", &validate_exr, py::arg("path"),
           "Open `path` with OpenEXR, read every part's header and pixels; ValueError('<path>: ...')\n"

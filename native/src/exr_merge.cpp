@@ -22,6 +22,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -114,12 +115,109 @@ class PlateRows {
     std::vector<std::vector<char>> buffers_;
 };
 
+// A part's pixels on the display window: each channel's samples at its own type, zero where the
+// data window does not reach, cropped where it goes past (`on_display` merges, for Blender).
+class DisplayPixels {
+  public:
+    DisplayPixels(Imf::MultiPartInputFile& in, int part, const std::string& type) {
+        const Imf::Header& h = in.header(part);
+        display_ = h.displayWindow();
+        const Imath::Box2i dw = h.dataWindow();
+        const int64_t dw_w = int64_t(dw.max.x) - dw.min.x + 1;
+        const int64_t dw_h = int64_t(dw.max.y) - dw.min.y + 1;
+        Imf::FrameBuffer frame;
+        size_t count = 0;
+        for (auto it = h.channels().begin(); it != h.channels().end(); ++it) ++count;
+        std::vector<std::vector<char>> read(count);
+        size_t c = 0;
+        for (auto it = h.channels().begin(); it != h.channels().end(); ++it, ++c) {
+            const Imf::Channel& ch = it.channel();
+            if (ch.xSampling != 1 || ch.ySampling != 1) {
+                throw Rejected(std::string("channel '") + it.name() +
+                               "' is subsampled; it cannot move onto the display window");
+            }
+            const size_t size = ch.type == Imf::HALF ? 2 : 4;
+            read[c].assign(size_t(dw_w * dw_h) * size, 0);
+            const auto base = reinterpret_cast<std::intptr_t>(read[c].data()) -
+                              std::intptr_t(dw.min.x) * std::intptr_t(size) -
+                              std::intptr_t(dw.min.y) * std::intptr_t(size_t(dw_w) * size);
+            frame.insert(it.name(), Imf::Slice(ch.type, reinterpret_cast<char*>(base), size,
+                                               size_t(dw_w) * size));
+            names_.push_back(it.name());
+            types_.push_back(ch.type);
+        }
+        if (type == Imf::SCANLINEIMAGE) {
+            Imf::InputPart src(in, part);
+            src.setFrameBuffer(frame);
+            src.readPixels(dw.min.y, dw.max.y);
+        } else {  // the full-resolution level of a tiled (or mip-mapped) part
+            Imf::TiledInputPart src(in, part);
+            src.setFrameBuffer(frame);
+            src.readTiles(0, src.numXTiles(0) - 1, 0, src.numYTiles(0) - 1, 0, 0);
+        }
+        const int64_t w = width(), hgt = height();
+        const Imath::Box2i both(Imath::V2i(std::max(dw.min.x, display_.min.x),
+                                           std::max(dw.min.y, display_.min.y)),
+                                Imath::V2i(std::min(dw.max.x, display_.max.x),
+                                           std::min(dw.max.y, display_.max.y)));
+        for (size_t k = 0; k < read.size(); ++k) {
+            const size_t size = types_[k] == Imf::HALF ? 2 : 4;
+            pixels_.emplace_back(size_t(w * hgt) * size, 0);
+            if (both.min.x > both.max.x || both.min.y > both.max.y) continue;
+            const size_t run = size_t(both.max.x - both.min.x + 1) * size;
+            for (int y = both.min.y; y <= both.max.y; ++y) {
+                const char* from = read[k].data() +
+                                   (size_t(y - dw.min.y) * size_t(dw_w) +
+                                    size_t(both.min.x - dw.min.x)) * size;
+                char* to = pixels_[k].data() + (size_t(y - display_.min.y) * size_t(w) +
+                                                size_t(both.min.x - display_.min.x)) * size;
+                std::copy(from, from + run, to);
+            }
+        }
+    }
+
+    int64_t width() const { return int64_t(display_.max.x) - display_.min.x + 1; }
+    int64_t height() const { return int64_t(display_.max.y) - display_.min.y + 1; }
+
+    // Slices of every channel, addressed by absolute display-window coordinates.
+    void insert(Imf::FrameBuffer& frame) const {
+        for (size_t k = 0; k < pixels_.size(); ++k) {
+            const size_t size = types_[k] == Imf::HALF ? 2 : 4;
+            const size_t y_stride = size_t(width()) * size;
+            const auto base = reinterpret_cast<std::intptr_t>(pixels_[k].data()) -
+                              std::intptr_t(display_.min.x) * std::intptr_t(size) -
+                              std::intptr_t(display_.min.y) * std::intptr_t(y_stride);
+            frame.insert(names_[k], Imf::Slice(types_[k], reinterpret_cast<char*>(base), size,
+                                               y_stride));
+        }
+    }
+
+  private:
+    Imath::Box2i display_;
+    std::vector<std::string> names_;
+    std::vector<Imf::PixelType> types_;
+    std::vector<std::vector<char>> pixels_;
+};
+
+// The header of a part moved onto its display window: scanline, its level 0 only, and a lossless
+// codec (a lossy one's own if it has one: it is already decoded, so re-encoding it would lose
+// bits twice; ZIP then).
+void move_header_onto_display(Imf::Header& header);
+
 // Codecs whose decode/encode round trip gives back every bit, so a part in one of them can be
 // rewritten with more channels (PXR24, B44 and DWA are lossy for some or all pixel types).
 bool lossless(Imf::Compression compression) {
     return compression == Imf::NO_COMPRESSION || compression == Imf::RLE_COMPRESSION ||
            compression == Imf::ZIPS_COMPRESSION || compression == Imf::ZIP_COMPRESSION ||
            compression == Imf::PIZ_COMPRESSION;
+}
+
+void move_header_onto_display(Imf::Header& header) {
+    header.dataWindow() = header.displayWindow();
+    if (header.hasTileDescription()) header.erase("tiles");
+    header.setType(Imf::SCANLINEIMAGE);
+    if (header.lineOrder() == Imf::RANDOM_Y) header.lineOrder() = Imf::INCREASING_Y;
+    if (!lossless(header.compression())) header.compression() = Imf::ZIP_COMPRESSION;
 }
 
 void add_channels(const MatteJob& job, Imf::Header& header) {
@@ -165,37 +263,57 @@ void add_part_named_cryptomatte(const MatteJob& job, const std::string& part,
 }  // namespace
 
 void run_merge(const std::string& plate, const MatteJob& job, const std::string& part_name,
-               const std::string& view, int extend_part, bool part_named_cryptomatte) {
+               const std::string& view, int extend_part, bool part_named_cryptomatte,
+               bool on_display) {
     const int64_t size = file_size(plate);
     check_magic(plate);
     Imf::MultiPartInputFile in(plate.c_str(), Imf::globalThreadCount());
     const int parts = in.parts();
     std::vector<Imf::Header> headers;
     std::vector<std::string> types;
+    // Parts moved onto their display window (on_display: Blender reads a data window as the whole
+    // image, so only a part on its display window lands where other readers put it), decoded.
+    std::vector<std::unique_ptr<DisplayPixels>> moved(static_cast<size_t>(parts));
     for (int part = 0; part < parts; ++part) {
         // Deep parts are refused as they are on input: nothing could have been tracked in them,
         // and their sample data cannot be checked like pixels.
         check_part_header(in, part, size);
         types.push_back(part_type(in.header(part), in.version()));
     }
+    if (on_display) {
+        for (int part = 0; part < parts; ++part) {
+            const Imf::Header& h = in.header(part);
+            if (h.dataWindow() != h.displayWindow()) {
+                moved[size_t(part)] = std::make_unique<DisplayPixels>(in, part,
+                                                                      types[size_t(part)]);
+            }
+        }
+    }
+    auto header_of = [&](int part) {
+        Imf::Header h = in.header(part);
+        if (moved[size_t(part)]) move_header_onto_display(h);
+        return h;
+    };
     // The mattes join the plate's own part (the one they were made from) when that part can be
     // rewritten exactly: then every reader of that part sees them, and a Cryptomatte sits with
     // its manifest, which readers that only look at one part (cryptomatte-api) need. Otherwise
     // (tiled or mip-mapped parts, lossy codecs) they go to a part of their own.
     const bool extend = extend_part >= 0 && extend_part < parts &&
-                        types[size_t(extend_part)] == Imf::SCANLINEIMAGE &&
-                        lossless(in.header(extend_part).compression()) &&
-                        in.header(extend_part).dataWindow() == job.data;
+                        (moved[size_t(extend_part)] ||
+                         (types[size_t(extend_part)] == Imf::SCANLINEIMAGE &&
+                          lossless(in.header(extend_part).compression()))) &&
+                        header_of(extend_part).dataWindow() == job.data;
     {
         // Chunks copied as they are would carry damage into the copy unseen: decode every part
         // that is not decoded while writing (single-threaded, see run_validate) before writing.
         Imf::MultiPartInputFile check(plate.c_str(), 0);
         for (int part = 0; part < parts; ++part) {
-            if (!(extend && part == extend_part)) read_part(check, part);
+            if (!(extend && part == extend_part) && !moved[size_t(part)]) read_part(check, part);
         }
     }
     for (int part = 0; part < parts; ++part) {
-        Imf::Header header = in.header(part);
+        Imf::Header header = header_of(part);
+        if (moved[size_t(part)]) types[size_t(part)] = Imf::SCANLINEIMAGE;
         if (extend && part == extend_part) add_channels(job, header);
         if (parts > 1 || !extend) {
             // A multi-part file needs a name and a type on every part; a single-part plate gains
@@ -224,19 +342,39 @@ void run_merge(const std::string& plate, const MatteJob& job, const std::string&
         const Imf::Header& holder = extend ? headers[size_t(extend_part)] : headers.back();
         add_part_named_cryptomatte(job, holder.hasName() ? holder.name() : "", headers);
     }
+    // A moved part's own channels come from memory, for the rows the writer asks for.
+    auto from_memory = [&](int part) {
+        const DisplayPixels* pixels = moved[size_t(part)].get();
+        return [pixels](Imf::FrameBuffer& frame, int, int) { pixels->insert(frame); };
+    };
     if (extend && parts == 1) {  // stays a single-part file
         Imf::OutputFile out(job.path.c_str(), headers.front(), Imf::globalThreadCount());
-        Imf::InputPart src(in, 0);
-        write_matte_pixels(out, job, PlateRows(src));
+        if (moved[0]) {
+            write_matte_pixels(out, job, from_memory(0));
+        } else {
+            Imf::InputPart src(in, 0);
+            write_matte_pixels(out, job, PlateRows(src));
+        }
         return;
     }
     Imf::MultiPartOutputFile out(job.path.c_str(), headers.data(), int(headers.size()),
                                  /*overrideSharedAttributes=*/false, Imf::globalThreadCount());
     for (int part = 0; part < parts; ++part) {
+        const DisplayPixels* pixels = moved[size_t(part)].get();
         if (extend && part == extend_part) {
-            Imf::InputPart src(in, part);
             Imf::OutputPart dst(out, part);
-            write_matte_pixels(dst, job, PlateRows(src));
+            if (pixels) {
+                write_matte_pixels(dst, job, from_memory(part));
+            } else {
+                Imf::InputPart src(in, part);
+                write_matte_pixels(dst, job, PlateRows(src));
+            }
+        } else if (pixels) {
+            Imf::OutputPart dst(out, part);
+            Imf::FrameBuffer frame;
+            pixels->insert(frame);
+            dst.setFrameBuffer(frame);
+            dst.writePixels(int(pixels->height()));
         } else {
             copy_part(in, out, part, types[size_t(part)]);
         }

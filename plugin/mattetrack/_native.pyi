@@ -59,10 +59,14 @@ def merge_exr(
     view: str = "",
     extend_part: int = -1,
     part_named_cryptomatte: bool = False,
+    on_display: bool = False,
 ) -> None:
     """Copy the EXR `plate` to exactly `path` with the channels of `spec` (as write_exr writes
     them) added. part_named_cryptomatte: the Cryptomatte is also typed "<part>.<type>" after the
-    named part holding it, as Blender names that part's layers.
+    named part holding it, as Blender names that part's layers. on_display: every part whose
+    data window is not its display window is moved onto it (zero outside its data window,
+    cropped past it; scanline, full resolution, a lossy codec replaced by ZIP), so that Blender,
+    which shows a data window as the whole image, shows the plate where other readers do.
 
     They join part `extend_part` when it is scanline, lossless (none, rle, zips, zip, piz) and has
     `data_window`: that part is decoded and re-encoded in its own pixel types. Otherwise they go

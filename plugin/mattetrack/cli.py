@@ -185,7 +185,9 @@ def _track_arguments(track: argparse.ArgumentParser) -> None:
         choices=("data", "display"),
         default="data",
         help="EXR mattes on the plate's data window (default; Nuke) or on its display window "
-        "(for Blender, which ignores a data window's offset)",
+        "(for Blender, which ignores a data window's offset); with --merge, display also moves "
+        "the plate's parts onto their display window (decoded and re-encoded, a lossy codec as "
+        "ZIP, full resolution only), so Blender shows the plate where Nuke does",
     )
     track.add_argument(
         "--blender-cryptomatte",

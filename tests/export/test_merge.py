@@ -309,3 +309,120 @@ def test_subsampled_luminance_chroma_plate_is_kept(tmp_path: Path):
         assert after[name][1:] == (xs, ys)
         np.testing.assert_array_equal(after[name][0].view(np.uint16), px.view(np.uint16))
     np.testing.assert_array_equal(after["dog.A"][0], matte)
+
+
+# -- on_display: plate parts moved onto their display window (the Blender path) ----------------
+def display_pixels(path: Path, part: int = 0) -> np.ndarray:
+    """(display h, w, channels) float32 of a part as OpenImageIO puts it on the display window
+    (zero outside the data window)."""
+    buf = oiio.ImageBuf(str(path), part, 0)
+    spec = buf.spec()
+    roi = oiio.ROI(spec.full_x, spec.full_x + spec.full_width, spec.full_y,
+                   spec.full_y + spec.full_height, 0, 1, 0, spec.nchannels)
+    return buf.get_pixels(oiio.FLOAT, roi)
+
+
+def merge_on_display(plate: Path, out: Path, part: int = 0,
+                     blender: bool = False) -> dict[str, np.ndarray]:
+    _, display, view = windows(plate, part)
+    mattes = mattes_over(display)
+    merge_matte_exr(plate, out, mattes, display, display, half=False, view=view, part=part,
+                    cryptomatte=Cryptomatte(["dog", "car"]), on_display=True,
+                    part_named_cryptomatte=blender)
+    return mattes
+
+
+def assert_on_display(plate: Path, out: Path, part: int = 0) -> None:
+    """Part `part` of `out` is on its display window, scanline, and holds the plate's channels
+    exactly where OpenImageIO put them (bit for bit, NaNs too)."""
+    data, display, _ = windows(out, part)
+    assert data == display
+    before, after = display_pixels(plate, part), display_pixels(out, part)
+    names = oiio.ImageInput.open(str(plate)).spec(part, 0).channelnames
+    out_names = list(oiio.ImageInput.open(str(out)).spec(part, 0).channelnames)
+    got = after[:, :, [out_names.index(n) for n in names]]
+    np.testing.assert_array_equal(got.view(np.uint32), before.view(np.uint32))
+
+
+@pytest.mark.parametrize(("origin", "size"), [((40, 20), (150, 60)), ((-16, -8), (200, 110))],
+                         ids=["inside", "overscan"])
+def test_on_display_moves_an_offset_plate_onto_its_display_window(tmp_path: Path, image_writer,
+                                                                  origin, size):
+    """An off-centre data window (and one past the display window: cropped) becomes the display
+    window: the plate's pixels where every reader puts them, zero around, the mattes in its part
+    and the Cryptomatte decoding to them."""
+    rng = np.random.default_rng(3)
+    plate = tmp_path / "plate.exr"
+    image_writer(plate, rng.random((size[1], size[0], 3)).astype(np.float32), "half",
+                 origin=origin, display=(0, 0, 160, 90), attrs={"compression": "zip"})
+    out = tmp_path / "merged.exr"
+    mattes = merge_on_display(plate, out)
+    assert_on_display(plate, out)
+    assert len(headers(out)) == 1  # the mattes joined the plate's part
+    got = added_channels(out)
+    np.testing.assert_array_equal(got["dog.A"], mattes["dog.A"])
+    found = cryptomatte_api.Cryptomatte.load(str(out))
+    np.testing.assert_array_equal(np.asarray(found[0].mask("dog")).reshape(90, 160),
+                                  got["dog.A"])
+    # Without on_display the plate keeps its windows (the default, Nuke's).
+    kept = tmp_path / "kept.exr"
+    merge(plate, kept)
+    assert windows(kept)[0] == windows(plate)[0]
+
+
+def test_on_display_rewrites_a_lossy_offset_part_and_copies_the_rest(tmp_path: Path):
+    """In a two-part plate, a B44A part off its display window becomes a ZIP scanline part on
+    it, its decoded values kept; the part already on its display window is copied untouched."""
+    rng = np.random.default_rng(4)
+    plate = tmp_path / "plate.exr"
+    specs = []
+    for name, channels, origin, size, comp in (
+            ("beauty", ("R", "G", "B"), (0, 0), (160, 90), "zip"),
+            ("lossy", ("lossy.R", "lossy.G", "lossy.B"), (30, 25), (100, 50), "b44a")):
+        spec = oiio.ImageSpec(size[0], size[1], 3, "half")
+        spec.x, spec.y = origin
+        spec.full_x, spec.full_y, spec.full_width, spec.full_height = 0, 0, 160, 90
+        spec.channelnames = channels
+        spec.attribute("name", name)
+        spec.attribute("compression", comp)
+        specs.append(spec)
+    writer = oiio.ImageOutput.create(str(plate))
+    assert writer.open(str(plate), tuple(specs)), writer.geterror()
+    for i, spec in enumerate(specs):
+        if i:
+            assert writer.open(str(plate), spec, "AppendSubimage"), writer.geterror()
+        writer.write_image(rng.random((spec.height, spec.width, 3)).astype(np.float32))
+    writer.close()
+    out = tmp_path / "merged.exr"
+    merge_on_display(plate, out)
+    before, after = pixels(plate), pixels(out)
+    assert all(after[k] == v for k, v in before.items() if k[0] == 0)  # untouched
+    assert_on_display(plate, out, 1)
+    parts = headers(out)
+    assert "B44A" in headers(plate)[1]["compression"].upper()
+    assert "ZIP" in parts[1]["compression"].upper()
+
+
+def test_on_display_rewrites_a_tiled_offset_plate_as_scanlines(tmp_path: Path, image_writer):
+    rng = np.random.default_rng(5)
+    plate = tmp_path / "tiled.exr"
+    image_writer(plate, rng.random((64, 96, 3)).astype(np.float32), "half", origin=(40, 12),
+                 display=(0, 0, 160, 90), tile=(32, 32), attrs={"compression": "zip"})
+    assert next(iter(pixels(plate).values()))[0][4] == 32  # really tiled
+    out = tmp_path / "merged.exr"
+    merge_on_display(plate, out)
+    assert_on_display(plate, out)
+    assert next(iter(pixels(out).values()))[0][4] == 0  # scanlines
+    assert len(headers(out)) == 1  # so the mattes joined it
+
+
+def test_on_display_moves_the_beachball_plate(shared_data: Path, tmp_path: Path):
+    """The real stereo sample: every part of Beachball's single-part file, data window 911x876
+    at (654, 245) of 2048x1556, on its display window with each channel where OpenImageIO puts
+    it; the mattes join it."""
+    plate = shared_data / "exr-samples" / "Beachball" / "singlepart.0001.exr"
+    out = tmp_path / "merged.exr"
+    mattes = merge_on_display(plate, out, blender=True)
+    assert_on_display(plate, out)
+    np.testing.assert_array_equal(added_channels(out)["dog.A"], mattes["dog.A"])
+    assert any("rgba.MatteTrack" in v for v in headers(out)[0].values())

@@ -7,6 +7,8 @@ JOBS.json: [{"path": EXR, "layer": Cryptomatte type name, "name": object, "size"
 CryptomatteV2 node (source Image, that layer, matte id = the object's name) whose Matte output
 is the group's output, rendered at `size` (the file's display window) and written to `out`
 (float32 RGBA). Prints one JSON line per job: {"out", "layers": the layer names the node offers}.
+A job with "socket" instead renders that output of an Image node on the file (the plate's own
+pixels as Blender places them; {"out", "sockets"}).
 """
 
 import json
@@ -15,7 +17,39 @@ import sys
 import bpy
 
 
+def show(job: dict) -> dict:
+    """The image's own pixels as Blender places them: its Image node's `socket` output (the
+    first with the name, for a multilayer file's layer) rendered at `size`."""
+    scene = bpy.context.scene
+    image = bpy.data.images.load(job["path"], check_existing=False)
+    tree = bpy.data.node_groups.new("show", "CompositorNodeTree")
+    scene.compositing_node_group = tree
+    node = tree.nodes.new("CompositorNodeImage")
+    node.image = image
+    sockets = [o.name for o in node.outputs]
+    tree.interface.new_socket("Image", in_out="OUTPUT", socket_type="NodeSocketColor")
+    out = tree.nodes.new("NodeGroupOutput")
+    tree.links.new(node.outputs[job["socket"]], out.inputs[0])
+    _render(scene, job)
+    bpy.data.node_groups.remove(tree)
+    bpy.data.images.remove(image)
+    return {"out": job["out"], "sockets": sockets}
+
+
+def _render(scene, job: dict) -> None:
+    render = scene.render
+    render.resolution_x, render.resolution_y = job["size"]
+    render.resolution_percentage = 100
+    render.engine = "BLENDER_WORKBENCH"
+    render.image_settings.file_format = "OPEN_EXR"
+    render.image_settings.color_depth = "32"
+    render.filepath = job["out"]
+    bpy.ops.render.render(write_still=True)
+
+
 def pick(job: dict) -> dict:
+    if "socket" in job:
+        return show(job)
     scene = bpy.context.scene
     image = bpy.data.images.load(job["path"], check_existing=False)
     tree = bpy.data.node_groups.new("pick", "CompositorNodeTree")
@@ -32,14 +66,7 @@ def pick(job: dict) -> dict:
     tree.interface.new_socket("Matte", in_out="OUTPUT", socket_type="NodeSocketColor")
     out = tree.nodes.new("NodeGroupOutput")
     tree.links.new(node.outputs["Matte"], out.inputs[0])
-    render = scene.render
-    render.resolution_x, render.resolution_y = job["size"]
-    render.resolution_percentage = 100
-    render.engine = "BLENDER_WORKBENCH"
-    render.image_settings.file_format = "OPEN_EXR"
-    render.image_settings.color_depth = "32"
-    render.filepath = job["out"]
-    bpy.ops.render.render(write_still=True)
+    _render(scene, job)
     bpy.data.node_groups.remove(tree)
     bpy.data.images.remove(image)
     return {"out": job["out"], "layers": offered}

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import OpenImageIO as oiio
 import pytest
 from bpy_harness import bpy_python
 
@@ -86,6 +87,8 @@ CASES = {
     "data window past the display window, --window display": (2, (-16, 8), (352, 200),
                                                               ["--window", "display"]),
     "merged into a single-part scanline plate": (2, (0, 0), (W, H), ["--merge"]),
+    "merged into an off-centre plate, --window display": (2, (10, 30), (250, 150),
+                                                          ["--merge", "--window", "display"]),
 }
 
 
@@ -180,3 +183,102 @@ def test_blender_finds_the_cryptomatte_of_a_merged_multipart_plate(multipart_wri
         decoded = cryptomatte_api.Cryptomatte.load(str(written))
         mask = np.asarray(decoded[0].mask(NAMES[0])).reshape(H, W)
         np.testing.assert_allclose(mask, _display_channel(written, NAMES[0]), atol=2e-3)
+
+
+def _kind_plate(write_oiio, folder: Path, kind: str) -> Path:
+    """Two frames of the synthetic shot as a tiled, a mip-mapped (tiled, every level) or a B44A
+    (lossy) single-part plate: kinds whose merged copy holds the mattes in a part of their own."""
+    folder.mkdir(parents=True)
+    for i, (rgb, _) in enumerate(render_shot(2, W, H, seed=2, motion_blur_samples=1)):
+        path = folder / f"plate.{FIRST + i}.exr"
+        if kind == "tiled":
+            write_oiio(path, rgb, "half", tile=(64, 64), attrs={"compression": "zip"})
+        elif kind == "B44A":
+            write_oiio(path, rgb, "half", attrs={"compression": "b44a"})
+        else:  # mip-mapped
+            src = oiio.ImageBuf(oiio.ImageSpec(W, H, 3, "float"))
+            src.set_pixels(oiio.ROI(), np.ascontiguousarray(rgb, np.float32))
+            config = oiio.ImageSpec()
+            config.attribute("maketx:filtername", "box")
+            config.tile_width = config.tile_height = 64
+            config.attribute("compression", "zip")
+            assert oiio.ImageBufAlgo.make_texture(oiio.MakeTxTexture, src, str(path), config), \
+                oiio.geterror()
+    return folder / "plate.####.exr"
+
+
+@pytest.mark.parametrize("kind", ["tiled", "mip-mapped", "B44A"])
+def test_blender_picks_back_a_merged_plate_whose_mattes_have_a_part_of_their_own(
+        image_writer, kind, tmp_path):
+    """Tiled, mip-mapped and lossy plates keep their part untouched and get the mattes and the
+    Cryptomatte in a part of their own: with `--blender-cryptomatte` Blender picks each object
+    back exactly; without it (as Nuke reads it) it finds the layer but picks nothing."""
+    plate = _kind_plate(image_writer, tmp_path / "plate", kind)
+    got = {}
+    for named in (False, True):
+        out = tmp_path / f"out{int(named)}" / "m.####.exr"
+        assert cli.main(["track", str(plate), *_masks(tmp_path, 2), "--cryptomatte", "--merge",
+                         "--range", f"{FIRST}-{FIRST}", "-o", str(out), "-q"]
+                        + (["--blender-cryptomatte"] if named else [])) == 0
+        written = out.parent / f"m.{FIRST}.exr"
+        inp = oiio.ImageInput.open(str(written))
+        parts = []
+        while inp.seek_subimage(len(parts), 0):
+            parts.append(inp.spec().getattribute("name"))
+        inp.close()
+        assert len(parts) == 2, parts  # the plate's part, untouched, and the mattes'
+        layer = f"{parts[1]}.MatteTrack" if named else "MatteTrack"
+        jobs = [{"path": str(written), "layer": layer, "name": name, "size": [W, H],
+                 "out": str(tmp_path / f"p{int(named)}{name}.exr")} for name in NAMES[:2]]
+        got[named] = (written, _picks(jobs, tmp_path))
+    for name, pick in zip(NAMES[:2], got[False][1], strict=True):
+        assert _render(pick["out"]).max() == 0.0, name
+    written, picks = got[True]
+    for name, pick in zip(NAMES[:2], picks, strict=True):
+        ours, theirs = _display_channel(written, name), _render(pick["out"])
+        assert ours.max() > 0.99
+        union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
+        assert ((ours >= 0.5) & (theirs >= 0.5)).sum() / union >= 0.99, (kind, name)
+        assert np.abs(ours - theirs).max() < 2e-3, (kind, name)
+
+
+@pytest.mark.parametrize("window", ["data", "display"])
+def test_blender_shows_a_merged_off_centre_plate_where_openimageio_does(image_writer, window,
+                                                                         tmp_path):
+    """`--merge --window display` moves the plate onto its display window: Blender's render of
+    the merged file's own pixels is the plate as OpenImageIO reads it on the display window. As
+    Nuke reads it (the default) Blender shows it centred instead."""
+    written = _track(image_writer, tmp_path, 1, (10, 30), (250, 150),
+                     ["--merge", "--window", window])
+    (shown,) = _picks([{"path": str(written), "socket": "Combined", "size": [W, H],
+                        "out": str(tmp_path / "shown.exr")}], tmp_path)
+    buf = oiio.ImageBuf(str(written))
+    theirs = oiio.ImageBuf(shown["out"]).get_pixels(oiio.FLOAT)[:, :, :3]
+    ours = buf.get_pixels(oiio.FLOAT, oiio.ROI(0, W, 0, H, 0, 1, 0, 3))
+    if window == "display":
+        assert np.abs(theirs - ours).max() < 2e-3
+    else:
+        assert np.abs(theirs - ours).max() > 0.1
+        # centred: x from (320 - 250) / 2 = 35, y from 15, where OpenImageIO has 10 and 30
+        np.testing.assert_allclose(theirs[15:165, 35:285], ours[30:180, 10:260], atol=2e-3)
+
+
+def test_blender_picks_back_the_beachball_plate_merged_on_its_display_window(shared_data,
+                                                                              tmp_path):
+    """The real stereo sample (a named single part, data window 911x876 at (654, 245) of
+    2048x1556): `--merge --window display --blender-cryptomatte` and Blender picks the ball
+    back where OpenImageIO has it."""
+    plate = shared_data / "exr-samples" / "Beachball" / "singlepart.####.exr"
+    out = tmp_path / "out" / "m.####.exr"
+    assert cli.main(["track", str(plate), "--point", "1100,700", "--cryptomatte", "--merge",
+                     "--window", "display", "--blender-cryptomatte", "--range", "1-1", "-o",
+                     str(out), "-q"]) == 0
+    written = tmp_path / "out" / "m.0001.exr"
+    (pick,) = _picks([{"path": str(written), "layer": "rgba.MatteTrack", "name": "object",
+                       "size": [2048, 1556], "out": str(tmp_path / "pick.exr")}], tmp_path)
+    ours = open_mattes(str(written), ["object"]).read(1)["object"]
+    theirs = _render(pick["out"])
+    assert ours.max() > 0.99
+    union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
+    assert ((ours >= 0.5) & (theirs >= 0.5)).sum() / union >= 0.99
+    assert np.abs(ours - theirs).max() < 2e-3

@@ -69,6 +69,7 @@ def merge_matte_exr(
     part_name: str = "mattetrack",
     in_place: bool = False,
     part_named_cryptomatte: bool = False,
+    on_display: bool = False,
 ) -> None:
     """Write a copy of the EXR `plate` to `path` with the mattes (and Cryptomatte) added.
 
@@ -84,7 +85,11 @@ def merge_matte_exr(
     (for files MatteTrack wrote, never input plates): the copy is then renamed over it once
     complete, as every output is. part_named_cryptomatte: the Cryptomatte also under the type
     "<part name>.<type>" when the part holding it has a name (Blender reads a named part's
-    layers as "<part>.<layer>"; docs/CONVENTIONS.md, "Blender").
+    layers as "<part>.<layer>"; docs/CONVENTIONS.md, "Blender"). on_display: every part whose
+    data window is not its display window is moved onto it (zero outside the data window,
+    cropped past it; scanline, full resolution, a lossy codec replaced by ZIP: not bit for bit),
+    so that Blender, which shows a data window as the whole image, shows the plate where other
+    readers do; give `data_window` = `display_window` then, and the mattes join the plate's part.
     """
     target = Path(path)
     source = Path(plate)
@@ -95,7 +100,8 @@ def merge_matte_exr(
     _atomic(target, lambda tmp: _native.merge_exr(str(source), str(tmp), spec,
                                                   part_name=part_name, view=view,
                                                   extend_part=part,
-                                                  part_named_cryptomatte=part_named_cryptomatte))
+                                                  part_named_cryptomatte=part_named_cryptomatte,
+                                                  on_display=on_display))
 
 
 def _native_spec(
@@ -238,6 +244,9 @@ def write_matte_frame_exr(options, output, shot, frame, channels, mattes, crypto
     header = imagefile.probe(shot.file(frame))
     if not header.is_exr:
         raise InputError(f": the plate {header.path} is not an EXR file", field="merge")
-    merge_matte_exr(header.path, path, data_window=header.data_window, view=header.view,
-                    part=header.part, part_named_cryptomatte=options.part_named_cryptomatte,
-                    **common)
+    on_display = options.window == "display"
+    merge_matte_exr(header.path, path,
+                    data_window=shot.display_window if on_display else header.data_window,
+                    view=header.view, part=header.part,
+                    part_named_cryptomatte=options.part_named_cryptomatte,
+                    on_display=on_display, **common)

@@ -53,7 +53,9 @@ class WriteOptions:
     matte's bounding box is the plate's); "display" on its display window (the mattes are made
     on it, so nothing is lost): Blender 5.0 reads an EXR's data window as the whole image and
     its compositor centres it, so only a file whose data window is its display window lands
-    where OpenImageIO and Nuke put it (docs/CONVENTIONS.md, "Blender").
+    where OpenImageIO and Nuke put it (docs/CONVENTIONS.md, "Blender"). With merge, "display"
+    also moves every plate part whose data window is not its display window onto it (decoded and
+    re-encoded: not bit for bit), so Blender shows the plate there too.
     """
 
     compression: str = DEFAULT_COMPRESSION

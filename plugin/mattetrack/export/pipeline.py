@@ -120,11 +120,6 @@ def plan_mattes(session, request: MatteRequest, frames: list[int] | None = None)
     if request.write.window not in WINDOWS:
         raise InputError(f"{request.write.window!r}: expected one of {', '.join(WINDOWS)}",
                          field="window")
-    if request.write.merge and request.write.window == "display":
-        # A merged file keeps the plate's parts and windows bit for bit; moving a plate onto its
-        # display window is another job (issue 22).
-        raise InputError(" display: not with --merge, which keeps the plate's own windows "
-                         "(write matte-only files for Blender)", field="window")
     plate_layers = _plate_layers(shot) if request.write.merge else set()
     _refuse_overwrites(shot, output, frames, session.input_files)
     crypto = None
