@@ -263,18 +263,20 @@ def test_blender_shows_a_merged_off_centre_plate_where_openimageio_does(image_wr
         np.testing.assert_allclose(theirs[15:165, 35:285], ours[30:180, 10:260], atol=2e-3)
 
 
-def test_blender_picks_back_the_beachball_plate_merged_on_its_display_window(shared_data,
-                                                                              tmp_path):
+@pytest.mark.parametrize(("sample", "part"), [("singlepart", "rgba"),
+                                              ("multipart", "rgba_right")])
+def test_blender_picks_back_the_beachball_plate_merged_on_its_display_window(
+        shared_data, tmp_path, sample, part):
     """The real stereo sample (a named single part, data window 911x876 at (654, 245) of
-    2048x1556): `--merge --window display --blender-cryptomatte` and Blender picks the ball
-    back where OpenImageIO has it."""
-    plate = shared_data / "exr-samples" / "Beachball" / "singlepart.####.exr"
+    2048x1556; or ten parts over two views): `--merge --window display --blender-cryptomatte`
+    and Blender picks the ball back where OpenImageIO has it."""
+    plate = shared_data / "exr-samples" / "Beachball" / f"{sample}.####.exr"
     out = tmp_path / "out" / "m.####.exr"
     assert cli.main(["track", str(plate), "--point", "1100,700", "--cryptomatte", "--merge",
                      "--window", "display", "--blender-cryptomatte", "--range", "1-1", "-o",
                      str(out), "-q"]) == 0
     written = tmp_path / "out" / "m.0001.exr"
-    (pick,) = _picks([{"path": str(written), "layer": "rgba.MatteTrack", "name": "object",
+    (pick,) = _picks([{"path": str(written), "layer": f"{part}.MatteTrack", "name": "object",
                        "size": [2048, 1556], "out": str(tmp_path / "pick.exr")}], tmp_path)
     ours = open_mattes(str(written), ["object"]).read(1)["object"]
     theirs = _render(pick["out"])
