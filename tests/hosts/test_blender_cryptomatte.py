@@ -195,6 +195,21 @@ def _kind_plate(write_oiio, folder: Path, kind: str) -> Path:
             write_oiio(path, rgb, "half", tile=(64, 64), attrs={"compression": "zip"})
         elif kind == "B44A":
             write_oiio(path, rgb, "half", attrs={"compression": "b44a"})
+        elif kind == "B44A stereo":  # multi-view: a part per view
+            specs = []
+            for view in ("left", "right"):
+                spec = oiio.ImageSpec(W, H, 3, "half")
+                spec.attribute("name", f"rgb_{view}")
+                spec.attribute("view", view)
+                spec.attribute("compression", "b44a")
+                specs.append(spec)
+            out = oiio.ImageOutput.create(str(path))
+            assert out.open(str(path), tuple(specs)), out.geterror()
+            for j, spec in enumerate(specs):
+                if j:
+                    assert out.open(str(path), spec, "AppendSubimage"), out.geterror()
+                out.write_image(np.ascontiguousarray(rgb, np.float32))
+            out.close()
         else:  # mip-mapped
             src = oiio.ImageBuf(oiio.ImageSpec(W, H, 3, "float"))
             src.set_pixels(oiio.ROI(), np.ascontiguousarray(rgb, np.float32))
@@ -207,12 +222,13 @@ def _kind_plate(write_oiio, folder: Path, kind: str) -> Path:
     return folder / "plate.####.exr"
 
 
-@pytest.mark.parametrize("kind", ["tiled", "mip-mapped", "B44A"])
+@pytest.mark.parametrize("kind", ["tiled", "mip-mapped", "B44A", "B44A stereo"])
 def test_blender_picks_back_a_merged_plate_whose_mattes_have_a_part_of_their_own(
         image_writer, kind, tmp_path):
-    """Tiled, mip-mapped and lossy plates keep their part untouched and get the mattes and the
-    Cryptomatte in a part of their own: with `--blender-cryptomatte` Blender picks each object
-    back exactly; without it (as Nuke reads it) it finds the layer but picks nothing."""
+    """Tiled, mip-mapped and lossy plates (a multi-view one too) keep their parts untouched and
+    get the mattes and the Cryptomatte in a part of their own: with `--blender-cryptomatte`
+    Blender picks each object back exactly; without it (as Nuke reads it) it finds the layer
+    but picks nothing."""
     plate = _kind_plate(image_writer, tmp_path / "plate", kind)
     got = {}
     for named in (False, True):
@@ -226,8 +242,9 @@ def test_blender_picks_back_a_merged_plate_whose_mattes_have_a_part_of_their_own
         while inp.seek_subimage(len(parts), 0):
             parts.append(inp.spec().getattribute("name"))
         inp.close()
-        assert len(parts) == 2, parts  # the plate's part, untouched, and the mattes'
-        layer = f"{parts[1]}.MatteTrack" if named else "MatteTrack"
+        # the plate's parts, untouched, and the mattes' (in the view tracked)
+        assert len(parts) == (3 if kind == "B44A stereo" else 2), parts
+        layer = f"{parts[-1]}.MatteTrack" if named else "MatteTrack"
         jobs = [{"path": str(written), "layer": layer, "name": name, "size": [W, H],
                  "out": str(tmp_path / f"p{int(named)}{name}.exr")} for name in NAMES[:2]]
         got[named] = (written, _picks(jobs, tmp_path))
@@ -284,3 +301,30 @@ def test_blender_picks_back_the_beachball_plate_merged_on_its_display_window(
     union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
     assert ((ours >= 0.5) & (theirs >= 0.5)).sum() / union >= 0.99
     assert np.abs(ours - theirs).max() < 2e-3
+
+
+def test_blender_picks_back_sidecars_of_a_plate_whose_data_window_moves(image_writer, tmp_path):
+    """A plate whose data window moves from frame to frame (a camera-tracked crop): with
+    `--window display` every frame's sidecar lands where OpenImageIO puts it, each object
+    picked back exactly on each frame."""
+    folder = tmp_path / "plate"
+    folder.mkdir()
+    boxes = [((10, 30), (250, 150)), ((60, 4), (240, 160))]
+    for i, (rgb, _) in enumerate(render_shot(2, W, H, seed=2, motion_blur_samples=1)):
+        (x, y), (w, h) = boxes[i]
+        image_writer(folder / f"plate.{FIRST + i}.exr", rgb[y:y + h, x:x + w], "half",
+                     origin=(x, y), display=(0, 0, W, H), attrs={"compression": "zip"})
+    out = tmp_path / "out" / "m.####.exr"
+    assert cli.main(["track", str(folder / "plate.####.exr"), *_masks(tmp_path, 2),
+                     "--cryptomatte", "--window", "display", "-o", str(out), "-q"]) == 0
+    for i in range(2):
+        written = tmp_path / "out" / f"m.{FIRST + i}.exr"
+        jobs = [{"path": str(written), "layer": "MatteTrack", "name": name, "size": [W, H],
+                 "out": str(tmp_path / f"pick{i}_{name}.exr")} for name in NAMES[:2]]
+        for name, pick in zip(NAMES[:2], _picks(jobs, tmp_path), strict=True):
+            ours = open_mattes(str(written), [name]).read(FIRST + i)[name]
+            theirs = _render(pick["out"])
+            assert ours.max() > 0.99, (i, name)
+            union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
+            assert ((ours >= 0.5) & (theirs >= 0.5)).sum() / union >= 0.99, (i, name)
+            assert np.abs(ours - theirs).max() < 2e-3, (i, name)

@@ -38,6 +38,7 @@ CASES = {
     "merged, tiled plate": (["--merge", "kind:tiled"], False),
     "merged, mip-mapped plate": (["--merge", "kind:mip-mapped"], False),
     "merged, B44A plate": (["--merge", "kind:B44A"], False),
+    "merged, B44A stereo plate": (["--merge", "kind:B44A stereo"], False),
 }
 
 
