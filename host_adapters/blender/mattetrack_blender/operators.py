@@ -16,6 +16,7 @@ import functools
 import json
 import os
 import tempfile
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -546,8 +547,39 @@ def _step(scene: bpy.types.Scene, run: Run) -> bool:
     return False
 
 
+# Send to farm per scene: the service reads every frame for the shot's cuts before it answers
+# (long for a 4K shot), so the request runs on a thread: {"thread", "reply" | "error"}.
+FARMS: dict[str, dict] = {}
+
+
+def _send_farm(client, sid: str, output: str, folder: str, result: dict) -> None:
+    try:
+        result["reply"] = client.send_to_farm(sid, output, folder)
+    except Exception as err:
+        result["error"] = str(err)
+
+
+def _step_farms() -> None:
+    for name, farm in list(FARMS.items()):
+        if farm["thread"].is_alive():
+            continue
+        del FARMS[name]
+        scene = bpy.data.scenes.get(name)
+        if scene is not None:
+            scene.mattetrack.message = (client_module().farm_summary(farm["reply"])
+                                        if "reply" in farm else f"farm job failed: "
+                                        f"{farm.get('error', '')}")
+
+
+def _start_timer() -> None:
+    if not bpy.app.timers.is_registered(poll_runs):
+        bpy.app.timers.register(poll_runs, first_interval=TIMER_INTERVAL)
+
+
 def poll_runs() -> float | None:
-    """The timer (bpy.app.timers): follows every run; None (stop) when none is left."""
+    """The timer (bpy.app.timers): follows every run and farm request; None (stop) when none
+    is left."""
+    _step_farms()
     for name, run in list(RUNS.items()):
         scene = bpy.data.scenes.get(name)
         try:
@@ -559,7 +591,7 @@ def poll_runs() -> float | None:
         if not alive:
             del RUNS[name]
     redraw()
-    return TIMER_INTERVAL if RUNS else None
+    return TIMER_INTERVAL if RUNS or FARMS else None
 
 
 class MATTETRACK_OT_propagate(bpy.types.Operator):
@@ -598,17 +630,22 @@ class MATTETRACK_OT_send_to_farm(bpy.types.Operator):
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
-        return bool(context.scene.mattetrack.session)
+        return bool(context.scene.mattetrack.session) and context.scene.name not in FARMS
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
         mc = client_module()
         props = context.scene.mattetrack
         output = output_pattern(props)
-        reply = get_client(context).send_to_farm(props.session, output,
-                                                 mc.farm_job_folder(output))
-        props.message = mc.farm_summary(reply)
-        self.report({"INFO"}, props.message)
+        result: dict = {}
+        result["thread"] = threading.Thread(
+            target=_send_farm, name="mattetrack-farm", daemon=True,
+            args=(get_client(context), props.session, output, mc.farm_job_folder(output),
+                  result))
+        FARMS[context.scene.name] = result
+        result["thread"].start()
+        props.message = "writing the farm job..."
+        _start_timer()
         return {"FINISHED"}
 
 

@@ -387,16 +387,31 @@ def _synced_output(nuke, node):
 
 
 def send_to_farm(nuke, node):
-    """Syncs, then writes the session as a farm job bundle beside the mattes (the service's
-    Send to farm); the status line says how many tasks and how to run or submit it."""
+    """Syncs, then has the service write the session as a farm job bundle beside the mattes on
+    a thread (it reads every frame for the shot's cuts: long for a 4K shot, so never on Nuke's
+    main thread); the status line then says how many tasks and how to run or submit it.
+    Returns the thread."""
     import mattetrack_client
 
     memory, output = _synced_output(nuke, node)
     client = make_client(node[URL].value(), timeout=60.0)
-    reply = client.send_to_farm(memory["session"], output,
-                                mattetrack_client.farm_job_folder(output))
-    set_status(node, mattetrack_client.farm_summary(reply))
-    return reply
+    thread = threading.Thread(target=farm_worker, name="mattetrack-farm", daemon=True,
+                              args=(nuke, node, client, memory["session"], output,
+                                    mattetrack_client.farm_job_folder(output)))
+    set_status(node, "writing the farm job...")
+    thread.start()
+    return thread
+
+
+def farm_worker(nuke, node, client, sid, output, folder):
+    import mattetrack_client
+
+    try:
+        reply = client.send_to_farm(sid, output, folder)
+    except Exception as err:
+        _later(nuke, set_status, node, f"farm job failed: {err}")
+        return
+    _later(nuke, set_status, node, mattetrack_client.farm_summary(reply))
 
 
 def _later(nuke, call, *args):

@@ -100,6 +100,9 @@ def mode_flow(job: dict) -> dict:
     props.output = job["output"]
     # Send to farm: the service writes the job bundle beside the mattes.
     assert bpy.ops.mattetrack.send_to_farm() == {"FINISHED"}, props.message
+    # On a thread (the service reads every frame for the cuts); the timer reports the end.
+    result["farm_at_once"] = props.message
+    _drive(ops, scene)
     result["farm"] = props.message
     assert bpy.ops.mattetrack.propagate() == {"FINISHED"}, props.message
     result["timer_registered"] = bpy.app.timers.is_registered(ops.poll_runs)

@@ -258,6 +258,7 @@ def test_click_preview_propagate_import_and_composite(server, service_root, exte
     assert (tinted & blob).sum() / (tinted | blob).sum() > 0.8
 
     # Send to farm: a bundle beside the mattes, its tasks' split and how to run it.
+    assert got["farm_at_once"] == "writing the farm job..."
     assert got["farm"].startswith(f"farm job: 1 task(s) over {N_FRAMES} frame(s)"), got["farm"]
     job = json.loads((out_dir / "farm_job" / "job.json").read_text())
     assert job["objects"] == ["blob"] and job["tasks"] == [[FIRST, FIRST + N_FRAMES - 1]]

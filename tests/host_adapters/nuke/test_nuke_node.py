@@ -375,7 +375,11 @@ def test_send_to_farm_writes_a_bundle_beside_the_mattes(nuke, plate, service_roo
     node = clicked_node(nuke, plate, truth, name="farm blob")
     out = f"{root}/nuke_farm/m.####.exr"
     node["mt_output"].setValue(out)
-    node["mt_send_to_farm"].execute()
+    # On a thread (the service reads every frame for the shot's cuts): the button returns at
+    # once, and the status line is set on Nuke's main thread when the bundle is written.
+    thread = mtnode.on_button(node, "send_to_farm", nuke)
+    assert node["mt_status"].value() == "writing the farm job..."
+    finish(nuke, thread)
     status = node["mt_status"].value()
     assert status.startswith(f"farm job: 1 task(s) over {N_FRAMES} frame(s)"), status
     assert "openjd run" in status
