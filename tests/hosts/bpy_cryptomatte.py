@@ -17,11 +17,20 @@ import sys
 import bpy
 
 
+def _load(job: dict):
+    """The file as an Image; with "colorspace" (e.g. Non-Color, how data passes are loaded)
+    instead of the one Blender picks (an EXR's chromaticities can make it ACES2065-1)."""
+    image = bpy.data.images.load(job["path"], check_existing=False)
+    if job.get("colorspace"):
+        image.colorspace_settings.name = job["colorspace"]
+    return image
+
+
 def show(job: dict) -> dict:
     """The image's own pixels as Blender places them: its Image node's `socket` output (the
     first with the name, for a multilayer file's layer) rendered at `size`."""
     scene = bpy.context.scene
-    image = bpy.data.images.load(job["path"], check_existing=False)
+    image = _load(job)
     tree = bpy.data.node_groups.new("show", "CompositorNodeTree")
     scene.compositing_node_group = tree
     node = tree.nodes.new("CompositorNodeImage")
@@ -51,7 +60,8 @@ def pick(job: dict) -> dict:
     if "socket" in job:
         return show(job)
     scene = bpy.context.scene
-    image = bpy.data.images.load(job["path"], check_existing=False)
+    image = _load(job)
+    colorspace = image.colorspace_settings.name
     tree = bpy.data.node_groups.new("pick", "CompositorNodeTree")
     scene.compositing_node_group = tree
     node = tree.nodes.new("CompositorNodeCryptomatteV2")
@@ -69,7 +79,7 @@ def pick(job: dict) -> dict:
     _render(scene, job)
     bpy.data.node_groups.remove(tree)
     bpy.data.images.remove(image)
-    return {"out": job["out"], "layers": offered}
+    return {"out": job["out"], "layers": offered, "colorspace": colorspace}
 
 
 if __name__ == "__main__":

@@ -328,3 +328,45 @@ def test_blender_picks_back_sidecars_of_a_plate_whose_data_window_moves(image_wr
             union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
             assert ((ours >= 0.5) & (theirs >= 0.5)).sum() / union >= 0.99, (i, name)
             assert np.abs(ours - theirs).max() < 2e-3, (i, name)
+
+
+@pytest.mark.parametrize("sample", ["DisplayWindow/t01.exr", "DisplayWindow/t02.exr",
+                                    "DisplayWindow/t03.exr", "DisplayWindow/t04.exr",
+                                    "ScanLines/Carrots.exr", "ScanLines/Desk.exr"])
+def test_blender_reads_merged_copies_of_the_sample_plates(shared_data, tmp_path, sample):
+    """Real plates (PIZ and ZIP; display windows offset, smaller and larger than the data
+    window) merged for Blender (`--merge --window display`): the object picked back through
+    Blender's node, and the plate's pixels where OpenImageIO puts them on the display window."""
+    plate = shared_data / "exr-samples" / sample
+    inp = oiio.ImageInput.open(str(plate))
+    spec = inp.spec()
+    inp.close()
+    w, h = spec.full_width, spec.full_height
+    point = f"{spec.full_x + w // 2},{spec.full_y + h // 2}"  # display-window pixels
+    out = tmp_path / "out" / "m.exr"
+    assert cli.main(["track", str(plate), "--point", f"{w // 2},{h // 2}", "--cryptomatte",
+                     "--merge", "--window", "display", "-o", str(out), "-q"]) == 0, point
+    (written,) = (tmp_path / "out").glob("*.exr")
+    # Blender loads an EXR in the colour space its chromaticities name (Carrots: ACES2065-1)
+    # and then converts every pass, ids included: load the Cryptomatte Non-Color, as data is.
+    jobs = [{"path": str(written), "layer": "MatteTrack", "name": "object", "size": [w, h],
+             "out": str(tmp_path / "as_loaded.exr")},
+            {"path": str(written), "layer": "MatteTrack", "name": "object", "size": [w, h],
+             "out": str(tmp_path / "pick.exr"), "colorspace": "Non-Color"},
+            {"path": str(written), "socket": "Combined", "size": [w, h],
+             "out": str(tmp_path / "shown.exr"), "colorspace": "Non-Color"}]
+    as_loaded, pick, shown = _picks(jobs, tmp_path)
+    frame = next(iter(open_mattes(str(written)).frames))
+    ours, theirs = open_mattes(str(written), ["object"]).read(frame)["object"], \
+        _render(pick["out"])
+    assert ours.max() > 0.99
+    rec709 = as_loaded["colorspace"] in ("Linear Rec.709", "Linear")
+    assert (_render(as_loaded["out"]).max() > 0.99) == rec709, as_loaded["colorspace"]
+    union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
+    assert ((ours >= 0.5) & (theirs >= 0.5)).sum() / union >= 0.99
+    assert np.abs(ours - theirs).max() < 2e-3
+    buf = oiio.ImageBuf(str(written))
+    plate_rgb = buf.get_pixels(oiio.FLOAT, oiio.ROI(spec.full_x, spec.full_x + w, spec.full_y,
+                                                    spec.full_y + h, 0, 1, 0, 3))
+    rendered = oiio.ImageBuf(shown["out"]).get_pixels(oiio.FLOAT)[:, :, :3]
+    assert np.abs(rendered - plate_rgb).max() < 2e-3 * max(1.0, float(np.abs(plate_rgb).max()))
