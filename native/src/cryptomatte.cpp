@@ -59,6 +59,26 @@ void rank_coverage(const std::vector<const float*>& coverage, const std::vector<
     const size_t objects = coverage.size();
     std::vector<float> ids(objects);
     for (size_t o = 0; o < objects; ++o) std::memcpy(&ids[o], &id_bits[o], 4);
+    if (objects == 1) {
+        // One object (the common shot): rank 0 is it wherever it has coverage, every other
+        // rank is empty. Branch-free and vectorised, where the general loop below took most of
+        // the Cryptomatte's cost for one object (docs/tuning.md, "Cryptomatte cost").
+        for (int r = 1; r < ranks; ++r) {
+            const size_t layer = size_t(r / 2) * 4 + size_t(r % 2) * 2;
+            std::fill(layers[layer], layers[layer] + count, 0.0f);
+            std::fill(layers[layer + 1], layers[layer + 1] + count, 0.0f);
+        }
+        const float* c = coverage[0];
+        float* id = layers[0];
+        float* cov = layers[1];
+        const float own = ids[0];
+        for (size_t i = 0; i < count; ++i) {
+            const bool present = c[i] > 0.0f;  // false for NaN, as below
+            id[i] = present ? own : 0.0f;
+            cov[i] = present ? c[i] : 0.0f;
+        }
+        return;
+    }
     // Small sorted top list per pixel: objects are few (tens at most), ranks 6.
     std::vector<float> top_cov(static_cast<size_t>(ranks));
     std::vector<float> top_id(static_cast<size_t>(ranks));

@@ -156,3 +156,27 @@ def test_only_the_rank_layers_the_objects_need(tmp_path: Path):
     decoded = cryptomatte_api.Cryptomatte.load(str(path))
     np.testing.assert_array_equal(
         np.asarray(decoded[0].mask("dog")).reshape(mattes["dog"].shape), mattes["dog"])
+
+
+@pytest.mark.parametrize("ranks", [2, 6])
+def test_one_object_fills_rank_zero_and_leaves_the_rest_empty(tmp_path: Path, ranks: int):
+    """The one-object path (a shot's usual case): rank 0 is the object's id and coverage
+    wherever it covers anything (negative coverage counts as none), every other rank is zero;
+    the decoder gives the matte back."""
+    (matte,) = discs(["dog"]).values()
+    matte[5, 6] = -0.25
+    path = tmp_path / "one.exr"
+    write_matte_exr(path, {"m0.A": matte}, BOX, BOX, cryptomatte=Cryptomatte(["dog"], ranks=ranks),
+                    half=False)
+    with OpenEXR.File(str(path), separate_channels=True) as f:
+        channels = {k: np.asarray(v.pixels) for k, v in f.channels().items()}
+    layers = [f"{TYPE_NAME}{i:02d}" for i in range((ranks + 1) // 2)]
+    own = np.float32(struct.unpack("<f", struct.pack("<I", cryptomatte_hash("dog")))[0])
+    covered = matte > 0
+    np.testing.assert_array_equal(channels[f"{layers[0]}.R"], np.where(covered, own, 0))
+    np.testing.assert_array_equal(channels[f"{layers[0]}.G"], np.where(covered, matte, 0))
+    empty = [f"{layers[0]}.B", f"{layers[0]}.A"] + [f"{lay}.{c}" for lay in layers[1:]
+                                                      for c in "RGBA"]
+    assert all(not channels[name].any() for name in empty)
+    decoded = decode(path)["dog"]
+    np.testing.assert_array_equal(decoded, np.where(covered, matte, 0))
