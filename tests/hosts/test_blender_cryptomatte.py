@@ -370,3 +370,32 @@ def test_blender_reads_merged_copies_of_the_sample_plates(shared_data, tmp_path,
                                                     spec.full_y + h, 0, 1, 0, 3))
     rendered = oiio.ImageBuf(shown["out"]).get_pixels(oiio.FLOAT)[:, :, :3]
     assert np.abs(rendered - plate_rgb).max() < 2e-3 * max(1.0, float(np.abs(plate_rgb).max()))
+
+
+def test_blender_picks_back_a_merged_plate_with_nan_and_inf_pixels(image_writer, tmp_path):
+    """A plate with NaN and infinite pixels (as OpenEXR's BrightRingsNanInf): they stay in the
+    plate's channels, bit for bit; the Cryptomatte beside them is picked back exactly."""
+    folder = tmp_path / "plate"
+    folder.mkdir()
+    for i, (rgb, _) in enumerate(render_shot(2, W, H, seed=2, motion_blur_samples=1)):
+        rgb = rgb.astype(np.float32)
+        rgb[5:9, 5:40] = np.nan
+        rgb[150:154, 250:300] = np.inf
+        rgb[160:164, 250:300] = -np.inf
+        image_writer(folder / f"plate.{FIRST + i}.exr", rgb, "half", attrs={"compression": "zip"})
+    out = tmp_path / "out" / "m.####.exr"
+    assert cli.main(["track", str(folder / "plate.####.exr"), *_masks(tmp_path, 2),
+                     "--cryptomatte", "--merge", "--range", f"{FIRST}-{FIRST}", "-o", str(out),
+                     "-q"]) == 0
+    written = tmp_path / "out" / f"m.{FIRST}.exr"
+    plate = oiio.ImageBuf(str(folder / f"plate.{FIRST}.exr")).get_pixels(oiio.HALF)
+    kept = oiio.ImageBuf(str(written)).get_pixels(oiio.HALF)[:, :, :3]
+    np.testing.assert_array_equal(kept.view(np.uint16), plate.view(np.uint16))
+    jobs = [{"path": str(written), "layer": "MatteTrack", "name": name, "size": [W, H],
+             "out": str(tmp_path / f"pick_{name}.exr")} for name in NAMES[:2]]
+    for name, pick in zip(NAMES[:2], _picks(jobs, tmp_path), strict=True):
+        ours, theirs = _display_channel(written, name), _render(pick["out"])
+        assert ours.max() > 0.99
+        union = ((ours >= 0.5) | (theirs >= 0.5)).sum()
+        assert ((ours >= 0.5) & (theirs >= 0.5)).sum() / union >= 0.99, name
+        assert np.abs(ours - theirs).max() < 2e-3, name
