@@ -9,7 +9,8 @@ steps (Schneider, "An algorithm for automatically fitting digitized curves", Gra
 
 Knots are spread by a smooth density along the outline (denser where it bends, `knot_density`),
 so the same count on the next frame puts them in corresponding places; `needed_count` finds the
-fewest knots that fit within the allowed distances.
+fewest knots that fit within the allowed distances. `fit_segment` is one segment in NumPy (the
+reference); `fit_distances` fits all of a shape's segments at once in the native module.
 
 Coordinates: (x, y) pixels, y down. A fitted frame of a shape is (n, 6) float64 rows
 (x, y, lx, ly, rx, ry): knot, incoming handle, outgoing handle, all absolute (docs/ARCHITECTURE.md).
@@ -173,11 +174,6 @@ def distinct_in_order(rel: np.ndarray, n: int) -> np.ndarray:
 # A fit is good when this share of the outline's points lie within their allowed distance: the
 # rest are pixel noise of the matte (fur, a jagged annotation) that an artist's shape smooths over.
 WITHIN_SHARE = 0.9
-
-
-def _span(a: int, b: int, n: int) -> np.ndarray:
-    """Indices a..b (inclusive) of a closed polyline of n points, wrapping past the end."""
-    return np.arange(a, b + 1) if b > a else np.concatenate([np.arange(a, n), np.arange(0, b + 1)])
 
 
 def fit_distances(poly: np.ndarray, knots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
