@@ -50,7 +50,7 @@ def test_a_shapes_job_reports_each_stage_and_writes_the_shapes(tmp_path: Path):
     job.wait()
     end = events[-1]
     assert end == {"state": "done", "done": FRAMES, "total": FRAMES, "objects": 1, "shapes": 1,
-                   "frames": [0, FRAMES - 1]}
+                   "frames": [0, FRAMES - 1], "refitted": True}
     outlines = [e for e in events if e.get("stage") == "outlines"]
     fitting = [e for e in events if e.get("stage") == "fitting"]
     assert [e["done"] for e in outlines] == list(range(1, FRAMES + 1))
@@ -99,3 +99,21 @@ def test_a_failed_write_is_the_jobs_one_line_error(tmp_path: Path):
     job.wait(10)
     assert job.state == "failed"
     assert "gone" in job.error and "\n" not in job.error
+
+
+def test_a_fit_kept_from_before_is_written_without_fitting(tmp_path: Path):
+    """The document handed back by on_fitted, given to the next job as `cached`: that job writes
+    it in another format at once (no outlines stage, `refitted` false)."""
+    kept = []
+    first, _ = _job(tmp_path)
+    first.on_fitted = kept.append
+    first.start()
+    first.wait(10)
+    assert first.state == "done" and len(kept) == 1
+    again = ShapesJob("j2", _session(), first.files, {1: "blob"}, {1: "dog"},
+                      str(tmp_path / "roto.nk"), "nuke", ShapeParams(), cached=kept[0])
+    again.start()
+    events = [e for e in again.events(keepalive=5) if e is not None]
+    assert not any(e.get("stage") == "outlines" for e in events)
+    assert events[-1]["state"] == "done" and events[-1]["refitted"] is False
+    assert (tmp_path / "roto.nk").is_file() and events[-1]["shapes"] == 1

@@ -92,6 +92,8 @@ JOB_STATUS = obj(("job", "kind", "session", "state", "done", "total", "output", 
                  format={**STR, "description": "shapes: the format written"},
                  objects={**INT, "description": "shapes, when done: objects written"},
                  shapes={**INT, "description": "shapes, when done: shapes written"},
+                 refitted={"type": "boolean", "description": "shapes, when done: false when "
+                           "the session's last fit to the same mattes and settings was reused"},
                  frames={**POINT, "items": INT, "description": "shapes, when done: first and "
                          "last frame"},
                  first={**INT, "description": "first frame of the job"},
@@ -827,12 +829,29 @@ def export_shapes(service: Service, req: Request) -> Reply:
         files = {f: export.path(f) for f in sorted(export.frames)}
         if any(files[f] == real for f in files):
             raise ApiError(400, f"output: would overwrite the mattes {real}")
-        shapes = ShapesJob(service.registry.new_id(), session, files, layers,
-                           {o: current[o] for o in layers}, real, fmt, params, export.is_exr)
+        names = {o: current[o] for o in layers}
+        # The same mattes (this export object, its frames and layers, the objects' names) and
+        # settings as the last fit: its document serves another format without fitting again.
+        key = (export, tuple(files.items()), tuple(layers.items()), tuple(names.items()),
+               tuple(sorted(vars(params).items())))
+        cache = session.shapes_cache
+        cached = cache[1] if cache is not None and _same_fit(cache[0], key) else None
+
+        def keep(doc, session=session, key=key) -> None:
+            session.shapes_cache = (key, doc)
+
+        shapes = ShapesJob(service.registry.new_id(), session, files, layers, names, real, fmt,
+                           params, export.is_exr, cached, keep)
         session.shapes_job = shapes
         service.registry.add_job(shapes)
         shapes.start()
     return json_reply({"job": shapes.id, "kind": "shapes", "total": len(files)}, 202)
+
+
+def _same_fit(a: tuple, b: tuple) -> bool:
+    """Whether two fit keys name the same mattes (the export object itself, not an equal one:
+    a new propagation makes a new one) and the same settings."""
+    return a[0] is b[0] and a[1:] == b[1:]
 
 
 def job_status(service: Service, req: Request) -> Reply:

@@ -5,7 +5,9 @@ Fitting a long shot takes seconds to minutes; a request that waited for it would
 call (and its UI) that long. The export request checks everything, answers 202 with the job,
 and the job's status and `/events` stream say how far it is: {stage: "outlines" | "fitting",
 done, total} per step (frames read and outlined, then shape-frames fitted), then the end state.
-A cancel stops at the next frame or shape; nothing is written then.
+A cancel stops at the next frame or shape; nothing is written then. The document fitted last is
+kept with the session: the same mattes and settings asked for in another format are written
+without fitting again (`refitted` in the end status says which).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from mattetrack.errors import MatteTrackError
@@ -34,7 +36,8 @@ class ShapesJob:
 
     def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
                  layers: dict[int, str], names: dict[int, str], output: str, fmt: str,
-                 params: ShapeParams, is_exr: bool = True) -> None:
+                 params: ShapeParams, is_exr: bool = True, cached=None,
+                 on_fitted: Callable | None = None) -> None:
         self.id = jid
         self.session_id = session.id
         self._shot_size = (session.shot.width, session.shot.height)
@@ -51,6 +54,10 @@ class ShapesJob:
         self.done = 0
         self.total = len(files)
         self.result: dict = {}
+        # A document fitted before to the same mattes and settings (another format asked for):
+        # written again without fitting. on_fitted(doc) keeps a new one for the next export.
+        self.cached = cached
+        self.on_fitted = on_fitted
         self.started = time.time()
         self.ended: float | None = None
         self._events: list[dict] = []
@@ -125,15 +132,22 @@ class ShapesJob:
             mattes = MatteSequence(self.files, list(self.layers.values()), width, height,
                                    self.is_exr)
             names = {self.layers[o]: self.names[o] for o in self.layers}
-            doc = shapes_from_mattes(iter(mattes), names, width, height, self.params,
-                                     self._progress, len(self.files))
-            if self._cancel.is_set():
-                raise _Cancelled
+            doc = self.cached
+            if doc is None:
+                doc = shapes_from_mattes(iter(mattes), names, width, height, self.params,
+                                         self._progress, len(self.files))
+                if self._cancel.is_set():
+                    raise _Cancelled
+                if self.on_fitted is not None:
+                    self.on_fitted(doc)
+            else:
+                self._progress("fitting", 1, 1)
             save_shapes(doc, Path(self.output), self.format, self.files, self.is_exr)
             frames = sorted(self.files)
             self.result = {"objects": len(doc.objects),
                            "shapes": sum(len(o.shapes) for o in doc.objects),
-                           "frames": [frames[0], frames[-1]]}
+                           "frames": [frames[0], frames[-1]],
+                           "refitted": self.cached is None}
             self.state = "done"
         except _Cancelled:
             self.state = "cancelled"

@@ -128,6 +128,8 @@ class ServiceSession:
         self.imported: ImportedMattes | None = None
         self.job: Job | None = None  # the last propagation
         self.shapes_job: Job | None = None  # the last shapes export
+        # (what it was fitted to, the shape document): another format of the same fit
+        self.shapes_cache: tuple | None = None
 
     def edited(self, obj_id: int) -> None:
         """Note that an object's prompts changed (its propagated mattes are stale now)."""

@@ -74,10 +74,12 @@ def test_session_through_the_client(server, plate, service_root, tmp_path_factor
                       ("blender-plan", "plan.json")]:
         got = client.export_shapes(sid, str(shapes / name), fmt)
         assert got["format"] == fmt and got["objects"] == 1 and got["shapes"] >= 1
+        # Fitted once: the other formats write the session's last fit again.
+        assert got["refitted"] is (fmt == "json")
         assert got["frames"] == [FIRST, LAST]
         assert (shapes / name).stat().st_size > 0
     # Followed off the caller's thread, as a host's UI timer does: each poll is instant.
-    export = mc.ShapesExport(client, sid, str(shapes / "followed.json"), min_area=4)
+    export = mc.ShapesExport(client, sid, str(shapes / "followed.json"), min_area=4)  # refit
     polls, seen = [], set()
     while True:
         t0 = time.perf_counter()
@@ -91,6 +93,7 @@ def test_session_through_the_client(server, plate, service_root, tmp_path_factor
     assert status["state"] == "done" and status["error"] is None
     assert status["stage"] == "fitting" and status["done"] == status["total"] > 0
     assert status["result"]["kind"] == "shapes" and status["result"]["shapes"] >= 1
+    assert status["result"]["refitted"] is True  # another setting: fitted again
     assert client.job(export.job)["output"] == str(shapes / "followed.json")
     doc = ShapeDocument.load(shapes / "s.json")
     for frame in (FIRST, LAST):
