@@ -160,6 +160,14 @@ def _track_arguments(track: argparse.ArgumentParser) -> None:
         "float EXR, sRGB for 8/16-bit images)",
     )
     track.add_argument(
+        "--frame-numbers",
+        choices=("index", "timecode"),
+        default="index",
+        help="how a movie's frames are numbered: from 0 (index, the default) or as the source "
+        "timecode's frame count (timecode: a movie with a timecode, e.g. 01:00:00:00 at 24 "
+        "frames/s is frame 86400)",
+    )
+    track.add_argument(
         "--compression",
         default=DEFAULT_COMPRESSION,
         choices=tuple(COMPRESSIONS),
@@ -429,6 +437,8 @@ def _add_review(sub) -> None:
     review.add_argument("--range", dest="frame_range", metavar="A-B",
                         help="only frames A to B (inclusive)")
     review.add_argument("--colorspace", help="the plate's colour space (as track)")
+    review.add_argument("--frame-numbers", choices=("index", "timecode"), default="index",
+                        help="a movie's frame numbers (as track)")
     review.add_argument("--every", type=_positive, default=defaults.every, metavar="N",
                         help=f"contact sheet: every Nth frame (default: {defaults.every})")
     review.add_argument("--columns", type=_positive, default=defaults.columns, metavar="N",
@@ -744,7 +754,8 @@ def _review(args: argparse.Namespace) -> int:
     report = _read_report(args.report) if args.report else None
     mattes = open_mattes(args.mattes)
     shot = Shot.open(args.input, colorspace=args.colorspace,
-                     frame_range=parse_range(args.frame_range))
+                     frame_range=parse_range(args.frame_range),
+                     frame_numbers=args.frame_numbers)
     try:
         options = ReviewOptions(every=args.every, columns=args.columns,
                                 tile_width=args.tile_width, opacity=args.opacity, fps=args.fps)
@@ -924,6 +935,7 @@ def _track(args: argparse.Namespace) -> int:
         cache_size=max(8, args.read_ahead + 4),
         prefetch=args.read_ahead,
         exact_colour=args.exact_colour,
+        frame_numbers=args.frame_numbers,
     )
     try:
         status = _track_shot(args, shot, started)
@@ -1138,7 +1150,8 @@ def _farm(args: argparse.Namespace) -> int:
     engine = get_engine(args.engine) if spec.stops_at_cuts and not args.no_cut_split else None
     shot = Shot.open(args.input, colorspace=args.colorspace,
                      frame_range=parse_range(args.frame_range),
-                     prefetch=spec.read_ahead if engine is not None else 0)
+                     prefetch=spec.read_ahead if engine is not None else 0,
+                     frame_numbers=args.frame_numbers)
     try:
         session = Session(shot, None)  # prompts only: the engine runs on the farm
         _build_session(args, session)

@@ -54,7 +54,8 @@ def test_files_that_are_not_files_are_named_for_what_they_are(tmp_path):
 def test_a_damaged_movie_is_one_line_without_ffmpeg_chatter(tmp_path):
     (tmp_path / "bad.mp4").write_bytes(b"not a movie at all" * 100)
     status, err = _run("track", "bad.mp4", "-o", "m.#.png", "--point", "0:1,1", tmp=tmp_path)
-    assert status == 2 and err == "mattetrack: error: bad.mp4: cannot open as a movie\n", err
+    assert status == 2 and err == ("mattetrack: error: bad.mp4: cannot open as a movie (Invalid "
+                                   "data found when processing input)\n"), err
 
 
 def test_an_object_name_too_long_for_exr_is_refused_first(tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""Movies through OpenCV: frame numbers 0..N-1, sRGB 8-bit values, sequential reads never seek."""
+"""Movies (OpenCV-written MJPG and MPEG-4, read through PyAV): frame numbers 0..N-1, sRGB 8-bit
+values, sequential reads never seek."""
 
 from __future__ import annotations
 

@@ -381,7 +381,12 @@ def open_session(service: Service, req: Request) -> Reply:
     frame_range = parse_range(range_text)
     mattes = _get(req.body, "mattes", str)
     mattes = service.roots.check(mattes, "mattes") if mattes is not None else None
+    numbers = _get(req.body, "frame_numbers", str) or "index"
+    if numbers not in ("index", "timecode"):
+        raise ApiError(400, f"frame_numbers: expected index or timecode, got {numbers!r}")
     opened = {"plate": plate, "colorspace": colorspace, "range": range_text, "mattes": mattes}
+    if numbers != "index":  # sessions saved before the option have no such key
+        opened["frame_numbers"] = numbers
     if _get(req.body, "reattach", bool):
         sid = service.registry.find(opened)
         if sid is not None:  # the session this plate was opened in: its work as it was left
@@ -390,7 +395,8 @@ def open_session(service: Service, req: Request) -> Reply:
             return json_reply({"session": sid, "frames": [shot.frames[0], shot.frames[-1]],
                                "width": shot.width, "height": shot.height,
                                "reattached": True})
-    shot = Shot.open(plate, colorspace=colorspace, frame_range=frame_range)
+    shot = Shot.open(plate, colorspace=colorspace, frame_range=frame_range,
+                     frame_numbers=numbers)
     try:
         # A frame file may itself be a link out of the roots.
         for f in ([] if shot.is_movie else shot.frames):
@@ -906,7 +912,10 @@ ROUTES: list[Route] = [
                    mattes={**STR, "description": "existing mattes to open (a pattern, folder "
                            "or file: `track` output, EXR layers or grey images)",
                            "examples": ["/shots/a/mattes/m.####.exr"]},
-                   reattach={"type": "boolean", "default": False}),
+                   reattach={"type": "boolean", "default": False},
+                   frame_numbers={"enum": ["index", "timecode"], "default": "index",
+                                  "description": "a movie's frame numbers: from 0, or its "
+                                  "start timecode's frame count"}),
           responses={**json_ok("the session (200 when reattached)",
                                obj(("session", "frames", "width", "height"),
                                    session=STR, frames={**POINT, "items": INT},

@@ -129,7 +129,8 @@ def restore(folder: Path, rec: dict, make: callable) -> ServiceSession:
 
     opened = rec["opened"]
     shot = Shot.open(opened["plate"], colorspace=opened.get("colorspace"),
-                     frame_range=parse_range(opened.get("range")))
+                     frame_range=parse_range(opened.get("range")),
+                     frame_numbers=opened.get("frame_numbers") or "index")
     try:
         store = ResultStore(folder / RESULTS, shot.width, shot.height)
         session = make(rec["session"], shot, store, opened)

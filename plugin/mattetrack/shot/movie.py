@@ -1,79 +1,176 @@
-"""Movie frames through OpenCV's ffmpeg backend, read on demand (OIIO here has no ffmpeg).
+"""Movie frames through PyAV (FFmpeg's libraries; its wheels carry FFmpeg), read on demand.
 
-The capture stays open at its position: reading frames in order never seeks; a short jump forwards
-grabs (decodes and drops) the frames in between, and only going backwards or jumping far seeks.
+- Frame-accurate: the frames are indexed by presentation time when the movie opens (its packets
+  are demuxed, not decoded), and frame k is the one whose timestamp is the k-th; a seek lands on
+  the keyframe before it and decodes forwards to exactly that timestamp. Reading in order never
+  seeks, and a short jump forwards decodes through.
+- Variable frame rate is refused in one line: a frame number would not name a moment.
+- Sources above 8 bits (ProRes, DNxHR 10-bit, 10-bit HEVC) come out as 16-bit RGB, 8-bit ones as
+  8-bit RGB; the YUV to RGB matrix and range are the stream's own (its colour tags).
+- Timecode (a QuickTime tmcd track or the stream's `timecode` tag) is read: with
+  `frame_numbers="timecode"` the frames are numbered from the start timecode's frame count.
 """
 
 from __future__ import annotations
 
-import cv2
+import re
+from fractions import Fraction
+
+import av
 import numpy as np
 
 from mattetrack.errors import InputError
 
-# Grabbing up to this many frames is cheaper and more exact than an ffmpeg seek, which lands on a
+# Decoding up to this many frames forwards is cheaper and as exact as a seek, which lands on a
 # keyframe and decodes forwards anyway.
 _MAX_GRAB = 16
+_TIMECODE = re.compile(r"(\d+):(\d\d):(\d\d)[:;.](\d+)\Z")
+
+
+def timecode_frames(text: str, rate: Fraction) -> int:
+    """The frame count of SMPTE timecode `text` (HH:MM:SS:FF, or ;FF for drop-frame) at `rate`."""
+    m = _TIMECODE.match(text.strip())
+    if m is None:
+        raise ValueError(f"not a timecode: {text!r}")
+    hh, mm, ss, ff = (int(g) for g in m.groups())
+    nominal = round(rate)
+    frames = ((hh * 60 + mm) * 60 + ss) * nominal + ff
+    if ";" in text and nominal in (30, 60):  # drop-frame: 2 (4) numbers skipped a minute...
+        drop = 2 if nominal == 30 else 4
+        minutes = hh * 60 + mm
+        frames -= drop * (minutes - minutes // 10)  # ...except every tenth minute
+    return frames
 
 
 class MovieReader:
-    """Frames 0..frame_count-1 of a movie as (H, W, 3) uint8 RGB; `seeks` counts real seeks."""
+    """Frames of a movie as (H, W, 3) RGB, uint8 or (above 8 bits) uint16; `seeks` counts
+    real seeks. Frames are numbered from `first` (0, or the start timecode's frame count)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, frame_numbers: str = "index") -> None:
         self.path = path
-        self._cap = cv2.VideoCapture(path)
-        if not self._cap.isOpened():
-            raise InputError(f"{path}: cannot open as a movie")
-        self._pos = 0  # index of the frame the next read() returns
+        try:
+            self._container = av.open(path)
+        except (av.FFmpegError, OSError, UnicodeDecodeError) as err:
+            reason = getattr(err, "strerror", None) or str(err)
+            raise InputError(f"{path}: cannot open as a movie ({reason})") from None
+        try:
+            self._open(frame_numbers)
+        except BaseException:
+            self._container.close()
+            raise
+
+    def _open(self, frame_numbers: str) -> None:
+        if not self._container.streams.video:
+            raise InputError(f"{self.path}: no video stream")
+        self._stream = stream = self._container.streams.video[0]
+        stream.thread_type = "AUTO"
+        self._pts = self._index()
+        self.frame_count = len(self._pts)
+        rate = stream.average_rate or stream.guessed_rate
+        self.fps = float(rate) if rate else None
+        self._check_constant_rate(rate)
+        self.timecode = _timecode(self._container, stream)
+        if frame_numbers == "timecode":
+            if self.timecode is None or not rate:
+                raise InputError(f"{self.path}: no timecode to number the frames by")
+            self.first = timecode_frames(self.timecode, Fraction(rate))
+        elif frame_numbers == "index":
+            self.first = 0
+        else:
+            raise InputError(f"frame numbers: expected index or timecode, got {frame_numbers!r}")
+        # Back to the start after the index (not counted: no frame was decoded yet).
+        self._container.seek(self._pts[0], stream=stream, backward=True, any_frame=False)
+        self._frames = self._container.decode(stream)  # the decoder's frame generator
+        self._next = 0  # index of the frame the generator yields next
         self.seeks = 0
-        # Decoding frame 0 proves the file is a movie; keep it so that reading from the start
-        # afterwards needs no seek back.
+        fmt = stream.codec_context.format
+        bits = max((c.bits for c in fmt.components), default=8) if fmt is not None else 8
+        self._format = "rgb48le" if bits > 8 else "rgb24"
+        # Decoding frame 0 proves the file decodes; kept, so reading from the start needs no seek.
         self._first: np.ndarray | None = self._decode(0)
         self.height, self.width = self._first.shape[:2]
-        self.fps = float(self._cap.get(cv2.CAP_PROP_FPS)) or None  # 0 when unknown
-        count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        # Containers without a frame count (some mkv/webm) report 0 or less: count by decoding.
-        self.frame_count = count if count > 0 else self._count_frames()
 
-    def _count_frames(self) -> int:
-        count = self._pos
-        while self._cap.grab():
-            count += 1
-        self._pos = count
-        return count
+    def _index(self) -> list[int]:
+        """Every frame's presentation time (stream time base), in order, from the packets."""
+        pts = []
+        try:
+            for packet in self._container.demux(self._stream):
+                if packet.pts is not None and packet.size:
+                    pts.append(packet.pts)
+        except av.FFmpegError as err:
+            reason = getattr(err, "strerror", None) or str(err)
+            raise InputError(f"{self.path}: cannot read the movie ({reason})") from None
+        if not pts:
+            raise InputError(f"{self.path}: no video frames with timestamps")
+        return sorted(pts)
+
+    def _check_constant_rate(self, rate) -> None:
+        if len(self._pts) < 3:
+            return
+        steps = np.diff(np.asarray(self._pts, np.int64))
+        typical = float(np.median(steps))
+        # A tick of rounding in the container's time base is not a rate change.
+        if steps.min() <= 0 or (steps.max() - steps.min()) > max(1.0, 0.01 * typical):
+            tb = self._stream.time_base
+            fastest, slowest = 1 / float(steps.min() * tb), 1 / float(steps.max() * tb)
+            raise InputError(
+                f"{self.path}: variable frame rate ({slowest:.3g} to {fastest:.3g} frames/s); "
+                "convert it to a constant rate first (e.g. ffmpeg -fps_mode cfr)")
 
     def _decode(self, index: int) -> np.ndarray:
-        if index < self._pos or index - self._pos > _MAX_GRAB:
-            self._cap.set(cv2.CAP_PROP_POS_FRAMES, index)
+        if not 0 <= index < self.frame_count:
+            raise InputError(f"{self.path}: no frame {index + self.first}")
+        target = self._pts[index]
+        if self._frames is None or not 0 <= index - self._next <= _MAX_GRAB:
+            self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+            self._frames = self._container.decode(self._stream)
             self.seeks += 1
-            self._pos = index
-        while self._pos < index:
-            if not self._cap.grab():
-                raise InputError(f"{self.path}: cannot decode frame {self._pos}")
-            self._pos += 1
-        ok, bgr = self._cap.read()
-        if not ok or bgr is None:
-            # The position is unknown after a failed read: force a seek next time.
-            self._pos = 1 << 62
-            raise InputError(f"{self.path}: cannot decode frame {index}")
-        self._pos = index + 1
-        return bgr
+        try:
+            for frame in self._frames:
+                when = frame.pts
+                if when is None or when < target:
+                    continue
+                if when > target:
+                    break  # the frame is missing from the decoded stream
+                self._next = index + 1
+                return frame.to_ndarray(format=self._format)
+        except av.FFmpegError as err:
+            self._frames = None
+            reason = getattr(err, "strerror", None) or str(err)
+            raise InputError(f"{self.path}: cannot decode frame {index + self.first} "
+                             f"({reason})") from None
+        self._frames = None
+        raise InputError(f"{self.path}: cannot decode frame {index + self.first}")
 
     @property
     def next_index(self) -> int:
-        """The frame the capture decodes next without seeking."""
-        return 0 if self._first is not None else self._pos
+        """The frame (numbered from `first`) the decoder gives next without seeking."""
+        return self.first if self._first is not None else self.first + max(self._next, 0)
 
-    def read(self, index: int) -> np.ndarray:
-        """Frame `index` as (H, W, 3) uint8 RGB."""
-        bgr = self._first if index == 0 and self._first is not None else self._decode(index)
+    @property
+    def max_value(self) -> float:
+        """The pixel value of full white: 255 or 65535."""
+        return 65535.0 if self._format == "rgb48le" else 255.0
+
+    def read(self, frame: int) -> np.ndarray:
+        """Frame `frame` (numbered from `first`) as (H, W, 3) RGB, uint8 or uint16."""
+        index = frame - self.first
+        rgb = self._first if index == 0 and self._first is not None else self._decode(index)
         self._first = None
-        if bgr.shape[:2] != (self.height, self.width):
-            raise InputError(f"{self.path}: frame {index} is {bgr.shape[1]}x{bgr.shape[0]}, "
+        if rgb.shape[:2] != (self.height, self.width):
+            raise InputError(f"{self.path}: frame {frame} is {rgb.shape[1]}x{rgb.shape[0]}, "
                              f"the movie is {self.width}x{self.height}")
-        if bgr.ndim == 2:
-            return cv2.cvtColor(bgr, cv2.COLOR_GRAY2RGB)
-        return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+        return rgb
 
     def close(self) -> None:
-        self._cap.release()
+        self._container.close()
+
+
+def _timecode(container, stream) -> str | None:
+    """The start timecode: the video stream's tag, else a data (tmcd) stream's, else the
+    container's."""
+    for source in (stream, *container.streams.data, container):
+        found = source.metadata.get("timecode")
+        if found:
+            return str(found)
+    return None

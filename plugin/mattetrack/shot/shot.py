@@ -102,19 +102,23 @@ class Shot:
         cache_size: int = 8,
         prefetch: int = 2,
         exact_colour: bool = False,
+        frame_numbers: str = "index",
     ) -> Shot:
         """Opens a pattern (`plate.####.exr`, `%04d`), a folder of frames, one image or a movie.
 
         `frame_range` (first, last), inclusive, keeps the frames inside it. `cache_size` decoded
         frames are kept; up to `prefetch` more are read ahead (0: no read-ahead).
-        `exact_colour` uses the exact OCIO processor instead of its baked LUT. Errors: InputError.
+        `exact_colour` uses the exact OCIO processor instead of its baked LUT. `frame_numbers`
+        ("index" or "timecode"): how a movie's frames are numbered, from 0 or from its start
+        timecode. Errors: InputError.
         """
         path = os.fspath(path)
         converter = ColorConverter(colorspace, exact=exact_colour)
         if os.path.isfile(path) and locate.is_movie(path):
-            movie = MovieReader(path)
+            movie = MovieReader(path, frame_numbers)
             try:
-                frames = _restrict(list(range(movie.frame_count)), frame_range, path)
+                frames = _restrict(list(range(movie.first, movie.first + movie.frame_count)),
+                                   frame_range, path)
             except InputError:
                 movie.close()
                 raise
@@ -345,7 +349,7 @@ class Shot:
         with self._movie_lock:
             pixels = self._movie.read(frame)
         rgb = pixels.astype(np.float32)
-        rgb *= np.float32(1.0 / 255.0)
+        rgb *= np.float32(1.0 / self._movie.max_value)  # 8 or 16 bits
         decoded = time.perf_counter()
         self._converter.convert_in_place(rgb, self._source_is_float, unit_range=True)
         return rgb, decoded - started, time.perf_counter() - decoded
