@@ -133,6 +133,14 @@ class ColorConverter:
             )
         return space.getName()
 
+    def first_known(self, names) -> str | None:
+        """The first of `names` (colour spaces or aliases) the config has, canonical; None."""
+        for name in names:
+            space = self.config.getColorSpace(name)
+            if space is not None:
+                return space.getName()
+        return None
+
     def _srgb_texture(self) -> str | None:
         for name in _SRGB_CANDIDATES:
             space = self.config.getColorSpace(name)

@@ -15,7 +15,7 @@ import pytest
 from mattetrack.cli import main
 from mattetrack.errors import InputError
 from mattetrack.shot import Shot
-from mattetrack.shot.movie import MovieReader, timecode_frames
+from mattetrack.shot.movie import MovieReader, colour_space_candidates, timecode_frames
 
 N = 24
 
@@ -31,7 +31,9 @@ def source(i: int, w: int, h: int) -> np.ndarray:
 
 
 def make(path: Path, codec: str, pix: str, w: int, h: int, options: dict | None = None,
-         timecode: str | None = None, pts: list[int] | None = None) -> Path:
+         timecode: str | None = None, pts: list[int] | None = None,
+         tags: tuple[int, int] | None = None) -> Path:
+    """A movie of `source` frames; tags: (primaries, transfer) FFmpeg numbers to label it."""
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=24)
         stream.width, stream.height, stream.pix_fmt = w, h, pix
@@ -39,6 +41,8 @@ def make(path: Path, codec: str, pix: str, w: int, h: int, options: dict | None 
         if timecode:
             stream.metadata["timecode"] = timecode
         stream.codec_context.colorspace, stream.codec_context.color_range = 1, 1  # BT.709 video
+        if tags:
+            stream.codec_context.color_primaries, stream.codec_context.color_trc = tags
         for i in range(len(pts) if pts else N):
             frame = av.VideoFrame.from_ndarray(source(i, w, h), format="rgb48le")
             frame = frame.reformat(format=pix, dst_colorspace="ITU709", dst_color_range=1)
@@ -165,3 +169,32 @@ def test_track_numbers_a_movie_by_its_timecode(tmp_path):
                  "-o", str(tmp_path / "m.#.png")]) == 0
     assert sorted(p.name for p in tmp_path.glob("m.*.png")) == [
         f"m.{f}.png" for f in range(86400, 86404)]
+
+
+def test_colour_tags_name_the_colour_space():
+    assert colour_space_candidates(1, 1)[1] == "Gamma 2.4 Encoded Rec.709"  # BT.709 video
+    assert colour_space_candidates(2, 1)[1] == "Gamma 2.4 Encoded Rec.709"  # transfer only
+    assert colour_space_candidates(1, 13)[1] == "sRGB Encoded Rec.709 (sRGB)"
+    assert colour_space_candidates(9, 16)[1] == "Rec.2100-PQ - Display"
+    assert colour_space_candidates(9, 18)[1] == "Rec.2100-HLG - Display"
+    assert colour_space_candidates(12, 8)[1] == "Linear P3-D65"
+    assert colour_space_candidates(2, 2) == ()  # untagged: the sRGB default stays
+
+
+def test_a_bt709_movie_is_read_as_gamma_2_4_rec709_by_default(tmp_path):
+    """A stream tagged BT.709 (primaries and transfer) is read as Gamma 2.4 Rec.709: the
+    engines' sRGB image is that curve decoded and sRGB-encoded; untagged, or with --colorspace,
+    it is what it is told."""
+    tagged = make(tmp_path / "tagged.mov", "prores_ks", "yuv422p10le", 96, 64, {"profile": "3"},
+                  tags=(1, 1))
+    plain = make(tmp_path / "plain.mov", "prores_ks", "yuv422p10le", 96, 64, {"profile": "3"})
+    with Shot.open(str(tagged)) as shot, Shot.open(str(plain)) as untagged, \
+            Shot.open(str(tagged), colorspace="srgb_tx") as told:
+        assert shot.colorspace == "Gamma 2.4 Encoded Rec.709"
+        assert "sRGB" in untagged.colorspace and "sRGB" in told.colorspace
+        encoded = untagged.image(5)[32, 48]  # the stored values, passed through
+        np.testing.assert_allclose(told.image(5)[32, 48], encoded, atol=1e-6)
+        linear = encoded.astype(np.float64) ** 2.4
+        srgb = np.where(linear <= 0.0031308, 12.92 * linear,
+                        1.055 * linear ** (1 / 2.4) - 0.055)
+        np.testing.assert_allclose(shot.image(5)[32, 48], srgb, atol=2e-3)

@@ -6,7 +6,9 @@
   seeks, and a short jump forwards decodes through.
 - Variable frame rate is refused in one line: a frame number would not name a moment.
 - Sources above 8 bits (ProRes, DNxHR 10-bit, 10-bit HEVC) come out as 16-bit RGB, 8-bit ones as
-  8-bit RGB; the YUV to RGB matrix and range are the stream's own (its colour tags).
+  8-bit RGB; the YUV to RGB matrix and range are the stream's own (its colour tags), and its
+  primaries and transfer name the OCIO colour space it is read as by default
+  (`colour_space_candidates`: BT.709 video is Gamma 2.4 Rec.709, PQ is Rec.2100-PQ, ...).
 - Timecode (a QuickTime tmcd track or the stream's `timecode` tag) is read: with
   `frame_numbers="timecode"` the frames are numbered from the start timecode's frame count.
 """
@@ -20,6 +22,41 @@ import av
 import numpy as np
 
 from mattetrack.errors import InputError
+
+# The stream's colour tags (FFmpeg's AVColorPrimaries and AVColorTransferCharacteristic numbers)
+# to the OCIO colour space it is read as by default: names and aliases of the built-in ACES
+# studio config, the first one a config has wins. Untagged streams keep the sRGB default.
+_BT709, _BT2020, _P3_D65 = 1, 9, 12
+_PRIMARIES = {_BT709: "rec709", 2: "rec709", _BT2020: "rec2020", _P3_D65: "p3d65"}
+_COLOUR_SPACES = {
+    # (transfer, primaries): candidates
+    ("video", "rec709"): ("g24_rec709", "Gamma 2.4 Encoded Rec.709"),  # BT.1886 display
+    ("video", "rec2020"): ("rec1886_rec2020_display", "Rec.1886 Rec.2020 - Display"),
+    ("srgb", "rec709"): ("srgb_tx", "sRGB Encoded Rec.709 (sRGB)"),
+    ("srgb", "p3d65"): ("srgb_encoded_p3d65", "sRGB Encoded P3-D65"),
+    ("gamma22", "rec709"): ("g22_rec709", "Gamma 2.2 Encoded Rec.709"),
+    ("linear", "rec709"): ("lin_rec709", "Linear Rec.709 (sRGB)"),
+    ("linear", "rec2020"): ("lin_rec2020", "Linear Rec.2020"),
+    ("linear", "p3d65"): ("lin_p3d65", "Linear P3-D65"),
+    ("pq", "rec2020"): ("rec2100_pq_display", "Rec.2100-PQ - Display"),
+    ("pq", "p3d65"): ("st2084_p3d65_display", "ST2084-P3-D65 - Display"),
+    ("hlg", "rec2020"): ("rec2100_hlg_display", "Rec.2100-HLG - Display"),
+}
+# AVColorTransferCharacteristic: BT.709, SMPTE 170M, BT.2020 10/12-bit are video (BT.1886) curves.
+_TRANSFERS = {1: "video", 6: "video", 14: "video", 15: "video", 13: "srgb", 4: "gamma22",
+              8: "linear", 16: "pq", 18: "hlg"}
+
+
+def colour_space_candidates(primaries: int, transfer: int) -> tuple[str, ...]:
+    """OCIO colour space names for a stream tagged with FFmpeg's `primaries` and `transfer`
+    numbers, best first; () when the tags are missing or not mapped. A stream that tags its
+    transfer but not its primaries is taken as Rec.709 (what unlabelled HD video is)."""
+    curve = _TRANSFERS.get(int(transfer))
+    gamut = _PRIMARIES.get(int(primaries))
+    if curve is None or gamut is None:
+        return ()
+    return _COLOUR_SPACES.get((curve, gamut), ())
+
 
 # Decoding up to this many frames forwards is cheaper and as exact as a seek, which lands on a
 # keyframe and decodes forwards anyway.
@@ -83,6 +120,9 @@ class MovieReader:
         self._frames = self._container.decode(stream)  # the decoder's frame generator
         self._next = 0  # index of the frame the generator yields next
         self.seeks = 0
+        cc = stream.codec_context
+        # OCIO names for the stream's colour tags (`colour_space_candidates`), best first.
+        self.colour_spaces = colour_space_candidates(cc.color_primaries or 2, cc.color_trc or 2)
         fmt = stream.codec_context.format
         bits = max((c.bits for c in fmt.components), default=8) if fmt is not None else 8
         self._format = "rgb48le" if bits > 8 else "rgb24"

@@ -119,6 +119,10 @@ class Shot:
             try:
                 frames = _restrict(list(range(movie.first, movie.first + movie.frame_count)),
                                    frame_range, path)
+                if colorspace is None:  # the stream's own colour tags, when the config knows them
+                    tagged = converter.first_known(movie.colour_spaces)
+                    if tagged is not None:
+                        converter = ColorConverter(tagged, exact=exact_colour)
             except InputError:
                 movie.close()
                 raise
