@@ -261,8 +261,18 @@ def test_prompts_knob_rebuilds_the_session_after_a_restart(nuke, plate, service_
 
 
 def test_propagate_follows_a_progress_task_and_imports_the_mattes(nuke, plate, service_root,
-                                                                   client):
+                                                                   client, monkeypatch):
     root, truth = service_root
+    # Each frame's event held for 3 polls: a propagation of 8 small frames can otherwise end
+    # between two polls of the worker, and the task would see no frame being written.
+    update = mc.Propagation._update
+
+    def held(self, **changes):
+        update(self, **changes)
+        if changes.get("frame") is not None:
+            time.sleep(3 * mtnode.POLL_S)
+
+    monkeypatch.setattr(mc.Propagation, "_update", held)
     read_node(nuke, plate)
     node = clicked_node(nuke, plate, truth)
     out = f"{root}/nuke_propagate/m.####.exr"
