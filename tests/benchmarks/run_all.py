@@ -26,7 +26,8 @@
   overhead and a model of 10 and 100 workers (farm.py); `--cryptomatte` against mattes alone,
   and one rank layer against three at the writer (cryptomatte_cost.py); roto shapes on tracked
   mattes: IoU, shapes per frame, points, wobble, fitting ms a frame against one Bezier segment
-  at a time, and against the rules before (shapes_tracked.py).
+  at a time, and against the rules before (shapes_tracked.py); 1080p ProRes and H.264 movies
+  read through PyAV against OpenCV, in order and shuffled, and peak memory (movie_read.py).
   Their own tables follow the main one.
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
@@ -194,7 +195,8 @@ def main() -> int:
                           ("review_speed.py", []),
                           ("cryptomatte_cost.py", ["--frames", "20"] if args.quick else []),
                           ("farm.py", ["--frames", "120"] if args.quick else []),
-                          ("shapes_tracked.py", ["--quick"] if args.quick else [])):
+                          ("shapes_tracked.py", ["--quick"] if args.quick else []),
+                          ("movie_read.py", ["--frames", "120"] if args.quick else [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)
     return 0
