@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_track(sub)
     _add_farm(sub)
     _add_shapes(sub)
+    _add_cuts(sub)
     _add_review(sub)
     _add_serve(sub)
     _add_ui_url(sub)
@@ -378,6 +379,64 @@ def _add_engine_options(track: argparse.ArgumentParser) -> None:
         action="store_true",
         help="deep engines: torch.compile the image encoder (slower start, faster frames)",
     )
+
+
+def _add_cuts(sub) -> None:
+    """`mattetrack cuts`."""
+    from mattetrack.cutlist import CUT_FORMATS
+
+    cuts = sub.add_parser(
+        "cuts",
+        help="find a plate's shot cuts and write them as an editor's timeline",
+        description="Find where a plate's shots change (hard cuts) and write one clip per shot: "
+        + "; ".join(f"{suffix}: {what}" for suffix, (what, _) in CUT_FORMATS.items()) + ".",
+    )
+    cuts.add_argument("input", help="plate: a movie, plate.####.exr, frames/%%05d.jpg, a folder")
+    cuts.add_argument("-o", "--output", required=True,
+                      help="the cut list, by its suffix: " + ", ".join(CUT_FORMATS))
+    cuts.add_argument("--range", dest="frame_range", metavar="A-B",
+                      help="only frames A to B (inclusive)")
+    cuts.add_argument("--fps", type=_positive_float, default=None, metavar="N",
+                      help="the timeline's frame rate (default: the movie's, else 24)")
+    cuts.add_argument("--frame-numbers", choices=("index", "timecode"), default="index",
+                      help="a movie's frame numbers (as track)")
+    cuts.add_argument("--colorspace", help="the plate's colour space (as track)")
+    cuts.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    cuts.set_defaults(func=_cuts)
+
+
+def _cuts(args: argparse.Namespace) -> int:
+    from mattetrack.cutlist import (
+        DEFAULT_FPS,
+        Source,
+        cut_format,
+        find_boundaries,
+        progress_bar,
+        shot_ranges,
+    )
+    from mattetrack.shot import Shot
+
+    started = time.perf_counter()
+    write = cut_format(args.output)  # a bad -o fails before anything is read
+    out = Path(args.output)
+    if not out.parent.is_dir():
+        raise InputError(f"-o {args.output!r}: folder {out.parent} does not exist")
+    shot = Shot.open(args.input, colorspace=args.colorspace,
+                     frame_range=parse_range(args.frame_range), frame_numbers=args.frame_numbers)
+    try:
+        with progress_bar(len(shot.frames), args.quiet) as progress:
+            cuts = find_boundaries(shot, progress=progress)
+        files = None if shot.is_movie else {f: shot.file(f) for f in shot.frames}
+        source = Source(shot.path, args.fps or shot.fps or DEFAULT_FPS, shot.frames[0],
+                        len(shot.frames), files)
+        ranges = shot_ranges(shot.frames, cuts)
+        write(source, ranges, cuts, out)
+    finally:
+        shot.close()
+    if not args.quiet:
+        print(f"mattetrack: {len(ranges)} shot(s), {len(cuts)} cut(s) in {len(shot.frames)} "
+              f"frame(s) to {out} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
 
 
 def _add_shapes(sub) -> None:
