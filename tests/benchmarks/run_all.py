@@ -27,7 +27,9 @@
   and one rank layer against three at the writer (cryptomatte_cost.py); roto shapes on tracked
   mattes: IoU, shapes per frame, points, wobble, fitting ms a frame against one Bezier segment
   at a time, and against the rules before (shapes_tracked.py); 1080p ProRes and H.264 movies
-  read through PyAV against OpenCV, in order and shuffled, and peak memory (movie_read.py).
+  read through PyAV against OpenCV, in order and shuffled, and peak memory (movie_read.py);
+  shot boundaries of a programme of the dev shots: precision and recall of hard cuts, dissolves
+  and fades (cuts.py).
   Their own tables follow the main one.
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
@@ -196,7 +198,8 @@ def main() -> int:
                           ("cryptomatte_cost.py", ["--frames", "20"] if args.quick else []),
                           ("farm.py", ["--frames", "120"] if args.quick else []),
                           ("shapes_tracked.py", ["--quick"] if args.quick else []),
-                          ("movie_read.py", ["--frames", "120"] if args.quick else [])):
+                          ("movie_read.py", ["--frames", "120"] if args.quick else []),
+                          ("cuts.py", [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)
     return 0
