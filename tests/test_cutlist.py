@@ -107,3 +107,22 @@ def test_bad_outputs_are_one_line_and_write_nothing(sequence: Path, tmp_path: Pa
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1, err
     assert not list(tmp_path.rglob("cuts.*"))
+
+
+def test_a_flash_is_no_cut_and_a_fade_through_black_is_one():
+    """A frame of flash (or two) that comes back to the shot is no boundary; a fade out to black
+    and in again is one boundary, where the picture returns."""
+    from mattetrack.cutlist import boundaries
+
+    shots = two_shots()
+    a, b = shots[:LENGTH], shots[LENGTH:]
+    flashed = [f.copy() for f in a]
+    flashed[5] = np.clip(flashed[5] * 3.0, 0, 1)
+    flashed[6] = np.clip(flashed[6] * 3.0, 0, 1)
+    assert boundaries(enumerate(flashed)) == []
+    fade = [f * (1 - (k + 1) / 6) for k, f in enumerate(a[-6:])]  # the last is black
+    fade_in = [f * ((k + 1) / 6) for k, f in enumerate(b[:6])]
+    programme = [*a[:-6], *fade, *fade_in, *b[6:]]
+    found = boundaries(enumerate(programme))
+    assert len(found) == 1 and LENGTH - 1 <= found[0] <= LENGTH + 1, found
+    assert boundaries(enumerate([*a, *b])) == [LENGTH]  # the hard cut, on its frame

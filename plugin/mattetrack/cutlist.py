@@ -1,8 +1,9 @@
 """A plate's shots: where its cuts are, written as an editor's timeline (`mattetrack cuts`).
 
 Boundaries are found with the shot-cut detector the engines use (`cuts.CutDetector`, one
-signature per frame, each compared with the frame before), reading every frame once in order.
-Gradual transitions (dissolves, fades) are not found yet: only hard cuts.
+signature per frame, each compared with the frame before), reading every frame once in order,
+and at the end of every run of black frames between pictures (a fade through black, a slug).
+Dissolves are not found yet.
 
 Formats, by the output's suffix (`CUT_FORMATS`):
 - `.otio`: an OpenTimelineIO timeline (Resolve imports it) with one clip per shot, each
@@ -22,6 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from mattetrack.cuts import CutDetector
 from mattetrack.errors import InputError
 from mattetrack.store import atomic_write_bytes
@@ -30,23 +33,72 @@ from mattetrack.store import atomic_write_bytes
 DEFAULT_FPS = 24.0
 
 
+# A frame whose mean luma (display-referred, 0..1) is under this is black: a fade through black,
+# or a slug between shots. tests/benchmarks/cuts.py, docs/tuning.md "Shot boundaries".
+BLACK = 0.03
+
+
 def find_boundaries(shot, frames: Sequence[int] | None = None,
                     progress: Callable[[int], None] | None = None) -> list[int]:
     """The frames of `shot` (its `frames`, ascending) where a new shot begins, the first frame
     excluded. Reads each frame once, in order."""
     frames = list(shot.frames if frames is None else frames)
-    detector = CutDetector()
-    cuts: list[int] = []
-    previous = None
     shot.prefetch(frames)
-    for done, frame in enumerate(frames, 1):
-        signature = detector.signature(shot.image(frame))
-        if previous is not None and detector.is_cut(previous, signature):
-            cuts.append(frame)
-        previous = signature
-        if progress is not None:
-            progress(done)
-    return cuts
+
+    def images():
+        for done, frame in enumerate(frames, 1):
+            yield frame, shot.image(frame)
+            if progress is not None:
+                progress(done)
+
+    return boundaries(images())
+
+
+# Frames a flash (or any brief change) may last: a change that comes back to the shot within
+# this many frames is not a cut.
+FLASH_FRAMES = 2
+
+
+def boundaries(images) -> list[int]:
+    """Where new shots begin in a sequence of (frame, (H, W, 3) display RGB in [0, 1]) in order:
+    - hard cuts (`cuts.CutDetector`): a frame unlike the shot's last frame, and so are the
+      FLASH_FRAMES after it (a flash, or a frame or two of anything, comes back: no cut);
+    - the end of every run of black frames with picture on both sides (a fade through black, or
+      a slug: the next shot begins where the picture comes back)."""
+    detector = CutDetector()
+    found: list[int] = []
+    anchor = None  # signature of the last frame known to belong to the current shot
+    outliers: list[tuple[int, np.ndarray]] = []  # frames since, unlike the anchor
+    dark_from: int | None = None  # first frame of the current black run
+    seen_picture = False
+    for frame, image in images:
+        signature = detector.signature(image)
+        luma = float(np.mean(image[..., 0] * 0.2126 + image[..., 1] * 0.7152
+                             + image[..., 2] * 0.0722))
+        if luma < BLACK:
+            if dark_from is None:
+                dark_from = frame
+            continue
+        if dark_from is not None:
+            if seen_picture:  # back from black: one boundary for the whole fade or slug
+                found = [f for f in found if f < dark_from]
+                found.append(frame)
+            anchor, outliers, dark_from = signature, [], None
+            seen_picture = True
+            continue
+        seen_picture = True
+        if anchor is None or not detector.is_cut(anchor, signature):
+            anchor, outliers = signature, []  # still the shot (after a flash, if any)
+            continue
+        outliers.append((frame, signature))
+        if len(outliers) > FLASH_FRAMES:  # it stayed different: a cut at its first frame
+            found.append(outliers[0][0])
+            anchor, outliers = signature, []
+    if outliers and anchor is not None:
+        # The last frames differ from the shot and the plate ends: a cut, unless one of them
+        # is back in the shot (checked as it came).
+        found.append(outliers[0][0])
+    return found
 
 
 def shot_ranges(frames: Sequence[int], cuts: Sequence[int]) -> list[tuple[int, int]]:

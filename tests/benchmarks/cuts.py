@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from mattetrack.cuts import CutDetector
+from mattetrack.cutlist import boundaries
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "davis2016-dev"
 
@@ -109,16 +109,14 @@ def main() -> int:
         print(f"skipped: {DATA} is absent")
         return 0
     frames, truth = programme()
-    detector = CutDetector()
-    signatures = [detector.signature(f) for f in frames]
-    found = [i for i in range(1, len(frames)) if detector.is_cut(signatures[i - 1], signatures[i])]
+    found = boundaries(enumerate(frames))
     result = score(found, truth)
     print(f"Shot boundaries: {len(frames)} frames of the 8 dev shots, "
           f"{len(truth)} boundaries (hard cuts, dissolves of 12 and 24 frames, fades through "
           "black), flashes, fast pans and motion blur within shots")
     print("| boundaries | found / total | recall | precision | F1 |")
     print("| --- | --- | --- | --- | --- |")
-    # False positives are charged to hard cuts (the only kind the detector looks for).
+    # False positives are charged to hard cuts (one not inside a transition).
     for group, label in (("cut", "hard cuts (exact frame)"), ("gradual", "dissolves and fades")):
         r = result[group]
         false = len(result["false"]) if group == "cut" else 0
