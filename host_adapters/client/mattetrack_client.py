@@ -265,26 +265,17 @@ def _error_text(err):
         return f"HTTP {err.code} {err.reason}"
 
 
-class Propagation:
-    """A propagation followed on a background thread, so a host's UI thread only ever polls.
+class _FollowedJob:
+    """A service job followed on a background thread (`_follow`), so a host's UI thread only
+    ever polls: `poll()` a snapshot of its status (a lock and a dict copy), `cancel()` asks the
+    service to stop it, `wait()` blocks until the end (for scripts and tests)."""
 
-    `poll()` returns a snapshot {state, done, total, frame, error, suggested}; suggested: once
-    done, {object name: [frame, ...]} where a correction would help most, best first (the
-    session's report; {} if it could not be read); `cancel()` asks the service to stop after
-    the frame in progress; `wait()` blocks until the end (for scripts and tests).
-    """
-
-    def __init__(self, client, sid, output, frame_range=None, cryptomatte=False, window=None):
+    def __init__(self, client, job, status, thread_name):
         self.client = client
-        self.sid = sid
-        started = client.propagate(sid, output, frame_range, cryptomatte, window)
-        self.job = started["job"]
-        self.output = output
+        self.job = job
         self._lock = threading.Lock()
-        self._status = {"state": "running", "done": 0, "total": started["total"],
-                        "frame": None, "error": None, "suggested": {}}
-        self._thread = threading.Thread(target=self._follow, name="mattetrack-follow",
-                                        daemon=True)
+        self._status = status
+        self._thread = threading.Thread(target=self._follow, name=thread_name, daemon=True)
         self._thread.start()
 
     def poll(self):
@@ -303,6 +294,27 @@ class Propagation:
     def _update(self, **changes):
         with self._lock:
             self._status.update(changes)
+
+    def _follow(self):
+        raise NotImplementedError
+
+
+class Propagation(_FollowedJob):
+    """A propagation followed on a background thread, so a host's UI thread only ever polls.
+
+    `poll()` returns a snapshot {state, done, total, frame, error, suggested}; suggested: once
+    done, {object name: [frame, ...]} where a correction would help most, best first (the
+    session's report; {} if it could not be read); `cancel()` asks the service to stop after
+    the frame in progress; `wait()` blocks until the end (for scripts and tests).
+    """
+
+    def __init__(self, client, sid, output, frame_range=None, cryptomatte=False, window=None):
+        self.sid = sid
+        self.output = output
+        started = client.propagate(sid, output, frame_range, cryptomatte, window)
+        super().__init__(client, started["job"],
+                         {"state": "running", "done": 0, "total": started["total"],
+                          "frame": None, "error": None, "suggested": {}}, "mattetrack-follow")
 
     def _suggestions(self):
         """{object name: suggested frames} from the session's report ({} if unreadable)."""
@@ -342,38 +354,18 @@ class Propagation:
             time.sleep(0.25)
 
 
-class ShapesExport:
+class ShapesExport(_FollowedJob):
     """A shapes export followed on a background thread, like `Propagation`: `poll()` returns
     {state, stage ("outlines", then "fitting"), done, total, error, result}; result, once done:
     the job's status (output, format, objects, shapes, frames); `cancel()` stops it (nothing is
     written); `wait()` blocks until the end."""
 
     def __init__(self, client, sid, output, fmt="json", tolerance=None, min_area=None):
-        self.client = client
         started = client.start_shapes(sid, output, fmt, tolerance, min_area)
-        self.job = started["job"]
-        self._lock = threading.Lock()
-        self._status = {"state": "running", "stage": "outlines", "done": 0,
-                        "total": started["total"], "error": None, "result": None}
-        self._thread = threading.Thread(target=self._follow, name="mattetrack-shapes",
-                                        daemon=True)
-        self._thread.start()
-
-    def poll(self):
-        with self._lock:
-            return dict(self._status)
-
-    def cancel(self):
-        with contextlib.suppress(ServiceError):
-            self.client.cancel(self.job)
-
-    def wait(self, timeout=None):
-        self._thread.join(timeout)
-        return self.poll()
-
-    def _update(self, **changes):
-        with self._lock:
-            self._status.update(changes)
+        super().__init__(client, started["job"],
+                         {"state": "running", "stage": "outlines", "done": 0,
+                          "total": started["total"], "error": None, "result": None},
+                         "mattetrack-shapes")
 
     def _follow(self):
         # Polls the job's status (short calls; a fit may sit on one stage for a while).

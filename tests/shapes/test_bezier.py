@@ -41,15 +41,20 @@ def one_at_a_time(poly: np.ndarray, knots: np.ndarray) -> tuple[np.ndarray, np.n
     return rows, dist
 
 
+def assert_same_fit(poly: np.ndarray, knots: np.ndarray) -> None:
+    """The native fit's rows and distances are the one-segment-at-a-time fit's (1e-6 px)."""
+    rows, dist = fit_distances(poly, knots)
+    want_rows, want_dist = one_at_a_time(poly, knots)
+    np.testing.assert_allclose(rows, want_rows, atol=1e-6)
+    np.testing.assert_allclose(dist, want_dist, atol=1e-6)
+
+
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("count", [4, 11, 40, 300])
 def test_native_fit_equals_the_segment_at_a_time_fit(seed: int, count: int):
     poly = outline(seed)
     knots = density_knots(knot_density(poly, 0.5), count, 0.37 * seed % 1.0)
-    rows, dist = fit_distances(poly, knots)
-    want_rows, want_dist = one_at_a_time(poly, knots)
-    np.testing.assert_allclose(rows, want_rows, atol=1e-6)
-    np.testing.assert_allclose(dist, want_dist, atol=1e-6)
+    assert_same_fit(poly, knots)
 
 
 def test_segments_that_wrap_and_degenerate_ones():
@@ -58,10 +63,7 @@ def test_segments_that_wrap_and_degenerate_ones():
     # Knots across the wrap point, two adjacent knots (a 2-point segment: the third-of-chord
     # handles) and a long segment.
     knots = np.array([n - 3, 1, 2, n // 2])
-    rows, dist = fit_distances(poly, knots)
-    want_rows, want_dist = one_at_a_time(poly, knots)
-    np.testing.assert_allclose(rows, want_rows, atol=1e-6)
-    np.testing.assert_allclose(dist, want_dist, atol=1e-6)
+    assert_same_fit(poly, knots)
 
 
 def test_fewest_knots_search_from_a_guess_agrees_with_a_search_from_four():

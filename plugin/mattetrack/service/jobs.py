@@ -23,38 +23,21 @@ from mattetrack.service.persist import save
 from mattetrack.service.state import Export, ServiceSession
 
 
-class PropagationJob:
-    """Runs the pipeline for `session` with a checked `plan` (`export.pipeline.plan_mattes`) on
-    a thread. `state` goes running -> done | cancelled | failed.
-    """
+class BackgroundJob:
+    """What every job shares: `_run` on a thread of its own, `state` (running -> done |
+    cancelled | failed), `error`, a cancel flag, and the list of progress events that any number
+    of `/events` streams follow (the last one carries `state`)."""
 
-    def __init__(self, jid: str, session: ServiceSession, plan: MattePlan) -> None:
+    def __init__(self, jid: str, thread_name: str) -> None:
         self.id = jid
-        # Let go once the job ends: a finished job outlives an unloaded session in the
-        # registry, and must not keep its shot and results in memory.
-        self.session: ServiceSession | None = session
-        self.session_id = session.id
-        self.plan = plan
-        self.frames = plan.frames
-        self.output = plan.output
-        self.layers = plan.layers
-        # Names now, for the status: an object may be renamed or removed while the job runs.
-        self.names = {o.id: o.name for o in session.core.objects}
         self.state = "running"
         self.error: str | None = None
-        self._counts = None  # the RunCounts of the session's propagation, once it ended
-        self.done = 0
         self.started = time.time()
         self.ended: float | None = None  # time.monotonic() at the end (the registry prunes)
         self._events: list[dict] = []
         self._changed = threading.Condition()
         self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"mattetrack-job-{jid}",
-                                        daemon=True)
-
-    @property
-    def total(self) -> int:
-        return len(self.frames)
+        self._thread = threading.Thread(target=self._run, name=thread_name, daemon=True)
 
     @property
     def running(self) -> bool:
@@ -69,24 +52,6 @@ class PropagationJob:
     def wait(self, timeout: float | None = None) -> None:
         if self._thread.is_alive():
             self._thread.join(timeout)
-
-    def status(self) -> dict:
-        out = {"job": self.id, "kind": "propagation", "session": self.session_id,
-               "state": self.state,
-               "done": self.done, "total": self.total, "output": self.output.text,
-               "first": self.frames[0], "last": self.frames[-1],
-               "layers": [{"object": o, "name": self.names[o], "layer": layer}
-                          for o, layer in self.layers.items()]}
-        session = self.session
-        counts = self._counts if self._counts is not None else (
-            session.core.last_run if session is not None and session.job is self else None)
-        if counts is not None:
-            # Object-frames the engine computed / took from the session's store: an edit
-            # re-propagates only the spans it changed.
-            out["computed"], out["reused"] = counts.computed, counts.reused
-        if self.error is not None:
-            out["error"] = self.error
-        return out
 
     def events(self, keepalive: float = 10.0) -> Iterator[dict | None]:
         """Every event so far, then new ones as they come, ending with the end state; yields
@@ -107,12 +72,58 @@ class PropagationJob:
                 if "state" in event:
                     return
 
-    # -- the worker thread ---------------------------------------------------------------------
     def _emit(self, event: dict) -> None:
         with self._changed:
             self._events.append(event)
             self._changed.notify_all()
 
+    def _run(self) -> None:
+        raise NotImplementedError
+
+
+class PropagationJob(BackgroundJob):
+    """Runs the pipeline for `session` with a checked `plan` (`export.pipeline.plan_mattes`) on
+    a thread. `state` goes running -> done | cancelled | failed.
+    """
+
+    def __init__(self, jid: str, session: ServiceSession, plan: MattePlan) -> None:
+        super().__init__(jid, f"mattetrack-job-{jid}")
+        # Let go once the job ends: a finished job outlives an unloaded session in the
+        # registry, and must not keep its shot and results in memory.
+        self.session: ServiceSession | None = session
+        self.session_id = session.id
+        self.plan = plan
+        self.frames = plan.frames
+        self.output = plan.output
+        self.layers = plan.layers
+        # Names now, for the status: an object may be renamed or removed while the job runs.
+        self.names = {o.id: o.name for o in session.core.objects}
+        self._counts = None  # the RunCounts of the session's propagation, once it ended
+        self.done = 0
+
+    @property
+    def total(self) -> int:
+        return len(self.frames)
+
+    def status(self) -> dict:
+        out = {"job": self.id, "kind": "propagation", "session": self.session_id,
+               "state": self.state,
+               "done": self.done, "total": self.total, "output": self.output.text,
+               "first": self.frames[0], "last": self.frames[-1],
+               "layers": [{"object": o, "name": self.names[o], "layer": layer}
+                          for o, layer in self.layers.items()]}
+        session = self.session
+        counts = self._counts if self._counts is not None else (
+            session.core.last_run if session is not None and session.job is self else None)
+        if counts is not None:
+            # Object-frames the engine computed / took from the session's store: an edit
+            # re-propagates only the spans it changed.
+            out["computed"], out["reused"] = counts.computed, counts.reused
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    # -- the worker thread ---------------------------------------------------------------------
     def _written(self, export: Export, frame: int) -> None:
         """A frame's EXR is complete (on the writer thread): record it, then its event."""
         with self.session.lock:

@@ -13,14 +13,14 @@ without fitting again (`refitted` in the end status says which).
 from __future__ import annotations
 
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 from mattetrack.errors import MatteTrackError
 from mattetrack.service.errors import service_message
+from mattetrack.service.jobs import BackgroundJob
 from mattetrack.service.state import ServiceSession
 from mattetrack.shapes import ShapeParams
 
@@ -29,7 +29,7 @@ class _Cancelled(Exception):
     """Raised from the fitter's progress callback when the job is cancelled."""
 
 
-class ShapesJob:
+class ShapesJob(BackgroundJob):
     """Fits shapes to `files` ({frame: matte file}) whose objects are `layers` ({object id:
     EXR layer}, named `names`) and writes them to `output` in format `fmt`. `state` goes
     running -> done | cancelled | failed."""
@@ -38,7 +38,7 @@ class ShapesJob:
                  layers: dict[int, str], names: dict[int, str], output: str, fmt: str,
                  params: ShapeParams, is_exr: bool = True, cached=None,
                  on_fitted: Callable | None = None) -> None:
-        self.id = jid
+        super().__init__(jid, f"mattetrack-shapes-{jid}")
         self.session_id = session.id
         self._shot_size = (session.shot.width, session.shot.height)
         self.files = files
@@ -48,8 +48,6 @@ class ShapesJob:
         self.format = fmt
         self.params = params
         self.is_exr = is_exr
-        self.state = "running"
-        self.error: str | None = None
         self.stage = "outlines"
         self.done = 0
         self.total = len(files)
@@ -58,27 +56,6 @@ class ShapesJob:
         # written again without fitting. on_fitted(doc) keeps a new one for the next export.
         self.cached = cached
         self.on_fitted = on_fitted
-        self.started = time.time()
-        self.ended: float | None = None
-        self._events: list[dict] = []
-        self._changed = threading.Condition()
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"mattetrack-shapes-{jid}",
-                                        daemon=True)
-
-    @property
-    def running(self) -> bool:
-        return self.state == "running"
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def wait(self, timeout: float | None = None) -> None:
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def status(self) -> dict:
         frames = sorted(self.files)
@@ -92,30 +69,7 @@ class ShapesJob:
             out["error"] = self.error
         return out
 
-    def events(self, keepalive: float = 10.0) -> Iterator[dict | None]:
-        """Every event so far, then new ones as they come, ending with the end state; None after
-        `keepalive` seconds without one."""
-        seen = 0
-        while True:
-            with self._changed:
-                if seen == len(self._events):
-                    self._changed.wait(keepalive)
-                new = self._events[seen:]
-            if not new:
-                yield None
-                continue
-            seen += len(new)
-            for event in new:
-                yield event
-                if "state" in event:
-                    return
-
     # -- the worker thread ---------------------------------------------------------------------
-    def _emit(self, event: dict) -> None:
-        with self._changed:
-            self._events.append(event)
-            self._changed.notify_all()
-
     def _progress(self, stage: str, done: int, total: int) -> None:
         if self._cancel.is_set():
             raise _Cancelled

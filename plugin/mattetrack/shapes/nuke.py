@@ -20,22 +20,12 @@ import json
 import re
 
 from mattetrack.export.channels import sanitize_layer_name
+from mattetrack.framerange import consecutive_runs
 from mattetrack.shapes.document import ShapeDocument
 from mattetrack.shapes.hosts import to_nuke
 from mattetrack.shapes.nukecurves import curves_knob
 
 PLAN_FORMAT = "mattetrack-nuke-roto"
-
-
-def _runs(frames: list[int]) -> list[list[int]]:
-    """Sorted frames split where a frame is missing: a Nuke shape lives on one frame range."""
-    runs: list[list[int]] = []
-    for f in frames:
-        if runs and f == runs[-1][-1] + 1:
-            runs[-1].append(f)
-        else:
-            runs.append([f])
-    return runs
 
 
 def roto_plan(doc: ShapeDocument) -> dict:
@@ -52,7 +42,7 @@ def roto_plan(doc: ShapeDocument) -> dict:
         used.add(node)
         shapes = []
         for shape in obj.shapes:
-            for run in _runs(sorted(shape.frames)):
+            for run in consecutive_runs(shape.frames):
                 keys = {str(f): [[round(float(v), 4) for v in row]
                                  for row in to_nuke(shape.frames[f], doc.height)] for f in run}
                 shapes.append({"name": f"{'hole' if shape.hole else 'shape'}{len(shapes) + 1}",

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from mattetrack.errors import InputError
+from mattetrack.framerange import consecutive_runs
 from mattetrack.shapes.document import ShapeObject
 from mattetrack.shapes.hosts import to_nuke
 
@@ -58,23 +59,12 @@ def _vector(frames: list[int], xs: np.ndarray, ys: np.ndarray) -> str:
     return f"{{{_curve(frames, xs)} {_curve(frames, ys)}}}"
 
 
-def _runs(frames: list[int]) -> list[list[int]]:
-    """Sorted frames split where one is missing: a Nuke shape lives on one frame range."""
-    runs: list[list[int]] = []
-    for f in frames:
-        if runs and f == runs[-1][-1] + 1:
-            runs[-1].append(f)
-        else:
-            runs.append([f])
-    return runs
-
-
 def curvegroups(obj: ShapeObject, height: int, first: int, last: int) -> list[str]:
     """One `{curvegroup ...}` per shape and run of consecutive frames of `obj`; the shot is
     first..last (a shape on fewer frames gets a frame-range lifetime)."""
     out = []
     for shape in obj.shapes:
-        for run in _runs(sorted(shape.frames)):
+        for run in consecutive_runs(shape.frames):
             keyed = np.stack([to_nuke(shape.frames[f], height) for f in run])  # (t, n, 6)
             points, feather = [], []
             for i in range(keyed.shape[1]):

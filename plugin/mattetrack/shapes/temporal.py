@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from mattetrack.framerange import consecutive_runs
 from mattetrack.shapes.bezier import (
     density_knots,
     density_knots_many,
@@ -230,17 +231,6 @@ def _flickers(track: _Track, object_area: Mapping[int, float], run: Mapping[int,
                for f, poly in track.polys.items())
 
 
-def _runs(frames: list[int]) -> dict[int, int]:
-    """{frame: how many frames the run of consecutive frames holding it has}."""
-    out: dict[int, int] = {}
-    start = 0
-    for i in range(1, len(frames) + 1):
-        if i == len(frames) or frames[i] != frames[i - 1] + 1:
-            out.update(dict.fromkeys(frames[start:i], i - start))
-            start = i
-    return out
-
-
 def _object_areas(frames: list[tuple[int, FrameOutlines]]) -> dict[int, float]:
     """{frame: the object's area, px (its outlines' pieces less their holes)}."""
     return {f: sum(abs(signed_area(outer)) - sum(abs(signed_area(h)) for h, _ in holes)
@@ -347,7 +337,7 @@ def fit_outlines(per_object: Mapping[Hashable, list[tuple[int, FrameOutlines]]],
     for key, name in names.items():
         frames = per_object.get(key, [])
         areas = _object_areas(frames)
-        run = _runs([f for f, _ in frames])
+        run = {f: len(r) for r in consecutive_runs(f for f, _ in frames) for f in r}
         tracks = []
         for track in _follow_pieces(frames, params.bridge):
             if not _flickers(track, areas, run, params):

@@ -62,6 +62,19 @@ def _drive(ops, scene: bpy.types.Scene, limit: float = 120.0) -> list[float]:
         time.sleep(0.05)
 
 
+def _render_frames(scene: bpy.types.Scene, frames: list[int], out: Path) -> dict[str, str]:
+    """The compositor rendered on each scene frame to out/render.<frame>.exr (float32)."""
+    scene.render.image_settings.file_format = "OPEN_EXR"
+    scene.render.image_settings.color_depth = "32"
+    renders = {}
+    for f in frames:
+        scene.frame_set(f)
+        scene.render.filepath = str(out / f"render.{f}.exr")
+        bpy.ops.render.render(write_still=True)
+        renders[str(f)] = scene.render.filepath
+    return renders
+
+
 def _pixels(image: bpy.types.Image, path: Path) -> None:
     data = array.array("f", [0.0]) * (image.size[0] * image.size[1] * image.channels)
     image.pixels.foreach_get(data)
@@ -128,15 +141,7 @@ def mode_flow(job: dict) -> dict:
         "matte_user": [[n.frame_start, n.frame_offset, n.frame_duration] for n in tree.nodes
                        if n.bl_idname == "CompositorNodeImage"],
     }
-    scene.render.image_settings.file_format = "OPEN_EXR"
-    scene.render.image_settings.color_depth = "32"
-    renders = {}
-    for f in job["render_scene_frames"]:
-        scene.frame_set(f)
-        scene.render.filepath = str(out / f"render.{f}.exr")
-        bpy.ops.render.render(write_still=True)
-        renders[str(f)] = scene.render.filepath
-    result["renders"] = renders
+    result["renders"] = _render_frames(scene, job["render_scene_frames"], out)
 
     # Import Mattes on its own: the shapes are a service job that the timer follows; the
     # operator only starts it (it never waits for a fit on Blender's UI thread).
@@ -215,15 +220,7 @@ def mode_windowed(job: dict) -> dict:
     result["state"], result["message"] = props.state, props.message
     result["mattes_image"] = ops.compositor.MATTES in bpy.data.images
     assert bpy.ops.mattetrack.build_compositor() == {"FINISHED"}, props.message
-    scene.render.image_settings.file_format = "OPEN_EXR"
-    scene.render.image_settings.color_depth = "32"
-    renders = {}
-    for f in job["render_scene_frames"]:
-        scene.frame_set(f)
-        scene.render.filepath = str(out / f"render.{f}.exr")
-        bpy.ops.render.render(write_still=True)
-        renders[str(f)] = scene.render.filepath
-    result["renders"] = renders
+    result["renders"] = _render_frames(scene, job["render_scene_frames"], out)
     return result
 
 
