@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mattetrack.cuts import CutDetector
+from mattetrack.cuts import CutDetector, GradualWindow
 from mattetrack.synthetic import linear_to_srgb, render_shot
 
 
@@ -117,3 +117,43 @@ def test_cuts_between_davis_shots_are_found(signatures: dict[str, list[np.ndarra
         for _ in range(3)
     ]
     assert np.mean(anywhere) >= 0.9  # 163 of 168 when measured
+
+
+def _transitions(window: GradualWindow, signatures: list[np.ndarray]) -> list[tuple[int, int]]:
+    """[(start, end)] of every window `window` calls a gradual transition."""
+    return [(start, end) for end, sig in enumerate(signatures)
+            if (start := window.push(end, sig)) is not None]
+
+
+def test_no_gradual_transition_inside_davis_shots(
+        signatures: dict[str, list[np.ndarray]]) -> None:
+    for shot, sigs in signatures.items():
+        assert _transitions(GradualWindow(CutDetector()), sigs) == [], shot
+
+
+def test_dissolves_between_davis_shots_are_found(davis: dict[str, list[np.ndarray]]) -> None:
+    """Each shot dissolved into the next over 12 frames: a transition found, and every window
+    it is found in lies across the dissolve."""
+    detector = CutDetector()
+    shots = list(davis)
+    for a, b in zip(shots, shots[1:], strict=False):
+        tail, head = davis[a][-20:], davis[b][:20]
+        mixed = [(1 - (k + 1) / 13) * tail[8 + k] + (k + 1) / 13 * head[k] for k in range(12)]
+        frames = tail[:8] + mixed + head[12:]  # the dissolve is frames 8-19
+        found = _transitions(GradualWindow(detector), [detector.signature(f) for f in frames])
+        assert found, (a, b)
+        assert all(start < 20 and end >= 8 for start, end in found), (a, b, found)
+
+
+def test_a_window_forgets_on_reset() -> None:
+    detector = CutDetector()
+    rng = np.random.default_rng(3)
+    # Two unrelated textures, reddish and bluish.
+    a, b = (cv2.GaussianBlur(rng.random((180, 320, 3), np.float32), (0, 0), 3) * tint
+            for tint in (np.float32([1.0, 0.4, 0.2]), np.float32([0.2, 0.5, 1.0])))
+    mixed = [(1 - t) * a + t * b for t in np.linspace(0, 1, 20)]
+    sigs = [detector.signature(f) for f in mixed]
+    window = GradualWindow(detector)
+    assert _transitions(window, sigs)
+    window.reset()
+    assert window.push(0, sigs[-1]) is None

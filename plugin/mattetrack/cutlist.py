@@ -1,9 +1,10 @@
 """A plate's shots: where its cuts are, written as an editor's timeline (`mattetrack cuts`).
 
 Boundaries are found with the shot-cut detector the engines use (`cuts.CutDetector`, one
-signature per frame, each compared with the frame before), reading every frame once in order,
-and at the end of every run of black frames between pictures (a fade through black, a slug).
-Dissolves are not found yet.
+signature per frame, each compared with the frame before), at the end of every run of black
+frames between pictures (a fade through black, a slug), and in the middle of every other gradual
+transition (a dissolve, a fade that stops short of black: `cuts.GradualWindow`), reading every
+frame once in order.
 
 Formats, by the output's suffix (`CUT_FORMATS`):
 - `.otio`: an OpenTimelineIO timeline (Resolve imports it) with one clip per shot, each
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mattetrack.cuts import CutDetector
+from mattetrack.cuts import CutDetector, GradualWindow
 from mattetrack.errors import InputError
 from mattetrack.store import atomic_write_bytes
 
@@ -64,8 +65,12 @@ def boundaries(images) -> list[int]:
     - hard cuts (`cuts.CutDetector`): a frame unlike the shot's last frame, and so are the
       FLASH_FRAMES after it (a flash, or a frame or two of anything, comes back: no cut);
     - the end of every run of black frames with picture on both sides (a fade through black, or
-      a slug: the next shot begins where the picture comes back)."""
+      a slug: the next shot begins where the picture comes back);
+    - the middle frame of every other gradual transition (`cuts.GradualWindow`; overlapping
+      windows joined), unless a boundary of the kinds above is in it or beside it."""
     detector = CutDetector()
+    gradual = GradualWindow(detector)
+    spans: list[list[int]] = []  # [first, last] of gradual transitions, joined as found
     found: list[int] = []
     anchor = None  # signature of the last frame known to belong to the current shot
     outliers: list[tuple[int, np.ndarray]] = []  # frames since, unlike the anchor
@@ -73,6 +78,12 @@ def boundaries(images) -> list[int]:
     seen_picture = False
     for frame, image in images:
         signature = detector.signature(image)
+        start = gradual.push(frame, signature)
+        if start is not None:
+            if spans and start <= spans[-1][1]:
+                spans[-1][1] = frame
+            else:
+                spans.append([start, frame])
         luma = float(np.mean(image[..., 0] * 0.2126 + image[..., 1] * 0.7152
                              + image[..., 2] * 0.0722))
         if luma < BLACK:
@@ -98,7 +109,10 @@ def boundaries(images) -> list[int]:
         # The last frames differ from the shot and the plate ends: a cut, unless one of them
         # is back in the shot (checked as it came).
         found.append(outliers[0][0])
-    return found
+    for first, last in spans:
+        if not any(first - 1 <= f <= last + 1 for f in found):
+            found.append((first + last + 1) // 2)
+    return sorted(found)
 
 
 def shot_ranges(frames: Sequence[int], cuts: Sequence[int]) -> list[tuple[int, int]]:

@@ -159,3 +159,41 @@ def test_growth_needs_local_colour_contrast() -> None:
     assert kept[ring].min() > 1.0  # strong local contrast: colour keeps most of its vote
     assert np.array_equal(_gate_growth(ambiguous, inside, outside, ~every, 4, 3.0), ambiguous)
     assert np.array_equal(_gate_growth(ambiguous, inside, outside, every, 4, 0.0), ambiguous)
+
+
+def _davis_shot(root, name: str, frames: slice) -> list[tuple[np.ndarray, np.ndarray]]:
+    """[(scene-linear RGB, truth coverage)] of DAVIS dev shot `name`'s `frames`."""
+    from PIL import Image
+
+    from mattetrack.synthetic import srgb_to_linear
+
+    jpegs = sorted((root / "JPEGImages" / "480p" / name).glob("*.jpg"))[frames]
+    out = []
+    for jpeg in jpegs:
+        rgb = np.asarray(Image.open(jpeg), np.float32) / 255
+        mask = root / "Annotations" / "480p" / name / (jpeg.stem + ".png")
+        out.append((srgb_to_linear(rgb), (np.asarray(Image.open(mask)) > 0).astype(np.float32)))
+    return out
+
+
+def test_track_never_crosses_a_dissolve(shared_data) -> None:
+    """dog dissolving over 12 frames (mixed in display values, as an edit does) into car-shadow:
+    the track from dog's first frame follows dog, stops inside the dissolve and gives nothing
+    on car-shadow after it."""
+    from mattetrack.synthetic import linear_to_srgb, srgb_to_linear
+
+    root = shared_data / "davis2016-dev"
+    if not root.is_dir():
+        pytest.skip(f"{root} is absent")
+    dog, cars = _davis_shot(root, "dog", slice(0, 32)), _davis_shot(root, "car-shadow", slice(0, 32))
+    mixed = []
+    for k in range(12):
+        t = (k + 1) / 13
+        (a, ta), (b, tb) = dog[20 + k], cars[k]
+        mixed.append((srgb_to_linear((1 - t) * linear_to_srgb(a) + t * linear_to_srgb(b)),
+                      ta if t < 0.5 else tb))
+    src = SyntheticSource(dog[:20] + mixed + cars[12:])  # the dissolve is frames 20-31
+    res = forward(src)
+    assert min(iou(res[f], src.truth(f)) for f in range(20)) >= 0.8
+    assert all(res[f].max() == 0.0 for f in range(32, 52))  # nothing after the dissolve
+    assert ClassicEngine().cuts(src, src.frames) == []  # the farm's split points: hard cuts only

@@ -47,7 +47,12 @@ remembered too), so a correction round's backward sweep over remembered tracks r
 Shot cuts: a `CutDetector` compares every pair of neighbouring frames in both sweeps (from the
 processing-resolution image already made); a track never crosses a cut, so frames on the other
 side of a cut from all of an object's keyframes get zero coverage, and blending only happens
-between keyframes of the same cut segment.
+between keyframes of the same cut segment. Gradual transitions (dissolves, fades) stop tracks
+too: each sweep feeds the same signatures to a `GradualWindow`, and a track ends where the sweep
+has seen enough of a transition to know it (inside it, 6 to 24 frames in), so no track runs on
+into the next shot. The two sweeps know a transition at different frames (each from its own
+side), so `find_cuts`, the engine's split points for the farm, are the hard cuts alone: a
+transition stays inside one farm task.
 """
 
 from __future__ import annotations
@@ -63,7 +68,7 @@ import cv2
 import numpy as np
 
 from mattetrack import __version__
-from mattetrack.cuts import CutDetector, CutParams
+from mattetrack.cuts import SIGNATURE_LEN, CutDetector, CutParams, GradualParams, GradualWindow
 from mattetrack.engines.base import Coverages, FrameSource, Memo, Propagated
 from mattetrack.engines.classic.flow import DenseFlow, FlowPair, warp
 from mattetrack.engines.classic.imaging import WorkImage, processing_size, resize_to, work_rgb
@@ -93,8 +98,10 @@ class PropagateParams:
     # occluders and thin structures (flow bleeding that colour alone does not reveal).
     fb_check: bool = True
     track: TrackParams = field(default_factory=TrackParams)
-    # Where a track stops: the shot's hard cuts.
+    # Where a track stops: the shot's hard cuts ...
     cuts: CutParams = field(default_factory=CutParams)
+    # ... and its gradual transitions.
+    gradual: GradualParams = field(default_factory=GradualParams)
 
 
 @dataclass
@@ -548,6 +555,7 @@ def _sweep(
     """
     flows = _Flows(params.flow_preset, size, order, memo)
     cuts = CutDetector(params.cuts)
+    gradual = GradualWindow(cuts, params.gradual)
     tracks: dict[int, _Track] = {}
     delta: dict[int, np.ndarray] = {}
     prev: _Frame | None = None
@@ -559,12 +567,17 @@ def _sweep(
     for p in positions:
         if not any(obj in tracks or p in o.full for obj, o in objects.items()):
             prev = None
+            gradual.reset()
             yield p, None, {}, {}  # nothing to track yet: no need to read the frame
             continue
         image = _Frame(source, order[p], size)
         frame_key = memo.frame_key(order[p]) if memo is not None else ""
         sig = _signature(cuts, image, memo, frame_key, size)
-        if prev is not None and prev_sig is not None and cuts.is_cut(prev_sig, sig):
+        hard = prev is not None and prev_sig is not None and cuts.is_cut(prev_sig, sig)
+        if hard:
+            gradual.reset()
+        gradual.push(p, sig)
+        if hard or gradual.began:
             # The forward track from the keyframe before a correction cannot reach the frames
             # between the cut and the correction: they get the correction's own track after all.
             for obj, track in tracks.items():
@@ -649,7 +662,7 @@ def _signature(cuts: CutDetector, image: _Frame, memo: Memo | None, frame_key: s
     image), remembered by the plate frame when there is a memo."""
     if memo is None:
         return cuts.signature(image.work.u8)
-    key = digest("cut signature", __version__, size, frame_key)
+    key = digest("cut signature", __version__, SIGNATURE_LEN, size, frame_key)
     sig = memo.get_vector(key)
     if sig is None:
         sig = cuts.signature(image.work.u8)
