@@ -15,7 +15,11 @@ import re
 import shutil
 import socket
 import tempfile
+import threading
+from collections.abc import Callable
 from pathlib import Path
+
+from mattetrack.errors import MatteTrackError
 
 HOST = socket.gethostname() or "localhost"  # this machine, as temporary names and locks say
 # Greedy host: the last "-digits" is the pid (host names may hold "-digits" themselves); an
@@ -42,6 +46,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             raise OSError(err.errno, err.strerror, str(path)) from err
         raise
     except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write(target: Path, write: Callable[[Path], None], what: str) -> None:
+    """Run `write(tmp)` and rename tmp to `target`; on failure remove tmp, keep any old target
+    and raise MatteTrackError "<target>: cannot write <what>: <reason>"."""
+    # Same folder, so the final os.replace is a rename on one file system (atomic on POSIX); the
+    # host, pid and thread id keep concurrent writers of the same file apart.
+    tmp = temp_path(target, f".{threading.get_native_id()}")
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    except (ValueError, OSError, RuntimeError, MemoryError) as err:
+        tmp.unlink(missing_ok=True)
+        reason = str(err).removeprefix(f"{tmp}: ")
+        raise MatteTrackError(f"{target}: cannot write {what}: {reason}") from err
+    except BaseException:  # KeyboardInterrupt and the like: clean up, then let it through
         tmp.unlink(missing_ok=True)
         raise
 

@@ -74,6 +74,35 @@ def _apply(processor: ocio.CPUProcessor, rgb: np.ndarray) -> None:
         pass
 
 
+def srgb_texture_space(config: ocio.Config) -> str | None:
+    """The config's sRGB texture colour space (canonical name), or None."""
+    for name in _SRGB_CANDIDATES:
+        space = config.getColorSpace(name)
+        if space is not None:
+            return space.getName()
+    return None
+
+
+def space_processor(config: ocio.Config, source: str, target: str) -> ocio.CPUProcessor | None:
+    """The CPU processor from colour space `source` to `target` (names, aliases or roles), or
+    None when it does nothing; InputError when OCIO cannot build it."""
+    try:
+        cpu = config.getProcessor(ocio.ColorSpaceTransform(src=source, dst=target))
+        cpu = cpu.getDefaultCPUProcessor()
+    except ocio.Exception as err:
+        raise InputError(f"OCIO cannot convert {source!r} to {target!r}: {str(err)[:200]}") \
+            from None
+    return None if cpu.isNoOp() else cpu
+
+
+def apply_in_place(processor: ocio.CPUProcessor | None, rgb: np.ndarray) -> None:
+    """`processor` on a C-contiguous (H, W, 3) float32 array, in place, in parallel row bands;
+    non-finite values are made finite first (see `_HALF_MAX`); None does nothing."""
+    if processor is not None:
+        _sanitize(rgb, _HALF_MAX)
+        _apply(processor, rgb)
+
+
 def _load_config(config_path: str | None) -> ocio.Config:
     """The OCIO config: `config_path`, else `$OCIO`, else the built-in ACES studio config."""
     try:
@@ -142,11 +171,7 @@ class ColorConverter:
         return None
 
     def _srgb_texture(self) -> str | None:
-        for name in _SRGB_CANDIDATES:
-            space = self.config.getColorSpace(name)
-            if space is not None:
-                return space.getName()
-        return None
+        return srgb_texture_space(self.config)
 
     def source_colorspace(self, source_is_float: bool) -> str:
         """The colour space pixels of this type are read as (canonical name in the config)."""

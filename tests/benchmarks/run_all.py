@@ -29,7 +29,8 @@
   at a time, and against the rules before (shapes_tracked.py); 1080p ProRes and H.264 movies
   read through PyAV against OpenCV, in order and shuffled, and peak memory (movie_read.py);
   shot boundaries of a programme of the dev shots: precision and recall of hard cuts, dissolves
-  and fades (cuts.py).
+  and fades (cuts.py); background replacement's edge error with and without decontamination,
+  and frames/s at 1080p (composite.py).
   Their own tables follow the main one.
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
@@ -199,7 +200,7 @@ def main() -> int:
                           ("farm.py", ["--frames", "120"] if args.quick else []),
                           ("shapes_tracked.py", ["--quick"] if args.quick else []),
                           ("movie_read.py", ["--frames", "120"] if args.quick else []),
-                          ("cuts.py", [])):
+                          ("cuts.py", []), ("composite.py", [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)
     return 0

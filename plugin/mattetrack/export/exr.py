@@ -11,14 +11,13 @@ or interrupted write never replaces an earlier file (docs/ARCHITECTURE.md, "Reli
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
 
 from mattetrack import _native
-from mattetrack.atomicfile import temp_path
+from mattetrack.atomicfile import atomic_write
 from mattetrack.errors import InputError, MatteTrackError
 from mattetrack.export.cryptomatte import Cryptomatte
 from mattetrack.export.kinds import COMPRESSIONS
@@ -143,20 +142,8 @@ def _native_spec(
 
 
 def _atomic(target: Path, write: Callable[[Path], None]) -> None:
-    """Run `write(tmp)` and rename tmp to `target`; on failure remove tmp, keep any old target."""
-    # Same folder, so the final os.replace is a rename on one file system (atomic on POSIX); the
-    # host, pid and thread id keep concurrent writers of the same file apart.
-    tmp = temp_path(target, f".{threading.get_native_id()}")
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except (ValueError, OSError, RuntimeError, MemoryError) as err:
-        tmp.unlink(missing_ok=True)
-        reason = str(err).removeprefix(f"{tmp}: ")
-        raise MatteTrackError(f"{target}: cannot write EXR: {reason}") from err
-    except BaseException:  # KeyboardInterrupt and the like: clean up, then let it through
-        tmp.unlink(missing_ok=True)
-        raise
+    """Run `write(tmp)` and rename tmp to `target` (`atomicfile.atomic_write`)."""
+    atomic_write(target, write, "EXR")
 
 
 def validate_exr(path: str | os.PathLike[str]) -> None:

@@ -32,6 +32,17 @@ from mattetrack.shot import imagefile, locate
 from mattetrack.shot.movie import MovieReader
 
 
+@dataclass(frozen=True)
+class Decoded:
+    """A frame as decoded, before any colour conversion: `rgb` (h, w, 3) float32 over its data
+    window (integer files and movies normalised to [0, 1]), in the plate's own colour space."""
+
+    rgb: np.ndarray
+    data_window: Box2i
+    display_window: Box2i
+    is_float: bool
+
+
 @dataclass
 class ReadStats:
     """Seconds spent decoding and converting frames (on any thread), and where frames came from.
@@ -181,6 +192,16 @@ class Shot:
         return self._colorspace
 
     @property
+    def source_is_float(self) -> bool:
+        """Whether the plate's pixels are floats (EXR, float TIFF): its default colour space."""
+        return self._source_is_float
+
+    @property
+    def config(self):
+        """The OCIO config the shot's colours are read through."""
+        return self._converter.config
+
+    @property
     def is_movie(self) -> bool:
         return self._movie is not None
 
@@ -230,6 +251,25 @@ class Shot:
         self._read_ahead(self._position[frame])
         assert rgb is not None
         return rgb
+
+    def decoded(self, frame: int) -> Decoded:
+        """`frame` as decoded, in the plate's own colour space (`colorspace`), without the
+        conversion and the cache of `image`: for writers that keep the plate's values."""
+        self.check_frame(frame)
+        if self._movie is not None:
+            with self._movie_lock:
+                pixels = self._movie.read(frame)
+            rgb = pixels.astype(np.float32)
+            rgb *= np.float32(1.0 / self._movie.max_value)
+            return Decoded(rgb, self._display_window, self._display_window, False)
+        assert self._files is not None
+        header = imagefile.probe(self._files[frame])
+        shown = header.display_window
+        if (shown.width, shown.height) != (self.width, self.height):
+            raise InputError(f"{self._files[frame]}: display window is {shown.width}x"
+                             f"{shown.height}, the shot's is {self.width}x{self.height}")
+        return Decoded(imagefile.read(header), header.data_window, header.display_window,
+                       header.is_float)
 
     def prefetch(self, frames: Sequence[int]) -> None:
         """A hint: read these frames in the background, in order, as far as the read-ahead depth
