@@ -231,6 +231,43 @@ class Client:
             body["min_area"] = float(min_area)
         return self.call("POST", f"/v1/sessions/{sid}/shapes", body)
 
+    def start_composite(self, sid, output, background=None, foreground_only=False,
+                        objects=None, decontaminate=None, fps=None):
+        """Starts a job putting the session's propagated objects over `background` (#RRGGBB or
+        a picture), or writing them alone (`foreground_only`, premultiplied RGBA), to `output`
+        (.exr/.png/.tif pattern or a .mov: ProRes 4444); {job, kind, total}."""
+        body = {"output": output}
+        if foreground_only:
+            body["foreground_only"] = True
+        else:
+            body["background"] = background
+        if objects is not None:
+            body["objects"] = list(objects)
+        if decontaminate is not None:
+            body["decontaminate"] = bool(decontaminate)
+        if fps:
+            body["fps"] = float(fps)
+        return self.call("POST", f"/v1/sessions/{sid}/composite", body)
+
+    def start_cuts(self, sid, output):
+        """Starts a job writing the shot boundaries of the session's frames to `output` (.otio,
+        .edl or .json); its end status has `cuts` and `shots`. {job, kind, total}."""
+        return self.call("POST", f"/v1/sessions/{sid}/cuts", {"output": output})
+
+    def wait_job(self, jid, timeout=None, poll=0.5, on_status=None):
+        """Polls job `jid` until it ends (never on a host's UI thread); its end status.
+        on_status(status) after each poll; ServiceError when `timeout` seconds pass."""
+        started = time.monotonic()
+        while True:
+            status = self.job(jid)
+            if on_status is not None:
+                on_status(status)
+            if status["state"] != "running":
+                return status
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise ServiceError(0, f"job {jid} still running after {timeout:g} s")
+            time.sleep(poll)
+
     def export_shapes(self, sid, output, fmt="json", tolerance=None, min_area=None):
         """`start_shapes`, then waits for the job's end (call it on a thread, never a host's UI
         thread; `ShapesExport` follows it for a UI): {output, format, objects, shapes, frames,

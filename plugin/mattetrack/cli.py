@@ -407,18 +407,11 @@ def _add_cuts(sub) -> None:
 
 
 def _cuts(args: argparse.Namespace) -> int:
-    from mattetrack.cutlist import (
-        DEFAULT_FPS,
-        Source,
-        cut_format,
-        find_boundaries,
-        progress_bar,
-        shot_ranges,
-    )
+    from mattetrack.cutlist import cut_format, progress_bar, write_cut_list
     from mattetrack.shot import Shot
 
     started = time.perf_counter()
-    write = cut_format(args.output)  # a bad -o fails before anything is read
+    cut_format(args.output)  # a bad -o fails before anything is read
     out = Path(args.output)
     if not out.parent.is_dir():
         raise InputError(f"-o {args.output!r}: folder {out.parent} does not exist")
@@ -426,12 +419,7 @@ def _cuts(args: argparse.Namespace) -> int:
                      frame_range=parse_range(args.frame_range), frame_numbers=args.frame_numbers)
     try:
         with progress_bar(len(shot.frames), args.quiet) as progress:
-            cuts = find_boundaries(shot, progress=progress)
-        files = None if shot.is_movie else {f: shot.file(f) for f in shot.frames}
-        source = Source(shot.path, args.fps or shot.fps or DEFAULT_FPS, shot.frames[0],
-                        len(shot.frames), files)
-        ranges = shot_ranges(shot.frames, cuts)
-        write(source, ranges, cuts, out)
+            cuts, ranges = write_cut_list(shot, args.output, args.fps, progress)
     finally:
         shot.close()
     if not args.quiet:

@@ -228,6 +228,21 @@ def cut_format(path: str) -> CutWriter:
     return CUT_FORMATS[suffix][1]
 
 
+def write_cut_list(shot, output: str, fps: float | None = None,
+                   progress: Callable[[int], None] | None = None) -> tuple[list[int], list]:
+    """Find the boundaries of `shot` (all its frames) and write them to `output` in the format
+    its suffix names; returns (cuts, [(first, last)] of each shot). `fps`: the timeline's rate
+    (default: the movie's, else DEFAULT_FPS)."""
+    write = cut_format(output)
+    cuts = find_boundaries(shot, progress=progress)
+    files = None if shot.is_movie else {f: shot.file(f) for f in shot.frames}
+    source = Source(shot.path, fps or shot.fps or DEFAULT_FPS, shot.frames[0],
+                    len(shot.frames), files)
+    ranges = shot_ranges(shot.frames, cuts)
+    write(source, ranges, cuts, Path(output))
+    return cuts, ranges
+
+
 @contextlib.contextmanager
 def progress_bar(total: int, quiet: bool) -> Iterator[Callable[[int], None] | None]:
     """A progress callback over `total` frames on a terminal (None when quiet or not a tty)."""

@@ -25,7 +25,7 @@ def test_finished_jobs_are_pruned_oldest_first(monkeypatch):
         reg.add_job(_job(f"old{i}", now - 100 + i))
     last_of_session = _job("kept", now - 200)  # the oldest, but a session's last job
     reg.add_job(last_of_session)
-    reg.sessions["s"] = SimpleNamespace(id="s", job=None, shapes_job=last_of_session)
+    reg.sessions["s"] = SimpleNamespace(id="s", job=None, export_job=last_of_session)
     assert set(reg.jobs) == {"running", "old1", "old2", "kept"}  # old0 made room
     reg.add_job(_job("new", None))
     assert set(reg.jobs) == {"running", "old2", "kept", "new"}

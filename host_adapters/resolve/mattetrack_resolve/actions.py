@@ -1,5 +1,7 @@
 """The actions behind Workspace > Scripts > MatteTrack: open the browser UI on the current
-timeline item, and bring the mattes of its MatteTrack session back into the Media Pool.
+timeline item; bring the mattes of its MatteTrack session back into the Media Pool; put the
+object over a new background, or alone (ProRes 4444 with alpha), on the track above the item;
+and cut the item's media into shots, imported as a timeline.
 
 Both take the `resolve` object and a service client (mattetrack_client.Client), so tests run
 them against a stand-in of the scripting API and a real service. Refusals raise AdapterError
@@ -148,17 +150,22 @@ def _bin(media_pool):
     return folder
 
 
-def import_sequence(media_pool, pattern, first, last):
-    """Imports `pattern` frames first..last into the MatteTrack bin; the MediaPoolItem."""
+def _import_into_bin(media_pool, what):
+    """media_pool.ImportMedia(what) into the MatteTrack bin; the items ([] when refused)."""
     folder = _bin(media_pool)
     previous = media_pool.GetCurrentFolder()
     media_pool.SetCurrentFolder(folder)
     try:
-        items = media_pool.ImportMedia([{"FilePath": plates.to_printf(pattern),
-                                         "StartIndex": first, "EndIndex": last}])
+        return media_pool.ImportMedia(what) or []
     finally:
         if previous is not None:  # leave the artist's bin as it was
             media_pool.SetCurrentFolder(previous)
+
+
+def import_sequence(media_pool, pattern, first, last):
+    """Imports `pattern` frames first..last into the MatteTrack bin; the MediaPoolItem."""
+    items = _import_into_bin(media_pool, [{"FilePath": plates.to_printf(pattern),
+                                           "StartIndex": first, "EndIndex": last}])
     if not items:
         raise AdapterError(f"MatteTrack: Resolve did not import {pattern} ({first}-{last})")
     return items[0]
@@ -256,11 +263,103 @@ def import_mattes(resolve, client=None, mode="clip-matte"):
     return summary
 
 
+# -- composite, the object alone, cuts -------------------------------------------------------
+def wait_for(client, started, what):
+    """Follows a started job to its end, printing its progress to the Console every tenth;
+    its end status, or AdapterError when it did not finish."""
+    printed = [-1]
+
+    def progress(status):
+        total = max(1, status.get("total") or 1)
+        tenth = 10 * status.get("done", 0) // total
+        if status["state"] == "running" and tenth > printed[0]:
+            printed[0] = tenth
+            print(f"MatteTrack: {what}: {status.get('done', 0)}/{total}")
+
+    status = client.wait_job(started["job"], on_status=progress)
+    if status["state"] != "done":
+        error = ": " + status["error"] if status.get("error") else ""
+        raise AdapterError(f"MatteTrack: {what} {status['state']}{error}")
+    return status
+
+
+def composite(resolve, client=None, background=None, foreground_only=False):
+    """The current item's objects (its session's propagated mattes) over `background`
+    (#RRGGBB or a picture), or alone (`foreground_only`), as a ProRes 4444 movie next to the
+    mattes, imported into the MatteTrack bin and laid on the track above the item (the object
+    alone marked premultiplied); a summary."""
+    shot = current_shot(resolve)
+    client = make_client(client)
+    session, status, frames = finished_job(client, shot.plate.pattern)
+    stem = plates.clip_stem(shot.item.GetName() or shot.media.GetName())
+    kind = "fg" if foreground_only else "comp"
+    output = os.path.join(os.path.dirname(status["output"]), f"{stem}_{kind}.mov")
+    fps = _property(shot.media, "FPS")
+    try:
+        fps = float(fps) if fps else None
+    except ValueError:
+        fps = None
+    what = "the object alone" if foreground_only else "the composite"
+    started = client.start_composite(session["session"], output, background=background,
+                                     foreground_only=foreground_only, fps=fps)
+    done = wait_for(client, started, what)
+    media_pool = shot.project.GetMediaPool()
+    items = _import_into_bin(media_pool, [output])
+    if not items:
+        raise AdapterError(f"MatteTrack: Resolve did not import {output}")
+    clip = items[0]
+    if foreground_only and not clip.SetClipProperty("Alpha Mode", "Premultiplied"):
+        print(f"MatteTrack: set {clip.GetName()}'s Alpha Mode to Premultiplied yourself")
+    added, track = put_on_track_above(shot, media_pool, clip, done["first"], done["last"])
+    print(f"MatteTrack: {what} {output} ({done['first']}-{done['last']}) is in the {BIN_NAME} "
+          f"bin and on video track {track}")
+    return {"session": session["session"], "job": done["job"], "output": output,
+            "frames": [done["first"], done["last"]], "clip": clip, "track": track,
+            "item": added}
+
+
+def _session_for(client, shot):
+    """A session on the item's plate over its source range: an open one, else a new one."""
+    wanted = list(shot.frame_range) if shot.frame_range else None
+    for s in client.sessions():
+        if plates.same_plate(s["plate"], shot.plate.pattern) and (
+                wanted is None or list(s.get("frames") or []) == wanted):
+            return s["session"]
+    text = "{}-{}".format(*shot.frame_range) if shot.frame_range else None
+    return client.open_session(shot.plate.pattern, frame_range=text)["session"]
+
+
+def cut_list(resolve, client=None):
+    """The item's media over its source range cut into shots (hard cuts, dissolves, fades) as
+    an OpenTimelineIO file next to the default mattes, imported as a new timeline; a summary."""
+    shot = current_shot(resolve)
+    client = make_client(client)
+    name = shot.item.GetName() or shot.media.GetName()
+    folder = os.path.dirname(plates.default_output(shot.plate, name))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise AdapterError(f"MatteTrack: cannot make {folder}: {err.strerror or err}") from None
+    output = os.path.join(folder, plates.clip_stem(name) + "_cuts.otio")
+    sid = _session_for(client, shot)
+    done = wait_for(client, client.start_cuts(sid, output), "finding the shots")
+    title = f"{plates.clip_stem(name)} shots"
+    timeline = shot.project.GetMediaPool().ImportTimelineFromFile(
+        output, {"timelineName": title, "importSourceClips": True})
+    if not timeline:
+        raise AdapterError(f"MatteTrack: Resolve did not import {output} as a timeline")
+    print(f"MatteTrack: {len(done['shots'])} shot(s), {len(done['cuts'])} cut(s) in "
+          f"{shot.plate.pattern}; timeline {title!r} from {output}")
+    return {"output": output, "cuts": done["cuts"], "shots": done["shots"],
+            "timeline": timeline}
+
+
 # -- entry points -----------------------------------------------------------------------------
 def run(action=None, namespace=None):
     """Runs an action for the entry script: "open" (the browser UI), "clip-matte" or "track"
-    (import in that mode); None asks (host.ask_action). Every refusal becomes a one-line
-    message (printed, and shown in a window inside Resolve); returns the result or None."""
+    (import in that mode), "composite" (over host.background()), "foreground" (the object
+    alone) or "cuts"; None asks (host.ask_action). Every refusal becomes a one-line message
+    (printed, and shown in a window inside Resolve); returns the result or None."""
     namespace = namespace if namespace is not None else {}
     try:
         if action is None:
@@ -273,6 +372,15 @@ def run(action=None, namespace=None):
         resolve = host.get_resolve(namespace)
         if action == "open":
             return open_ui(resolve)
+        if action == "composite":
+            background = host.ask_background(namespace)
+            if background is None:
+                return None  # the artist closed the window
+            return composite(resolve, background=background)
+        if action == "foreground":
+            return composite(resolve, foreground_only=True)
+        if action == "cuts":
+            return cut_list(resolve)
         return import_mattes(resolve, mode=action)
     except AdapterError as err:  # ServiceError included
         message = str(err)

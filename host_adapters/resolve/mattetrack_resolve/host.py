@@ -9,8 +9,11 @@ import os
 import traceback
 
 MODES = ("clip-matte", "track")  # the import modes
-ACTIONS = ("open",) + MODES  # what the MatteTrack script can do; the first is the default
+# What the MatteTrack script can do; the first is the default.
+ACTIONS = ("open",) + MODES + ("composite", "foreground", "cuts")
 ACTION_ENV = "MATTETRACK_RESOLVE_ACTION"
+BACKGROUND_ENV = "MATTETRACK_RESOLVE_BACKGROUND"
+DEFAULT_BACKGROUND = "#00b140"  # chroma green: a background the editor replaces at once
 
 
 def get_resolve(namespace=None):
@@ -90,11 +93,15 @@ def ask_action(namespace=None):
         disp = bmd.UIDispatcher(ui)
         win = disp.AddWindow(
             {"ID": "MatteTrackAction", "WindowTitle": "MatteTrack",
-             "Geometry": [200, 200, 520, 110]},
+             "Geometry": [200, 200, 560, 140]},
             ui.VGroup([ui.Label({"Text": "The clip under the playhead:"}),
                        ui.HGroup([ui.Button({"ID": "Open", "Text": "Open in browser"}),
                                   ui.Button({"ID": "ClipMatte", "Text": "Import as clip mattes"}),
-                                  ui.Button({"ID": "Track", "Text": "Import on track above"})])]))
+                                  ui.Button({"ID": "Track", "Text": "Import on track above"})]),
+                       ui.HGroup([ui.Button({"ID": "Composite", "Text": "Composite over..."}),
+                                  ui.Button({"ID": "Foreground",
+                                             "Text": "Object alone (ProRes 4444)"}),
+                                  ui.Button({"ID": "Cuts", "Text": "Shots to a timeline"})])]))
 
         def choose(action):
             picked[0] = action
@@ -103,6 +110,9 @@ def ask_action(namespace=None):
         win.On.Open.Clicked = lambda ev: choose("open")
         win.On.ClipMatte.Clicked = lambda ev: choose("clip-matte")
         win.On.Track.Clicked = lambda ev: choose("track")
+        win.On.Composite.Clicked = lambda ev: choose("composite")
+        win.On.Foreground.Clicked = lambda ev: choose("foreground")
+        win.On.Cuts.Clicked = lambda ev: choose("cuts")
         win.On.MatteTrackAction.Close = lambda ev: disp.ExitLoop()
         win.Show()
         disp.RunLoop()
@@ -111,3 +121,39 @@ def ask_action(namespace=None):
         traceback.print_exc()
         return ACTIONS[0]
     return picked[0]  # None: the window was closed, do nothing
+
+
+def ask_background(namespace=None):
+    """What goes under the object: `$MATTETRACK_RESOLVE_BACKGROUND`, else what the artist types
+    in a window (#RRGGBB or a picture's path; inside Resolve; None when it is closed), else
+    DEFAULT_BACKGROUND."""
+    value = os.environ.get(BACKGROUND_ENV, "").strip()
+    if value:
+        return value
+    fusion, bmd = _fusion(namespace)
+    if fusion is None or bmd is None:
+        return DEFAULT_BACKGROUND
+    picked = [None]
+    try:
+        ui = fusion.UIManager
+        disp = bmd.UIDispatcher(ui)
+        win = disp.AddWindow(
+            {"ID": "MatteTrackBackground", "WindowTitle": "MatteTrack",
+             "Geometry": [200, 200, 520, 110]},
+            ui.VGroup([ui.Label({"Text": "Background: #RRGGBB, or an image, sequence or movie"}),
+                       ui.LineEdit({"ID": "Background", "Text": DEFAULT_BACKGROUND}),
+                       ui.Button({"ID": "OK", "Text": "Composite"})]))
+
+        def accept(ev):
+            picked[0] = win.Find("Background").Text.strip() or DEFAULT_BACKGROUND
+            disp.ExitLoop()
+
+        win.On.OK.Clicked = accept
+        win.On.MatteTrackBackground.Close = lambda ev: disp.ExitLoop()
+        win.Show()
+        disp.RunLoop()
+        win.Hide()
+    except Exception:  # no UI: the default
+        traceback.print_exc()
+        return DEFAULT_BACKGROUND
+    return picked[0]

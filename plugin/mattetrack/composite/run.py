@@ -150,7 +150,7 @@ def write_composite(output: str, shot, mattes, frames: Sequence[int],
 
 def _write_movie(output, shot, mattes, frames, settings, spaces, fps, on_frame) -> int:
     rate = fps or shot.fps or 24.0
-    movie = ProResWriter(output, rate, shot.display_window)
+    movie = ProResWriter(output, rate, shot.display_window, frames[0] if frames else 0)
     complete = False
     try:
         written = 0

@@ -78,12 +78,25 @@ class ImageKind:
                      os.path.splitext(path)[1].lstrip(".").upper())
 
 
+def timecode(frame: int, fps: float) -> str:
+    """Frame number `frame` as a non-drop HH:MM:SS:FF timecode at `fps` (rounded to whole
+    frames a second), so a movie's first frame carries its plate frame's number."""
+    rate = max(1, round(fps))
+    frame = max(0, frame)
+    seconds, ff = divmod(frame, rate)
+    minutes, ss = divmod(seconds, 60)
+    hh, mm = divmod(minutes, 60)
+    return f"{hh % 24:02d}:{mm:02d}:{ss:02d}:{ff:02d}"
+
+
 class ProResWriter:
-    """Frames into one ProRes 4444 movie at `path` (a temporary file until `close`)."""
+    """Frames into one ProRes 4444 movie at `path` (a temporary file until `close`), its start
+    timecode the first frame's number (`timecode`): an editor's conform lines it up with the
+    plate's frames."""
 
     is_float = False
 
-    def __init__(self, path: str, fps: float, display: Box2i) -> None:
+    def __init__(self, path: str, fps: float, display: Box2i, first_frame: int = 0) -> None:
         import av
 
         self.path = path
@@ -98,6 +111,7 @@ class ProResWriter:
         self._stream.width, self._stream.height = display.width, display.height
         self._stream.pix_fmt = "yuva444p10le"
         self._stream.options = {"profile": "4444", "vendor": "apl0"}
+        self._stream.metadata["timecode"] = timecode(first_frame, float(rate))
         from av.video.reformatter import ColorRange, Colorspace
 
         codec = self._stream.codec_context

@@ -83,7 +83,7 @@ SESSION_INFO = obj(("session", "plate", "frames", "width", "height", "objects"),
                            "loaded again by the next request that names it)"})
 JOB_STATUS = obj(("job", "kind", "session", "state", "done", "total", "output", "first", "last",
                   "layers"), job=STR, session=STR,
-                 kind={"enum": ["propagation", "shapes"]},
+                 kind={"enum": ["propagation", "shapes", "composite", "cuts"]},
                  state={"enum": ["running", "done", "cancelled", "failed"]}, done=INT, total=INT,
                  output={**STR, "description": "propagation: the EXR pattern, as given; shapes: "
                          "the shapes file"},
@@ -101,6 +101,14 @@ JOB_STATUS = obj(("job", "kind", "session", "state", "done", "total", "output", 
                  layers={"type": "array", "description": "each object's EXR layer: its matte "
                          "is channel <layer>.A", "items": obj(("object", "name", "layer"),
                                                             object=INT, name=STR, layer=STR)},
+                 written={**INT, "description": "composite, when done: frames written (the "
+                          "others were there already, the same)"},
+                 foreground_only={"type": "boolean", "description": "composite: the objects "
+                                  "alone"},
+                 cuts={"type": "array", "items": INT, "description": "cuts, when done: the "
+                       "frames where a new shot begins"},
+                 shots={"type": "array", "items": POINT, "description": "cuts, when done: "
+                        "[first, last] of each shot"},
                  computed={**INT, "description": "object-frames the engine computed"},
                  reused={**INT, "description": "object-frames taken from the session's results "
                          "(unchanged since its last propagation)"},
@@ -701,7 +709,7 @@ def propagate(service: Service, req: Request) -> Reply:
     request = MatteRequest(real, WriteOptions(compression=compression, window=window),
                            cryptomatte=cryptomatte)
     with session.lock:
-        for running in (session.job, session.shapes_job):
+        for running in (session.job, session.export_job):
             if running is not None and running.running:  # shapes read the mattes it would write
                 raise ApiError(409, f"session {session.id}: job {running.id} is still running")
         plan = plan_mattes(session.core, request, frames)
@@ -812,29 +820,12 @@ def export_shapes(service: Service, req: Request) -> Reply:
             raise ApiError(400, f"{key}: expected a number > 0, got {value}")
         if value is not None:
             setattr(params, key, float(value))
-    real = service.roots.check(text, "output")
+    real = _writable(service, text)
     suffix = formats[fmt].suffix
     if not real.lower().endswith(suffix):
         raise ApiError(400, f"output: the {fmt} output must end in {suffix}")
-    if not os.path.isdir(os.path.dirname(real)):
-        raise ApiError(400, f"output: folder {os.path.dirname(real)} does not exist")
     with session.lock:
-        job, export = session.job, session.export
-        if export is None or not export.frames:
-            raise ApiError(409, f"session {session.id}: no propagated mattes yet; propagate "
-                           "first")
-        for running in (job, session.shapes_job):
-            if running is not None and running.running:
-                raise ApiError(409, f"session {session.id}: job {running.id} is still running")
-        current = {o.id: o.name for o in session.core.objects}
-        layers = {o: layer for o, layer in export.layers.items()
-                  if o in current and export.edits.get(o) == session.edits.get(o, 0)}
-        if not layers:
-            raise ApiError(409, "the propagated mattes are out of date (prompts changed since); "
-                           "propagate again")
-        files = {f: export.path(f) for f in sorted(export.frames)}
-        if any(files[f] == real for f in files):
-            raise ApiError(400, f"output: would overwrite the mattes {real}")
+        export, files, layers, current = _propagated(session, real)
         names = {o: current[o] for o in layers}
         # The same mattes (this export object, its frames and layers, the objects' names) and
         # settings as the last fit: its document serves another format without fitting again.
@@ -848,10 +839,112 @@ def export_shapes(service: Service, req: Request) -> Reply:
 
         shapes = ShapesJob(service.registry.new_id(), session, files, layers, names, real, fmt,
                            params, export.is_exr, cached, keep)
-        session.shapes_job = shapes
+        session.export_job = shapes
         service.registry.add_job(shapes)
         shapes.start()
     return json_reply({"job": shapes.id, "kind": "shapes", "total": len(files)}, 202)
+
+
+def _idle(session) -> None:
+    """409 while a job of the session runs (hold the session's lock)."""
+    for running in (session.job, session.export_job):
+        if running is not None and running.running:
+            raise ApiError(409, f"session {session.id}: job {running.id} is still running")
+
+
+def _propagated(session, output: str) -> tuple:
+    """(export, {frame: matte file}, {object id: layer} of the objects whose mattes are up to
+    date, {object id: name} of the session's objects) of the session's finished propagation,
+    for an export job writing `output` (never over a matte file); 409 when there is none or a
+    job runs. Hold the session's lock."""
+    export = session.export
+    if export is None or not export.frames:
+        raise ApiError(409, f"session {session.id}: no propagated mattes yet; propagate first")
+    _idle(session)
+    current = {o.id: o.name for o in session.core.objects}
+    layers = {o: layer for o, layer in export.layers.items()
+              if o in current and export.edits.get(o) == session.edits.get(o, 0)}
+    if not layers:
+        raise ApiError(409, "the propagated mattes are out of date (prompts changed since); "
+                       "propagate again")
+    files = {f: export.path(f) for f in sorted(export.frames)}
+    if any(files[f] == output for f in files):
+        raise ApiError(400, f"output: would overwrite the mattes {output}")
+    return export, files, layers, current
+
+
+def _writable(service: Service, text: str) -> str:
+    """The real path of output `text`, under the roots, its folder existing."""
+    real = service.roots.check(text, "output")
+    if not os.path.isdir(os.path.dirname(real)):
+        raise ApiError(400, f"output: folder {os.path.dirname(real)} does not exist")
+    return real
+
+
+def composite(service: Service, req: Request) -> Reply:
+    from mattetrack.composite.writers import composite_format
+    from mattetrack.framepattern import FramePattern
+    from mattetrack.service.compositejob import CompositeJob
+
+    session = service.registry.session(req.params["sid"])
+    text = _get(req.body, "output", str, required=True)
+    try:
+        fmt = composite_format(text)
+    except InputError as err:
+        raise ApiError(400, "output: " + err.detail.lstrip(": ")) from None
+    real = _writable(service, text)
+    background = _get(req.body, "background", str)
+    alone = bool(_get(req.body, "foreground_only", bool))
+    if (background is None) == (not alone):
+        raise ApiError(400, "background: give a background (#RRGGBB or a picture) or "
+                       "foreground_only, not both")
+    if background is not None and not background.startswith("#"):
+        background = service.roots.check(background, "background")
+    decontaminate = _get(req.body, "decontaminate", bool)
+    wanted = _get(req.body, "objects", list, what="a list of object names")
+    fps = _get(req.body, "fps", (int, float), what="a number")
+    if fps is not None and not 0 < fps < 1000:
+        raise ApiError(400, f"fps: expected a frame rate, got {fps}")
+    with session.lock:
+        export, files, layers, current = _propagated(session, real)
+        if wanted is not None:
+            unknown = [n for n in wanted if n not in {current[o] for o in layers}]
+            if unknown or not wanted:
+                raise ApiError(400, f"objects: {unknown[0] if unknown else 'none'!r} is not an "
+                               "object with up-to-date mattes")
+            layers = {o: layer for o, layer in layers.items() if current[o] in wanted}
+        if not fmt.movie and len(files) > 1 and FramePattern.parse(real) is None:
+            raise ApiError(400, f"output: {len(files)} frames need a frame pattern "
+                           "(comp.####.exr)")
+        names = {o: current[o] for o in layers}
+        job = CompositeJob(service.registry.new_id(), session, files, layers, names, real,
+                           None if alone else background,
+                           True if decontaminate is None else decontaminate, export.is_exr,
+                           None if fps is None else float(fps))
+        session.export_job = job
+        service.registry.add_job(job)
+        job.start()
+    return json_reply({"job": job.id, "kind": "composite", "total": len(files)}, 202)
+
+
+def cut_list(service: Service, req: Request) -> Reply:
+    from mattetrack.cutlist import cut_format
+    from mattetrack.service.compositejob import CutsJob
+
+    session = service.registry.session(req.params["sid"])
+    text = _get(req.body, "output", str, required=True)
+    try:
+        cut_format(text)
+    except InputError as err:
+        raise ApiError(400, "output: " + err.detail.lstrip(": ")) from None
+    real = _writable(service, text)
+    with session.lock:
+        _idle(session)
+        job = CutsJob(service.registry.new_id(), session, real)
+        session.export_job = job
+        service.registry.add_job(job)
+        job.start()
+    return json_reply({"job": job.id, "kind": "cuts", "total": job.total}, 202)
 
 
 def _same_fit(a: tuple, b: tuple) -> bool:
@@ -1079,6 +1172,37 @@ ROUTES: list[Route] = [
               403: ("the output is outside the roots", None, "application/json"),
               409: ("no finished, up-to-date propagation to fit, or a job of the session "
                     "still running", None, "application/json")}),
+    Route("POST", _SID + "/composite", composite,
+          "Start a job putting the session's propagated mattes' objects over a new background "
+          "(a colour or a picture under the roots), or writing them alone as premultiplied "
+          "RGBA, edge colours estimated (as `mattetrack composite`)",
+          body=obj(("output",), output={**STR, "examples": ["/shots/a/comp/comp.####.exr",
+                                                             "/shots/a/comp/dog.mov"],
+                                        "description": "by suffix: .exr, .png, .tif (a "
+                                        "frame pattern), .mov (ProRes 4444 with alpha)"},
+                   background={**STR, "description": "#RRGGBB, or an image, sequence or "
+                               "movie under the roots"},
+                   foreground_only={"type": "boolean", "default": False},
+                   decontaminate={"type": "boolean", "default": True},
+                   objects={"type": "array", "items": STR,
+                            "description": "names of the objects kept (default: all)"},
+                   fps={**NUM, "exclusiveMinimum": 0, "description": "a movie's frame rate "
+                        "(default: the plate movie's, else 24)"}),
+          responses={**json_ok("the composite job, started: follow it at /v1/jobs/{job}",
+                               obj(("job", "kind", "total"), job=STR, kind=STR, total=INT), 202),
+                     **_BAD, **_NOT_FOUND,
+              403: ("the output or background is outside the roots", None, "application/json"),
+              409: ("no finished, up-to-date propagation, or a job of the session still "
+                    "running", None, "application/json")}),
+    Route("POST", _SID + "/cuts", cut_list,
+          "Start a job finding the shot boundaries of the session's frames (hard cuts, "
+          "dissolves, fades) and writing them as .otio, .edl or .json (as `mattetrack cuts`)",
+          body=obj(("output",), output={**STR, "examples": ["/shots/reel/reel.otio"]}),
+          responses={**json_ok("the cuts job, started: its end status has cuts and shots",
+                               obj(("job", "kind", "total"), job=STR, kind=STR, total=INT), 202),
+                     **_BAD, **_NOT_FOUND,
+              403: ("the output is outside the roots", None, "application/json"),
+              409: ("a job of the session still running", None, "application/json")}),
     Route("GET", "/v1/jobs/{jid}", job_status, "A job's state and progress",
           responses={**json_ok("the job", JOB_STATUS), **_NOT_FOUND}),
     Route("GET", "/v1/jobs/{jid}/events", job_events,

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from mattetrack.errors import MatteTrackError
 from mattetrack.export.pipeline import MattePlan
@@ -79,6 +79,34 @@ class BackgroundJob:
 
     def _run(self) -> None:
         raise NotImplementedError
+
+    def _guarded(self, work: Callable[[], None]) -> None:
+        """Run `work` and set the end state: done, cancelled (it raised `Cancelled`), or failed
+        with a one-line error (an unexpected one's traceback to the service's stderr)."""
+        try:
+            work()
+            self.state = "done"
+        except Cancelled:
+            self.state = "cancelled"
+        except MatteTrackError as err:
+            self.state, self.error = "failed", service_message(err)
+        except OSError as err:  # a disk full, a folder that cannot be written
+            self.state = "failed"
+            self.error = f"{err.filename or 'writing'}: {err.strerror or err}"
+        except Exception as err:
+            print(f"mattetrack serve: job {self.id} failed:", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+            first = str(err).splitlines()[0] if str(err) else ""
+            self.state, self.error = "failed", f"internal error ({type(err).__name__}: {first})"
+
+    def _check_cancel(self) -> None:
+        """Raise `Cancelled` once the job is cancelled (from a progress callback)."""
+        if self._cancel.is_set():
+            raise Cancelled
+
+
+class Cancelled(Exception):
+    """Raised from a job's progress callback when the job is cancelled."""
 
 
 class PropagationJob(BackgroundJob):
@@ -152,22 +180,16 @@ class PropagationJob(BackgroundJob):
         from mattetrack.export.pipeline import run_mattes
 
         started: list[Export] = []
-        try:
+
+        def work() -> None:
             result = run_mattes(
                 self.session.core, self.plan, cancel=self._cancel,
                 on_written=lambda frame: self._written(started[0], frame),
                 step_guard=lambda first: self._step(first, started))
-            self.state = "cancelled" if result.cancelled else "done"
-        except MatteTrackError as err:
-            self.state, self.error = "failed", service_message(err)
-        except OSError as err:  # a disk full, a folder that cannot be written
-            self.state = "failed"
-            self.error = f"{err.filename or 'writing'}: {err.strerror or err}"
-        except Exception as err:
-            print(f"mattetrack serve: job {self.id} failed:", file=sys.stderr)
-            traceback.print_exc(file=sys.stderr)
-            first = str(err).splitlines()[0] if str(err) else ""
-            self.state, self.error = "failed", f"internal error ({type(err).__name__}: {first})"
+            if result.cancelled:
+                raise Cancelled
+
+        self._guarded(work)
         session = self.session
         self._counts = session.core.last_run
         with session.lock:

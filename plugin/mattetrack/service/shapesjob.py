@@ -12,21 +12,13 @@ without fitting again (`refitted` in the end status says which).
 
 from __future__ import annotations
 
-import sys
 import time
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from mattetrack.errors import MatteTrackError
-from mattetrack.service.errors import service_message
 from mattetrack.service.jobs import BackgroundJob
 from mattetrack.service.state import ServiceSession
 from mattetrack.shapes import ShapeParams
-
-
-class _Cancelled(Exception):
-    """Raised from the fitter's progress callback when the job is cancelled."""
 
 
 class ShapesJob(BackgroundJob):
@@ -71,50 +63,37 @@ class ShapesJob(BackgroundJob):
 
     # -- the worker thread ---------------------------------------------------------------------
     def _progress(self, stage: str, done: int, total: int) -> None:
-        if self._cancel.is_set():
-            raise _Cancelled
+        self._check_cancel()
         self.stage, self.done, self.total = stage, done, total or len(self.files)
         self._emit({"stage": stage, "done": self.done, "total": self.total})
 
     def _run(self) -> None:
+        self._guarded(self._fit_and_write)
+        self.ended = time.monotonic()
+        end = {"state": self.state, "done": self.done, "total": self.total, **self.result}
+        self._emit(end if self.error is None else {**end, "error": self.error})
+
+    def _fit_and_write(self) -> None:
         from mattetrack.shapes import shapes_from_mattes
         from mattetrack.shapes.formats import save_shapes
         from mattetrack.shapes.source import MatteSequence
 
         width, height = self._shot_size
-        try:
-            mattes = MatteSequence(self.files, list(self.layers.values()), width, height,
-                                   self.is_exr)
-            names = {self.layers[o]: self.names[o] for o in self.layers}
-            doc = self.cached
-            if doc is None:
-                doc = shapes_from_mattes(iter(mattes), names, width, height, self.params,
-                                         self._progress, len(self.files))
-                if self._cancel.is_set():
-                    raise _Cancelled
-                if self.on_fitted is not None:
-                    self.on_fitted(doc)
-            else:
-                self._progress("fitting", 1, 1)
-            save_shapes(doc, Path(self.output), self.format, self.files, self.is_exr)
-            frames = sorted(self.files)
-            self.result = {"objects": len(doc.objects),
-                           "shapes": sum(len(o.shapes) for o in doc.objects),
-                           "frames": [frames[0], frames[-1]],
-                           "refitted": self.cached is None}
-            self.state = "done"
-        except _Cancelled:
-            self.state = "cancelled"
-        except MatteTrackError as err:
-            self.state, self.error = "failed", service_message(err)
-        except OSError as err:
-            self.state = "failed"
-            self.error = f"{err.filename or 'writing'}: {err.strerror or err}"
-        except Exception as err:
-            print(f"mattetrack serve: shapes job {self.id} failed:", file=sys.stderr)
-            traceback.print_exc(file=sys.stderr)
-            first = str(err).splitlines()[0] if str(err) else ""
-            self.state, self.error = "failed", f"internal error ({type(err).__name__}: {first})"
-        self.ended = time.monotonic()
-        end = {"state": self.state, "done": self.done, "total": self.total, **self.result}
-        self._emit(end if self.error is None else {**end, "error": self.error})
+        mattes = MatteSequence(self.files, list(self.layers.values()), width, height,
+                               self.is_exr)
+        names = {self.layers[o]: self.names[o] for o in self.layers}
+        doc = self.cached
+        if doc is None:
+            doc = shapes_from_mattes(iter(mattes), names, width, height, self.params,
+                                     self._progress, len(self.files))
+            self._check_cancel()
+            if self.on_fitted is not None:
+                self.on_fitted(doc)
+        else:
+            self._progress("fitting", 1, 1)
+        save_shapes(doc, Path(self.output), self.format, self.files, self.is_exr)
+        frames = sorted(self.files)
+        self.result = {"objects": len(doc.objects),
+                       "shapes": sum(len(o.shapes) for o in doc.objects),
+                       "frames": [frames[0], frames[-1]],
+                       "refitted": self.cached is None}

@@ -127,7 +127,7 @@ class ServiceSession:
         self.previous: Export | None = None
         self.imported: ImportedMattes | None = None
         self.job: Job | None = None  # the last propagation
-        self.shapes_job: Job | None = None  # the last shapes export
+        self.export_job: Job | None = None  # the last shapes export
         # (what it was fitted to, the shape document): another format of the same fit
         self.shapes_cache: tuple | None = None
 
@@ -368,7 +368,7 @@ class Registry:
         if not session.lock.acquire(blocking=False):
             return False
         try:
-            if any(j is not None and j.running for j in (session.job, session.shapes_job)):
+            if any(j is not None and j.running for j in (session.job, session.export_job)):
                 return False
             if self._save is not None:
                 self._save(session)
@@ -396,7 +396,7 @@ class Registry:
     def _prune(self, now: float) -> None:
         """Forget finished jobs after `JOB_TTL` seconds, and the oldest beyond `MAX_JOBS`, except
         each session's last job (its mattes back previews and shapes export)."""
-        current = {j.id for s in self.sessions.values() for j in (s.job, s.shapes_job)
+        current = {j.id for s in self.sessions.values() for j in (s.job, s.export_job)
                    if j is not None}
         ended = sorted((j.ended, jid) for jid, j in self.jobs.items()
                        if j.ended is not None and jid not in current)
@@ -415,7 +415,7 @@ class Registry:
         if isinstance(session, Path):
             shutil.rmtree(session, ignore_errors=True)
             return
-        for job in (session.job, session.shapes_job):
+        for job in (session.job, session.export_job):
             if job is not None:
                 job.cancel()
                 job.wait()
@@ -426,7 +426,7 @@ class Registry:
     def close(self) -> None:
         """At shutdown: every loaded session saved and closed (their jobs stopped first)."""
         for session in self.all_sessions():
-            for job in (session.job, session.shapes_job):
+            for job in (session.job, session.export_job):
                 if job is not None:
                     job.cancel()
                     job.wait()

@@ -12,6 +12,13 @@ What it models, and how sure that is:
 - recordFrame / GetStart are absolute timeline frames (a timeline starts at 86400, 01:00:00:00).
 - ImportMedia of a `%0Nd` FilePath fails (returns []) unless every frame file exists;
   AppendToTimeline fails on a missing track or an overlap, as a cautious Resolve would.
+- A movie file imported is probed (PyAV) for its frame count and start timecode (its tmcd
+  track; 00:00:00:00 without one, as Resolve shows such files).
+- MediaPoolItem.SetClipProperty takes the documented "Alpha Mode" values ("None", "Straight",
+  "Premultiplied") and refuses others (returns False).
+- MediaPool.ImportTimelineFromFile (Resolve 18.5+, OTIO among its formats) reads the file with
+  OpenTimelineIO, refuses what it cannot read (returns None) and adds a Timeline with one item
+  per clip; the timeline's name is importOptions' "timelineName".
 """
 
 import itertools
@@ -50,6 +57,13 @@ class MediaPoolItem:
             return dict(self._props)
         return self._props.get(name, "")
 
+    def SetClipProperty(self, name, value):
+        self._resolve.calls.append(("MediaPoolItem.SetClipProperty", (self, name, value)))
+        if name == "Alpha Mode" and value not in ("None", "Straight", "Premultiplied"):
+            return False
+        self._props[name] = value
+        return True
+
     @property
     def frames(self):
         return int(self._props["Frames"])
@@ -79,6 +93,19 @@ def movie_item(resolve, path, frames, start_tc="01:00:00:00"):
     return MediaPoolItem(resolve, {
         "Clip Name": os.path.basename(path), "File Path": path, "Frames": str(frames),
         "Start TC": start_tc, "FPS": str(FPS), "Type": "Video"}, 0)
+
+
+def probed_movie_item(resolve, path):
+    """A media pool clip for movie `path`: frames and start timecode as its file has them."""
+    import av
+
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        frames = stream.frames or sum(1 for _ in container.demux(stream) if _.size)
+        tc = stream.metadata.get("timecode") or next(
+            (s.metadata["timecode"] for s in container.streams if "timecode" in s.metadata),
+            "00:00:00:00")
+    return movie_item(resolve, path, frames, tc)
 
 
 class Folder:
@@ -158,6 +185,9 @@ class Timeline:
         self.start = start
         self.tracks = [[] for _ in range(tracks)]
         self.current = None
+        # Stand-in only, an imported timeline's clips: (name, media, source start, frames,
+        # record frame).
+        self.otio_clips = []
 
     def GetName(self):
         return self._name
@@ -229,7 +259,7 @@ class MediaPool:
             else:
                 if not os.path.isfile(info):
                     return []
-                made.append(movie_item(self._resolve, info, 1))
+                made.append(probed_movie_item(self._resolve, info))
         self.current.clips.extend(made)
         return made
 
@@ -251,6 +281,27 @@ class MediaPool:
                 return []
             added.append(timeline.place(media, track, record, offset, count))
         return added
+
+    def ImportTimelineFromFile(self, path, options=None):
+        self._resolve.calls.append(("MediaPool.ImportTimelineFromFile", (path, options)))
+        import opentimelineio as otio
+
+        try:
+            read = otio.adapters.read_from_file(path)
+        except Exception:  # Resolve answers None for a file it cannot import
+            return None
+        name = (options or {}).get("timelineName") or read.name
+        timeline = Timeline(self._resolve, name)
+        record = timeline.start
+        for clip in read.find_clips():
+            count = int(clip.source_range.duration.value)
+            timeline.otio_clips.append((clip.name, clip.media_reference.target_url
+                                        if hasattr(clip.media_reference, "target_url") else
+                                        clip.media_reference.abstract_target_url("#"),
+                                        int(clip.source_range.start_time.value), count, record))
+            record += count
+        self._resolve.project.timelines.append(timeline)
+        return timeline
 
     def GetClipMatteList(self, media):
         return list(media.mattes)
@@ -277,6 +328,7 @@ class Project:
         self._name = name
         self.media_pool = MediaPool(resolve)
         self.timeline = None
+        self.timelines = []  # imported ones (ImportTimelineFromFile)
 
     def GetName(self):
         return self._name

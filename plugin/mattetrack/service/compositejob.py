@@ -1,0 +1,121 @@
+"""Composite and cut-list jobs: `mattetrack composite` and `mattetrack cuts` for a session, on a
+background thread, with progress ({frame?, done, total} per frame) and cancel like the other
+jobs (`jobs.py`). A cancelled composite keeps the sequence frames it wrote (each whole: a rerun
+resumes after them) and no movie; a cancelled cut list writes nothing.
+"""
+
+from __future__ import annotations
+
+import time
+
+from mattetrack.service.jobs import BackgroundJob
+from mattetrack.service.state import ServiceSession
+
+
+class CompositeJob(BackgroundJob):
+    """The session's propagated mattes of `layers` ({object id: EXR layer}) over `background`
+    (a colour or picture, None: the object alone) written to `output`."""
+
+    def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
+                 layers: dict[int, str], names: dict[int, str], output: str,
+                 background: str | None,
+                 decontaminate: bool, is_exr: bool, fps: float | None = None) -> None:
+        super().__init__(jid, f"mattetrack-composite-{jid}")
+        self.session_id = session.id
+        self.shot = session.shot
+        self.files = files
+        self.layers = layers
+        self.names = names
+        self.output = output
+        self.background = background
+        self.decontaminate = decontaminate
+        self.is_exr = is_exr
+        self.fps = fps
+        self.done = 0
+        self.total = len(files)
+        self.written = 0
+
+    def status(self) -> dict:
+        frames = sorted(self.files)
+        out = {"job": self.id, "kind": "composite", "session": self.session_id,
+               "state": self.state, "done": self.done, "total": self.total,
+               "output": self.output, "first": frames[0], "last": frames[-1],
+               "foreground_only": self.background is None,
+               "layers": [{"object": o, "name": self.names[o], "layer": layer}
+                          for o, layer in self.layers.items()]}
+        if self.state == "done":
+            out["written"] = self.written
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def _frame(self, frame: int, written: bool) -> None:
+        self.done += 1
+        self.written += int(written)
+        self._emit({"frame": frame, "done": self.done, "total": self.total})
+        self._check_cancel()
+
+    def _run(self) -> None:
+        self._guarded(self._write)
+        self.ended = time.monotonic()
+        end = {"state": self.state, "done": self.done, "total": self.total}
+        self._emit(end if self.error is None else {**end, "error": self.error})
+
+    def _write(self) -> None:
+        from mattetrack.composite.background import open_background
+        from mattetrack.composite.run import CompositeSettings, write_composite
+        from mattetrack.shapes.source import MatteSequence
+
+        shot = self.shot
+        mattes = MatteSequence(self.files, list(self.layers.values()), shot.width, shot.height,
+                               self.is_exr)
+        background = None if self.background is None else open_background(self.background,
+                                                                           shot.config)
+        try:
+            settings = CompositeSettings(tuple(self.layers.values()), background,
+                                         self.decontaminate)
+            write_composite(self.output, shot, mattes, sorted(self.files), settings,
+                            self.fps, on_frame=self._frame)
+        finally:
+            if background is not None:
+                background.close()
+
+
+class CutsJob(BackgroundJob):
+    """The shot boundaries of the session's frames written to `output` (.otio, .edl, .json)."""
+
+    def __init__(self, jid: str, session: ServiceSession, output: str) -> None:
+        super().__init__(jid, f"mattetrack-cuts-{jid}")
+        self.session_id = session.id
+        self.shot = session.shot
+        self.output = output
+        self.done = 0
+        self.total = len(session.shot.frames)
+        self.result: dict = {}
+
+    def status(self) -> dict:
+        frames = self.shot.frames
+        out = {"job": self.id, "kind": "cuts", "session": self.session_id, "state": self.state,
+               "done": self.done, "total": self.total, "output": self.output,
+               "first": frames[0], "last": frames[-1], "layers": [], **self.result}
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def _progress(self, done: int) -> None:
+        self._check_cancel()
+        self.done = done
+        if done % 10 == 0 or done == self.total:
+            self._emit({"done": done, "total": self.total})
+
+    def _run(self) -> None:
+        from mattetrack.cutlist import write_cut_list
+
+        def work() -> None:
+            cuts, ranges = write_cut_list(self.shot, self.output, progress=self._progress)
+            self.result = {"cuts": cuts, "shots": [list(r) for r in ranges]}
+
+        self._guarded(work)
+        self.ended = time.monotonic()
+        end = {"state": self.state, "done": self.done, "total": self.total, **self.result}
+        self._emit(end if self.error is None else {**end, "error": self.error})
