@@ -43,7 +43,7 @@ def _job(tmp_path: Path, cls=ShapesJob, fmt: str = "json") -> tuple[ShapesJob, P
     return job, out
 
 
-def test_a_export_job_reports_each_stage_and_writes_the_shapes(tmp_path: Path):
+def test_a_shapes_job_reports_each_stage_and_writes_the_shapes(tmp_path: Path):
     job, out = _job(tmp_path)
     job.start()
     events = list(e for e in job.events(keepalive=5) if e is not None)
@@ -79,7 +79,7 @@ class _Held(ShapesJob):
         super()._progress(stage, done, total)
 
 
-def test_a_cancelled_export_job_writes_nothing(tmp_path: Path):
+def test_a_cancelled_shapes_job_writes_nothing(tmp_path: Path):
     job, out = _job(tmp_path, _Held)
     job.start()
     assert _Held.reached.wait(10)
