@@ -132,7 +132,7 @@ def make(folder: Path, obj: str, a_shot: str, b_shot: str, n: int,
         m = mask(obj, i, size)
         inside = ndimage.distance_transform_edt(m)
         outside = ndimage.distance_transform_edt(1 - m)
-        bands.append((np.maximum(inside, outside) <= 10 * scale))
+        bands.append(np.maximum(inside, outside) <= 10 * scale)
     return truths, bands
 
 

@@ -545,3 +545,58 @@ def test_ctrl_drag_paints_a_stroke_and_the_timeline_leads_to_frames_to_correct(
     box = page.locator("#timeline").bounding_box()
     page.mouse.click(box["x"] + box["width"] - 2, box["y"] + box["height"] / 2)
     assert int(page.input_value("#frame-number")) == LAST
+
+
+def test_composite_view_and_shot_boundaries_on_the_strip(page, server, service_root):
+    """A plate of two shots cut together: the strip shows a boundary bar at the cut (found by
+    the cuts job the page starts); the composite view puts the object over the colour typed
+    in, the old background gone."""
+    from mattetrack.synthetic import render_shot
+
+    root, _ = service_root
+    folder = root / "twoshots"
+    folder.mkdir(exist_ok=True)
+    frames = render_shot(6, W, H, seed=3, motion_blur_samples=1) + \
+        render_shot(6, W, H, seed=7, motion_blur_samples=1)
+    for i, (rgb, _) in enumerate(frames):
+        write = oiio.ImageOutput.create(str(folder / f"p.{FIRST + i:04d}.exr"))
+        write.open(str(folder / f"p.{FIRST + i:04d}.exr"), oiio.ImageSpec(W, H, 3, "half"))
+        write.write_image(np.ascontiguousarray(rgb))
+        write.close()
+    plate = str(folder / "p.####.exr")
+    sid = _open_ui(page, server, plate)
+    client = Client(*server)
+    deadline = time.monotonic() + 60
+    while client.ok("GET", f"/v1/sessions/{sid}")["boundaries"] is None:
+        assert time.monotonic() < deadline, "the page started no cuts job"
+        time.sleep(0.1)
+    assert client.ok("GET", f"/v1/sessions/{sid}")["boundaries"] == [FIRST + 6]
+    # The bar on the strip: cyan at the cut's left edge, halfway along.
+    page.wait_for_function(
+        """() => {
+             const c = document.querySelector('#timeline');
+             const px = c.getContext('2d').getImageData(Math.round(c.width / 2), 2, 1, 1).data;
+             return px[0] < 90 && px[1] > 200 && px[2] > 200;
+           }""")
+
+    # Composite view over red: the object keeps its colours, the background is red.
+    truth = frames[0][1]
+    x, y = _centroid(truth)
+    seq = _seq(page)
+    page.locator("#stage").click(position=_css(page, x, y))
+    _wait_preview(page, seq, FIRST)
+    seq = _seq(page)
+    page.select_option("#view-mode", "composite")
+    assert page.is_visible("#background")
+    _wait_preview(page, seq, FIRST)
+    seq = _seq(page)
+    page.fill("#background", "#ff0000")
+    page.dispatch_event("#background", "change")
+    _wait_preview(page, seq, FIRST)
+    shown = _shown(page).astype(np.int16)  # BGR
+    bx, by = _background(truth)
+    assert tuple(shown[int(by), int(bx)]) == (0, 0, 255)
+    inside = cv2.erode((truth >= 0.5).astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    reddish = (shown[..., 2] > 200) & (shown[..., 1] < 40) & (shown[..., 0] < 40)
+    assert reddish[inside].mean() < 0.05  # the object is not painted over
+    assert reddish[truth < 0.01].mean() > 0.95

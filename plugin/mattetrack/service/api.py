@@ -74,6 +74,9 @@ SESSION_INFO = obj(("session", "plate", "frames", "width", "height", "objects"),
                    fps={**NUM, "description": "the shot's frame rate (24 for sequences)"},
                    objects={"type": "array", "items": OBJECT_INFO},
                    job={"type": ["string", "null"]},
+                   boundaries={"type": ["array", "null"], "items": INT, "description": "the "
+                               "frames where a new shot begins (hard cuts, dissolves, fades), "
+                               "once a cuts job found them"},
                    mattes={"type": ["object", "null"], "description": "the mattes shown: the "
                            "last propagation's output or the imported mattes, and their frames",
                            "properties": {"output": STR, "imported": {"type": "boolean"},
@@ -575,6 +578,8 @@ def preview(service: Service, req: Request) -> Reply:
     window = req.query.get("window", "display")
     if window not in ("display", "data"):
         raise ApiError(400, f"window: expected display or data, got {window!r}")
+    composite = _preview_composite(service, session, frame, req.query) \
+        if view == "composite" else None
     shot = session.shot
     stale: set[int] = set()
     with session.lock:
@@ -611,8 +616,30 @@ def preview(service: Service, req: Request) -> Reply:
         image = _on_box(image, box)
         mattes = {o: _on_box(m, box) for o, m in mattes.items()}
     return Reply(200, render_preview(image, mattes, max_side, opacity=opacity,
-                                     view=view, stale=stale, fmt=fmt), FORMATS[fmt][0],
-                 headers=headers)
+                                     view=view, stale=stale, fmt=fmt, composite=composite),
+                 FORMATS[fmt][0], headers=headers)
+
+
+def _preview_composite(service: Service, session, frame: int, query: dict):
+    """For the composite view: a function (display image, alpha) -> the composite over the
+    `background` query (#RRGGBB, default black, or a picture under the roots; opened once per
+    session and background)."""
+    from mattetrack.composite.background import open_background
+    from mattetrack.composite.display import composite_display
+
+    text = query.get("background") or "#000000"
+    if not text.startswith("#"):
+        text = service.roots.check(text, "background")
+    with session.lock:
+        kept = session.preview_background
+        if kept is None or kept[0] != text:
+            background = open_background(text, session.shot.config)  # InputError: 400
+            if kept is not None:
+                kept[1].close()
+            session.preview_background = kept = (text, background)
+    index = session.shot.frames.index(frame)
+    return lambda image, alpha: composite_display(image, alpha, kept[1], index,
+                                                  session.shot.config)
 
 
 def _data_box(shot, frame: int):
@@ -932,16 +959,20 @@ def cut_list(service: Service, req: Request) -> Reply:
     from mattetrack.service.compositejob import CutsJob
 
     session = service.registry.session(req.params["sid"])
-    text = _get(req.body, "output", str, required=True)
-    try:
-        cut_format(text)
-    except InputError as err:
-        raise ApiError(400, "output: " + err.detail.lstrip(": ")) from None
-    real = _writable(service, text)
+    text = _get(req.body, "output", str)
+    real = None
+    if text is not None:
+        try:
+            cut_format(text)
+        except InputError as err:
+            raise ApiError(400, "output: " + err.detail.lstrip(": ")) from None
+        real = _writable(service, text)
     with session.lock:
-        _idle(session)
+        if real is not None:  # a file written: one export at a time
+            _idle(session)
         job = CutsJob(service.registry.new_id(), session, real)
-        session.export_job = job
+        if real is not None:
+            session.export_job = job
         service.registry.add_job(job)
         job.start()
     return json_reply({"job": job.id, "kind": "cuts", "total": job.total}, 202)
@@ -1079,9 +1110,14 @@ ROUTES: list[Route] = [
           query={"frame": (INT, True, "the frame"),
                  "object": (INT, False, "only this object"),
                  "max_side": ({**INT, "minimum": 16}, False, "longer side at most, px"),
-                 "view": ({"enum": ["overlay", "outline", "matte"], "default": "overlay"},
+                 "view": ({"enum": ["overlay", "outline", "matte", "composite"],
+                           "default": "overlay"},
                           False, "overlay: tint and outline; outline only; matte: the mattes "
-                          "alone on black"),
+                          "alone on black; composite: the objects over `background`, edge "
+                          "colours estimated (as `mattetrack composite`)"),
+                 "background": (STR, False, "composite view: #RRGGBB (default #000000), or an "
+                                "image, sequence or movie under the roots (its n-th frame under "
+                                "the shot's n-th)"),
                  "opacity": ({**NUM, "minimum": 0, "maximum": 1, "default": 0.5}, False,
                              "of the overlay's tint"),
                  "warm": ({"enum": [0, 1], "default": 1}, False, "0: do not precompute the "
@@ -1196,8 +1232,9 @@ ROUTES: list[Route] = [
                     "running", None, "application/json")}),
     Route("POST", _SID + "/cuts", cut_list,
           "Start a job finding the shot boundaries of the session's frames (hard cuts, "
-          "dissolves, fades) and writing them as .otio, .edl or .json (as `mattetrack cuts`)",
-          body=obj(("output",), output={**STR, "examples": ["/shots/reel/reel.otio"]}),
+          "dissolves, fades), kept with the session (its `boundaries`) and, given an output, "
+          "written as .otio, .edl or .json (as `mattetrack cuts`)",
+          body=obj((), output={**STR, "examples": ["/shots/reel/reel.otio"]}),
           responses={**json_ok("the cuts job, started: its end status has cuts and shots",
                                obj(("job", "kind", "total"), job=STR, kind=STR, total=INT), 202),
                      **_BAD, **_NOT_FOUND,

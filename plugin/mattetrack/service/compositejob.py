@@ -82,10 +82,13 @@ class CompositeJob(BackgroundJob):
 
 
 class CutsJob(BackgroundJob):
-    """The shot boundaries of the session's frames written to `output` (.otio, .edl, .json)."""
+    """The shot boundaries of the session's frames, kept with the session (`boundaries`: the
+    browser UI's timeline strip shows them) and written to `output` (.otio, .edl, .json) when
+    one is given."""
 
-    def __init__(self, jid: str, session: ServiceSession, output: str) -> None:
+    def __init__(self, jid: str, session: ServiceSession, output: str | None) -> None:
         super().__init__(jid, f"mattetrack-cuts-{jid}")
+        self.session = session
         self.session_id = session.id
         self.shot = session.shot
         self.output = output
@@ -109,13 +112,19 @@ class CutsJob(BackgroundJob):
             self._emit({"done": done, "total": self.total})
 
     def _run(self) -> None:
-        from mattetrack.cutlist import write_cut_list
+        from mattetrack.cutlist import find_boundaries, shot_ranges, write_cut_list
 
         def work() -> None:
-            cuts, ranges = write_cut_list(self.shot, self.output, progress=self._progress)
+            if self.output is None:
+                cuts = find_boundaries(self.shot, progress=self._progress)
+                ranges = shot_ranges(self.shot.frames, cuts)
+            else:
+                cuts, ranges = write_cut_list(self.shot, self.output, progress=self._progress)
+            self.session.boundaries = list(cuts)
             self.result = {"cuts": cuts, "shots": [list(r) for r in ranges]}
 
         self._guarded(work)
+        self.session = None  # a finished job must not keep an unloaded session in memory
         self.ended = time.monotonic()
         end = {"state": self.state, "done": self.done, "total": self.total, **self.result}
         self._emit(end if self.error is None else {**end, "error": self.error})

@@ -130,6 +130,10 @@ class ServiceSession:
         self.export_job: Job | None = None  # the last shapes export
         # (what it was fitted to, the shape document): another format of the same fit
         self.shapes_cache: tuple | None = None
+        # (background text, composite.background.Background) of the composite preview
+        self.preview_background: tuple | None = None
+        # Where new shots begin in the session's frames, once a cuts job found them.
+        self.boundaries: list[int] | None = None
 
     def edited(self, obj_id: int) -> None:
         """Note that an object's prompts changed (its propagated mattes are stale now)."""
@@ -225,6 +229,7 @@ class ServiceSession:
                          "stale": o.id in stale}
                         for o in self.core.objects],
             "job": self.job.id if self.job is not None else None,
+            "boundaries": self.boundaries,
             "mattes": None if export is None else {
                 "output": export.text, "imported": export.imported,
                 "frames": sorted(export.frames)},

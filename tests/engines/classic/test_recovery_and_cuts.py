@@ -185,7 +185,8 @@ def test_track_never_crosses_a_dissolve(shared_data) -> None:
     root = shared_data / "davis2016-dev"
     if not root.is_dir():
         pytest.skip(f"{root} is absent")
-    dog, cars = _davis_shot(root, "dog", slice(0, 32)), _davis_shot(root, "car-shadow", slice(0, 32))
+    dog = _davis_shot(root, "dog", slice(0, 32))
+    cars = _davis_shot(root, "car-shadow", slice(0, 32))
     mixed = []
     for k in range(12):
         t = (k + 1) / 13

@@ -12,7 +12,7 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 import resolve_standin as rs
-from service_harness import FIRST, H, N_FRAMES, W
+from service_harness import FIRST, N_FRAMES, H, W
 
 from mattetrack.synthetic import click_point
 

@@ -164,6 +164,15 @@ function bindEvents() {
   $("fit").addEventListener("click", () => state.zoom.fit());
   $("actual").addEventListener("click", () => state.zoom.actualSize());
   $("view-mode").addEventListener("change", viewChanged);
+  $("background-colour").addEventListener("input", () => {
+    $("background").value = $("background-colour").value;
+    viewChanged();
+  });
+  $("background").addEventListener("change", () => {
+    const text = $("background").value.trim();
+    if (/^#[0-9a-fA-F]{6}$/.test(text)) $("background-colour").value = text.toLowerCase();
+    viewChanged();
+  });
   $("opacity").addEventListener("input", viewChanged);
   $("undo").addEventListener("click", () => undo().catch(report));
   $("redo").addEventListener("click", () => redo().catch(report));
@@ -290,6 +299,7 @@ async function attach(sid, frame, reattached = false) {
   showFrame(frame ?? s.frames[0]);
   loadSessions();
   if (s.mattes && !s.mattes.imported) loadReport().catch(() => {});
+  findBoundaries(s).catch(() => {}); // the strip works without them
 }
 
 async function refreshSession() {
@@ -495,7 +505,22 @@ function drawTimelineNow() {
   for (const [f, c] of Object.entries(entry?.confidence ?? {})) confidence[Number(f)] = c;
   const object = s.objects.find((o) => o.object === state.selected) ?? s.objects[0];
   drawTimeline($("timeline"), s.frames[0], s.frames[1], confidence, object?.keyframes ?? [],
-    entry?.suggested ?? [], state.frame);
+    entry?.suggested ?? [], state.frame, s.boundaries ?? []);
+}
+
+/** The session's shot boundaries, found by a cuts job once (the service keeps them): drawn on
+ * the timeline strip when it ends. */
+async function findBoundaries(s) {
+  if (s.boundaries) return;
+  const job = await state.api.call("POST", `/v1/sessions/${s.session}/cuts`, {});
+  let end = null;
+  for await (const event of state.api.lines(`/v1/jobs/${job.job}/events`)) {
+    if ("state" in event) end = event;
+  }
+  if (end?.state === "done" && state.session?.session === s.session) {
+    state.session.boundaries = end.cuts;
+    drawTimelineNow();
+  }
 }
 
 async function loadReport() {
@@ -553,6 +578,7 @@ function cycleView() {
 }
 
 function viewChanged() {
+  $("background-label").hidden = $("view-mode").value !== "composite";
   bumpVersion();
   if (state.frame !== null) showFrame(state.frame);
 }
@@ -595,6 +621,7 @@ function previewPath(frame, warm) {
     opacity: $("opacity").value, format: previewFormat() });
   const maxSide = previewSide();
   if (maxSide) query.set("max_side", maxSide);
+  if ($("view-mode").value === "composite") query.set("background", $("background").value.trim());
   if (!warm) query.set("warm", "0"); // played or fetched ahead: not about to be clicked on
   return `/v1/sessions/${state.session.session}/preview?${query}`;
 }

@@ -64,7 +64,8 @@ export function drawMarks(svg, width, height, scale, marks, drag, selected) {
  * (confidence 0) to green (1), grey where there is none; keyframes as white ticks; suggested
  * frames as triangles; the current frame outlined.
  */
-export function drawTimeline(canvas, first, last, confidence, keyframes, suggested, current) {
+export function drawTimeline(canvas, first, last, confidence, keyframes, suggested, current,
+  boundaries = []) {
   const w = Math.max(1, Math.round(canvas.clientWidth * devicePixelRatio));
   const h = Math.max(1, Math.round(canvas.clientHeight * devicePixelRatio));
   if (canvas.width !== w) canvas.width = w;
@@ -79,6 +80,9 @@ export function drawTimeline(canvas, first, last, confidence, keyframes, suggest
       : `rgb(${Math.round(230 * (1 - c))}, ${Math.round(60 + 170 * c)}, 70)`;
     ctx.fillRect((f - first) * step, h * 0.35, Math.max(1, step - (step > 3 ? 1 : 0)), h * 0.65);
   }
+  // Shot boundaries: a bar at the left edge of the first frame of each new shot.
+  ctx.fillStyle = "#2ee6ff";
+  for (const f of boundaries) ctx.fillRect((f - first) * step - 1.5, 0, 3, h);
   ctx.fillStyle = "white";
   for (const f of keyframes) ctx.fillRect((f - first + 0.5) * step - 1, 0, 2, h);
   ctx.fillStyle = "#ffd21a";
