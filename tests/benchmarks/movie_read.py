@@ -10,7 +10,7 @@ HQ 10-bit and H.264 4:2:0 8-bit. For each:
   whether each frame is the one asked for (blocks along the top say which);
 - peak RSS of a process reading 100 frames and one reading all the frames through `Shot`.
 
-    .venv/bin/python tests/benchmarks/movie_read.py [--frames 300]
+    .venv/bin/python tests/benchmarks/movie_read.py [--frames 300] [--size 3840x2160]
 """
 
 from __future__ import annotations
@@ -127,17 +127,20 @@ def peak_mib(path: Path, frames: int) -> float:
 
 
 def main() -> int:
+    global W, H
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--size", default=f"{W}x{H}", help="WxH (default 1920x1080)")
     args = parser.parse_args()
+    W, H = (int(v) for v in args.size.lower().split("x"))
     WORK.mkdir(parents=True, exist_ok=True)
-    print(f"Movies, 1920x1080, {args.frames} frames, 2 CPUs")
+    print(f"Movies, {W}x{H}, {args.frames} frames, 2 CPUs")
     print("| movie | PyAV in order | through Shot | OpenCV in order | PyAV shuffled (exact) "
           "| OpenCV shuffled (exact) | peak RSS 100 / all frames |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     results = {}
     for name, (codec, pix, options) in CODECS.items():
-        path = WORK / f"{args.frames}_{name}"
+        path = WORK / f"{W}x{H}_{args.frames}_{name}"
         if not path.exists():
             make(path, codec, pix, options, args.frames)
         ours, theirs = pyav_rates(path, args.frames), opencv_rates(path, args.frames)
@@ -147,7 +150,7 @@ def main() -> int:
               f"{theirs['bare']:.1f} f/s | {ours['shuffled']:.1f} f/s ({ours['exact']:.0%}) | "
               f"{theirs['shuffled']:.1f} f/s ({theirs['exact']:.0%}) | "
               f"{peaks[0]:.0f} / {peaks[1]:.0f} MiB |", flush=True)
-    (WORK / "results.json").write_text(json.dumps(results, indent=1))
+    (WORK / f"results_{W}x{H}.json").write_text(json.dumps(results, indent=1))
     return 0
 
 

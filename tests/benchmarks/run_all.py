@@ -200,6 +200,7 @@ def main() -> int:
                           ("farm.py", ["--frames", "120"] if args.quick else []),
                           ("shapes_tracked.py", ["--quick"] if args.quick else []),
                           ("movie_read.py", ["--frames", "120"] if args.quick else []),
+                          ("movie_read.py", ["--size", "3840x2160", "--frames", "150"]),
                           ("cuts.py", []), ("composite.py", [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)
