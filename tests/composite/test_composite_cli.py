@@ -13,7 +13,6 @@ import OpenImageIO as oiio
 import pytest
 
 from mattetrack.cli import main
-from tests.conftest import write_oiio
 
 W, H, N = 64, 48, 3
 
@@ -31,13 +30,13 @@ def _read(path: Path) -> tuple[np.ndarray, oiio.ImageSpec]:
 
 
 @pytest.fixture
-def srgb_shot(tmp_path: Path) -> Path:
+def srgb_shot(tmp_path: Path, image_writer) -> Path:
     """A 16-bit sRGB PNG plate (orange object on grey) and EXR mattes of `ball`."""
     for i in range(N):
         m = _matte(i)[:, :, None]
         rgb = m * np.float32([0.9, 0.5, 0.1]) + (1 - m) * np.float32([0.5, 0.5, 0.5])
-        write_oiio(tmp_path / f"plate.{i:04d}.png", rgb, "uint16")
-        write_oiio(tmp_path / f"m.{i:04d}.exr", _matte(i), "half", names=["ball.A"])
+        image_writer(tmp_path / f"plate.{i:04d}.png", rgb, "uint16")
+        image_writer(tmp_path / f"m.{i:04d}.exr", _matte(i), "half", names=["ball.A"])
     return tmp_path
 
 
@@ -70,7 +69,7 @@ def test_png_composite_over_a_colour(srgb_shot: Path) -> None:
     assert (comp[edge][:, 2] < 0.35).all()  # grey (0.5) would have raised it
 
 
-def test_linear_exr_keeps_its_windows_and_values(tmp_path: Path) -> None:
+def test_linear_exr_keeps_its_windows_and_values(tmp_path: Path, image_writer) -> None:
     """A float EXR plate with overscan: the composite has the same data and display windows,
     stays linear (no sRGB encoding) and keeps values above 1."""
     display = (0, 0, W, H)
@@ -79,8 +78,9 @@ def test_linear_exr_keeps_its_windows_and_values(tmp_path: Path) -> None:
         rgb = np.zeros((H + 8, W + 8, 3), np.float32)
         rgb[...] = [0.18, 0.18, 0.18]
         rgb[4:-4, 4:-4] += m[:, :, None] * (np.float32([4.0, 1.0, 0.2]) - 0.18)
-        write_oiio(tmp_path / f"plate.{i:04d}.exr", rgb, "half", origin=(-4, -4), display=display)
-        write_oiio(tmp_path / f"m.{i:04d}.exr", m, "half", names=["ball.A"])
+        image_writer(tmp_path / f"plate.{i:04d}.exr", rgb, "half", origin=(-4, -4),
+                     display=display)
+        image_writer(tmp_path / f"m.{i:04d}.exr", m, "half", names=["ball.A"])
     out = tmp_path / "c.####.exr"
     assert _run(str(tmp_path / "plate.####.exr"), str(tmp_path / "m.####.exr"),
                 "--object", "ball", "--background", "#000000", "-o", str(out)) == 0
@@ -140,7 +140,8 @@ def test_background_movie_by_position_last_frame_held(srgb_shot: Path) -> None:
     np.testing.assert_allclose(corners, [[1, 0, 0], [0, 0, 1], [0, 0, 1]], atol=0.01)
 
 
-def test_a_rerun_resumes_and_redoes_only_what_changed(srgb_shot: Path, capsys) -> None:
+def test_a_rerun_resumes_and_redoes_only_what_changed(srgb_shot: Path, capsys,
+                                                      image_writer) -> None:
     args = ["composite", str(srgb_shot / "plate.####.png"), str(srgb_shot / "m.####.exr"),
             "--object", "ball", "--background", "#ffffff", "-o", str(srgb_shot / "c.####.exr")]
     assert main(args) == 0
@@ -148,7 +149,7 @@ def test_a_rerun_resumes_and_redoes_only_what_changed(srgb_shot: Path, capsys) -
     capsys.readouterr()
     assert main(args) == 0
     assert "composited 0 frame(s)" in capsys.readouterr().err
-    write_oiio(srgb_shot / "m.0001.exr", _matte(2), "half", names=["ball.A"])  # a correction
+    image_writer(srgb_shot / "m.0001.exr", _matte(2), "half", names=["ball.A"])  # a correction
     assert main(args) == 0
     assert "composited 1 frame(s)" in capsys.readouterr().err
     after = {i: os.stat(srgb_shot / f"c.{i:04d}.exr").st_mtime_ns for i in range(N)}
