@@ -1,0 +1,145 @@
+"""One frame's hole filled from the frames around it.
+
+For each hole pixel of frame t, the frames t+1, t+2, ... and t-1, t-2, ... are looked at in turn
+(up to `FillParams.reach` each way), each brought onto t by the background's homography
+(`motion.ShotMotion`), and a frame where that place is not in its own hole gives a candidate;
+`per_side` candidates are kept each way. Each candidate is
+- matched in light to frame t: the difference between t and the warped frame on the rim around
+  the hole (`rim` px wide) is spread into the hole as a smooth offset (a normalised Gaussian
+  convolution, `spread` px), so a frame shot a little brighter or darker leaves no seam;
+- weighted by its distance in time and by how well it fits on that rim once matched
+  (exp(-misfit / `tolerance`)): a frame the homography does not bring into place there (parallax,
+  something moving) counts for little.
+What no frame saw is filled spatially (OpenCV's Telea inpainting), from the frame before's
+result where the background's motion brings it (so the invented part stays put from frame to
+frame instead of flickering). All arrays are in the plate's own values (float32).
+Measured: docs/tuning.md, "Removal".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FillParams:
+    reach: int = 60  # frames looked at each way, at most
+    per_side: int = 4  # candidates kept each way
+    rim: int = 7  # px of the rim the light is matched on
+    spread: float = 10.0  # px of the offset's smoothing
+    tolerance: float = 10.0 / 255.0  # rim misfit (plate units) at which a candidate's weight is 1/e
+    valid: float = 0.99  # a warped source pixel counts when at least this much of it is seen
+    carry: float = 0.5  # share of the previous frame's invented fill kept (temporal smoothing)
+
+
+def _box(hole: np.ndarray, margin: int) -> tuple[int, int, int, int] | None:
+    ys, xs = np.nonzero(hole)
+    if ys.size == 0:
+        return None
+    h, w = hole.shape
+    return (max(0, ys.min() - margin), min(h, ys.max() + margin + 1),
+            max(0, xs.min() - margin), min(w, xs.max() + margin + 1))
+
+
+def _warp(image: np.ndarray, homography: np.ndarray, box, interpolation=cv2.INTER_LINEAR):
+    """`image` (a frame s) sampled on frame t's `box` (y0, y1, x0, x1), `homography` taking
+    t's px to s's."""
+    y0, y1, x0, x1 = box
+    shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+    return cv2.warpPerspective(image, homography @ shift, (x1 - x0, y1 - y0),
+                               flags=interpolation | cv2.WARP_INVERSE_MAP,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _matched(target: np.ndarray, warped: np.ndarray, hole: np.ndarray, valid: np.ndarray,
+             params: FillParams) -> tuple[np.ndarray, np.ndarray]:
+    """(warped with its light matched to target around the hole, (h, w) misfit on the rim
+    spread over the box); all on the box."""
+    rim = cv2.dilate(hole.astype(np.uint8), np.ones((params.rim, params.rim), np.uint8)) > 0
+    rim = (rim & ~hole & valid).astype(np.float32)
+    diff = (target - warped) * rim[..., None]
+    weight = cv2.GaussianBlur(rim, (0, 0), params.spread)
+    near = weight > 1e-3
+    safe = np.where(near, weight, 1.0)
+    offset = cv2.GaussianBlur(diff, (0, 0), params.spread) / safe[..., None]
+    offset[~near] = 0.0
+    misfit = np.abs(diff - offset * rim[..., None]).mean(axis=2) * rim
+    spread = cv2.GaussianBlur(misfit, (0, 0), params.spread) / safe
+    spread[~near] = np.inf
+    return warped + offset, spread
+
+
+def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
+               frame: Callable[[int], tuple[np.ndarray, np.ndarray]],
+               homography: Callable[[int, int], np.ndarray],
+               previous: tuple[np.ndarray, np.ndarray] | None,
+               params: FillParams = FillParams()) -> tuple[np.ndarray, np.ndarray]:
+    """(filled (h, w, 3) float32, (h, w) bool: the part no frame saw) of position t of `count`.
+
+    target: (h, w, 3) float32 frame t; hole: (h, w) bool. frame(s) -> (pixels, hole) of
+    position s; homography(t, s): (3, 3) t's px -> s's. previous: (result, homography t -> the
+    previous position) of the frame filled before, for what no frame saw.
+    """
+    out = target.copy()
+    box = _box(hole, int(3 * params.spread) + params.rim)
+    if box is None:
+        return out, np.zeros_like(hole)
+    y0, y1, x0, x1 = box
+    in_hole = hole[y0:y1, x0:x1]
+    here = target[y0:y1, x0:x1]
+    total = np.zeros(here.shape, np.float32)
+    weights = np.zeros(in_hole.shape, np.float32)
+    for direction in (1, -1):
+        kept = np.zeros(in_hole.shape, np.int32)
+        s = t
+        while (in_hole & (kept < params.per_side)).any():
+            s += direction
+            if not 0 <= s < count or abs(s - t) > params.reach:
+                break
+            pixels, other_hole = frame(s)
+            h_ts = homography(t, s)
+            seen = _warp((~other_hole).astype(np.float32), h_ts, box) >= params.valid
+            take = in_hole & seen & (kept < params.per_side)
+            if not take.any():
+                continue
+            warped, misfit = _matched(here, _warp(pixels, h_ts, box), in_hole, seen, params)
+            weight = np.exp(-misfit / params.tolerance) / abs(s - t) * take
+            total += warped * weight[..., None]
+            weights += weight
+            kept += take
+    filled = in_hole & (weights > 1e-12)
+    region = out[y0:y1, x0:x1]
+    region[filled] = total[filled] / weights[filled][:, None]
+    unseen = np.zeros_like(hole)
+    unseen[y0:y1, x0:x1] = in_hole & ~filled
+    if unseen.any():
+        out = _invent(out, unseen, previous, box, params.carry)
+    return out, unseen
+
+
+def _invent(out: np.ndarray, unseen: np.ndarray, previous, box,
+            carry: float) -> np.ndarray:
+    """What no frame saw: Telea inpainting (per channel, float), mixed with the previous
+    result carried by the background's motion where it reaches (`carry` of it), so that the
+    invented part changes slowly from frame to frame."""
+    y0, y1, x0, x1 = box
+    todo = unseen[y0:y1, x0:x1]
+    region = out[y0:y1, x0:x1]
+    mask = todo.astype(np.uint8)
+    # OpenCV's float Telea goes unstable on values in [0, 1] (measured: -1.0 to 2.0 filling a
+    # smooth 0.4-0.6 image), and is right on 8-bit-sized ones: scaled there and back.
+    scale = 255.0 / max(1.0, float(np.abs(region[~todo]).max(initial=1.0)))
+    for c in range(region.shape[2]):
+        channel = np.ascontiguousarray(region[:, :, c]) * np.float32(scale)
+        region[:, :, c] = cv2.inpaint(channel, mask, 5, cv2.INPAINT_TELEA) / scale
+    if previous is not None and carry > 0:
+        result, h_tp = previous
+        carried = _warp(result, h_tp, box)
+        inside = _warp(np.ones(result.shape[:2], np.float32), h_tp, box) >= 0.99
+        take = todo & inside
+        region[take] = carry * carried[take] + (1.0 - carry) * region[take]
+    return out

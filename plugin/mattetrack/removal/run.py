@@ -1,0 +1,119 @@
+"""The removal pipeline: plate and mattes in, each frame with the objects removed out.
+
+`removed` is a generator of per-frame results (in order); frames are read on demand through a
+small cache (`RemovalSource`), never the whole shot, and the background's motion is fitted pair
+by pair as the fill reaches further. Frames outside `--range` still give candidates: the range
+says what is written, not what is looked at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from mattetrack.composite.frames import on_window
+from mattetrack.lru import LRUCache
+from mattetrack.removal.fill import FillParams, fill_frame
+from mattetrack.removal.motion import ShotMotion, pair_homography, processing_scale
+
+# Matte values above this are the object (a 16-bit or half matte's last bits are not).
+COVERED = 1.0 / 255.0
+
+
+@dataclass(frozen=True)
+class RemovalSettings:
+    """objects: the mattes removed (their union); grow: px the hole is grown by past the
+    matte (motion blur and the matte's own error); fill: the fill's parameters."""
+
+    objects: tuple[str, ...]
+    grow: int = 4
+    fill: FillParams = FillParams()
+
+
+@dataclass(frozen=True)
+class RemovedFrame:
+    """One frame's result: `pixels` (H, W, 3) float32 over the display window in the plate's
+    values, the hole filled; `hole` (H, W) bool; `unseen` (H, W) bool: what no frame saw;
+    `decoded`: the plate frame as read (its windows and values)."""
+
+    frame: int
+    pixels: np.ndarray
+    hole: np.ndarray
+    unseen: np.ndarray
+    decoded: object
+
+
+class RemovalSource:
+    """A shot's frames at positions 0..n-1 (`frames`) for the fill: plate pixels over the
+    display window with their holes, and the motion's grey images, read on demand and kept in
+    LRU caches of `cache` frames."""
+
+    def __init__(self, shot, mattes, frames: Sequence[int], settings: RemovalSettings,
+                 cache: int = 12) -> None:
+        self.shot, self.mattes, self.frames, self.settings = shot, mattes, list(frames), settings
+        self.scale = processing_scale(shot.width, shot.height)
+        self.size = (max(16, round(shot.width * self.scale)),
+                     max(16, round(shot.height * self.scale)))
+        self._pixels: LRUCache = LRUCache(cache)
+        self._greys: LRUCache = LRUCache(cache)
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.motion = ShotMotion(len(self.frames), self._pair, self.scale)
+        grow = max(0, settings.grow)
+        self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+
+    def hole(self, position: int) -> np.ndarray:
+        covs = self.mattes.read(self.frames[position])
+        covered = np.zeros((self.shot.height, self.shot.width), bool)
+        for name in self.settings.objects:
+            covered |= covs[name] > COVERED
+        return cv2.dilate(covered.astype(np.uint8), self._kernel) > 0
+
+    def frame(self, position: int) -> tuple[np.ndarray, np.ndarray, object]:
+        """(pixels (H, W, 3) float32 over the display window, hole, the decoded frame)."""
+        got = self._pixels.get(position)
+        if got is None:
+            decoded = self.shot.decoded(self.frames[position])
+            pixels = on_window(decoded.rgb, decoded.data_window, decoded.display_window)
+            pixels = np.nan_to_num(np.ascontiguousarray(pixels, np.float32), posinf=65504.0)
+            got = (pixels, self.hole(position), decoded)
+            self._pixels.put(position, got)
+        return got
+
+    def _grey(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        got = self._greys.get(position)
+        if got is None:
+            image = cv2.resize(self.shot.image(self.frames[position]), self.size,
+                               interpolation=cv2.INTER_AREA)
+            grey = cv2.cvtColor((image * 255.0 + 0.5).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+            hole = cv2.resize(self.frame(position)[1].astype(np.uint8), self.size,
+                              interpolation=cv2.INTER_AREA) > 0
+            got = (grey, hole)
+            self._greys.put(position, got)
+        return got
+
+    def _pair(self, i: int) -> np.ndarray:
+        (a, hole_a), (b, hole_b) = self._grey(i), self._grey(i + 1)
+        return pair_homography(a, b, hole_a, hole_b, self._dis)
+
+
+def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
+            settings: RemovalSettings) -> Iterator[RemovedFrame]:
+    """Each of `wanted` (a sub-list of `frames`, the consecutive frames looked at) with the
+    objects removed, in order."""
+    source = RemovalSource(shot, mattes, frames, settings)
+    position = {f: n for n, f in enumerate(frames)}
+    previous: tuple[int, np.ndarray] | None = None
+    for frame in wanted:
+        t = position[frame]
+        pixels, hole, decoded = source.frame(t)
+        carried = None
+        if previous is not None:
+            carried = (previous[1], source.motion.between(t, previous[0]))
+        result, unseen = fill_frame(
+            t, len(frames), pixels, hole, lambda s: source.frame(s)[:2],
+            source.motion.between, carried, settings.fill)
+        previous = (t, result)
+        yield RemovedFrame(frame, result, hole, unseen, decoded)

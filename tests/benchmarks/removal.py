@@ -1,0 +1,196 @@
+"""Object removal (`mattetrack remove`, removal/): the video-inpainting protocol on the dev DAVIS
+shots, against OpenCV's per-frame inpainting (Telea) in the same run.
+
+Each dev shot at 432x240 gets the moving masks of the next shot (sorted by name, the last the
+first's), each dilated by 4 px, as its holes; the original frames are the truth. The holes are
+painted grey before anything looks at them. Reported per shot and on average:
+- PSNR and SSIM over the whole frame and PSNR inside the holes (mean over frames; RGB, 8-bit);
+- PSNR inside the holes where the truth shows background (not the shot's own object, which no
+  background fill brings back: a share of every hole under this protocol);
+- flicker: mean absolute difference of the filled region between consecutive frames after
+  motion compensation (DIS flow of the truth), over the truth's own;
+- frames/s of the fill (frames in memory; the CLI's own speed is `--speed`).
+Published anchors (DAVIS, 432x240, whole-frame PSNR): FGVC 30.8 dB, E2FGVI 33.0, ProPainter
+34.4 (trained). Targets (issue 24): >= 31 dB whole-frame, >= 6 dB above Telea inside the holes,
+flicker within 1.5x the truth's, >= 5 frames/s at 432x240.
+
+    .venv/bin/python tests/benchmarks/removal.py [--shots dog,car-shadow]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+
+from mattetrack.geometry import Box2i
+from mattetrack.removal.run import RemovalSettings, removed
+
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "davis2016-dev"
+SIZE = (432, 240)
+GROW = 4
+
+
+def frames_of(shot: str) -> list[np.ndarray]:
+    files = sorted((DATA / "JPEGImages" / "480p" / shot).glob("*.jpg"))
+    return [cv2.resize(cv2.imread(str(f))[:, :, ::-1], SIZE, interpolation=cv2.INTER_AREA)
+            for f in files]
+
+
+def masks_of(shot: str, grow: int = GROW) -> list[np.ndarray]:
+    files = sorted((DATA / "Annotations" / "480p" / shot).glob("*.png"))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+    out = []
+    for f in files:
+        m = cv2.resize(cv2.imread(str(f), cv2.IMREAD_GRAYSCALE), SIZE,
+                       interpolation=cv2.INTER_NEAREST) > 0
+        out.append(cv2.dilate(m.astype(np.uint8), kernel) > 0 if grow else m)
+    return out
+
+
+class MemoryShot:
+    """The `Shot` methods removal uses, over frames in memory (8-bit RGB)."""
+
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        self._frames = [f.astype(np.float32) / 255 for f in frames]
+        self.height, self.width = frames[0].shape[:2]
+        self.frames = list(range(len(frames)))
+
+    def image(self, frame: int) -> np.ndarray:
+        return self._frames[frame]
+
+    def decoded(self, frame: int):
+        box = Box2i.from_size(self.width, self.height)
+        return SimpleNamespace(rgb=self._frames[frame], data_window=box, display_window=box,
+                               is_float=False)
+
+
+class MemoryMattes:
+    def __init__(self, holes: list[np.ndarray]) -> None:
+        self._holes = holes
+
+    def read(self, frame: int) -> dict[str, np.ndarray]:
+        return {"hole": self._holes[frame].astype(np.float32)}
+
+
+def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
+    d = (a.astype(np.float64) - b.astype(np.float64)) ** 2
+    mse = d[where].mean() if where is not None else d.mean()
+    return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5), mean over RGB."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    out = []
+    for c in range(3):
+        x, y = a[..., c].astype(np.float64), b[..., c].astype(np.float64)
+        blur = lambda z: cv2.GaussianBlur(z, (11, 11), 1.5)  # noqa: E731
+        mx, my = blur(x), blur(y)
+        sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+        out.append((((2 * mx * my + c1) * (2 * sxy + c2))
+                    / ((mx * mx + my * my + c1) * (sxx + syy + c2))).mean())
+    return float(np.mean(out))
+
+
+def flicker(result: list[np.ndarray], truth: list[np.ndarray], holes: list[np.ndarray]) -> float:
+    """Mean |result_t - result_{t+1} warped to t| over t's hole, motion from the truth."""
+    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    h, w = holes[0].shape
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    diffs = []
+    for t in range(len(result) - 1):
+        if not holes[t].any():
+            continue
+        g0, g1 = (cv2.cvtColor(truth[k], cv2.COLOR_RGB2GRAY) for k in (t, t + 1))
+        flow = dis.calc(g0, g1, None)
+        nxt = cv2.remap(result[t + 1].astype(np.float32), gx + flow[..., 0], gy + flow[..., 1],
+                        cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        diffs.append(np.abs(result[t].astype(np.float32) - nxt)[holes[t]].mean())
+    return float(np.mean(diffs)) if diffs else 0.0
+
+
+def telea(frames, holes):
+    return [cv2.inpaint(np.where(h[..., None], 128, f).astype(np.uint8), h.astype(np.uint8), 5,
+                        cv2.INPAINT_TELEA) for f, h in zip(frames, holes, strict=True)]
+
+
+def ours(frames, holes):
+    painted = [np.where(h[..., None], 128, f).astype(np.uint8) for f, h in
+               zip(frames, holes, strict=True)]
+    shot = MemoryShot(painted)
+    settings = RemovalSettings(("hole",), grow=0)
+    out = [np.clip(r.pixels * 255 + 0.5, 0, 255).astype(np.uint8)
+           for r in removed(shot, MemoryMattes(holes), shot.frames, shot.frames, settings)]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shots", help="comma-separated dev shots (default: all 8)")
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"skipped: {DATA} is absent")
+        return 0
+    shots = sorted(p.name for p in (DATA / "JPEGImages" / "480p").iterdir())
+    chosen = args.shots.split(",") if args.shots else shots
+    rows = []
+    for shot in chosen:
+        other = shots[(shots.index(shot) + 1) % len(shots)]
+        frames, holes = frames_of(shot), masks_of(other)
+        own = masks_of(shot, 0)
+        n = min(len(frames), len(holes))
+        frames, holes, own = frames[:n], holes[:n], own[:n]
+        row = {"shot": shot, "holes": other, "share": float(np.mean([h.mean() for h in holes]))}
+        for name, method in (("telea", telea), ("ours", ours)):
+            started = time.perf_counter()
+            result = method(frames, holes)
+            seconds = time.perf_counter() - started
+            shown = [k for k in range(n) if holes[k].any()]
+            background = [holes[k] & ~own[k] for k in range(n)]
+            row[name] = {
+                "psnr": np.mean([psnr(result[k], frames[k]) for k in range(n)]),
+                "ssim": np.mean([ssim(result[k], frames[k]) for k in range(n)]),
+                "hole": np.mean([psnr(result[k], frames[k], holes[k]) for k in shown]),
+                "bg": np.mean([psnr(result[k], frames[k], background[k]) for k in shown
+                               if background[k].any()]),
+                "flicker": flicker(result, frames, holes),
+                "fps": n / seconds}
+        row["truth_flicker"] = flicker(frames, frames, holes)
+        rows.append(row)
+        print(f"{shot}: ours {row['ours']['psnr']:.2f} dB / holes {row['ours']['hole']:.2f}, "
+              f"Telea {row['telea']['psnr']:.2f} / {row['telea']['hole']:.2f}", flush=True)
+    print(f"Removal: {len(rows)} dev shots at 432x240, holes: the next shot's masks + {GROW} px")
+    print("| shot | PSNR frame ours / Telea | SSIM ours / Telea | PSNR holes ours / Telea | "
+          "holes, background only | flicker ours / Telea / truth | frames/s ours / Telea |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+
+    def line(label, get):
+        o, t = get("ours"), get("telea")
+        print(f"| {label} | {o['psnr']:.2f} / {t['psnr']:.2f} | {o['ssim']:.4f} / "
+              f"{t['ssim']:.4f} | {o['hole']:.2f} / {t['hole']:.2f} | {o['bg']:.2f} / "
+              f"{t['bg']:.2f} | {o['flicker']:.2f} / {t['flicker']:.2f} / "
+              f"{get('truth_flicker'):.2f} | {o['fps']:.1f} / {t['fps']:.1f} |")
+
+    for row in rows:
+        line(row["shot"], row.get)
+    mean = {"truth_flicker": float(np.mean([r["truth_flicker"] for r in rows]))}
+    for name in ("ours", "telea"):
+        mean[name] = {k: float(np.mean([r[name][k] for r in rows])) for k in rows[0][name]}
+    line("**mean**", mean.get)
+    o, t = mean["ours"], mean["telea"]
+    print(f"inside the holes: {o['hole'] - t['hole']:+.2f} dB over Telea "
+          f"({o['bg'] - t['bg']:+.2f} dB where the truth is background); flicker "
+          f"{o['flicker'] / mean['truth_flicker']:.2f}x the truth's")
+    print("targets: >= 31 dB frame PSNR, >= +6 dB over Telea in the holes, flicker <= 1.5x "
+          "the truth's, >= 5 frames/s at 432x240")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
