@@ -21,7 +21,7 @@ LAYERS = {
     # 2: the explicit state of a shot's work
     "session": 2, "store": 2, "memo": 2, "evaluation": 2, "report": 2,
     # 3: files out (mattes, Cryptomatte, merge, the pipeline; roto shapes)
-    "export": 3, "shapes": 3, "cutlist": 3, "composite": 3,
+    "export": 3, "shapes": 3, "cutlist": 3, "composite": 3, "removal": 3,
     # 4: front ends
     "review": 3, "service": 4, "farm": 4, "cli": 5, "entry": 5, "__main__": 5,
 }

@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cuts(sub)
     _add_review(sub)
     _add_composite(sub)
+    _add_remove(sub)
     _add_serve(sub)
     _add_ui_url(sub)
     return parser
@@ -539,6 +540,35 @@ def _add_composite(sub) -> None:
     comp.set_defaults(func=_composite)
 
 
+def _add_remove(sub) -> None:
+    """`mattetrack remove`."""
+    rem = sub.add_parser(
+        "remove",
+        help="the plate with the objects removed: a clean plate, filled from the other frames",
+        description="Each frame of the plate with the objects removed: where an object was, "
+        "what the camera saw of that place on other frames of the shot (brought into place by "
+        "the background's motion, its light matched at the hole's rim); what no frame saw is "
+        "inpainted, and carried from frame to frame. Written as a copy of each plate file "
+        "(every part, channel, window and pixel type kept, the colour replaced), or a ProRes "
+        "4444 .mov for a movie plate.",
+    )
+    rem.add_argument("input", help="the plate, as given to track")
+    rem.add_argument("mattes", help="mattes.####.exr or out/%%05d.png, as track wrote them")
+    rem.add_argument("--object", dest="objects", required=True, metavar="NAME[,NAME]",
+                     help="the object(s) removed")
+    rem.add_argument("-o", "--output", required=True,
+                     help="clean.####.exr (the plate's own format), or clean.mov for a movie")
+    rem.add_argument("--grow", type=int, default=4, metavar="PX",
+                     help="px the hole is grown past the matte (default: 4)")
+    rem.add_argument("--range", dest="frame_range", metavar="A-B",
+                     help="only write frames A to B (the whole shot is still looked at)")
+    rem.add_argument("--colorspace", help="the plate's colour space (as track)")
+    rem.add_argument("--frame-numbers", choices=("index", "timecode"), default="index",
+                     help="a movie's frame numbers (as track)")
+    rem.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    rem.set_defaults(func=_remove)
+
+
 def _add_serve(sub) -> None:
     """`mattetrack serve`."""
     serve = sub.add_parser(
@@ -900,6 +930,51 @@ def _composite(args: argparse.Namespace) -> int:
         kept = f", {counts[1]} kept as they were" if counts[1] else ""
         print(f"mattetrack: composited {counts[0]} frame(s) to {args.output}{kept} in "
               f"{time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _remove(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from mattetrack.composite.run import frames_of
+    from mattetrack.export.pipeline import refuse_overwrites
+    from mattetrack.framepattern import FramePattern
+    from mattetrack.removal.run import RemovalSettings, write_removed
+    from mattetrack.shapes.source import open_mattes
+    from mattetrack.shot import Shot
+
+    started = time.perf_counter()
+    objects = tuple(o.strip() for o in args.objects.split(",") if o.strip())
+    if not objects:
+        raise InputError(f"--object {args.objects!r}: name an object")
+    if args.grow < 0:
+        raise InputError(f"--grow {args.grow}: give 0 or more px")
+    chosen = parse_range(args.frame_range)
+    mattes = open_mattes(args.mattes)
+    shot = Shot.open(args.input, colorspace=args.colorspace, frame_numbers=args.frame_numbers)
+    try:
+        frames = frames_of(shot, mattes, objects)
+        wanted = [f for f in frames if chosen is None or chosen[0] <= f <= chosen[1]]
+        if not wanted:
+            raise InputError(f"--range {args.frame_range}: no frame of the plate with mattes")
+        pattern = None if shot.is_movie else FramePattern.parse(args.output)
+        targets = [pattern.path(f) for f in wanted] if pattern else [args.output]
+        refuse_overwrites(shot, targets, set(mattes.frames.values()), args.output, "the mattes")
+        settings = RemovalSettings(objects, args.grow)
+        counts = [0, 0]
+        with tqdm(total=len(wanted), unit="frame", desc="remove", file=sys.stderr,
+                  disable=args.quiet or not sys.stderr.isatty(), dynamic_ncols=True) as bar:
+            def done(frame: int, written: bool) -> None:
+                counts[0 if written else 1] += 1
+                bar.update(1)
+
+            write_removed(args.output, shot, mattes, frames, wanted, settings, done)
+    finally:
+        shot.close()
+    if not args.quiet:
+        kept = f", {counts[1]} kept as they were" if counts[1] else ""
+        print(f"mattetrack: removed {', '.join(objects)} from {counts[0]} frame(s) to "
+              f"{args.output}{kept} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return 0
 
 

@@ -3,18 +3,27 @@
 `removed` is a generator of per-frame results (in order); frames are read on demand through a
 small cache (`RemovalSource`), never the whole shot, and the background's motion is fitted pair
 by pair as the fill reaches further. Frames outside `--range` still give candidates: the range
-says what is written, not what is looked at.
+says what is written, not what is looked at. `write_removed` consumes it into files (written on
+a writer thread, each atomically; `output.py`). A sequence resumes: the files' keys (settings,
+every plate frame and matte file looked at) are kept in `.mattetrack-remove.json` beside them,
+and a rerun over the same inputs leaves the finished files alone. The part of a frame no other
+frame saw is carried on from the frame before; a run resumed part way starts that afresh, so
+it may differ there from an uninterrupted run's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 
+from mattetrack import resultkeys
 from mattetrack.composite.frames import on_window
+from mattetrack.errors import InputError
+from mattetrack.framepattern import FramePattern
 from mattetrack.lru import LRUCache
 from mattetrack.removal.fill import FillParams, fill_frame
 from mattetrack.removal.motion import ShotMotion, pair_homography, processing_scale
@@ -117,3 +126,75 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
             source.motion.between, carried, settings.fill)
         previous = (t, result)
         yield RemovedFrame(frame, result, hole, unseen, decoded)
+
+
+MANIFEST_NAME = ".mattetrack-remove.json"
+
+
+def _inputs_key(output: str, shot, mattes, frames: Sequence[int],
+                settings: RemovalSettings) -> str:
+    """What decides every removed frame: the output's kind, the settings, and every plate frame
+    and matte file looked at."""
+    parts: list[object] = ["remove", os.path.splitext(output)[1].lower(), repr(settings)]
+    for f in frames:
+        st = os.stat(mattes.frames[f])
+        parts += [shot.frame_key(f), os.path.realpath(mattes.frames[f]), st.st_size,
+                  st.st_mtime_ns]
+    return resultkeys.digest(*parts)
+
+
+def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequence[int],
+                  settings: RemovalSettings,
+                  on_frame: Callable[[int, bool], None] | None = None) -> int:
+    """Write `wanted` frames with the objects removed to `output` (a frame pattern; a .mov for
+    a movie plate); returns how many were written. on_frame(frame, written) after each."""
+    from mattetrack.composite.writers import ProResWriter
+    from mattetrack.export.background import BackgroundWriter
+    from mattetrack.export.outputmanifest import OutputManifest
+    from mattetrack.removal.output import write_copy
+
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise InputError(f"{output!r}: folder {folder} does not exist", field="output")
+    if shot.is_movie:
+        if os.path.splitext(output)[1].lower() != ".mov":
+            raise InputError(f"{output!r}: a movie plate's removal is a .mov (ProRes 4444)",
+                             field="output")
+        movie = ProResWriter(output, shot.fps or 24.0, shot.display_window, wanted[0])
+        complete = False
+        try:
+            for result in removed(shot, mattes, frames, wanted, settings):
+                movie.write(output, result.pixels, shot.display_window, shot.display_window)
+                if on_frame is not None:
+                    on_frame(result.frame, True)
+            complete = True
+        finally:
+            movie.close(complete)
+        return len(wanted)
+    pattern = FramePattern.parse(output)
+    if pattern is None and len(wanted) > 1:
+        raise InputError(f"{output!r}: {len(wanted)} frames need a frame pattern "
+                         "(clean.####.exr)", field="output")
+    path_of = (lambda f: pattern.path(f)) if pattern is not None else (lambda f: output)
+    manifest = OutputManifest(os.path.join(folder, MANIFEST_NAME))
+    key = _inputs_key(output, shot, mattes, frames, settings)
+    done = [f for f in wanted if manifest.holds(path_of(f), key)]
+    for f in done:
+        if on_frame is not None:
+            on_frame(f, False)
+    todo = [f for f in wanted if f not in set(done)]
+    try:
+        with BackgroundWriter() as writer:
+            for result in (removed(shot, mattes, frames, todo, settings) if todo else ()):
+                path = path_of(result.frame)
+
+                def job(path=path, result=result) -> None:
+                    write_copy(shot.file(result.frame), path, result.pixels)
+                    manifest.record(path, key)
+
+                writer.submit(path, job)
+                if on_frame is not None:
+                    on_frame(result.frame, True)
+    finally:
+        manifest.save()
+    return len(todo)

@@ -1,0 +1,134 @@
+"""Object removal (removal/, `mattetrack remove`): a panning shot whose background the object
+hides is filled with that background from the other frames; files keep the plate's parts,
+channels, windows and pixel types; reruns resume; bad input is one line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import OpenImageIO as oiio
+import pytest
+
+from mattetrack.cli import main
+
+W, H, N = 96, 64, 12
+PAN = 3  # px a frame
+RED = np.float32([0.9, 0.1, 0.1])
+
+
+def _texture(seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    big = cv2.GaussianBlur(rng.random((H, W + PAN * N + 8, 3)).astype(np.float32), (0, 0), 2.0)
+    return np.clip((big - big.mean()) / big.std() * 0.2 + 0.5, 0.0, 1.0)
+
+
+def _shot():
+    """(plates, mattes, backgrounds): a camera panning right over a texture and a flat red
+    disc moving right across it (8 px a frame past the background)."""
+    texture = _texture()
+    plates, mattes, backgrounds = [], [], []
+    for t in range(N):
+        background = texture[:, PAN * t:PAN * t + W].copy()
+        matte = np.zeros((H, W), np.float32)
+        cv2.circle(matte, (20 + 5 * t, 32), 11, 1.0, -1)
+        plate = background * (1 - matte[..., None]) + RED * matte[..., None]
+        plates.append(plate)
+        mattes.append(matte)
+        backgrounds.append(background)
+    return plates, mattes, backgrounds
+
+
+@pytest.fixture
+def exr_shot(tmp_path: Path, image_writer):
+    """Half EXR plates with an extra layer (`depth.Z`, float) and a 2 px overscan data window;
+    EXR mattes of `disc`."""
+    plates, mattes, backgrounds = _shot()
+    for t in range(N):
+        rgbz = np.zeros((H + 4, W + 4, 4), np.float32)
+        rgbz[2:-2, 2:-2, :3] = plates[t]
+        rgbz[..., 3] = 100.0 + t + np.arange(W + 4)[None, :] * 0.25
+        image_writer(tmp_path / f"plate.{t:04d}.exr", rgbz, "half", names=["R", "G", "B", "Z"],
+                     origin=(-2, -2), display=(0, 0, W, H))
+        image_writer(tmp_path / f"m.{t:04d}.exr", mattes[t], "half", names=["disc.A"])
+    return tmp_path, mattes, backgrounds
+
+
+def _read(path: Path):
+    buf = oiio.ImageBuf(str(path))
+    return buf.get_pixels(oiio.FLOAT), buf.spec()
+
+
+def test_the_hidden_background_comes_back(exr_shot) -> None:
+    folder, mattes, backgrounds = exr_shot
+    assert main(["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"),
+                 "--object", "disc", "-o", str(folder / "clean.####.exr"), "-q"]) == 0
+    errors, plate_errors = [], []
+    for t in range(N):
+        out, spec = _read(folder / f"clean.{t:04d}.exr")
+        rgb = out[2:-2, 2:-2, :3]
+        hole = mattes[t] > 0.5
+        errors.append(np.abs(rgb - backgrounds[t])[hole].mean())
+        plate_errors.append(np.abs(RED - backgrounds[t])[hole].mean())
+    # measured 0.004 against 0.37 for the disc itself
+    assert np.mean(errors) < 0.1 * np.mean(plate_errors), (np.mean(errors), np.mean(plate_errors))
+
+
+def test_the_copy_keeps_parts_channels_windows_and_types(exr_shot) -> None:
+    folder, mattes, _ = exr_shot
+    assert main(["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"),
+                 "--object", "disc", "-o", str(folder / "clean.####.exr"), "-q",
+                 "--range", "3-4"]) == 0
+    assert sorted(p.name for p in folder.glob("clean.*.exr")) == ["clean.0003.exr",
+                                                                 "clean.0004.exr"]
+    out, spec = _read(folder / "clean.0003.exr")
+    plate, plate_spec = _read(folder / "plate.0003.exr")
+    assert list(spec.channelnames) == ["R", "G", "B", "Z"]
+    assert spec.format == oiio.HALF and spec.channelformats == plate_spec.channelformats
+    assert (spec.x, spec.y, spec.width, spec.height) == (-2, -2, W + 4, H + 4)
+    assert (spec.full_x, spec.full_y, spec.full_width, spec.full_height) == (0, 0, W, H)
+    np.testing.assert_array_equal(out[..., 3], plate[..., 3])  # the other channel, bit for bit
+    far = cv2.dilate((mattes[3] > 0).astype(np.uint8), np.ones((15, 15), np.uint8)) == 0
+    np.testing.assert_array_equal(out[2:-2, 2:-2, :3][far], plate[2:-2, 2:-2, :3][far])
+    np.testing.assert_array_equal(out[:2], plate[:2])  # overscan: the plate's
+
+
+def test_an_8bit_png_plate_stays_8bit_and_a_rerun_resumes(tmp_path: Path, image_writer,
+                                                         capsys) -> None:
+    plates, mattes, _ = _shot()
+    for t in range(N):
+        image_writer(tmp_path / f"p.{t:04d}.png", plates[t], "uint8")
+        image_writer(tmp_path / f"m.{t:04d}.png", mattes[t], "uint8")
+    args = ["remove", str(tmp_path / "p.####.png"), str(tmp_path / "m.####.png"), "--object",
+            "object", "-o", str(tmp_path / "c.####.png")]
+    assert main(args) == 0
+    _, spec = _read(tmp_path / "c.0005.png")
+    assert spec.format == oiio.UINT8 and spec.nchannels == 3
+    before = os.stat(tmp_path / "c.0005.png").st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "removed object from 0 frame(s)" in capsys.readouterr().err
+    assert os.stat(tmp_path / "c.0005.png").st_mtime_ns == before
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"--object": "cat"}, "--object 'cat' is not a matte"),
+    ({"--grow": "-1"}, "--grow -1"),
+    ({"-o": "plate.####.exr"}, "would overwrite the plate"),
+    ({"--range": "50-60"}, "--range 50-60"),
+])
+def test_bad_input_is_one_line_exit_2(exr_shot, capsys, monkeypatch, change, message) -> None:
+    folder, _, _ = exr_shot
+    monkeypatch.chdir(folder)
+    options = {"--object": "disc", "-o": "clean.####.exr"}
+    options.update(change)
+    argv = ["remove", "plate.####.exr", "m.####.exr"]
+    for key, value in options.items():
+        argv += [key, value]
+    before = {p: p.read_bytes() for p in folder.glob("plate.*.exr")}
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+    assert {p: p.read_bytes() for p in folder.glob("plate.*.exr")} == before
