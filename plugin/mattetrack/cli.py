@@ -558,6 +558,12 @@ def _add_remove(sub) -> None:
                      help="the object(s) removed")
     rem.add_argument("-o", "--output", required=True,
                      help="clean.####.exr (the plate's own format), or clean.mov for a movie")
+    rem.add_argument("--merge", action="store_true",
+                     help="EXR plates: copies of the plate as it is, the clean plate added as "
+                     "the layer <object>_clean (R, G, B), as track --merge adds mattes")
+    rem.add_argument("--format", dest="script", choices=("files", "nuke"), default="files",
+                     help="nuke: also a Nuke script beside the files (<name>.nk) with a Read of "
+                     "them and a RotoPaint, for paint work on top")
     rem.add_argument("--grow", type=int, default=4, metavar="PX",
                      help="px the hole is grown past the matte (default: 4)")
     rem.add_argument("--range", dest="frame_range", metavar="A-B",
@@ -961,6 +967,22 @@ def _remove(args: argparse.Namespace) -> int:
         targets = [pattern.path(f) for f in wanted] if pattern else [args.output]
         refuse_overwrites(shot, targets, set(mattes.frames.values()), args.output, "the mattes")
         settings = RemovalSettings(objects, args.grow)
+        layer = None
+        if args.merge:
+            from mattetrack.export.channels import sanitize_layer_name
+
+            if shot.is_movie or not args.output.lower().endswith(".exr"):
+                raise InputError(f"-o {args.output!r}: --merge writes EXR copies of an EXR "
+                                 "plate; give an .exr pattern")
+            layer = sanitize_layer_name("_".join(objects)) + "_clean"
+        nuke = None
+        if args.script == "nuke":
+            if shot.is_movie:
+                raise InputError("--format nuke: a Read of a frame sequence; this plate is a "
+                                 "movie")
+            stem = os.path.basename(args.output).split("#")[0].split("%")[0].rstrip("._-")
+            nuke = os.path.join(os.path.dirname(os.path.abspath(args.output)),
+                                (stem or "clean") + ".nk")
         counts = [0, 0]
         with tqdm(total=len(wanted), unit="frame", desc="remove", file=sys.stderr,
                   disable=args.quiet or not sys.stderr.isatty(), dynamic_ncols=True) as bar:
@@ -968,7 +990,8 @@ def _remove(args: argparse.Namespace) -> int:
                 counts[0 if written else 1] += 1
                 bar.update(1)
 
-            write_removed(args.output, shot, mattes, frames, wanted, settings, done)
+            write_removed(args.output, shot, mattes, frames, wanted, settings, done,
+                          layer, nuke)
     finally:
         shot.close()
     if not args.quiet:

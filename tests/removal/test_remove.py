@@ -132,3 +132,36 @@ def test_bad_input_is_one_line_exit_2(exr_shot, capsys, monkeypatch, change, mes
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1, err
     assert {p: p.read_bytes() for p in folder.glob("plate.*.exr")} == before
+
+
+def test_merge_adds_the_clean_plate_as_a_layer_and_nuke_reads_it(exr_shot) -> None:
+    import nkparser
+
+    folder, mattes, backgrounds = exr_shot
+    assert main(["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"),
+                 "--object", "disc", "--merge", "--format", "nuke",
+                 "-o", str(folder / "merged.####.exr"), "-q"]) == 0
+    out, spec = _read(folder / "merged.0006.exr")
+    plate, plate_spec = _read(folder / "plate.0006.exr")
+    names = list(spec.channelnames)
+    assert names[:4] == ["R", "G", "B", "Z"]
+    assert {"disc_clean.R", "disc_clean.G", "disc_clean.B"} <= set(names)
+    np.testing.assert_array_equal(out[..., :4], plate)  # the plate, bit for bit
+    clean = out[2:-2, 2:-2, [names.index(f"disc_clean.{c}") for c in "RGB"]]
+    hole = mattes[6] > 0.5
+    assert np.abs(clean - backgrounds[6])[hole].mean() < 0.03
+    # The script beside the files: a Read of them over the frames written.
+    script = nkparser.Script.from_string((folder / "merged.nk").read_text())
+    assert not script.errors(), script.errors()
+    [read] = script.find_all(node_class="Read")
+    assert read.get_string("file") == str(folder / "merged.####.exr")
+    assert (read.get("first"), read.get("last")) == ("0", str(N - 1))
+    [paint] = script.find_all(node_class="RotoPaint")
+    assert [i.name for i in paint.inputs] == [read.name]
+
+
+def test_merge_needs_an_exr_pattern(exr_shot, capsys) -> None:
+    folder, _, _ = exr_shot
+    assert main(["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"),
+                 "--object", "disc", "--merge", "-o", str(folder / "c.####.png")]) == 2
+    assert "--merge writes EXR copies" in capsys.readouterr().err

@@ -1,5 +1,5 @@
-"""Writing removed frames: a copy of each plate file with its colour channels replaced, or a
-movie.
+"""Writing removed frames: a copy of each plate file with its colour channels replaced, a copy
+with the clean plate added as a layer (`--merge`), or a movie; a Nuke script to paint on it.
 
 An image plate (EXR, TIFF, PNG, DPX...) is copied part by part with OpenImageIO: every part,
 channel, attribute and window as the plate has it, the pixel types kept (a float EXR stays
@@ -93,3 +93,38 @@ def _replaced(plate: str, header: imagefile.ImageHeader, rgb: np.ndarray) -> np.
     if not header.is_float:  # integer files hold [0, 1]: keep it so
         np.clip(pixels, 0.0, 1.0, out=pixels)
     return pixels
+
+
+def write_merged(plate: str, output: str, rgb: np.ndarray, layer: str) -> None:
+    """Write `output`: the EXR plate as it is (every bit kept, as `track --merge` keeps it) with
+    the clean plate `rgb` ((H, W, 3) over the display window) added as channels
+    `<layer>.R/G/B`, half float, over the part's data window as `track`'s mattes are."""
+    from mattetrack.export.exr import merge_matte_exr
+
+    header = imagefile.probe(plate)
+    if not header.is_exr:
+        raise InputError(f"{plate}: --merge adds the clean plate to EXR plates only")
+    channels = {f"{layer}.{c}": np.ascontiguousarray(rgb[..., k], np.float32)
+                for k, c in enumerate("RGB")}
+    merge_matte_exr(plate, output, channels, header.display_window, header.data_window,
+                    part=header.part, view=header.view)
+
+
+def nuke_script(files: dict[int, str], width: int, height: int, script: str) -> str:
+    """A Nuke script (its own path `script`) with a Read of the clean plate `files` ({frame:
+    path}) and a RotoPaint under it, for paint work on top."""
+    from mattetrack.shapes.nuke import _quote, nuke_pattern
+
+    first, last = min(files), max(files)
+    fmt = f'"{width} {height} 0 0 {width} {height} 1 MatteTrack_{width}x{height}"'
+    return "\n".join([
+        "#! nuke",
+        "version 14.0 v1",
+        "Root {", " inputs 0", f" name {_quote(script)}", f" frame {first}",
+        f" first_frame {first}", f" last_frame {last}", f" format {fmt}", "}",
+        "Read {", " inputs 0", f" file {_quote(nuke_pattern(files))}", f" format {fmt}",
+        f" first {first}", f" last {last}", f" origfirst {first}", f" origlast {last}",
+        " origset true", " on_error black", " name MatteTrack_clean_plate",
+        f" label {_quote('MatteTrack clean plate')}", " xpos 0", " ypos -150", "}",
+        "RotoPaint {", " name MatteTrack_paint", f" label {_quote('paint on the clean plate')}",
+        " xpos 0", " ypos -50", "}", ""])

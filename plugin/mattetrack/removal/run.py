@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -131,8 +132,7 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
 MANIFEST_NAME = ".mattetrack-remove.json"
 
 
-def _inputs_key(output: str, shot, mattes, frames: Sequence[int],
-                settings: RemovalSettings) -> str:
+def _inputs_key(output: str, shot, mattes, frames: Sequence[int], settings: object) -> str:
     """What decides every removed frame: the output's kind, the settings, and every plate frame
     and matte file looked at."""
     parts: list[object] = ["remove", os.path.splitext(output)[1].lower(), repr(settings)]
@@ -145,13 +145,18 @@ def _inputs_key(output: str, shot, mattes, frames: Sequence[int],
 
 def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequence[int],
                   settings: RemovalSettings,
-                  on_frame: Callable[[int, bool], None] | None = None) -> int:
+                  on_frame: Callable[[int, bool], None] | None = None,
+                  merge_layer: str | None = None, nuke: str | None = None) -> int:
     """Write `wanted` frames with the objects removed to `output` (a frame pattern; a .mov for
-    a movie plate); returns how many were written. on_frame(frame, written) after each."""
+    a movie plate); returns how many were written. on_frame(frame, written) after each.
+    merge_layer: copies of the EXR plate with the clean plate added as `<merge_layer>.R/G/B`
+    instead (`output.write_merged`). nuke: a Nuke script with a Read of the files, written
+    there once they are."""
+    from mattetrack.atomicfile import atomic_write_bytes
     from mattetrack.composite.writers import ProResWriter
     from mattetrack.export.background import BackgroundWriter
     from mattetrack.export.outputmanifest import OutputManifest
-    from mattetrack.removal.output import write_copy
+    from mattetrack.removal.output import nuke_script, write_copy, write_merged
 
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
@@ -177,7 +182,7 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
                          "(clean.####.exr)", field="output")
     path_of = (lambda f: pattern.path(f)) if pattern is not None else (lambda f: output)
     manifest = OutputManifest(os.path.join(folder, MANIFEST_NAME))
-    key = _inputs_key(output, shot, mattes, frames, settings)
+    key = _inputs_key(output, shot, mattes, frames, (settings, merge_layer))
     done = [f for f in wanted if manifest.holds(path_of(f), key)]
     for f in done:
         if on_frame is not None:
@@ -189,7 +194,11 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
                 path = path_of(result.frame)
 
                 def job(path=path, result=result) -> None:
-                    write_copy(shot.file(result.frame), path, result.pixels)
+                    plate = shot.file(result.frame)
+                    if merge_layer is None:
+                        write_copy(plate, path, result.pixels)
+                    else:
+                        write_merged(plate, path, result.pixels, merge_layer)
                     manifest.record(path, key)
 
                 writer.submit(path, job)
@@ -197,4 +206,8 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
                     on_frame(result.frame, True)
     finally:
         manifest.save()
+    if nuke is not None:
+        files = {f: os.path.abspath(path_of(f)) for f in wanted}
+        text = nuke_script(files, shot.width, shot.height, os.path.abspath(nuke))
+        atomic_write_bytes(Path(nuke), text.encode())
     return len(todo)
