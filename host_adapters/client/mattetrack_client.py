@@ -249,6 +249,17 @@ class Client:
             body["fps"] = float(fps)
         return self.call("POST", f"/v1/sessions/{sid}/composite", body)
 
+    def start_remove(self, sid, output, objects=None, grow=None, merge=False):
+        """Starts a job writing the plate with the session's propagated objects removed to
+        `output` (a frame pattern; `merge`: the clean plate as a layer of EXR copies);
+        {job, kind, total}."""
+        body = {"output": output, "merge": bool(merge)}
+        if objects is not None:
+            body["objects"] = list(objects)
+        if grow is not None:
+            body["grow"] = int(grow)
+        return self.call("POST", f"/v1/sessions/{sid}/remove", body)
+
     def start_cuts(self, sid, output):
         """Starts a job writing the shot boundaries of the session's frames to `output` (.otio,
         .edl or .json); its end status has `cuts` and `shots`. {job, kind, total}."""

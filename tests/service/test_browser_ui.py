@@ -453,6 +453,24 @@ def test_propagate_with_progress_then_export_shapes(page, server, plate, service
     doc = json.loads((out / "roto.json").read_text())
     assert [o["name"] for o in doc["objects"]] == ["blob"]
 
+    # The clean plate from the same mattes: a copy of each plate frame, the object filled in.
+    assert page.input_value("#clean-output") == str(Path(plate).parent / "clean" /
+                                                    Path(plate).name)
+    page.fill("#clean-output", str(out / "clean.####.exr"))
+    page.click("#remove")
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent.startsWith('Clean plate: 8')",
+        timeout=120_000)
+    cleaned = sorted(p.name for p in out.glob("clean.*.exr"))
+    assert cleaned == [f"clean.{f:04d}.exr" for f in range(FIRST, LAST + 1)]
+    buf = oiio.ImageBuf(str(out / f"clean.{LAST:04d}.exr"))
+    clean = buf.get_pixels(oiio.FLOAT)
+    original = oiio.ImageBuf(plate.replace("####", f"{LAST:04d}")).get_pixels(oiio.FLOAT)
+    assert buf.spec().format == oiio.HALF and clean.shape == original.shape
+    far = cv2.dilate((truth[-1] > 0.01).astype(np.uint8), np.ones((25, 25), np.uint8)) == 0
+    np.testing.assert_array_equal(clean[far], original[far])  # untouched away from the object
+    assert np.abs(clean - original)[truth[-1] >= 0.5].mean() > 0.02  # the object is gone
+
 
 def test_without_token_the_page_says_where_to_get_one(page, server):
     url, _ = server

@@ -86,7 +86,7 @@ SESSION_INFO = obj(("session", "plate", "frames", "width", "height", "objects"),
                            "loaded again by the next request that names it)"})
 JOB_STATUS = obj(("job", "kind", "session", "state", "done", "total", "output", "first", "last",
                   "layers"), job=STR, session=STR,
-                 kind={"enum": ["propagation", "shapes", "composite", "cuts"]},
+                 kind={"enum": ["propagation", "shapes", "composite", "cuts", "remove"]},
                  state={"enum": ["running", "done", "cancelled", "failed"]}, done=INT, total=INT,
                  output={**STR, "description": "propagation: the EXR pattern, as given; shapes: "
                          "the shapes file"},
@@ -911,7 +911,7 @@ def _writable(service: Service, text: str) -> str:
 def composite(service: Service, req: Request) -> Reply:
     from mattetrack.composite.writers import composite_format
     from mattetrack.framepattern import FramePattern
-    from mattetrack.service.compositejob import CompositeJob
+    from mattetrack.service.outputjobs import CompositeJob
 
     session = service.registry.session(req.params["sid"])
     text = _get(req.body, "output", str, required=True)
@@ -954,9 +954,45 @@ def composite(service: Service, req: Request) -> Reply:
     return json_reply({"job": job.id, "kind": "composite", "total": len(files)}, 202)
 
 
+def remove_objects(service: Service, req: Request) -> Reply:
+    from mattetrack.framepattern import FramePattern
+    from mattetrack.service.outputjobs import RemoveJob
+
+    session = service.registry.session(req.params["sid"])
+    text = _get(req.body, "output", str, required=True)
+    real = _writable(service, text)
+    grow = _get(req.body, "grow", int)
+    if grow is not None and not 0 <= grow <= 256:
+        raise ApiError(400, f"grow: expected 0 to 256 px, got {grow}")
+    merge = bool(_get(req.body, "merge", bool))
+    wanted = _get(req.body, "objects", list, what="a list of object names")
+    shot = session.shot
+    if shot.is_movie and not real.lower().endswith(".mov"):
+        raise ApiError(400, "output: a movie plate's removal is a .mov (ProRes 4444)")
+    if not shot.is_movie and FramePattern.parse(real) is None and len(shot.frames) > 1:
+        raise ApiError(400, "output: give a frame pattern (clean.####.exr)")
+    if merge and not real.lower().endswith(".exr"):
+        raise ApiError(400, "output: merge writes EXR copies of an EXR plate")
+    with session.lock:
+        export, files, layers, current = _propagated(session, real)
+        if wanted is not None:
+            unknown = [n for n in wanted if n not in {current[o] for o in layers}]
+            if unknown or not wanted:
+                raise ApiError(400, f"objects: {unknown[0] if unknown else 'none'!r} is not an "
+                               "object with up-to-date mattes")
+            layers = {o: layer for o, layer in layers.items() if current[o] in wanted}
+        names = {o: current[o] for o in layers}
+        job = RemoveJob(service.registry.new_id(), session, files, layers, names, real,
+                        4 if grow is None else grow, merge, export.is_exr)
+        session.export_job = job
+        service.registry.add_job(job)
+        job.start()
+    return json_reply({"job": job.id, "kind": "remove", "total": len(files)}, 202)
+
+
 def cut_list(service: Service, req: Request) -> Reply:
     from mattetrack.cutlist import cut_format
-    from mattetrack.service.compositejob import CutsJob
+    from mattetrack.service.outputjobs import CutsJob
 
     session = service.registry.session(req.params["sid"])
     text = _get(req.body, "output", str)
@@ -1228,6 +1264,22 @@ ROUTES: list[Route] = [
                                obj(("job", "kind", "total"), job=STR, kind=STR, total=INT), 202),
                      **_BAD, **_NOT_FOUND,
               403: ("the output or background is outside the roots", None, "application/json"),
+              409: ("no finished, up-to-date propagation, or a job of the session still "
+                    "running", None, "application/json")}),
+    Route("POST", _SID + "/remove", remove_objects,
+          "Start a job writing the plate with the session's propagated objects removed (as "
+          "`mattetrack remove`): copies of the plate files with the colour filled from the "
+          "other frames, or with `merge` the clean plate as a layer <objects>_clean",
+          body=obj(("output",), output={**STR, "examples": ["/shots/a/clean/plate.####.exr"]},
+                   objects={"type": "array", "items": STR,
+                            "description": "names of the objects removed (default: all)"},
+                   grow={**INT, "minimum": 0, "maximum": 256, "default": 4,
+                         "description": "px the hole is grown past the matte"},
+                   merge={"type": "boolean", "default": False}),
+          responses={**json_ok("the removal job, started: follow it at /v1/jobs/{job}",
+                               obj(("job", "kind", "total"), job=STR, kind=STR, total=INT), 202),
+                     **_BAD, **_NOT_FOUND,
+              403: ("the output is outside the roots", None, "application/json"),
               409: ("no finished, up-to-date propagation, or a job of the session still "
                     "running", None, "application/json")}),
     Route("POST", _SID + "/cuts", cut_list,

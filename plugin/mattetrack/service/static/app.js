@@ -196,6 +196,8 @@ function bindEvents() {
   $("cancel").addEventListener("click", () => cancelJob().catch(report));
   $("shape-format").addEventListener("change", retargetShapeOutput);
   $("export").addEventListener("click", () => exportShapes().catch(report));
+  $("remove").addEventListener("click", () => removeObjects().catch(report));
+  $("clean-output").addEventListener("input", () => ($("clean-output").dataset.edited = "true"));
   $("output").addEventListener("change", syncFragment);
   $("output").addEventListener("input", retargetShapeOutput);
   $("shape-output").addEventListener("input", () => ($("shape-output").dataset.edited = "true"));
@@ -285,6 +287,7 @@ async function attach(sid, frame, reattached = false) {
   }
   if (!$("output").value) $("output").value = `${folderOf(s.plate)}/mattes/mattes.####.exr`;
   retargetShapeOutput();
+  retargetCleanOutput();
   $("workspace").hidden = false;
   fitStage();
   state.zoom.setPlate(s.width, s.height);
@@ -1227,6 +1230,50 @@ async function cancelJob() {
  * The shapes file: beside the mattes (following the output field) until the user types one,
  * always with the chosen format's extension.
  */
+/** The clean plate's default files: the plate's own name in a `clean` folder beside it (a
+ * movie plate: a .mov). */
+function retargetCleanOutput() {
+  const field = $("clean-output");
+  const s = state.session;
+  if (!s || field.dataset.edited === "true") return;
+  const name = s.plate.slice(s.plate.lastIndexOf("/") + 1);
+  const movie = /\.(mov|mp4|mxf|avi|mkv|m4v)$/i.test(name);
+  field.value = `${folderOf(s.plate)}/clean/${movie ? name.replace(/\.[^.]+$/, ".mov") : name}`;
+}
+
+/** `mattetrack remove` on the session's propagated mattes, followed to its end. */
+async function removeObjects() {
+  const s = state.session;
+  if (!s || state.shapes) return;
+  if (!$("clean-output").value.trim()) retargetCleanOutput();
+  const body = { output: $("clean-output").value.trim() };
+  const started = await state.api.call("POST", `/v1/sessions/${s.session}/remove`, body);
+  const job = { id: started.job, controller: new AbortController() };
+  state.shapes = job; // one export job at a time: Cancel stops it
+  $("remove").disabled = true;
+  $("cancel").disabled = false;
+  setStatus(`Removing the objects from ${started.total} frame(s)…`);
+  let end = null;
+  try {
+    for await (const event of state.api.lines(`/v1/jobs/${job.id}/events`, job.controller.signal)) {
+      if ("state" in event) end = event;
+      else setStatus(`Clean plate: frame ${event.frame} (${event.done} / ${event.total})…`);
+    }
+    if (!end) end = await state.api.call("GET", `/v1/jobs/${job.id}`);
+  } finally {
+    state.shapes = null;
+    $("remove").disabled = false;
+    $("cancel").disabled = !state.job;
+  }
+  if (end.state === "done") {
+    setStatus(`Clean plate: ${end.done} frame(s) to ${body.output}`);
+  } else if (end.state === "cancelled") {
+    setStatus(`Clean plate cancelled after ${end.done} frame(s) (each written whole).`);
+  } else {
+    setStatus(`Clean plate failed: ${end.error || end.state}`, "error");
+  }
+}
+
 function retargetShapeOutput() {
   const field = $("shape-output");
   const ext = SHAPE_EXTENSIONS[$("shape-format").value];

@@ -1,7 +1,7 @@
-"""Composite and cut-list jobs: `mattetrack composite` and `mattetrack cuts` for a session, on a
-background thread, with progress ({frame?, done, total} per frame) and cancel like the other
-jobs (`jobs.py`). A cancelled composite keeps the sequence frames it wrote (each whole: a rerun
-resumes after them) and no movie; a cancelled cut list writes nothing.
+"""Jobs that write an edit's outputs for a session: `mattetrack composite`, `cuts` and
+`remove`, each on a background thread, with progress ({frame?, done, total}) and cancel like
+the other jobs (`jobs.py`). A cancelled composite or removal keeps the sequence frames it wrote
+(each whole: a rerun resumes after them) and no movie; a cancelled cut list writes nothing.
 """
 
 from __future__ import annotations
@@ -128,3 +128,57 @@ class CutsJob(BackgroundJob):
         self.ended = time.monotonic()
         end = {"state": self.state, "done": self.done, "total": self.total, **self.result}
         self._emit(end if self.error is None else {**end, "error": self.error})
+
+
+class RemoveJob(BackgroundJob):
+    """The session's plate with the objects of `layers` removed (`mattetrack remove`), written
+    to `output`; `merge`: the clean plate as a layer of a copy of the plate."""
+
+    def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
+                 layers: dict[int, str], names: dict[int, str], output: str, grow: int,
+                 merge: bool, is_exr: bool) -> None:
+        super().__init__(jid, f"mattetrack-remove-{jid}")
+        self.session_id = session.id
+        self.shot = session.shot
+        self.files, self.layers, self.names = files, layers, names
+        self.output, self.grow, self.merge, self.is_exr = output, grow, merge, is_exr
+        self.done = 0
+        self.total = len(files)
+        self.written = 0
+
+    def status(self) -> dict:
+        frames = sorted(self.files)
+        out = {"job": self.id, "kind": "remove", "session": self.session_id,
+               "state": self.state, "done": self.done, "total": self.total,
+               "output": self.output, "first": frames[0], "last": frames[-1],
+               "layers": [{"object": o, "name": self.names[o], "layer": layer}
+                          for o, layer in self.layers.items()]}
+        if self.state == "done":
+            out["written"] = self.written
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    def _frame(self, frame: int, written: bool) -> None:
+        self.done += 1
+        self.written += int(written)
+        self._emit({"frame": frame, "done": self.done, "total": self.total})
+        self._check_cancel()
+
+    def _run(self) -> None:
+        self._guarded(self._write)
+        self.ended = time.monotonic()
+        end = {"state": self.state, "done": self.done, "total": self.total}
+        self._emit(end if self.error is None else {**end, "error": self.error})
+
+    def _write(self) -> None:
+        from mattetrack.removal.run import RemovalSettings, write_removed
+        from mattetrack.shapes.source import MatteSequence
+
+        shot = self.shot
+        names = list(self.layers.values())
+        mattes = MatteSequence(self.files, names, shot.width, shot.height, self.is_exr)
+        frames = sorted(self.files)
+        layer = "_".join(names) + "_clean" if self.merge else None
+        write_removed(self.output, shot, mattes, frames, frames,
+                      RemovalSettings(tuple(names), self.grow), self._frame, layer)
