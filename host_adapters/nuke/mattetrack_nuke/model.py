@@ -225,6 +225,13 @@ def shapes_path(output_pattern, plate_pattern):
                           plate_name(plate_pattern) + "_shapes.nk")
 
 
+def clean_path(output_pattern, plate_pattern):
+    """`<output dir>/clean/<plate file pattern>`: the clean plate's files, named and typed as
+    the plate's (mattetrack remove copies each plate file)."""
+    return posixpath.join(posixpath.dirname(output_pattern), "clean",
+                          posixpath.basename(plate_pattern))
+
+
 def plan_path(script):
     """The roto plan the service writes beside a `.nk` (its suffix replaced by .roto.json)."""
     return os.path.splitext(script)[0] + ".roto.json"

@@ -38,6 +38,7 @@ BUTTONS = [  # (knob, label, action); one row each, in this order on the tab
     ("mt_send_to_farm", "Send to farm", "send_to_farm"),
     ("mt_import_mattes", "Import mattes", "import_mattes"),
     ("mt_import_shapes", "Import shapes", "import_shapes"),
+    ("mt_clean_plate", "Clean plate", "clean_plate"),
     ("mt_next_suggestion", "Next to correct", "next_suggestion"),
 ]
 COMMAND = "import mattetrack_nuke.node\nmattetrack_nuke.node.on_button(nuke.thisNode(), %r)"
@@ -88,7 +89,7 @@ def add_knobs(nuke, node, output=""):
         node.addKnob(buttons[action])
     node.addKnob(nuke.File_Knob(OUTPUT, "output"))
     node[OUTPUT].setValue(output)
-    for action in ("propagate", "send_to_farm", "import_mattes", "import_shapes"):
+    for action in ("propagate", "send_to_farm", "import_mattes", "import_shapes", "clean_plate"):
         node.addKnob(buttons[action])
     node.addKnob(nuke.Text_Knob(STATUS, "status", ""))
     # Where the mattes are weakest (best first), and a button that goes there.
@@ -598,11 +599,69 @@ def build_shapes(nuke, node, plan_file):
     return nodes
 
 
+def clean_plate(nuke, node):
+    """Button: the service removes the propagated objects from the plate (`mattetrack
+    remove`, on a thread: it reads the whole shot), then a Read of the clean plate and a
+    RotoPaint on it are made for paint work; returns the thread."""
+    memory = _json_knob(node, SERVICE)
+    if not memory:
+        raise ValueError("nothing propagated yet")
+    output = node[OUTPUT].value().strip() or model.default_output(memory["plate"])
+    clean = model.clean_path(output, memory["plate"])
+    client = make_client(node[URL].value(), timeout=60.0)
+    thread = threading.Thread(target=clean_worker, name="mattetrack-clean",
+                              args=(nuke, node, client, memory["session"], clean), daemon=True)
+    set_status(node, "removing the objects...")
+    thread.start()
+    return thread
+
+
+def clean_worker(nuke, node, client, sid, clean):
+    try:
+        folder = os.path.dirname(clean)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+        started = client.start_remove(sid, clean)
+        status = client.wait_job(started["job"])
+        if status["state"] != "done":
+            raise ValueError(status.get("error") or status["state"])
+    except Exception as err:
+        _later(nuke, set_status, node, f"clean plate failed: {err}")
+        return
+    _later(nuke, build_clean, nuke, node, clean, status["first"], status["last"])
+
+
+def build_clean(nuke, node, pattern, first, last):
+    """Main thread: a Read of the clean plate (colour as the plate's) and a RotoPaint on it;
+    the nodes made before by this node are reused. Returns (read, paint)."""
+    read = _existing(nuke, node, "clean", "Read")
+    if read is None:
+        read = nuke.nodes.Read(name=_unique(nuke, model.node_name(node.name() + "_clean")))
+        read.setXYpos(node.xpos() - 200, node.ypos())
+        _remember(node, "clean", read.name())
+    read["file"].setValue(pattern.replace("\\", "/"))
+    for knob, value in (("first", first), ("last", last), ("origfirst", first),
+                        ("origlast", last)):
+        read[knob].setValue(int(value))
+    reload_knob = read.knob("reload")
+    if reload_knob is not None:
+        reload_knob.execute()
+    paint = _existing(nuke, node, "paint", "RotoPaint")
+    if paint is None:
+        paint = nuke.nodes.RotoPaint(name=_unique(nuke, model.node_name(node.name() + "_paint")),
+                                     label="paint on the clean plate")
+        paint.setXYpos(read.xpos(), read.ypos() + 120)
+        _remember(node, "paint", paint.name())
+    paint.setInput(0, read)
+    set_status(node, f"clean plate in {read.name()} (frames {first}-{last})")
+    return read, paint
+
+
 ACTIONS = {
     "next_suggestion": next_suggestion,
     "add_object": add_object, "remove_object": remove_object, "add_positive": add_positive,
     "add_negative": add_negative, "strokes_positive": strokes_positive,
     "strokes_negative": strokes_negative, "clear_frame": clear_frame, "sync": resync,
     "propagate": propagate, "send_to_farm": send_to_farm, "import_mattes": import_mattes,
-    "import_shapes": import_shapes,
+    "import_shapes": import_shapes, "clean_plate": clean_plate,
 }

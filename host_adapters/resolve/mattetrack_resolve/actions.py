@@ -318,6 +318,42 @@ def composite(resolve, client=None, background=None, foreground_only=False):
             "item": added}
 
 
+def clean_plate(resolve, client=None):
+    """The current item's objects removed from its media (`mattetrack remove`, from its
+    session's propagated mattes): a clean plate next to the mattes (a copy of each frame file,
+    or `<clip>_clean.mov` for a movie), imported into the MatteTrack bin and laid on the track
+    above the item; a summary."""
+    shot = current_shot(resolve)
+    client = make_client(client)
+    session, status, frames = finished_job(client, shot.plate.pattern)
+    folder = os.path.join(os.path.dirname(status["output"]), "clean")
+    if shot.plate.kind == "movie":
+        stem = plates.clip_stem(shot.item.GetName() or shot.media.GetName())
+        output = os.path.join(folder, stem + "_clean.mov")
+    else:
+        output = os.path.join(folder, os.path.basename(shot.plate.pattern))
+    try:
+        os.makedirs(folder, exist_ok=True)
+    except OSError as err:
+        raise AdapterError(f"MatteTrack: cannot make {folder}: {err.strerror or err}") from None
+    done = wait_for(client, client.start_remove(session["session"], output),
+                    "removing the objects")
+    media_pool = shot.project.GetMediaPool()
+    if output.lower().endswith(".mov"):
+        items = _import_into_bin(media_pool, [output])
+        if not items:
+            raise AdapterError(f"MatteTrack: Resolve did not import {output}")
+        clip = items[0]
+    else:
+        clip = import_sequence(media_pool, output, done["first"], done["last"])
+    added, track = put_on_track_above(shot, media_pool, clip, done["first"], done["last"])
+    print(f"MatteTrack: clean plate {output} ({done['first']}-{done['last']}) is in the "
+          f"{BIN_NAME} bin and on video track {track}")
+    return {"session": session["session"], "job": done["job"], "output": output,
+            "frames": [done["first"], done["last"]], "clip": clip, "track": track,
+            "item": added}
+
+
 def _session_for(client, shot):
     """A session on the item's plate over its source range: an open one, else a new one."""
     wanted = list(shot.frame_range) if shot.frame_range else None
@@ -358,8 +394,9 @@ def cut_list(resolve, client=None):
 def run(action=None, namespace=None):
     """Runs an action for the entry script: "open" (the browser UI), "clip-matte" or "track"
     (import in that mode), "composite" (over host.background()), "foreground" (the object
-    alone) or "cuts"; None asks (host.ask_action). Every refusal becomes a one-line message
-    (printed, and shown in a window inside Resolve); returns the result or None."""
+    alone), "clean" (the objects removed) or "cuts"; None asks (host.ask_action). Every
+    refusal becomes a one-line message (printed, and shown in a window inside Resolve);
+    returns the result or None."""
     namespace = namespace if namespace is not None else {}
     try:
         if action is None:
@@ -381,6 +418,8 @@ def run(action=None, namespace=None):
             return composite(resolve, foreground_only=True)
         if action == "cuts":
             return cut_list(resolve)
+        if action == "clean":
+            return clean_plate(resolve)
         return import_mattes(resolve, mode=action)
     except AdapterError as err:  # ServiceError included
         message = str(err)

@@ -10,7 +10,7 @@ import traceback
 
 MODES = ("clip-matte", "track")  # the import modes
 # What the MatteTrack script can do; the first is the default.
-ACTIONS = ("open",) + MODES + ("composite", "foreground", "cuts")
+ACTIONS = ("open",) + MODES + ("composite", "foreground", "clean", "cuts")
 ACTION_ENV = "MATTETRACK_RESOLVE_ACTION"
 BACKGROUND_ENV = "MATTETRACK_RESOLVE_BACKGROUND"
 DEFAULT_BACKGROUND = "#00b140"  # chroma green: a background the editor replaces at once
@@ -101,6 +101,7 @@ def ask_action(namespace=None):
                        ui.HGroup([ui.Button({"ID": "Composite", "Text": "Composite over..."}),
                                   ui.Button({"ID": "Foreground",
                                              "Text": "Object alone (ProRes 4444)"}),
+                                  ui.Button({"ID": "Clean", "Text": "Clean plate"}),
                                   ui.Button({"ID": "Cuts", "Text": "Shots to a timeline"})])]))
 
         def choose(action):
@@ -112,6 +113,7 @@ def ask_action(namespace=None):
         win.On.Track.Clicked = lambda ev: choose("track")
         win.On.Composite.Clicked = lambda ev: choose("composite")
         win.On.Foreground.Clicked = lambda ev: choose("foreground")
+        win.On.Clean.Clicked = lambda ev: choose("clean")
         win.On.Cuts.Clicked = lambda ev: choose("cuts")
         win.On.MatteTrackAction.Close = lambda ev: disp.ExitLoop()
         win.Show()

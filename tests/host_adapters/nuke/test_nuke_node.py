@@ -336,6 +336,19 @@ def test_propagate_follows_a_progress_task_and_imports_the_mattes(nuke, plate, s
     assert (root / "nuke_propagate" / "plate_shapes.roto.json").is_file()
     assert "Roto node(s)" in node["mt_status"].value()
 
+    # Clean plate: removed by the service on a thread, a Read of it and a RotoPaint to paint on.
+    thread = mtnode.on_button(node, "clean_plate", nuke)
+    assert node["mt_status"].value() == "removing the objects..."
+    finish(nuke, thread)
+    clean = f"{root}/nuke_propagate/clean/{Path(plate).name}"
+    assert node["mt_status"].value().startswith("clean plate in "), node["mt_status"].value()
+    assert len(list((root / "nuke_propagate" / "clean").glob("plate.*.exr"))) == N_FRAMES
+    clean_read = nuke.toNode(json.loads(node["mt_nodes"].value())["clean"])
+    assert clean_read["file"].value() == clean
+    assert (clean_read["first"].value(), clean_read["last"].value()) == (FIRST, LAST)
+    [paint] = nuke.allNodes("RotoPaint")
+    assert paint.input(0) is clean_read
+
 
 def test_cancel_from_the_progress_task(nuke, plate, service_root, client, monkeypatch):
     root, truth = service_root

@@ -120,3 +120,15 @@ def test_the_script_runs_the_composite_with_the_background_from_the_environment(
     assert summary is not None and summary["output"].endswith("plate_comp.mov")
     np.testing.assert_allclose(_decode(summary["output"])[0][0, 0], [0, 0, 1, 1], atol=0.01)
     assert "on video track 2" in capsys.readouterr().out
+
+
+def test_the_clean_plate_goes_on_the_track_above(propagated, plate):
+    client, output, truths = propagated
+    resolve = rs.with_clip(lambda r: _clip(r, plate), record_offset=5, offset=1, count=5)
+    item = resolve.project.timeline.current
+    summary = actions.clean_plate(resolve, client)
+    assert summary["output"] == str(Path(output).parent / "clean" / Path(plate).name)
+    files = sorted((Path(output).parent / "clean").glob("plate.*.exr"))
+    assert len(files) == N_FRAMES
+    [laid] = resolve.project.timeline.GetItemListInTrack("video", 2)
+    assert laid.GetStart() == item.GetStart() and laid.file_frames() == item.file_frames()

@@ -262,7 +262,7 @@ def test_unknown_action_is_one_line(plate, capsys):
     resolve = rs.with_clip(plate_clip(plate))
     assert actions.run("import", {"resolve": resolve}) is None
     assert capsys.readouterr().out == ("MatteTrack: unknown action 'import' (use open, "
-                                       "clip-matte, track, composite, foreground, cuts)\n")
+                                       "clip-matte, track, composite, foreground, clean, cuts)\n")
     assert resolve.calls == []
 
 
