@@ -188,6 +188,16 @@ def default_output(plate_pattern: str) -> str:
     return os.path.join(folder, "mattetrack", "mattes.####.exr")
 
 
+def clean_pattern(output_pattern: str, plate_pattern: str) -> str:
+    """Where the clean plate goes: `<output dir>/clean/<plate file name>` (copies of the plate
+    files), or `<stem>_clean.mov` there for a movie plate."""
+    folder = os.path.join(os.path.dirname(output_pattern), "clean")
+    name = os.path.basename(plate_pattern)
+    if "#" not in name:
+        name = os.path.splitext(name)[0] + "_clean.mov"
+    return os.path.join(folder, name)
+
+
 def shapes_plan_path(output_pattern: str) -> str:
     """The Mask plan written next to the mattes."""
     return os.path.join(os.path.dirname(output_pattern), "shapes.plan.json")

@@ -571,6 +571,52 @@ def _step_farms() -> None:
                                         f"{farm.get('error', '')}")
 
 
+CLEANS: dict[str, dict] = {}  # scene name -> a clean plate request (its thread and result)
+CLEAN_IMAGE = "MatteTrack clean plate"
+
+
+def _remove(client, sid: str, output: str, result: dict) -> None:
+    try:
+        os.makedirs(os.path.dirname(output), exist_ok=True)
+        started = client.start_remove(sid, output)
+        result["status"] = client.wait_job(started["job"])
+    except Exception as err:
+        result["error"] = str(err)
+
+
+def _step_cleans() -> None:
+    for name, clean in list(CLEANS.items()):
+        if clean["thread"].is_alive():
+            continue
+        del CLEANS[name]
+        scene = bpy.data.scenes.get(name)
+        if scene is None:
+            continue
+        status = clean.get("status") or {}
+        if status.get("state") != "done":
+            why = clean.get("error") or status.get("error") or status.get("state", "")
+            scene.mattetrack.message = f"clean plate failed: {why}"
+            continue
+        image = load_clean_plate(clean["output"], status["first"], status["last"])
+        scene.mattetrack.message = (f"clean plate in image {image.name} (frames "
+                                    f"{status['first']}-{status['last']})")
+
+
+def load_clean_plate(pattern: str, first: int, last: int) -> bpy.types.Image:
+    """The clean plate as the image `CLEAN_IMAGE` (a sequence, or the movie), replacing the
+    one loaded before."""
+    old = bpy.data.images.get(CLEAN_IMAGE)
+    if old is not None:
+        bpy.data.images.remove(old)
+    movie = "#" not in os.path.basename(pattern)
+    image = bpy.data.images.load(pattern if movie else logic.frame_path(pattern, first),
+                                 check_existing=False)
+    image.name = CLEAN_IMAGE
+    image.source = "MOVIE" if movie else "SEQUENCE"
+    image["mattetrack_frames"] = [first, last]
+    return image
+
+
 def _start_timer() -> None:
     if not bpy.app.timers.is_registered(poll_runs):
         bpy.app.timers.register(poll_runs, first_interval=TIMER_INTERVAL)
@@ -580,6 +626,7 @@ def poll_runs() -> float | None:
     """The timer (bpy.app.timers): follows every run and farm request; None (stop) when none
     is left."""
     _step_farms()
+    _step_cleans()
     for name, run in list(RUNS.items()):
         scene = bpy.data.scenes.get(name)
         try:
@@ -591,7 +638,7 @@ def poll_runs() -> float | None:
         if not alive:
             del RUNS[name]
     redraw()
-    return TIMER_INTERVAL if RUNS or FARMS else None
+    return TIMER_INTERVAL if RUNS or FARMS or CLEANS else None
 
 
 class MATTETRACK_OT_propagate(bpy.types.Operator):
@@ -645,6 +692,35 @@ class MATTETRACK_OT_send_to_farm(bpy.types.Operator):
         FARMS[context.scene.name] = result
         result["thread"].start()
         props.message = "writing the farm job..."
+        _start_timer()
+        return {"FINISHED"}
+
+
+class MATTETRACK_OT_clean_plate(bpy.types.Operator):
+    """Remove the propagated objects from the plate (each hole filled from the other frames)
+    into clean/ beside the mattes, and load it as an image"""
+
+    bl_idname = "mattetrack.clean_plate"
+    bl_label = "Clean plate"
+
+    @classmethod
+    def poll(cls, context: bpy.types.Context) -> bool:
+        props = context.scene.mattetrack
+        return bool(props.session) and context.scene.name not in RUNS \
+            and context.scene.name not in CLEANS
+
+    @reports_errors
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        props = context.scene.mattetrack
+        output = logic.clean_pattern(output_pattern(props), props.plate)
+        result: dict = {"output": output}
+        # The service reads the whole shot: on a thread, the timer loads the result.
+        result["thread"] = threading.Thread(
+            target=_remove, name="mattetrack-clean", daemon=True,
+            args=(get_client(context), props.session, output, result))
+        CLEANS[context.scene.name] = result
+        result["thread"].start()
+        props.message = "removing the objects..."
         _start_timer()
         return {"FINISHED"}
 
@@ -755,7 +831,8 @@ _CLASSES = (MATTETRACK_OT_connect, MATTETRACK_OT_add_object, MATTETRACK_OT_add_p
             MATTETRACK_OT_add_stroke, MATTETRACK_OT_click_points, MATTETRACK_OT_clear_points,
             MATTETRACK_OT_refresh_preview, MATTETRACK_OT_propagate,
             MATTETRACK_OT_send_to_farm, MATTETRACK_OT_cancel,
-            MATTETRACK_OT_import_mattes, MATTETRACK_OT_build_compositor)
+            MATTETRACK_OT_import_mattes, MATTETRACK_OT_build_compositor,
+            MATTETRACK_OT_clean_plate)
 
 
 def register() -> None:

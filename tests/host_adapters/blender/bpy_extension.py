@@ -152,6 +152,15 @@ def mode_flow(job: dict) -> dict:
     _drive(ops, scene)
     result["import_end"] = {"state": props.state, "message": props.message,
                             "layers": [la.name for la in bpy.data.masks["MatteTrack"].layers]}
+
+    # Clean plate: removed by the service on a thread, loaded as an image by the timer.
+    assert bpy.ops.mattetrack.clean_plate() == {"FINISHED"}, props.message
+    result["clean_at_once"] = props.message
+    _drive(ops, scene)
+    clean = bpy.data.images.get(ops.CLEAN_IMAGE)
+    result["clean"] = {"message": props.message,
+                       "image": None if clean is None else [clean.source, clean.filepath,
+                                                            list(clean["mattetrack_frames"])]}
     return result
 
 

@@ -200,7 +200,7 @@ def test_zip_layout_manifest_and_install(extension_zip: Path, tmp_path: Path):
     assert Path(got["dev_client_file"]) == REPO / "host_adapters" / "client" / \
         "mattetrack_client.py"
     assert {"connect", "add_object", "add_point", "add_stroke", "click_points", "propagate",
-            "send_to_farm",
+            "send_to_farm", "clean_plate",
             "cancel", "import_mattes", "build_compositor"} <= set(got["operators"])
     assert got["prefs_url"] == "http://127.0.0.1:8765"
     assert got["unregistered"]
@@ -280,6 +280,13 @@ def test_click_preview_propagate_import_and_composite(server, service_root, exte
     assert got["import_at_once"] == {"state": "importing", "registered": True, "mask": False}
     assert got["import_end"]["state"] == "done", got["import_end"]
     assert got["import_end"]["layers"] == planned
+    # Clean plate: the service's removal, then the image the timer loads (a sequence).
+    assert got["clean_at_once"] == "removing the objects..."
+    clean_dir = out_dir / "clean"
+    assert len(list(clean_dir.glob("plate.*.exr"))) == N_FRAMES, got["clean"]
+    assert got["clean"]["image"] == ["SEQUENCE", str(clean_dir / f"plate.{FIRST}.exr"),
+                                     [FIRST, FIRST + N_FRAMES - 1]], got["clean"]
+    assert got["clean"]["message"].startswith("clean plate in image"), got["clean"]
     # The frames to correct are timeline markers, on scene frames.
     report = client.report(sid)
     wanted = sorted(["MT fix " + o["name"], f - FIRST + 1] for o in report["objects"]
