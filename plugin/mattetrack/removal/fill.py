@@ -33,6 +33,7 @@ class FillParams:
     spread: float = 10.0  # px of the offset's smoothing
     tolerance: float = 10.0 / 255.0  # rim misfit (plate units) at which a candidate's weight is 1/e
     valid: float = 0.99  # a warped source pixel counts when at least this much of it is seen
+    telea_weight: float = 0.02  # Telea as a candidate of this fixed weight (fill_frame)
     carry: float = 0.5  # share of the previous frame's invented fill kept (temporal smoothing)
 
 
@@ -125,6 +126,13 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
             total += warped * weight[..., None]
             weights += weight
             kept += take
+    if params.telea_weight > 0 and (weights > 1e-12).any():
+        # Telea as one more candidate of fixed weight: where every frame fits the rim badly
+        # (the shot's own object beside the hole, a texture that never repeats), it counts.
+        smooth = _telea(here, in_hole)
+        w = params.telea_weight * in_hole * (weights > 1e-12)
+        total += smooth * w[..., None]
+        weights += w
     filled = in_hole & (weights > 1e-12)
     region = out[y0:y1, x0:x1]
     region[filled] = total[filled] / weights[filled][:, None]
