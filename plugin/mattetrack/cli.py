@@ -503,6 +503,45 @@ def _add_review(sub) -> None:
     review.set_defaults(func=_review)
 
 
+def _add_plate_mattes_objects(parser, verb: str) -> None:
+    """The plate, its mattes and the objects (composite, remove)."""
+    parser.add_argument("input", help="the plate, as given to track")
+    parser.add_argument("mattes", help="mattes.####.exr or out/%%05d.png, as track wrote them")
+    parser.add_argument("--object", dest="objects", required=True, metavar="NAME[,NAME]",
+                        help=f"the object(s) {verb}")
+
+
+def _add_plate_reading(parser) -> None:
+    """How the plate is read, and -q (composite, remove)."""
+    parser.add_argument("--colorspace", help="the plate's colour space (as track)")
+    parser.add_argument("--frame-numbers", choices=("index", "timecode"), default="index",
+                        help="a movie's frame numbers (as track)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no summary")
+
+
+def _object_names(text: str) -> tuple[str, ...]:
+    """--object NAME[,NAME] as names; InputError when it names none."""
+    objects = tuple(o.strip() for o in text.split(",") if o.strip())
+    if not objects:
+        raise InputError(f"--object {text!r}: name an object")
+    return objects
+
+
+@contextlib.contextmanager
+def _frame_counter(total: int, desc: str, quiet: bool):
+    """(on_frame(frame, written), [written, kept]) with a progress bar on a terminal."""
+    from tqdm import tqdm
+
+    counts = [0, 0]
+    with tqdm(total=total, unit="frame", desc=desc, file=sys.stderr,
+              disable=quiet or not sys.stderr.isatty(), dynamic_ncols=True) as bar:
+        def done(frame: int, written: bool) -> None:
+            counts[0 if written else 1] += 1
+            bar.update(1)
+
+        yield done, counts
+
+
 def _add_composite(sub) -> None:
     """`mattetrack composite`."""
     from mattetrack.composite.writers import COMPOSITE_FORMATS
@@ -515,10 +554,7 @@ def _add_composite(sub) -> None:
         "(no fringe of the old background). Output by suffix: " + "; ".join(
             f"{k} {v.description}" for k, v in COMPOSITE_FORMATS.items()) + ".",
     )
-    comp.add_argument("input", help="the plate, as given to track")
-    comp.add_argument("mattes", help="mattes.####.exr or out/%%05d.png, as track wrote them")
-    comp.add_argument("--object", dest="objects", required=True, metavar="NAME[,NAME]",
-                      help="the object(s) kept (their mattes added)")
+    _add_plate_mattes_objects(comp, "kept (their mattes added)")
     what = comp.add_mutually_exclusive_group(required=True)
     what.add_argument("--background", metavar="IMAGE|SEQUENCE|MOVIE|#RRGGBB",
                       help="what goes under the object (its n-th frame under the plate's n-th)")
@@ -531,12 +567,9 @@ def _add_composite(sub) -> None:
                       help="comp.####.exr, comp.####.png, comp.####.tif or comp.mov")
     comp.add_argument("--range", dest="frame_range", metavar="A-B",
                       help="only frames A to B (inclusive)")
-    comp.add_argument("--colorspace", help="the plate's colour space (as track)")
-    comp.add_argument("--frame-numbers", choices=("index", "timecode"), default="index",
-                      help="a movie's frame numbers (as track)")
     comp.add_argument("--fps", type=_positive_float,
                       help="movie frame rate (default: the plate movie's, else 24)")
-    comp.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    _add_plate_reading(comp)
     comp.set_defaults(func=_composite)
 
 
@@ -552,10 +585,7 @@ def _add_remove(sub) -> None:
         "(every part, channel, window and pixel type kept, the colour replaced), or a ProRes "
         "4444 .mov for a movie plate.",
     )
-    rem.add_argument("input", help="the plate, as given to track")
-    rem.add_argument("mattes", help="mattes.####.exr or out/%%05d.png, as track wrote them")
-    rem.add_argument("--object", dest="objects", required=True, metavar="NAME[,NAME]",
-                     help="the object(s) removed")
+    _add_plate_mattes_objects(rem, "removed")
     rem.add_argument("-o", "--output", required=True,
                      help="clean.####.exr (the plate's own format), or clean.mov for a movie")
     rem.add_argument("--merge", action="store_true",
@@ -568,10 +598,7 @@ def _add_remove(sub) -> None:
                      help="px the hole is grown past the matte (default: 4)")
     rem.add_argument("--range", dest="frame_range", metavar="A-B",
                      help="only write frames A to B (the whole shot is still looked at)")
-    rem.add_argument("--colorspace", help="the plate's colour space (as track)")
-    rem.add_argument("--frame-numbers", choices=("index", "timecode"), default="index",
-                     help="a movie's frame numbers (as track)")
-    rem.add_argument("-q", "--quiet", action="store_true", help="no summary")
+    _add_plate_reading(rem)
     rem.set_defaults(func=_remove)
 
 
@@ -891,7 +918,6 @@ def _review(args: argparse.Namespace) -> int:
 
 
 def _composite(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
 
     from mattetrack.composite.background import open_background
     from mattetrack.composite.run import CompositeSettings, frames_of, write_composite
@@ -903,9 +929,7 @@ def _composite(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     fmt = composite_format(args.output)  # a bad -o fails before anything is read
-    objects = tuple(o.strip() for o in args.objects.split(",") if o.strip())
-    if not objects:
-        raise InputError(f"--object {args.objects!r}: name an object")
+    objects = _object_names(args.objects)
     mattes = open_mattes(args.mattes)
     shot = Shot.open(args.input, colorspace=args.colorspace,
                      frame_range=parse_range(args.frame_range), prefetch=0, cache_size=1,
@@ -920,13 +944,7 @@ def _composite(args: argparse.Namespace) -> int:
         if args.background is not None:
             background = open_background(args.background, shot.config, args.frame_numbers)
         settings = CompositeSettings(objects, background, args.decontaminate)
-        counts = [0, 0]
-        with tqdm(total=len(frames), unit="frame", desc="composite", file=sys.stderr,
-                  disable=args.quiet or not sys.stderr.isatty(), dynamic_ncols=True) as bar:
-            def done(frame: int, written: bool) -> None:
-                counts[0 if written else 1] += 1
-                bar.update(1)
-
+        with _frame_counter(len(frames), "composite", args.quiet) as (done, counts):
             write_composite(args.output, shot, mattes, frames, settings, args.fps, done)
     finally:
         shot.close()
@@ -940,7 +958,6 @@ def _composite(args: argparse.Namespace) -> int:
 
 
 def _remove(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
 
     from mattetrack.composite.run import frames_of
     from mattetrack.export.pipeline import refuse_overwrites
@@ -950,9 +967,7 @@ def _remove(args: argparse.Namespace) -> int:
     from mattetrack.shot import Shot
 
     started = time.perf_counter()
-    objects = tuple(o.strip() for o in args.objects.split(",") if o.strip())
-    if not objects:
-        raise InputError(f"--object {args.objects!r}: name an object")
+    objects = _object_names(args.objects)
     if args.grow < 0:
         raise InputError(f"--grow {args.grow}: give 0 or more px")
     chosen = parse_range(args.frame_range)
@@ -983,13 +998,7 @@ def _remove(args: argparse.Namespace) -> int:
             stem = os.path.basename(args.output).split("#")[0].split("%")[0].rstrip("._-")
             nuke = os.path.join(os.path.dirname(os.path.abspath(args.output)),
                                 (stem or "clean") + ".nk")
-        counts = [0, 0]
-        with tqdm(total=len(wanted), unit="frame", desc="remove", file=sys.stderr,
-                  disable=args.quiet or not sys.stderr.isatty(), dynamic_ncols=True) as bar:
-            def done(frame: int, written: bool) -> None:
-                counts[0 if written else 1] += 1
-                bar.update(1)
-
+        with _frame_counter(len(wanted), "remove", args.quiet) as (done, counts):
             write_removed(args.output, shot, mattes, frames, wanted, settings, done,
                           layer, nuke)
     finally:

@@ -162,6 +162,14 @@ def _import_into_bin(media_pool, what):
             media_pool.SetCurrentFolder(previous)
 
 
+def import_movie(media_pool, path):
+    """Imports movie `path` into the MatteTrack bin; the MediaPoolItem."""
+    items = _import_into_bin(media_pool, [path])
+    if not items:
+        raise AdapterError(f"MatteTrack: Resolve did not import {path}")
+    return items[0]
+
+
 def import_sequence(media_pool, pattern, first, last):
     """Imports `pattern` frames first..last into the MatteTrack bin; the MediaPoolItem."""
     items = _import_into_bin(media_pool, [{"FilePath": plates.to_printf(pattern),
@@ -304,10 +312,7 @@ def composite(resolve, client=None, background=None, foreground_only=False):
                                      foreground_only=foreground_only, fps=fps)
     done = wait_for(client, started, what)
     media_pool = shot.project.GetMediaPool()
-    items = _import_into_bin(media_pool, [output])
-    if not items:
-        raise AdapterError(f"MatteTrack: Resolve did not import {output}")
-    clip = items[0]
+    clip = import_movie(media_pool, output)
     if foreground_only and not clip.SetClipProperty("Alpha Mode", "Premultiplied"):
         print(f"MatteTrack: set {clip.GetName()}'s Alpha Mode to Premultiplied yourself")
     added, track = put_on_track_above(shot, media_pool, clip, done["first"], done["last"])
@@ -340,10 +345,7 @@ def clean_plate(resolve, client=None):
                     "removing the objects")
     media_pool = shot.project.GetMediaPool()
     if output.lower().endswith(".mov"):
-        items = _import_into_bin(media_pool, [output])
-        if not items:
-            raise AdapterError(f"MatteTrack: Resolve did not import {output}")
-        clip = items[0]
+        clip = import_movie(media_pool, output)
     else:
         clip = import_sequence(media_pool, output, done["first"], done["last"])
     added, track = put_on_track_above(shot, media_pool, clip, done["first"], done["last"])

@@ -10,9 +10,11 @@ For each hole pixel of frame t, the frames t+1, t+2, ... and t-1, t-2, ... are l
 - weighted by its distance in time and by how well it fits on that rim once matched
   (exp(-misfit / `tolerance`)): a frame the homography does not bring into place there (parallax,
   something moving) counts for little.
-What no frame saw is filled spatially (OpenCV's Telea inpainting), from the frame before's
-result where the background's motion brings it (so the invented part stays put from frame to
-frame instead of flickering). All arrays are in the plate's own values (float32).
+OpenCV's Telea inpainting of the hole is one more candidate of a small fixed weight: where every
+frame fits the rim badly (the shot's own object beside the hole, water) the smooth fill counts.
+What no frame saw is filled by Telea alone, mixed with the frame before's result where the
+background's motion brings it (so the invented part stays put from frame to frame instead of
+flickering). All arrays are in the plate's own values (float32).
 Measured: docs/tuning.md, "Removal".
 """
 

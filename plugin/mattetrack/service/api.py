@@ -900,6 +900,18 @@ def _propagated(session, output: str) -> tuple:
     return export, files, layers, current
 
 
+def _chosen(layers: dict[int, str], current: dict[int, str], wanted: list | None) -> dict:
+    """The layers of the objects named in `wanted` (None: all); 400 naming one that has no
+    up-to-date mattes."""
+    if wanted is None:
+        return layers
+    unknown = [n for n in wanted if n not in {current[o] for o in layers}]
+    if unknown or not wanted:
+        raise ApiError(400, f"objects: {unknown[0] if unknown else 'none'!r} is not an object "
+                       "with up-to-date mattes")
+    return {o: layer for o, layer in layers.items() if current[o] in wanted}
+
+
 def _writable(service: Service, text: str) -> str:
     """The real path of output `text`, under the roots, its folder existing."""
     real = service.roots.check(text, "output")
@@ -934,12 +946,7 @@ def composite(service: Service, req: Request) -> Reply:
         raise ApiError(400, f"fps: expected a frame rate, got {fps}")
     with session.lock:
         export, files, layers, current = _propagated(session, real)
-        if wanted is not None:
-            unknown = [n for n in wanted if n not in {current[o] for o in layers}]
-            if unknown or not wanted:
-                raise ApiError(400, f"objects: {unknown[0] if unknown else 'none'!r} is not an "
-                               "object with up-to-date mattes")
-            layers = {o: layer for o, layer in layers.items() if current[o] in wanted}
+        layers = _chosen(layers, current, wanted)
         if not fmt.movie and len(files) > 1 and FramePattern.parse(real) is None:
             raise ApiError(400, f"output: {len(files)} frames need a frame pattern "
                            "(comp.####.exr)")
@@ -975,12 +982,7 @@ def remove_objects(service: Service, req: Request) -> Reply:
         raise ApiError(400, "output: merge writes EXR copies of an EXR plate")
     with session.lock:
         export, files, layers, current = _propagated(session, real)
-        if wanted is not None:
-            unknown = [n for n in wanted if n not in {current[o] for o in layers}]
-            if unknown or not wanted:
-                raise ApiError(400, f"objects: {unknown[0] if unknown else 'none'!r} is not an "
-                               "object with up-to-date mattes")
-            layers = {o: layer for o, layer in layers.items() if current[o] in wanted}
+        layers = _chosen(layers, current, wanted)
         names = {o: current[o] for o in layers}
         job = RemoveJob(service.registry.new_id(), session, files, layers, names, real,
                         4 if grow is None else grow, merge, export.is_exr)

@@ -12,35 +12,30 @@ from mattetrack.service.jobs import BackgroundJob
 from mattetrack.service.state import ServiceSession
 
 
-class CompositeJob(BackgroundJob):
-    """The session's propagated mattes of `layers` ({object id: EXR layer}) over `background`
-    (a colour or picture, None: the object alone) written to `output`."""
+class _FramesJob(BackgroundJob):
+    """A job writing a file (or movie frame) per frame of the session's propagated mattes
+    `files` ({frame: matte file}) of the objects `layers` ({object id: EXR layer}, named
+    `names`) to `output`; `_write` does the work, calling `_frame` after each frame."""
+
+    kind = ""
 
     def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
                  layers: dict[int, str], names: dict[int, str], output: str,
-                 background: str | None,
-                 decontaminate: bool, is_exr: bool, fps: float | None = None) -> None:
-        super().__init__(jid, f"mattetrack-composite-{jid}")
+                 is_exr: bool) -> None:
+        super().__init__(jid, f"mattetrack-{self.kind}-{jid}")
         self.session_id = session.id
         self.shot = session.shot
-        self.files = files
-        self.layers = layers
-        self.names = names
-        self.output = output
-        self.background = background
-        self.decontaminate = decontaminate
-        self.is_exr = is_exr
-        self.fps = fps
+        self.files, self.layers, self.names = files, layers, names
+        self.output, self.is_exr = output, is_exr
         self.done = 0
         self.total = len(files)
         self.written = 0
 
     def status(self) -> dict:
         frames = sorted(self.files)
-        out = {"job": self.id, "kind": "composite", "session": self.session_id,
+        out = {"job": self.id, "kind": self.kind, "session": self.session_id,
                "state": self.state, "done": self.done, "total": self.total,
                "output": self.output, "first": frames[0], "last": frames[-1],
-               "foreground_only": self.background is None,
                "layers": [{"object": o, "name": self.names[o], "layer": layer}
                           for o, layer in self.layers.items()]}
         if self.state == "done":
@@ -48,6 +43,12 @@ class CompositeJob(BackgroundJob):
         if self.error is not None:
             out["error"] = self.error
         return out
+
+    def _mattes(self):
+        from mattetrack.shapes.source import MatteSequence
+
+        return MatteSequence(self.files, list(self.layers.values()), self.shot.width,
+                             self.shot.height, self.is_exr)
 
     def _frame(self, frame: int, written: bool) -> None:
         self.done += 1
@@ -62,13 +63,32 @@ class CompositeJob(BackgroundJob):
         self._emit(end if self.error is None else {**end, "error": self.error})
 
     def _write(self) -> None:
+        raise NotImplementedError
+
+
+class CompositeJob(_FramesJob):
+    """The objects over `background` (a colour or picture; None: the objects alone)."""
+
+    kind = "composite"
+
+    def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
+                 layers: dict[int, str], names: dict[int, str], output: str,
+                 background: str | None, decontaminate: bool, is_exr: bool,
+                 fps: float | None = None) -> None:
+        super().__init__(jid, session, files, layers, names, output, is_exr)
+        self.background = background
+        self.decontaminate = decontaminate
+        self.fps = fps
+
+    def status(self) -> dict:
+        return {**super().status(), "foreground_only": self.background is None}
+
+    def _write(self) -> None:
         from mattetrack.composite.background import open_background
         from mattetrack.composite.run import CompositeSettings, write_composite
-        from mattetrack.shapes.source import MatteSequence
 
         shot = self.shot
-        mattes = MatteSequence(self.files, list(self.layers.values()), shot.width, shot.height,
-                               self.is_exr)
+        mattes = self._mattes()
         background = None if self.background is None else open_background(self.background,
                                                                            shot.config)
         try:
@@ -130,55 +150,23 @@ class CutsJob(BackgroundJob):
         self._emit(end if self.error is None else {**end, "error": self.error})
 
 
-class RemoveJob(BackgroundJob):
-    """The session's plate with the objects of `layers` removed (`mattetrack remove`), written
-    to `output`; `merge`: the clean plate as a layer of a copy of the plate."""
+class RemoveJob(_FramesJob):
+    """The plate with the objects removed (`mattetrack remove`); `merge`: the clean plate as a
+    layer of a copy of the plate."""
+
+    kind = "remove"
 
     def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
                  layers: dict[int, str], names: dict[int, str], output: str, grow: int,
                  merge: bool, is_exr: bool) -> None:
-        super().__init__(jid, f"mattetrack-remove-{jid}")
-        self.session_id = session.id
-        self.shot = session.shot
-        self.files, self.layers, self.names = files, layers, names
-        self.output, self.grow, self.merge, self.is_exr = output, grow, merge, is_exr
-        self.done = 0
-        self.total = len(files)
-        self.written = 0
-
-    def status(self) -> dict:
-        frames = sorted(self.files)
-        out = {"job": self.id, "kind": "remove", "session": self.session_id,
-               "state": self.state, "done": self.done, "total": self.total,
-               "output": self.output, "first": frames[0], "last": frames[-1],
-               "layers": [{"object": o, "name": self.names[o], "layer": layer}
-                          for o, layer in self.layers.items()]}
-        if self.state == "done":
-            out["written"] = self.written
-        if self.error is not None:
-            out["error"] = self.error
-        return out
-
-    def _frame(self, frame: int, written: bool) -> None:
-        self.done += 1
-        self.written += int(written)
-        self._emit({"frame": frame, "done": self.done, "total": self.total})
-        self._check_cancel()
-
-    def _run(self) -> None:
-        self._guarded(self._write)
-        self.ended = time.monotonic()
-        end = {"state": self.state, "done": self.done, "total": self.total}
-        self._emit(end if self.error is None else {**end, "error": self.error})
+        super().__init__(jid, session, files, layers, names, output, is_exr)
+        self.grow, self.merge = grow, merge
 
     def _write(self) -> None:
         from mattetrack.removal.run import RemovalSettings, write_removed
-        from mattetrack.shapes.source import MatteSequence
 
-        shot = self.shot
         names = list(self.layers.values())
-        mattes = MatteSequence(self.files, names, shot.width, shot.height, self.is_exr)
         frames = sorted(self.files)
         layer = "_".join(names) + "_clean" if self.merge else None
-        write_removed(self.output, shot, mattes, frames, frames,
+        write_removed(self.output, self.shot, self._mattes(), frames, frames,
                       RemovalSettings(tuple(names), self.grow), self._frame, layer)

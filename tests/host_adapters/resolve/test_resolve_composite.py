@@ -14,27 +14,12 @@ import pytest
 import resolve_standin as rs
 from service_harness import FIRST, N_FRAMES, H, W
 
-from mattetrack.synthetic import click_point
-
 HOST_ADAPTERS = Path(__file__).resolve().parents[3] / "host_adapters"
 sys.path[:0] = [str(HOST_ADAPTERS / "resolve"), str(HOST_ADAPTERS / "client")]
 import mattetrack_client as mc  # noqa: E402
 from mattetrack_resolve import actions  # noqa: E402
 
 LAST = FIRST + N_FRAMES - 1
-
-
-@pytest.fixture(scope="module")
-def propagated(server, service_root):
-    plate = str(service_root[0] / "plate" / "plate.####.exr")
-    client = mc.Client(*server)
-    sid = client.open_session(plate)["session"]
-    oid = client.add_object(sid, "blob")["object"]
-    client.add_prompts(sid, oid, FIRST, points=[click_point(service_root[1][0])])
-    output = str(Path(plate).parent / "mattetrack" / "plate_matte.####.exr")
-    status = mc.Propagation(client, sid, output).wait(120)
-    assert status["state"] == "done", status
-    return client, output, service_root[1]
 
 
 def _clip(resolve, plate):

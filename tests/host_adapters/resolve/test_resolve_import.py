@@ -14,32 +14,14 @@ import pytest
 import resolve_standin as rs
 from service_harness import FIRST, N_FRAMES
 
-from mattetrack.synthetic import click_point
-
 HOST_ADAPTERS = Path(__file__).resolve().parents[3] / "host_adapters"
 sys.path[:0] = [str(HOST_ADAPTERS / "resolve"), str(HOST_ADAPTERS / "client")]
-import mattetrack_client as mc  # noqa: E402
 from mattetrack_resolve import actions, host  # noqa: E402
 
 LAST = FIRST + N_FRAMES - 1
 IMPORTS = "MediaPool.ImportMedia"
 MATTES = "MediaStorage.AddClipMattesToMediaPool"
 APPENDS = "MediaPool.AppendToTimeline"
-
-
-@pytest.fixture(scope="module")
-def propagated(server, service_root):
-    """(client, output pattern): a session on the test plate propagated to the default output
-    "open" gives, as an artist would leave it in the browser UI."""
-    plate = str(service_root[0] / "plate" / "plate.####.exr")  # `plate`, at module scope
-    client = mc.Client(*server)
-    sid = client.open_session(plate)["session"]
-    oid = client.add_object(sid, "blob")["object"]
-    client.add_prompts(sid, oid, FIRST, points=[click_point(service_root[1][0])])
-    output = str(Path(plate).parent / "mattetrack" / "plate_matte.####.exr")
-    status = mc.Propagation(client, sid, output).wait(120)
-    assert status["state"] == "done", status
-    return client, output
 
 
 @pytest.fixture
@@ -64,7 +46,7 @@ def matte_bin(resolve):
 
 def test_import_script_attaches_clip_mattes(propagated, service_env, plate, tmp_path, capsys,
                                             monkeypatch):
-    _, output = propagated
+    _, output, _ = propagated
     monkeypatch.setenv("MATTETRACK_RESOLVE_ACTION", "clip-matte")
     resolve = rs.with_clip(plate_clip(plate))
     utility = tmp_path / "Fusion" / "Scripts" / "Utility"
