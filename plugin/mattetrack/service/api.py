@@ -866,9 +866,7 @@ def export_shapes(service: Service, req: Request) -> Reply:
 
         shapes = ShapesJob(service.registry.new_id(), session, files, layers, names, real, fmt,
                            params, export.is_exr, cached, keep)
-        session.export_job = shapes
-        service.registry.add_job(shapes)
-        shapes.start()
+        _start_export(service, session, shapes)
     return json_reply({"job": shapes.id, "kind": "shapes", "total": len(files)}, 202)
 
 
@@ -898,6 +896,13 @@ def _propagated(session, output: str) -> tuple:
     if any(files[f] == output for f in files):
         raise ApiError(400, f"output: would overwrite the mattes {output}")
     return export, files, layers, current
+
+
+def _start_export(service: Service, session, job) -> None:
+    """Start `job` as the session's export job (one at a time), known to the registry."""
+    session.export_job = job
+    service.registry.add_job(job)
+    job.start()
 
 
 def _chosen(layers: dict[int, str], current: dict[int, str], wanted: list | None) -> dict:
@@ -955,9 +960,7 @@ def composite(service: Service, req: Request) -> Reply:
                            None if alone else background,
                            True if decontaminate is None else decontaminate, export.is_exr,
                            None if fps is None else float(fps))
-        session.export_job = job
-        service.registry.add_job(job)
-        job.start()
+        _start_export(service, session, job)
     return json_reply({"job": job.id, "kind": "composite", "total": len(files)}, 202)
 
 
@@ -986,9 +989,7 @@ def remove_objects(service: Service, req: Request) -> Reply:
         names = {o: current[o] for o in layers}
         job = RemoveJob(service.registry.new_id(), session, files, layers, names, real,
                         4 if grow is None else grow, merge, export.is_exr)
-        session.export_job = job
-        service.registry.add_job(job)
-        job.start()
+        _start_export(service, session, job)
     return json_reply({"job": job.id, "kind": "remove", "total": len(files)}, 202)
 
 
@@ -1010,9 +1011,7 @@ def cut_list(service: Service, req: Request) -> Reply:
             _idle(session)
         job = CutsJob(service.registry.new_id(), session, real)
         if real is not None:
-            session.export_job = job
-        service.registry.add_job(job)
-        job.start()
+            _start_export(service, session, job)
     return json_reply({"job": job.id, "kind": "cuts", "total": job.total}, 202)
 
 
