@@ -1012,6 +1012,9 @@ def cut_list(service: Service, req: Request) -> Reply:
         job = CutsJob(service.registry.new_id(), session, real)
         if real is not None:
             _start_export(service, session, job)
+        else:  # found and kept with the session only: no export slot taken
+            service.registry.add_job(job)
+            job.start()
     return json_reply({"job": job.id, "kind": "cuts", "total": job.total}, 202)
 
 
