@@ -559,13 +559,18 @@ def import_mattes(nuke, node):
     return read, copies
 
 
-def import_shapes(nuke, node):
-    """Button: fits shapes on the service (a thread: it takes a while) and builds Roto nodes
-    from the plan it writes beside the .nk; returns the thread."""
+def _propagated_output(node):
+    """(the node's service memory, its mattes pattern) once something was propagated."""
     memory = _json_knob(node, SERVICE)
     if not memory:
         raise ValueError("nothing propagated yet")
-    output = node[OUTPUT].value().strip() or model.default_output(memory["plate"])
+    return memory, node[OUTPUT].value().strip() or model.default_output(memory["plate"])
+
+
+def import_shapes(nuke, node):
+    """Button: fits shapes on the service (a thread: it takes a while) and builds Roto nodes
+    from the plan it writes beside the .nk; returns the thread."""
+    memory, output = _propagated_output(node)
     script = model.shapes_path(output, memory["plate"])
     client = make_client(node[URL].value(), timeout=600.0)
     thread = threading.Thread(target=shapes_worker, name="mattetrack-shapes",
@@ -603,10 +608,7 @@ def clean_plate(nuke, node):
     """Button: the service removes the propagated objects from the plate (`mattetrack
     remove`, on a thread: it reads the whole shot), then a Read of the clean plate and a
     RotoPaint on it are made for paint work; returns the thread."""
-    memory = _json_knob(node, SERVICE)
-    if not memory:
-        raise ValueError("nothing propagated yet")
-    output = node[OUTPUT].value().strip() or model.default_output(memory["plate"])
+    memory, output = _propagated_output(node)
     clean = model.clean_path(output, memory["plate"])
     client = make_client(node[URL].value(), timeout=60.0)
     thread = threading.Thread(target=clean_worker, name="mattetrack-clean",

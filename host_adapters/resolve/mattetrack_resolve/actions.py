@@ -315,9 +315,15 @@ def composite(resolve, client=None, background=None, foreground_only=False):
     clip = import_movie(media_pool, output)
     if foreground_only and not clip.SetClipProperty("Alpha Mode", "Premultiplied"):
         print(f"MatteTrack: set {clip.GetName()}'s Alpha Mode to Premultiplied yourself")
+    return _laid_above(shot, media_pool, clip, session, done, output, what)
+
+
+def _laid_above(shot, media_pool, clip, session, done, output, what):
+    """`clip` (`output`, written by the job that ended with status `done`) on the track above
+    the item; says so and returns the summary."""
     added, track = put_on_track_above(shot, media_pool, clip, done["first"], done["last"])
-    print(f"MatteTrack: {what} {output} ({done['first']}-{done['last']}) is in the {BIN_NAME} "
-          f"bin and on video track {track}")
+    print(f"MatteTrack: {what} {output} ({done['first']}-{done['last']}) is in the "
+          f"{BIN_NAME} bin and on video track {track}")
     return {"session": session["session"], "job": done["job"], "output": output,
             "frames": [done["first"], done["last"]], "clip": clip, "track": track,
             "item": added}
@@ -348,12 +354,7 @@ def clean_plate(resolve, client=None):
         clip = import_movie(media_pool, output)
     else:
         clip = import_sequence(media_pool, output, done["first"], done["last"])
-    added, track = put_on_track_above(shot, media_pool, clip, done["first"], done["last"])
-    print(f"MatteTrack: clean plate {output} ({done['first']}-{done['last']}) is in the "
-          f"{BIN_NAME} bin and on video track {track}")
-    return {"session": session["session"], "job": done["job"], "output": output,
-            "frames": [done["first"], done["last"]], "clip": clip, "track": track,
-            "item": added}
+    return _laid_above(shot, media_pool, clip, session, done, output, "clean plate")
 
 
 def _session_for(client, shot):

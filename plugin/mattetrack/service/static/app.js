@@ -1230,6 +1230,24 @@ async function cancelJob() {
  * The shapes file: beside the mattes (following the output field) until the user types one,
  * always with the chosen format's extension.
  */
+/** Follow an export job (shapes, clean plate) to its end status: `progress(event)` for each
+ * step; its `button` is enabled again and Cancel follows the propagation afterwards. */
+async function followExport(job, button, progress) {
+  let end = null;
+  try {
+    for await (const event of state.api.lines(`/v1/jobs/${job.id}/events`, job.controller.signal)) {
+      if ("state" in event) end = event;
+      else progress(event);
+    }
+    if (!end) end = await state.api.call("GET", `/v1/jobs/${job.id}`);
+  } finally {
+    state.shapes = null;
+    button.disabled = false;
+    $("cancel").disabled = !state.job;
+  }
+  return end;
+}
+
 /** The clean plate's default files: the plate's own name in a `clean` folder beside it (a
  * movie plate: a .mov). */
 function retargetCleanOutput() {
@@ -1253,18 +1271,8 @@ async function removeObjects() {
   $("remove").disabled = true;
   $("cancel").disabled = false;
   setStatus(`Removing the objects from ${started.total} frame(s)…`);
-  let end = null;
-  try {
-    for await (const event of state.api.lines(`/v1/jobs/${job.id}/events`, job.controller.signal)) {
-      if ("state" in event) end = event;
-      else setStatus(`Clean plate: frame ${event.frame} (${event.done} / ${event.total})…`);
-    }
-    if (!end) end = await state.api.call("GET", `/v1/jobs/${job.id}`);
-  } finally {
-    state.shapes = null;
-    $("remove").disabled = false;
-    $("cancel").disabled = !state.job;
-  }
+  const end = await followExport(job, $("remove"), (event) =>
+    setStatus(`Clean plate: frame ${event.frame} (${event.done} / ${event.total})…`));
   if (end.state === "done") {
     setStatus(`Clean plate: ${end.done} frame(s) to ${body.output}`);
   } else if (end.state === "cancelled") {
@@ -1302,21 +1310,10 @@ async function exportShapes() {
   $("export").disabled = true;
   $("cancel").disabled = false;
   setStatus(`Fitting shapes to ${started.total} frame(s)…`);
-  let end = null;
-  try {
-    for await (const event of state.api.lines(`/v1/jobs/${job.id}/events`, job.controller.signal)) {
-      if ("state" in event) end = event;
-      else {
-        const what = event.stage === "outlines" ? "outlining frames" : "fitting shapes";
-        setStatus(`Shapes: ${what} ${event.done} / ${event.total}…`);
-      }
-    }
-    if (!end) end = await state.api.call("GET", `/v1/jobs/${job.id}`);
-  } finally {
-    state.shapes = null;
-    $("export").disabled = false;
-    $("cancel").disabled = !state.job;
-  }
+  const end = await followExport(job, $("export"), (event) => {
+    const what = event.stage === "outlines" ? "outlining frames" : "fitting shapes";
+    setStatus(`Shapes: ${what} ${event.done} / ${event.total}…`);
+  });
   if (end.state === "done") {
     setStatus(`Exported ${end.shapes} shape(s) of ${end.objects} object(s), frames ` +
       `${end.frames[0]}–${end.frames[1]}, to ${body.output}`);
