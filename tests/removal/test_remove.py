@@ -113,6 +113,38 @@ def test_an_8bit_png_plate_stays_8bit_and_a_rerun_resumes(tmp_path: Path, image_
     assert os.stat(tmp_path / "c.0005.png").st_mtime_ns == before
 
 
+@pytest.mark.parametrize("merge", [False, True])
+def test_a_resumed_run_carries_on_what_no_frame_saw(tmp_path: Path, image_writer,
+                                                    merge: bool) -> None:
+    """A still camera, light rising frame to frame, a disc that never moves: what it hides no
+    frame saw. A run stopped after frame 5 and resumed gives the uninterrupted run's files
+    (the invented part is carried on from the last file, not started afresh)."""
+    texture = _texture()[:, :W]
+    disc = np.zeros((H, W), np.float32)
+    cv2.circle(disc, (48, 32), 12, 1.0, -1)
+    for t in range(N):
+        image_writer(tmp_path / f"plate.{t:04d}.exr", texture * (0.5 + 0.08 * t), "half")
+        image_writer(tmp_path / f"m.{t:04d}.exr", disc, "half", names=["disc.A"])
+    (tmp_path / "whole").mkdir()
+    (tmp_path / "resumed").mkdir()
+
+    def run(out: str, *extra: str) -> None:
+        assert main(["remove", str(tmp_path / "plate.####.exr"), str(tmp_path / "m.####.exr"),
+                     "--object", "disc", "-o", str(tmp_path / out), "-q",
+                     *(["--merge"] if merge else []), *extra]) == 0
+
+    run("whole/c.####.exr")
+    run("resumed/c.####.exr", "--range", "0-5")
+    run("resumed/c.####.exr")
+    hole = disc > 0.5
+    for t in (6, 9):
+        whole, spec = _read(tmp_path / f"whole/c.{t:04d}.exr")
+        resumed, _ = _read(tmp_path / f"resumed/c.{t:04d}.exr")
+        names = list(spec.channelnames)
+        rgb = [names.index(f"disc_clean.{c}" if merge else c) for c in "RGB"]
+        assert np.abs(whole[..., rgb] - resumed[..., rgb])[hole].max() < 4e-3
+
+
 @pytest.mark.parametrize("change, message", [
     ({"--object": "cat"}, "--object 'cat' is not a matte"),
     ({"--grow": "-1"}, "--grow -1"),
@@ -147,6 +179,7 @@ def test_merge_adds_the_clean_plate_as_a_layer_and_nuke_reads_it(exr_shot) -> No
     assert names[:4] == ["R", "G", "B", "Z"]
     assert {"disc_clean.R", "disc_clean.G", "disc_clean.B"} <= set(names)
     np.testing.assert_array_equal(out[..., :4], plate)  # the plate, bit for bit
+    assert spec.channelformat(names.index("disc_clean.G")) == oiio.HALF  # as the plate's RGB
     clean = out[2:-2, 2:-2, [names.index(f"disc_clean.{c}") for c in "RGB"]]
     hole = mattes[6] > 0.5
     assert np.abs(clean - backgrounds[6])[hole].mean() < 0.03
@@ -158,6 +191,19 @@ def test_merge_adds_the_clean_plate_as_a_layer_and_nuke_reads_it(exr_shot) -> No
     assert (read.get("first"), read.get("last")) == ("0", str(N - 1))
     [paint] = script.find_all(node_class="RotoPaint")
     assert [i.name for i in paint.inputs] == [read.name]
+
+
+def test_the_merged_layer_takes_the_plates_pixel_type(tmp_path: Path, image_writer) -> None:
+    plates, mattes, _ = _shot()
+    for t in range(N):
+        image_writer(tmp_path / f"plate.{t:04d}.exr", plates[t], "float")
+        image_writer(tmp_path / f"m.{t:04d}.exr", mattes[t], "half", names=["disc.A"])
+    assert main(["remove", str(tmp_path / "plate.####.exr"), str(tmp_path / "m.####.exr"),
+                 "--object", "disc", "--merge", "-o", str(tmp_path / "full.####.exr"),
+                 "-q"]) == 0
+    spec = oiio.ImageInput.open(str(tmp_path / "full.0003.exr")).spec()
+    names = list(spec.channelnames)
+    assert spec.channelformat(names.index("disc_clean.R")) == oiio.FLOAT
 
 
 def test_merge_needs_an_exr_pattern(exr_shot, capsys) -> None:

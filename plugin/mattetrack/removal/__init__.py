@@ -1,9 +1,10 @@
 """Object removal (`mattetrack remove`): each frame of the plate with the tracked objects taken
 out, filled with what the camera saw of that place on other frames of the shot.
 
-motion: the background's motion between neighbouring frames (a homography per pair, fitted to
-  optical flow outside the holes) and its compositions;
+motion: the motion between neighbouring frames (a homography of the background per pair, fitted
+  to optical flow outside the holes, and an affine of what moves beside them) and its
+  compositions;
 fill: one frame's hole filled from the frames around it, their light matched at the hole's rim,
-  and the rest (never seen) filled spatially, carried on from the frame before;
+  and the rest (never seen) filled smoothly (pull-push), carried on from the frame before;
 run: the pipeline from plate and mattes to files, frames read on demand.
 """

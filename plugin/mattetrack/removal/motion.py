@@ -1,16 +1,20 @@
-"""The background's motion through a shot: a homography per pair of neighbouring frames.
+"""The motion through a shot: per pair of neighbouring frames, a homography of the background
+and an affine motion of what moves beside the holes (the moving layer).
 
 Fitted to DIS optical flow (the engines' `dis_flow`, medium preset) at a processing resolution
 (long side `LONG_SIDE`), sampled every 4 px outside the holes of both frames, with RANSAC: the
 holes are where the removed objects move, and the flow there is theirs, not the background's.
 A homography is what a camera that turns (or a far background) makes; it carries a background
 pixel across many frames without resampling it on the way, where chained flows blur and drift
-(docs/tuning.md, "Removal").
+(docs/tuning.md, "Removal"). The moving layer is fitted to the flow the background's homography
+leaves out (over MOVING_PX off it) near frame a's hole: the shot's own object passing behind the
+removed one, which the background's motion cannot bring back.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -27,11 +31,24 @@ def processing_scale(width: int, height: int) -> float:
     return min(1.0, LONG_SIDE / max(width, height))
 
 
-def pair_homography(a: np.ndarray, b: np.ndarray, hole_a: np.ndarray, hole_b: np.ndarray,
-                    dis: cv2.DISOpticalFlow) -> np.ndarray:
-    """(3, 3) homography taking frame a's points to frame b's, from (h, w) uint8 grey images
-    and their (h, w) bool holes at the processing resolution; identity when too little of the
-    background shows to fit one."""
+MOVING_PX = 2.0  # processing px off the background's homography for a sample to be moving
+MOVING_NEAR = 0.15  # moving samples kept within this share of the long side of a's hole
+MOVING_MIN = 24  # moving samples (and inliers) needed to fit the moving layer
+
+
+class PairMotion(NamedTuple):
+    """Frame a's points -> frame b's: `background` (3, 3) homography; `moving` (3, 3) affine
+    of what moves near a's hole, None where nothing does."""
+
+    background: np.ndarray
+    moving: np.ndarray | None
+
+
+def pair_motion(a: np.ndarray, b: np.ndarray, hole_a: np.ndarray, hole_b: np.ndarray,
+                dis: cv2.DISOpticalFlow) -> PairMotion:
+    """The motion from (h, w) uint8 grey image a to b, given their (h, w) bool holes, all at
+    the processing resolution; the background's is the identity when too little of it shows
+    to fit one."""
     flow = dis_flow(dis, a, b)
     h, w = a.shape
     ys, xs = np.mgrid[SAMPLE // 2:h:SAMPLE, SAMPLE // 2:w:SAMPLE]
@@ -43,36 +60,70 @@ def pair_homography(a: np.ndarray, b: np.ndarray, hole_a: np.ndarray, hole_b: np
     seen = ~hole_b[np.rint(dst[:, 1]).astype(int), np.rint(dst[:, 0]).astype(int)]
     src, dst = src[seen], dst[seen]
     if len(src) < 16:
-        return np.eye(3)
+        return PairMotion(np.eye(3), None)
     found, _ = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
-    return np.eye(3) if found is None else found
+    if found is None:
+        return PairMotion(np.eye(3), None)
+    return PairMotion(found, _moving(src, dst, found, hole_a))
+
+
+def _moving(src: np.ndarray, dst: np.ndarray, background: np.ndarray,
+            hole_a: np.ndarray) -> np.ndarray | None:
+    """(3, 3) affine fitted (RANSAC) to the (n, 2) flow samples src -> dst that `background`
+    leaves out, near `hole_a`; None when too few."""
+    projected = cv2.perspectiveTransform(src[:, None], background)[:, 0]
+    off = np.linalg.norm(projected - dst, axis=1) > MOVING_PX
+    if off.sum() < MOVING_MIN:
+        return None
+    size = max(1, int(MOVING_NEAR * max(hole_a.shape)))
+    near = cv2.dilate(hole_a.astype(np.uint8), np.ones((2 * size + 1, 2 * size + 1), np.uint8)) > 0
+    xi, yi = np.rint(src[:, 0]).astype(int), np.rint(src[:, 1]).astype(int)
+    off &= near[yi, xi]
+    if off.sum() < MOVING_MIN:
+        return None
+    found, inliers = cv2.estimateAffine2D(src[off], dst[off], method=cv2.RANSAC,
+                                          ransacReprojThreshold=RANSAC_PX)
+    if found is None or inliers.sum() < MOVING_MIN:
+        return None
+    return np.vstack([found, [0.0, 0.0, 1.0]])
 
 
 class ShotMotion:
-    """Homographies between any two frames of a shot, composed from neighbouring pairs fitted
+    """The motion between any two frames of a shot, composed from neighbouring pairs fitted
     on demand (`pair(i)`: frame i -> i + 1 of the positions given), in plate pixels. Holds the
-    pairs (3x3 each), never the frames."""
+    pairs (two 3x3 each), never the frames."""
 
-    def __init__(self, count: int, pair: Callable[[int], np.ndarray], scale: float) -> None:
+    def __init__(self, count: int, pair: Callable[[int], PairMotion], scale: float) -> None:
         self._count = count
         self._pair = pair
         s = np.diag([scale, scale, 1.0])
         self._to_proc, self._from_proc = s, np.linalg.inv(s)
-        self._pairs: dict[int, np.ndarray] = {}
+        self._pairs: dict[int, PairMotion] = {}
 
-    def step(self, i: int) -> np.ndarray:
+    def step(self, i: int) -> PairMotion:
         """Plate px of position i -> position i + 1."""
         if i not in self._pairs:
-            self._pairs[i] = self._from_proc @ self._pair(i) @ self._to_proc
+            background, moving = self._pair(i)
+            plate = lambda m: self._from_proc @ m @ self._to_proc  # noqa: E731
+            self._pairs[i] = PairMotion(plate(background),
+                                        None if moving is None else plate(moving))
         return self._pairs[i]
 
+    def moving(self, t: int, s: int) -> np.ndarray | None:
+        """(3, 3) taking position t's plate px to position s's by the moving layer's motion;
+        None when a pair between has none."""
+        return self._composed(t, s, 1)
+
     def between(self, t: int, s: int) -> np.ndarray:
-        """(3, 3) taking position t's plate px to position s's."""
+        """(3, 3) taking position t's plate px to position s's by the background's motion."""
+        return self._composed(t, s, 0)
+
+    def _composed(self, t: int, s: int, layer: int) -> np.ndarray | None:
         out = np.eye(3)
-        if s > t:
-            for i in range(t, s):
-                out = self.step(i) @ out
-        else:
-            for i in range(t - 1, s - 1, -1):
-                out = np.linalg.inv(self.step(i)) @ out
+        forward = s > t
+        for i in (range(t, s) if forward else range(t - 1, s - 1, -1)):
+            m = self.step(i)[layer]
+            if m is None:
+                return None
+            out = (m if forward else np.linalg.inv(m)) @ out
         return out

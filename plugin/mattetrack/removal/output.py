@@ -98,7 +98,8 @@ def _replaced(plate: str, header: imagefile.ImageHeader, rgb: np.ndarray) -> np.
 def write_merged(plate: str, output: str, rgb: np.ndarray, layer: str) -> None:
     """Write `output`: the EXR plate as it is (every bit kept, as `track --merge` keeps it) with
     the clean plate `rgb` ((H, W, 3) over the display window) added as channels
-    `<layer>.R/G/B`, half float, over the part's data window as `track`'s mattes are."""
+    `<layer>.R/G/B` over the part's data window, as `track`'s mattes are, in the pixel type of
+    the plate's own colour (32-bit float when its red is, else half)."""
     from mattetrack.export.exr import merge_matte_exr
 
     header = imagefile.probe(plate)
@@ -107,7 +108,59 @@ def write_merged(plate: str, output: str, rgb: np.ndarray, layer: str) -> None:
     channels = {f"{layer}.{c}": np.ascontiguousarray(rgb[..., k], np.float32)
                 for k, c in enumerate("RGB")}
     merge_matte_exr(plate, output, channels, header.display_window, header.data_window,
-                    part=header.part, view=header.view)
+                    half=not _full_float(plate, header), part=header.part, view=header.view)
+
+
+def _full_float(plate: str, header: imagefile.ImageHeader) -> bool:
+    """Whether the plate part's red channel is 32-bit float."""
+    import OpenImageIO as oiio
+
+    inp = oiio.ImageInput.open(plate)
+    if inp is None:
+        raise InputError(f"{plate}: {oiio.geterror()}")
+    try:
+        inp.seek_subimage(header.part, 0)
+        return inp.spec().channelformat(header.rgb[0]) == oiio.FLOAT
+    finally:
+        inp.close()
+
+
+def read_back(path: str, layer: str | None = None) -> np.ndarray | None:
+    """(H, W, 3) float32 over the display window: the clean plate as written to `path` (its
+    colour, or the `<layer>.R/G/B` channels of a merged file); None when it cannot be read."""
+    import dataclasses
+
+    import OpenImageIO as oiio
+
+    from mattetrack.composite.frames import on_window
+
+    try:
+        header = imagefile.probe(path)
+        if layer is not None:
+            wanted = [f"{layer}.{c}" for c in "RGB"]
+            inp = oiio.ImageInput.open(path)
+            if inp is None:
+                return None
+            try:
+                part = 0
+                while inp.seek_subimage(part, 0) and not set(wanted) <= set(
+                        inp.spec().channelnames):
+                    part += 1
+                spec = inp.spec()
+                names = list(spec.channelnames)
+                if not set(wanted) <= set(names):
+                    return None
+                data, display = imagefile.windows(inp, spec)
+            finally:
+                inp.close()
+            rgb = tuple(names.index(n) for n in wanted)
+            header = dataclasses.replace(header, part=part, names=tuple(names), rgb=rgb,
+                                         alpha=None, data_window=data,
+                                         display_window=display)
+        pixels = imagefile.read(header)
+    except (InputError, OSError):
+        return None
+    return np.ascontiguousarray(on_window(pixels, header.data_window, header.display_window))
 
 
 def nuke_script(files: dict[int, str], width: int, height: int, script: str) -> str:

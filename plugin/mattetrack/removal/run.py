@@ -7,8 +7,9 @@ says what is written, not what is looked at. `write_removed` consumes it into fi
 a writer thread, each atomically; `output.py`). A sequence resumes: the files' keys (settings,
 every plate frame and matte file looked at) are kept in `.mattetrack-remove.json` beside them,
 and a rerun over the same inputs leaves the finished files alone. The part of a frame no other
-frame saw is carried on from the frame before; a run resumed part way starts that afresh, so
-it may differ there from an uninterrupted run's.
+frame saw is carried on from the frame before; a run resumed part way carries it on from the
+last file written (read back, so it differs from an uninterrupted run's by the file's
+precision only).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from mattetrack.errors import InputError
 from mattetrack.framepattern import FramePattern
 from mattetrack.lru import LRUCache
 from mattetrack.removal.fill import FillParams, fill_frame
-from mattetrack.removal.motion import ShotMotion, pair_homography, processing_scale
+from mattetrack.removal.motion import PairMotion, ShotMotion, pair_motion, processing_scale
 
 # Matte values above this are the object (a 16-bit or half matte's last bits are not).
 COVERED = 1.0 / 255.0
@@ -87,7 +88,9 @@ class RemovalSource:
         if got is None:
             decoded = self.shot.decoded(self.frames[position])
             pixels = on_window(decoded.rgb, decoded.data_window, decoded.display_window)
-            pixels = np.nan_to_num(np.ascontiguousarray(pixels, np.float32), posinf=65504.0)
+            pixels = np.ascontiguousarray(pixels, np.float32)
+            if not np.isfinite(pixels).all():  # one pass where nan_to_num takes four
+                pixels = np.nan_to_num(pixels, posinf=65504.0)
             got = (pixels, self.hole(position), decoded)
             self._pixels.put(position, got)
         return got
@@ -104,18 +107,22 @@ class RemovalSource:
             self._greys.put(position, got)
         return got
 
-    def _pair(self, i: int) -> np.ndarray:
+    def _pair(self, i: int) -> PairMotion:
         (a, hole_a), (b, hole_b) = self._grey(i), self._grey(i + 1)
-        return pair_homography(a, b, hole_a, hole_b, self._dis)
+        return pair_motion(a, b, hole_a, hole_b, self._dis)
 
 
 def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
-            settings: RemovalSettings) -> Iterator[RemovedFrame]:
+            settings: RemovalSettings,
+            before: tuple[int, np.ndarray] | None = None) -> Iterator[RemovedFrame]:
     """Each of `wanted` (a sub-list of `frames`, the consecutive frames looked at) with the
-    objects removed, in order."""
+    objects removed, in order. before: (frame, (H, W, 3) result) of the frame filled before
+    the first wanted one (a resumed run's last file), whose invented part is carried on."""
     source = RemovalSource(shot, mattes, frames, settings)
     position = {f: n for n, f in enumerate(frames)}
     previous: tuple[int, np.ndarray] | None = None
+    if before is not None and before[0] in position:
+        previous = (position[before[0]], before[1])
     for frame in wanted:
         t = position[frame]
         pixels, hole, decoded = source.frame(t)
@@ -124,7 +131,7 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
             carried = (previous[1], source.motion.between(t, previous[0]))
         result, unseen = fill_frame(
             t, len(frames), pixels, hole, lambda s: source.frame(s)[:2],
-            source.motion.between, carried, settings.fill)
+            source.motion.between, carried, settings.fill, moving=source.motion.moving)
         previous = (t, result)
         yield RemovedFrame(frame, result, hole, unseen, decoded)
 
@@ -156,7 +163,7 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
     from mattetrack.composite.writers import ProResWriter
     from mattetrack.export.background import BackgroundWriter
     from mattetrack.export.outputmanifest import OutputManifest
-    from mattetrack.removal.output import nuke_script, write_copy, write_merged
+    from mattetrack.removal.output import nuke_script, read_back, write_copy, write_merged
 
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
@@ -188,9 +195,15 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
         if on_frame is not None:
             on_frame(f, False)
     todo = [f for f in wanted if f not in set(done)]
+    before = None
+    if todo and todo[0] != wanted[0] and wanted[wanted.index(todo[0]) - 1] in done:
+        last = wanted[wanted.index(todo[0]) - 1]
+        pixels = read_back(path_of(last), merge_layer)
+        before = None if pixels is None else (last, pixels)
     try:
         with BackgroundWriter() as writer:
-            for result in (removed(shot, mattes, frames, todo, settings) if todo else ()):
+            for result in (removed(shot, mattes, frames, todo, settings, before)
+                           if todo else ()):
                 path = path_of(result.frame)
 
                 def job(path=path, result=result) -> None:
