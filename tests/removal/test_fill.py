@@ -82,10 +82,10 @@ def _error_on_subject(params: FillParams) -> float:
 def test_the_subject_behind_the_removed_object_comes_back() -> None:
     with_layer = _error_on_subject(FillParams())
     background_only = _error_on_subject(FillParams(moving_reach=0))
-    # Measured 0.055 against 0.125: the background's candidates, matched in light at the rim,
+    # Measured 0.039 against 0.125: the background's candidates, matched in light at the rim,
     # take the subject's colour but not its texture.
-    assert with_layer < 0.6 * background_only, (with_layer, background_only)
-    assert with_layer < 0.07
+    assert with_layer < 0.5 * background_only, (with_layer, background_only)
+    assert with_layer < 0.055
 
 
 def test_smooth_fill_stays_within_the_known_values_at_any_range() -> None:

@@ -2,7 +2,7 @@
 out, filled with what the camera saw of that place on other frames of the shot.
 
 motion: the motion between neighbouring frames (a homography of the background per pair, fitted
-  to optical flow outside the holes, and an affine of what moves beside them) and its
+  to optical flow outside the holes, and a similarity motion of what moves beside them) and its
   compositions;
 fill: one frame's hole filled from the frames around it, their light matched at the hole's rim,
   and the rest (never seen) filled smoothly (pull-push), carried on from the frame before;

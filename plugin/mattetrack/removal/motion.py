@@ -1,5 +1,5 @@
 """The motion through a shot: per pair of neighbouring frames, a homography of the background
-and an affine motion of what moves beside the holes (the moving layer).
+and a similarity motion (shift, turn, scale) of what moves beside the holes (the moving layer).
 
 Fitted to DIS optical flow (the engines' `dis_flow`, medium preset) at a processing resolution
 (long side `LONG_SIDE`), sampled every 4 px outside the holes of both frames, with RANSAC: the
@@ -37,7 +37,7 @@ MOVING_MIN = 24  # moving samples (and inliers) needed to fit the moving layer
 
 
 class PairMotion(NamedTuple):
-    """Frame a's points -> frame b's: `background` (3, 3) homography; `moving` (3, 3) affine
+    """Frame a's points -> frame b's: `background` (3, 3) homography; `moving` (3, 3) similarity
     of what moves near a's hole, None where nothing does."""
 
     background: np.ndarray
@@ -69,8 +69,8 @@ def pair_motion(a: np.ndarray, b: np.ndarray, hole_a: np.ndarray, hole_b: np.nda
 
 def _moving(src: np.ndarray, dst: np.ndarray, background: np.ndarray,
             hole_a: np.ndarray) -> np.ndarray | None:
-    """(3, 3) affine fitted (RANSAC) to the (n, 2) flow samples src -> dst that `background`
-    leaves out, near `hole_a`; None when too few."""
+    """(3, 3) similarity (shift, turn, scale) fitted (RANSAC) to the (n, 2) flow samples
+    src -> dst that `background` leaves out, near `hole_a`; None when too few."""
     projected = cv2.perspectiveTransform(src[:, None], background)[:, 0]
     off = np.linalg.norm(projected - dst, axis=1) > MOVING_PX
     if off.sum() < MOVING_MIN:
@@ -81,7 +81,7 @@ def _moving(src: np.ndarray, dst: np.ndarray, background: np.ndarray,
     off &= near[yi, xi]
     if off.sum() < MOVING_MIN:
         return None
-    found, inliers = cv2.estimateAffine2D(src[off], dst[off], method=cv2.RANSAC,
+    found, inliers = cv2.estimateAffinePartial2D(src[off], dst[off], method=cv2.RANSAC,
                                           ransacReprojThreshold=RANSAC_PX)
     if found is None or inliers.sum() < MOVING_MIN:
         return None
