@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import cv2
@@ -456,8 +457,10 @@ def test_timings_and_bounded_options(exr_shot, tmp_path, capsys):
     line = next(s for s in capsys.readouterr().err.splitlines() if "timings" in s)
     timings = json.loads(line.split("timings ", 1)[1])
     assert timings["frames"] == 16 and timings["frames_read"] >= 16
-    for stage in ("decode_s", "colour_s", "engine_s", "write_s"):
+    for stage in ("decode_s", "colour_s", "engine_s", "write_s", "flow_s", "confidence_s"):
         assert timings[stage] > 0
+    assert timings["flow_s"] + timings["confidence_s"] < timings["engine_s"]  # inside it
+    assert timings["ready_s"] > 0  # (this process started with pytest: not a start-up time)
     with pytest.raises(SystemExit) as exit_info:  # argparse: one line, status 2
         main(args[:-2] + ["--read-ahead", "-1", "-o", str(out)])
     assert exit_info.value.code == 2 and "--read-ahead" in capsys.readouterr().err
@@ -715,6 +718,24 @@ def test_shapes_min_area_drops_specks(tmp_path, capsys):
         shapes = ShapeDocument.load(out).objects[0].shapes
         counts[area] = (sum(not s.hole for s in shapes), sum(s.hole for s in shapes))
     assert counts == {"4": (2, 1), "16": (2, 0), "64": (1, 0)}
+
+
+def test_a_run_as_a_process_reports_its_start_up_and_exits_cleanly(exr_shot, tmp_path):
+    """The command as a process: --timings' ready_s (process start to the first frame decoded
+    with the engine running) lies inside the run's wall time; the run leaves through the fast
+    exit with status 0 and every file written."""
+    folder, truth = exr_shot
+    x, y = click_point(truth[0])
+    out = tmp_path / "p.####.png"
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "mattetrack", "track",
+                           str(folder / "plate.####.exr"), "--point", f"{x},{y}", "--timings",
+                           "-q", "-o", str(out)], capture_output=True, text=True)
+    wall = time.monotonic() - started
+    assert proc.returncode == 0, proc.stderr
+    timings = _timings(proc.stderr)
+    assert 0 < timings["ready_s"] < min(wall, timings["total_s"] + 5.0)
+    assert len(list(tmp_path.glob("p.*.png"))) == timings["frames"] == 16
 
 
 def _timings(err: str) -> dict:

@@ -172,15 +172,23 @@ int worker_count() {
     return int(std::clamp(cores, 1u, 16u));
 }
 
+void clear_upper_state() {
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    if (__builtin_cpu_supports("avx")) asm volatile("vzeroupper");
+#endif
+}
+
 void parallel_rows(int rows, const std::function<void(int, int)>& body) {
     const int threads = std::min(worker_count(), std::max(rows, 1));
     if (threads <= 1) {
+        clear_upper_state();
         body(0, rows);
         return;
     }
     std::exception_ptr first;
     std::mutex guard;
     auto run = [&](int begin, int end) {
+        clear_upper_state();
         try {
             body(begin, end);
         } catch (...) {

@@ -97,6 +97,12 @@ void check_attributes(const std::map<std::string, std::string>& attributes);
 // Threads for pixel loops and OpenEXR's compression pool: the machine's cores, at most 16.
 int worker_count();
 
+// vzeroupper on this thread (x86 with AVX; elsewhere nothing). A library that leaves the upper
+// halves of the vector registers in use (OpenImageIO's EXR decoding does) makes every later
+// non-VEX SSE instruction on that thread pay a penalty: this module is built for plain x86-64,
+// and OCIO's apply ran 2x and encode_codes 4x slower after an EXR read on an AMD EPYC.
+void clear_upper_state();
+
 // Calls body(begin, end) on disjoint row ranges covering [0, rows) from up to worker_count()
 // threads; the first exception thrown by any range is rethrown here after all have finished.
 void parallel_rows(int rows, const std::function<void(int, int)>& body);

@@ -9,6 +9,7 @@ void bind_raster(py::module_& m);
 void bind_geodesic(py::module_& m);
 void bind_guided(py::module_& m);
 void bind_bezier(py::module_& m);
+void bind_encode(py::module_& m);
 
 PYBIND11_MODULE(_native, m) {
     m.doc() = "MatteTrack native module (OpenEXR I/O and pixel loops); private, use mattetrack.export";
@@ -18,4 +19,5 @@ PYBIND11_MODULE(_native, m) {
     bind_geodesic(m);
     bind_guided(m);
     bind_bezier(m);
+    bind_encode(m);
 }

@@ -144,3 +144,18 @@ def guided_solve(
     guided_products' three outputs (h, w, 3); eps > 0 is added to the guide covariance's
     diagonal. Each step is the float32 operation NumPy's formulation does, in its order.
     Raises ValueError on other shapes or eps <= 0."""
+
+def encode_codes(
+    pixels: npt.NDArray[np.float16] | npt.NDArray[np.float32],
+    matrix: npt.NDArray[np.float32],
+    thresholds: npt.NDArray[np.float32],
+) -> npt.NDArray[np.float32]:
+    """8-bit display codes (as float32 k / 255, (h, w, 3)) of (h, w, 3) float16 or float32
+    scene-linear pixels: the (3, 4) affine `matrix`, then per channel the count of its 255
+    ascending `thresholds` ((3, 255) float32) reached. NaN and -inf read as 0, +inf as 65504.
+    Raises ValueError on other shapes or types."""
+
+def clear_upper_state() -> None:
+    """vzeroupper on this thread (x86 with AVX; elsewhere nothing): after a library that leaves
+    the vector registers' upper halves in use (OpenImageIO's EXR decoding), non-VEX SSE code on
+    the thread runs slower (OCIO's apply 2x)."""

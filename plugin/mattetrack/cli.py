@@ -1162,10 +1162,12 @@ def _build_session(args: argparse.Namespace, session) -> None:
 
 
 def _track(args: argparse.Namespace) -> int:
+    from mattetrack import stagetimes
     from mattetrack.engines import engine_spec
     from mattetrack.shot import Shot
 
     started = time.perf_counter()
+    stagetimes.reset()
     if args.read_ahead is None:
         args.read_ahead = engine_spec(args.engine).default_read_ahead(args.device)
     # The cache holds the frames the engine works on plus the read-ahead; both bound memory.
@@ -1210,6 +1212,29 @@ def _track_shot(args: argparse.Namespace, shot, started: float) -> int:
         finally:
             lock.release()
     return _track_session(args, shot, started, engine, store, request)
+
+
+class _NoBar:
+    """A progress bar nobody sees (quiet, or stderr not a terminal): tqdm is not imported for
+    it (13 ms of every run's start-up)."""
+
+    def __enter__(self) -> _NoBar:
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+
+def _tracking_bar(total: int, show: bool):
+    """The tracking progress bar on stderr when `show`, else one that draws nothing."""
+    if not show:
+        return _NoBar()
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="frame", desc="tracking", file=sys.stderr, dynamic_ncols=True)
 
 
 def _progress(bar, openjd: bool, total: int):
@@ -1268,11 +1293,20 @@ def _frames_option(text: str | None, shot) -> list[int] | None:
     return frames
 
 
+def _ready_s(session) -> float:
+    """Seconds from process start to the first frame decoded with the engine running."""
+    from mattetrack import stagetimes
+
+    marks = [session.engine_started_at, session.shot.stats.first_at]
+    if any(m is None for m in marks):
+        return -1.0
+    since = stagetimes.since_process_start(max(marks))
+    return -1.0 if since is None else since
+
+
 def _track_session(args: argparse.Namespace, shot, started: float, engine, store,
                    request) -> int:
     """`track` once the engine and the store (locked) are there."""
-    from tqdm import tqdm
-
     from mattetrack.export.pipeline import plan_mattes, run_mattes
     from mattetrack.session import Session
 
@@ -1289,8 +1323,7 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
     opened = time.perf_counter()
 
     show = not args.quiet and sys.stderr.isatty()
-    with tqdm(total=len(plan.frames), unit="frame", desc="tracking", disable=not show,
-              file=sys.stderr, dynamic_ncols=True) as bar:
+    with _tracking_bar(len(plan.frames), show) as bar:
         result = run_mattes(session, plan, on_submitted=_progress(bar, args.openjd,
                                                                    len(plan.frames)),
                             quiet=args.quiet)
@@ -1300,6 +1333,8 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
               f"{result.frames - counts.frames_computed} from the task's earlier run; "
               f"{counts.tracks_computed} track step(s)", flush=True)
     if args.timings:
+        from mattetrack import stagetimes
+
         stats = shot.stats
         timings = {
             "frames": result.frames,
@@ -1329,6 +1364,12 @@ def _track_session(args: argparse.Namespace, shot, started: float, engine, store
             # Optical flows taken from that memo / computed (classic).
             "flows_remembered": session.last_run.flows_remembered,
             "flows_computed": session.last_run.flows_computed,
+            # Seconds per engine stage (stagetimes: flow, confidence, edges), summed over the
+            # threads doing them.
+            **{f"{stage}_s": s for stage, s in stagetimes.totals().items()},
+            # Process start (the OS's record) to the first frame decoded and the engine
+            # running: start-up, what every rerun of the artist's loop pays (-1: not known).
+            "ready_s": _ready_s(session),
         }
         print("mattetrack: timings " + json.dumps({k: round(v, 3) for k, v in timings.items()}),
               file=sys.stderr)

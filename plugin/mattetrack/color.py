@@ -16,8 +16,10 @@ space falls back to its default display and view. Converted pixels are rounded t
 values, like an 8-bit sRGB decode.
 
 A view (`tone_map=True`, or the fallback) is baked once per converter into a shaper + 3D LUT
-(`colorlut`, ~5x faster, mean error well under 0.5/255); `exact=True` keeps the full OCIO
-processor.
+(`colorlut`, ~5x faster, mean error well under 0.5/255); the sRGB encoding of a linear plate (a
+matrix, then a curve per channel) runs as one native pass reading half floats as stored
+(`colorencode`, `encoding()`; one code off on under 1e-3 of the values checked); `exact=True`
+keeps the full OCIO processor for both.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import PyOpenColorIO as ocio
 
-from mattetrack import colorlut
+from mattetrack import colorencode, colorlut
 from mattetrack.errors import InputError
 
 BUILTIN_CONFIG = "studio-config-v2.2.0_aces-v1.3_ocio-v2.4"
@@ -141,6 +143,9 @@ class ColorConverter:
         self._override = self._resolve(colorspace) if colorspace else None
         # source_is_float -> CPU processor, or None for the pass-through fast path.
         self._processors: dict[bool, ocio.CPUProcessor | None] = {}
+        # source_is_float -> the native one-pass encoding of the exact processor, when it has
+        # the form for one (`colorencode`): built with the processor.
+        self._encodings: dict[bool, colorencode.Encoding | None] = {}
         # source_is_float -> errors of the baked LUT in use (None: exact processor).
         self.lut_stats: dict[bool, colorlut.LutStats | None] = {}
         # Shots convert on prefetch threads: build each processor once, under a lock.
@@ -206,17 +211,20 @@ class ColorConverter:
         """The exact processor, or its LUT bake unless `exact`; None when no conversion."""
         source = self.source_colorspace(source_is_float)
         processor = None
+        whole: ocio.Processor | None = None
         srgb = self._srgb_texture()
         if source != srgb:
             transform, target = self._transform(source, None if self.tone_map else srgb)
             try:
-                cpu = self.config.getProcessor(transform).getDefaultCPUProcessor()
+                whole = self.config.getProcessor(transform)
+                cpu = whole.getDefaultCPUProcessor()
             except ocio.Exception as err:
                 raise InputError(
                     f"OCIO cannot convert {source!r} to {target}: {str(err)[:200]}"
                 ) from None
             processor = None if cpu.isNoOp() else cpu
         self.lut_stats[source_is_float] = None
+        self._encodings[source_is_float] = None
         # Only a view is worth baking: the sRGB encoding (a matrix and a curve) costs the same
         # exact (41 ms per 1080p frame either way), and its clip at 1 bakes poorly.
         tone_mapped = self.tone_map or srgb is None
@@ -224,7 +232,17 @@ class ColorConverter:
             baked = colorlut.bake(processor, _apply)
             if baked is not None:  # else the view does not bake well: stay exact
                 processor, self.lut_stats[source_is_float] = baked
+        elif processor is not None and not self.exact:
+            assert whole is not None
+            self._encodings[source_is_float] = colorencode.build(whole, processor)
         return processor
+
+    def encoding(self, source_is_float: bool) -> colorencode.Encoding | None:
+        """The native one-pass conversion to display codes (`colorencode`) of this type of
+        source, or None where OCIO's processor is used (no conversion, a view, `exact`, or a
+        conversion without a matrix-then-curve form)."""
+        self._processor(source_is_float)
+        return self._encodings.get(source_is_float)
 
     def _transform(self, source: str, srgb: str | None) -> tuple[ocio.Transform, str]:
         """The transform from `source` to the engines' image, and its description: the sRGB

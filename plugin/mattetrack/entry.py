@@ -20,6 +20,9 @@ def _terminate(signum: int, frame) -> None:
 def run() -> None:
     """Console-script entry: `mattetrack ...` and `python -m mattetrack ...`."""
     signal.signal(signal.SIGTERM, _terminate)
+    from mattetrack.memorytuning import keep_big_allocations
+
+    keep_big_allocations()  # before numpy allocates a frame
     try:
         from mattetrack.cli import main
 
@@ -44,4 +47,17 @@ def run() -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+    if sys.argv[1:2] != ["serve"]:
+        # Finished: run what was registered to run at exit (thread pools' joins, temporary
+        # files' finalizers), then leave without tearing the interpreter down module by
+        # module, which took 50 ms of every run (docs/tuning.md, "Speed: start-up and exit").
+        import atexit
+
+        atexit._run_exitfuncs()
+        if code is not None and not isinstance(code, int):
+            print(code, file=sys.stderr)  # as sys.exit prints a message
+            code = 1
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
     sys.exit(code)

@@ -14,6 +14,7 @@ already has a propagated matte correct that matte (`FramePrompts.base`).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Container, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -102,6 +103,8 @@ class Session:
         # {object id: {frame: confidence}} of the latest propagation results seen.
         self.confidence: dict[int, dict[int, float]] = {}
         self.last_run = RunCounts()
+        # time.perf_counter() when an engine first ran in this session (`--timings`' start-up).
+        self.engine_started_at: float | None = None
         self._plate_keys: dict[int, str] = {}
         # Frames that open a cut segment, known before a run (a farm task's, found by
         # `Engine.cuts` when its job was made): an engine that stops at cuts then runs one
@@ -482,6 +485,8 @@ class Session:
                     memo: Memo | None) -> Iterator[Propagated]:
         """The engine's propagation (`Engine.propagate`), by cut segment when the cuts are
         known and the engine's tracks stop at them."""
+        if self.engine_started_at is None:
+            self.engine_started_at = time.perf_counter()
         if self.known_cuts and self.engine.stops_at_cuts:
             return propagate_in_segments(self.engine, self.shot, keyframes, frames, bases, memo,
                                          self.known_cuts)

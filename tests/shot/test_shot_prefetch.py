@@ -29,9 +29,9 @@ def reads(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str]]:
     log: list[tuple[int, str]] = []
     real = imagefile.read
 
-    def read(header: imagefile.ImageHeader, with_alpha: bool = False) -> np.ndarray:
+    def read(header: imagefile.ImageHeader, with_alpha: bool = False, **kw) -> np.ndarray:
         log.append((int(header.path[-8:-4]), threading.current_thread().name))
-        return real(header, with_alpha)
+        return real(header, with_alpha, **kw)
 
     monkeypatch.setattr(imagefile, "read", read)
     return log

@@ -18,7 +18,6 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-import av
 import numpy as np
 
 from mattetrack.errors import InputError
@@ -84,6 +83,8 @@ class MovieReader:
     real seeks. Frames are numbered from `first` (0, or the start timecode's frame count)."""
 
     def __init__(self, path: str, frame_numbers: str = "index") -> None:
+        import av  # PyAV only for movies: 37 ms of every run's start-up
+
         self.path = path
         try:
             self._container = av.open(path)
@@ -132,6 +133,8 @@ class MovieReader:
 
     def _index(self) -> list[int]:
         """Every frame's presentation time (stream time base), in order, from the packets."""
+        import av  # PyAV only for movies: 37 ms of every run's start-up
+
         pts = []
         try:
             for packet in self._container.demux(self._stream):
@@ -158,6 +161,8 @@ class MovieReader:
                 "convert it to a constant rate first (e.g. ffmpeg -fps_mode cfr)")
 
     def _decode(self, index: int) -> np.ndarray:
+        import av  # PyAV only for movies: 37 ms of every run's start-up
+
         if not 0 <= index < self.frame_count:
             raise InputError(f"{self.path}: no frame {index + self.first}")
         target = self._pts[index]

@@ -57,6 +57,7 @@ class ReadStats:
     frames_read: int = 0
     prefetched: int = 0
     hits: int = 0
+    first_at: float | None = None  # time.perf_counter() when the first frame was ready
 
 
 class Shot:
@@ -326,6 +327,8 @@ class Shot:
             self.stats.colour += colour
             self.stats.frames_read += 1
             self.stats.prefetched += prefetched
+            if self.stats.first_at is None:
+                self.stats.first_at = time.perf_counter()
         future.set_result(rgb)
 
     def _read_ahead(self, position: int) -> None:
@@ -409,11 +412,17 @@ class Shot:
                 f"{path}: display window is {display.width}x{display.height}, "
                 f"the shot's is {self.width}x{self.height}"
             )
-        pixels = imagefile.read(header)
+        # A float file whose conversion has a native one-pass form is read as it is stored (half
+        # stays half) and converted straight into a new float32 array (colorencode).
+        encoding = self._converter.encoding(self._source_is_float) if header.is_float else None
+        pixels = (imagefile.read(header, keep_half=True) if encoding is not None
+                  else imagefile.read(header))
         decoded = time.perf_counter()
         # Integer files decode to [0, 1] already: a pass-through conversion is then free.
         unit = not header.is_float
         if header.data_window == display:
+            if encoding is not None:
+                return encoding.encode(pixels), decoded - started, time.perf_counter() - decoded
             self._converter.convert_in_place(pixels, self._source_is_float, unit_range=unit)
             return pixels, decoded - started, time.perf_counter() - decoded
         out = np.zeros((self.height, self.width, 3), dtype=np.float32)
@@ -422,7 +431,11 @@ class Shot:
             source, target = slices
             # Convert only the visible part, then place it: outside the data window stays 0.
             visible = np.ascontiguousarray(pixels[source])
-            self._converter.convert_in_place(visible, self._source_is_float, unit_range=unit)
+            if encoding is not None:
+                visible = encoding.encode(visible)
+            else:
+                self._converter.convert_in_place(visible, self._source_is_float,
+                                                 unit_range=unit)
             out[target] = visible
         return out, decoded - started, time.perf_counter() - decoded
 

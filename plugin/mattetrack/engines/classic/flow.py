@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from mattetrack.flowcodec import quantize_flow
+from mattetrack.stagetimes import timed
 
 PRESETS = {
     "ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST,
@@ -36,7 +37,8 @@ class DenseFlow:
     def __call__(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         """Flow a -> b. a, b: (h, w) uint8. Returns (h, w, 2) float32 pixels, on the kept grid
         (`flowcodec.quantize_flow`: a result store can remember it exactly)."""
-        return quantize_flow(dis_flow(self._dis, a, b))
+        with timed("flow"):
+            return quantize_flow(dis_flow(self._dis, a, b))
 
 
 # DIS refuses images under 12 px a side (and its patches need more): smaller ones (a 1x1 test
@@ -97,7 +99,12 @@ class FlowPair:
     ) -> FlowPair:
         """to_prev: (h, w, 2) flow cur -> prev; cur_rgb, prev_rgb: (h, w, 3) float32 [0, 1];
         to_cur: the (h, w, 2) flow prev -> cur when known, for a forward-backward check too."""
-        to_prev = np.asarray(to_prev, np.float32)
+        with timed("confidence"):
+            return cls._checked(np.asarray(to_prev, np.float32), cur_rgb, prev_rgb, to_cur)
+
+    @classmethod
+    def _checked(cls, to_prev: np.ndarray, cur_rgb: np.ndarray, prev_rgb: np.ndarray,
+                 to_cur: np.ndarray | None) -> FlowPair:
         h, w = to_prev.shape[:2]
         gx, gy = _grid(h, w)
         mx, my = gx + to_prev[..., 0], gy + to_prev[..., 1]

@@ -80,6 +80,7 @@ from mattetrack.engines.sweeps import plan_sweeps
 from mattetrack.errors import InputError
 from mattetrack.pngcodec import quantize16
 from mattetrack.resultkeys import digest
+from mattetrack.stagetimes import timed
 
 
 @dataclass
@@ -359,8 +360,9 @@ class _EdgeFinisher:
         return item
 
     def _refine(self, rough: Coverages, at: _Frame) -> Coverages:
-        return {obj: refine_edges(cov, at.rgb, self.radius, self.eps, guide_full=at.full,
-                                  keep_thin=True) for obj, cov in rough.items()}
+        with timed("edges"):
+            return {obj: refine_edges(cov, at.rgb, self.radius, self.eps, guide_full=at.full,
+                                      keep_thin=True) for obj, cov in rough.items()}
 
 
 def _take_track(spill: Spill, p: int, obj: int) -> tuple[np.ndarray, float] | None:
