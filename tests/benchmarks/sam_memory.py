@@ -102,10 +102,7 @@ def synthetic_small(frames: int) -> str:
             sm._write_half_exr(unique / f"{i:05d}.exr", linear)
         (unique / "done").touch()
     pattern = folder / "plate.%05d.exr"
-    for i in range(frames):
-        dst = Path(str(pattern) % i)
-        if not dst.exists():
-            sm._link_or_copy(unique / f"{sm._pingpong(i, sm.CHUNK):05d}.exr", dst)
+    sm.linked_sequence(unique, pattern, frames, sm.CHUNK, "exr")
     return str(pattern)
 
 

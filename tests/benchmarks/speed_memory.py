@@ -97,6 +97,15 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         dst.write_bytes(src.read_bytes())
 
 
+def linked_sequence(unique: Path, pattern: Path, frames: int, count: int, kind: str) -> None:
+    """Files pattern % 0 .. frames - 1 linked to the `count` rendered ones (unique/00000.<kind>
+    ...) played forwards and backwards (no cut), where not there yet."""
+    for i in range(frames):
+        dst = Path(str(pattern) % i)
+        if not dst.exists():
+            _link_or_copy(unique / f"{_pingpong(i, count):05d}.{kind}", dst)
+
+
 def _pingpong(i: int, n: int) -> int:
     """Frame i of an endless forwards-backwards playback of n frames."""
     period = 2 * (n - 1)
@@ -133,10 +142,7 @@ def synthetic_1080p(frames: int, exr: bool = False) -> tuple[str, str]:
                 cv2.imwrite(str(mask), ((coverage >= 0.5) * 255).astype(np.uint8))
         del shot
         (unique / "done").touch()
-    for i in range(frames):
-        dst = Path(str(pattern) % i)
-        if not dst.exists():
-            _link_or_copy(unique / f"{_pingpong(i, CHUNK):05d}.{kind}", dst)
+    linked_sequence(unique, pattern, frames, CHUNK, kind)
     return str(pattern), str(mask)
 
 

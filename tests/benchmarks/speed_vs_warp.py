@@ -157,10 +157,7 @@ def synthetic_exr(width: int, height: int, frames: int) -> tuple[str, str]:
         del shot
         (unique / "done").touch()
     pattern = folder / "plate.%05d.exr"
-    for i in range(frames):
-        dst = Path(str(pattern) % i)
-        if not dst.exists():
-            sm._link_or_copy(unique / f"{sm._pingpong(i, UNIQUE_4K):05d}.exr", dst)
+    sm.linked_sequence(unique, pattern, frames, UNIQUE_4K, "exr")
     return str(pattern), str(mask)
 
 
