@@ -52,7 +52,13 @@ def run() -> None:
         # files' finalizers), then leave without tearing the interpreter down module by
         # module, which took 50 ms of every run (docs/tuning.md, "Speed: start-up and exit").
         import atexit
+        import threading
 
+        # As the interpreter's own shutdown does first: wait for threads that are not daemons
+        # (a writer still finishing a file), then the exit handlers.
+        for thread in threading.enumerate():
+            if thread is not threading.current_thread() and not thread.daemon:
+                thread.join()
         atexit._run_exitfuncs()
         if code is not None and not isinstance(code, int):
             print(code, file=sys.stderr)  # as sys.exit prints a message
