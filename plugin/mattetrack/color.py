@@ -237,6 +237,23 @@ class ColorConverter:
             self._encodings[source_is_float] = colorencode.build(whole, processor)
         return processor
 
+    def reads_half(self, source_is_float: bool) -> bool:
+        """Whether `converted` takes half floats as they are (no float32 copy first)."""
+        return self.encoding(source_is_float) is not None
+
+    def converted(self, rgb: np.ndarray, source_is_float: bool,
+                  unit_range: bool = False) -> np.ndarray:
+        """(H, W, 3) C-contiguous float16 or float32 decoded pixels -> display sRGB float32,
+        in place where they are float32 and OCIO converts them; through the native encoding
+        (a new array) where it exists and the values are not known to be [0, 1] already."""
+        encoding = None if unit_range else self.encoding(source_is_float)
+        if encoding is not None:
+            return encoding.encode(rgb)
+        if rgb.dtype != np.float32:
+            rgb = rgb.astype(np.float32)
+        self.convert_in_place(rgb, source_is_float, unit_range=unit_range)
+        return rgb
+
     def encoding(self, source_is_float: bool) -> colorencode.Encoding | None:
         """The native one-pass conversion to display codes (`colorencode`) of this type of
         source, or None where OCIO's processor is used (no conversion, a view, `exact`, or a

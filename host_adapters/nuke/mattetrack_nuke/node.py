@@ -570,12 +570,19 @@ def _propagated_output(node):
 def import_shapes(nuke, node):
     """Button: fits shapes on the service (a thread: it takes a while) and builds Roto nodes
     from the plan it writes beside the .nk; returns the thread."""
+    return _on_thread(nuke, node, shapes_worker, "mattetrack-shapes", model.shapes_path,
+                      600.0, "fitting shapes...")
+
+
+def _on_thread(nuke, node, worker, name, path_of, timeout, status):
+    """Starts worker(nuke, node, client, session id, path) on a daemon thread for a button
+    working on the propagated session, path = path_of(the output, the plate); returns it."""
     memory, output = _propagated_output(node)
-    script = model.shapes_path(output, memory["plate"])
-    client = make_client(node[URL].value(), timeout=600.0)
-    thread = threading.Thread(target=shapes_worker, name="mattetrack-shapes",
-                              args=(nuke, node, client, memory["session"], script), daemon=True)
-    set_status(node, "fitting shapes...")
+    path = path_of(output, memory["plate"])
+    client = make_client(node[URL].value(), timeout=timeout)
+    thread = threading.Thread(target=worker, name=name,
+                              args=(nuke, node, client, memory["session"], path), daemon=True)
+    set_status(node, status)
     thread.start()
     return thread
 
@@ -608,14 +615,8 @@ def clean_plate(nuke, node):
     """Button: the service removes the propagated objects from the plate (`mattetrack
     remove`, on a thread: it reads the whole shot), then a Read of the clean plate and a
     RotoPaint on it are made for paint work; returns the thread."""
-    memory, output = _propagated_output(node)
-    clean = model.clean_path(output, memory["plate"])
-    client = make_client(node[URL].value(), timeout=60.0)
-    thread = threading.Thread(target=clean_worker, name="mattetrack-clean",
-                              args=(nuke, node, client, memory["session"], clean), daemon=True)
-    set_status(node, "removing the objects...")
-    thread.start()
-    return thread
+    return _on_thread(nuke, node, clean_worker, "mattetrack-clean", model.clean_path, 60.0,
+                      "removing the objects...")
 
 
 def clean_worker(nuke, node, client, sid, clean):

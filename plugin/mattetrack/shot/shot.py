@@ -412,31 +412,24 @@ class Shot:
                 f"{path}: display window is {display.width}x{display.height}, "
                 f"the shot's is {self.width}x{self.height}"
             )
-        # A float file whose conversion has a native one-pass form is read as it is stored (half
-        # stays half) and converted straight into a new float32 array (colorencode).
-        encoding = self._converter.encoding(self._source_is_float) if header.is_float else None
-        pixels = (imagefile.read(header, keep_half=True) if encoding is not None
-                  else imagefile.read(header))
+        # A float file whose conversion reads half floats as stored (colorencode) is read so.
+        half = header.is_float and self._converter.reads_half(self._source_is_float)
+        pixels = imagefile.read(header, keep_half=True) if half else imagefile.read(header)
         decoded = time.perf_counter()
         # Integer files decode to [0, 1] already: a pass-through conversion is then free.
         unit = not header.is_float
+
+        def converted(x: np.ndarray) -> np.ndarray:
+            return self._converter.converted(x, self._source_is_float, unit_range=unit)
+
         if header.data_window == display:
-            if encoding is not None:
-                return encoding.encode(pixels), decoded - started, time.perf_counter() - decoded
-            self._converter.convert_in_place(pixels, self._source_is_float, unit_range=unit)
-            return pixels, decoded - started, time.perf_counter() - decoded
+            return converted(pixels), decoded - started, time.perf_counter() - decoded
         out = np.zeros((self.height, self.width, 3), dtype=np.float32)
         slices = imagefile.display_slices(header.data_window, display)
         if slices is not None:
             source, target = slices
             # Convert only the visible part, then place it: outside the data window stays 0.
-            visible = np.ascontiguousarray(pixels[source])
-            if encoding is not None:
-                visible = encoding.encode(visible)
-            else:
-                self._converter.convert_in_place(visible, self._source_is_float,
-                                                 unit_range=unit)
-            out[target] = visible
+            out[target] = converted(np.ascontiguousarray(pixels[source]))
         return out, decoded - started, time.perf_counter() - decoded
 
     def close(self) -> None:
