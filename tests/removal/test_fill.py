@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 
 from mattetrack.geometry import Box2i
-from mattetrack.removal.fill import FillParams, smooth_fill
+from mattetrack.removal.fill import FillParams, fill_frame, smooth_fill
 from mattetrack.removal.run import RemovalSettings, removed
 
 W, H, N = 256, 144, 16
@@ -82,10 +82,10 @@ def _error_on_subject(params: FillParams) -> float:
 def test_the_subject_behind_the_removed_object_comes_back() -> None:
     with_layer = _error_on_subject(FillParams())
     background_only = _error_on_subject(FillParams(moving_reach=0))
-    # Measured 0.039 against 0.125: the background's candidates, matched in light at the rim,
+    # Measured 0.028 against 0.120: the background's candidates, matched in light at the rim,
     # take the subject's colour but not its texture.
     assert with_layer < 0.5 * background_only, (with_layer, background_only)
-    assert with_layer < 0.055
+    assert with_layer < 0.045
 
 
 def test_smooth_fill_stays_within_the_known_values_at_any_range() -> None:
@@ -101,3 +101,61 @@ def test_smooth_fill_stays_within_the_known_values_at_any_range() -> None:
     np.testing.assert_allclose(inside[:, 2], 7.5, atol=1e-4)
     assert np.abs(inside - image[todo]).mean() < 2.0  # a linear ramp is nearly kept
     np.testing.assert_array_equal(filled[~todo], image[~todo])
+
+
+def _still_fill(source: np.ndarray, claimed: np.ndarray, params: FillParams,
+                target: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """Frame 0 (`target`, its `hole`) filled from frame 1 (`source`, no hole) alone, the
+    background's motion claimed to be `claimed` (3x3, frame 0's px -> frame 1's)."""
+    frames = {0: (target, hole), 1: (source, np.zeros_like(hole))}
+
+    def motion(t: int, s: int) -> np.ndarray:
+        return claimed if (t, s) == (0, 1) else np.linalg.inv(claimed)
+
+    filled, unseen = fill_frame(0, 2, target, hole, frames.__getitem__, motion, None, params)
+    assert not unseen.any()
+    return filled
+
+
+def _disc(radius: int) -> np.ndarray:
+    hole = np.zeros((H, W), np.uint8)
+    cv2.circle(hole, (W // 2, H // 2), radius, 1, -1)
+    return hole > 0
+
+
+def test_a_candidate_off_by_a_pixel_or_two_is_aligned_on_the_band_round_the_hole() -> None:
+    """The homographies composed over many frames drift: here the motion is claimed still but
+    the source is the scene shifted by (1.6, -1.2) px. The candidate's shift is found on the
+    band round the hole and the hole's texture comes back; without the alignment it is
+    smeared."""
+    scene = _textured(H + 8, W + 8, 3, (0.4, 0.5, 0.35))
+    target = scene[4:4 + H, 4:4 + W]
+    shift = np.float32([[1, 0, -1.6], [0, 1, 1.2]])  # source(x) = scene(x - (1.6, -1.2))
+    source = cv2.warpAffine(scene, shift, (W + 8, H + 8), flags=cv2.INTER_CUBIC)[4:4 + H, 4:4 + W]
+    hole = _disc(20)
+    painted = np.where(hole[..., None], np.float32(0.5), target)
+    errors = {}
+    for band in (12, 0):  # 0: no band, no alignment
+        filled = _still_fill(source, np.eye(3), FillParams(align_band=band), painted, hole)
+        errors[band] = float(np.abs(filled - target)[hole].mean())
+    # Measured 0.007 against 0.075 (the texture's own mean deviation is 0.10).
+    assert errors[12] < 0.25 * errors[0], errors
+    assert errors[12] < 0.02, errors
+
+
+def test_a_brighter_frame_is_matched_by_a_gain_even_in_the_middle_of_a_large_hole() -> None:
+    """A scene-linear plate whose next frame is shot 1.5x brighter (values 0-6): the
+    candidate's light is matched by a gain per channel, which keeps the texture's contrast
+    right (an offset would leave it 1.5x too strong), and reaches the hole's middle, 40 px
+    from its rim (beyond the rim's Gaussian, carried on by pull-push)."""
+    target = 4.0 * _textured(H, W, 4, (0.5, 0.3, 0.6)) + 0.5
+    source = 1.5 * target
+    hole = _disc(40)
+    painted = np.where(hole[..., None], np.float32(0.0), target)
+    filled = _still_fill(source, np.eye(3), FillParams(), painted, hole)
+    error = np.abs(filled - target)[hole].mean(axis=1)
+    middle = _disc(8)[hole]
+    assert np.abs(source - target)[hole].mean() > 0.9  # what an unmatched candidate misses by
+    # Measured 0.0065 over the hole, 0.0076 in its middle (0.3% of the values, mean 2.3).
+    assert error.mean() < 0.02 * target[hole].mean(), error.mean()
+    assert error[middle].mean() < 0.02 * target[hole].mean(), error[middle].mean()

@@ -4,9 +4,13 @@ For each hole pixel of frame t, the frames t+1, t+2, ... and t-1, t-2, ... are l
 (up to `FillParams.reach` each way), each brought onto t by the background's homography
 (`motion.ShotMotion`), and a frame where that place is not in its own hole gives a candidate;
 `per_side` candidates are kept each way. Each candidate is
-- matched in light to frame t: the difference between t and the warped frame on the rim around
-  the hole (`rim` px wide) is spread into the hole as a smooth offset (a normalised Gaussian
-  convolution, `spread` px), so a frame shot a little brighter or darker leaves no seam;
+- aligned: its homography (composed over many frame pairs, so off by a pixel or two) is
+  corrected by the shift that lines it up with frame t on a band around the hole (`_Aligner`,
+  ECC at the processing resolution);
+- matched in light to frame t: the ratio of t's values to the warped frame's on the rim around
+  the hole is spread into the hole as a smooth gain per channel (a normalised Gaussian
+  convolution, `spread` px, carried on by pull-push into the middle of a large hole), so a
+  frame shot a little brighter or darker leaves no seam;
 - weighted by its distance in time and by how well it fits on that rim once matched
   (exp(-misfit / `tolerance`)): a frame the homography does not bring into place there (parallax,
   something moving) counts for little.
@@ -25,10 +29,13 @@ Measured: docs/tuning.md, "Removal".
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
+
+from mattetrack.removal.motion import processing_scale
 
 # motion(t, s): (3, 3) homography taking position t's px to position s's, None where unknown.
 Motion = Callable[[int, int], "np.ndarray | None"]
@@ -38,14 +45,25 @@ Motion = Callable[[int, int], "np.ndarray | None"]
 class FillParams:
     reach: int = 60  # frames looked at each way, at most
     per_side: int = 4  # candidates kept each way
-    rim: int = 7  # px of the rim the light is matched on
-    spread: float = 10.0  # px of the offset's smoothing
+    rim: int = 7  # kernel (px) of the dilation whose ring the light is matched on (3 px)
+    spread: float = 10.0  # px of the light's smoothing
     tolerance: float = 10.0 / 255.0  # rim misfit (plate units) at which a candidate's weight is 1/e
     valid: float = 0.99  # a warped source pixel counts when at least this much of it is seen
     smooth_weight: float = 0.02  # the smooth fill as a candidate of this fixed weight
     moving_reach: int = 8  # frames each way brought on by the moving layer's motion
     moving_weight: float = 2.0  # a moving-layer candidate's weight over a background one's
     carry: float = 0.5  # share of the previous frame's invented fill kept (temporal smoothing)
+    align_band: int = 12  # processing px around the hole each candidate is aligned on (ECC)
+    align_max: float = 4.0  # processing px: a larger correction is a failed one, not applied
+    align_steps: int = 10  # ECC iterations
+
+
+# Plate units added to both images before their ratio on the rim: a near-black rim's ratio is
+# noise, not light. The gain is kept within GAIN_RANGE (a candidate needing more is a
+# different scene, and its misfit says so).
+LIGHT_FLOOR = 0.02
+GAIN_RANGE = (0.5, 2.0)
+ALIGN_MIN_PX = 200  # band pixels (processing px) an alignment needs
 
 
 def _box(hole: np.ndarray, margin: int) -> tuple[int, int, int, int] | None:
@@ -67,18 +85,66 @@ def _warp(image: np.ndarray, homography: np.ndarray, box, interpolation=cv2.INTE
                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-def _smooth(x: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of `x` ((h, w) or (h, w, c) float32) by `sigma` px, made at a quarter of
-    the size or less when sigma allows (the fields blurred are smooth: the same within 1e-3 of
-    their range, several times faster on a 1080p hole)."""
-    factor = max(1, int(sigma // 2.5))
-    h, w = x.shape[:2]
-    if factor == 1 or min(h, w) < 4 * factor:
-        return cv2.GaussianBlur(x, (0, 0), sigma)
-    small = cv2.resize(x, (max(1, w // factor), max(1, h // factor)),
-                       interpolation=cv2.INTER_AREA)
-    small = cv2.GaussianBlur(small, (0, 0), sigma / factor)
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
+def _grey(x: np.ndarray) -> np.ndarray:
+    """(h, w) float32 brightness of plate values (h, w, 3), compressed (x / (1 + x)) so that a
+    scene-linear plate's highlights do not rule an alignment."""
+    y = np.clip(x.mean(axis=2), 0.0, None)
+    return (y / (1.0 + y)).astype(np.float32)
+
+
+class _Aligner:
+    """Corrects a candidate's homography by the shift (ECC, Evangelidis & Psarakis 2008) that
+    best lines it up with frame t on a band around the hole, at the processing resolution:
+    homographies composed over many frames drift by a pixel or two, and a misaligned candidate
+    blurs the fill. Measured: docs/tuning.md, "Removal"."""
+
+    def __init__(self, here: np.ndarray, in_hole: np.ndarray, box, scale: float,
+                 params: FillParams) -> None:
+        self.scale, self.params = scale, params
+        h, w = in_hole.shape
+        self.size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        hole = cv2.resize(in_hole.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST)
+        k = 2 * params.align_band + 1
+        band = (cv2.dilate(hole, np.ones((k, k), np.uint8)) > 0) & (hole == 0)
+        # ECC's cost is its image's area: the band's own box, not the fill's wider one.
+        ys, xs = np.nonzero(band)
+        if ys.size == 0:
+            ys = xs = np.zeros(1, int)
+        self.crop = (slice(max(0, ys.min() - 2), ys.max() + 3),
+                     slice(max(0, xs.min() - 2), xs.max() + 3))
+        self.band = band[self.crop]
+        small = _grey(cv2.resize(here, self.size, interpolation=cv2.INTER_AREA))
+        self.here = np.ascontiguousarray(small[self.crop])
+        y0, _, x0, _ = box
+        self._to_box = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]]) @ np.array(
+            [[1.0 / scale, 0.0, self.crop[1].start / scale],
+             [0.0, 1.0 / scale, self.crop[0].start / scale], [0.0, 0.0, 1.0]])
+
+    def __call__(self, pixels: np.ndarray, seen_full: np.ndarray,
+                 homography: np.ndarray) -> np.ndarray:
+        """`homography` (t's px -> s's) corrected by a shift in t's px; unchanged where the
+        band shows too little or the alignment fails."""
+        seen = np.ascontiguousarray(cv2.resize(seen_full.astype(np.uint8), self.size,
+                                               interpolation=cv2.INTER_NEAREST)[self.crop])
+        template_mask = (self.band & (seen > 0)).astype(np.uint8)
+        if int(template_mask.sum()) < ALIGN_MIN_PX:
+            return homography
+        size = (self.here.shape[1], self.here.shape[0])
+        warped = _grey(cv2.warpPerspective(pixels, homography @ self._to_box, size,
+                                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP))
+        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, self.params.align_steps,
+                    1e-4)
+        try:
+            _, shift = cv2.findTransformECCWithMask(
+                self.here, warped, template_mask, seen, np.eye(2, 3, dtype=np.float32),
+                cv2.MOTION_TRANSLATION, criteria, 3)
+        except cv2.error:  # no convergence (a flat band): keep the homography
+            return homography
+        dx, dy = float(shift[0, 2]), float(shift[1, 2])
+        if max(abs(dx), abs(dy)) > self.params.align_max:
+            return homography
+        return homography @ np.array([[1.0, 0.0, dx / self.scale], [0.0, 1.0, dy / self.scale],
+                                      [0.0, 0.0, 1.0]])
 
 
 def _ring(hole: np.ndarray, params: FillParams) -> np.ndarray:
@@ -87,28 +153,54 @@ def _ring(hole: np.ndarray, params: FillParams) -> np.ndarray:
     return grown & ~hole
 
 
+def _from_rim(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tuple[int, int],
+              sigma: float) -> np.ndarray:
+    """(h, w, c) float32 over the box (`shape`): `values` ((n, c) on the rim's pixels `rim`,
+    (ys, xs)) spread by a normalised Gaussian of `sigma` px, and past its reach by pull-push
+    (the middle of a large hole gets what its nearest rims say, not nothing). Made at a quarter
+    of the size or less when sigma allows: the fields are smooth."""
+    ys, xs = rim
+    h, w = shape
+    c = values.shape[1]
+    field = np.zeros((h, w, c + 1), np.float32)
+    field[ys, xs, :c] = values
+    field[ys, xs, c] = 1.0
+    factor = max(1, int(sigma // 2.5))
+    if factor > 1 and min(h, w) >= 4 * factor:
+        field = cv2.resize(field, (max(1, w // factor), max(1, h // factor)),
+                           interpolation=cv2.INTER_AREA)
+    else:
+        factor = 1
+    field = cv2.GaussianBlur(field, (0, 0), sigma / factor).reshape(field.shape)
+    weight = field[..., c]
+    near = weight > 1e-3
+    spread = field[..., :c] / np.where(near, weight, np.float32(1.0))[..., None]
+    if not near.all():
+        spread = smooth_fill(spread, ~near)
+    if factor > 1:
+        spread = cv2.resize(spread, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, c)
+    return spread
+
+
 def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np.ndarray,
              params: FillParams) -> tuple[np.ndarray, np.ndarray]:
     """(warped with its light matched to target around the hole, (h, w) misfit on the rim
-    spread over the box); all on the box. Per-pixel work is done on the rim's pixels only
-    (a few % of a large hole's box)."""
+    spread over the box); all on the box. The light is a gain per channel: the ratio of the
+    two images' values on the rim, spread into the hole (an exposure or a cloud changes light
+    by a factor, and so does a scene-linear plate's every value). Per-pixel work is done on
+    the rim's pixels only (a few % of a large hole's box)."""
     rim = ring & valid
     ys, xs = np.nonzero(rim)
-    diff_px = target[ys, xs] - warped[ys, xs]
-    diff = np.zeros_like(warped)
-    diff[ys, xs] = diff_px
-    weight = _smooth(rim.astype(np.float32), params.spread)
-    near = weight > 1e-3
-    safe = np.where(near, weight, np.float32(1.0))
-    offset = _smooth(diff, params.spread)
-    offset /= safe[..., None]
-    offset[~near] = 0.0
-    misfit = np.zeros(rim.shape, np.float32)
-    misfit[ys, xs] = np.abs(diff_px - offset[ys, xs]).mean(axis=1)
-    spread = _smooth(misfit, params.spread) / safe
-    spread[~near] = np.inf
-    offset += warped
-    return offset, spread
+    if ys.size == 0:
+        return warped, np.full(rim.shape, np.inf, np.float32)
+    floor = np.float32(LIGHT_FLOOR)
+    light_t, light_w = (_from_rim(x[ys, xs], (ys, xs), rim.shape, params.spread)
+                        for x in (target, warped))
+    gain = np.clip((light_t + floor) / np.maximum(light_w + floor, 1e-6), GAIN_RANGE[0],
+                   GAIN_RANGE[1])
+    matched = (warped + floor) * gain - floor
+    misfit = np.abs(target[ys, xs] - matched[ys, xs]).mean(axis=1, keepdims=True)
+    return matched, _from_rim(misfit, (ys, xs), rim.shape, params.spread)[..., 0]
 
 
 def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
@@ -123,6 +215,7 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
     position s; motion(t, s): (3, 3) homography of the background, t's px -> s's; moving(t, s):
     the same for what moves beside t's hole, None where there is none. previous: (result,
     homography t -> the previous position) of the frame filled before, for what no frame saw.
+    frame, motion and moving are called from two threads at once.
     """
     out = target.copy()
     box = _box(hole, int(3 * params.spread) + params.rim)
@@ -131,25 +224,32 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
     y0, y1, x0, x1 = box
     in_hole = hole[y0:y1, x0:x1]
     here = target[y0:y1, x0:x1]
-    total = np.zeros(here.shape, np.float32)
-    weights = np.zeros(in_hole.shape, np.float32)
-    best = np.full(in_hole.shape, np.inf, np.float32)  # the best background fit on the rim
-    for warped, misfit, take, distance in _candidates(
-            t, count, here, in_hole, box, frame, motion, params.reach, in_hole, params):
-        weight = np.exp(-misfit / params.tolerance) / distance * take
-        total += warped * weight[..., None]
-        weights += weight
-        best = np.where(take, np.minimum(best, misfit), best)
+    align = _Aligner(here, in_hole, box, processing_scale(target.shape[1], target.shape[0]),
+                     params)
+    ring = _ring(in_hole, params)
+
+    def gathered(layer: Motion, reach: int, where: np.ndarray, factor: float,
+                 gate: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Both ways at once (two threads: OpenCV and numpy's large operations let go of the
+        GIL), each summing its own candidates."""
+        def one_way(direction: int):
+            return _summed(_candidates(t, direction, count, here, in_hole, box, frame, layer,
+                                       reach, where, params, align, ring),
+                           in_hole.shape, factor, gate, params)
+        with ThreadPoolExecutor(2, thread_name_prefix="mattetrack-fill") as pool:
+            (t1, w1, b1), (t2, w2, b2) = pool.map(one_way, (1, -1))
+        return t1 + t2, w1 + w2, np.minimum(b1, b2)
+
+    total, weights, best = gathered(motion, params.reach, in_hole, 1.0, None)
     if moving is not None and params.moving_reach > 0:
         # Only where some frame saw the background: alone, a moving layer fitted to a few
         # samples beside the hole invents more than it brings back (breakdance: -0.5 dB).
-        seen = weights > 1e-12
-        for warped, misfit, take, distance in _candidates(
-                t, count, here, in_hole, box, frame, moving, params.moving_reach, seen, params):
-            weight = (params.moving_weight * np.exp(-misfit / params.tolerance) / distance
-                      * (take & (misfit < best)))
-            total += warped * weight[..., None]
-            weights += weight
+        # A moving candidate counts only where it fits the rim better than every background
+        # one (`best`).
+        more, more_weights, _ = gathered(moving, params.moving_reach, weights > 1e-12,
+                                         params.moving_weight, best)
+        total += more
+        weights += more_weights
     if params.smooth_weight > 0 and (weights > 1e-12).any():
         # The smooth fill as one more candidate of fixed weight: where every frame fits the rim
         # badly (the shot's own object beside the hole, a texture that never repeats), it counts.
@@ -166,31 +266,55 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
     return out, unseen
 
 
-def _candidates(t: int, count: int, here: np.ndarray, in_hole: np.ndarray, box,
-                frame: Callable[[int], tuple[np.ndarray, np.ndarray]], motion: Motion,
-                reach: int, where: np.ndarray, params: FillParams):
+def _summed(candidates, shape: tuple[int, int], factor: float, gate: np.ndarray | None,
+            params: FillParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(sum of weight x candidate (h, w, 3), sum of weights (h, w), the best rim misfit (h, w)
+    of the candidates taken) over `candidates`, on a box of `shape` (h, w); a candidate's
+    weight is `factor` x exp(-misfit / tolerance) / its distance in time, nothing where its
+    misfit is not below `gate`."""
+    total = np.zeros((*shape, 3), np.float32)
+    weights = np.zeros(shape, np.float32)
+    best = np.full(shape, np.inf, np.float32)
+    for warped, misfit, take, distance in candidates:
+        weight = factor * np.exp(-misfit / params.tolerance) / distance * take
+        if gate is not None:
+            weight *= misfit < gate
+        total += warped * weight[..., None]
+        weights += weight
+        best = np.where(take, np.minimum(best, misfit), best)
+    return total, weights, best
+
+
+def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: np.ndarray,
+                box, frame: Callable[[int], tuple[np.ndarray, np.ndarray]], motion: Motion,
+                reach: int, where: np.ndarray, params: FillParams, align: _Aligner,
+                ring: np.ndarray):
     """(warped (h, w, 3), rim misfit (h, w), taken (h, w) bool, |s - t|) for the frames s
-    brought onto t's box by motion(t, s), nearest first each way, until each pixel of `where`
-    has `per_side` each way (or `reach` frames were looked at, or the motion ends)."""
-    ring = _ring(in_hole, params)
-    for direction in (1, -1):
-        kept = np.zeros(in_hole.shape, np.int32)
-        s = t
-        while (where & (kept < params.per_side)).any():
-            s += direction
-            if not 0 <= s < count or abs(s - t) > reach:
-                break
-            h_ts = motion(t, s)
-            if h_ts is None:
-                break
-            pixels, other_hole = frame(s)
-            seen = _warp((~other_hole).astype(np.float32), h_ts, box) >= params.valid
-            take = where & seen & (kept < params.per_side)
-            if not take.any():
-                continue
-            warped, misfit = _matched(here, _warp(pixels, h_ts, box), ring, seen, params)
-            kept += take
-            yield warped, misfit, take, abs(s - t)
+    brought onto t's box by motion(t, s) (corrected by `align`), nearest first one way
+    (`direction` +1 or -1), until each pixel of `where` has `per_side` (or `reach` frames were
+    looked at, or the motion ends)."""
+    kept = np.zeros(in_hole.shape, np.int32)
+    s = t
+    while (where & (kept < params.per_side)).any():
+        s += direction
+        if not 0 <= s < count or abs(s - t) > reach:
+            break
+        h_ts = motion(t, s)
+        if h_ts is None:
+            break
+        pixels, other_hole = frame(s)
+        visible = (~other_hole).astype(np.float32)
+        seen = _warp(visible, h_ts, box) >= params.valid
+        if not (where & seen & (kept < params.per_side)).any():
+            continue
+        h_ts = align(pixels, seen, h_ts)
+        seen = _warp(visible, h_ts, box) >= params.valid
+        take = where & seen & (kept < params.per_side)
+        if not take.any():
+            continue
+        warped, misfit = _matched(here, _warp(pixels, h_ts, box), ring, seen, params)
+        kept += take
+        yield warped, misfit, take, abs(s - t)
 
 
 # A known pixel's share of a pyramid level's cell at which the cell keeps its own value in

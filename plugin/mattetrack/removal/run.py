@@ -15,6 +15,7 @@ precision only).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +72,18 @@ class RemovalSource:
         self._pixels: LRUCache = LRUCache(cache)
         self._greys: LRUCache = LRUCache(cache)
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self._lock = threading.Lock()
         self.motion = ShotMotion(len(self.frames), self._pair, self.scale)
         grow = max(0, settings.grow)
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
+
+    def locked(self, call: Callable) -> Callable:
+        """`call` made safe for the fill's two threads (one each way): the caches, the
+        optical flow's state and the motion fitted on demand are shared."""
+        def one_at_a_time(*args):
+            with self._lock:
+                return call(*args)
+        return one_at_a_time
 
     def hole(self, position: int) -> np.ndarray:
         covs = self.mattes.read(self.frames[position])
@@ -130,8 +140,9 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
         if previous is not None:
             carried = (previous[1], source.motion.between(t, previous[0]))
         result, unseen = fill_frame(
-            t, len(frames), pixels, hole, lambda s: source.frame(s)[:2],
-            source.motion.between, carried, settings.fill, moving=source.motion.moving)
+            t, len(frames), pixels, hole, source.locked(lambda s: source.frame(s)[:2]),
+            source.locked(source.motion.between), carried, settings.fill,
+            moving=source.locked(source.motion.moving))
         previous = (t, result)
         yield RemovedFrame(frame, result, hole, unseen, decoded)
 
