@@ -100,9 +100,11 @@ class _Aligner:
 
     def __init__(self, here: np.ndarray, in_hole: np.ndarray, box, scale: float,
                  params: FillParams) -> None:
-        self.scale, self.params = scale, params
+        self.params = params
         h, w = in_hole.shape
         self.size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        # small px per box px, each way exactly as resized (the rounding would bias the shift)
+        self.fx, self.fy = self.size[0] / w, self.size[1] / h
         hole = cv2.resize(in_hole.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST)
         k = 2 * params.align_band + 1
         band = (cv2.dilate(hole, np.ones((k, k), np.uint8)) > 0) & (hole == 0)
@@ -116,9 +118,11 @@ class _Aligner:
         small = _grey(cv2.resize(here, self.size, interpolation=cv2.INTER_AREA))
         self.here = np.ascontiguousarray(small[self.crop])
         y0, _, x0, _ = box
+        # A small pixel's centre is at (u + 0.5) / f - 0.5 box px (as INTER_AREA made `here`).
+        cx, cy = self.crop[1].start, self.crop[0].start
         self._to_box = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]]) @ np.array(
-            [[1.0 / scale, 0.0, self.crop[1].start / scale],
-             [0.0, 1.0 / scale, self.crop[0].start / scale], [0.0, 0.0, 1.0]])
+            [[1.0 / self.fx, 0.0, (cx + 0.5) / self.fx - 0.5],
+             [0.0, 1.0 / self.fy, (cy + 0.5) / self.fy - 0.5], [0.0, 0.0, 1.0]])
 
     def __call__(self, pixels: np.ndarray, seen_full: np.ndarray,
                  homography: np.ndarray) -> np.ndarray:
@@ -143,7 +147,7 @@ class _Aligner:
         dx, dy = float(shift[0, 2]), float(shift[1, 2])
         if max(abs(dx), abs(dy)) > self.params.align_max:
             return homography
-        return homography @ np.array([[1.0, 0.0, dx / self.scale], [0.0, 1.0, dy / self.scale],
+        return homography @ np.array([[1.0, 0.0, dx / self.fx], [0.0, 1.0, dy / self.fy],
                                       [0.0, 0.0, 1.0]])
 
 
