@@ -166,3 +166,57 @@ def test_a_brighter_frame_is_matched_by_a_gain_even_in_the_middle_of_a_large_hol
     # Measured 0.0065 over the hole, 0.0076 in its middle (0.3% of the values, mean 2.3).
     assert error.mean() < 0.02 * target[hole].mean(), error.mean()
     assert error[middle].mean() < 0.02 * target[hole].mean(), error[middle].mean()
+
+
+def _two_subjects():
+    """(truth frames, holes, (upper, lower) subject masks): a still background; a subject
+    moving right 4 px a frame above the middle and another moving left 6 px a frame below it;
+    the removed rig, a disc of radius 24, drifting left 2 px a frame across both paths."""
+    background = _textured(H, W, 1, (0.3, 0.45, 0.3))
+    upper = _textured(40, 64, 2, (0.8, 0.3, 0.2))
+    lower = _textured(40, 48, 5, (0.2, 0.3, 0.85))
+    frames, holes, subjects = [], [], []
+    for t in range(N):
+        frame = background.copy()
+        on_upper, on_lower = np.zeros((H, W), bool), np.zeros((H, W), bool)
+        x = 60 + 4 * t
+        frame[30:70, x:x + 64] = upper
+        on_upper[30:70, x:x + 64] = True
+        x = 200 - 6 * t
+        frame[76:116, x:x + 48] = lower
+        on_lower[76:116, x:x + 48] = True
+        hole = np.zeros((H, W), np.uint8)
+        cv2.circle(hole, (150 - 2 * t, 72), 24, 1, -1)
+        frames.append(frame)
+        holes.append(hole > 0)
+        subjects.append((on_upper, on_lower))
+    return frames, holes, subjects
+
+
+def test_a_second_subject_moving_the_other_way_comes_back_by_its_own_layer(monkeypatch) -> None:
+    """Two subjects pass behind the rig in opposite directions: the first moving layer takes
+    one, the second (fitted to the flow the first leaves out) the other."""
+    from mattetrack.removal import motion, run
+
+    frames, holes, subjects = _two_subjects()
+    painted = [np.where(h[..., None], np.float32(0.5), f) for f, h in
+               zip(frames, holes, strict=True)]
+    errors = {}
+    for layers in (1, 2):
+        monkeypatch.setattr(motion, "MOVING_LAYERS", layers)
+        monkeypatch.setattr(run, "MOVING_LAYERS", layers)
+        shot = _Shot(painted)
+        behind: list[list[float]] = [[], []]
+        for result in removed(shot, _Mattes(holes), shot.frames, shot.frames,
+                              RemovalSettings(("rig",), grow=0)):
+            t = result.frame
+            for k in (0, 1):
+                where = holes[t] & subjects[t][k]
+                if where.sum() > 40:
+                    behind[k].append(float(np.abs(result.pixels - frames[t])[where].mean()))
+        assert min(len(b) for b in behind) >= 6  # both pass behind the rig on several frames
+        errors[layers] = [float(np.mean(b)) for b in behind]
+    # Measured: the lower subject 0.126 with one layer, 0.105 with two; the upper one 0.093 /
+    # 0.095.
+    assert errors[2][1] < 0.9 * errors[1][1], errors
+    assert errors[2][0] < 1.05 * errors[1][0], errors

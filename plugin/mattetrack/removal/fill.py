@@ -15,7 +15,7 @@ For each hole pixel of frame t, the frames t+1, t+2, ... and t-1, t-2, ... are l
   (exp(-misfit / `tolerance`)): a frame the homography does not bring into place there (parallax,
   something moving) counts for little.
 The nearest frames (`moving_reach`) are also brought on by the motion of what moves beside the
-hole (`motion`'s moving layer: the shot's own object, a wave), so what moves through the hole
+hole (`motion`'s moving layers: the shot's own object, a wave), so what moves through the hole
 comes back too; such a candidate counts only where it fits the rim better than every background
 one, `moving_weight` times a background one's weight.
 A smooth fill of the hole (pull-push: `smooth_fill`) is one more candidate of a small fixed
@@ -28,7 +28,7 @@ Measured: docs/tuning.md, "Removal".
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -212,13 +212,14 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
                motion: Callable[[int, int], np.ndarray],
                previous: tuple[np.ndarray, np.ndarray] | None,
                params: FillParams = FillParams(),
-               moving: Motion | None = None) -> tuple[np.ndarray, np.ndarray]:
+               moving: Sequence[Motion] = ()) -> tuple[np.ndarray, np.ndarray]:
     """(filled (h, w, 3) float32, (h, w) bool: the part no frame saw) of position t of `count`.
 
     target: (h, w, 3) float32 frame t; hole: (h, w) bool. frame(s) -> (pixels, hole) of
-    position s; motion(t, s): (3, 3) homography of the background, t's px -> s's; moving(t, s):
-    the same for what moves beside t's hole, None where there is none. previous: (result,
-    homography t -> the previous position) of the frame filled before, for what no frame saw.
+    position s; motion(t, s): (3, 3) homography of the background, t's px -> s's; moving: one
+    such motion per moving layer (what moves beside t's hole; None where there is none).
+    previous: (result, homography t -> the previous position) of the frame filled before, for
+    what no frame saw.
     frame, motion and moving are called from two threads at once.
     """
     out = target.copy()
@@ -245,15 +246,17 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
         return t1 + t2, w1 + w2, np.minimum(b1, b2)
 
     total, weights, best = gathered(motion, params.reach, in_hole, 1.0, None)
-    if moving is not None and params.moving_reach > 0:
+    if params.moving_reach > 0:
         # Only where some frame saw the background: alone, a moving layer fitted to a few
         # samples beside the hole invents more than it brings back (breakdance: -0.5 dB).
         # A moving candidate counts only where it fits the rim better than every background
         # one (`best`).
-        more, more_weights, _ = gathered(moving, params.moving_reach, weights > 1e-12,
-                                         params.moving_weight, best)
-        total += more
-        weights += more_weights
+        seen = weights > 1e-12
+        for layer in moving:
+            more, more_weights, _ = gathered(layer, params.moving_reach, seen,
+                                             params.moving_weight, best)
+            total += more
+            weights += more_weights
     if params.smooth_weight > 0 and (weights > 1e-12).any():
         # The smooth fill as one more candidate of fixed weight: where every frame fits the rim
         # badly (the shot's own object beside the hole, a texture that never repeats), it counts.

@@ -1,5 +1,5 @@
 """The motion through a shot: per pair of neighbouring frames, a homography of the background
-and a similarity motion (shift, turn, scale) of what moves beside the holes (the moving layer).
+and similarity motions (shift, turn, scale) of what moves beside the holes (the moving layers).
 
 Fitted to DIS optical flow (the engines' `dis_flow`, medium preset) at a processing resolution
 (long side `LONG_SIDE`), sampled every 4 px outside the holes of both frames, with RANSAC: the
@@ -8,7 +8,8 @@ A homography is what a camera that turns (or a far background) makes; it carries
 pixel across many frames without resampling it on the way, where chained flows blur and drift
 (docs/tuning.md, "Removal"). The moving layer is fitted to the flow the background's homography
 leaves out (over MOVING_PX off it) near frame a's hole: the shot's own object passing behind the
-removed one, which the background's motion cannot bring back.
+removed one, which the background's motion cannot bring back; up to MOVING_LAYERS of them, each
+fitted to what the ones before left out (two people, a rider and the bike's wheel).
 """
 
 from __future__ import annotations
@@ -33,15 +34,16 @@ def processing_scale(width: int, height: int) -> float:
 
 MOVING_PX = 2.0  # processing px off the background's homography for a sample to be moving
 MOVING_NEAR = 0.15  # moving samples kept within this share of the long side of a's hole
-MOVING_MIN = 24  # moving samples (and inliers) needed to fit the moving layer
+MOVING_MIN = 24  # moving samples (and inliers) needed to fit a moving layer
+MOVING_LAYERS = 2  # moving layers fitted in turn (docs/tuning.md: 1 / 2 layers +4.96 / +5.00 dB)
 
 
 class PairMotion(NamedTuple):
-    """Frame a's points -> frame b's: `background` (3, 3) homography; `moving` (3, 3) similarity
-    of what moves near a's hole, None where nothing does."""
+    """Frame a's points -> frame b's: `background` (3, 3) homography; `moving` one (3, 3)
+    similarity per moving layer near a's hole (the largest first), None where nothing does."""
 
     background: np.ndarray
-    moving: np.ndarray | None
+    moving: tuple[np.ndarray | None, ...]
 
 
 def pair_motion(a: np.ndarray, b: np.ndarray, hole_a: np.ndarray, hole_b: np.ndarray,
@@ -59,33 +61,37 @@ def pair_motion(a: np.ndarray, b: np.ndarray, hole_a: np.ndarray, hole_b: np.nda
     src, dst = src[inside], dst[inside]
     seen = ~hole_b[np.rint(dst[:, 1]).astype(int), np.rint(dst[:, 0]).astype(int)]
     src, dst = src[seen], dst[seen]
+    nothing = (None,) * MOVING_LAYERS
     if len(src) < 16:
-        return PairMotion(np.eye(3), None)
+        return PairMotion(np.eye(3), nothing)
     found, _ = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)
     if found is None:
-        return PairMotion(np.eye(3), None)
+        return PairMotion(np.eye(3), nothing)
     return PairMotion(found, _moving(src, dst, found, hole_a))
 
 
 def _moving(src: np.ndarray, dst: np.ndarray, background: np.ndarray,
-            hole_a: np.ndarray) -> np.ndarray | None:
-    """(3, 3) similarity (shift, turn, scale) fitted (RANSAC) to the (n, 2) flow samples
-    src -> dst that `background` leaves out, near `hole_a`; None when too few."""
+            hole_a: np.ndarray) -> tuple[np.ndarray | None, ...]:
+    """MOVING_LAYERS (3, 3) similarities (shift, turn, scale), each fitted (RANSAC) to the (n, 2)
+    flow samples src -> dst near `hole_a` that `background` and the layers before leave out;
+    None for a layer with too few."""
+    layers: list[np.ndarray | None] = [None] * MOVING_LAYERS
     projected = cv2.perspectiveTransform(src[:, None], background)[:, 0]
     off = np.linalg.norm(projected - dst, axis=1) > MOVING_PX
-    if off.sum() < MOVING_MIN:
-        return None
     size = max(1, int(MOVING_NEAR * max(hole_a.shape)))
     near = cv2.dilate(hole_a.astype(np.uint8), np.ones((2 * size + 1, 2 * size + 1), np.uint8)) > 0
     xi, yi = np.rint(src[:, 0]).astype(int), np.rint(src[:, 1]).astype(int)
-    off &= near[yi, xi]
-    if off.sum() < MOVING_MIN:
-        return None
-    found, inliers = cv2.estimateAffinePartial2D(src[off], dst[off], method=cv2.RANSAC,
-                                          ransacReprojThreshold=RANSAC_PX)
-    if found is None or inliers.sum() < MOVING_MIN:
-        return None
-    return np.vstack([found, [0.0, 0.0, 1.0]])
+    left = np.nonzero(off & near[yi, xi])[0]
+    for k in range(MOVING_LAYERS):
+        if len(left) < MOVING_MIN:
+            break
+        found, inliers = cv2.estimateAffinePartial2D(src[left], dst[left], method=cv2.RANSAC,
+                                                     ransacReprojThreshold=RANSAC_PX)
+        if found is None or inliers.sum() < MOVING_MIN:
+            break
+        layers[k] = np.vstack([found, [0.0, 0.0, 1.0]])
+        left = left[inliers[:, 0] == 0]
+    return tuple(layers)
 
 
 class ShotMotion:
@@ -104,25 +110,25 @@ class ShotMotion:
         """Plate px of position i -> position i + 1."""
         if i not in self._pairs:
             background, moving = self._pair(i)
-            plate = lambda m: self._from_proc @ m @ self._to_proc  # noqa: E731
-            self._pairs[i] = PairMotion(plate(background),
-                                        None if moving is None else plate(moving))
+            plate = lambda m: None if m is None else self._from_proc @ m @ self._to_proc  # noqa: E731
+            self._pairs[i] = PairMotion(plate(background), tuple(plate(m) for m in moving))
         return self._pairs[i]
 
-    def moving(self, t: int, s: int) -> np.ndarray | None:
-        """(3, 3) taking position t's plate px to position s's by the moving layer's motion;
-        None when a pair between has none."""
-        return self._composed(t, s, 1)
+    def moving(self, layer: int) -> Callable[[int, int], np.ndarray | None]:
+        """motion(t, s): (3, 3) taking position t's plate px to position s's by moving layer
+        `layer`'s motion; None when a pair between has none."""
+        return lambda t, s: self._composed(t, s, lambda pair: pair.moving[layer])
 
     def between(self, t: int, s: int) -> np.ndarray:
         """(3, 3) taking position t's plate px to position s's by the background's motion."""
-        return self._composed(t, s, 0)
+        return self._composed(t, s, lambda pair: pair.background)
 
-    def _composed(self, t: int, s: int, layer: int) -> np.ndarray | None:
+    def _composed(self, t: int, s: int,
+                  layer: Callable[[PairMotion], np.ndarray | None]) -> np.ndarray | None:
         out = np.eye(3)
         forward = s > t
         for i in (range(t, s) if forward else range(t - 1, s - 1, -1)):
-            m = self.step(i)[layer]
+            m = layer(self.step(i))
             if m is None:
                 return None
             out = (m if forward else np.linalg.inv(m)) @ out

@@ -29,7 +29,13 @@ from mattetrack.errors import InputError
 from mattetrack.framepattern import FramePattern
 from mattetrack.lru import LRUCache
 from mattetrack.removal.fill import FillParams, fill_frame
-from mattetrack.removal.motion import PairMotion, ShotMotion, pair_motion, processing_scale
+from mattetrack.removal.motion import (
+    MOVING_LAYERS,
+    PairMotion,
+    ShotMotion,
+    pair_motion,
+    processing_scale,
+)
 
 # Matte values above this are the object (a 16-bit or half matte's last bits are not).
 COVERED = 1.0 / 255.0
@@ -142,7 +148,7 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
         result, unseen = fill_frame(
             t, len(frames), pixels, hole, source.locked(lambda s: source.frame(s)[:2]),
             source.locked(source.motion.between), carried, settings.fill,
-            moving=source.locked(source.motion.moving))
+            moving=tuple(source.locked(source.motion.moving(k)) for k in range(MOVING_LAYERS)))
         previous = (t, result)
         yield RemovedFrame(frame, result, hole, unseen, decoded)
 
