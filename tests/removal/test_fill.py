@@ -44,24 +44,33 @@ class _Mattes:
         return {"rig": self._holes[frame].astype(np.float32)}
 
 
-def _scene():
-    """(truth frames, holes, subject masks): a still textured background; a textured subject
-    (72x56 px) moving right 4 px a frame; the removed rig, a disc of radius 16, moving left
-    3 px a frame across the subject's path."""
+def _crossing(movers, rig: tuple[int, int, int]):
+    """(truth frames, holes, per frame one mask per mover) of N frames: a still textured
+    background; each mover (texture, top row, x at frame 0, px a frame) sliding sideways; the
+    removed rig a disc (x at frame 0, px a frame, radius) on row 72."""
     background = _textured(H, W, 1, (0.3, 0.45, 0.3))
-    subject = _textured(56, 72, 2, (0.8, 0.3, 0.2))
-    frames, holes, subjects = [], [], []
+    frames, holes, masks = [], [], []
     for t in range(N):
-        frame, where = background.copy(), np.zeros((H, W), bool)
-        x = 40 + 4 * t
-        frame[44:100, x:x + 72] = subject
-        where[44:100, x:x + 72] = True
+        frame, on = background.copy(), []
+        for texture, top, x0, step in movers:
+            h, w = texture.shape[:2]
+            x = x0 + step * t
+            frame[top:top + h, x:x + w] = texture
+            where = np.zeros((H, W), bool)
+            where[top:top + h, x:x + w] = True
+            on.append(where)
         hole = np.zeros((H, W), np.uint8)
-        cv2.circle(hole, (200 - 3 * t, 72), 16, 1, -1)
+        cv2.circle(hole, (rig[0] + rig[1] * t, 72), rig[2], 1, -1)
         frames.append(frame)
         holes.append(hole > 0)
-        subjects.append(where)
-    return frames, holes, subjects
+        masks.append(on)
+    return frames, holes, masks
+
+
+def _scene():
+    """A textured subject (72x56 px) moving right 4 px a frame; the removed rig, a disc of
+    radius 16, moving left 3 px a frame across the subject's path."""
+    return _crossing([(_textured(56, 72, 2, (0.8, 0.3, 0.2)), 44, 40, 4)], (200, -3, 16))
 
 
 def _error_on_subject(params: FillParams) -> float:
@@ -73,7 +82,7 @@ def _error_on_subject(params: FillParams) -> float:
     errors = []
     for result in removed(shot, _Mattes(holes), shot.frames, shot.frames, settings):
         t = result.frame
-        behind = holes[t] & subjects[t]
+        behind = holes[t] & subjects[t][0]
         if behind.sum() > 40:
             errors.append(np.abs(result.pixels - frames[t])[behind].mean())
     assert len(errors) >= 4  # the subject passes behind the rig on several frames
@@ -169,28 +178,11 @@ def test_a_brighter_frame_is_matched_by_a_gain_even_in_the_middle_of_a_large_hol
 
 
 def _two_subjects():
-    """(truth frames, holes, (upper, lower) subject masks): a still background; a subject
-    moving right 4 px a frame above the middle and another moving left 6 px a frame below it;
-    the removed rig, a disc of radius 24, drifting left 2 px a frame across both paths."""
-    background = _textured(H, W, 1, (0.3, 0.45, 0.3))
-    upper = _textured(40, 64, 2, (0.8, 0.3, 0.2))
-    lower = _textured(40, 48, 5, (0.2, 0.3, 0.85))
-    frames, holes, subjects = [], [], []
-    for t in range(N):
-        frame = background.copy()
-        on_upper, on_lower = np.zeros((H, W), bool), np.zeros((H, W), bool)
-        x = 60 + 4 * t
-        frame[30:70, x:x + 64] = upper
-        on_upper[30:70, x:x + 64] = True
-        x = 200 - 6 * t
-        frame[76:116, x:x + 48] = lower
-        on_lower[76:116, x:x + 48] = True
-        hole = np.zeros((H, W), np.uint8)
-        cv2.circle(hole, (150 - 2 * t, 72), 24, 1, -1)
-        frames.append(frame)
-        holes.append(hole > 0)
-        subjects.append((on_upper, on_lower))
-    return frames, holes, subjects
+    """A subject moving right 4 px a frame above the middle and another moving left 6 px a
+    frame below it; the removed rig, a disc of radius 24, drifting left 2 px a frame across
+    both paths."""
+    return _crossing([(_textured(40, 64, 2, (0.8, 0.3, 0.2)), 30, 60, 4),
+                      (_textured(40, 48, 5, (0.2, 0.3, 0.85)), 76, 200, -6)], (150, -2, 24))
 
 
 def test_a_second_subject_moving_the_other_way_comes_back_by_its_own_layer(monkeypatch) -> None:
