@@ -212,3 +212,38 @@ def test_a_second_subject_moving_the_other_way_comes_back_by_its_own_layer(monke
     # 0.095.
     assert errors[2][1] < 0.9 * errors[1][1], errors
     assert errors[2][0] < 1.05 * errors[1][0], errors
+
+
+class _CountingShot(_Shot):
+    def __init__(self, frames: list[np.ndarray]) -> None:
+        super().__init__(frames)
+        self.reads = 0
+
+    def decoded(self, frame: int):
+        self.reads += 1
+        return super().decoded(frame)
+
+
+@pytest.mark.parametrize("cache_mib", [1024, 0])
+def test_each_plate_frame_is_read_once_within_the_cache_budget(cache_mib) -> None:
+    """The fill of a frame reads frames up to `reach` away: with the budget holding them, each
+    plate frame is decoded once for the whole run (an LRU cache of 12 decoded some 60 times
+    a frame written on the dev shots); with no budget, 12 frames are kept and the far ones
+    are read again."""
+    from mattetrack.removal.run import RemovalSource
+
+    frames, holes, _ = _scene()
+    painted = [np.where(h[..., None], np.float32(0.5), f) for f, h in
+               zip(frames, holes, strict=True)]
+    shot = _CountingShot(painted)
+    settings = RemovalSettings(("rig",), grow=0)
+    written = list(removed(shot, _Mattes(holes), shot.frames, shot.frames, settings,
+                           cache_mib=cache_mib))
+    assert len(written) == N
+    kept = RemovalSource(shot, _Mattes(holes), shot.frames, settings, cache_mib).cached
+    if cache_mib:
+        assert kept == 2 * settings.fill.reach + 2  # 256x144: all the fill can reach
+        assert shot.reads == N
+    else:
+        assert kept == 12
+        assert shot.reads > N

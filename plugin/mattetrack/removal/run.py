@@ -1,15 +1,15 @@
 """The removal pipeline: plate and mattes in, each frame with the objects removed out.
 
 `removed` is a generator of per-frame results (in order); frames are read on demand through a
-small cache (`RemovalSource`), never the whole shot, and the background's motion is fitted pair
-by pair as the fill reaches further. Frames outside `--range` still give candidates: the range
-says what is written, not what is looked at. `write_removed` consumes it into files (written on
-a writer thread, each atomically; `output.py`). A sequence resumes: the files' keys (settings,
-every plate frame and matte file looked at) are kept in `.mattetrack-remove.json` beside them,
-and a rerun over the same inputs leaves the finished files alone. The part of a frame no other
-frame saw is carried on from the frame before; a run resumed part way carries it on from the
-last file written (read back, so it differs from an uninterrupted run's by the file's
-precision only).
+cache bounded in MiB (`RemovalSource`, CACHE_MIB), never the whole shot of a long or large
+plate, and the background's motion is fitted pair by pair as the fill reaches further. Frames
+outside `--range` still give candidates: the range says what is written, not what is looked at.
+`write_removed` consumes it into files (written on a writer thread, each atomically;
+`output.py`). A sequence resumes: the files' keys (settings, every plate frame and matte file
+looked at) are kept in `.mattetrack-remove.json` beside them, and a rerun over the same inputs
+leaves the finished files alone. The part of a frame no other frame saw is carried on from the
+frame before; a run resumed part way carries it on from the last file written (read back, so it
+differs from an uninterrupted run's by the file's precision only).
 """
 
 from __future__ import annotations
@@ -64,19 +64,28 @@ class RemovedFrame:
     decoded: object
 
 
+# MiB of plate frames kept for the fill. The fill of frame t reads frames up to t +- reach; an
+# LRU cache smaller than what it reads misses on every far frame, every frame (432x240 with 12
+# frames kept: 60 reads per frame written; all of them kept: 1). 1 GiB keeps every frame the
+# fill reaches at 432x240 to 2K, 40 at 1080p, 12 at 4K.
+CACHE_MIB = 1024
+
+
 class RemovalSource:
     """A shot's frames at positions 0..n-1 (`frames`) for the fill: plate pixels over the
     display window with their holes, and the motion's grey images, read on demand and kept in
-    LRU caches of `cache` frames."""
+    LRU caches: the pixels within `cache_mib` MiB (12 frames at least, no more than the fill
+    reaches), the greys 12."""
 
     def __init__(self, shot, mattes, frames: Sequence[int], settings: RemovalSettings,
-                 cache: int = 12) -> None:
+                 cache_mib: int = CACHE_MIB) -> None:
         self.shot, self.mattes, self.frames, self.settings = shot, mattes, list(frames), settings
         self.scale = processing_scale(shot.width, shot.height)
         self.size = (max(16, round(shot.width * self.scale)),
                      max(16, round(shot.height * self.scale)))
-        self._pixels: LRUCache = LRUCache(cache)
-        self._greys: LRUCache = LRUCache(cache)
+        self._budget = cache_mib * 2**20
+        self._pixels: LRUCache = LRUCache(self._kept(shot.width * shot.height * (3 * 4 + 1)))
+        self._greys: LRUCache = LRUCache(12)
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._lock = threading.Lock()
         self.motion = ShotMotion(len(self.frames), self._pair, self.scale)
@@ -98,6 +107,17 @@ class RemovalSource:
             covered |= covs[name] > COVERED
         return cv2.dilate(covered.astype(np.uint8), self._kernel) > 0
 
+    @property
+    def cached(self) -> int:
+        """How many plate frames are kept."""
+        return self._pixels.maxsize
+
+    def _kept(self, frame_bytes: int) -> int:
+        """Frames of `frame_bytes` that the budget keeps: 12 at least, at most what the fill
+        reaches (t +- reach)."""
+        return int(np.clip(self._budget // max(1, frame_bytes), 12,
+                           2 * self.settings.fill.reach + 2))
+
     def frame(self, position: int) -> tuple[np.ndarray, np.ndarray, object]:
         """(pixels (H, W, 3) float32 over the display window, hole, the decoded frame)."""
         got = self._pixels.get(position)
@@ -108,6 +128,10 @@ class RemovalSource:
             if not np.isfinite(pixels).all():  # one pass where nan_to_num takes four
                 pixels = np.nan_to_num(pixels, posinf=65504.0)
             got = (pixels, self.hole(position), decoded)
+            if not self._pixels:  # the first frame read says what one costs
+                shared = np.may_share_memory(pixels, decoded.rgb)
+                self._pixels.maxsize = self._kept(
+                    pixels.nbytes + got[1].nbytes + (0 if shared else decoded.rgb.nbytes))
             self._pixels.put(position, got)
         return got
 
@@ -130,11 +154,13 @@ class RemovalSource:
 
 def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
             settings: RemovalSettings,
-            before: tuple[int, np.ndarray] | None = None) -> Iterator[RemovedFrame]:
+            before: tuple[int, np.ndarray] | None = None,
+            cache_mib: int = CACHE_MIB) -> Iterator[RemovedFrame]:
     """Each of `wanted` (a sub-list of `frames`, the consecutive frames looked at) with the
     objects removed, in order. before: (frame, (H, W, 3) result) of the frame filled before
-    the first wanted one (a resumed run's last file), whose invented part is carried on."""
-    source = RemovalSource(shot, mattes, frames, settings)
+    the first wanted one (a resumed run's last file), whose invented part is carried on.
+    cache_mib: the plate frames kept in memory (`RemovalSource`)."""
+    source = RemovalSource(shot, mattes, frames, settings, cache_mib)
     position = {f: n for n, f in enumerate(frames)}
     previous: tuple[int, np.ndarray] | None = None
     if before is not None and before[0] in position:
