@@ -14,7 +14,11 @@ Published anchors (DAVIS, 432x240, whole-frame PSNR): FGVC 30.8 dB, E2FGVI 33.0,
 34.4 (trained). Targets (issue 24): >= 31 dB whole-frame, >= 6 dB above Telea inside the holes,
 flicker within 1.5x the truth's, >= 5 frames/s at 432x240.
 
-    .venv/bin/python tests/benchmarks/removal.py [--shots dog,car-shadow]
+    .venv/bin/python tests/benchmarks/removal.py [--shots dog,car-shadow] [--cli 30]
+
+--cli N: `mattetrack remove` itself on N frames of kite-surf at 1920x1080 written as half EXR
+(motocross-jump's masks grown 16 px as the mattes), with the plate cache's default budget and
+with 12 frames kept: frames/s and plate reads per frame written.
 """
 
 from __future__ import annotations
@@ -133,9 +137,14 @@ def ours(frames, holes):
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shots", help="comma-separated dev shots (default: all 8)")
+    parser.add_argument("--cli", type=int, metavar="N",
+                        help="only time the CLI on N frames of a 1080p EXR sequence")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
+        return 0
+    if args.cli:
+        cli_reads(args.cli)
         return 0
     shots = sorted(p.name for p in (DATA / "JPEGImages" / "480p").iterdir())
     chosen = args.shots.split(",") if args.shots else shots
@@ -207,6 +216,67 @@ def hd_speed(count: int = 20) -> None:
         rates[name] = count / (time.perf_counter() - started)
     print(f"1920x1080, {count} frames of dog, car-shadow's holes (+{GROW * 4} px): ours "
           f"{rates['ours']:.2f} frames/s, Telea {rates['telea']:.2f}")
+
+
+def cli_reads(count: int) -> None:
+    """`mattetrack remove` on `count` frames of a 1080p half EXR sequence: the plate cache's
+    default budget against 12 frames kept (an LRU smaller than what the fill reads re-reads)."""
+    import shutil
+    import tempfile
+
+    import OpenImageIO as oiio
+
+    from mattetrack.cli import main as cli
+    from mattetrack.removal import run
+    from mattetrack.shot import Shot
+
+    global SIZE
+    SIZE = (1920, 1080)
+    frames, holes = frames_of("kite-surf")[:count], masks_of("motocross-jump", GROW * 4)[:count]
+    SIZE = (432, 240)
+    folder = Path(tempfile.mkdtemp(prefix="mattetrack-removal-"))
+
+    def write(path: Path, pixels: np.ndarray, names: tuple[str, ...]) -> None:
+        out = oiio.ImageOutput.create(str(path))
+        spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], len(names), "half")
+        spec.channelnames = names
+        out.open(str(path), spec)
+        out.write_image(pixels)
+        out.close()
+
+    reads = [0]
+    decoded = Shot.decoded
+
+    def counted(self, frame):
+        reads[0] += 1
+        return decoded(self, frame)
+
+    try:
+        for t in range(count):
+            write(folder / f"plate.{t:04d}.exr", (frames[t] / 255.0) ** 2.2, ("R", "G", "B"))
+            write(folder / f"m.{t:04d}.exr", holes[t].astype(np.float32)[..., None],
+                  ("rig.A",))
+        Shot.decoded = counted
+        for label, mib in (("default budget", run.CACHE_MIB), ("12 frames kept", 0)):
+            shutil.rmtree(folder / "out", ignore_errors=True)
+            (folder / "out").mkdir()
+            defaults = run.removed.__defaults__
+            run.removed.__defaults__ = (None, mib)
+            reads[0] = 0
+            started = time.perf_counter()
+            try:
+                assert cli(["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"),
+                            "--object", "rig", "-o", str(folder / "out" / "clean.####.exr"),
+                            "-q"]) == 0
+            finally:
+                run.removed.__defaults__ = defaults
+            seconds = time.perf_counter() - started
+            print(f"mattetrack remove, {count} frames 1920x1080 half EXR, {label}: "
+                  f"{count / seconds:.2f} frames/s, {reads[0] / count:.1f} plate reads per "
+                  "frame written", flush=True)
+    finally:
+        Shot.decoded = decoded
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
