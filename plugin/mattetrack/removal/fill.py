@@ -233,6 +233,8 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
                      params)
     ring = _ring(in_hole, params)
 
+    pool = ThreadPoolExecutor(2, thread_name_prefix="mattetrack-fill")
+
     def gathered(layer: Motion, reach: int, where: np.ndarray, factor: float,
                  gate: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Both ways at once (two threads: OpenCV and numpy's large operations let go of the
@@ -241,22 +243,22 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
             return _summed(_candidates(t, direction, count, here, in_hole, box, frame, layer,
                                        reach, where, params, align, ring),
                            in_hole.shape, factor, gate, params)
-        with ThreadPoolExecutor(2, thread_name_prefix="mattetrack-fill") as pool:
-            (t1, w1, b1), (t2, w2, b2) = pool.map(one_way, (1, -1))
+        (t1, w1, b1), (t2, w2, b2) = pool.map(one_way, (1, -1))
         return t1 + t2, w1 + w2, np.minimum(b1, b2)
 
-    total, weights, best = gathered(motion, params.reach, in_hole, 1.0, None)
-    if params.moving_reach > 0:
-        # Only where some frame saw the background: alone, a moving layer fitted to a few
-        # samples beside the hole invents more than it brings back (breakdance: -0.5 dB).
-        # A moving candidate counts only where it fits the rim better than every background
-        # one (`best`).
-        seen = weights > 1e-12
-        for layer in moving:
-            more, more_weights, _ = gathered(layer, params.moving_reach, seen,
-                                             params.moving_weight, best)
-            total += more
-            weights += more_weights
+    with pool:
+        total, weights, best = gathered(motion, params.reach, in_hole, 1.0, None)
+        if params.moving_reach > 0:
+            # Only where some frame saw the background: alone, a moving layer fitted to a few
+            # samples beside the hole invents more than it brings back (breakdance: -0.5 dB).
+            # A moving candidate counts only where it fits the rim better than every
+            # background one (`best`).
+            seen = weights > 1e-12
+            for layer in moving:
+                more, more_weights, _ = gathered(layer, params.moving_reach, seen,
+                                                 params.moving_weight, best)
+                total += more
+                weights += more_weights
     if params.smooth_weight > 0 and (weights > 1e-12).any():
         # The smooth fill as one more candidate of fixed weight: where every frame fits the rim
         # badly (the shot's own object beside the hole, a texture that never repeats), it counts.
@@ -301,8 +303,9 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
     (`direction` +1 or -1), until each pixel of `where` has `per_side` (or `reach` frames were
     looked at, or the motion ends)."""
     kept = np.zeros(in_hole.shape, np.int32)
+    wanting = where.copy()  # the pixels of `where` with fewer than per_side candidates
     s = t
-    while (where & (kept < params.per_side)).any():
+    while wanting.any():
         s += direction
         if not 0 <= s < count or abs(s - t) > reach:
             break
@@ -312,15 +315,18 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
         pixels, other_hole = frame(s)
         visible = (~other_hole).astype(np.float32)
         seen = _warp(visible, h_ts, box) >= params.valid
-        if not (where & seen & (kept < params.per_side)).any():
+        if not (wanting & seen).any():
             continue
-        h_ts = align(pixels, seen, h_ts)
-        seen = _warp(visible, h_ts, box) >= params.valid
-        take = where & seen & (kept < params.per_side)
+        aligned = align(pixels, seen, h_ts)
+        if aligned is not h_ts:  # shifted: what it sees moved too
+            h_ts = aligned
+            seen = _warp(visible, h_ts, box) >= params.valid
+        take = wanting & seen
         if not take.any():
             continue
         warped, misfit = _matched(here, _warp(pixels, h_ts, box), ring, seen, params)
         kept += take
+        wanting &= kept < params.per_side
         yield warped, misfit, take, abs(s - t)
 
 
