@@ -598,6 +598,9 @@ def _add_remove(sub) -> None:
                      help="px the hole is grown past the matte (default: 4)")
     rem.add_argument("--range", dest="frame_range", metavar="A-B",
                      help="only write frames A to B (the whole shot is still looked at)")
+    rem.add_argument("--cache-mib", type=int, default=None, metavar="MIB",
+                     help="MiB of plate frames kept in memory for the fill (default: 1024; "
+                     "less re-reads far frames, more than the fill reaches is not used)")
     _add_plate_reading(rem)
     rem.set_defaults(func=_remove)
 
@@ -962,7 +965,7 @@ def _remove(args: argparse.Namespace) -> int:
     from mattetrack.composite.run import frames_of
     from mattetrack.export.pipeline import refuse_overwrites
     from mattetrack.framepattern import FramePattern
-    from mattetrack.removal.run import RemovalSettings, write_removed
+    from mattetrack.removal.run import CACHE_MIB, RemovalSettings, write_removed
     from mattetrack.shapes.source import open_mattes
     from mattetrack.shot import Shot
 
@@ -970,6 +973,9 @@ def _remove(args: argparse.Namespace) -> int:
     objects = _object_names(args.objects)
     if args.grow < 0:
         raise InputError(f"--grow {args.grow}: give 0 or more px")
+    if args.cache_mib is not None and args.cache_mib < 0:
+        raise InputError(f"--cache-mib {args.cache_mib}: give 0 or more MiB")
+    cache_mib = CACHE_MIB if args.cache_mib is None else args.cache_mib
     chosen = parse_range(args.frame_range)
     mattes = open_mattes(args.mattes)
     shot = Shot.open(args.input, colorspace=args.colorspace, frame_numbers=args.frame_numbers)
@@ -1000,7 +1006,7 @@ def _remove(args: argparse.Namespace) -> int:
                                 (stem or "clean") + ".nk")
         with _frame_counter(len(wanted), "remove", args.quiet) as (done, counts):
             write_removed(args.output, shot, mattes, frames, wanted, settings, done,
-                          layer, nuke)
+                          layer, nuke, cache_mib)
     finally:
         shot.close()
     if not args.quiet:

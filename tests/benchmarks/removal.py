@@ -260,16 +260,11 @@ def cli_reads(count: int) -> None:
         for label, mib in (("default budget", run.CACHE_MIB), ("12 frames kept", 0)):
             shutil.rmtree(folder / "out", ignore_errors=True)
             (folder / "out").mkdir()
-            defaults = run.removed.__defaults__
-            run.removed.__defaults__ = (None, mib)
             reads[0] = 0
             started = time.perf_counter()
-            try:
-                assert cli(["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"),
-                            "--object", "rig", "-o", str(folder / "out" / "clean.####.exr"),
-                            "-q"]) == 0
-            finally:
-                run.removed.__defaults__ = defaults
+            assert cli(["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"),
+                        "--object", "rig", "-o", str(folder / "out" / "clean.####.exr"), "-q",
+                        "--cache-mib", str(mib)]) == 0
             seconds = time.perf_counter() - started
             print(f"mattetrack remove, {count} frames 1920x1080 half EXR, {label}: "
                   f"{count / seconds:.2f} frames/s, {reads[0] / count:.1f} plate reads per "

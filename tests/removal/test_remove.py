@@ -148,6 +148,7 @@ def test_a_resumed_run_carries_on_what_no_frame_saw(tmp_path: Path, image_writer
 @pytest.mark.parametrize("change, message", [
     ({"--object": "cat"}, "--object 'cat' is not a matte"),
     ({"--grow": "-1"}, "--grow -1"),
+    ({"--cache-mib": "-5"}, "--cache-mib -5"),
     ({"-o": "plate.####.exr"}, "would overwrite the plate"),
     ({"--range": "50-60"}, "--range 50-60"),
 ])

@@ -196,9 +196,11 @@ def _inputs_key(output: str, shot, mattes, frames: Sequence[int], settings: obje
 def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequence[int],
                   settings: RemovalSettings,
                   on_frame: Callable[[int, bool], None] | None = None,
-                  merge_layer: str | None = None, nuke: str | None = None) -> int:
+                  merge_layer: str | None = None, nuke: str | None = None,
+                  cache_mib: int = CACHE_MIB) -> int:
     """Write `wanted` frames with the objects removed to `output` (a frame pattern; a .mov for
     a movie plate); returns how many were written. on_frame(frame, written) after each.
+    cache_mib: the plate frames kept in memory (`RemovalSource`).
     merge_layer: copies of the EXR plate with the clean plate added as `<merge_layer>.R/G/B`
     instead (`output.write_merged`). nuke: a Nuke script with a Read of the files, written
     there once they are."""
@@ -218,7 +220,8 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
         movie = ProResWriter(output, shot.fps or 24.0, shot.display_window, wanted[0])
         complete = False
         try:
-            for result in removed(shot, mattes, frames, wanted, settings):
+            for result in removed(shot, mattes, frames, wanted, settings,
+                                  cache_mib=cache_mib):
                 movie.write(output, result.pixels, shot.display_window, shot.display_window)
                 if on_frame is not None:
                     on_frame(result.frame, True)
@@ -245,7 +248,7 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
         before = None if pixels is None else (last, pixels)
     try:
         with BackgroundWriter() as writer:
-            for result in (removed(shot, mattes, frames, todo, settings, before)
+            for result in (removed(shot, mattes, frames, todo, settings, before, cache_mib)
                            if todo else ()):
                 path = path_of(result.frame)
 
