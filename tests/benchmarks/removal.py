@@ -9,16 +9,20 @@ painted grey before anything looks at them. Reported per shot and on average:
   background fill brings back: a share of every hole under this protocol);
 - flicker: mean absolute difference of the filled region between consecutive frames after
   motion compensation (DIS flow of the truth), over the truth's own;
-- frames/s of the fill (frames in memory; the CLI's own speed is `--speed`).
+- frames/s of the fill (frames in memory; the CLI's own speed is `--cli`).
 Published anchors (DAVIS, 432x240, whole-frame PSNR): FGVC 30.8 dB, E2FGVI 33.0, ProPainter
 34.4 (trained). Targets (issue 24): >= 31 dB whole-frame, >= 6 dB above Telea inside the holes,
 flicker within 1.5x the truth's, >= 5 frames/s at 432x240.
 
-    .venv/bin/python tests/benchmarks/removal.py [--shots dog,car-shadow] [--cli 30]
+    .venv/bin/python tests/benchmarks/removal.py [--shots dog,car-shadow] [--cli 30] [--memory]
 
 --cli N: `mattetrack remove` itself on N frames of kite-surf at 1920x1080 written as half EXR
 (motocross-jump's masks grown 16 px as the mattes), with the plate cache's default budget and
 with 12 frames kept: frames/s and plate reads per frame written.
+--memory: the peak memory of `mattetrack remove` (its own process) on dog at 1920x1080 (half EXR,
+car-shadow's masks grown 16 px), 30 frames against 120 (the shot played forwards then
+backwards), with the default budget and with --cache-mib 256: what bounds it is the setting,
+not the shot's length.
 """
 
 from __future__ import annotations
@@ -139,12 +143,17 @@ def main() -> int:
     parser.add_argument("--shots", help="comma-separated dev shots (default: all 8)")
     parser.add_argument("--cli", type=int, metavar="N",
                         help="only time the CLI on N frames of a 1080p EXR sequence")
+    parser.add_argument("--memory", action="store_true",
+                        help="only the CLI's peak memory by shot length and --cache-mib")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
         return 0
     if args.cli:
         cli_reads(args.cli)
+        return 0
+    if args.memory:
+        cli_memory()
         return 0
     shots = sorted(p.name for p in (DATA / "JPEGImages" / "480p").iterdir())
     chosen = args.shots.split(",") if args.shots else shots
@@ -224,8 +233,6 @@ def cli_reads(count: int) -> None:
     import shutil
     import tempfile
 
-    import OpenImageIO as oiio
-
     from mattetrack.cli import main as cli
     from mattetrack.removal import run
     from mattetrack.shot import Shot
@@ -235,15 +242,6 @@ def cli_reads(count: int) -> None:
     frames, holes = frames_of("kite-surf")[:count], masks_of("motocross-jump", GROW * 4)[:count]
     SIZE = (432, 240)
     folder = Path(tempfile.mkdtemp(prefix="mattetrack-removal-"))
-
-    def write(path: Path, pixels: np.ndarray, names: tuple[str, ...]) -> None:
-        out = oiio.ImageOutput.create(str(path))
-        spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], len(names), "half")
-        spec.channelnames = names
-        out.open(str(path), spec)
-        out.write_image(pixels)
-        out.close()
-
     reads = [0]
     decoded = Shot.decoded
 
@@ -252,10 +250,7 @@ def cli_reads(count: int) -> None:
         return decoded(self, frame)
 
     try:
-        for t in range(count):
-            write(folder / f"plate.{t:04d}.exr", (frames[t] / 255.0) ** 2.2, ("R", "G", "B"))
-            write(folder / f"m.{t:04d}.exr", holes[t].astype(np.float32)[..., None],
-                  ("rig.A",))
+        write_sequence(folder, frames, holes)
         Shot.decoded = counted
         for label, mib in (("default budget", run.CACHE_MIB), ("12 frames kept", 0)):
             shutil.rmtree(folder / "out", ignore_errors=True)
@@ -272,6 +267,66 @@ def cli_reads(count: int) -> None:
     finally:
         Shot.decoded = decoded
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def write_sequence(folder: Path, frames: list[np.ndarray], holes: list[np.ndarray]) -> None:
+    """`folder`/plate.####.exr (half RGB, the 8-bit frames made linear) and m.####.exr (the
+    holes as the matte of `rig`)."""
+    import OpenImageIO as oiio
+
+    def write(path: Path, pixels: np.ndarray, names: tuple[str, ...]) -> None:
+        out = oiio.ImageOutput.create(str(path))
+        spec = oiio.ImageSpec(pixels.shape[1], pixels.shape[0], len(names), "half")
+        spec.channelnames = names
+        out.open(str(path), spec)
+        out.write_image(pixels)
+        out.close()
+
+    for t, (frame, hole) in enumerate(zip(frames, holes, strict=True)):
+        write(folder / f"plate.{t:04d}.exr", (frame / 255.0) ** 2.2, ("R", "G", "B"))
+        write(folder / f"m.{t:04d}.exr", hole.astype(np.float32)[..., None], ("rig.A",))
+
+
+def cli_memory(lengths: tuple[int, ...] = (30, 120), budgets: tuple[int, ...] = (1024, 256)
+               ) -> None:
+    """Peak resident memory of `mattetrack remove` (a process of its own, so the figure is
+    its alone) by shot length and --cache-mib, with its frames/s."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    global SIZE
+    SIZE = (1920, 1080)
+    frames, holes = frames_of("dog"), masks_of("car-shadow", GROW * 4)
+    SIZE = (432, 240)
+
+    def played(items: list, count: int) -> list:
+        """`items` forwards, backwards, forwards ... for `count` frames."""
+        cycle = items + items[-2:0:-1]
+        return [cycle[i % len(cycle)] for i in range(count)]
+
+    for count in lengths:
+        folder = Path(tempfile.mkdtemp(prefix="mattetrack-removal-"))
+        try:
+            write_sequence(folder, played(frames, count), played(holes, count))
+            for mib in budgets:
+                out = folder / f"out{mib}"
+                out.mkdir()
+                started = time.perf_counter()
+                child = subprocess.Popen(
+                    [sys.executable, "-m", "mattetrack", "remove", str(folder / "plate.####.exr"),
+                     str(folder / "m.####.exr"), "--object", "rig", "-q", "--cache-mib", str(mib),
+                     "-o", str(out / "clean.####.exr")])
+                _, status, usage = os.wait4(child.pid, 0)
+                child.returncode = os.waitstatus_to_exitcode(status)
+                seconds = time.perf_counter() - started
+                assert child.returncode == 0, child.returncode
+                print(f"mattetrack remove, {count} frames 1920x1080 half EXR, --cache-mib {mib}: "
+                      f"peak {usage.ru_maxrss / 1024:.0f} MiB, {count / seconds:.2f} frames/s",
+                      flush=True)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

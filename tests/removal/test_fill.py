@@ -122,7 +122,8 @@ def _still_fill(source: np.ndarray, claimed: np.ndarray, params: FillParams,
     def motion(t: int, s: int) -> np.ndarray:
         return claimed if (t, s) == (0, 1) else np.linalg.inv(claimed)
 
-    filled, unseen = fill_frame(0, 2, target, hole, frames.__getitem__, motion, None, params)
+    filled, unseen = fill_frame(0, 2, target, hole, lambda s: frames[s][0],
+                                lambda s: frames[s][1], motion, None, params)
     assert not unseen.any()
     return filled
 
@@ -247,3 +248,33 @@ def test_each_plate_frame_is_read_once_within_the_cache_budget(cache_mib) -> Non
     else:
         assert kept == 12
         assert shot.reads > N
+
+
+def test_a_frame_that_sees_none_of_the_hole_is_never_read() -> None:
+    """A still camera and a rig that stays put, but for the last frame, where it has moved: for
+    every frame's fill, the others' view of the hole is all their own hole, so only the last
+    frame gives candidates. The fill asks a frame's hole first and reads its pixels only when it
+    sees part of the hole: with 12 frames kept, each plate frame is still decoded once (before,
+    every frame within reach was read for every frame filled: 12 kept could not hold them)."""
+    background = _textured(H, W, 3, (0.4, 0.4, 0.5))
+    holes = []
+    for t in range(N):
+        hole = np.zeros((H, W), np.uint8)
+        cv2.circle(hole, (200 if t == N - 1 else 80, 72), 20, 1, -1)
+        holes.append(hole > 0)
+    painted = [np.where(h[..., None], np.float32(0.5), background) for h in holes]
+
+    class Counting(_Shot):
+        reads: dict[int, int] = {}
+
+        def decoded(self, frame: int):
+            self.reads[frame] = self.reads.get(frame, 0) + 1
+            return super().decoded(frame)
+
+    shot = Counting(painted)
+    written = list(removed(shot, _Mattes(holes), shot.frames, shot.frames,
+                           RemovalSettings(("rig",), grow=0), cache_mib=0))
+    assert shot.reads == dict.fromkeys(range(N), 1)
+    # ... and the place is filled from the last frame, where the rig is elsewhere (measured
+    # 0.018; the grey painted in: 0.08).
+    assert np.abs(written[3].pixels - background)[holes[3]].mean() < 0.03

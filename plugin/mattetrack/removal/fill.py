@@ -208,19 +208,20 @@ def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np
 
 
 def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
-               frame: Callable[[int], tuple[np.ndarray, np.ndarray]],
+               frame: Callable[[int], np.ndarray], hole_of: Callable[[int], np.ndarray],
                motion: Callable[[int, int], np.ndarray],
                previous: tuple[np.ndarray, np.ndarray] | None,
                params: FillParams = FillParams(),
                moving: Sequence[Motion] = ()) -> tuple[np.ndarray, np.ndarray]:
     """(filled (h, w, 3) float32, (h, w) bool: the part no frame saw) of position t of `count`.
 
-    target: (h, w, 3) float32 frame t; hole: (h, w) bool. frame(s) -> (pixels, hole) of
-    position s; motion(t, s): (3, 3) homography of the background, t's px -> s's; moving: one
+    target: (h, w, 3) float32 frame t; hole: (h, w) bool. frame(s) -> pixels of position s,
+    hole_of(s) -> its hole (asked first: a frame whose view of the hole is all in its own hole
+    is never read); motion(t, s): (3, 3) homography of the background, t's px -> s's; moving: one
     such motion per moving layer (what moves beside t's hole; None where there is none).
     previous: (result, homography t -> the previous position) of the frame filled before, for
     what no frame saw.
-    frame, motion and moving are called from two threads at once.
+    frame, hole_of, motion and moving are called from two threads at once.
     """
     out = target.copy()
     box = _box(hole, int(3 * params.spread) + params.rim)
@@ -240,8 +241,8 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
         """Both ways at once (two threads: OpenCV and numpy's large operations let go of the
         GIL), each summing its own candidates."""
         def one_way(direction: int):
-            return _summed(_candidates(t, direction, count, here, in_hole, box, frame, layer,
-                                       reach, where, params, align, ring),
+            return _summed(_candidates(t, direction, count, here, in_hole, box, frame,
+                                       hole_of, layer, reach, where, params, align, ring),
                            in_hole.shape, factor, gate, params)
         (t1, w1, b1), (t2, w2, b2) = pool.map(one_way, (1, -1))
         return t1 + t2, w1 + w2, np.minimum(b1, b2)
@@ -295,7 +296,8 @@ def _summed(candidates, shape: tuple[int, int], factor: float, gate: np.ndarray 
 
 
 def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: np.ndarray,
-                box, frame: Callable[[int], tuple[np.ndarray, np.ndarray]], motion: Motion,
+                box, frame: Callable[[int], np.ndarray],
+                hole_of: Callable[[int], np.ndarray], motion: Motion,
                 reach: int, where: np.ndarray, params: FillParams, align: _Aligner,
                 ring: np.ndarray):
     """(warped (h, w, 3), rim misfit (h, w), taken (h, w) bool, |s - t|) for the frames s
@@ -312,11 +314,11 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
         h_ts = motion(t, s)
         if h_ts is None:
             break
-        pixels, other_hole = frame(s)
-        visible = (~other_hole).astype(np.float32)
+        visible = (~hole_of(s)).astype(np.float32)
         seen = _warp(visible, h_ts, box) >= params.valid
         if not (wanting & seen).any():
             continue
+        pixels = frame(s)  # read only now: most frames looked at far away give nothing
         aligned = align(pixels, seen, h_ts)
         if aligned is not h_ts:  # shifted: what it sees moved too
             h_ts = aligned

@@ -54,14 +54,12 @@ class RemovalSettings:
 @dataclass(frozen=True)
 class RemovedFrame:
     """One frame's result: `pixels` (H, W, 3) float32 over the display window in the plate's
-    values, the hole filled; `hole` (H, W) bool; `unseen` (H, W) bool: what no frame saw;
-    `decoded`: the plate frame as read (its windows and values)."""
+    values, the hole filled; `hole` (H, W) bool; `unseen` (H, W) bool: what no frame saw."""
 
     frame: int
     pixels: np.ndarray
     hole: np.ndarray
     unseen: np.ndarray
-    decoded: object
 
 
 # MiB of plate frames kept for the fill. The fill of frame t reads frames up to t +- reach; an
@@ -73,9 +71,11 @@ CACHE_MIB = 1024
 
 class RemovalSource:
     """A shot's frames at positions 0..n-1 (`frames`) for the fill: plate pixels over the
-    display window with their holes, and the motion's grey images, read on demand and kept in
-    LRU caches: the pixels within `cache_mib` MiB (12 frames at least, no more than the fill
-    reaches), the greys 12."""
+    display window, their holes, and the motion's grey images, read on demand and kept in LRU
+    caches: the pixels within `cache_mib` MiB (12 frames at least, no more than the fill
+    reaches), the holes of every frame the fill reaches (packed, 1 bit a pixel: 1/96 of a
+    frame's pixels), the greys 12. The fill asks for a frame's hole before its pixels, and
+    reads the pixels only where that frame sees part of the hole it fills."""
 
     def __init__(self, shot, mattes, frames: Sequence[int], settings: RemovalSettings,
                  cache_mib: int = CACHE_MIB) -> None:
@@ -84,7 +84,8 @@ class RemovalSource:
         self.size = (max(16, round(shot.width * self.scale)),
                      max(16, round(shot.height * self.scale)))
         self._budget = cache_mib * 2**20
-        self._pixels: LRUCache = LRUCache(self._kept(shot.width * shot.height * (3 * 4 + 1)))
+        self._pixels: LRUCache = LRUCache(self._kept(shot.width * shot.height * 3 * 4))
+        self._holes: LRUCache = LRUCache(2 * settings.fill.reach + 2)
         self._greys: LRUCache = LRUCache(12)
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._lock = threading.Lock()
@@ -101,11 +102,17 @@ class RemovalSource:
         return one_at_a_time
 
     def hole(self, position: int) -> np.ndarray:
-        covs = self.mattes.read(self.frames[position])
-        covered = np.zeros((self.shot.height, self.shot.width), bool)
-        for name in self.settings.objects:
-            covered |= covs[name] > COVERED
-        return cv2.dilate(covered.astype(np.uint8), self._kernel) > 0
+        """(H, W) bool: the objects' mattes at `position`, grown by `settings.grow`."""
+        h, w = self.shot.height, self.shot.width
+        packed = self._holes.get(position)
+        if packed is None:
+            covs = self.mattes.read(self.frames[position])
+            covered = np.zeros((h, w), bool)
+            for name in self.settings.objects:
+                covered |= covs[name] > COVERED
+            packed = np.packbits(cv2.dilate(covered.astype(np.uint8), self._kernel) > 0)
+            self._holes.put(position, packed)
+        return np.unpackbits(packed, count=h * w).reshape(h, w).view(bool)
 
     @property
     def cached(self) -> int:
@@ -118,22 +125,26 @@ class RemovalSource:
         return int(np.clip(self._budget // max(1, frame_bytes), 12,
                            2 * self.settings.fill.reach + 2))
 
-    def frame(self, position: int) -> tuple[np.ndarray, np.ndarray, object]:
-        """(pixels (H, W, 3) float32 over the display window, hole, the decoded frame)."""
+    def pixels(self, position: int) -> np.ndarray:
+        """(H, W, 3) float32: the plate's values over the display window."""
         got = self._pixels.get(position)
         if got is None:
             decoded = self.shot.decoded(self.frames[position])
-            pixels = on_window(decoded.rgb, decoded.data_window, decoded.display_window)
-            pixels = np.ascontiguousarray(pixels, np.float32)
-            if not np.isfinite(pixels).all():  # one pass where nan_to_num takes four
-                pixels = np.nan_to_num(pixels, posinf=65504.0)
-            got = (pixels, self.hole(position), decoded)
-            if not self._pixels:  # the first frame read says what one costs
-                shared = np.may_share_memory(pixels, decoded.rgb)
-                self._pixels.maxsize = self._kept(
-                    pixels.nbytes + got[1].nbytes + (0 if shared else decoded.rgb.nbytes))
+            got = on_window(decoded.rgb, decoded.data_window, decoded.display_window)
+            got = np.ascontiguousarray(got, np.float32)
+            if not np.isfinite(got).all():  # one pass where nan_to_num takes four
+                got = np.nan_to_num(got, posinf=65504.0)
+            if not self._pixels:  # the first frame read says what one costs (a view keeps
+                # the whole decoded buffer)
+                shared = np.may_share_memory(got, decoded.rgb)
+                self._pixels.maxsize = self._kept(max(got.nbytes,
+                                                      decoded.rgb.nbytes if shared else 0))
             self._pixels.put(position, got)
         return got
+
+    def frame(self, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """(pixels (H, W, 3) float32 over the display window, hole (H, W) bool)."""
+        return self.pixels(position), self.hole(position)
 
     def _grey(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         got = self._greys.get(position)
@@ -141,7 +152,7 @@ class RemovalSource:
             image = cv2.resize(self.shot.image(self.frames[position]), self.size,
                                interpolation=cv2.INTER_AREA)
             grey = cv2.cvtColor((image * 255.0 + 0.5).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-            hole = cv2.resize(self.frame(position)[1].astype(np.uint8), self.size,
+            hole = cv2.resize(self.hole(position).astype(np.uint8), self.size,
                               interpolation=cv2.INTER_AREA) > 0
             got = (grey, hole)
             self._greys.put(position, got)
@@ -167,16 +178,17 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
         previous = (position[before[0]], before[1])
     for frame in wanted:
         t = position[frame]
-        pixels, hole, decoded = source.frame(t)
+        pixels, hole = source.frame(t)
         carried = None
         if previous is not None:
             carried = (previous[1], source.motion.between(t, previous[0]))
         result, unseen = fill_frame(
-            t, len(frames), pixels, hole, source.locked(lambda s: source.frame(s)[:2]),
-            source.locked(source.motion.between), carried, settings.fill,
+            t, len(frames), pixels, hole, source.locked(source.pixels),
+            source.locked(source.hole), source.locked(source.motion.between), carried,
+            settings.fill,
             moving=tuple(source.locked(source.motion.moving(k)) for k in range(MOVING_LAYERS)))
         previous = (t, result)
-        yield RemovedFrame(frame, result, hole, unseen, decoded)
+        yield RemovedFrame(frame, result, hole, unseen)
 
 
 MANIFEST_NAME = ".mattetrack-remove.json"
