@@ -265,7 +265,9 @@ def test_a_frame_that_sees_none_of_the_hole_is_never_read() -> None:
     painted = [np.where(h[..., None], np.float32(0.5), background) for h in holes]
 
     class Counting(_Shot):
-        reads: dict[int, int] = {}
+        def __init__(self, frames: list[np.ndarray]) -> None:
+            super().__init__(frames)
+            self.reads: dict[int, int] = {}
 
         def decoded(self, frame: int):
             self.reads[frame] = self.reads.get(frame, 0) + 1
