@@ -318,7 +318,8 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
         seen = _warp(visible, h_ts, box) >= params.valid
         if not (wanting & seen).any():
             continue
-        pixels = frame(s)  # read only now: most frames looked at far away give nothing
+        # Read only now: a frame that sees none of what is still wanted gives nothing.
+        pixels = frame(s)
         aligned = align(pixels, seen, h_ts)
         if aligned is not h_ts:  # shifted: what it sees moved too
             h_ts = aligned
