@@ -63,8 +63,8 @@ class RemovedFrame:
 
 
 # MiB of plate frames kept for the fill. The fill of frame t reads frames up to t +- reach; an
-# LRU cache smaller than what it reads misses on every far frame, every frame (kite-surf at
-# 432x240 with 12 frames kept: about 50 reads per frame written; all of them kept: 1). 1 GiB
+# LRU cache smaller than what it reads misses on every far frame, every frame (kite-surf with
+# 12 frames kept: 49-60 reads per frame written; all of them kept: 1). 1 GiB
 # keeps every frame the fill reaches at 432x240 to 2K, 41 at 1080p, 12 at 4K.
 CACHE_MIB = 1024
 
