@@ -64,8 +64,13 @@ def serve(path: str, run: Callable[[list[str]], int]) -> None:
     with contextlib.suppress(FileNotFoundError):
         os.unlink(path)
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    server.bind(path)
+    # Bound under another name and renamed once listening: `path` appearing is what clients
+    # (`start`, `request`) wait for, and a connect between bind and listen is refused.
+    # (A short name beside it: a Unix socket's path is limited to about 100 bytes.)
+    binding = os.path.join(os.path.dirname(path), f".w{os.getpid()}")
+    server.bind(binding)
     server.listen(4)
+    os.replace(binding, path)
     try:
         while True:
             conn, _ = server.accept()
