@@ -55,7 +55,7 @@ class FillParams:
     carry: float = 0.5  # share of the previous frame's invented fill kept (temporal smoothing)
     align_band: int = 12  # processing px around the hole each candidate is aligned on (ECC)
     align_max: float = 4.0  # processing px: a larger correction is a failed one, not applied
-    align_steps: int = 10  # ECC iterations
+    align_steps: int = 5  # ECC iterations (started from the frame before's shift)
 
 
 # Plate units added to both images before their ratio on the rim: a near-black rim's ratio is
