@@ -598,6 +598,10 @@ def _add_remove(sub) -> None:
                      help="px the hole is grown past the matte (default: 4)")
     rem.add_argument("--range", dest="frame_range", metavar="A-B",
                      help="only write frames A to B (the whole shot is still looked at)")
+    rem.add_argument("--report", metavar="PATH.json",
+                     help="where the clean plate needs paint: per frame, the share of the hole "
+                     "some frame saw (the rest is invented), and the frames with most invented "
+                     "(track's report format)")
     rem.add_argument("--cache-mib", type=int, default=None, metavar="MIB",
                      help="MiB of plate frames kept in memory for the fill (default: 1024; "
                      "less re-reads far frames, more than the fill reaches is not used)")
@@ -976,6 +980,7 @@ def _remove(args: argparse.Namespace) -> int:
     if args.cache_mib is not None and args.cache_mib < 0:
         raise InputError(f"--cache-mib {args.cache_mib}: give 0 or more MiB")
     cache_mib = CACHE_MIB if args.cache_mib is None else args.cache_mib
+    report = str(_report_path(args.report)) if args.report else None
     chosen = parse_range(args.frame_range)
     mattes = open_mattes(args.mattes)
     shot = Shot.open(args.input, colorspace=args.colorspace, frame_numbers=args.frame_numbers)
@@ -1006,7 +1011,7 @@ def _remove(args: argparse.Namespace) -> int:
                                 (stem or "clean") + ".nk")
         with _frame_counter(len(wanted), "remove", args.quiet) as (done, counts):
             write_removed(args.output, shot, mattes, frames, wanted, settings, done,
-                          layer, nuke, cache_mib)
+                          layer, nuke, cache_mib, report)
     finally:
         shot.close()
     if not args.quiet:

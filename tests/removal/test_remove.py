@@ -4,6 +4,7 @@ channels, windows and pixel types; reruns resume; bad input is one line."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -145,12 +146,55 @@ def test_a_resumed_run_carries_on_what_no_frame_saw(tmp_path: Path, image_writer
         assert np.abs(whole[..., rgb] - resumed[..., rgb])[hole].max() < 4e-3
 
 
+def test_the_report_says_where_the_fill_is_invented(tmp_path: Path, image_writer) -> None:
+    """A still camera and an object that shrinks on frame 6: the ring it uncovers is seen on
+    frames 6-11, so frames 0-5 invent only their middle (r 6 of r 12: a quarter); frames 6-11
+    invent all of their hole, which no frame saw. The report says so per frame, suggests the
+    frames that need paint, and a resumed run's report covers the frames kept."""
+    texture = _texture()[:, :W]
+    holes = []
+    for t in range(N):
+        disc = np.zeros((H, W), np.uint8)
+        cv2.circle(disc, (48, 32), 12 if t < 6 else 6, 1, -1)
+        holes.append(disc > 0)
+        image_writer(tmp_path / f"plate.{t:04d}.exr", texture, "half")
+        image_writer(tmp_path / f"m.{t:04d}.exr", disc.astype(np.float32), "half",
+                     names=["disc.A"])
+
+    def run(out: str, *extra: str) -> None:
+        assert main(["remove", str(tmp_path / "plate.####.exr"), str(tmp_path / "m.####.exr"),
+                     "--object", "disc", "--grow", "0", "-o", str(tmp_path / out), "-q",
+                     *extra]) == 0
+
+    (tmp_path / "whole").mkdir()
+    run("whole/c.####.exr", "--report", str(tmp_path / "whole.json"))
+    doc = json.loads((tmp_path / "whole.json").read_text())
+    assert doc["frames"] == [0, N - 1] and len(doc["objects"]) == 1
+    entry = doc["objects"][0]
+    assert entry["name"] == "disc_clean"
+    confidence = {int(f): c for f, c in entry["confidence"].items()}
+    assert sorted(confidence) == list(range(N))
+    quarter = holes[N - 1].sum() / holes[0].sum()  # the middle's share of the large hole
+    for t in range(6):
+        assert abs(confidence[t] - (1.0 - quarter)) < 0.05, (t, confidence[t], quarter)
+    for t in range(6, N):
+        assert confidence[t] == 0.0, (t, confidence[t])
+    assert entry["suggested"] and all(f >= 6 for f in entry["suggested"][:2])
+
+    (tmp_path / "resumed").mkdir()
+    run("resumed/c.####.exr", "--range", "0-5")
+    run("resumed/c.####.exr", "--report", str(tmp_path / "resumed.json"))
+    assert json.loads((tmp_path / "resumed.json").read_text()) == doc
+
+
 @pytest.mark.parametrize("change, message", [
     ({"--object": "cat"}, "--object 'cat' is not a matte"),
     ({"--grow": "-1"}, "--grow -1"),
     ({"--cache-mib": "-5"}, "--cache-mib -5"),
     ({"-o": "plate.####.exr"}, "would overwrite the plate"),
     ({"--range": "50-60"}, "--range 50-60"),
+    ({"--report": "where.txt"}, "--report 'where.txt'"),
+    ({"--report": "missing/where.json"}, "--report 'missing/where.json'"),
 ])
 def test_bad_input_is_one_line_exit_2(exr_shot, capsys, monkeypatch, change, message) -> None:
     folder, _, _ = exr_shot

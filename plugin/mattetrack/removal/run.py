@@ -209,22 +209,28 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
                   settings: RemovalSettings,
                   on_frame: Callable[[int, bool], None] | None = None,
                   merge_layer: str | None = None, nuke: str | None = None,
-                  cache_mib: int = CACHE_MIB) -> int:
+                  cache_mib: int = CACHE_MIB, report: str | None = None) -> int:
     """Write `wanted` frames with the objects removed to `output` (a frame pattern; a .mov for
     a movie plate); returns how many were written. on_frame(frame, written) after each.
     cache_mib: the plate frames kept in memory (`RemovalSource`).
     merge_layer: copies of the EXR plate with the clean plate added as `<merge_layer>.R/G/B`
     instead (`output.write_merged`). nuke: a Nuke script with a Read of the files, written
-    there once they are."""
+    there once they are. report: where the frames' invented shares go (`report.py`), once
+    every frame is written; a resumed run's report covers the files kept as they were."""
     from mattetrack.atomicfile import atomic_write_bytes
     from mattetrack.composite.writers import ProResWriter
     from mattetrack.export.background import BackgroundWriter
+    from mattetrack.export.channels import sanitize_layer_name
     from mattetrack.export.outputmanifest import OutputManifest
     from mattetrack.removal.output import nuke_script, read_back, write_copy, write_merged
+    from mattetrack.removal.report import InventedShares, invented_share, removal_report
+    from mattetrack.report import write_report_doc
 
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise InputError(f"{output!r}: folder {folder} does not exist", field="output")
+    name = merge_layer or sanitize_layer_name("_".join(settings.objects)) + "_clean"
+    shares: dict[int, float] = {}  # frame: the share of its hole no frame saw
     if shot.is_movie:
         if os.path.splitext(output)[1].lower() != ".mov":
             raise InputError(f"{output!r}: a movie plate's removal is a .mov (ProRes 4444)",
@@ -235,11 +241,14 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
             for result in removed(shot, mattes, frames, wanted, settings,
                                   cache_mib=cache_mib):
                 movie.write(output, result.pixels, shot.display_window, shot.display_window)
+                shares[result.frame] = invented_share(result.hole, result.unseen)
                 if on_frame is not None:
                     on_frame(result.frame, True)
             complete = True
         finally:
             movie.close(complete)
+        if report is not None:
+            write_report_doc(report, removal_report(name, shares, wanted))
         return len(wanted)
     pattern = FramePattern.parse(output)
     if pattern is None and len(wanted) > 1:
@@ -249,7 +258,11 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
     manifest = OutputManifest(os.path.join(folder, MANIFEST_NAME))
     key = _inputs_key(output, shot, mattes, frames, (settings, merge_layer))
     done = [f for f in wanted if manifest.holds(path_of(f), key)]
+    invented = InventedShares(folder)
     for f in done:
+        kept = invented.get(path_of(f), key)
+        if kept is not None:
+            shares[f] = kept
         if on_frame is not None:
             on_frame(f, False)
     todo = [f for f in wanted if f not in set(done)]
@@ -263,20 +276,25 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
             for result in (removed(shot, mattes, frames, todo, settings, before, cache_mib)
                            if todo else ()):
                 path = path_of(result.frame)
+                share = shares[result.frame] = invented_share(result.hole, result.unseen)
 
-                def job(path=path, result=result) -> None:
+                def job(path=path, result=result, share=share) -> None:
                     plate = shot.file(result.frame)
                     if merge_layer is None:
                         write_copy(plate, path, result.pixels)
                     else:
                         write_merged(plate, path, result.pixels, merge_layer)
                     manifest.record(path, key)
+                    invented.record(path, key, share)
 
                 writer.submit(path, job)
                 if on_frame is not None:
                     on_frame(result.frame, True)
     finally:
         manifest.save()
+        invented.save()
+    if report is not None:
+        write_report_doc(report, removal_report(name, shares, wanted))
     if nuke is not None:
         files = {f: os.path.abspath(path_of(f)) for f in wanted}
         text = nuke_script(files, shot.width, shot.height, os.path.abspath(nuke))
