@@ -7,6 +7,7 @@ import json
 import os
 import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -434,3 +435,31 @@ def test_a_data_window_preview_is_black_where_it_leaves_the_display_window():
     assert over.shape == (6, 10, 3)
     np.testing.assert_array_equal(over[1:5, 2:8], pixels)
     assert not over[0].any() and not over[:, :2].any() and not over[:, 8:].any()
+
+
+def test_remove_says_where_the_clean_plate_needs_paint(client, plate, service_root):
+    """The removal job (as `mattetrack remove`): the clean plate's frames, its report where
+    asked, and the frames to paint first in its status and last event either way."""
+    root, truth = service_root
+    sid, _ = _open(client, plate, truth=truth)
+    (root / "clean").mkdir()
+    mattes = str(root / "clean" / "mattes.####.exr")
+    propagation = client.ok("POST", f"/v1/sessions/{sid}/propagate", {"output": mattes}, 202)
+    assert _events(client, propagation["job"])[-1]["state"] == "done"
+    output, report = str(root / "clean" / "c.####.exr"), str(root / "clean" / "paint.json")
+    status, payload = client.call("POST", f"/v1/sessions/{sid}/remove",
+                                  {"output": output, "report": report[:-5] + ".txt"})
+    assert status == 400 and payload["error"].startswith("report:"), payload
+    job = client.ok("POST", f"/v1/sessions/{sid}/remove", {"output": output, "report": report},
+                    202)
+    end = _events(client, job["job"])[-1]
+    assert end["state"] == "done", end
+    doc = json.loads(Path(report).read_text())
+    entry = doc["objects"][0]
+    assert doc["frames"] == [FIRST, LAST] and entry["name"] == "blob_clean"
+    assert sorted(int(f) for f in entry["confidence"]) == list(range(FIRST, LAST + 1))
+    assert all(0.0 <= c <= 1.0 for c in entry["confidence"].values())
+    assert end["paint"] == entry["suggested"]
+    assert client.ok("GET", f"/v1/jobs/{job['job']}")["paint"] == entry["suggested"]
+    assert len(list((root / "clean").glob("c.*.exr"))) == N_FRAMES
+    client.ok("DELETE", f"/v1/sessions/{sid}")

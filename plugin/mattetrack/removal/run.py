@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -194,6 +195,14 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
 MANIFEST_NAME = ".mattetrack-remove.json"
 
 
+class Written(NamedTuple):
+    """What `write_removed` did: `count` frames written (the others were there already, the
+    same), and `report`, where the clean plate needs paint (`report.removal_report`)."""
+
+    count: int
+    report: dict
+
+
 def _inputs_key(output: str, shot, mattes, frames: Sequence[int], settings: object) -> str:
     """What decides every removed frame: the output's kind, the settings, and every plate frame
     and matte file looked at."""
@@ -209,9 +218,10 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
                   settings: RemovalSettings,
                   on_frame: Callable[[int, bool], None] | None = None,
                   merge_layer: str | None = None, nuke: str | None = None,
-                  cache_mib: int = CACHE_MIB, report: str | None = None) -> int:
+                  cache_mib: int = CACHE_MIB, report: str | None = None) -> Written:
     """Write `wanted` frames with the objects removed to `output` (a frame pattern; a .mov for
-    a movie plate); returns how many were written. on_frame(frame, written) after each.
+    a movie plate); returns how many were written and the report (`Written`). on_frame(frame,
+    written) after each.
     cache_mib: the plate frames kept in memory (`RemovalSource`).
     merge_layer: copies of the EXR plate with the clean plate added as `<merge_layer>.R/G/B`
     instead (`output.write_merged`). nuke: a Nuke script with a Read of the files, written
@@ -247,9 +257,10 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
             complete = True
         finally:
             movie.close(complete)
+        doc = removal_report(name, shares, wanted)
         if report is not None:
-            write_report_doc(report, removal_report(name, shares, wanted))
-        return len(wanted)
+            write_report_doc(report, doc)
+        return Written(len(wanted), doc)
     pattern = FramePattern.parse(output)
     if pattern is None and len(wanted) > 1:
         raise InputError(f"{output!r}: {len(wanted)} frames need a frame pattern "
@@ -293,10 +304,11 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
     finally:
         manifest.save()
         invented.save()
+    doc = removal_report(name, shares, wanted)
     if report is not None:
-        write_report_doc(report, removal_report(name, shares, wanted))
+        write_report_doc(report, doc)
     if nuke is not None:
         files = {f: os.path.abspath(path_of(f)) for f in wanted}
         text = nuke_script(files, shot.width, shot.height, os.path.abspath(nuke))
         atomic_write_bytes(Path(nuke), text.encode())
-    return len(todo)
+    return Written(len(todo), doc)

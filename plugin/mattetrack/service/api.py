@@ -112,6 +112,9 @@ JOB_STATUS = obj(("job", "kind", "session", "state", "done", "total", "output", 
                        "frames where a new shot begins"},
                  shots={"type": "array", "items": POINT, "description": "cuts, when done: "
                         "[first, last] of each shot"},
+                 paint={"type": "array", "items": INT, "description": "remove, when done: "
+                        "the frames with most of the hole invented (no frame saw it), best "
+                        "first: where paint starts"},
                  computed={**INT, "description": "object-frames the engine computed"},
                  reused={**INT, "description": "object-frames taken from the session's results "
                          "(unchanged since its last propagation)"},
@@ -917,11 +920,12 @@ def _chosen(layers: dict[int, str], current: dict[int, str], wanted: list | None
     return {o: layer for o, layer in layers.items() if current[o] in wanted}
 
 
-def _writable(service: Service, text: str) -> str:
-    """The real path of output `text`, under the roots, its folder existing."""
-    real = service.roots.check(text, "output")
+def _writable(service: Service, text: str, field: str = "output") -> str:
+    """The real path of output `text` (the request's `field`), under the roots, its folder
+    existing."""
+    real = service.roots.check(text, field)
     if not os.path.isdir(os.path.dirname(real)):
-        raise ApiError(400, f"output: folder {os.path.dirname(real)} does not exist")
+        raise ApiError(400, f"{field}: folder {os.path.dirname(real)} does not exist")
     return real
 
 
@@ -976,6 +980,11 @@ def remove_objects(service: Service, req: Request) -> Reply:
         raise ApiError(400, f"grow: expected 0 to 256 px, got {grow}")
     merge = bool(_get(req.body, "merge", bool))
     wanted = _get(req.body, "objects", list, what="a list of object names")
+    report = _get(req.body, "report", str)
+    if report is not None:
+        if not report.lower().endswith(".json"):
+            raise ApiError(400, "report: the report is JSON; give a name ending in .json")
+        report = _writable(service, report, "report")
     shot = session.shot
     if shot.is_movie and not real.lower().endswith(".mov"):
         raise ApiError(400, "output: a movie plate's removal is a .mov (ProRes 4444)")
@@ -988,7 +997,7 @@ def remove_objects(service: Service, req: Request) -> Reply:
         layers = _chosen(layers, current, wanted)
         names = {o: current[o] for o in layers}
         job = RemoveJob(service.registry.new_id(), session, files, layers, names, real,
-                        4 if grow is None else grow, merge, export.is_exr)
+                        4 if grow is None else grow, merge, export.is_exr, report)
         _start_export(service, session, job)
     return json_reply({"job": job.id, "kind": "remove", "total": len(files)}, 202)
 
@@ -1279,7 +1288,11 @@ ROUTES: list[Route] = [
                             "description": "names of the objects removed (default: all)"},
                    grow={**INT, "minimum": 0, "maximum": 256, "default": 4,
                          "description": "px the hole is grown past the matte"},
-                   merge={"type": "boolean", "default": False}),
+                   merge={"type": "boolean", "default": False},
+                   report={**STR, "description": "where the clean plate needs paint (as "
+                           "`remove --report`: per frame the share of the hole some frame "
+                           "saw); the job's status says the frames to paint first (`paint`) "
+                           "either way"}),
           responses={**json_ok("the removal job, started: follow it at /v1/jobs/{job}",
                                obj(("job", "kind", "total"), job=STR, kind=STR, total=INT), 202),
                      **_BAD, **_NOT_FOUND,

@@ -30,6 +30,7 @@ class _FramesJob(BackgroundJob):
         self.done = 0
         self.total = len(files)
         self.written = 0
+        self.result: dict = {}  # what a finished job adds to its status and last event
 
     def status(self) -> dict:
         frames = sorted(self.files)
@@ -40,6 +41,7 @@ class _FramesJob(BackgroundJob):
                           for o, layer in self.layers.items()]}
         if self.state == "done":
             out["written"] = self.written
+            out.update(self.result)
         if self.error is not None:
             out["error"] = self.error
         return out
@@ -60,6 +62,8 @@ class _FramesJob(BackgroundJob):
         self._guarded(self._write)
         self.ended = time.monotonic()
         end = {"state": self.state, "done": self.done, "total": self.total}
+        if self.state == "done":
+            end.update(self.result)
         self._emit(end if self.error is None else {**end, "error": self.error})
 
     def _write(self) -> None:
@@ -158,9 +162,9 @@ class RemoveJob(_FramesJob):
 
     def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
                  layers: dict[int, str], names: dict[int, str], output: str, grow: int,
-                 merge: bool, is_exr: bool) -> None:
+                 merge: bool, is_exr: bool, report: str | None = None) -> None:
         super().__init__(jid, session, files, layers, names, output, is_exr)
-        self.grow, self.merge = grow, merge
+        self.grow, self.merge, self.report = grow, merge, report
 
     def _write(self) -> None:
         from mattetrack.removal.run import RemovalSettings, write_removed
@@ -168,5 +172,7 @@ class RemoveJob(_FramesJob):
         names = list(self.layers.values())
         frames = sorted(self.files)
         layer = "_".join(names) + "_clean" if self.merge else None
-        write_removed(self.output, self.shot, self._mattes(), frames, frames,
-                      RemovalSettings(tuple(names), self.grow), self._frame, layer)
+        written = write_removed(self.output, self.shot, self._mattes(), frames, frames,
+                                RemovalSettings(tuple(names), self.grow), self._frame, layer,
+                                report=self.report)
+        self.result = {"paint": written.report["objects"][0]["suggested"]}

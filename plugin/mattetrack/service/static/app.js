@@ -1274,7 +1274,9 @@ async function removeObjects() {
   const end = await followExport(job, $("remove"), (event) =>
     setStatus(`Clean plate: frame ${event.frame} (${event.done} / ${event.total})…`));
   if (end.state === "done") {
-    setStatus(`Clean plate: ${end.done} frame(s) to ${body.output}`);
+    const paint = end.paint && end.paint.length
+      ? `; most invented (paint first): frame(s) ${end.paint.slice(0, 5).join(", ")}` : "";
+    setStatus(`Clean plate: ${end.done} frame(s) to ${body.output}${paint}`);
   } else if (end.state === "cancelled") {
     setStatus(`Clean plate cancelled after ${end.done} frame(s) (each written whole).`);
   } else {
