@@ -167,33 +167,52 @@ def _ring(hole: np.ndarray, params: FillParams) -> np.ndarray:
     return grown & ~hole
 
 
-def _from_rim(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tuple[int, int],
-              sigma: float) -> np.ndarray:
-    """(h, w, c) float32 over the box (`shape`): `values` ((n, c) on the rim's pixels `rim`,
-    (ys, xs)) spread by a normalised Gaussian of `sigma` px, and past its reach by pull-push
-    (the middle of a large hole gets what its nearest rims say, not nothing). Made at a quarter
-    of the size or less when sigma allows: the fields are smooth."""
+def _spread(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tuple[int, int],
+            sigma: float) -> np.ndarray:
+    """(hs, ws, c) float32: `values` ((n, c) on the rim's pixels `rim`, (ys, xs), of a box of
+    `shape` (h, w)) spread by a normalised Gaussian of `sigma` px, and past its reach by
+    pull-push (the middle of a large hole gets what its nearest rims say, not nothing); made on
+    a grid `_grid(shape, sigma)` times smaller (the fields are smooth), `_upsized` brings it to
+    the box. The rim's values are summed into the grid's cells directly: building the box-size
+    field to shrink it took a third of the fill's time at 1080p."""
     ys, xs = rim
     h, w = shape
+    factor = _grid(shape, sigma)
+    hs, ws = max(1, h // factor), max(1, w // factor)
+    cell = np.minimum(ys // factor, hs - 1) * ws + np.minimum(xs // factor, ws - 1)
     c = values.shape[1]
-    field = np.zeros((h, w, c + 1), np.float32)
-    field[ys, xs, :c] = values
-    field[ys, xs, c] = 1.0
-    factor = max(1, int(sigma // 2.5))
-    if factor > 1 and min(h, w) >= 4 * factor:
-        field = cv2.resize(field, (max(1, w // factor), max(1, h // factor)),
-                           interpolation=cv2.INTER_AREA)
-    else:
-        factor = 1
+    field = np.empty((hs, ws, c + 1), np.float32)
+    for k in range(c):
+        field[..., k] = np.bincount(cell, values[:, k], hs * ws).reshape(hs, ws)
+    field[..., c] = np.bincount(cell, None, hs * ws).reshape(hs, ws)
+    field /= np.float32(factor * factor)
     field = cv2.GaussianBlur(field, (0, 0), sigma / factor).reshape(field.shape)
     weight = field[..., c]
     near = weight > 1e-3
     spread = field[..., :c] / np.where(near, weight, np.float32(1.0))[..., None]
     if not near.all():
         spread = smooth_fill(spread, ~near)
-    if factor > 1:
-        spread = cv2.resize(spread, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, c)
     return spread
+
+
+def _grid(shape: tuple[int, int], sigma: float) -> int:
+    """Box px per cell of `_spread`'s grid: a quarter of the size or less when sigma allows."""
+    factor = max(1, int(sigma // 2.5))
+    return factor if factor > 1 and min(shape) >= 4 * factor else 1
+
+
+def _upsized(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(h, w, c) float32: a `_spread` field on the box of `shape` (h, w)."""
+    h, w = shape
+    if small.shape[:2] == (h, w):
+        return small
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+
+
+def _from_rim(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tuple[int, int],
+              sigma: float) -> np.ndarray:
+    """(h, w, c) float32 over the box (`shape`): `_spread` brought to the box."""
+    return _upsized(_spread(values, rim, shape, sigma), shape)
 
 
 def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np.ndarray,
@@ -208,10 +227,11 @@ def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np
     if ys.size == 0:
         return warped, np.full(rim.shape, np.inf, np.float32)
     floor = np.float32(LIGHT_FLOOR)
-    light_t, light_w = (_from_rim(x[ys, xs], (ys, xs), rim.shape, params.spread)
+    light_t, light_w = (_spread(x[ys, xs], (ys, xs), rim.shape, params.spread)
                         for x in (target, warped))
-    gain = np.clip((light_t + floor) / np.maximum(light_w + floor, 1e-6), GAIN_RANGE[0],
-                   GAIN_RANGE[1])
+    # The gain made on the spread's grid and brought to the box once (not both lights).
+    gain = _upsized(np.clip((light_t + floor) / np.maximum(light_w + floor, 1e-6),
+                            GAIN_RANGE[0], GAIN_RANGE[1]), rim.shape)
     matched = (warped + floor) * gain - floor
     misfit = np.abs(target[ys, xs] - matched[ys, xs]).mean(axis=1, keepdims=True)
     return matched, _from_rim(misfit, (ys, xs), rim.shape, params.spread)[..., 0]
