@@ -167,7 +167,7 @@ def test_the_report_says_where_the_fill_is_invented(tmp_path: Path, image_writer
                      *extra]) == 0
 
     (tmp_path / "whole").mkdir()
-    run("whole/c.####.exr", "--report", str(tmp_path / "whole.json"))
+    run("whole/c.####.exr", "--report", str(tmp_path / "whole.json"), "--format", "nuke")
     doc = json.loads((tmp_path / "whole.json").read_text())
     assert doc["frames"] == [0, N - 1] and len(doc["objects"]) == 1
     entry = doc["objects"][0]
@@ -180,6 +180,16 @@ def test_the_report_says_where_the_fill_is_invented(tmp_path: Path, image_writer
     for t in range(6, N):
         assert confidence[t] == 0.0, (t, confidence[t])
     assert entry["suggested"] and all(f >= 6 for f in entry["suggested"][:2])
+    # The Nuke script names them on its RotoPaint and opens on the first.
+    import nkparser
+
+    script = nkparser.Script.from_string((tmp_path / "whole" / "c.nk").read_text())
+    assert not script.errors(), script.errors()
+    [paint] = script.find_all(node_class="RotoPaint")
+    label = paint.get_string("label")
+    assert label.endswith("most invented: " + ", ".join(map(str, entry["suggested"]))), label
+    [root] = script.find_all(node_class="Root")
+    assert root.get("frame") == str(entry["suggested"][0])
 
     (tmp_path / "resumed").mkdir()
     run("resumed/c.####.exr", "--range", "0-5")

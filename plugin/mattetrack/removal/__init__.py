@@ -6,5 +6,8 @@ motion: the motion between neighbouring frames (a homography of the background p
   compositions;
 fill: one frame's hole filled from the frames around it, their light matched at the hole's rim,
   and the rest (never seen) filled smoothly (pull-push), carried on from the frame before;
-run: the pipeline from plate and mattes to files, frames read on demand.
+run: the pipeline from plate and mattes to files, frames read on demand;
+output: the files (copies of the plate with the colour replaced, or with a clean-plate layer)
+  and the Nuke script reading them;
+report: where the clean plate needs paint (per frame, the share of the hole no frame saw).
 """

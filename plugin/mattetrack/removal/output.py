@@ -11,6 +11,7 @@ scanline, at its full resolution only (no mip levels). A movie plate gives a Pro
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -163,21 +164,28 @@ def read_back(path: str, layer: str | None = None) -> np.ndarray | None:
     return np.ascontiguousarray(on_window(pixels, header.data_window, header.display_window))
 
 
-def nuke_script(files: dict[int, str], width: int, height: int, script: str) -> str:
+def nuke_script(files: dict[int, str], width: int, height: int, script: str,
+                paint: Sequence[int] = ()) -> str:
     """A Nuke script (its own path `script`) with a Read of the clean plate `files` ({frame:
-    path}) and a RotoPaint under it, for paint work on top."""
+    path}) and a RotoPaint under it, for paint work on top. paint: the frames with most
+    invented (`report.removal_report`'s suggested), named on the RotoPaint; the script opens
+    on the first of them."""
     from mattetrack.shapes.nuke import _quote, nuke_pattern
 
     first, last = min(files), max(files)
+    label = "paint on the clean plate"
+    if paint:
+        label += "\nmost invented: " + ", ".join(str(f) for f in paint)
     fmt = f'"{width} {height} 0 0 {width} {height} 1 MatteTrack_{width}x{height}"'
     return "\n".join([
         "#! nuke",
         "version 14.0 v1",
-        "Root {", " inputs 0", f" name {_quote(script)}", f" frame {first}",
+        "Root {", " inputs 0", f" name {_quote(script)}",
+        f" frame {paint[0] if paint else first}",
         f" first_frame {first}", f" last_frame {last}", f" format {fmt}", "}",
         "Read {", " inputs 0", f" file {_quote(nuke_pattern(files))}", f" format {fmt}",
         f" first {first}", f" last {last}", f" origfirst {first}", f" origlast {last}",
         " origset true", " on_error black", " name MatteTrack_clean_plate",
         f" label {_quote('MatteTrack clean plate')}", " xpos 0", " ypos -150", "}",
-        "RotoPaint {", " name MatteTrack_paint", f" label {_quote('paint on the clean plate')}",
+        "RotoPaint {", " name MatteTrack_paint", f" label {_quote(label)}",
         " xpos 0", " ypos -50", "}", ""])

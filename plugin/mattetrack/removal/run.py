@@ -309,6 +309,7 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
         write_report_doc(report, doc)
     if nuke is not None:
         files = {f: os.path.abspath(path_of(f)) for f in wanted}
-        text = nuke_script(files, shot.width, shot.height, os.path.abspath(nuke))
+        text = nuke_script(files, shot.width, shot.height, os.path.abspath(nuke),
+                           doc["objects"][0]["suggested"])
         atomic_write_bytes(Path(nuke), text.encode())
     return Written(len(todo), doc)
