@@ -983,7 +983,10 @@ def _remove(args: argparse.Namespace) -> int:
     report = str(_report_path(args.report)) if args.report else None
     chosen = parse_range(args.frame_range)
     mattes = open_mattes(args.mattes)
-    shot = Shot.open(args.input, colorspace=args.colorspace, frame_numbers=args.frame_numbers)
+    # The removal keeps its own frames (RemovalSource); the shot's display images are read
+    # once each, for the motion, so its cache holds only what is read ahead.
+    shot = Shot.open(args.input, colorspace=args.colorspace, frame_numbers=args.frame_numbers,
+                     cache_size=3)
     try:
         frames = frames_of(shot, mattes, objects)
         wanted = [f for f in frames if chosen is None or chosen[0] <= f <= chosen[1]]

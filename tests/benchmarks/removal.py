@@ -20,9 +20,9 @@ flicker within 1.5x the truth's, >= 5 frames/s at 432x240.
 (motocross-jump's masks grown 16 px as the mattes), with the plate cache's default budget and
 with 12 frames kept: frames/s and plate reads per frame written.
 --memory: the peak memory of `mattetrack remove` (its own process) on dog at 1920x1080 (half EXR,
-car-shadow's masks grown 16 px), 30 frames against 120 (the shot played forwards then
-backwards), with the default budget and with --cache-mib 256: what bounds it is the setting,
-not the shot's length.
+car-shadow's masks grown 16 px) played forwards then backwards for 120 frames, after 30, 60, 90
+and 120 frames written, with the default budget and with --cache-mib 256: what bounds it is
+the setting, not the shot's length (it stops growing once the plate cache is full).
 """
 
 from __future__ import annotations
@@ -287,10 +287,12 @@ def write_sequence(folder: Path, frames: list[np.ndarray], holes: list[np.ndarra
         write(folder / f"m.{t:04d}.exr", hole.astype(np.float32)[..., None], ("rig.A",))
 
 
-def cli_memory(lengths: tuple[int, ...] = (30, 120), budgets: tuple[int, ...] = (1024, 256)
-               ) -> None:
+def cli_memory(count: int = 120, checkpoints: tuple[int, ...] = (30, 60, 90),
+               budgets: tuple[int, ...] = (1024, 256)) -> None:
     """Peak resident memory of `mattetrack remove` (a process of its own, so the figure is
-    its alone) by shot length and --cache-mib, with its frames/s."""
+    its alone) as the shot goes on: its high-water mark once `checkpoints` frames are written
+    and at the end, for each --cache-mib, with its frames/s. Bounded memory is a peak that
+    stops growing once the plate cache is full (41 frames at 1080p with the default budget)."""
     import os
     import shutil
     import subprocess
@@ -306,27 +308,46 @@ def cli_memory(lengths: tuple[int, ...] = (30, 120), budgets: tuple[int, ...] = 
         cycle = items + items[-2:0:-1]
         return [cycle[i % len(cycle)] for i in range(count)]
 
-    for count in lengths:
-        folder = Path(tempfile.mkdtemp(prefix="mattetrack-removal-"))
+    def high_water(pid: int) -> int:
+        """The process's peak resident memory so far, KiB (0 once it has gone)."""
         try:
-            write_sequence(folder, played(frames, count), played(holes, count))
-            for mib in budgets:
-                out = folder / f"out{mib}"
-                out.mkdir()
-                started = time.perf_counter()
-                child = subprocess.Popen(
-                    [sys.executable, "-m", "mattetrack", "remove", str(folder / "plate.####.exr"),
-                     str(folder / "m.####.exr"), "--object", "rig", "-q", "--cache-mib", str(mib),
-                     "-o", str(out / "clean.####.exr")])
-                _, status, usage = os.wait4(child.pid, 0)
-                child.returncode = os.waitstatus_to_exitcode(status)
-                seconds = time.perf_counter() - started
-                assert child.returncode == 0, child.returncode
-                print(f"mattetrack remove, {count} frames 1920x1080 half EXR, --cache-mib {mib}: "
-                      f"peak {usage.ru_maxrss / 1024:.0f} MiB, {count / seconds:.2f} frames/s",
-                      flush=True)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
+            with open(f"/proc/{pid}/status") as status:
+                return next(int(line.split()[1]) for line in status
+                            if line.startswith("VmHWM"))
+        except (OSError, StopIteration):
+            return 0
+
+    folder = Path(tempfile.mkdtemp(prefix="mattetrack-removal-"))
+    try:
+        write_sequence(folder, played(frames, count), played(holes, count))
+        for mib in budgets:
+            out = folder / f"out{mib}"
+            out.mkdir()
+            started = time.perf_counter()
+            child = subprocess.Popen(
+                [sys.executable, "-m", "mattetrack", "remove", str(folder / "plate.####.exr"),
+                 str(folder / "m.####.exr"), "--object", "rig", "-q", "--cache-mib", str(mib),
+                 "-o", str(out / "clean.####.exr")])
+            peaks: dict[int, int] = {}
+            waiting = list(checkpoints)
+            while True:
+                # WNOHANG: reaped here once it ends, with its own rusage (its whole peak).
+                pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+                if pid:
+                    break
+                written = sum(1 for p in out.iterdir() if p.suffix == ".exr")
+                while waiting and written >= waiting[0]:
+                    peaks[waiting.pop(0)] = high_water(child.pid)
+                time.sleep(0.5)
+            seconds = time.perf_counter() - started
+            child.returncode = os.waitstatus_to_exitcode(status)
+            assert child.returncode == 0, child.returncode
+            shown = ", ".join(f"{n} frames {kib / 1024:.0f}" for n, kib in peaks.items())
+            print(f"mattetrack remove, {count} frames 1920x1080 half EXR, --cache-mib {mib}: "
+                  f"peak MiB after {shown}, all {count} {usage.ru_maxrss / 1024:.0f}; "
+                  f"{count / seconds:.2f} frames/s", flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
