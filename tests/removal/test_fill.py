@@ -309,3 +309,31 @@ def test_the_frames_kept_are_the_nearest_to_the_frame_filled() -> None:
     for s in (13, 7, 11, 9):
         kept.put(s, np.zeros(1))
     assert {s for s in range(20) if kept.get(s) is not None} == {11, 9, 13}  # 7: behind, as far
+
+
+def test_a_half_plate_is_kept_as_float16_and_sampled_as_float32_would_be() -> None:
+    """Plate values that float16 holds exactly (a half EXR's) are kept as float16: twice the
+    frames in the same budget. Sampling one gives what sampling its float32 copy gives, the
+    crop it converts reaching past the frame's edges or not."""
+    from mattetrack.removal.fill import _sampled
+    from mattetrack.removal.run import RemovalSource
+
+    exact = _textured(H, W, 4, (0.4, 0.5, 0.6)).astype(np.float16).astype(np.float32)
+    for turn, dx, dy in ((0.0, 3.3, -2.7), (0.05, -40.0, 10.5), (-0.02, 200.0, 100.0)):
+        c, s = np.cos(turn), np.sin(turn)
+        inverse = np.array([[c, -s, dx], [s, c, dy], [1e-5, 0.0, 1.0]])
+        want = cv2.warpPerspective(exact, inverse, (120, 90),
+                                   flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP)
+        got = _sampled(exact.astype(np.float16), inverse, (120, 90))
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, atol=1e-5)
+
+    holes = [np.zeros((H, W), bool)] * 4
+    settings = RemovalSettings(("rig",), grow=0)
+    half = RemovalSource(_Shot([exact] * 4), _Mattes(holes), range(4), settings, cache_mib=8)
+    assert half.pixels(0).dtype == np.float16 and half.frame(0)[0].dtype == np.float32
+    grey = RemovalSource(_Shot([exact + np.float32(1e-4)] * 4), _Mattes(holes), range(4),
+                         settings, cache_mib=8)
+    assert grey.pixels(0).dtype == np.float32
+    assert (half.cached, grey.cached) == (37, 18)  # 8 MiB of 256x144 frames
+    np.testing.assert_array_equal(half.pixels(1).astype(np.float32), exact)

@@ -80,9 +80,36 @@ def _warp(image: np.ndarray, homography: np.ndarray, box, interpolation=cv2.INTE
     t's px to s's."""
     y0, y1, x0, x1 = box
     shift = np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
-    return cv2.warpPerspective(image, homography @ shift, (x1 - x0, y1 - y0),
-                               flags=interpolation | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return _sampled(image, homography @ shift, (x1 - x0, y1 - y0), interpolation)
+
+
+def _sampled(image: np.ndarray, inverse: np.ndarray, size: tuple[int, int],
+             interpolation=cv2.INTER_LINEAR) -> np.ndarray:
+    """cv2.warpPerspective of `image` to `size` (w, h) with `inverse` taking the output's px to
+    the image's (0 outside). A float16 image (the plate cache keeps half plates so: twice the
+    frames in its budget) is made float32 on the part the output samples only (OpenCV's warps
+    take no float16)."""
+    flags = interpolation | cv2.WARP_INVERSE_MAP
+    if image.dtype != np.float16:
+        return cv2.warpPerspective(image, inverse, size, flags=flags,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    w, h = size
+    corners = inverse @ np.array([[0.0, w, 0.0, w], [0.0, 0.0, h, h], [1.0, 1.0, 1.0, 1.0]])
+    height, width = image.shape[:2]
+    if (corners[2] > 1e-6).all():  # the output's edges map to the quad's (a projective map)
+        xs, ys = corners[0] / corners[2], corners[1] / corners[2]
+        cx0, cy0 = (int(np.clip(np.floor(v.min()) - 2, 0, n)) for v, n in ((xs, width),
+                                                                          (ys, height)))
+        cx1, cy1 = (int(np.clip(np.ceil(v.max()) + 3, 0, n)) for v, n in ((xs, width),
+                                                                         (ys, height)))
+    else:
+        cx0, cy0, cx1, cy1 = 0, 0, width, height
+    if cx1 <= cx0 or cy1 <= cy0:
+        return np.zeros((h, w, *image.shape[2:]), np.float32)
+    crop = image[cy0:cy1, cx0:cx1].astype(np.float32)
+    moved = np.array([[1.0, 0.0, -cx0], [0.0, 1.0, -cy0], [0.0, 0.0, 1.0]]) @ inverse
+    return cv2.warpPerspective(crop, moved, size, flags=flags, borderMode=cv2.BORDER_CONSTANT,
+                               borderValue=0)
 
 
 def _grey(x: np.ndarray) -> np.ndarray:
@@ -139,8 +166,7 @@ class _Aligner:
         if int(template_mask.sum()) < ALIGN_MIN_PX:
             return homography
         size = (self.here.shape[1], self.here.shape[0])
-        warped = _grey(cv2.warpPerspective(pixels, homography @ self._to_box, size,
-                                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP))
+        warped = _grey(_sampled(pixels, homography @ self._to_box, size))
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, self.params.align_steps,
                     1e-4)
         try:
@@ -245,7 +271,8 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
                moving: Sequence[Motion] = ()) -> tuple[np.ndarray, np.ndarray]:
     """(filled (h, w, 3) float32, (h, w) bool: the part no frame saw) of position t of `count`.
 
-    target: (h, w, 3) float32 frame t; hole: (h, w) bool. frame(s) -> pixels of position s,
+    target: (h, w, 3) float32 frame t; hole: (h, w) bool. frame(s) -> pixels of position s
+    (float32, or float16 where that holds them exactly),
     hole_of(s) -> its hole (asked first: a frame whose view of the hole is all in its own hole
     is never read); motion(t, s): (3, 3) homography of the background, t's px -> s's; moving: one
     such motion per moving layer (what moves beside t's hole; None where there is none).

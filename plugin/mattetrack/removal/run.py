@@ -155,7 +155,9 @@ class RemovalSource:
                            2 * self.settings.fill.reach + 2))
 
     def pixels(self, position: int) -> np.ndarray:
-        """(H, W, 3) float32: the plate's values over the display window."""
+        """(H, W, 3): the plate's values over the display window; float16 where that holds
+        them exactly (a half plate: twice the frames in the budget; 4K reads were the fill's
+        cost), else float32."""
         got = self._pixels.get(position)
         if got is None:
             decoded = self.shot.decoded(self.frames[position])
@@ -163,11 +165,14 @@ class RemovalSource:
             got = np.ascontiguousarray(got, np.float32)
             if not np.isfinite(got).all():  # one pass where nan_to_num takes four
                 got = np.nan_to_num(got, posinf=65504.0)
-            if not self._pixels:  # the first frame read says what one costs (a view keeps
-                # the whole decoded buffer)
-                shared = np.may_share_memory(got, decoded.rgb)
-                self._pixels.maxsize = self._kept(max(got.nbytes,
-                                                      decoded.rgb.nbytes if shared else 0))
+            half = got.astype(np.float16)
+            if np.array_equal(half, got):
+                got = half
+            shared = np.may_share_memory(got, decoded.rgb)  # a view keeps the whole buffer
+            cost = self._kept(max(got.nbytes, decoded.rgb.nbytes if shared else 0))
+            # The first frame read says what one costs; a costlier one later lowers it.
+            self._pixels.maxsize = cost if not self._pixels else min(self._pixels.maxsize,
+                                                                     cost)
             self._pixels.put(position, got)
         return got
 
@@ -177,7 +182,7 @@ class RemovalSource:
 
     def frame(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         """(pixels (H, W, 3) float32 over the display window, hole (H, W) bool)."""
-        return self.pixels(position), self.hole(position)
+        return self.pixels(position).astype(np.float32, copy=False), self.hole(position)
 
     def _grey(self, position: int) -> tuple[np.ndarray, np.ndarray]:
         got = self._greys.get(position)
