@@ -969,7 +969,7 @@ def _remove(args: argparse.Namespace) -> int:
     from mattetrack.composite.run import frames_of
     from mattetrack.export.pipeline import refuse_overwrites
     from mattetrack.framepattern import FramePattern
-    from mattetrack.removal.run import CACHE_MIB, RemovalSettings, write_removed
+    from mattetrack.removal.run import CACHE_MIB, RemovalSettings, clean_layer, write_removed
     from mattetrack.shapes.source import open_mattes
     from mattetrack.shot import Shot
 
@@ -998,12 +998,10 @@ def _remove(args: argparse.Namespace) -> int:
         settings = RemovalSettings(objects, args.grow)
         layer = None
         if args.merge:
-            from mattetrack.export.channels import sanitize_layer_name
-
             if shot.is_movie or not args.output.lower().endswith(".exr"):
                 raise InputError(f"-o {args.output!r}: --merge writes EXR copies of an EXR "
                                  "plate; give an .exr pattern")
-            layer = sanitize_layer_name("_".join(objects)) + "_clean"
+            layer = clean_layer(objects)
         nuke = None
         if args.script == "nuke":
             if shot.is_movie:

@@ -233,6 +233,13 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
 MANIFEST_NAME = ".mattetrack-remove.json"
 
 
+def clean_layer(objects: Sequence[str]) -> str:
+    """The clean plate's name: its `--merge` layer and its report's entry (`<objects>_clean`)."""
+    from mattetrack.export.channels import sanitize_layer_name
+
+    return sanitize_layer_name("_".join(objects)) + "_clean"
+
+
 class Written(NamedTuple):
     """What `write_removed` did: `count` frames written (the others were there already, the
     same), and `report`, where the clean plate needs paint (`report.removal_report`)."""
@@ -268,7 +275,6 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
     from mattetrack.atomicfile import atomic_write_bytes
     from mattetrack.composite.writers import ProResWriter
     from mattetrack.export.background import BackgroundWriter
-    from mattetrack.export.channels import sanitize_layer_name
     from mattetrack.export.outputmanifest import OutputManifest
     from mattetrack.removal.output import nuke_script, read_back, write_copy, write_merged
     from mattetrack.removal.report import InventedShares, invented_share, removal_report
@@ -277,7 +283,7 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise InputError(f"{output!r}: folder {folder} does not exist", field="output")
-    name = merge_layer or sanitize_layer_name("_".join(settings.objects)) + "_clean"
+    name = merge_layer or clean_layer(settings.objects)
     shares: dict[int, float] = {}  # frame: the share of its hole no frame saw
     if shot.is_movie:
         if os.path.splitext(output)[1].lower() != ".mov":

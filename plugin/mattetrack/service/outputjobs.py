@@ -167,11 +167,11 @@ class RemoveJob(_FramesJob):
         self.grow, self.merge, self.report = grow, merge, report
 
     def _write(self) -> None:
-        from mattetrack.removal.run import RemovalSettings, write_removed
+        from mattetrack.removal.run import RemovalSettings, clean_layer, write_removed
 
         names = list(self.layers.values())
         frames = sorted(self.files)
-        layer = "_".join(names) + "_clean" if self.merge else None
+        layer = clean_layer(names) if self.merge else None
         written = write_removed(self.output, self.shot, self._mattes(), frames, frames,
                                 RemovalSettings(tuple(names), self.grow), self._frame, layer,
                                 report=self.report)
