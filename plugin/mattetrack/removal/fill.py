@@ -50,7 +50,7 @@ class FillParams:
     tolerance: float = 10.0 / 255.0  # rim misfit (plate units) at which a candidate's weight is 1/e
     valid: float = 0.99  # a warped source pixel counts when at least this much of it is seen
     smooth_weight: float = 0.02  # the smooth fill as a candidate of this fixed weight
-    moving_reach: int = 8  # frames each way brought on by the moving layer's motion
+    moving_reach: int = 16  # frames each way brought on by the moving layers' motion
     moving_weight: float = 2.0  # a moving-layer candidate's weight over a background one's
     carry: float = 0.5  # share of the previous frame's invented fill kept (temporal smoothing)
     align_band: int = 12  # processing px around the hole each candidate is aligned on (ECC)

@@ -115,10 +115,14 @@ class RemovalSource:
         self._budget = cache_mib * 2**20
         self._pixels = NearestFrames(self._kept(shot.width * shot.height * 3 * 4))
         self._holes: LRUCache = LRUCache(2 * settings.fill.reach + 2)
-        self._greys: LRUCache = LRUCache(12)
+        # the motion's greys and holes: the moving layers' points are followed t +- moving_reach
+        self._greys: LRUCache = LRUCache(2 * settings.fill.moving_reach + 4)
         self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         self._lock = threading.Lock()
-        self.motion = ShotMotion(len(self.frames), self._pair, self.scale)
+        # Every pair the fill reaches keeps its flow (processing px, float16: 0.6 MB a pair at
+        # 1080p): the moving layers follow theirs, and one let go would be fitted again.
+        self.motion = ShotMotion(len(self.frames), self._pair, self.scale,
+                                 lambda i: self._grey(i)[1], 2 * settings.fill.reach + 4)
         grow = max(0, settings.grow)
         self._kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
 
