@@ -39,7 +39,7 @@ def processing_scale(width: int, height: int) -> float:
 MOVING_PX = 2.0  # processing px off the background's homography for a sample to be moving
 MOVING_NEAR = 0.15  # moving samples kept within this share of the long side of a's hole
 MOVING_MIN = 24  # moving samples (and inliers) needed to fit a moving layer
-MOVING_LAYERS = 2  # moving layers fitted in turn (docs/tuning.md: 1 / 2 / 3 +4.96 / +5.00 / +4.99 dB)
+MOVING_LAYERS = 2  # moving layers fitted in turn (docs/tuning.md: 1 / 2 / 3: +4.96 / +5.00 / +4.99)
 
 
 class PairMotion(NamedTuple):
