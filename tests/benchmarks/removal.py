@@ -4,7 +4,8 @@ shots, against OpenCV's per-frame inpainting (Telea) in the same run.
 Each dev shot at 432x240 gets the moving masks of the next shot (sorted by name, the last the
 first's), each dilated by 4 px, as its holes; the original frames are the truth. The holes are
 painted grey before anything looks at them. Reported per shot and on average:
-- PSNR and SSIM over the whole frame and PSNR inside the holes (mean over frames; RGB, 8-bit);
+- PSNR and SSIM over the whole frame and inside the holes (mean over frames; RGB, 8-bit; the
+  holes' SSIM: the SSIM map over the hole's pixels, each a window centred there);
 - PSNR inside the holes where the truth shows background (not the shot's own object, which no
   background fill brings back: a share of every hole under this protocol);
 - flicker: mean absolute difference of the filled region between consecutive frames after
@@ -92,8 +93,9 @@ def psnr(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float
     return 10 * np.log10(255.0 ** 2 / max(mse, 1e-10))
 
 
-def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5), mean over RGB."""
+def ssim(a: np.ndarray, b: np.ndarray, where: np.ndarray | None = None) -> float:
+    """SSIM (Wang et al. 2004: 11x11 Gaussian window, sigma 1.5), mean over RGB; the SSIM map
+    averaged over the frame, or over `where` ((h, w) bool: the windows centred in the hole)."""
     c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
     out = []
     for c in range(3):
@@ -101,8 +103,9 @@ def ssim(a: np.ndarray, b: np.ndarray) -> float:
         blur = lambda z: cv2.GaussianBlur(z, (11, 11), 1.5)  # noqa: E731
         mx, my = blur(x), blur(y)
         sxx, syy, sxy = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
-        out.append((((2 * mx * my + c1) * (2 * sxy + c2))
-                    / ((mx * mx + my * my + c1) * (sxx + syy + c2))).mean())
+        local = (((2 * mx * my + c1) * (2 * sxy + c2))
+                 / ((mx * mx + my * my + c1) * (sxx + syy + c2)))
+        out.append(local[where].mean() if where is not None else local.mean())
     return float(np.mean(out))
 
 
@@ -175,6 +178,7 @@ def main() -> int:
                 "psnr": np.mean([psnr(result[k], frames[k]) for k in range(n)]),
                 "ssim": np.mean([ssim(result[k], frames[k]) for k in range(n)]),
                 "hole": np.mean([psnr(result[k], frames[k], holes[k]) for k in shown]),
+                "ssim_hole": np.mean([ssim(result[k], frames[k], holes[k]) for k in shown]),
                 "bg": np.mean([psnr(result[k], frames[k], background[k]) for k in shown
                                if background[k].any()]),
                 "flicker": flicker(result, frames, holes),
@@ -185,13 +189,15 @@ def main() -> int:
               f"Telea {row['telea']['psnr']:.2f} / {row['telea']['hole']:.2f}", flush=True)
     print(f"Removal: {len(rows)} dev shots at 432x240, holes: the next shot's masks + {GROW} px")
     print("| shot | PSNR frame ours / Telea | SSIM ours / Telea | PSNR holes ours / Telea | "
-          "holes, background only | flicker ours / Telea / truth | frames/s ours / Telea |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+          "SSIM holes ours / Telea | holes, background only | flicker ours / Telea / truth | "
+          "frames/s ours / Telea |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
 
     def line(label, get):
         o, t = get("ours"), get("telea")
         print(f"| {label} | {o['psnr']:.2f} / {t['psnr']:.2f} | {o['ssim']:.4f} / "
-              f"{t['ssim']:.4f} | {o['hole']:.2f} / {t['hole']:.2f} | {o['bg']:.2f} / "
+              f"{t['ssim']:.4f} | {o['hole']:.2f} / {t['hole']:.2f} | {o['ssim_hole']:.4f} / "
+              f"{t['ssim_hole']:.4f} | {o['bg']:.2f} / "
               f"{t['bg']:.2f} | {o['flicker']:.2f} / {t['flicker']:.2f} / "
               f"{get('truth_flicker'):.2f} | {o['fps']:.1f} / {t['fps']:.1f} |")
 
