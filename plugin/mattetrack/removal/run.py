@@ -102,9 +102,10 @@ class RemovalSource:
     display window, their holes, and the motion's grey images, read on demand and kept: the
     pixels within `cache_mib` MiB (12 frames at least, no more than the fill reaches), those
     nearest the frame being filled (`NearestFrames`, `focus`); in LRU caches the holes of
-    every frame the fill reaches (packed, 1 bit a pixel: 1/96 of a frame's pixels) and 12
-    greys. The fill asks for a frame's hole before its pixels, and reads the pixels only where
-    that frame sees part of the hole it fills."""
+    every frame the fill reaches (packed, 1 bit a pixel: 1/96 of a frame's pixels) and the
+    greys (processing size) of the frames the moving layers follow. The fill asks for a
+    frame's hole before its pixels, and reads the pixels only where that frame sees part of the
+    hole it fills."""
 
     def __init__(self, shot, mattes, frames: Sequence[int], settings: RemovalSettings,
                  cache_mib: int = CACHE_MIB) -> None:
