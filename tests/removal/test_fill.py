@@ -369,3 +369,25 @@ def test_a_half_plate_is_kept_as_float16_and_sampled_as_float32_would_be() -> No
     assert grey.pixels(0).dtype == np.float32
     assert (half.cached, grey.cached) == (37, 18)  # 8 MiB of 256x144 frames
     np.testing.assert_array_equal(half.pixels(1).astype(np.float32), exact)
+
+
+def test_a_moving_candidate_counts_by_a_soft_step_in_its_fit_against_the_background() -> None:
+    """A moving-layer candidate counts fully where it fits the rim clearly better than every
+    background candidate (`gate`), half where as well, not at all where clearly worse or where
+    neither has a rim to be measured on (inf against inf), with no warning from that."""
+    import warnings
+
+    from mattetrack.removal.fill import _summed
+
+    params = FillParams()
+    gate = np.array([[0.1, 0.1, 0.1, np.inf, np.inf]], np.float32)
+    misfit = np.array([[0.1 - 5 / 255, 0.1, 0.1 + 5 / 255, np.inf, 0.2]], np.float32)
+    take = np.ones(gate.shape, bool)
+    warped = np.ones((*gate.shape, 3), np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _, weights, _ = _summed([(warped, misfit, take, 1)], gate.shape, 2.0, gate, params)
+    full = 2.0 * np.exp(-misfit / params.tolerance)
+    np.testing.assert_allclose(weights[0, :3] / full[0, :3], [1.0, 0.5, 0.0], atol=0.01)
+    assert weights[0, 3] == 0.0
+    np.testing.assert_allclose(weights[0, 4], full[0, 4], rtol=1e-6)  # no background there
