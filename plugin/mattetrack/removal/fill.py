@@ -340,9 +340,9 @@ def _summed(candidates, shape: tuple[int, int], factor: float, gate: np.ndarray 
             params: FillParams) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(sum of weight x candidate (h, w, 3), sum of weights (h, w), the best rim misfit (h, w)
     of the candidates taken) over `candidates`, on a box of `shape` (h, w); a candidate's
-    weight is `factor` x exp(-misfit / tolerance) / its distance in time, times where `gate`
-    is given a logistic step (GATE_SOFTNESS) from 1 where its misfit is below the gate to 0
-    above it."""
+    weight is `factor` x exp(-misfit / tolerance) / its distance in time; with a `gate`, also
+    times a logistic step (GATE_SOFTNESS wide) from 1 where its misfit is below the gate to 0
+    where above."""
     total = np.zeros((*shape, 3), np.float32)
     weights = np.zeros(shape, np.float32)
     best = np.full(shape, np.inf, np.float32)
