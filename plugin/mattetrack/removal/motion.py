@@ -68,10 +68,9 @@ def pair_motion(a: np.ndarray, b: np.ndarray, hole_a: np.ndarray, hole_b: np.nda
     src, dst = src[inside], dst[inside]
     seen = ~hole_b[np.rint(dst[:, 1]).astype(int), np.rint(dst[:, 0]).astype(int)]
     src, dst = src[seen], dst[seen]
-    nothing = (None,) * MOVING_LAYERS
     found = cv2.findHomography(src, dst, cv2.RANSAC, RANSAC_PX)[0] if len(src) >= 16 else None
     if found is None:
-        return PairMotion(np.eye(3), flow.astype(np.float16), nothing)
+        return PairMotion(np.eye(3), flow.astype(np.float16), (None,) * MOVING_LAYERS)
     return PairMotion(found, flow.astype(np.float16), _layers(src, dst, found, hole_a))
 
 
@@ -190,9 +189,9 @@ class ShotMotion:
             return self._fitted(t).layers[layer]
         if t == 0:
             return None
-        before = self._fitted(t - 1)  # the last frame: the layer before it, carried onto it
-        points = before.layers[layer]
-        return None if points is None else points + _sampled(before.flow, points)
+        # the last frame: the layer of the pair before it, carried onto it
+        points = self._fitted(t - 1).layers[layer]
+        return None if points is None else self._carried(points, t - 1, 1)
 
     def _followed(self, t: int, s: int, layer: int) -> np.ndarray | None:
         if s == t:
@@ -213,17 +212,22 @@ class ShotMotion:
             if not 0 <= i + direction < self._count:
                 return None
             positions, alive = chain[-1]
-            if direction > 0:
-                moved = positions + _sampled(self._fitted(i).flow, positions)
-            else:  # the flow of (i - 1 -> i) inverted at each point
-                flow = self._fitted(i - 1).flow
-                moved = positions - _sampled(flow, positions)
-                for _ in range(INVERSE_STEPS):
-                    moved = positions - _sampled(flow, moved)
+            moved = self._carried(positions, i, direction)
             chain.append((moved, alive & self._usable(i + direction, moved)))
         positions, alive = chain[abs(s - t)]
         found = _similarity(chain[0][0][alive], positions[alive], FOLLOWED_PX)[0]
         return None if found is None else self._from_proc @ found @ self._to_proc
+
+    def _carried(self, points: np.ndarray, i: int, direction: int) -> np.ndarray:
+        """(n, 2) processing px: points of position i where the flow takes them on position
+        i + direction (+1 or -1; backwards, the flow of i - 1 -> i inverted at each point)."""
+        if direction > 0:
+            return points + _sampled(self._fitted(i).flow, points)
+        flow = self._fitted(i - 1).flow
+        moved = points
+        for _ in range(INVERSE_STEPS + 1):  # q = p - F(q), from q = p
+            moved = points - _sampled(flow, moved)
+        return moved
 
     def _usable(self, i: int, points: np.ndarray) -> np.ndarray:
         """(n,) bool: points (n, 2) inside position i's frame and not in its hole."""
