@@ -14,6 +14,7 @@ import OpenImageIO as oiio
 import pytest
 
 from mattetrack.cli import main
+from mattetrack.removal import run as removal_run
 
 W, H, N = 96, 64, 12
 PAN = 3  # px a frame
@@ -144,6 +145,37 @@ def test_a_resumed_run_carries_on_what_no_frame_saw(tmp_path: Path, image_writer
         names = list(spec.channelnames)
         rgb = [names.index(f"disc_clean.{c}" if merge else c) for c in "RGB"]
         assert np.abs(whole[..., rgb] - resumed[..., rgb])[hole].max() < 4e-3
+
+
+def test_a_range_from_mid_shot_gives_the_whole_runs_frames(tmp_path: Path, image_writer,
+                                                         monkeypatch) -> None:
+    """The shot of the test above: `--range 9-11` on its own (a farm task's) fills frames 1-8
+    first, unwritten, for what they carry on into frame 9's invented part (frame 0's share of
+    it is 1/2^9); without them its frames differ from the whole run's there."""
+    texture = _texture()[:, :W]
+    disc = np.zeros((H, W), np.float32)
+    cv2.circle(disc, (48, 32), 12, 1.0, -1)
+    for t in range(N):
+        image_writer(tmp_path / f"plate.{t:04d}.exr", texture * (0.5 + 0.08 * t), "half")
+        image_writer(tmp_path / f"m.{t:04d}.exr", disc, "half", names=["disc.A"])
+
+    def run(out: str, *extra: str) -> None:
+        (tmp_path / out).parent.mkdir(exist_ok=True)
+        assert main(["remove", str(tmp_path / "plate.####.exr"), str(tmp_path / "m.####.exr"),
+                     "--object", "disc", "-o", str(tmp_path / out), "-q", *extra]) == 0
+
+    def worst(folder: str) -> float:
+        hole = disc > 0.5
+        return max(float(np.abs(_read(tmp_path / f"whole/c.{t:04d}.exr")[0]
+                                 - _read(tmp_path / f"{folder}/c.{t:04d}.exr")[0])[hole].max())
+                   for t in range(9, 12))
+
+    run("whole/c.####.exr")
+    run("range/c.####.exr", "--range", "9-11")
+    assert not (tmp_path / "range/c.0008.exr").exists()
+    monkeypatch.setattr(removal_run, "lead_in_frames", lambda carry: 0)
+    run("fresh/c.####.exr", "--range", "9-11")
+    assert worst("range") < 4e-3 < worst("fresh")
 
 
 def test_the_report_says_where_the_fill_is_invented(tmp_path: Path, image_writer) -> None:

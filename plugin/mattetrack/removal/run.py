@@ -9,11 +9,14 @@ outside `--range` still give candidates: the range says what is written, not wha
 looked at) are kept in `.mattetrack-remove.json` beside them, and a rerun over the same inputs
 leaves the finished files alone. The part of a frame no other frame saw is carried on from the
 frame before; a run resumed part way carries it on from the last file written (read back, so it
-differs from an uninterrupted run's by the file's precision only).
+differs from an uninterrupted run's by the file's precision only), and a run that starts after
+the shot's first frame with nothing to carry on (a `--range`, a farm task) first fills the frames
+before its first, unwritten (`lead_in_frames`: 8), so its frames are the whole run's to 1/255.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -209,20 +212,39 @@ class RemovalSource:
         return pair_motion(a, b, hole_a, hole_b, self._dis)
 
 
+# The most frames a run filled before its first (`lead_in_frames`).
+LEAD_IN_MAX = 32
+
+
+def lead_in_frames(carry: float) -> int:
+    """Frames filled, not written, before a run that starts after the shot's first frame with
+    nothing carried in (a `--range`, a farm task): the invented part keeps `carry` of the frame
+    before's, so the history it starts without fades to within 1/255 of the whole run's after
+    this many frames (8 at the default 0.5)."""
+    if carry <= 0.0:
+        return 0
+    if carry >= 1.0:
+        return LEAD_IN_MAX
+    return min(LEAD_IN_MAX, math.ceil(math.log(1.0 / 255.0) / math.log(carry)))
+
+
 def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
             settings: RemovalSettings,
             before: tuple[int, np.ndarray] | None = None,
-            cache_mib: int = CACHE_MIB) -> Iterator[RemovedFrame]:
+            cache_mib: int = CACHE_MIB, lead: int = 0) -> Iterator[RemovedFrame]:
     """Each of `wanted` (a sub-list of `frames`, the consecutive frames looked at) with the
     objects removed, in order. before: (frame, (H, W, 3) result) of the frame filled before
-    the first wanted one (a resumed run's last file), whose invented part is carried on.
-    cache_mib: the plate frames kept in memory (`RemovalSource`)."""
+    the first wanted one (a resumed run's last file), whose invented part is carried on;
+    without it, the `lead` frames before the first wanted one are filled first (not yielded)
+    for theirs. cache_mib: the plate frames kept in memory (`RemovalSource`)."""
     source = RemovalSource(shot, mattes, frames, settings, cache_mib)
     position = {f: n for n, f in enumerate(frames)}
     previous: tuple[int, np.ndarray] | None = None
     if before is not None and before[0] in position:
         previous = (position[before[0]], before[1])
-    for frame in wanted:
+    start = position[wanted[0]] if wanted else 0
+    leading = [] if previous is not None else list(frames[max(0, start - lead):start])
+    for frame in [*leading, *wanted]:
         t = position[frame]
         source.focus(t)
         pixels, hole = source.frame(t)
@@ -235,7 +257,8 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
             settings.fill,
             moving=tuple(source.locked(source.motion.moving(k)) for k in range(MOVING_LAYERS)))
         previous = (t, result)
-        yield RemovedFrame(frame, result, hole, unseen)
+        if t >= start:
+            yield RemovedFrame(frame, result, hole, unseen)
 
 
 MANIFEST_NAME = ".mattetrack-remove.json"
@@ -265,6 +288,11 @@ def _inputs_key(output: str, shot, mattes, frames: Sequence[int], settings: obje
         parts += [shot.frame_key(f), os.path.realpath(mattes.frames[f]), st.st_size,
                   st.st_mtime_ns]
     return resultkeys.digest(*parts)
+
+
+def _lead(frames: Sequence[int], first: int, settings: RemovalSettings) -> int:
+    """The frames filled before `first` when nothing is carried in: none at the shot's start."""
+    return min(frames.index(first), lead_in_frames(settings.fill.carry))
 
 
 def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequence[int],
@@ -301,7 +329,7 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
         complete = False
         try:
             for result in removed(shot, mattes, frames, wanted, settings,
-                                  cache_mib=cache_mib):
+                                  cache_mib=cache_mib, lead=_lead(frames, wanted[0], settings)):
                 movie.write(output, result.pixels, shot.display_window, shot.display_window)
                 shares[result.frame] = invented_share(result.hole, result.unseen)
                 if on_frame is not None:
@@ -334,9 +362,11 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
         last = wanted[wanted.index(todo[0]) - 1]
         pixels = read_back(path_of(last), merge_layer)
         before = None if pixels is None else (last, pixels)
+    lead = _lead(frames, todo[0], settings) if todo and before is None else 0
     try:
         with BackgroundWriter() as writer:
-            for result in (removed(shot, mattes, frames, todo, settings, before, cache_mib)
+            for result in (removed(shot, mattes, frames, todo, settings, before, cache_mib,
+                                   lead)
                            if todo else ()):
                 path = path_of(result.frame)
                 share = shares[result.frame] = invented_share(result.hole, result.unseen)
