@@ -528,8 +528,9 @@ def _object_names(text: str) -> tuple[str, ...]:
 
 
 @contextlib.contextmanager
-def _frame_counter(total: int, desc: str, quiet: bool):
-    """(on_frame(frame, written), [written, kept]) with a progress bar on a terminal."""
+def _frame_counter(total: int, desc: str, quiet: bool, openjd: bool = False):
+    """(on_frame(frame, written), [written, kept]) with a progress bar on a terminal; with
+    `openjd`, an `openjd_progress:` line on stdout after each frame (a farm task's)."""
     from tqdm import tqdm
 
     counts = [0, 0]
@@ -538,6 +539,9 @@ def _frame_counter(total: int, desc: str, quiet: bool):
         def done(frame: int, written: bool) -> None:
             counts[0 if written else 1] += 1
             bar.update(1)
+            if openjd:
+                print(f"openjd_progress: {100.0 * sum(counts) / max(total, 1):.1f}",
+                      flush=True)
 
         yield done, counts
 
@@ -605,6 +609,20 @@ def _add_remove(sub) -> None:
     rem.add_argument("--cache-mib", type=int, default=None, metavar="MIB",
                      help="MiB of plate frames kept in memory for the fill (default: 1024; "
                      "less re-reads far frames, more than the fill reaches is not used)")
+    farm = rem.add_argument_group(
+        "render farm", "--job DIR writes an Open Job Description job bundle (Deadline Cloud's "
+        "layout) instead of the files: a task per chunk of frames, then a last step for the "
+        "report and the Nuke script. Run it here with `openjd run DIR/template.yaml --step "
+        "Finish --run-dependencies`, or submit it (--submit); it writes what remove writes.")
+    farm.add_argument("--job", metavar="DIR", help="write the job bundle into DIR")
+    farm.add_argument("--frames-per-task", type=_non_negative, default=None, metavar="N",
+                      help="frames a task writes (default: 24; 0: one task)")
+    farm.add_argument("--name", help="the job's name (default: from the output's name)")
+    farm.add_argument("--submit", action="store_true",
+                      help="then submit the bundle with the Deadline Cloud CLI (`deadline "
+                      "bundle submit`, configured for your farm and queue)")
+    # A farm task's: `openjd_progress:` and `openjd_status:` lines on stdout for the farm.
+    rem.add_argument("--openjd", action="store_true", help=argparse.SUPPRESS)
     _add_plate_reading(rem)
     rem.set_defaults(func=_remove)
 
@@ -988,6 +1006,9 @@ def _remove(args: argparse.Namespace) -> int:
     shot = Shot.open(args.input, colorspace=args.colorspace, frame_numbers=args.frame_numbers,
                      cache_size=3)
     try:
+        if args.job and shot.is_movie:
+            raise InputError(f"--job: {args.input!r} is a movie, whose clean plate is one .mov "
+                             "written in order by one process; run remove here, or give frames")
         frames = frames_of(shot, mattes, objects)
         wanted = [f for f in frames if chosen is None or chosen[0] <= f <= chosen[1]]
         if not wanted:
@@ -1010,15 +1031,58 @@ def _remove(args: argparse.Namespace) -> int:
             stem = os.path.basename(args.output).split("#")[0].split("%")[0].rstrip("._-")
             nuke = os.path.join(os.path.dirname(os.path.abspath(args.output)),
                                 (stem or "clean") + ".nk")
-        with _frame_counter(len(wanted), "remove", args.quiet) as (done, counts):
+        if args.job:
+            return _remove_job(args, shot, wanted, objects, cache_mib, report)
+        with _frame_counter(len(wanted), "remove", args.quiet, args.openjd) as (done, counts):
             write_removed(args.output, shot, mattes, frames, wanted, settings, done,
                           layer, nuke, cache_mib, report)
     finally:
         shot.close()
+    if args.openjd:
+        print(f"openjd_status: {counts[0]} frame(s) written, {counts[1]} kept as they were",
+              flush=True)
     if not args.quiet:
         kept = f", {counts[1]} kept as they were" if counts[1] else ""
         print(f"mattetrack: removed {', '.join(objects)} from {counts[0]} frame(s) to "
               f"{args.output}{kept} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return 0
+
+
+def _remove_job(args: argparse.Namespace, shot, wanted: list[int], objects: tuple[str, ...],
+                cache_mib: int, report: str | None) -> int:
+    """`remove --job DIR`: the farm's bundle for what `remove` would write (checked as far as
+    it can be here: the plate, the mattes, the objects, the frames)."""
+    from mattetrack.farm import RemovalJob, submit_command, write_removal_bundle
+    from mattetrack.farm.removejob import FRAMES_PER_TASK, chunks, memory_mib
+
+    options = ["--object", ",".join(objects), "--grow", str(args.grow)]
+    if args.merge:
+        options.append("--merge")
+    if args.cache_mib is not None:
+        options += ["--cache-mib", str(args.cache_mib)]
+    if args.colorspace:
+        options += ["--colorspace", args.colorspace]
+    if args.frame_numbers != "index":
+        options += ["--frame-numbers", args.frame_numbers]
+    per_task = FRAMES_PER_TASK if args.frames_per_task is None else args.frames_per_task
+    output = os.path.abspath(args.output)
+    job = RemovalJob(
+        name=args.name or f"MatteTrack remove {os.path.basename(output)}",
+        input=os.path.abspath(args.input), mattes=os.path.abspath(args.mattes),
+        output_dir=os.path.dirname(output), output_name=os.path.basename(output),
+        options=options, tasks=chunks(wanted, per_task),
+        finish=["--format", "nuke"] if args.script == "nuke" else [],
+        report=os.path.abspath(report) if report else None,
+        memory_mib=memory_mib(cache_mib, shot.width, shot.height))
+    root = write_removal_bundle(job, args.job)
+    if not args.quiet:
+        print(f"mattetrack: wrote the job bundle {root} ({len(job.tasks)} task(s) over "
+              f"{len(wanted)} frame(s); its last step: Finish)", file=sys.stderr)
+    if args.submit:
+        cmd = submit_command(root)
+        proc = subprocess.run(cmd)
+        if proc.returncode != 0:
+            raise InputError(f"{' '.join(cmd)}: exited {proc.returncode}", field="submit")
     return 0
 
 

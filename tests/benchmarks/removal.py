@@ -16,6 +16,7 @@ Published anchors (DAVIS, 432x240, whole-frame PSNR): FGVC 30.8 dB, E2FGVI 33.0,
 flicker within 1.5x the truth's, >= 5 frames/s at 432x240.
 
     .venv/bin/python tests/benchmarks/removal.py [--shots dog,car-shadow] [--cli 30] [--memory]
+                                                 [--farm 80]
 
 --cli N: `mattetrack remove` itself on N frames of kite-surf at 1920x1080 written as half EXR
 (motocross-jump's masks grown 16 px as the mattes), with the plate cache's default budget and
@@ -24,6 +25,12 @@ with 12 frames kept: frames/s and plate reads per frame written.
 car-shadow's masks grown 16 px) played forwards then backwards for 120 frames, after 30, 60, 90
 and 120 frames written, with the default budget and with --cache-mib 256: what bounds it is
 the setting, not the shot's length (it stops growing once the plate cache is full).
+--farm N: N frames of breakdance at 960x540 (half EXR, car-shadow's masks grown 8 px: half of
+each hole no frame saw) removed by `mattetrack remove` in one run and by its `--job` bundle run
+through `openjd run` (its tasks one after another on this machine, the last first, so no task
+finds the frame before its own written), with 10 frames a task: the work each takes, what
+chunking costs (each task fills 8 frames before its own, unwritten, and starts a process), the
+longest task (the wall time with a worker per task) and how far the two runs' files differ.
 """
 
 from __future__ import annotations
@@ -148,6 +155,8 @@ def main() -> int:
                         help="only time the CLI on N frames of a 1080p EXR sequence")
     parser.add_argument("--memory", action="store_true",
                         help="only the CLI's peak memory by shot length and --cache-mib")
+    parser.add_argument("--farm", type=int, metavar="N",
+                        help="only a farm bundle's cost against one run, on N frames (40 at most)")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"skipped: {DATA} is absent")
@@ -157,6 +166,9 @@ def main() -> int:
         return 0
     if args.memory:
         cli_memory()
+        return 0
+    if args.farm:
+        farm_cost(args.farm)
         return 0
     shots = sorted(p.name for p in (DATA / "JPEGImages" / "480p").iterdir())
     chosen = args.shots.split(",") if args.shots else shots
@@ -352,6 +364,74 @@ def cli_memory(count: int = 120, checkpoints: tuple[int, ...] = (30, 60, 90),
             print(f"mattetrack remove, {count} frames 1920x1080 half EXR, --cache-mib {mib}: "
                   f"peak MiB after {shown}, all {count} {usage.ru_maxrss / 1024:.0f}; "
                   f"{count / seconds:.2f} frames/s", flush=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+
+def farm_cost(count: int, per_task: int = 10) -> None:
+    """`mattetrack remove` on `count` frames (960x540 half EXR) in one run against its `--job`
+    bundle run by `openjd run` (tasks in turn here): seconds, the longest task, the files'
+    largest and mean difference inside the holes."""
+    import os
+    import re
+    import shutil
+    import subprocess
+    import tempfile
+
+    import OpenImageIO as oiio
+
+    binary = Path(sys.executable).parent
+    env = {**os.environ, "PATH": f"{binary}{os.pathsep}{os.environ.get('PATH', '')}"}
+    global SIZE
+    SIZE = (960, 540)
+    frames, holes = frames_of("breakdance")[:count], masks_of("car-shadow", GROW * 2)[:count]
+    count = min(count, len(frames), len(holes))
+    SIZE = (432, 240)
+    folder = Path(tempfile.mkdtemp(prefix="mattetrack-removal-farm-"))
+
+    def remove(out: str, *extra: str) -> list[str]:
+        (folder / out).mkdir()
+        return [str(binary / "mattetrack"), "remove", str(folder / "plate.####.exr"),
+                str(folder / "m.####.exr"), "--object", "rig", "-o",
+                str(folder / out / "clean.####.exr"), "-q", *extra]
+
+    def timed(cmd: list[str]) -> tuple[float, str]:
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=folder)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return time.perf_counter() - started, proc.stdout
+
+    try:
+        write_sequence(folder, frames, holes)
+        whole, _ = timed(remove("whole"))
+        timed(remove("farm", "--job", str(folder / "job"), "--frames-per-task", str(per_task)))
+        tasks = []
+        for a in reversed(range(0, count, per_task)):  # the last first: none leads on
+            seconds, _ = timed([str(binary / "openjd"), "run",
+                                str(folder / "job" / "template.yaml"), "--step", "Remove",
+                                "--task-param", f"Frames={a}-{min(a + per_task, count) - 1}"])
+            tasks.append(seconds)
+        finish, out = timed([str(binary / "openjd"), "run",
+                             str(folder / "job" / "template.yaml"), "--step", "Finish"])
+        kept = re.search(r"openjd_status: (\d+) frame\(s\) written", out)
+        worst, total, n = 0.0, 0.0, 0
+        for t in range(count):
+            a, b = (oiio.ImageBuf(str(folder / d / f"clean.{t:04d}.exr")).get_pixels(oiio.FLOAT)
+                    for d in ("whole", "farm"))
+            diff = np.abs(a - b)[holes[t]]
+            if diff.size:
+                worst, total, n = max(worst, float(diff.max())), total + float(diff.sum()), \
+                    n + diff.size
+        print(f"mattetrack remove, {count} frames 960x540 half EXR (breakdance, car-shadow's "
+              f"holes): one run {whole:.1f} s; the bundle's {len(tasks)} tasks of {per_task} "
+              f"frames run in turn, the last first, {sum(tasks):.1f} s "
+              f"({sum(tasks) / whole:.2f}x the work; "
+              f"longest task {max(tasks):.1f} s, {whole / (max(tasks) + finish):.1f}x faster "
+              f"than one run with a worker per task), Finish {finish:.1f} s "
+              f"({kept.group(1) if kept else '?'} frame(s) it wrote); the files inside the "
+              f"holes differ by {worst:.5f} at most, {total / max(n, 1):.6f} on average "
+              "(linear values)", flush=True)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -31,8 +31,9 @@
   shot boundaries of a programme of the dev shots: precision and recall of hard cuts, dissolves
   and fades (cuts.py); background replacement's edge error with and without decontamination,
   and frames/s at 1080p (composite.py); object removal on the video-inpainting protocol
-  against per-frame Telea (removal.py); `track` against bare DIS mask warping at 480p, start-up,
-  stage ms, and 1080p / 4K half EXR frames/s and peak RSS (speed_vs_warp.py).
+  against per-frame Telea, and its farm bundle against one run (removal.py); `track` against
+  bare DIS mask warping at 480p, start-up, stage ms, and 1080p / 4K half EXR frames/s and peak
+  RSS (speed_vs_warp.py).
   Their own tables follow the main one.
 
     .venv/bin/python tests/benchmarks/run_all.py [--quick] [--sam]
@@ -205,6 +206,7 @@ def main() -> int:
                           ("movie_read.py", ["--size", "3840x2160", "--frames", "150"]),
                           ("cuts.py", []), ("composite.py", []),
                           ("removal.py", ["--shots", "dog,car-shadow"] if args.quick else []),
+                          ("removal.py", ["--farm", "40"]),
                           ("speed_vs_warp.py", ["--quick"] if args.quick else [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)

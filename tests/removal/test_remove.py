@@ -178,6 +178,48 @@ def test_a_range_from_mid_shot_gives_the_whole_runs_frames(tmp_path: Path, image
     assert worst("range") < 4e-3 < worst("fresh")
 
 
+def test_a_run_is_refused_on_frames_another_run_writes(exr_shot, capsys) -> None:
+    """One writer per output, as for track: a live run holding frames 0-5 (a farm task) leaves
+    frames 6-11 to another run, and a run over the whole shot is refused in one line."""
+    import time
+
+    from mattetrack.atomicfile import HOST
+    from mattetrack.export.outputlock import lock_path
+
+    folder, _, _ = exr_shot
+    out = str(folder / "c.####.exr")
+    held = lock_path(out, (0, 5))
+    held.write_text(json.dumps({"host": HOST, "pid": os.getpid(), "started": time.time()}))
+    args = ["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"), "--object",
+            "disc", "-o", out, "-q"]
+    assert main([*args, "--range", "6-11"]) == 0
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert "another mattetrack run" in err and str(held) in err and len(err.splitlines()) == 1
+    assert not (folder / "c.0000.exr").exists() and held.exists()
+
+
+def test_a_file_whose_share_was_lost_is_filled_again_for_a_whole_report(exr_shot) -> None:
+    """Two farm tasks saving the invented shares at once can lose one's records: those frames
+    are filled again (the same files), so the report still has every frame."""
+    folder, _, _ = exr_shot
+    args = ["remove", str(folder / "plate.####.exr"), str(folder / "m.####.exr"), "--object",
+            "disc", "-o", str(folder / "c.####.exr"), "-q", "--report", str(folder / "r.json")]
+    assert main(args) == 0
+    shares_file = folder / ".mattetrack-remove-invented.json"
+    shares = json.loads(shares_file.read_text())
+    lost = str(folder / "c.0004.exr")
+    del shares[lost]
+    shares_file.write_text(json.dumps(shares))
+    before = {p.name: os.stat(p).st_mtime_ns for p in folder.glob("c.*.exr")}
+    (folder / "r.json").unlink()
+    assert main(args) == 0
+    after = {p.name: os.stat(p).st_mtime_ns for p in folder.glob("c.*.exr")}
+    assert [n for n in before if before[n] != after[n]] == ["c.0004.exr"]
+    confidence = json.loads((folder / "r.json").read_text())["objects"][0]["confidence"]
+    assert sorted(map(int, confidence)) == list(range(N))
+
+
 def test_the_report_says_where_the_fill_is_invented(tmp_path: Path, image_writer) -> None:
     """A still camera and an object that shrinks on frame 6: the ring it uncovers is seen on
     frames 6-11, so frames 0-5 invent only their middle (r 6 of r 12: a quarter); frames 6-11

@@ -90,7 +90,7 @@ class FarmJob:
         return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
 
 
-def _linked(job_dir: Path, name: str, target: str, folder: bool) -> str:
+def linked(job_dir: Path, name: str, target: str, folder: bool) -> str:
     """A PATH parameter's default. OpenJD joins a default to the template's folder and refuses
     one outside it, so the bundle holds a link `name` to the folder (`folder`) or to the folder
     holding `target`, and the default goes through it; the absolute values are in
@@ -110,10 +110,10 @@ def _linked(job_dir: Path, name: str, target: str, folder: bool) -> str:
 def _parameters(job: FarmJob, job_dir: Path) -> list[dict]:
     params = [
         {"name": "Input", "type": "PATH", "dataFlow": "IN",
-         "default": _linked(job_dir, "plate", job.input, os.path.isdir(job.input)),
+         "default": linked(job_dir, "plate", job.input, os.path.isdir(job.input)),
          "description": "the plate: a frame pattern, a folder, an image or a movie"},
         {"name": "OutputDir", "type": "PATH", "objectType": "DIRECTORY", "dataFlow": "OUT",
-         "default": _linked(job_dir, "output", job.output_dir, True),
+         "default": linked(job_dir, "output", job.output_dir, True),
          "description": f"where {job.output_name} is written"},
         {"name": "JobDir", "type": "PATH", "objectType": "DIRECTORY", "dataFlow": "IN",
          "default": ".", "description": "this bundle (job.json, mask prompts)"},
@@ -122,12 +122,12 @@ def _parameters(job: FarmJob, job_dir: Path) -> list[dict]:
     ]
     if job.report is not None:
         params.append({"name": "Report", "type": "PATH", "objectType": "FILE",
-                       "dataFlow": "OUT", "default": _linked(job_dir, "report", job.report,
+                       "dataFlow": "OUT", "default": linked(job_dir, "report", job.report,
                                                              False),
                        "description": "where the job's report (confidence, suggestions) goes"})
     if job.model is not None:
         kind = {"type": "PATH", "dataFlow": "IN"} if job.model_is_folder else {"type": "STRING"}
-        default = (_linked(job_dir, "model", job.model, True) if job.model_is_folder
+        default = (linked(job_dir, "model", job.model, True) if job.model_is_folder
                    else job.model)
         params.append({"name": "Model", **kind, "default": default,
                        "description": "the deep engine's checkpoint (folder or model id)"})

@@ -30,6 +30,7 @@ import numpy as np
 from mattetrack import resultkeys
 from mattetrack.composite.frames import on_window
 from mattetrack.errors import InputError
+from mattetrack.export.outputlock import OutputLock
 from mattetrack.framepattern import FramePattern
 from mattetrack.lru import LRUCache
 from mattetrack.removal.fill import FillParams, fill_frame
@@ -308,20 +309,16 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
     instead (`output.write_merged`). nuke: a Nuke script with a Read of the files, written
     there once they are. report: where the frames' invented shares go (`report.py`), once
     every frame is written; a resumed run's report covers the files kept as they were."""
-    from mattetrack.atomicfile import atomic_write_bytes
     from mattetrack.composite.writers import ProResWriter
-    from mattetrack.export.background import BackgroundWriter
-    from mattetrack.export.outputmanifest import OutputManifest
-    from mattetrack.removal.output import nuke_script, read_back, write_copy, write_merged
-    from mattetrack.removal.report import InventedShares, invented_share, removal_report
+    from mattetrack.removal.report import invented_share, removal_report
     from mattetrack.report import write_report_doc
 
     folder = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(folder):
         raise InputError(f"{output!r}: folder {folder} does not exist", field="output")
     name = merge_layer or clean_layer(settings.objects)
-    shares: dict[int, float] = {}  # frame: the share of its hole no frame saw
     if shot.is_movie:
+        shares: dict[int, float] = {}
         if os.path.splitext(output)[1].lower() != ".mov":
             raise InputError(f"{output!r}: a movie plate's removal is a .mov (ProRes 4444)",
                              field="output")
@@ -346,14 +343,37 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
         raise InputError(f"{output!r}: {len(wanted)} frames need a frame pattern "
                          "(clean.####.exr)", field="output")
     path_of = (lambda f: pattern.path(f)) if pattern is not None else (lambda f: output)
+    # One writer per output (frame range): farm tasks write their chunks side by side, and a
+    # second run over the same frames is refused rather than mixing its files with the first's.
+    part = None if list(wanted) == list(frames) else (wanted[0], wanted[-1])
+    with OutputLock(output, frames=part):
+        return _write_frames(output, path_of, shot, mattes, frames, wanted, settings, on_frame,
+                             merge_layer, nuke, cache_mib, report, name)
+
+
+def _write_frames(output: str, path_of: Callable[[int], str], shot, mattes,
+                  frames: Sequence[int], wanted: Sequence[int], settings: RemovalSettings,
+                  on_frame, merge_layer: str | None, nuke: str | None, cache_mib: int,
+                  report: str | None, name: str) -> Written:
+    """`write_removed` of a frame sequence (`path_of(frame)`: its file), its output locked."""
+    from mattetrack.atomicfile import atomic_write_bytes
+    from mattetrack.export.background import BackgroundWriter
+    from mattetrack.export.outputmanifest import OutputManifest
+    from mattetrack.removal.output import nuke_script, read_back, write_copy, write_merged
+    from mattetrack.removal.report import InventedShares, invented_share, removal_report
+    from mattetrack.report import write_report_doc
+
+    folder = os.path.dirname(os.path.abspath(output))
+    shares: dict[int, float] = {}  # frame: the share of its hole no frame saw
     manifest = OutputManifest(os.path.join(folder, MANIFEST_NAME))
     key = _inputs_key(output, shot, mattes, frames, (settings, merge_layer))
-    done = [f for f in wanted if manifest.holds(path_of(f), key)]
     invented = InventedShares(folder)
+    # A file counts as done with its share only (its report entry): a share lost (two farm
+    # tasks saving at once, the file damaged) costs that frame's fill again, not the report.
+    done = [f for f in wanted
+            if manifest.holds(path_of(f), key) and invented.get(path_of(f), key) is not None]
     for f in done:
-        kept = invented.get(path_of(f), key)
-        if kept is not None:
-            shares[f] = kept
+        shares[f] = invented.get(path_of(f), key)
         if on_frame is not None:
             on_frame(f, False)
     todo = [f for f in wanted if f not in set(done)]

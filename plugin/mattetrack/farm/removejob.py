@@ -1,0 +1,142 @@
+"""An Open Job Description job bundle that removes objects from a plate on a render farm
+(`mattetrack remove ... --job DIR`), in Deadline Cloud's bundle layout.
+
+DIR/template.yaml           jobtemplate-2023-09: parameters (the plate, the mattes, the output
+                            folder: PATH-typed, so a farm's path mapping rules move them; the
+                            command) and two steps:
+                            `Remove`, a task per chunk of frames, each `mattetrack remove ...
+                            --range A-B`: the tasks run apart and in any order (each fills the
+                            frames before its first, unwritten, for the invented part it carries
+                            on: `removal.run.lead_in_frames`; its frames are the whole run's)
+                            and a task run again resumes;
+                            `Finish`, after them, `mattetrack remove` over the whole range: it
+                            finds every file written (and writes any that is not) and writes
+                            what needs every frame, the report and the Nuke script
+DIR/parameter_values.yaml   the parameters' values as made here (`deadline bundle submit`)
+DIR/plate, DIR/mattes,      links to their folders, through which the parameters' defaults go
+DIR/output
+
+`openjd run DIR/template.yaml --step Finish --run-dependencies` runs the whole job here and
+writes what `mattetrack remove` with the same arguments writes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from mattetrack.atomicfile import atomic_write_bytes
+from mattetrack.farm.bundle import SPEC, linked
+
+REMOVE = "Remove"  # a task per chunk of frames
+FINISH = "Finish"  # the whole range once every chunk is written: report, Nuke script
+FRAMES_PER_TASK = 24  # a chunk: 24 frames, and up to 8 filled before it unwritten
+
+
+@dataclass
+class RemovalJob:
+    """What a removal bundle holds.
+
+    input, mattes: the plate and the mattes (file, pattern or folder), absolute; output_dir /
+    output_name: where the clean plate goes; options: `remove`'s options for every task (the
+    objects, --grow, --merge, how the plate is read); tasks: (first, last) frame of each;
+    finish: the options only the last step takes (--format nuke); report: --report's file,
+    absolute, or None; memory_mib: what a task needs at least.
+    """
+
+    name: str
+    input: str
+    mattes: str
+    output_dir: str
+    output_name: str
+    options: list[str]
+    tasks: list[tuple[int, int]]
+    finish: list[str]
+    report: str | None
+    memory_mib: int
+
+
+def chunks(frames: Sequence[int], per_task: int) -> list[tuple[int, int]]:
+    """(first, last) of each run of `per_task` consecutive `frames` (0: one task)."""
+    step = per_task or len(frames)
+    return [(frames[i], frames[min(i + step, len(frames)) - 1])
+            for i in range(0, len(frames), step)]
+
+
+def memory_mib(cache_mib: int, width: int, height: int) -> int:
+    """What a task needs: the plate cache's budget, the fill's working frames and room for
+    the interpreter and libraries (`removal.py --memory`: 1080p with 1024 MiB kept peaks at
+    about 2.1 GB)."""
+    frame = width * height * 3 * 4 / 2**20
+    return int(cache_mib + 1024 + 8 * frame)
+
+
+def _parameters(job: RemovalJob, root: Path) -> list[dict]:
+    params = [
+        {"name": "Input", "type": "PATH", "dataFlow": "IN",
+         "default": linked(root, "plate", job.input, os.path.isdir(job.input)),
+         "description": "the plate: a frame pattern, a folder or an image"},
+        {"name": "Mattes", "type": "PATH", "dataFlow": "IN",
+         "default": linked(root, "mattes", job.mattes, os.path.isdir(job.mattes)),
+         "description": "the mattes of the objects removed"},
+        {"name": "OutputDir", "type": "PATH", "objectType": "DIRECTORY", "dataFlow": "OUT",
+         "default": linked(root, "output", job.output_dir, True),
+         "description": f"where {job.output_name} is written"},
+        {"name": "Mattetrack", "type": "STRING", "default": "mattetrack",
+         "description": "the mattetrack command on the workers"},
+    ]
+    if job.report is not None:
+        params.append({"name": "Report", "type": "PATH", "objectType": "FILE",
+                       "dataFlow": "OUT", "default": linked(root, "report", job.report, False),
+                       "description": "where the report (the invented share of each frame) goes"})
+    return params
+
+
+def template(job: RemovalJob, root: Path) -> dict:
+    """The job template (a dict, as YAML writes it)."""
+    command = ["remove", "{{Param.Input}}", "{{Param.Mattes}}", *job.options, "-o",
+               f"{{{{Param.OutputDir}}}}/{job.output_name}", "--openjd", "-q"]
+    first, last = job.tasks[0][0], job.tasks[-1][1]
+    finish = [*command, "--range", f"{first}-{last}", *job.finish]
+    if job.report is not None:
+        finish += ["--report", "{{Param.Report}}"]
+    amounts = [{"name": "amount.worker.memory", "min": int(job.memory_mib)}]
+    steps = [
+        {"name": REMOVE,
+         "description": f"{len(job.tasks)} task(s), a chunk of frames each",
+         "parameterSpace": {"taskParameterDefinitions": [
+             {"name": "Frames", "type": "STRING", "range": [f"{a}-{b}" for a, b in job.tasks]}]},
+         "hostRequirements": {"amounts": amounts},
+         "script": {"actions": {"onRun": {
+             "command": "{{Param.Mattetrack}}",
+             "args": [*command, "--range", "{{Task.Param.Frames}}"]}}}},
+        {"name": FINISH,
+         "description": "the whole range once every chunk is written: the report, the Nuke "
+                        "script (and any frame a task left unwritten)",
+         "dependencies": [{"dependsOn": REMOVE}],
+         "hostRequirements": {"amounts": amounts},
+         "script": {"actions": {"onRun": {"command": "{{Param.Mattetrack}}",
+                                          "args": finish}}}},
+    ]
+    return {"specificationVersion": SPEC, "name": job.name,
+            "parameterDefinitions": _parameters(job, root), "steps": steps}
+
+
+def write_removal_bundle(job: RemovalJob, job_dir: str | os.PathLike[str]) -> Path:
+    """Write the bundle into `job_dir` (created; files replaced atomically). Returns its path."""
+    root = Path(job_dir).absolute()
+    root.mkdir(parents=True, exist_ok=True)
+    Path(job.output_dir).mkdir(parents=True, exist_ok=True)
+    spec = template(job, root)
+    absolute = {"Input": job.input, "Mattes": job.mattes, "OutputDir": job.output_dir,
+                "Report": job.report}
+    values = {"parameterValues": [{"name": p["name"], "value": absolute.get(p["name"])
+                                   or p["default"]} for p in spec["parameterDefinitions"]]}
+    for name, doc in (("template.yaml", spec), ("parameter_values.yaml", values)):
+        text = yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)
+        atomic_write_bytes(root / name, text.encode())
+    return root
