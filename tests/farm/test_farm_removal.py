@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,33 @@ def test_openjd_runs_the_chunks_apart_and_writes_what_remove_writes(shot, tmp_pa
     # folder, the parameter's default; on a farm the path the worker was given).
     read = re.search(r"\n file \"?([^\"\n]+)", (tmp_path / "farm" / "c.nk").read_text())
     assert os.path.realpath(read.group(1)) == str((tmp_path / "farm" / "c.####.exr").resolve())
+
+
+def test_path_mapping_moves_the_plate_the_mattes_and_the_outputs(shot, tmp_path):
+    """Made on a workstation under /studio-a; the worker sees the same storage under
+    /studio-b (here: folders under tmp_path, the first moved away before the run)."""
+    a, b = tmp_path / "studio-a", tmp_path / "studio-b"
+    shutil.copytree(shot, a / "plates")
+    _run(_remove(a / "plates", a / "out", "--job", str(a / "job"), "--frames-per-task", "6",
+                 "--report", str(a / "out" / "paint.json")))
+    _run(_remove(a / "plates", tmp_path / "here"))
+    shutil.move(a, b)
+    values = yaml.safe_load((b / "job" / "parameter_values.yaml").read_text())
+    params = [f"{v['name']}={v['value']}" for v in values["parameterValues"]]
+    assert all(str(a) in p for p in params if not p.startswith("Mattetrack="))
+    rules = {"version": "pathmapping-1.0", "path_mapping_rules": [
+        {"source_path_format": "POSIX", "source_path": str(a), "destination_path": str(b)}]}
+    cmd = [OPENJD, "run", str(b / "job" / "template.yaml"), "--step", "Finish",
+           "--run-dependencies", "--path-mapping-rules", json.dumps(rules)]
+    for p in params:
+        cmd += ["-p", p]
+    _run(cmd)
+    assert not a.exists()
+    here, farm = _pixels(tmp_path / "here"), _pixels(b / "out")
+    assert list(here) == list(farm) and len(here) == N
+    assert max(np.abs(here[n] - farm[n]).max() for n in here) < 4e-3
+    assert len(json.loads((b / "out" / "paint.json").read_text())["objects"][0]
+               ["confidence"]) == N
 
 
 def test_a_movie_plate_or_a_bad_chunk_size_is_refused_in_one_line(shot, tmp_path,
