@@ -1052,7 +1052,7 @@ def _remove_job(args: argparse.Namespace, shot, wanted: list[int], objects: tupl
                 cache_mib: int, report: str | None) -> int:
     """`remove --job DIR`: the farm's bundle for what `remove` would write (checked as far as
     it can be here: the plate, the mattes, the objects, the frames)."""
-    from mattetrack.farm import RemovalJob, submit_command, write_removal_bundle
+    from mattetrack.farm import RemovalJob, write_removal_bundle
     from mattetrack.farm.removejob import FRAMES_PER_TASK, chunks, memory_mib
 
     options = ["--object", ",".join(objects), "--grow", str(args.grow)]
@@ -1079,10 +1079,7 @@ def _remove_job(args: argparse.Namespace, shot, wanted: list[int], objects: tupl
         print(f"mattetrack: wrote the job bundle {root} ({len(job.tasks)} task(s) over "
               f"{len(wanted)} frame(s); its last step: Finish)", file=sys.stderr)
     if args.submit:
-        cmd = submit_command(root)
-        proc = subprocess.run(cmd)
-        if proc.returncode != 0:
-            raise InputError(f"{' '.join(cmd)}: exited {proc.returncode}", field="submit")
+        _submit(root)
     return 0
 
 
@@ -1532,13 +1529,19 @@ def _farm(args: argparse.Namespace) -> int:
               f"{sum(map(len, job.frames))} frame(s){cuts}; its last step: {job.last_step})",
               file=sys.stderr)
     if args.submit:
-        from mattetrack.farm import submit_command
-
-        cmd = submit_command(root)
-        proc = subprocess.run(cmd)
-        if proc.returncode != 0:
-            raise InputError(f"{' '.join(cmd)}: exited {proc.returncode}", field="submit")
+        _submit(root)
     return 0
+
+
+def _submit(bundle: Path) -> None:
+    """--submit: `deadline bundle submit` of the bundle written (a one-line error when the
+    Deadline CLI is missing or fails)."""
+    from mattetrack.farm import submit_command
+
+    cmd = submit_command(bundle)
+    proc = subprocess.run(cmd)
+    if proc.returncode != 0:
+        raise InputError(f"{' '.join(cmd)}: exited {proc.returncode}", field="submit")
 
 
 def _farm_options(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:

@@ -21,6 +21,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 import yaml
+from openjd_harness import run_moved
 from service_harness import exr_files as _outputs
 
 from mattetrack.synthetic import render_shot
@@ -262,16 +263,7 @@ def test_path_mapping_moves_the_plate_the_outputs_and_the_bundle(plate, tmp_path
     _run([MATTETRACK, "track", str(a / "plates" / "plate.####.exr"), *extra, "-o",
           str(tmp_path / "track" / "m.####.exr"), "-q"])
     shutil.move(a, b)
-    values = yaml.safe_load((b / "job" / "parameter_values.yaml").read_text())
-    params = [f"{v['name']}={v['value']}" for v in values["parameterValues"]]
-    assert all(str(a) in p for p in params if not p.startswith("Mattetrack="))
-    rules = {"version": "pathmapping-1.0", "path_mapping_rules": [
-        {"source_path_format": "POSIX", "source_path": str(a), "destination_path": str(b)}]}
-    cmd = [OPENJD, "run", str(b / "job" / "template.yaml"), "--step", "Track",
-           "--run-dependencies", "--path-mapping-rules", json.dumps(rules)]
-    for p in params:
-        cmd += ["-p", p]
-    _run(cmd)
+    run_moved(OPENJD, a, b, "Track", ENV)
     assert not a.exists()
     _assert_same(_outputs(tmp_path / "track"), _outputs(b / "out"))
 

@@ -19,6 +19,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 import yaml
+from openjd_harness import run_moved
 
 W, H, N, FIRST = 96, 64, 12, 1001
 BIN = Path(sys.executable).parent
@@ -128,16 +129,7 @@ def test_path_mapping_moves_the_plate_the_mattes_and_the_outputs(shot, tmp_path)
                  "--report", str(a / "out" / "paint.json")))
     _run(_remove(a / "plates", tmp_path / "here"))
     shutil.move(a, b)
-    values = yaml.safe_load((b / "job" / "parameter_values.yaml").read_text())
-    params = [f"{v['name']}={v['value']}" for v in values["parameterValues"]]
-    assert all(str(a) in p for p in params if not p.startswith("Mattetrack="))
-    rules = {"version": "pathmapping-1.0", "path_mapping_rules": [
-        {"source_path_format": "POSIX", "source_path": str(a), "destination_path": str(b)}]}
-    cmd = [OPENJD, "run", str(b / "job" / "template.yaml"), "--step", "Finish",
-           "--run-dependencies", "--path-mapping-rules", json.dumps(rules)]
-    for p in params:
-        cmd += ["-p", p]
-    _run(cmd)
+    run_moved(OPENJD, a, b, "Finish", ENV)
     assert not a.exists()
     here, farm = _pixels(tmp_path / "here"), _pixels(b / "out")
     assert list(here) == list(farm) and len(here) == N

@@ -115,18 +115,25 @@ def test_an_8bit_png_plate_stays_8bit_and_a_rerun_resumes(tmp_path: Path, image_
     assert os.stat(tmp_path / "c.0005.png").st_mtime_ns == before
 
 
+def _still_shot(folder: Path, image_writer) -> np.ndarray:
+    """A still camera, light rising frame to frame, a disc that never moves (what it hides no
+    frame saw): half EXR plate.####.exr and m.####.exr of `disc` in `folder`; the disc."""
+    texture = _texture()[:, :W]
+    disc = np.zeros((H, W), np.float32)
+    cv2.circle(disc, (48, 32), 12, 1.0, -1)
+    for t in range(N):
+        image_writer(folder / f"plate.{t:04d}.exr", texture * (0.5 + 0.08 * t), "half")
+        image_writer(folder / f"m.{t:04d}.exr", disc, "half", names=["disc.A"])
+    return disc
+
+
 @pytest.mark.parametrize("merge", [False, True])
 def test_a_resumed_run_carries_on_what_no_frame_saw(tmp_path: Path, image_writer,
                                                     merge: bool) -> None:
     """A still camera, light rising frame to frame, a disc that never moves: what it hides no
     frame saw. A run stopped after frame 5 and resumed gives the uninterrupted run's files
     (the invented part is carried on from the last file, not started afresh)."""
-    texture = _texture()[:, :W]
-    disc = np.zeros((H, W), np.float32)
-    cv2.circle(disc, (48, 32), 12, 1.0, -1)
-    for t in range(N):
-        image_writer(tmp_path / f"plate.{t:04d}.exr", texture * (0.5 + 0.08 * t), "half")
-        image_writer(tmp_path / f"m.{t:04d}.exr", disc, "half", names=["disc.A"])
+    disc = _still_shot(tmp_path, image_writer)
     (tmp_path / "whole").mkdir()
     (tmp_path / "resumed").mkdir()
 
@@ -152,12 +159,7 @@ def test_a_range_from_mid_shot_gives_the_whole_runs_frames(tmp_path: Path, image
     """The shot of the test above: `--range 9-11` on its own (a farm task's) fills frames 1-8
     first, unwritten, for what they carry on into frame 9's invented part (frame 0's share of
     it is 1/2^9); without them its frames differ from the whole run's there."""
-    texture = _texture()[:, :W]
-    disc = np.zeros((H, W), np.float32)
-    cv2.circle(disc, (48, 32), 12, 1.0, -1)
-    for t in range(N):
-        image_writer(tmp_path / f"plate.{t:04d}.exr", texture * (0.5 + 0.08 * t), "half")
-        image_writer(tmp_path / f"m.{t:04d}.exr", disc, "half", names=["disc.A"])
+    disc = _still_shot(tmp_path, image_writer)
 
     def run(out: str, *extra: str) -> None:
         (tmp_path / out).parent.mkdir(exist_ok=True)

@@ -195,12 +195,6 @@ def write_bundle(job: FarmJob, job_dir: str | os.PathLike[str]) -> Path:
                 raise OSError(f"{root / name}: cannot encode the mask")
             atomic_write_bytes(root / name, data.tobytes())
     Path(job.output_dir).mkdir(parents=True, exist_ok=True)
-    spec = template(job, root)
-    # The values as made here, absolute (a PATH default is relative to the bundle).
-    absolute = {"Input": job.input, "OutputDir": job.output_dir, "JobDir": str(root),
-                "Model": job.model, "Report": job.report}
-    values = {"parameterValues": [{"name": p["name"], "value": absolute.get(p["name"])
-                                   or p["default"]} for p in spec["parameterDefinitions"]]}
     shared = {"version": 1, "job_id": job.job_id(), "output_name": job.output_name,
               "options": job.options, "tasks": [list(t) for t in job.tasks],
               "frames": job.frames, "objects": job.objects, "size": list(job.size),
@@ -208,10 +202,20 @@ def write_bundle(job: FarmJob, job_dir: str | os.PathLike[str]) -> Path:
               "keyframes": job.keyframes, "report": job.report is not None,
               "cuts": job.cuts}
     atomic_write_bytes(root / JOB_FILE, (json.dumps(shared, indent=1) + "\n").encode())
+    write_template(root, template(job, root), {
+        "Input": job.input, "OutputDir": job.output_dir, "JobDir": str(root),
+        "Model": job.model, "Report": job.report})
+    return root
+
+
+def write_template(root: Path, spec: dict, absolute: dict[str, str | None]) -> None:
+    """root/template.yaml (`spec`) and root/parameter_values.yaml: each parameter's value as
+    made here, `absolute` (a PATH default is relative to the bundle), else its default."""
+    values = {"parameterValues": [{"name": p["name"], "value": absolute.get(p["name"])
+                                   or p["default"]} for p in spec["parameterDefinitions"]]}
     for name, doc in (("template.yaml", spec), ("parameter_values.yaml", values)):
         text = yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)
         atomic_write_bytes(root / name, text.encode())
-    return root
 
 
 def read_job(job_dir: str | os.PathLike[str]) -> dict:

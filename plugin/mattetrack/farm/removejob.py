@@ -27,10 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from mattetrack.atomicfile import atomic_write_bytes
-from mattetrack.farm.bundle import SPEC, linked
+from mattetrack.farm.bundle import SPEC, linked, write_template
 
 REMOVE = "Remove"  # a task per chunk of frames
 FINISH = "Finish"  # the whole range once every chunk is written: report, Nuke script
@@ -131,12 +128,7 @@ def write_removal_bundle(job: RemovalJob, job_dir: str | os.PathLike[str]) -> Pa
     root = Path(job_dir).absolute()
     root.mkdir(parents=True, exist_ok=True)
     Path(job.output_dir).mkdir(parents=True, exist_ok=True)
-    spec = template(job, root)
-    absolute = {"Input": job.input, "Mattes": job.mattes, "OutputDir": job.output_dir,
-                "Report": job.report}
-    values = {"parameterValues": [{"name": p["name"], "value": absolute.get(p["name"])
-                                   or p["default"]} for p in spec["parameterDefinitions"]]}
-    for name, doc in (("template.yaml", spec), ("parameter_values.yaml", values)):
-        text = yaml.safe_dump(doc, sort_keys=False, width=100, allow_unicode=True)
-        atomic_write_bytes(root / name, text.encode())
+    write_template(root, template(job, root), {
+        "Input": job.input, "Mattes": job.mattes, "OutputDir": job.output_dir,
+        "Report": job.report})
     return root
