@@ -107,24 +107,37 @@ def linked(job_dir: Path, name: str, target: str, folder: bool) -> str:
     return name if folder else f"{name}/{os.path.basename(target)}"
 
 
+def path_parameter(job_dir: Path, name: str, link: str, target: str, out: bool,
+                   description: str, folder: bool | None = None) -> dict:
+    """A PATH parameter whose default goes through the bundle's link `link` to `target`
+    (`linked`); `folder`: whether it is one (default: whether it is one here)."""
+    folder = os.path.isdir(target) if folder is None else folder
+    param = {"name": name, "type": "PATH"}
+    if folder or out:
+        param["objectType"] = "DIRECTORY" if folder else "FILE"
+    return {**param, "dataFlow": "OUT" if out else "IN",
+            "default": linked(job_dir, link, target, folder), "description": description}
+
+
+# The command the tasks run on the workers.
+MATTETRACK_PARAMETER = {"name": "Mattetrack", "type": "STRING", "default": "mattetrack",
+                        "description": "the mattetrack command on the workers"}
+
+
 def _parameters(job: FarmJob, job_dir: Path) -> list[dict]:
     params = [
-        {"name": "Input", "type": "PATH", "dataFlow": "IN",
-         "default": linked(job_dir, "plate", job.input, os.path.isdir(job.input)),
-         "description": "the plate: a frame pattern, a folder, an image or a movie"},
-        {"name": "OutputDir", "type": "PATH", "objectType": "DIRECTORY", "dataFlow": "OUT",
-         "default": linked(job_dir, "output", job.output_dir, True),
-         "description": f"where {job.output_name} is written"},
+        path_parameter(job_dir, "Input", "plate", job.input, False,
+                       "the plate: a frame pattern, a folder, an image or a movie"),
+        path_parameter(job_dir, "OutputDir", "output", job.output_dir, True,
+                       f"where {job.output_name} is written", folder=True),
         {"name": "JobDir", "type": "PATH", "objectType": "DIRECTORY", "dataFlow": "IN",
          "default": ".", "description": "this bundle (job.json, mask prompts)"},
-        {"name": "Mattetrack", "type": "STRING", "default": "mattetrack",
-         "description": "the mattetrack command on the workers"},
+        MATTETRACK_PARAMETER,
     ]
     if job.report is not None:
-        params.append({"name": "Report", "type": "PATH", "objectType": "FILE",
-                       "dataFlow": "OUT", "default": linked(job_dir, "report", job.report,
-                                                             False),
-                       "description": "where the job's report (confidence, suggestions) goes"})
+        params.append(path_parameter(job_dir, "Report", "report", job.report, True,
+                                     "where the job's report (confidence, suggestions) goes",
+                                     folder=False))
     if job.model is not None:
         kind = {"type": "PATH", "dataFlow": "IN"} if job.model_is_folder else {"type": "STRING"}
         default = (linked(job_dir, "model", job.model, True) if job.model_is_folder

@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mattetrack.farm.bundle import SPEC, linked, write_template
+from mattetrack.farm.bundle import MATTETRACK_PARAMETER, SPEC, path_parameter, write_template
 
 REMOVE = "Remove"  # a task per chunk of frames
 FINISH = "Finish"  # the whole range once every chunk is written: report, Nuke script
@@ -74,22 +74,18 @@ def memory_mib(cache_mib: int, width: int, height: int) -> int:
 
 def _parameters(job: RemovalJob, root: Path) -> list[dict]:
     params = [
-        {"name": "Input", "type": "PATH", "dataFlow": "IN",
-         "default": linked(root, "plate", job.input, os.path.isdir(job.input)),
-         "description": "the plate: a frame pattern, a folder or an image"},
-        {"name": "Mattes", "type": "PATH", "dataFlow": "IN",
-         "default": linked(root, "mattes", job.mattes, os.path.isdir(job.mattes)),
-         "description": "the mattes of the objects removed"},
-        {"name": "OutputDir", "type": "PATH", "objectType": "DIRECTORY", "dataFlow": "OUT",
-         "default": linked(root, "output", job.output_dir, True),
-         "description": f"where {job.output_name} is written"},
-        {"name": "Mattetrack", "type": "STRING", "default": "mattetrack",
-         "description": "the mattetrack command on the workers"},
+        path_parameter(root, "Input", "plate", job.input, False,
+                       "the plate: a frame pattern, a folder or an image"),
+        path_parameter(root, "Mattes", "mattes", job.mattes, False,
+                       "the mattes of the objects removed"),
+        path_parameter(root, "OutputDir", "output", job.output_dir, True,
+                       f"where {job.output_name} is written", folder=True),
+        MATTETRACK_PARAMETER,
     ]
     if job.report is not None:
-        params.append({"name": "Report", "type": "PATH", "objectType": "FILE",
-                       "dataFlow": "OUT", "default": linked(root, "report", job.report, False),
-                       "description": "where the report (the invented share of each frame) goes"})
+        params.append(path_parameter(root, "Report", "report", job.report, True,
+                                     "where the report (the invented share of each frame) "
+                                     "goes", folder=False))
     return params
 
 
