@@ -322,18 +322,21 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
         if os.path.splitext(output)[1].lower() != ".mov":
             raise InputError(f"{output!r}: a movie plate's removal is a .mov (ProRes 4444)",
                              field="output")
-        movie = ProResWriter(output, shot.fps or 24.0, shot.display_window, wanted[0])
-        complete = False
-        try:
-            for result in removed(shot, mattes, frames, wanted, settings,
-                                  cache_mib=cache_mib, lead=_lead(frames, wanted[0], settings)):
-                movie.write(output, result.pixels, shot.display_window, shot.display_window)
-                shares[result.frame] = invented_share(result.hole, result.unseen)
-                if on_frame is not None:
-                    on_frame(result.frame, True)
-            complete = True
-        finally:
-            movie.close(complete)
+        with OutputLock(output):
+            movie = ProResWriter(output, shot.fps or 24.0, shot.display_window, wanted[0])
+            complete = False
+            try:
+                for result in removed(shot, mattes, frames, wanted, settings,
+                                      cache_mib=cache_mib,
+                                      lead=_lead(frames, wanted[0], settings)):
+                    movie.write(output, result.pixels, shot.display_window,
+                                shot.display_window)
+                    shares[result.frame] = invented_share(result.hole, result.unseen)
+                    if on_frame is not None:
+                        on_frame(result.frame, True)
+                complete = True
+            finally:
+                movie.close(complete)
         doc = removal_report(name, shares, wanted)
         if report is not None:
             write_report_doc(report, doc)
