@@ -150,3 +150,20 @@ def test_a_movie_plate_or_a_bad_chunk_size_is_refused_in_one_line(shot, tmp_path
         assert proc.returncode == 2, proc.stderr
         assert message in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
     assert not (tmp_path / "job").exists()
+
+
+def test_submit_hands_the_bundle_to_deadline(shot, tmp_path):
+    """--submit runs `deadline bundle submit --yes DIR` (a stand-in here that records it)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    record = tmp_path / "argv.json"
+    stand_in = bindir / "deadline"
+    stand_in.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                        f"json.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n")
+    stand_in.chmod(0o755)
+    env = {**ENV, "PATH": f"{bindir}{os.pathsep}{ENV['PATH']}"}
+    proc = subprocess.run(_remove(shot, tmp_path / "out", "--job", str(tmp_path / "job"),
+                                  "--submit"), capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(record.read_text()) == ["bundle", "submit", "--yes",
+                                              str(tmp_path / "job")]
