@@ -73,11 +73,11 @@ def write_plate(root: Path) -> list[np.ndarray]:
     return [cov for _, cov in shot]
 
 
-def exr_files(folder: Path) -> dict[str, tuple[list[str], np.ndarray]]:
-    """{file name: (channel names, float pixels)} of every EXR in `folder` (what two runs that
-    should write the same mattes are compared by)."""
+def exr_files(folder: Path, pattern: str = "*.exr") -> dict[str, tuple[list[str], np.ndarray]]:
+    """{file name: (channel names, float pixels)} of every EXR in `folder` (those matching
+    `pattern`): what two runs that should write the same mattes are compared by."""
     out = {}
-    for path in sorted(folder.glob("*.exr")):
+    for path in sorted(folder.glob(pattern)):
         buf = oiio.ImageBuf(str(path))
         out[path.name] = (list(buf.spec().channelnames), buf.get_pixels(oiio.FLOAT))
     return out

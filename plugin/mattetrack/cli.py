@@ -1032,7 +1032,7 @@ def _remove(args: argparse.Namespace) -> int:
             nuke = os.path.join(os.path.dirname(os.path.abspath(args.output)),
                                 (stem or "clean") + ".nk")
         if args.job:
-            return _remove_job(args, shot, wanted, objects, cache_mib, report)
+            return _remove_job(args, shot, wanted, objects, report)
         with _frame_counter(len(wanted), "remove", args.quiet, args.openjd) as (done, counts):
             write_removed(args.output, shot, mattes, frames, wanted, settings, done,
                           layer, nuke, cache_mib, report)
@@ -1049,31 +1049,17 @@ def _remove(args: argparse.Namespace) -> int:
 
 
 def _remove_job(args: argparse.Namespace, shot, wanted: list[int], objects: tuple[str, ...],
-                cache_mib: int, report: str | None) -> int:
+                report: str | None) -> int:
     """`remove --job DIR`: the farm's bundle for what `remove` would write (checked as far as
     it can be here: the plate, the mattes, the objects, the frames)."""
-    from mattetrack.farm import RemovalJob, write_removal_bundle
-    from mattetrack.farm.removejob import FRAMES_PER_TASK, chunks, memory_mib
+    from mattetrack.farm import write_removal_bundle
+    from mattetrack.farm.removejob import removal_job
 
-    options = ["--object", ",".join(objects), "--grow", str(args.grow)]
-    if args.merge:
-        options.append("--merge")
-    if args.cache_mib is not None:
-        options += ["--cache-mib", str(args.cache_mib)]
-    if args.colorspace:
-        options += ["--colorspace", args.colorspace]
-    if args.frame_numbers != "index":
-        options += ["--frame-numbers", args.frame_numbers]
-    per_task = FRAMES_PER_TASK if args.frames_per_task is None else args.frames_per_task
-    output = os.path.abspath(args.output)
-    job = RemovalJob(
-        name=args.name or f"MatteTrack remove {os.path.basename(output)}",
-        input=os.path.abspath(args.input), mattes=os.path.abspath(args.mattes),
-        output_dir=os.path.dirname(output), output_name=os.path.basename(output),
-        options=options, tasks=chunks(wanted, per_task),
-        finish=["--format", "nuke"] if args.script == "nuke" else [],
-        report=os.path.abspath(report) if report else None,
-        memory_mib=memory_mib(cache_mib, shot.width, shot.height))
+    job = removal_job(args.input, args.mattes, args.output, objects, wanted,
+                      (shot.width, shot.height), grow=args.grow, merge=args.merge,
+                      cache_mib=args.cache_mib, colorspace=args.colorspace,
+                      frame_numbers=args.frame_numbers, per_task=args.frames_per_task,
+                      nuke=args.script == "nuke", report=report, name=args.name)
     root = write_removal_bundle(job, args.job)
     if not args.quiet:
         print(f"mattetrack: wrote the job bundle {root} ({len(job.tasks)} task(s) over "

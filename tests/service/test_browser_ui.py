@@ -470,6 +470,17 @@ def test_propagate_with_progress_then_export_shapes(page, server, plate, service
     far = cv2.dilate((truth[-1] > 0.01).astype(np.uint8), np.ones((25, 25), np.uint8)) == 0
     np.testing.assert_array_equal(clean[far], original[far])  # untouched away from the object
     assert np.abs(clean - original)[truth[-1] >= 0.5].mean() > 0.02  # the object is gone
+    # The same removal sent to the farm: a bundle in the Send to farm folder, 3 frames a task.
+    page.fill("#clean-output", str(out / "farm_clean.####.exr"))
+    page.fill("#farm-job", str(out / "clean_job"))
+    page.fill("#farm-chunk", "3")
+    page.click("#remove-farm")
+    page.wait_for_function("() => document.querySelector('#status').textContent"
+                           ".startsWith('Clean plate farm job:')", timeout=15_000)
+    status = page.inner_text("#status")
+    assert "3 task(s) over 8 frame(s)" in status and "openjd run" in status, status
+    template = (out / "clean_job" / "template.yaml").read_text()
+    assert f"{FIRST}-{FIRST + 2}" in template and "--object" in template
 
 
 def test_without_token_the_page_says_where_to_get_one(page, server):

@@ -57,6 +57,39 @@ class RemovalJob:
     memory_mib: int
 
 
+def removal_job(plate: str, mattes: str, output: str, objects: Sequence[str],
+                frames: Sequence[int], size: tuple[int, int], *, grow: int = 4,
+                merge: bool = False, cache_mib: int | None = None,
+                colorspace: str | None = None, frame_numbers: str = "index",
+                per_task: int | None = None, nuke: bool = False, report: str | None = None,
+                name: str | None = None) -> RemovalJob:
+    """The job writing `output` (a pattern) from `plate` with `objects` (their layers in
+    `mattes`) removed on `frames` (ascending; the plate's (width, height) `size`), in chunks of
+    `per_task` frames (None: FRAMES_PER_TASK); the other arguments are `remove`'s options.
+    The one way the command line and the service make one."""
+    from mattetrack.removal.run import CACHE_MIB
+
+    options = ["--object", ",".join(objects), "--grow", str(grow)]
+    if merge:
+        options.append("--merge")
+    if cache_mib is not None:
+        options += ["--cache-mib", str(cache_mib)]
+    if colorspace:
+        options += ["--colorspace", colorspace]
+    if frame_numbers != "index":
+        options += ["--frame-numbers", frame_numbers]
+    output = os.path.abspath(output)
+    return RemovalJob(
+        name=name or f"MatteTrack remove {os.path.basename(output)}",
+        input=os.path.abspath(plate), mattes=os.path.abspath(mattes),
+        output_dir=os.path.dirname(output), output_name=os.path.basename(output),
+        options=options,
+        tasks=chunks(frames, FRAMES_PER_TASK if per_task is None else per_task),
+        finish=["--format", "nuke"] if nuke else [],
+        report=os.path.abspath(report) if report else None,
+        memory_mib=memory_mib(CACHE_MIB if cache_mib is None else cache_mib, *size))
+
+
 def chunks(frames: Sequence[int], per_task: int) -> list[tuple[int, int]]:
     """(first, last) of each run of `per_task` consecutive `frames` (0: one task)."""
     step = per_task or len(frames)

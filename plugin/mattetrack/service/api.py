@@ -771,9 +771,7 @@ def report(service: Service, req: Request) -> Reply:
 def farm_job(service: Service, req: Request) -> Reply:
     """Send to farm: the session's objects and prompts as a farm job bundle (as `mattetrack
     farm` writes one), and with `submit` handed to `deadline bundle submit`."""
-    import subprocess
-
-    from mattetrack.farm import make_job, session_options, submit_command, write_bundle
+    from mattetrack.farm import make_job, session_options, write_bundle
 
     session = service.registry.session(req.params["sid"])
     job_dir = service.roots.check(_get(req.body, "job", str, required=True), "job")
@@ -819,18 +817,28 @@ def farm_job(service: Service, req: Request) -> Reply:
              "run": f"openjd run {root / 'template.yaml'} --step {job.last_step} "
                     "--run-dependencies"}
     if _get(req.body, "submit", bool):
-        try:
-            cmd = submit_command(root)
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-            reply["submitted"] = proc.returncode == 0
-            if proc.returncode != 0:
-                last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or [""]
-                reply["submit_error"] = f"deadline exited {proc.returncode}: {last[0]}"
-        except InputError as err:
-            reply["submit_error"] = err.detail.lstrip(": ")
-        except (OSError, subprocess.TimeoutExpired) as err:
-            reply["submit_error"] = f"deadline: {err}"
+        _submitted(root, reply)
     return json_reply(reply)
+
+
+def _submitted(root, reply: dict) -> None:
+    """`deadline bundle submit` of the bundle at `root`: reply["submitted"], and what went
+    wrong in reply["submit_error"] (the bundle stays written either way)."""
+    import subprocess
+
+    from mattetrack.farm import submit_command
+
+    try:
+        cmd = submit_command(root)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        reply["submitted"] = proc.returncode == 0
+        if proc.returncode != 0:
+            last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:] or [""]
+            reply["submit_error"] = f"deadline exited {proc.returncode}: {last[0]}"
+    except InputError as err:
+        reply["submit_error"] = err.detail.lstrip(": ")
+    except (OSError, subprocess.TimeoutExpired) as err:
+        reply["submit_error"] = f"deadline: {err}"
 
 
 def export_shapes(service: Service, req: Request) -> Reply:
@@ -968,19 +976,16 @@ def composite(service: Service, req: Request) -> Reply:
     return json_reply({"job": job.id, "kind": "composite", "total": len(files)}, 202)
 
 
-def remove_objects(service: Service, req: Request) -> Reply:
+def _removal_request(service: Service, session, body: dict) -> tuple[str, int, bool, str | None]:
+    """A removal's (output, grow, merge, report) from a request's body, checked."""
     from mattetrack.framepattern import FramePattern
-    from mattetrack.service.outputjobs import RemoveJob
 
-    session = service.registry.session(req.params["sid"])
-    text = _get(req.body, "output", str, required=True)
-    real = _writable(service, text)
-    grow = _get(req.body, "grow", int)
+    real = _writable(service, _get(body, "output", str, required=True))
+    grow = _get(body, "grow", int)
     if grow is not None and not 0 <= grow <= 256:
         raise ApiError(400, f"grow: expected 0 to 256 px, got {grow}")
-    merge = bool(_get(req.body, "merge", bool))
-    wanted = _get(req.body, "objects", list, what="a list of object names")
-    report = _get(req.body, "report", str)
+    merge = bool(_get(body, "merge", bool))
+    report = _get(body, "report", str)
     if report is not None:
         if not report.lower().endswith(".json"):
             raise ApiError(400, "report: the report is JSON; give a name ending in .json")
@@ -992,14 +997,57 @@ def remove_objects(service: Service, req: Request) -> Reply:
         raise ApiError(400, "output: give a frame pattern (clean.####.exr)")
     if merge and not real.lower().endswith(".exr"):
         raise ApiError(400, "output: merge writes EXR copies of an EXR plate")
+    return real, 4 if grow is None else grow, merge, report
+
+
+def remove_objects(service: Service, req: Request) -> Reply:
+    from mattetrack.service.outputjobs import RemoveJob
+
+    session = service.registry.session(req.params["sid"])
+    real, grow, merge, report = _removal_request(service, session, req.body)
+    wanted = _get(req.body, "objects", list, what="a list of object names")
     with session.lock:
         export, files, layers, current = _propagated(session, real)
         layers = _chosen(layers, current, wanted)
         names = {o: current[o] for o in layers}
         job = RemoveJob(service.registry.new_id(), session, files, layers, names, real,
-                        4 if grow is None else grow, merge, export.is_exr, report)
+                        grow, merge, export.is_exr, report)
         _start_export(service, session, job)
     return json_reply({"job": job.id, "kind": "remove", "total": len(files)}, 202)
+
+
+def farm_remove(service: Service, req: Request) -> Reply:
+    """Send the removal to farm: `mattetrack remove --job` on the session's propagated mattes
+    (the files its propagation wrote, or those it was opened on), and with `submit` handed
+    to `deadline bundle submit`."""
+    from mattetrack.farm import write_removal_bundle
+    from mattetrack.farm.removejob import removal_job
+
+    session = service.registry.session(req.params["sid"])
+    job_dir = service.roots.check(_get(req.body, "job", str, required=True), "job")
+    per_task = _get(req.body, "frames_per_task", int)
+    if per_task is not None and per_task < 0:
+        raise ApiError(400, f"frames_per_task: expected 0 or more, got {per_task}")
+    real, grow, merge, report = _removal_request(service, session, req.body)
+    wanted = _get(req.body, "objects", list, what="a list of object names")
+    shot = session.shot
+    if shot.is_movie:
+        raise ApiError(400, "job: a movie plate's clean plate is one .mov written in order by "
+                       "one process; remove it here")
+    with session.lock:
+        export, files, layers, current = _propagated(session, real)
+        layers = _chosen(layers, current, wanted)
+        job = removal_job(session.opened["plate"], export.text, real, list(layers.values()),
+                          sorted(files), (shot.width, shot.height), grow=grow, merge=merge,
+                          colorspace=session.opened.get("colorspace"), per_task=per_task,
+                          report=report)
+    root = write_removal_bundle(job, job_dir)
+    reply = {"job_dir": str(root), "tasks": len(job.tasks), "frames": len(files),
+             "last_step": "Finish", "warnings": [], "submitted": False,
+             "run": f"openjd run {root / 'template.yaml'} --step Finish --run-dependencies"}
+    if _get(req.body, "submit", bool):
+        _submitted(root, reply)
+    return json_reply(reply)
 
 
 def cut_list(service: Service, req: Request) -> Reply:
@@ -1297,6 +1345,29 @@ ROUTES: list[Route] = [
                                obj(("job", "kind", "total"), job=STR, kind=STR, total=INT), 202),
                      **_BAD, **_NOT_FOUND,
               403: ("the output is outside the roots", None, "application/json"),
+              409: ("no finished, up-to-date propagation, or a job of the session still "
+                    "running", None, "application/json")}),
+    Route("POST", _SID + "/farm-remove", farm_remove,
+          "Send the removal to farm: an Open Job Description job bundle that writes what "
+          "`/remove` (`mattetrack remove`) would, from the session's propagated mattes (as "
+          "`mattetrack remove --job`): a task per chunk of frames, then a last step for the "
+          "report; with `submit`, handed to `deadline bundle submit`",
+          body=obj(("output", "job"),
+                   output={**STR, "examples": ["/shots/a/clean/plate.####.exr"]},
+                   job={**STR, "description": "the bundle's folder",
+                        "examples": ["/shots/a/farm/clean"]},
+                   frames_per_task={**INT, "minimum": 0, "default": 24},
+                   objects={"type": "array", "items": STR,
+                            "description": "names of the objects removed (default: all)"},
+                   grow={**INT, "minimum": 0, "maximum": 256, "default": 4},
+                   merge={"type": "boolean", "default": False}, report=STR,
+                   submit={"type": "boolean"}),
+          responses={**json_ok("the bundle written", obj(
+              ("job_dir", "tasks", "frames", "last_step", "warnings", "submitted", "run"),
+              job_dir=STR, tasks=INT, frames=INT, last_step=STR, run=STR, submitted={
+                  "type": "boolean"}, submit_error=STR,
+              warnings={"type": "array", "items": STR})), **_BAD, **_NOT_FOUND,
+              403: ("the output or the bundle is outside the roots", None, "application/json"),
               409: ("no finished, up-to-date propagation, or a job of the session still "
                     "running", None, "application/json")}),
     Route("POST", _SID + "/cuts", cut_list,

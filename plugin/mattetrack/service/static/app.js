@@ -197,6 +197,7 @@ function bindEvents() {
   $("shape-format").addEventListener("change", retargetShapeOutput);
   $("export").addEventListener("click", () => exportShapes().catch(report));
   $("remove").addEventListener("click", () => removeObjects().catch(report));
+  $("remove-farm").addEventListener("click", () => sendRemovalToFarm().catch(report));
   $("clean-output").addEventListener("input", () => ($("clean-output").dataset.edited = "true"));
   $("output").addEventListener("change", syncFragment);
   $("output").addEventListener("input", retargetShapeOutput);
@@ -1257,6 +1258,27 @@ function retargetCleanOutput() {
   const name = s.plate.slice(s.plate.lastIndexOf("/") + 1);
   const movie = /\.(mov|mp4|mxf|avi|mkv|m4v)$/i.test(name);
   field.value = `${folderOf(s.plate)}/clean/${movie ? name.replace(/\.[^.]+$/, ".mov") : name}`;
+}
+
+/** The removal as a farm job bundle (`mattetrack remove --job`) in the Send to farm folder. */
+async function sendRemovalToFarm() {
+  const s = state.session;
+  if (!s) return;
+  if (!$("clean-output").value.trim()) retargetCleanOutput();
+  const body = {
+    output: $("clean-output").value.trim(),
+    job: $("farm-job").value.trim(),
+    submit: $("farm-submit").checked,
+  };
+  const chunk = parseInt($("farm-chunk").value, 10) || 0;
+  if (chunk > 0) body.frames_per_task = chunk; // else the service's default
+  const got = await state.api.call("POST", `/v1/sessions/${s.session}/farm-remove`, body);
+  let text = `Clean plate farm job: ${got.tasks} task(s) over ${got.frames} frame(s) in ` +
+    `${got.job_dir}. `;
+  if (got.submitted) text += "Submitted to Deadline Cloud.";
+  else if (got.submit_error) text += `Not submitted: ${got.submit_error}`;
+  else text += `Run it with: ${got.run}`;
+  setStatus(text, got.submit_error ? "error" : "info");
 }
 
 /** `mattetrack remove` on the session's propagated mattes, followed to its end. */
