@@ -4,7 +4,9 @@ the storage under another path would (shared by tests/farm's tracking and remova
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import yaml
@@ -26,3 +28,16 @@ def run_moved(openjd: str, before: Path, after: Path, step: str, env: dict) -> N
         cmd += ["-p", p]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     assert proc.returncode == 0, f"openjd run exited {proc.returncode}: {proc.stderr[-2000:]}"
+
+
+def deadline_stand_in(folder: Path, env: dict) -> tuple[dict, Path]:
+    """(`env` with a stand-in `deadline` command first on PATH, the file where it records the
+    arguments it was run with as JSON): the Deadline Cloud CLI cannot run here."""
+    bindir = folder / "bin"
+    bindir.mkdir()
+    record = folder / "argv.json"
+    stand_in = bindir / "deadline"
+    stand_in.write_text(f"#!{sys.executable}\nimport json, sys\n"
+                        f"json.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n")
+    stand_in.chmod(0o755)
+    return {**env, "PATH": f"{bindir}{os.pathsep}{env['PATH']}"}, record

@@ -21,7 +21,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 import yaml
-from openjd_harness import run_moved
+from openjd_harness import deadline_stand_in, run_moved
 from service_harness import exr_files as _outputs
 
 from mattetrack.synthetic import render_shot
@@ -298,14 +298,7 @@ def test_a_task_killed_midway_resumes(plate, tmp_path):
 
 def test_submit_runs_deadline_bundle_submit(plate, tmp_path):
     folder, mask = plate
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    record = tmp_path / "argv.json"
-    stand_in = bindir / "deadline"
-    stand_in.write_text(f"#!{sys.executable}\nimport json, sys\n"
-                        f"json.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n")
-    stand_in.chmod(0o755)
-    env = {**ENV, "PATH": f"{bindir}{os.pathsep}{ENV['PATH']}"}
+    env, record = deadline_stand_in(tmp_path, ENV)
     proc = subprocess.run([MATTETRACK, "farm", str(folder / "plate.####.exr"), "--mask",
                            f"{FIRST}:{mask}", "-o", str(tmp_path / "out" / "m.####.exr"),
                            "--job", str(tmp_path / "job"), "--submit", "-q"],

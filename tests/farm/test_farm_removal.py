@@ -19,7 +19,7 @@ import numpy as np
 import OpenImageIO as oiio
 import pytest
 import yaml
-from openjd_harness import run_moved
+from openjd_harness import deadline_stand_in, run_moved
 
 W, H, N, FIRST = 96, 64, 12, 1001
 BIN = Path(sys.executable).parent
@@ -154,14 +154,7 @@ def test_a_movie_plate_or_a_bad_chunk_size_is_refused_in_one_line(shot, tmp_path
 
 def test_submit_hands_the_bundle_to_deadline(shot, tmp_path):
     """--submit runs `deadline bundle submit --yes DIR` (a stand-in here that records it)."""
-    bindir = tmp_path / "bin"
-    bindir.mkdir()
-    record = tmp_path / "argv.json"
-    stand_in = bindir / "deadline"
-    stand_in.write_text(f"#!{sys.executable}\nimport json, sys\n"
-                        f"json.dump(sys.argv[1:], open({str(record)!r}, 'w'))\n")
-    stand_in.chmod(0o755)
-    env = {**ENV, "PATH": f"{bindir}{os.pathsep}{ENV['PATH']}"}
+    env, record = deadline_stand_in(tmp_path, ENV)
     proc = subprocess.run(_remove(shot, tmp_path / "out", "--job", str(tmp_path / "job"),
                                   "--submit"), capture_output=True, text=True, env=env)
     assert proc.returncode == 0, proc.stderr

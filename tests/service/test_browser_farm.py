@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from test_browser_ui import _open_ui
+from test_browser_ui import _open_ui, _send_to_farm
 from test_browser_viewer import _click, _idle
 
 
@@ -14,12 +14,7 @@ def test_send_to_farm_writes_the_bundle(page, server, plate, service_root):
     _open_ui(page, server, plate)
     _click(page, truth[0])
     page.fill("#output", str(root / "ui_farm" / "m.####.exr"))
-    page.fill("#farm-job", str(root / "ui_farm_job"))
-    page.fill("#farm-chunk", "3")
-    page.click("#farm")
-    page.wait_for_function("() => document.querySelector('#status').textContent"
-                           ".startsWith('Farm job:')", timeout=15_000)
-    status = page.inner_text("#status")
+    status = _send_to_farm(page, "#farm", root / "ui_farm_job", 3, "Farm job:")
     assert "3 task(s) over 8 frame(s)" in status and "openjd run" in status
     job = json.loads((root / "ui_farm_job" / "job.json").read_text())
     assert job["tasks"] == [[1001, 1003], [1004, 1006], [1007, 1008]]

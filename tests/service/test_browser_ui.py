@@ -472,15 +472,21 @@ def test_propagate_with_progress_then_export_shapes(page, server, plate, service
     assert np.abs(clean - original)[truth[-1] >= 0.5].mean() > 0.02  # the object is gone
     # The same removal sent to the farm: a bundle in the Send to farm folder, 3 frames a task.
     page.fill("#clean-output", str(out / "farm_clean.####.exr"))
-    page.fill("#farm-job", str(out / "clean_job"))
-    page.fill("#farm-chunk", "3")
-    page.click("#remove-farm")
-    page.wait_for_function("() => document.querySelector('#status').textContent"
-                           ".startsWith('Clean plate farm job:')", timeout=15_000)
-    status = page.inner_text("#status")
+    status = _send_to_farm(page, "#remove-farm", out / "clean_job", 3, "Clean plate farm job:")
     assert "3 task(s) over 8 frame(s)" in status and "openjd run" in status, status
     template = (out / "clean_job" / "template.yaml").read_text()
     assert f"{FIRST}-{FIRST + 2}" in template and "--object" in template
+
+
+def _send_to_farm(page, button: str, job: Path | str, chunk: int, says: str) -> str:
+    """Fill the Send to farm section (the bundle's folder, frames per task), click `button`
+    and wait for the status line to start with `says`; the status line."""
+    page.fill("#farm-job", str(job))
+    page.fill("#farm-chunk", str(chunk))
+    page.click(button)
+    page.wait_for_function("(says) => document.querySelector('#status').textContent"
+                           ".startsWith(says)", arg=says, timeout=15_000)
+    return page.inner_text("#status")
 
 
 def test_without_token_the_page_says_where_to_get_one(page, server):
