@@ -153,3 +153,34 @@ def test_runs_over_parts_of_a_shot_lock_their_frames_only(tmp_path):
     with OutputLock(out, frames=(1001, 1010)):
         pass
     assert not list(tmp_path.iterdir())
+
+
+def test_another_hosts_lock_is_taken_over_once_it_stops_beating(shot, tmp_path, monkeypatch):
+    """A farm node that died mid-task leaves its lock; its process cannot be looked at from
+    here, but a live holder touches its lock every HEARTBEAT_S: one untouched for STALE_S is
+    taken over (the farm's retry on another worker runs), a touched one is respected."""
+    import os
+
+    from mattetrack.errors import InputError
+    from mattetrack.export import outputlock
+    from mattetrack.export.outputlock import OutputLock
+
+    out = str(tmp_path / "out" / "m.####.png")
+    lock = _fake_lock(out, 4242, host="another-host.example")
+    assert cli.main(_args(shot, out)) == 2  # just touched: a live node's run
+    old = time.time() - outputlock.STALE_S - 5
+    os.utime(lock, (old, old))
+    assert cli.main(_args(shot, out)) == 0  # untouched too long: its node died
+    assert not lock.exists()
+    # The holder's heartbeat (made quick here): its lock keeps being touched while held.
+    monkeypatch.setattr(outputlock, "HEARTBEAT_S", 0.02)
+    with OutputLock(out, frames=(1001, 1010)) as held:
+        os.utime(held.path, (old, old))
+        deadline = time.monotonic() + 5
+        while held.path.stat().st_mtime < time.time() - 60:
+            assert time.monotonic() < deadline, "the lock was not touched"
+            time.sleep(0.01)
+        # and a second run is refused while it is held.
+        with pytest.raises(InputError, match="another mattetrack run"):
+            OutputLock(out).acquire()
+    assert not held.path.exists()

@@ -4,8 +4,11 @@ error instead of mixing its frames with the first's.
 
 The lock is `.<pattern>.mattetrack-lock` in the output folder (the pattern's file name, `#`
 and `%` kept), made with O_EXCL and holding {"host", "pid", "started"}. A lock whose process is
-gone (same host, pid not running) or that cannot be read is taken over; a live one, or one of
-another host (a farm sharing the folder), is respected.
+gone (same host, pid not running) or that cannot be read is taken over; a live one is
+respected. Another host's process cannot be looked at (a farm node sharing the folder), so its
+holder touches the lock every HEARTBEAT_S seconds while it runs: another host's lock untouched
+for STALE_S is a run that died with its node (or was killed with SIGKILL) and is taken over, so
+a farm's retry of the task on another worker runs.
 
 A run that writes only some of the shot's frames (`track --frames A-B`: a farm task's share)
 locks those frames only, `.<pattern>.<A>-<B>.mattetrack-lock`, so the tasks of one job write
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +28,8 @@ from mattetrack.atomicfile import HOST, gone
 from mattetrack.errors import InputError
 
 SUFFIX = ".mattetrack-lock"
+HEARTBEAT_S = 30.0  # the holder touches its lock this often
+STALE_S = 300.0  # another host's lock untouched this long is a dead run's (10 beats missed)
 
 
 def lock_path(pattern: str, frames: tuple[int, int] | None = None) -> Path:
@@ -61,6 +67,7 @@ class OutputLock:
         self.what = what
         self.ranged = path is None
         self._held = False
+        self._stop = threading.Event()
 
     @classmethod
     def for_store(cls, root: str) -> OutputLock:
@@ -116,6 +123,8 @@ class OutputLock:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
             self._held = True
+            self._stop.clear()
+            threading.Thread(target=self._beat, name="mattetrack-lock", daemon=True).start()
             # Taken first, checked after: of two runs that conflict, at least one sees the
             # other's lock.
             info = _first_alive(self._conflicting()[1:])  # others than itself
@@ -128,7 +137,17 @@ class OutputLock:
     def release(self) -> None:
         if self._held:
             self._held = False
+            self._stop.set()
             self.path.unlink(missing_ok=True)
+
+    def _beat(self) -> None:
+        """While held: touch the lock every HEARTBEAT_S (another host's run tells a live
+        holder from a dead one by it)."""
+        while not self._stop.wait(HEARTBEAT_S):
+            try:
+                os.utime(self.path)
+            except OSError:  # gone (released meanwhile, or removed by hand): nothing to keep
+                return
 
     def __enter__(self) -> OutputLock:
         self.acquire()
@@ -144,10 +163,13 @@ def _alive(path: Path) -> dict | None:
     try:
         info = json.loads(path.read_text())
         host, pid = str(info["host"]), int(info["pid"])
+        touched = path.stat().st_mtime
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if gone(host, pid):
         return None  # its run is gone (killed): taken over
+    if host != HOST and time.time() - touched > STALE_S:
+        return None  # another host's run that stopped beating: died with its node
     info["path"] = str(path)
     return info  # a live run, maybe another job of this very process (the service)
 
