@@ -260,6 +260,16 @@ class Client:
             body["grow"] = int(grow)
         return self.call("POST", f"/v1/sessions/{sid}/remove", body)
 
+    def send_removal_to_farm(self, sid, output, job, frames_per_task=None, submit=False):
+        """Writes the removal of the session's propagated objects to `output` (a frame
+        pattern) as a farm job bundle in folder `job` (as `mattetrack remove --job`), and with
+        `submit` hands it to `deadline bundle submit`; {job_dir, tasks, frames, last_step, run,
+        submitted, submit_error?, warnings}."""
+        body = {"output": output, "job": job, "submit": bool(submit)}
+        if frames_per_task is not None:
+            body["frames_per_task"] = int(frames_per_task)
+        return self.call("POST", f"/v1/sessions/{sid}/farm-remove", body)
+
     def start_cuts(self, sid, output):
         """Starts a job writing the shot boundaries of the session's frames to `output` (.otio,
         .edl or .json); its end status has `cuts` and `shots`. {job, kind, total}."""

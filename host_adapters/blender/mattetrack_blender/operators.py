@@ -552,9 +552,11 @@ def _step(scene: bpy.types.Scene, run: Run) -> bool:
 FARMS: dict[str, dict] = {}
 
 
-def _send_farm(client, sid: str, output: str, folder: str, result: dict) -> None:
+def _send_farm(send, sid: str, output: str, folder: str, result: dict) -> None:
+    """send(sid, output, folder): the client's `send_to_farm` or `send_removal_to_farm`."""
     try:
-        result["reply"] = client.send_to_farm(sid, output, folder)
+        os.makedirs(os.path.dirname(output), exist_ok=True)
+        result["reply"] = send(sid, output, folder)
     except Exception as err:
         result["error"] = str(err)
 
@@ -566,9 +568,23 @@ def _step_farms() -> None:
         del FARMS[name]
         scene = bpy.data.scenes.get(name)
         if scene is not None:
-            scene.mattetrack.message = (client_module().farm_summary(farm["reply"])
-                                        if "reply" in farm else f"farm job failed: "
-                                        f"{farm.get('error', '')}")
+            scene.mattetrack.message = farm["what"] + (
+                client_module().farm_summary(farm["reply"]) if "reply" in farm
+                else f"farm job failed: {farm.get('error', '')}")
+
+
+def _start_farm(context: bpy.types.Context, send, output: str, what: str) -> None:
+    """send(session, output, the bundle's folder) on a thread (FARMS, the timer reports its
+    end); `what` heads the scene's message."""
+    props = context.scene.mattetrack
+    result: dict = {"what": what}
+    result["thread"] = threading.Thread(
+        target=_send_farm, name="mattetrack-farm", daemon=True,
+        args=(send, props.session, output, client_module().farm_job_folder(output), result))
+    FARMS[context.scene.name] = result
+    result["thread"].start()
+    props.message = f"writing the {what}farm job..."
+    _start_timer()
 
 
 CLEANS: dict[str, dict] = {}  # scene name -> a clean plate request (its thread and result)
@@ -668,12 +684,9 @@ class MATTETRACK_OT_propagate(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class MATTETRACK_OT_send_to_farm(bpy.types.Operator):
-    """Write the session as a render-farm job bundle beside the mattes (Open Job Description;
-    the farm writes what Propagate would)"""
-
-    bl_idname = "mattetrack.send_to_farm"
-    bl_label = "Send to farm"
+class _FarmButton:
+    """An operator writing a farm job bundle through the service (one at a time per scene):
+    `send(context)` -> (the client's method, the output pattern, the message's head)."""
 
     @classmethod
     def poll(cls, context: bpy.types.Context) -> bool:
@@ -681,19 +694,32 @@ class MATTETRACK_OT_send_to_farm(bpy.types.Operator):
 
     @reports_errors
     def execute(self, context: bpy.types.Context) -> set[str]:
-        mc = client_module()
-        props = context.scene.mattetrack
-        output = output_pattern(props)
-        result: dict = {}
-        result["thread"] = threading.Thread(
-            target=_send_farm, name="mattetrack-farm", daemon=True,
-            args=(get_client(context), props.session, output, mc.farm_job_folder(output),
-                  result))
-        FARMS[context.scene.name] = result
-        result["thread"].start()
-        props.message = "writing the farm job..."
-        _start_timer()
+        _start_farm(context, *self.send(context))
         return {"FINISHED"}
+
+
+class MATTETRACK_OT_send_to_farm(_FarmButton, bpy.types.Operator):
+    """Write the session as a render-farm job bundle beside the mattes (Open Job Description;
+    the farm writes what Propagate would)"""
+
+    bl_idname = "mattetrack.send_to_farm"
+    bl_label = "Send to farm"
+
+    def send(self, context: bpy.types.Context) -> tuple:
+        return (get_client(context).send_to_farm, output_pattern(context.scene.mattetrack), "")
+
+
+class MATTETRACK_OT_clean_plate_on_farm(_FarmButton, bpy.types.Operator):
+    """Write the removal of the propagated objects as a render-farm job bundle beside the clean
+    plate's files in clean/ (Open Job Description; the farm writes what Clean plate would)"""
+
+    bl_idname = "mattetrack.clean_plate_on_farm"
+    bl_label = "Clean plate on farm"
+
+    def send(self, context: bpy.types.Context) -> tuple:
+        props = context.scene.mattetrack
+        return (get_client(context).send_removal_to_farm,
+                logic.clean_pattern(output_pattern(props), props.plate), "clean plate ")
 
 
 class MATTETRACK_OT_clean_plate(bpy.types.Operator):
@@ -832,7 +858,7 @@ _CLASSES = (MATTETRACK_OT_connect, MATTETRACK_OT_add_object, MATTETRACK_OT_add_p
             MATTETRACK_OT_refresh_preview, MATTETRACK_OT_propagate,
             MATTETRACK_OT_send_to_farm, MATTETRACK_OT_cancel,
             MATTETRACK_OT_import_mattes, MATTETRACK_OT_build_compositor,
-            MATTETRACK_OT_clean_plate)
+            MATTETRACK_OT_clean_plate, MATTETRACK_OT_clean_plate_on_farm)
 
 
 def register() -> None:

@@ -44,6 +44,7 @@ def _draw(layout: bpy.types.UILayout, context: bpy.types.Context) -> None:
     row.operator("mattetrack.cancel", icon="CANCEL")
     col.operator("mattetrack.send_to_farm", icon="NETWORK_DRIVE")
     col.operator("mattetrack.clean_plate", icon="IMAGE_BACKGROUND")
+    col.operator("mattetrack.clean_plate_on_farm", icon="NETWORK_DRIVE")
     if props.state != "idle":
         col.progress(factor=props.progress / 100.0, text=f"{props.state} {props.progress:.0f} %")
     if props.message:

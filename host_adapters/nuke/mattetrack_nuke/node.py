@@ -39,6 +39,7 @@ BUTTONS = [  # (knob, label, action); one row each, in this order on the tab
     ("mt_import_mattes", "Import mattes", "import_mattes"),
     ("mt_import_shapes", "Import shapes", "import_shapes"),
     ("mt_clean_plate", "Clean plate", "clean_plate"),
+    ("mt_clean_plate_farm", "Clean plate on farm", "clean_plate_on_farm"),
     ("mt_next_suggestion", "Next to correct", "next_suggestion"),
 ]
 COMMAND = "import mattetrack_nuke.node\nmattetrack_nuke.node.on_button(nuke.thisNode(), %r)"
@@ -89,7 +90,8 @@ def add_knobs(nuke, node, output=""):
         node.addKnob(buttons[action])
     node.addKnob(nuke.File_Knob(OUTPUT, "output"))
     node[OUTPUT].setValue(output)
-    for action in ("propagate", "send_to_farm", "import_mattes", "import_shapes", "clean_plate"):
+    for action in ("propagate", "send_to_farm", "import_mattes", "import_shapes", "clean_plate",
+                   "clean_plate_on_farm"):
         node.addKnob(buttons[action])
     node.addKnob(nuke.Text_Knob(STATUS, "status", ""))
     # Where the mattes are weakest (best first), and a button that goes there.
@@ -634,6 +636,28 @@ def clean_worker(nuke, node, client, sid, clean):
     _later(nuke, build_clean, nuke, node, clean, status["first"], status["last"])
 
 
+def clean_plate_on_farm(nuke, node):
+    """Button: the service writes the removal of the propagated objects as a farm job bundle
+    (`mattetrack remove --job`) in `farm_job` beside the clean plate's files; the status line
+    then says how many tasks and how to run or submit it. Returns the thread."""
+    return _on_thread(nuke, node, clean_farm_worker, "mattetrack-clean-farm", model.clean_path,
+                      60.0, "writing the clean plate's farm job...")
+
+
+def clean_farm_worker(nuke, node, client, sid, clean):
+    import mattetrack_client
+
+    try:
+        folder = os.path.dirname(clean)
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+        reply = client.send_removal_to_farm(sid, clean, mattetrack_client.farm_job_folder(clean))
+    except Exception as err:
+        _later(nuke, set_status, node, f"clean plate farm job failed: {err}")
+        return
+    _later(nuke, set_status, node, "clean plate " + mattetrack_client.farm_summary(reply))
+
+
 def build_clean(nuke, node, pattern, first, last):
     """Main thread: a Read of the clean plate (colour as the plate's) and a RotoPaint on it;
     the nodes made before by this node are reused. Returns (read, paint)."""
@@ -667,4 +691,5 @@ ACTIONS = {
     "strokes_negative": strokes_negative, "clear_frame": clear_frame, "sync": resync,
     "propagate": propagate, "send_to_farm": send_to_farm, "import_mattes": import_mattes,
     "import_shapes": import_shapes, "clean_plate": clean_plate,
+    "clean_plate_on_farm": clean_plate_on_farm,
 }

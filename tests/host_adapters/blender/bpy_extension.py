@@ -161,6 +161,11 @@ def mode_flow(job: dict) -> dict:
     result["clean"] = {"message": props.message,
                        "image": None if clean is None else [clean.source, clean.filepath,
                                                             list(clean["mattetrack_frames"])]}
+    # The same removal as a farm job bundle beside the clean plate's files.
+    assert bpy.ops.mattetrack.clean_plate_on_farm() == {"FINISHED"}, props.message
+    result["clean_farm_at_once"] = props.message
+    _drive(ops, scene)
+    result["clean_farm"] = props.message
     return result
 
 

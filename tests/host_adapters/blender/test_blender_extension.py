@@ -200,7 +200,7 @@ def test_zip_layout_manifest_and_install(extension_zip: Path, tmp_path: Path):
     assert Path(got["dev_client_file"]) == REPO / "host_adapters" / "client" / \
         "mattetrack_client.py"
     assert {"connect", "add_object", "add_point", "add_stroke", "click_points", "propagate",
-            "send_to_farm", "clean_plate",
+            "send_to_farm", "clean_plate", "clean_plate_on_farm",
             "cancel", "import_mattes", "build_compositor"} <= set(got["operators"])
     assert got["prefs_url"] == "http://127.0.0.1:8765"
     assert got["unregistered"]
@@ -287,6 +287,12 @@ def test_click_preview_propagate_import_and_composite(server, service_root, exte
     assert got["clean"]["image"] == ["SEQUENCE", str(clean_dir / f"plate.{FIRST}.exr"),
                                      [FIRST, FIRST + N_FRAMES - 1]], got["clean"]
     assert got["clean"]["message"].startswith("clean plate in image"), got["clean"]
+    # Clean plate on farm: the removal's job bundle beside the clean plate's files.
+    assert got["clean_farm_at_once"] == "writing the clean plate farm job..."
+    assert got["clean_farm"].startswith(
+        f"clean plate farm job: 1 task(s) over {N_FRAMES} frame(s)"), got["clean_farm"]
+    template = (clean_dir / "farm_job" / "template.yaml").read_text()
+    assert "name: Remove" in template and f"{FIRST}-{FIRST + N_FRAMES - 1}" in template
     # The frames to correct are timeline markers, on scene frames.
     report = client.report(sid)
     wanted = sorted(["MT fix " + o["name"], f - FIRST + 1] for o in report["objects"]

@@ -348,6 +348,11 @@ def test_propagate_follows_a_progress_task_and_imports_the_mattes(nuke, plate, s
     assert (clean_read["first"].value(), clean_read["last"].value()) == (FIRST, LAST)
     [paint] = nuke.allNodes("RotoPaint")
     assert paint.input(0) is clean_read
+    # The same removal as a farm job: a bundle beside the clean plate's files.
+    status = _farm_button(nuke, node, "clean_plate_on_farm", "clean plate's ")
+    assert status.startswith(f"clean plate farm job: 1 task(s) over {N_FRAMES} frame(s)"), status
+    template = (root / "nuke_propagate" / "clean" / "farm_job" / "template.yaml").read_text()
+    assert "name: Remove" in template and f"{FIRST}-{LAST}" in template
 
 
 def test_cancel_from_the_progress_task(nuke, plate, service_root, client, monkeypatch):
@@ -389,6 +394,18 @@ def test_buttons_report_instead_of_raising(nuke, plate):
     assert node["mt_status"].value() == "error: no object ''"
 
 
+def _farm_button(nuke, node, action: str, what: str) -> str:
+    """Press a button writing a farm job: on a thread (the service may read every frame), so
+    it returns at once saying so, and the status line is set on Nuke's main thread when the
+    bundle is written; that line (it says how to run the bundle)."""
+    thread = mtnode.on_button(node, action, nuke)
+    assert node["mt_status"].value() == f"writing the {what}farm job..."
+    finish(nuke, thread)
+    status = node["mt_status"].value()
+    assert "openjd run" in status, status
+    return status
+
+
 def test_send_to_farm_writes_a_bundle_beside_the_mattes(nuke, plate, service_root):
     """The button syncs the node's prompts, then the service writes the job bundle; the status
     line says how to run it (the bundle's run itself is tested in tests/farm and
@@ -398,14 +415,8 @@ def test_send_to_farm_writes_a_bundle_beside_the_mattes(nuke, plate, service_roo
     node = clicked_node(nuke, plate, truth, name="farm blob")
     out = f"{root}/nuke_farm/m.####.exr"
     node["mt_output"].setValue(out)
-    # On a thread (the service reads every frame for the shot's cuts): the button returns at
-    # once, and the status line is set on Nuke's main thread when the bundle is written.
-    thread = mtnode.on_button(node, "send_to_farm", nuke)
-    assert node["mt_status"].value() == "writing the farm job..."
-    finish(nuke, thread)
-    status = node["mt_status"].value()
+    status = _farm_button(nuke, node, "send_to_farm", "")
     assert status.startswith(f"farm job: 1 task(s) over {N_FRAMES} frame(s)"), status
-    assert "openjd run" in status
     job = json.loads((root / "nuke_farm" / "farm_job" / "job.json").read_text())
     assert job["objects"] == ["farm blob"] and job["output_name"] == "m.####.exr"
     x, y = click_point(truth[0])
