@@ -16,7 +16,7 @@ Published anchors (DAVIS, 432x240, whole-frame PSNR): FGVC 30.8 dB, E2FGVI 33.0,
 flicker within 1.5x the truth's, >= 5 frames/s at 432x240.
 
     .venv/bin/python tests/benchmarks/removal.py [--shots dog,car-shadow] [--cli 30] [--memory]
-                                                 [--farm 80]
+                                                 [--farm 40] [--classes]
 
 --cli N: `mattetrack remove` itself on N frames of kite-surf at 1920x1080 written as half EXR
 (motocross-jump's masks grown 16 px as the mattes), with the plate cache's default budget and
@@ -25,6 +25,9 @@ with 12 frames kept: frames/s and plate reads per frame written.
 car-shadow's masks grown 16 px) played forwards then backwards for 120 frames, after 30, 60, 90
 and 120 frames written, with the default budget and with --cache-mib 256: what bounds it is
 the setting, not the shot's length (it stops growing once the plate cache is full).
+--classes: where the fill's error is, per shot: the in-hole gain over Telea as is and with each
+class of hole pixels replaced by the truth (the shot's own object, background no frame saw,
+background some frame saw), with each class's share of the hole and its mean squared error.
 --farm N: N frames of breakdance at 960x540 (half EXR, car-shadow's masks grown 8 px: half of
 each hole no frame saw) removed by `mattetrack remove` in one run and by its `--job` bundle run
 through `openjd run` (its tasks one after another on this machine, the last first, so no task
@@ -138,14 +141,54 @@ def telea(frames, holes):
                         cv2.INPAINT_TELEA) for f, h in zip(frames, holes, strict=True)]
 
 
-def ours(frames, holes):
+def ours(frames, holes, unseen: list | None = None):
+    """The frames filled (8-bit); each frame's part no frame saw appended to `unseen`."""
     painted = [np.where(h[..., None], 128, f).astype(np.uint8) for f, h in
                zip(frames, holes, strict=True)]
     shot = MemoryShot(painted)
     settings = RemovalSettings(("hole",), grow=0)
-    out = [np.clip(r.pixels * 255 + 0.5, 0, 255).astype(np.uint8)
-           for r in removed(shot, MemoryMattes(holes), shot.frames, shot.frames, settings)]
+    out = []
+    for r in removed(shot, MemoryMattes(holes), shot.frames, shot.frames, settings):
+        out.append(np.clip(r.pixels * 255 + 0.5, 0, 255).astype(np.uint8))
+        if unseen is not None:
+            unseen.append(r.unseen)
     return out
+
+
+def _hole_gain(result, base, frames, holes) -> float:
+    """Mean over the frames with a hole of `result`'s PSNR in the hole minus `base`'s (dB)."""
+    return float(np.mean([psnr(r, f, h) - psnr(b, f, h) for r, b, f, h in
+                          zip(result, base, frames, holes, strict=True) if h.any()]))
+
+
+def error_classes(chosen: list[str], shots: list[str]) -> None:
+    """Where the fill's error is, per shot: the in-hole gain over Telea as is and with each
+    class of hole pixels replaced by the truth (the shot's own object; background no frame
+    saw; background some frame saw), each class's share of the hole pixels and its mean
+    squared error (8-bit codes², over the channels)."""
+    print("| shot | as is | the shot's own object perfect (share, MSE) | background no frame "
+          "saw perfect (share, MSE) | background some frame saw perfect (share, MSE) |")
+    print("| --- | --- | --- | --- | --- |")
+    for shot in chosen:
+        other = shots[(shots.index(shot) + 1) % len(shots)]
+        frames, holes, own = frames_of(shot), masks_of(other), masks_of(shot, 0)
+        n = min(len(frames), len(holes))
+        frames, holes, own = frames[:n], holes[:n], own[:n]
+        unseen: list[np.ndarray] = []
+        out, base = ours(frames, holes, unseen), telea(frames, holes)
+        cells = [f"{_hole_gain(out, base, frames, holes):+.2f}"]
+        total = sum(int(h.sum()) for h in holes)
+        for cls in ([h & o for h, o in zip(holes, own, strict=True)],
+                    [h & ~o & u for h, o, u in zip(holes, own, unseen, strict=True)],
+                    [h & ~o & ~u for h, o, u in zip(holes, own, unseen, strict=True)]):
+            fixed = [np.where(c[..., None], f, r) for c, f, r in zip(cls, frames, out,
+                                                                       strict=True)]
+            count = sum(int(c.sum()) for c in cls)
+            error = sum(float(((r.astype(np.float64) - f) ** 2)[c].sum())
+                        for c, f, r in zip(cls, frames, out, strict=True))
+            cells.append(f"{_hole_gain(fixed, base, frames, holes):+.2f} ({count / total:.0%}, "
+                         f"{error / max(count, 1) / 3:.0f})")
+        print(f"| {shot} | " + " | ".join(cells) + " |", flush=True)
 
 
 def main() -> int:
@@ -155,6 +198,8 @@ def main() -> int:
                         help="only time the CLI on N frames of a 1080p EXR sequence")
     parser.add_argument("--memory", action="store_true",
                         help="only the CLI's peak memory by shot length and --cache-mib")
+    parser.add_argument("--classes", action="store_true",
+                        help="only where the error is: each class of hole pixels made perfect")
     parser.add_argument("--farm", type=int, metavar="N",
                         help="only a farm bundle's cost against one run, on N frames (40 at most)")
     args = parser.parse_args()
@@ -172,6 +217,9 @@ def main() -> int:
         return 0
     shots = sorted(p.name for p in (DATA / "JPEGImages" / "480p").iterdir())
     chosen = args.shots.split(",") if args.shots else shots
+    if args.classes:
+        error_classes(chosen, shots)
+        return 0
     rows = []
     for shot in chosen:
         other = shots[(shots.index(shot) + 1) % len(shots)]
