@@ -998,6 +998,10 @@ def _remove(args: argparse.Namespace) -> int:
     if args.cache_mib is not None and args.cache_mib < 0:
         raise InputError(f"--cache-mib {args.cache_mib}: give 0 or more MiB")
     cache_mib = CACHE_MIB if args.cache_mib is None else args.cache_mib
+    for name, given in (("frames_per_task", args.frames_per_task is not None),
+                        ("name", args.name is not None), ("submit", args.submit)):
+        if given and not args.job:
+            raise InputError(": a farm job's option; give --job DIR as well", field=name)
     report = str(_report_path(args.report)) if args.report else None
     chosen = parse_range(args.frame_range)
     mattes = open_mattes(args.mattes)

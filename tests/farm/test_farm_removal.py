@@ -145,7 +145,8 @@ def test_a_movie_plate_or_a_bad_chunk_size_is_refused_in_one_line(shot, tmp_path
             ([MATTETRACK, "remove", str(movie), str(shot / "m.####.exr"), "--object", "disc",
               "-o", str(tmp_path / "c.mov"), "--job", str(tmp_path / "job")], "is a movie"),
             ([*_remove(shot, tmp_path / "out", "--job", str(tmp_path / "job")),
-              "--frames-per-task", "-2"], "--frames-per-task")):
+              "--frames-per-task", "-2"], "--frames-per-task"),
+            (_remove(shot, tmp_path / "out", "--submit"), "--submit: a farm job's option")):
         proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
         assert proc.returncode == 2, proc.stderr
         assert message in proc.stderr and len(proc.stderr.strip().splitlines()) <= 2
