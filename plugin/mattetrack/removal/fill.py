@@ -8,9 +8,10 @@ For each hole pixel of frame t, the frames t+1, t+2, ... and t-1, t-2, ... are l
   corrected by the shift that lines it up with frame t on a band around the hole (`_Aligner`,
   ECC at the processing resolution);
 - matched in light to frame t: the ratio of t's values to the warped frame's on the rim around
-  the hole is spread into the hole as a smooth gain per channel (a normalised Gaussian
-  convolution, `spread` px, carried on by pull-push into the middle of a large hole), so a
-  frame shot a little brighter or darker leaves no seam;
+  the hole is spread into the hole as a smooth gain (a normalised Gaussian convolution,
+  `spread` px, carried on by pull-push into the middle of a large hole): a brightness, and a
+  colour per channel held within a few % of neutral, so a frame shot a little brighter or
+  darker leaves no seam and a different material is not recoloured to fit;
 - weighted by its distance in time and by how well it fits on that rim once matched
   (exp(-misfit / `tolerance`)): a frame the homography does not bring into place there (parallax,
   something moving) counts for little.
@@ -59,10 +60,15 @@ class FillParams:
 
 
 # Plate units added to both images before their ratio on the rim: a near-black rim's ratio is
-# noise, not light. The gain is kept within GAIN_RANGE (a candidate needing more is a
-# different scene, and its misfit says so).
+# noise, not light. The gain is a brightness (the channels' sums' ratio) kept within
+# GAIN_RANGE times a colour part per channel kept within COLOUR_RANGE of 1: light changes by a
+# factor (a cloud, an exposure) and changes colour little, so a candidate that needs more is
+# a different scene, and its misfit must say so. A gain per channel free in 0.5-2 recoloured
+# the shot's own subject (a kite-surfer's skin, a red kite) into the sea and the sky it hid
+# and counted it as fitting (docs/tuning.md, session 20).
 LIGHT_FLOOR = 0.02
 GAIN_RANGE = (0.5, 2.0)
+COLOUR_RANGE = 1.1
 ALIGN_MIN_PX = 200  # band pixels (processing px) an alignment needs
 # Plate units: a moving candidate's weight is a logistic of (best background misfit - its
 # misfit) over this (1 code: +5.22 dB; 2 codes +5.21; 5 codes +5.10; a hard step +5.17).
@@ -247,7 +253,7 @@ def _from_rim(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tup
 def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np.ndarray,
              params: FillParams) -> tuple[np.ndarray, np.ndarray]:
     """(warped with its light matched to target around the hole, (h, w) misfit on the rim
-    spread over the box); all on the box. The light is a gain per channel: the ratio of the
+    spread over the box); all on the box. The light is a gain (`_gain`): the ratio of the
     two images' values on the rim, spread into the hole (an exposure or a cloud changes light
     by a factor, and so does a scene-linear plate's every value). Per-pixel work is done on
     the rim's pixels only (a few % of a large hole's box)."""
@@ -259,11 +265,20 @@ def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np
     light_t, light_w = (_spread(x[ys, xs], (ys, xs), rim.shape, params.spread)
                         for x in (target, warped))
     # The gain made on the spread's grid and brought to the box once (not both lights).
-    gain = _upsized(np.clip((light_t + floor) / np.maximum(light_w + floor, 1e-6),
-                            GAIN_RANGE[0], GAIN_RANGE[1]), rim.shape)
+    gain = _upsized(_gain(light_t + floor, np.maximum(light_w + floor, 1e-6)), rim.shape)
     matched = (warped + floor) * gain - floor
     misfit = np.abs(target[ys, xs] - matched[ys, xs]).mean(axis=1, keepdims=True)
     return matched, _from_rim(misfit, (ys, xs), rim.shape, params.spread)[..., 0]
+
+
+def _gain(light_t: np.ndarray, light_w: np.ndarray) -> np.ndarray:
+    """(hs, ws, c) float32 gain taking the candidate's light `light_w` to frame t's `light_t`
+    (both (hs, ws, c), positive): a brightness within GAIN_RANGE times a colour per channel
+    within COLOUR_RANGE of 1."""
+    brightness = np.clip(light_t.sum(axis=2, keepdims=True) / light_w.sum(axis=2, keepdims=True),
+                         GAIN_RANGE[0], GAIN_RANGE[1])
+    colour = np.clip(light_t / light_w / brightness, 1.0 / COLOUR_RANGE, COLOUR_RANGE)
+    return (brightness * colour).astype(np.float32)
 
 
 def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
