@@ -600,6 +600,11 @@ def _add_remove(sub) -> None:
                      "them and a RotoPaint, for paint work on top")
     rem.add_argument("--grow", type=int, default=4, metavar="PX",
                      help="px the hole is grown past the matte (default: 4)")
+    rem.add_argument("--foreground", metavar="NAME[,NAME]",
+                     help="mattes of what moves in front of the background and stays (an "
+                     "actor beside the removed rig): where another frame shows it, that frame "
+                     "is not taken as the background, so it is not smeared into the clean "
+                     "plate")
     rem.add_argument("--range", dest="frame_range", metavar="A-B",
                      help="only write frames A to B (the whole shot is still looked at)")
     rem.add_argument("--report", metavar="PATH.json",
@@ -1014,13 +1019,14 @@ def _remove(args: argparse.Namespace) -> int:
             raise InputError(f"--job: {args.input!r} is a movie, whose clean plate is one .mov "
                              "written in order by one process; run remove here, or give frames")
         frames = frames_of(shot, mattes, objects)
+        foreground = _foreground_names(args.foreground, objects, mattes)
         wanted = [f for f in frames if chosen is None or chosen[0] <= f <= chosen[1]]
         if not wanted:
             raise InputError(f"--range {args.frame_range}: no frame of the plate with mattes")
         pattern = None if shot.is_movie else FramePattern.parse(args.output)
         targets = [pattern.path(f) for f in wanted] if pattern else [args.output]
         refuse_overwrites(shot, targets, set(mattes.frames.values()), args.output, "the mattes")
-        settings = RemovalSettings(objects, args.grow)
+        settings = RemovalSettings(objects, args.grow, foreground=foreground)
         layer = None
         if args.merge:
             if shot.is_movie or not args.output.lower().endswith(".exr"):
@@ -1036,7 +1042,7 @@ def _remove(args: argparse.Namespace) -> int:
             nuke = os.path.join(os.path.dirname(os.path.abspath(args.output)),
                                 (stem or "clean") + ".nk")
         if args.job:
-            return _remove_job(args, shot, wanted, objects, report)
+            return _remove_job(args, shot, wanted, objects, foreground, report)
         with _frame_counter(len(wanted), "remove", args.quiet, args.openjd) as (done, counts):
             write_removed(args.output, shot, mattes, frames, wanted, settings, done,
                           layer, nuke, cache_mib, report)
@@ -1052,8 +1058,26 @@ def _remove(args: argparse.Namespace) -> int:
     return 0
 
 
+def _foreground_names(text: str | None, objects: tuple[str, ...], mattes) -> tuple[str, ...]:
+    """`remove --foreground`'s names: mattes of the file, none of them removed."""
+    if text is None:
+        return ()
+    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
+    if not names:
+        raise InputError(f"--foreground {text!r}: give one or more matte names")
+    for name in names:
+        if name not in mattes.objects:
+            raise InputError(f"--foreground {name!r} is not a matte in "
+                             f"{mattes.frames[min(mattes.frames)]} (mattes: "
+                             f"{', '.join(mattes.objects)})")
+        if name in objects:
+            raise InputError(f"--foreground {name!r} is also removed (--object): an object "
+                             "is either removed or kept in front")
+    return names
+
+
 def _remove_job(args: argparse.Namespace, shot, wanted: list[int], objects: tuple[str, ...],
-                report: str | None) -> int:
+                foreground: tuple[str, ...], report: str | None) -> int:
     """`remove --job DIR`: the farm's bundle for what `remove` would write (checked as far as
     it can be here: the plate, the mattes, the objects, the frames)."""
     from mattetrack.farm import write_removal_bundle
@@ -1063,7 +1087,8 @@ def _remove_job(args: argparse.Namespace, shot, wanted: list[int], objects: tupl
                       (shot.width, shot.height), grow=args.grow, merge=args.merge,
                       cache_mib=args.cache_mib, colorspace=args.colorspace,
                       frame_numbers=args.frame_numbers, per_task=args.frames_per_task,
-                      nuke=args.script == "nuke", report=report, name=args.name)
+                      nuke=args.script == "nuke", report=report, name=args.name,
+                      foreground=foreground)
     root = write_removal_bundle(job, args.job)
     if not args.quiet:
         print(f"mattetrack: wrote the job bundle {root} ({len(job.tasks)} task(s) over "

@@ -31,7 +31,8 @@
   shot boundaries of a programme of the dev shots: precision and recall of hard cuts, dissolves
   and fades (cuts.py); background replacement's edge error with and without decontamination,
   and frames/s at 1080p (composite.py); object removal on the video-inpainting protocol
-  against per-frame Telea, and its farm bundle against one run (removal.py); `track` against
+  against per-frame Telea, its farm bundle against one run, and the background behind the holes
+  with the shot's own subject given as the foreground against without (removal.py); `track` against
   bare DIS mask warping at 480p, start-up, stage ms, and 1080p / 4K half EXR frames/s and peak
   RSS (speed_vs_warp.py).
   Their own tables follow the main one.
@@ -207,6 +208,8 @@ def main() -> int:
                           ("cuts.py", []), ("composite.py", []),
                           ("removal.py", ["--shots", "dog,car-shadow"] if args.quick else []),
                           ("removal.py", ["--farm", "40"]),
+                          ("removal.py", ["--foreground", *(["--shots", "dog,car-shadow"]
+                                                            if args.quick else [])]),
                           ("speed_vs_warp.py", ["--quick"] if args.quick else [])):
         print("-" * len(header), flush=True)
         subprocess.run([sys.executable, str(here / script), *extra], check=True)

@@ -161,3 +161,19 @@ def test_submit_hands_the_bundle_to_deadline(shot, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert json.loads(record.read_text()) == ["bundle", "submit", "--yes",
                                               str(tmp_path / "job")]
+
+
+def test_the_foreground_goes_to_every_task_and_the_finish(shot, tmp_path):
+    """`remove --foreground` on the farm: each task and the last step are given it (the files'
+    resume keys hold it, so a step without it would fill every frame again, differently)."""
+    from mattetrack.farm import write_removal_bundle
+    from mattetrack.farm.removejob import removal_job
+
+    job = removal_job(str(shot / "plate.####.exr"), str(shot / "m.####.exr"),
+                      str(tmp_path / "c.####.exr"), ["disc"], list(range(FIRST, FIRST + N)),
+                      (W, H), foreground=["actor", "dog"], per_task=6)
+    template = yaml.safe_load((write_removal_bundle(job, tmp_path / "job")
+                               / "template.yaml").read_text())
+    for step in template["steps"]:
+        args = step["script"]["actions"]["onRun"]["args"]
+        assert args[args.index("--foreground") + 1] == "actor,dog", step["name"]

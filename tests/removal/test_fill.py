@@ -211,6 +211,47 @@ def test_another_colour_beside_the_hole_is_not_recoloured_to_fit(monkeypatch) ->
     assert held < 0.003, held
 
 
+def test_the_foreground_given_is_not_smeared_into_the_background() -> None:
+    """A rig (a disc) drifting left 8 px a frame and an actor walking right 10 px a frame: on
+    frame 4 the actor is still left of the rig, and frames 7-11 show him where the rig is then.
+    Those frames are candidates for the background behind the rig (the nearest each way come
+    first) and smear him into it; given as the foreground (`RemovalSettings.foreground`, his
+    tracked matte), they are skipped there and the frames that see the background fill it."""
+    background = _textured(H, W, 1, (0.3, 0.45, 0.3))
+    actor = _textured(48, 40, 2, (0.85, 0.35, 0.25))
+    frames, holes, walking = [], [], []
+    for t in range(N):
+        frame, where = background.copy(), np.zeros((H, W), bool)
+        x = 64 + 10 * t
+        frame[48:96, x:x + 40] = actor[:, :max(0, min(40, W - x))]
+        where[48:96, x:x + 40] = True
+        rig = np.zeros((H, W), np.uint8)
+        cv2.circle(rig, (200 - 8 * t, 72), 16, 1, -1)
+        frames.append(frame)
+        holes.append(rig > 0)
+        walking.append(where)
+    hole = holes[4]
+    assert not (cv2.dilate(walking[4].astype(np.uint8), np.ones((9, 9))) & hole).any()
+    assert all((walking[s] & hole).any() for s in range(7, 12))
+    painted = [np.where(h[..., None], np.float32(0.5), f) for f, h in
+               zip(frames, holes, strict=True)]
+
+    class Mattes:
+        def read(self, frame: int) -> dict[str, np.ndarray]:
+            return {"rig": holes[frame].astype(np.float32),
+                    "actor": walking[frame].astype(np.float32)}
+
+    def error(foreground: tuple[str, ...]) -> float:
+        shot = _Shot(painted)
+        settings = RemovalSettings(("rig",), grow=0, foreground=foreground)
+        result = next(iter(removed(shot, Mattes(), shot.frames, [4], settings)))
+        return float(np.abs(result.pixels - frames[4])[hole].mean())
+
+    smeared, kept_out = error(()), error(("actor",))
+    # Measured 0.0031 against 0.0083 (the rim's misfit already holds the smear down).
+    assert kept_out < 0.5 * smeared, (kept_out, smeared)
+
+
 def _two_subjects():
     """A subject moving right 4 px a frame above the middle and another moving left 6 px a
     frame below it; the removed rig, a disc of radius 24, drifting left 2 px a frame across

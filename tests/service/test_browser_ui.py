@@ -476,6 +476,28 @@ def test_propagate_with_progress_then_export_shapes(page, server, plate, service
     assert "3 task(s) over 8 frame(s)" in status and "openjd run" in status, status
     template = (out / "clean_job" / "template.yaml").read_text()
     assert f"{FIRST}-{FIRST + 2}" in template and "--object" in template
+    assert "--foreground" not in template
+
+    # What each object is in the clean plate: removed (the default), in front, or as is. A new
+    # object set in front goes to the service as the removal's foreground (refused here: it
+    # has no propagated mattes yet); none removed is said before anything is asked.
+    assert page.eval_on_selector_all("#clean-roles select", "els => els.map(e => e.value)") \
+        == ["remove"]
+    page.fill("#object-name", "corner")
+    page.click("#object-form button")
+    page.wait_for_selector("#clean-roles li >> text=corner")
+    roles = page.locator("#clean-roles select")
+    roles.nth(1).select_option("front")
+    page.click("#remove")
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent.includes('foreground:')")
+    assert "'corner' is not an object with up-to-date mattes" in page.inner_text("#status")
+    roles.nth(0).select_option("keep")
+    page.click("#remove")
+    page.wait_for_function(
+        "() => document.querySelector('#status').textContent.includes('at least one')")
+    assert page.inner_text("#status") == \
+        "Error: Clean plate: set at least one object to Removed"
 
 
 def _send_to_farm(page, button: str, job: Path | str, chunk: int, says: str) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import OpenImageIO as oiio
 from service_harness import FIRST, N_FRAMES, H, W
 
+from mattetrack.cli import main
 from mattetrack.evaluation import iou
 from mattetrack.service.api import ROUTES
 from mattetrack.synthetic import click_point
@@ -437,6 +438,33 @@ def test_a_data_window_preview_is_black_where_it_leaves_the_display_window():
     assert not over[0].any() and not over[:, :2].any() and not over[:, 8:].any()
 
 
+def test_remove_keeps_the_foreground_object_out_of_the_background(client, plate,
+                                                                  service_root):
+    """`foreground` (as `remove --foreground`): a second object of the session, kept in front:
+    the job reads its mattes beside the removed one's and writes what the CLI writes with it."""
+    root, truth = service_root
+    sid, _ = _open(client, plate, truth=truth)
+    oid = client.ok("POST", f"/v1/sessions/{sid}/objects", {"name": "corner"}, 201)["object"]
+    client.ok("POST", f"/v1/sessions/{sid}/objects/{oid}/prompts",
+              {"frame": FIRST, "points": [[4, 4]]})
+    (root / "fg").mkdir()
+    mattes = str(root / "fg" / "mattes.####.exr")
+    propagation = client.ok("POST", f"/v1/sessions/{sid}/propagate", {"output": mattes}, 202)
+    assert _events(client, propagation["job"])[-1]["state"] == "done"
+    output = str(root / "fg" / "clean.####.exr")
+    job = client.ok("POST", f"/v1/sessions/{sid}/remove",
+                    {"output": output, "objects": ["blob"], "foreground": ["corner"]}, 202)
+    assert _events(client, job["job"])[-1]["state"] == "done"
+    client.ok("DELETE", f"/v1/sessions/{sid}")
+    cli = str(root / "fg" / "cli.####.exr")
+    assert main(["remove", plate, mattes, "--object", "blob", "--foreground", "corner", "-o",
+                 cli, "-q"]) == 0
+    for frame in (FIRST, LAST):
+        np.testing.assert_array_equal(
+            _read_channel(output.replace("####", f"{frame:04d}"), "R"),
+            _read_channel(cli.replace("####", f"{frame:04d}"), "R"))
+
+
 def test_remove_says_where_the_clean_plate_needs_paint(client, plate, service_root):
     """The removal job (as `mattetrack remove`): the clean plate's frames, its report where
     asked, and the frames to paint first in its status and last event either way."""
@@ -450,6 +478,11 @@ def test_remove_says_where_the_clean_plate_needs_paint(client, plate, service_ro
     status, payload = client.call("POST", f"/v1/sessions/{sid}/remove",
                                   {"output": output, "report": report[:-5] + ".txt"})
     assert status == 400 and payload["error"].startswith("report:"), payload
+    for foreground, words in ((["blob"], "'blob' is also removed"), (["cat"], "'cat' is not")):
+        status, payload = client.call("POST", f"/v1/sessions/{sid}/remove",
+                                      {"output": output, "foreground": foreground})
+        assert status == 400 and payload["error"].startswith("foreground:"), payload
+        assert words in payload["error"], payload
     job = client.ok("POST", f"/v1/sessions/{sid}/remove", {"output": output, "report": report},
                     202)
     end = _events(client, job["job"])[-1]

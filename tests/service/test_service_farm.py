@@ -83,6 +83,11 @@ def test_send_the_removal_to_farm_gives_the_services_clean_plate(client, plate, 
     status, payload = client.call("POST", f"/v1/sessions/{sid}/farm-remove",
                                   {"output": str(root / "farm_clean" / "c.####.exr")})
     assert status == 400 and payload["error"] == "job: required", payload
+    status, payload = client.call("POST", f"/v1/sessions/{sid}/farm-remove", {
+        "output": str(root / "farm_clean" / "c.####.exr"), "job": str(root / "clean_job"),
+        "foreground": ["the blob"]})
+    assert status == 400 and "'the blob' is also removed" in payload["error"], payload
+    assert not (root / "clean_job").exists()
     reply = client.ok("POST", f"/v1/sessions/{sid}/farm-remove", {
         "output": str(root / "farm_clean" / "c.####.exr"), "job": str(root / "clean_job"),
         "frames_per_task": 3, "report": str(root / "farm_clean" / "paint.json")})

@@ -62,7 +62,7 @@ def removal_job(plate: str, mattes: str, output: str, objects: Sequence[str],
                 merge: bool = False, cache_mib: int | None = None,
                 colorspace: str | None = None, frame_numbers: str = "index",
                 per_task: int | None = None, nuke: bool = False, report: str | None = None,
-                name: str | None = None) -> RemovalJob:
+                name: str | None = None, foreground: Sequence[str] = ()) -> RemovalJob:
     """The job writing `output` (a pattern) from `plate` with `objects` (their layers in
     `mattes`) removed on `frames` (ascending; the plate's (width, height) `size`), in chunks of
     `per_task` frames (None: FRAMES_PER_TASK); the other arguments are `remove`'s options.
@@ -70,6 +70,8 @@ def removal_job(plate: str, mattes: str, output: str, objects: Sequence[str],
     from mattetrack.removal.run import CACHE_MIB
 
     options = ["--object", ",".join(objects), "--grow", str(grow)]
+    if foreground:
+        options += ["--foreground", ",".join(foreground)]
     if merge:
         options.append("--merge")
     if cache_mib is not None:

@@ -15,6 +15,9 @@ For each hole pixel of frame t, the frames t+1, t+2, ... and t-1, t-2, ... are l
 - weighted by its distance in time and by how well it fits on that rim once matched
   (exp(-misfit / `tolerance`)): a frame the homography does not bring into place there (parallax,
   something moving) counts for little.
+Where a frame shows the foreground (`foreground_of`: the mattes of what moves in front of the
+background and stays, an actor beside the removed rig), it is no view of the background: the
+background's candidates skip it, as they skip that frame's own hole.
 The nearest frames (`moving_reach`) are also brought on by the motion of what moves beside the
 hole (`motion`'s moving layers: the shot's own object, a wave), so what moves through the hole
 comes back too; such a candidate counts where it fits the rim better than every background one
@@ -286,7 +289,9 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
                motion: Callable[[int, int], np.ndarray],
                previous: tuple[np.ndarray, np.ndarray] | None,
                params: FillParams = FillParams(),
-               moving: Sequence[Motion] = ()) -> tuple[np.ndarray, np.ndarray]:
+               moving: Sequence[Motion] = (),
+               foreground_of: Callable[[int], np.ndarray] | None = None,
+               ) -> tuple[np.ndarray, np.ndarray]:
     """(filled (h, w, 3) float32, (h, w) bool: the part no frame saw) of position t of `count`.
 
     target: (h, w, 3) float32 frame t; hole: (h, w) bool. frame(s) -> pixels of position s
@@ -295,8 +300,10 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
     is never read); motion(t, s): (3, 3) homography of the background, t's px -> s's; moving: one
     such motion per moving layer (what moves beside t's hole; None where there is none).
     previous: (result, homography t -> the previous position) of the frame filled before, for
-    what no frame saw.
-    frame, hole_of, motion and moving are called from two threads at once.
+    what no frame saw. foreground_of(s) -> (h, w) bool: what moves in front of the background
+    at s (the shot's own subjects, tracked): no view of the background there, so the
+    background's candidates skip it (the moving layers still bring it where it passes behind).
+    frame, hole_of, motion, moving and foreground_of are called from two threads at once.
     """
     out = target.copy()
     box = _box(hole, int(3 * params.spread) + params.rim)
@@ -312,18 +319,25 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
     pool = ThreadPoolExecutor(2, thread_name_prefix="mattetrack-fill")
 
     def gathered(layer: Motion, reach: int, where: np.ndarray, factor: float,
-                 gate: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 gate: np.ndarray | None, hidden: Callable[[int], np.ndarray] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Both ways at once (two threads: OpenCV and numpy's large operations let go of the
         GIL), each summing its own candidates."""
         def one_way(direction: int):
             return _summed(_candidates(t, direction, count, here, in_hole, box, frame,
-                                       hole_of, layer, reach, where, params, align, ring),
+                                       hidden or hole_of, layer, reach, where, params, align,
+                                       ring),
                            in_hole.shape, factor, gate, params)
         (t1, w1, b1), (t2, w2, b2) = pool.map(one_way, (1, -1))
         return t1 + t2, w1 + w2, np.minimum(b1, b2)
 
     with pool:
-        total, weights, best = gathered(motion, params.reach, in_hole, 1.0, None)
+        background_hidden = None
+        if foreground_of is not None:
+            def background_hidden(s: int) -> np.ndarray:
+                return hole_of(s) | foreground_of(s)
+        total, weights, best = gathered(motion, params.reach, in_hole, 1.0, None,
+                                        background_hidden)
         if params.moving_reach > 0:
             # Only where some frame saw the background: alone, a moving layer fitted to a few
             # samples beside the hole invents more than it brings back (breakdance: -0.5 dB).

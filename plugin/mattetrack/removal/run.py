@@ -49,11 +49,15 @@ COVERED = 1.0 / 255.0
 @dataclass(frozen=True)
 class RemovalSettings:
     """objects: the mattes removed (their union); grow: px the hole is grown by past the
-    matte (motion blur and the matte's own error); fill: the fill's parameters."""
+    matte (motion blur and the matte's own error); fill: the fill's parameters; foreground:
+    mattes of what moves in front of the background and stays (an actor beside the removed
+    rig): where another frame shows one of them, that frame is no view of the background, so
+    it is not smeared into the clean plate (grown by `grow` too)."""
 
     objects: tuple[str, ...]
     grow: int = 4
     fill: FillParams = FillParams()
+    foreground: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class RemovalSource:
         self._budget = cache_mib * 2**20
         self._pixels = NearestFrames(self._kept(shot.width * shot.height * 3 * 4))
         self._holes: LRUCache = LRUCache(2 * settings.fill.reach + 2)
+        self._foreground: LRUCache = LRUCache(2 * settings.fill.reach + 2)
         # The motion's greys and holes (processing size, 0.3 MB a frame at 1080p) of every frame
         # the fill reaches: the moving layers' points are checked against the holes of t +-
         # moving_reach, and with fewer kept the far pairs' greys pushed those out (2.4 display
@@ -144,15 +149,28 @@ class RemovalSource:
 
     def hole(self, position: int) -> np.ndarray:
         """(H, W) bool: the objects' mattes at `position`, grown by `settings.grow`."""
+        return self._covered(position, self._holes)
+
+    def foreground(self, position: int) -> np.ndarray:
+        """(H, W) bool: the foreground's mattes at `position`, grown by `settings.grow`."""
+        return self._covered(position, self._foreground)
+
+    def _covered(self, position: int, cache: LRUCache) -> np.ndarray:
+        """(H, W) bool from `cache` (`_holes` or `_foreground`): a union of mattes at
+        `position`, grown, kept packed (1 bit a pixel). One read of the mattes makes both."""
         h, w = self.shot.height, self.shot.width
-        packed = self._holes.get(position)
+        packed = cache.get(position)
         if packed is None:
             covs = self.mattes.read(self.frames[position])
-            covered = np.zeros((h, w), bool)
-            for name in self.settings.objects:
-                covered |= covs[name] > COVERED
-            packed = np.packbits(cv2.dilate(covered.astype(np.uint8), self._kernel) > 0)
-            self._holes.put(position, packed)
+            for names, kept in ((self.settings.objects, self._holes),
+                                (self.settings.foreground, self._foreground)):
+                if names:
+                    covered = np.zeros((h, w), bool)
+                    for name in names:
+                        covered |= covs[name] > COVERED
+                    kept.put(position, np.packbits(
+                        cv2.dilate(covered.astype(np.uint8), self._kernel) > 0))
+            packed = cache.get(position)
         return np.unpackbits(packed, count=h * w).reshape(h, w).view(bool)
 
     @property
@@ -256,7 +274,8 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
             t, len(frames), pixels, hole, source.locked(source.pixels),
             source.locked(source.hole), source.locked(source.motion.between), carried,
             settings.fill,
-            moving=tuple(source.locked(source.motion.moving(k)) for k in range(MOVING_LAYERS)))
+            moving=tuple(source.locked(source.motion.moving(k)) for k in range(MOVING_LAYERS)),
+            foreground_of=source.locked(source.foreground) if settings.foreground else None)
         previous = (t, result)
         if t >= start:
             yield RemovedFrame(frame, result, hole, unseen)

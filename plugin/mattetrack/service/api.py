@@ -1000,6 +1000,31 @@ def _removal_request(service: Service, session, body: dict) -> tuple[str, int, b
     return real, 4 if grow is None else grow, merge, report
 
 
+# A removal's `foreground` in the API's description.
+_FOREGROUND = {"type": "array", "items": {"type": "string"},
+               "description": "names of objects kept in front of the background (as `remove "
+               "--foreground`): where another frame shows one of them, that frame is not "
+               "taken as the background behind the removed objects"}
+
+
+def _foreground(body: dict, layers: dict[int, str], current: dict[int, str],
+                removed: dict[int, str]) -> tuple[str, ...]:
+    """The EXR layers of the request's `foreground` (object names kept in front of the
+    background: `remove --foreground`), none of them removed."""
+    wanted = _get(body, "foreground", list, what="a list of object names")
+    if not wanted:
+        return ()
+    try:
+        kept = _chosen(layers, current, wanted)
+    except ApiError as err:
+        raise ApiError(400, "foreground: " + str(err).removeprefix("objects: ")) from None
+    both = [current[o] for o in kept if o in removed]
+    if both:
+        raise ApiError(400, f"foreground: {both[0]!r} is also removed (objects): an object is "
+                       "either removed or kept in front")
+    return tuple(kept.values())
+
+
 def remove_objects(service: Service, req: Request) -> Reply:
     from mattetrack.service.outputjobs import RemoveJob
 
@@ -1008,10 +1033,11 @@ def remove_objects(service: Service, req: Request) -> Reply:
     wanted = _get(req.body, "objects", list, what="a list of object names")
     with session.lock:
         export, files, layers, current = _propagated(session, real)
-        layers = _chosen(layers, current, wanted)
-        names = {o: current[o] for o in layers}
-        job = RemoveJob(service.registry.new_id(), session, files, layers, names, real,
-                        grow, merge, export.is_exr, report)
+        removed = _chosen(layers, current, wanted)
+        foreground = _foreground(req.body, layers, current, removed)
+        names = {o: current[o] for o in removed}
+        job = RemoveJob(service.registry.new_id(), session, files, removed, names, real,
+                        grow, merge, export.is_exr, report, foreground)
         _start_export(service, session, job)
     return json_reply({"job": job.id, "kind": "remove", "total": len(files)}, 202)
 
@@ -1036,11 +1062,12 @@ def farm_remove(service: Service, req: Request) -> Reply:
                        "one process; remove it here")
     with session.lock:
         export, files, layers, current = _propagated(session, real)
-        layers = _chosen(layers, current, wanted)
-        job = removal_job(session.opened["plate"], export.text, real, list(layers.values()),
+        removed = _chosen(layers, current, wanted)
+        foreground = _foreground(req.body, layers, current, removed)
+        job = removal_job(session.opened["plate"], export.text, real, list(removed.values()),
                           sorted(files), (shot.width, shot.height), grow=grow, merge=merge,
                           colorspace=session.opened.get("colorspace"), per_task=per_task,
-                          report=report)
+                          report=report, foreground=foreground)
     root = write_removal_bundle(job, job_dir)
     reply = {"job_dir": str(root), "tasks": len(job.tasks), "frames": len(files),
              "last_step": "Finish", "warnings": [], "submitted": False,
@@ -1337,6 +1364,7 @@ ROUTES: list[Route] = [
                    grow={**INT, "minimum": 0, "maximum": 256, "default": 4,
                          "description": "px the hole is grown past the matte"},
                    merge={"type": "boolean", "default": False},
+                   foreground=_FOREGROUND,
                    report={**STR, "description": "where the clean plate needs paint (as "
                            "`remove --report`: per frame the share of the hole some frame "
                            "saw); the job's status says the frames to paint first (`paint`) "
@@ -1361,7 +1389,7 @@ ROUTES: list[Route] = [
                             "description": "names of the objects removed (default: all)"},
                    grow={**INT, "minimum": 0, "maximum": 256, "default": 4},
                    merge={"type": "boolean", "default": False}, report=STR,
-                   submit={"type": "boolean"}),
+                   foreground=_FOREGROUND, submit={"type": "boolean"}),
           responses={**json_ok("the bundle written", obj(
               ("job_dir", "tasks", "frames", "last_step", "warnings", "submitted", "run"),
               job_dir=STR, tasks=INT, frames=INT, last_step=STR, run=STR, submitted={

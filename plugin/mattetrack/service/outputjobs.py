@@ -156,15 +156,24 @@ class CutsJob(BackgroundJob):
 
 class RemoveJob(_FramesJob):
     """The plate with the objects removed (`mattetrack remove`); `merge`: the clean plate as a
-    layer of a copy of the plate."""
+    layer of a copy of the plate; `foreground`: the EXR layers of the objects kept in front
+    (`remove --foreground`)."""
 
     kind = "remove"
 
     def __init__(self, jid: str, session: ServiceSession, files: dict[int, str],
                  layers: dict[int, str], names: dict[int, str], output: str, grow: int,
-                 merge: bool, is_exr: bool, report: str | None = None) -> None:
+                 merge: bool, is_exr: bool, report: str | None = None,
+                 foreground: tuple[str, ...] = ()) -> None:
         super().__init__(jid, session, files, layers, names, output, is_exr)
         self.grow, self.merge, self.report = grow, merge, report
+        self.foreground = foreground
+
+    def _mattes(self):
+        from mattetrack.shapes.source import MatteSequence
+
+        return MatteSequence(self.files, [*self.layers.values(), *self.foreground],
+                             self.shot.width, self.shot.height, self.is_exr)
 
     def _write(self) -> None:
         from mattetrack.removal.run import RemovalSettings, clean_layer, write_removed
@@ -173,6 +182,7 @@ class RemoveJob(_FramesJob):
         frames = sorted(self.files)
         layer = clean_layer(names) if self.merge else None
         written = write_removed(self.output, self.shot, self._mattes(), frames, frames,
-                                RemovalSettings(tuple(names), self.grow), self._frame, layer,
+                                RemovalSettings(tuple(names), self.grow,
+                                                foreground=self.foreground), self._frame, layer,
                                 report=self.report)
         self.result = {"paint": written.report["objects"][0]["suggested"]}

@@ -30,6 +30,7 @@ const state = {
   session: null, // GET /v1/sessions/{sid}: session, plate, frames, width, height, objects, ...
   frame: null,
   selected: null, // object id
+  cleanRoles: {}, // object id -> its role in the clean plate: "remove" (default), "front", "keep"
   drag: null, // a click, box or stroke in progress
   pan: null, // {client: [x, y]} while panning
   spaceDown: false, // Space held: a drag pans; released without panning: play / pause
@@ -225,7 +226,7 @@ function report(err) {
     sessionStorage.removeItem(TOKEN_KEY);
     $("no-token").hidden = false;
   }
-  setStatus(`Error: ${err instanceof ApiError ? err.message : String(err)}`, "error");
+  setStatus(`Error: ${err instanceof Error ? err.message : String(err)}`, "error");
 }
 
 // -- sessions ------------------------------------------------------------------------------------
@@ -1107,6 +1108,39 @@ function renderObjects() {
     return item;
   }));
   $("remove-object").disabled = state.selected === null;
+  renderCleanRoles();
+}
+
+// What each object is in the clean plate (`mattetrack remove --object ... --foreground ...`).
+const CLEAN_ROLES = [["remove", "Removed"], ["front", "In front"], ["keep", "As is"]];
+
+function renderCleanRoles() {
+  const objects = state.session.objects;
+  $("clean-roles").replaceChildren(...objects.map((o) => {
+    const item = document.createElement("li");
+    const label = document.createElement("span");
+    label.className = "name";
+    label.textContent = o.name;
+    const role = document.createElement("select");
+    role.dataset.object = o.object;
+    role.setAttribute("aria-label", `${o.name} in the clean plate`);
+    for (const [value, text] of CLEAN_ROLES) role.add(new Option(text, value));
+    role.value = state.cleanRoles[o.object] || "remove";
+    role.addEventListener("change", () => { state.cleanRoles[o.object] = role.value; });
+    item.append(label, role);
+    return item;
+  }));
+}
+
+/** The removal's objects and foreground (names) from the roles chosen; an error when none is
+ * removed. */
+function cleanRequest(body) {
+  const named = (role) => state.session.objects
+    .filter((o) => (state.cleanRoles[o.object] || "remove") === role).map((o) => o.name);
+  const objects = named("remove");
+  if (!objects.length) throw new Error("Clean plate: set at least one object to Removed");
+  const foreground = named("front");
+  return { ...body, objects, ...(foreground.length ? { foreground } : {}) };
 }
 
 // -- propagation ---------------------------------------------------------------------------------
@@ -1265,11 +1299,11 @@ async function sendRemovalToFarm() {
   const s = state.session;
   if (!s) return;
   if (!$("clean-output").value.trim()) retargetCleanOutput();
-  const body = {
+  const body = cleanRequest({
     output: $("clean-output").value.trim(),
     job: $("farm-job").value.trim(),
     submit: $("farm-submit").checked,
-  };
+  });
   const chunk = parseInt($("farm-chunk").value, 10) || 0;
   if (chunk > 0) body.frames_per_task = chunk; // else the service's default
   const got = await state.api.call("POST", `/v1/sessions/${s.session}/farm-remove`, body);
@@ -1286,7 +1320,7 @@ async function removeObjects() {
   const s = state.session;
   if (!s || state.shapes) return;
   if (!$("clean-output").value.trim()) retargetCleanOutput();
-  const body = { output: $("clean-output").value.trim() };
+  const body = cleanRequest({ output: $("clean-output").value.trim() });
   const started = await state.api.call("POST", `/v1/sessions/${s.session}/remove`, body);
   const job = { id: started.job, controller: new AbortController() };
   state.shapes = job; // one export job at a time: Cancel stops it
