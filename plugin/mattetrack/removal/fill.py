@@ -338,6 +338,16 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
                 return hole_of(s) | foreground_of(s)
         total, weights, best = gathered(motion, params.reach, in_hole, 1.0, None,
                                         background_hidden)
+        if foreground_of is not None:
+            # Where every frame that sees the place shows the foreground there (an actor who
+            # stands behind the rig all shot long), the foreground is what was there: those
+            # frames, as they are.
+            only = in_hole & (weights <= 1e-12)
+            if only.any():
+                more, more_weights, more_best = gathered(motion, params.reach, only, 1.0, None)
+                total += more
+                weights += more_weights
+                best = np.minimum(best, more_best)
         if params.moving_reach > 0:
             # Only where some frame saw the background: alone, a moving layer fitted to a few
             # samples beside the hole invents more than it brings back (breakdance: -0.5 dB).
