@@ -249,26 +249,37 @@ class Client:
             body["fps"] = float(fps)
         return self.call("POST", f"/v1/sessions/{sid}/composite", body)
 
-    def start_remove(self, sid, output, objects=None, grow=None, merge=False):
+    def start_remove(self, sid, output, objects=None, grow=None, merge=False, foreground=None):
         """Starts a job writing the plate with the session's propagated objects removed to
         `output` (a frame pattern; `merge`: the clean plate as a layer of EXR copies);
-        {job, kind, total}."""
-        body = {"output": output, "merge": bool(merge)}
-        if objects is not None:
-            body["objects"] = list(objects)
+        `foreground`: names of objects kept in front of the background (`remove
+        --foreground`; the objects removed then default to the others); {job, kind, total}."""
+        body = self._removal({"output": output, "merge": bool(merge)}, objects, foreground)
         if grow is not None:
             body["grow"] = int(grow)
         return self.call("POST", f"/v1/sessions/{sid}/remove", body)
 
-    def send_removal_to_farm(self, sid, output, job, frames_per_task=None, submit=False):
+    def send_removal_to_farm(self, sid, output, job, frames_per_task=None, submit=False,
+                             foreground=None):
         """Writes the removal of the session's propagated objects to `output` (a frame
         pattern) as a farm job bundle in folder `job` (as `mattetrack remove --job`), and with
-        `submit` hands it to `deadline bundle submit`; {job_dir, tasks, frames, last_step, run,
-        submitted, submit_error?, warnings}."""
-        body = {"output": output, "job": job, "submit": bool(submit)}
+        `submit` hands it to `deadline bundle submit`; `foreground` as `start_remove`'s;
+        {job_dir, tasks, frames, last_step, run, submitted, submit_error?, warnings}."""
+        body = self._removal({"output": output, "job": job, "submit": bool(submit)}, None,
+                             foreground)
         if frames_per_task is not None:
             body["frames_per_task"] = int(frames_per_task)
         return self.call("POST", f"/v1/sessions/{sid}/farm-remove", body)
+
+    @staticmethod
+    def _removal(body, objects, foreground):
+        """A removal's body with its objects (None: the service's default, every object not in
+        the foreground) and foreground."""
+        if foreground:
+            body["foreground"] = list(foreground)
+        if objects is not None:
+            body["objects"] = list(objects)
+        return body
 
     def start_cuts(self, sid, output):
         """Starts a job writing the shot boundaries of the session's frames to `output` (.otio,

@@ -452,8 +452,8 @@ def test_remove_keeps_the_foreground_object_out_of_the_background(client, plate,
     propagation = client.ok("POST", f"/v1/sessions/{sid}/propagate", {"output": mattes}, 202)
     assert _events(client, propagation["job"])[-1]["state"] == "done"
     output = str(root / "fg" / "clean.####.exr")
-    job = client.ok("POST", f"/v1/sessions/{sid}/remove",
-                    {"output": output, "objects": ["blob"], "foreground": ["corner"]}, 202)
+    job = client.ok("POST", f"/v1/sessions/{sid}/remove",  # removed: all but the foreground
+                    {"output": output, "foreground": ["corner"]}, 202)
     assert _events(client, job["job"])[-1]["state"] == "done"
     client.ok("DELETE", f"/v1/sessions/{sid}")
     cli = str(root / "fg" / "cli.####.exr")
@@ -478,11 +478,13 @@ def test_remove_says_where_the_clean_plate_needs_paint(client, plate, service_ro
     status, payload = client.call("POST", f"/v1/sessions/{sid}/remove",
                                   {"output": output, "report": report[:-5] + ".txt"})
     assert status == 400 and payload["error"].startswith("report:"), payload
-    for foreground, words in ((["blob"], "'blob' is also removed"), (["cat"], "'cat' is not")):
+    for extra, words in (({"objects": ["blob"], "foreground": ["blob"]},
+                          "foreground: 'blob' is also removed"),
+                         ({"foreground": ["cat"]}, "foreground: 'cat' is not"),
+                         ({"foreground": ["blob"]}, "objects: none left to remove")):
         status, payload = client.call("POST", f"/v1/sessions/{sid}/remove",
-                                      {"output": output, "foreground": foreground})
-        assert status == 400 and payload["error"].startswith("foreground:"), payload
-        assert words in payload["error"], payload
+                                      {"output": output, **extra})
+        assert status == 400 and payload["error"].startswith(words), payload
     job = client.ok("POST", f"/v1/sessions/{sid}/remove", {"output": output, "report": report},
                     202)
     end = _events(client, job["job"])[-1]

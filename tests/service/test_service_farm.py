@@ -85,7 +85,7 @@ def test_send_the_removal_to_farm_gives_the_services_clean_plate(client, plate, 
     assert status == 400 and payload["error"] == "job: required", payload
     status, payload = client.call("POST", f"/v1/sessions/{sid}/farm-remove", {
         "output": str(root / "farm_clean" / "c.####.exr"), "job": str(root / "clean_job"),
-        "foreground": ["the blob"]})
+        "objects": ["the blob"], "foreground": ["the_blob"]})  # its layer's name
     assert status == 400 and "'the blob' is also removed" in payload["error"], payload
     assert not (root / "clean_job").exists()
     reply = client.ok("POST", f"/v1/sessions/{sid}/farm-remove", {

@@ -10,6 +10,7 @@ once. Adding a point syncs at once on the main thread: a few small local HTTP ca
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import threading
@@ -25,6 +26,8 @@ SUGGESTED = "mt_suggested"  # frames to correct, from the last propagation's rep
 STROKES_FROM = "mt_strokes_from"  # the RotoPaint/Roto node whose paint strokes become prompts
 ROTO_CLASSES = ("RotoPaint", "Roto")
 PROMPTS, SERVICE, NODES = "mt_prompts", "mt_service", "mt_nodes"
+# Objects kept in front of the background in the clean plate (`remove --foreground`).
+CLEAN_FRONT = "mt_clean_front"
 BUTTONS = [  # (knob, label, action); one row each, in this order on the tab
     ("mt_add_object", "Add object", "add_object"),
     ("mt_remove_object", "Remove object", "remove_object"),
@@ -90,8 +93,14 @@ def add_knobs(nuke, node, output=""):
         node.addKnob(buttons[action])
     node.addKnob(nuke.File_Knob(OUTPUT, "output"))
     node[OUTPUT].setValue(output)
-    for action in ("propagate", "send_to_farm", "import_mattes", "import_shapes", "clean_plate",
-                   "clean_plate_on_farm"):
+    for action in ("propagate", "send_to_farm", "import_mattes", "import_shapes"):
+        node.addKnob(buttons[action])
+    front = nuke.String_Knob(CLEAN_FRONT, "in front", "")
+    front.setTooltip("Clean plate: objects kept in front of the background (comma-separated "
+                     "names): not removed, and where another frame shows one, that frame is "
+                     "not taken as the background behind the removed objects")
+    node.addKnob(front)
+    for action in ("clean_plate", "clean_plate_on_farm"):
         node.addKnob(buttons[action])
     node.addKnob(nuke.Text_Knob(STATUS, "status", ""))
     # Where the mattes are weakest (best first), and a button that goes there.
@@ -617,16 +626,23 @@ def clean_plate(nuke, node):
     """Button: the service removes the propagated objects from the plate (`mattetrack
     remove`, on a thread: it reads the whole shot), then a Read of the clean plate and a
     RotoPaint on it are made for paint work; returns the thread."""
-    return _on_thread(nuke, node, clean_worker, "mattetrack-clean", model.clean_path, 60.0,
-                      "removing the objects...")
+    return _on_thread(nuke, node, functools.partial(clean_worker, front=_clean_front(node)),
+                      "mattetrack-clean", model.clean_path, 60.0, "removing the objects...")
 
 
-def clean_worker(nuke, node, client, sid, clean):
+def _clean_front(node):
+    """The names in the "in front" knob (none on a node made before it existed)."""
+    knob = node.knob(CLEAN_FRONT)
+    text = knob.value() if knob is not None else ""
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
+def clean_worker(nuke, node, client, sid, clean, front=()):
     try:
         folder = os.path.dirname(clean)
         if not os.path.isdir(folder):
             os.makedirs(folder)
-        started = client.start_remove(sid, clean)
+        started = client.start_remove(sid, clean, foreground=front)
         status = client.wait_job(started["job"])
         if status["state"] != "done":
             raise ValueError(status.get("error") or status["state"])
@@ -640,18 +656,20 @@ def clean_plate_on_farm(nuke, node):
     """Button: the service writes the removal of the propagated objects as a farm job bundle
     (`mattetrack remove --job`) in `farm_job` beside the clean plate's files; the status line
     then says how many tasks and how to run or submit it. Returns the thread."""
-    return _on_thread(nuke, node, clean_farm_worker, "mattetrack-clean-farm", model.clean_path,
-                      60.0, "writing the clean plate's farm job...")
+    return _on_thread(nuke, node, functools.partial(clean_farm_worker, front=_clean_front(node)),
+                      "mattetrack-clean-farm", model.clean_path, 60.0,
+                      "writing the clean plate's farm job...")
 
 
-def clean_farm_worker(nuke, node, client, sid, clean):
+def clean_farm_worker(nuke, node, client, sid, clean, front=()):
     import mattetrack_client
 
     try:
         folder = os.path.dirname(clean)
         if not os.path.isdir(folder):
             os.makedirs(folder)
-        reply = client.send_removal_to_farm(sid, clean, mattetrack_client.farm_job_folder(clean))
+        reply = client.send_removal_to_farm(sid, clean, mattetrack_client.farm_job_folder(clean),
+                                            foreground=front)
     except Exception as err:
         _later(nuke, set_status, node, f"clean plate farm job failed: {err}")
         return

@@ -1002,27 +1002,39 @@ def _removal_request(service: Service, session, body: dict) -> tuple[str, int, b
 
 # A removal's `foreground` in the API's description.
 _FOREGROUND = {"type": "array", "items": {"type": "string"},
-               "description": "names of objects kept in front of the background (as `remove "
-               "--foreground`): where another frame shows one of them, that frame is not "
-               "taken as the background behind the removed objects"}
+               "description": "names (or EXR layers) of objects kept in front of the "
+               "background (as `remove --foreground`): where another frame shows one of them, "
+               "that frame is not taken as the background behind the removed objects"}
 
 
-def _foreground(body: dict, layers: dict[int, str], current: dict[int, str],
-                removed: dict[int, str]) -> tuple[str, ...]:
-    """The EXR layers of the request's `foreground` (object names kept in front of the
-    background: `remove --foreground`), none of them removed."""
-    wanted = _get(body, "foreground", list, what="a list of object names")
-    if not wanted:
-        return ()
-    try:
-        kept = _chosen(layers, current, wanted)
-    except ApiError as err:
-        raise ApiError(400, "foreground: " + str(err).removeprefix("objects: ")) from None
+def _removal_objects(body: dict, layers: dict[int, str], current: dict[int, str]
+                     ) -> tuple[dict[int, str], tuple[str, ...]]:
+    """(the layers removed, the foreground's layers) of a removal request: `objects` (names;
+    default: every object not in the foreground) and `foreground` (names of objects kept in
+    front of the background, `remove --foreground`; an object's EXR layer name is taken too),
+    none in both."""
+    wanted = _get(body, "objects", list, what="a list of object names")
+    front = _get(body, "foreground", list, what="a list of object names") or []
+    by_layer = {layer: current[o] for o, layer in layers.items()}
+    front = [n if n in current.values() else by_layer.get(n, n) for n in front]
+    kept: dict[int, str] = {}
+    if front:
+        try:
+            kept = _chosen(layers, current, front)
+        except ApiError as err:
+            raise ApiError(400, "foreground: " + str(err).removeprefix("objects: ")) from None
+    if wanted is None and kept:
+        removed = {o: layer for o, layer in layers.items() if o not in kept}
+        if not removed:
+            raise ApiError(400, "objects: none left to remove (every object is in the "
+                           "foreground)")
+    else:
+        removed = _chosen(layers, current, wanted)
     both = [current[o] for o in kept if o in removed]
     if both:
         raise ApiError(400, f"foreground: {both[0]!r} is also removed (objects): an object is "
                        "either removed or kept in front")
-    return tuple(kept.values())
+    return removed, tuple(kept.values())
 
 
 def remove_objects(service: Service, req: Request) -> Reply:
@@ -1030,11 +1042,9 @@ def remove_objects(service: Service, req: Request) -> Reply:
 
     session = service.registry.session(req.params["sid"])
     real, grow, merge, report = _removal_request(service, session, req.body)
-    wanted = _get(req.body, "objects", list, what="a list of object names")
     with session.lock:
         export, files, layers, current = _propagated(session, real)
-        removed = _chosen(layers, current, wanted)
-        foreground = _foreground(req.body, layers, current, removed)
+        removed, foreground = _removal_objects(req.body, layers, current)
         names = {o: current[o] for o in removed}
         job = RemoveJob(service.registry.new_id(), session, files, removed, names, real,
                         grow, merge, export.is_exr, report, foreground)
@@ -1055,15 +1065,13 @@ def farm_remove(service: Service, req: Request) -> Reply:
     if per_task is not None and per_task < 0:
         raise ApiError(400, f"frames_per_task: expected 0 or more, got {per_task}")
     real, grow, merge, report = _removal_request(service, session, req.body)
-    wanted = _get(req.body, "objects", list, what="a list of object names")
     shot = session.shot
     if shot.is_movie:
         raise ApiError(400, "job: a movie plate's clean plate is one .mov written in order by "
                        "one process; remove it here")
     with session.lock:
         export, files, layers, current = _propagated(session, real)
-        removed = _chosen(layers, current, wanted)
-        foreground = _foreground(req.body, layers, current, removed)
+        removed, foreground = _removal_objects(req.body, layers, current)
         job = removal_job(session.opened["plate"], export.text, real, list(removed.values()),
                           sorted(files), (shot.width, shot.height), grow=grow, merge=merge,
                           colorspace=session.opened.get("colorspace"), per_task=per_task,
@@ -1360,7 +1368,8 @@ ROUTES: list[Route] = [
           "other frames, or with `merge` the clean plate as a layer <objects>_clean",
           body=obj(("output",), output={**STR, "examples": ["/shots/a/clean/plate.####.exr"]},
                    objects={"type": "array", "items": STR,
-                            "description": "names of the objects removed (default: all)"},
+                            "description": "names of the objects removed (default: all but "
+                            "the foreground)"},
                    grow={**INT, "minimum": 0, "maximum": 256, "default": 4,
                          "description": "px the hole is grown past the matte"},
                    merge={"type": "boolean", "default": False},
@@ -1386,7 +1395,8 @@ ROUTES: list[Route] = [
                         "examples": ["/shots/a/farm/clean"]},
                    frames_per_task={**INT, "minimum": 0, "default": 24},
                    objects={"type": "array", "items": STR,
-                            "description": "names of the objects removed (default: all)"},
+                            "description": "names of the objects removed (default: all but "
+                            "the foreground)"},
                    grow={**INT, "minimum": 0, "maximum": 256, "default": 4},
                    merge={"type": "boolean", "default": False}, report=STR,
                    foreground=_FOREGROUND, submit={"type": "boolean"}),

@@ -149,6 +149,10 @@ class Knob:
     def label(self) -> str:
         return self._label
 
+    def setTooltip(self, text: str) -> None:
+        assert isinstance(text, str)
+        self.tooltip = text
+
     def setFlag(self, flag: int) -> None:
         self.flags |= flag
 

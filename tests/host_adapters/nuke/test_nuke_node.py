@@ -353,6 +353,14 @@ def test_propagate_follows_a_progress_task_and_imports_the_mattes(nuke, plate, s
     assert status.startswith(f"clean plate farm job: 1 task(s) over {N_FRAMES} frame(s)"), status
     template = (root / "nuke_propagate" / "clean" / "farm_job" / "template.yaml").read_text()
     assert "name: Remove" in template and f"{FIRST}-{LAST}" in template
+    assert "--foreground" not in template
+    # "in front": objects kept in front of the background go to the service as the removal's
+    # foreground, the others removed; the only object in front leaves none to remove.
+    node["mt_clean_front"].setValue(" hero_blob ")
+    thread = mtnode.on_button(node, "clean_plate", nuke)
+    finish(nuke, thread)
+    status = node["mt_status"].value()
+    assert status.startswith("clean plate failed: objects:") and "none" in status, status
 
 
 def test_cancel_from_the_progress_task(nuke, plate, service_root, client, monkeypatch):
