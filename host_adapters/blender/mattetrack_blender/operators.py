@@ -591,10 +591,15 @@ CLEANS: dict[str, dict] = {}  # scene name -> a clean plate request (its thread 
 CLEAN_IMAGE = "MatteTrack clean plate"
 
 
-def _remove(client, sid: str, output: str, result: dict) -> None:
+def in_front(props) -> list[str]:
+    """The names of the objects set In front (the clean plate's foreground)."""
+    return [o.name for o in props.objects if o.in_front]
+
+
+def _remove(client, sid: str, output: str, result: dict, front: list[str]) -> None:
     try:
         os.makedirs(os.path.dirname(output), exist_ok=True)
-        started = client.start_remove(sid, output)
+        started = client.start_remove(sid, output, foreground=front)
         result["status"] = client.wait_job(started["job"])
     except Exception as err:
         result["error"] = str(err)
@@ -718,7 +723,8 @@ class MATTETRACK_OT_clean_plate_on_farm(_FarmButton, bpy.types.Operator):
 
     def send(self, context: bpy.types.Context) -> tuple:
         props = context.scene.mattetrack
-        return (get_client(context).send_removal_to_farm,
+        return (functools.partial(get_client(context).send_removal_to_farm,
+                                  foreground=in_front(props)),
                 logic.clean_pattern(output_pattern(props), props.plate), "clean plate ")
 
 
@@ -743,7 +749,7 @@ class MATTETRACK_OT_clean_plate(bpy.types.Operator):
         # The service reads the whole shot: on a thread, the timer loads the result.
         result["thread"] = threading.Thread(
             target=_remove, name="mattetrack-clean", daemon=True,
-            args=(get_client(context), props.session, output, result))
+            args=(get_client(context), props.session, output, result, in_front(props)))
         CLEANS[context.scene.name] = result
         result["thread"].start()
         props.message = "removing the objects..."

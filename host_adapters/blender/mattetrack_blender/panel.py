@@ -13,6 +13,8 @@ class MATTETRACK_UL_objects(bpy.types.UIList):
         row = layout.row()
         row.label(text=item.name, icon="OBJECT_DATA")
         row.label(text=item.keyframes or "no points")
+        row.prop(item, "in_front", text="", icon="HIDE_OFF" if item.in_front else "HIDE_ON",
+                 emboss=False)
 
 
 def _draw(layout: bpy.types.UILayout, context: bpy.types.Context) -> None:

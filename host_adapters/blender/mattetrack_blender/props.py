@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bpy
 from bpy.props import (
+    BoolProperty,
     CollectionProperty,
     EnumProperty,
     FloatProperty,
@@ -37,6 +38,10 @@ class MatteTrackObject(bpy.types.PropertyGroup):
 
     oid: IntProperty(name="Object id")
     keyframes: StringProperty(name="Keyframes", description="Frames with prompts (file frames)")
+    in_front: BoolProperty(
+        name="In front", default=False,
+        description="Clean plate: kept in front of the background, not removed; where another "
+        "frame shows it, that frame is not taken as the background (remove --foreground)")
 
 
 class MatteTrackScene(bpy.types.PropertyGroup):

@@ -166,6 +166,13 @@ def mode_flow(job: dict) -> dict:
     result["clean_farm_at_once"] = props.message
     _drive(ops, scene)
     result["clean_farm"] = props.message
+    # An object set In front goes to the service as the removal's foreground, the others
+    # removed: here the only one, so none is left to remove.
+    props.objects[0].in_front = True
+    assert bpy.ops.mattetrack.clean_plate() == {"FINISHED"}, props.message
+    _drive(ops, scene)
+    result["clean_in_front"] = props.message
+    props.objects[0].in_front = False
     return result
 
 

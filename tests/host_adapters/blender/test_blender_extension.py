@@ -291,6 +291,8 @@ def test_click_preview_propagate_import_and_composite(server, service_root, exte
     assert got["clean_farm_at_once"] == "writing the clean plate farm job..."
     assert got["clean_farm"].startswith(
         f"clean plate farm job: 1 task(s) over {N_FRAMES} frame(s)"), got["clean_farm"]
+    assert got["clean_in_front"].startswith(
+        "clean plate failed: objects: none left to remove"), got["clean_in_front"]
     template = (clean_dir / "farm_job" / "template.yaml").read_text()
     assert "name: Remove" in template and f"{FIRST}-{FIRST + N_FRAMES - 1}" in template
     # The frames to correct are timeline markers, on scene frames.
