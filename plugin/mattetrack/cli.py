@@ -519,11 +519,11 @@ def _add_plate_reading(parser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no summary")
 
 
-def _object_names(text: str) -> tuple[str, ...]:
-    """--object NAME[,NAME] as names; InputError when it names none."""
-    objects = tuple(o.strip() for o in text.split(",") if o.strip())
+def _object_names(text: str, option: str = "--object") -> tuple[str, ...]:
+    """`option` NAME[,NAME] as names (each once); InputError when it names none."""
+    objects = tuple(dict.fromkeys(o.strip() for o in text.split(",") if o.strip()))
     if not objects:
-        raise InputError(f"--object {text!r}: name an object")
+        raise InputError(f"{option} {text!r}: name an object")
     return objects
 
 
@@ -1062,9 +1062,7 @@ def _foreground_names(text: str | None, objects: tuple[str, ...], mattes) -> tup
     """`remove --foreground`'s names: mattes of the file, none of them removed."""
     if text is None:
         return ()
-    names = tuple(dict.fromkeys(n.strip() for n in text.split(",") if n.strip()))
-    if not names:
-        raise InputError(f"--foreground {text!r}: give one or more matte names")
+    names = _object_names(text, "--foreground")
     for name in names:
         if name not in mattes.objects:
             raise InputError(f"--foreground {name!r} is not a matte in "

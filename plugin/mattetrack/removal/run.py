@@ -392,15 +392,15 @@ def _write_frames(output: str, path_of: Callable[[int], str], shot, mattes,
     invented = InventedShares(folder)
     # A file counts as done with its share only (its report entry): a share lost (two farm
     # tasks saving at once, the file damaged) costs that frame's fill again, not the report.
-    done = [f for f in wanted
-            if manifest.holds(path_of(f), key) and invented.get(path_of(f), key) is not None]
-    for f in done:
-        shares[f] = invented.get(path_of(f), key)
-        if on_frame is not None:
-            on_frame(f, False)
-    todo = [f for f in wanted if f not in set(done)]
+    for f in wanted:
+        kept = invented.get(path_of(f), key)
+        if kept is not None and manifest.holds(path_of(f), key):
+            shares[f] = kept
+            if on_frame is not None:
+                on_frame(f, False)
+    todo = [f for f in wanted if f not in shares]
     before = None
-    if todo and todo[0] != wanted[0] and wanted[wanted.index(todo[0]) - 1] in done:
+    if todo and todo[0] != wanted[0] and wanted[wanted.index(todo[0]) - 1] in shares:
         last = wanted[wanted.index(todo[0]) - 1]
         pixels = read_back(path_of(last), merge_layer)
         before = None if pixels is None else (last, pixels)

@@ -1000,7 +1000,9 @@ def _removal_request(service: Service, session, body: dict) -> tuple[str, int, b
     return real, 4 if grow is None else grow, merge, report
 
 
-# A removal's `foreground` in the API's description.
+# A removal's `objects` and `foreground` in the API's description.
+_REMOVED = {"type": "array", "items": {"type": "string"},
+            "description": "names of the objects removed (default: all but the foreground)"}
 _FOREGROUND = {"type": "array", "items": {"type": "string"},
                "description": "names (or EXR layers) of objects kept in front of the "
                "background (as `remove --foreground`): where another frame shows one of them, "
@@ -1367,9 +1369,7 @@ ROUTES: list[Route] = [
           "`mattetrack remove`): copies of the plate files with the colour filled from the "
           "other frames, or with `merge` the clean plate as a layer <objects>_clean",
           body=obj(("output",), output={**STR, "examples": ["/shots/a/clean/plate.####.exr"]},
-                   objects={"type": "array", "items": STR,
-                            "description": "names of the objects removed (default: all but "
-                            "the foreground)"},
+                   objects=_REMOVED,
                    grow={**INT, "minimum": 0, "maximum": 256, "default": 4,
                          "description": "px the hole is grown past the matte"},
                    merge={"type": "boolean", "default": False},
@@ -1394,9 +1394,7 @@ ROUTES: list[Route] = [
                    job={**STR, "description": "the bundle's folder",
                         "examples": ["/shots/a/farm/clean"]},
                    frames_per_task={**INT, "minimum": 0, "default": 24},
-                   objects={"type": "array", "items": STR,
-                            "description": "names of the objects removed (default: all but "
-                            "the foreground)"},
+                   objects=_REMOVED,
                    grow={**INT, "minimum": 0, "maximum": 256, "default": 4},
                    merge={"type": "boolean", "default": False}, report=STR,
                    foreground=_FOREGROUND, submit={"type": "boolean"}),

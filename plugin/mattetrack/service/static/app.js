@@ -1159,12 +1159,17 @@ async function sendToFarm() {
   const range = $("range").value.trim();
   if (range) body.range = range;
   const got = await state.api.call("POST", `/v1/sessions/${s.session}/farm`, body);
-  let text = `Farm job: ${got.tasks} task(s) over ${got.frames} frame(s) in ${got.job_dir}. `;
+  $("farm").dataset.jobDir = got.job_dir;
+  showFarmReply("Farm job", got);
+}
+
+/** The status line for a farm bundle written by the service (`got`: its reply). */
+function showFarmReply(head, got) {
+  let text = `${head}: ${got.tasks} task(s) over ${got.frames} frame(s) in ${got.job_dir}. `;
   if (got.submitted) text += "Submitted to Deadline Cloud.";
   else if (got.submit_error) text += `Not submitted: ${got.submit_error}`;
   else text += `Run it with: ${got.run}`;
   if (got.warnings.length) text += ` (${got.warnings.join("; ")})`;
-  $("farm").dataset.jobDir = got.job_dir;
   setStatus(text, got.submit_error ? "error" : "info");
 }
 
@@ -1307,12 +1312,7 @@ async function sendRemovalToFarm() {
   const chunk = parseInt($("farm-chunk").value, 10) || 0;
   if (chunk > 0) body.frames_per_task = chunk; // else the service's default
   const got = await state.api.call("POST", `/v1/sessions/${s.session}/farm-remove`, body);
-  let text = `Clean plate farm job: ${got.tasks} task(s) over ${got.frames} frame(s) in ` +
-    `${got.job_dir}. `;
-  if (got.submitted) text += "Submitted to Deadline Cloud.";
-  else if (got.submit_error) text += `Not submitted: ${got.submit_error}`;
-  else text += `Run it with: ${got.run}`;
-  setStatus(text, got.submit_error ? "error" : "info");
+  showFarmReply("Clean plate farm job", got);
 }
 
 /** `mattetrack remove` on the session's propagated mattes, followed to its end. */
