@@ -74,7 +74,7 @@ def test_the_hidden_background_comes_back(exr_shot) -> None:
         hole = mattes[t] > 0.5
         errors.append(np.abs(rgb - backgrounds[t])[hole].mean())
         plate_errors.append(np.abs(RED - backgrounds[t])[hole].mean())
-    # measured 0.004 against 0.37 for the disc itself
+    # measured 0.0026 against 0.39 for the disc itself
     assert np.mean(errors) < 0.1 * np.mean(plate_errors), (np.mean(errors), np.mean(plate_errors))
 
 
@@ -131,8 +131,9 @@ def _still_shot(folder: Path, image_writer) -> np.ndarray:
 def test_a_resumed_run_carries_on_what_no_frame_saw(tmp_path: Path, image_writer,
                                                     merge: bool) -> None:
     """A still camera, light rising frame to frame, a disc that never moves: what it hides no
-    frame saw. A run stopped after frame 5 and resumed gives the uninterrupted run's files
-    (the invented part is carried on from the last file, not started afresh)."""
+    frame saw. A run stopped after frame 5 and resumed gives the uninterrupted run's files (the
+    frames before the first one left are filled again, unwritten, for what they carry on and
+    for the frames around each that settle it through time)."""
     disc = _still_shot(tmp_path, image_writer)
     (tmp_path / "whole").mkdir()
     (tmp_path / "resumed").mkdir()
@@ -383,7 +384,7 @@ def test_the_foreground_is_kept_out_of_the_clean_plate(tmp_path: Path, image_wri
     (tmp_path / "b").mkdir()
     smeared = run("a/c.####.exr")
     kept_out = run("b/c.####.exr", "--foreground", "actor")
-    # Measured 0.0010 against 0.0040 (linear values).
+    # Measured 0.0015 against 0.0076 (linear values).
     assert kept_out < 0.5 * smeared, (kept_out, smeared)
     stamp = (tmp_path / "a/c.0000.exr").stat().st_mtime_ns
     assert run("a/c.####.exr", "--foreground", "actor") == kept_out

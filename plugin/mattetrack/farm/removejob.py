@@ -6,9 +6,9 @@ DIR/template.yaml           jobtemplate-2023-09: parameters (the plate, the matt
                             command) and two steps:
                             `Remove`, a task per chunk of frames, each `mattetrack remove ...
                             --range A-B`: the tasks run apart and in any order (each fills the
-                            frames before its first, unwritten, for the invented part it carries
-                            on: `removal.run.lead_in_frames`; its frames are the whole run's)
-                            and a task run again resumes;
+                            frames before its first and after its last, unwritten, for what
+                            they carry on and settle: `removal.run.removed`; its frames are the
+                            whole run's) and a task run again resumes;
                             `Finish`, after them, `mattetrack remove` over the whole range: it
                             finds every file written (and writes any that is not) and writes
                             what needs every frame, the report and the Nuke script

@@ -6,6 +6,8 @@ motion: the motion between neighbouring frames (a homography of the background p
   compositions;
 fill: one frame's hole filled from the frames around it, their light matched at the hole's rim,
   and the rest (never seen) filled smoothly (pull-push), carried on from the frame before;
+temporal: the filled frames made consistent through time (each hole pixel averaged along the
+  optical flow between the filled frames), a stream with a bounded look-ahead;
 run: the pipeline from plate and mattes to files, frames read on demand;
 output: the files (copies of the plate with the colour replaced, or with a clean-plate layer)
   and the Nuke script reading them;

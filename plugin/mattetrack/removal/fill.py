@@ -35,6 +35,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import cv2
 import numpy as np
@@ -78,7 +79,9 @@ ALIGN_MIN_PX = 200  # band pixels (processing px) an alignment needs
 GATE_SOFTNESS = 1.0 / 255.0
 
 
-def _box(hole: np.ndarray, margin: int) -> tuple[int, int, int, int] | None:
+def hole_box(hole: np.ndarray, margin: int) -> tuple[int, int, int, int] | None:
+    """(y0, y1, x0, x1): the (h, w) bool `hole`'s bounding box grown by `margin` px, clipped
+    to the frame; None for an empty hole."""
     ys, xs = np.nonzero(hole)
     if ys.size == 0:
         return None
@@ -124,7 +127,7 @@ def _sampled(image: np.ndarray, inverse: np.ndarray, size: tuple[int, int],
                                borderValue=0)
 
 
-def _grey(x: np.ndarray) -> np.ndarray:
+def brightness_of(x: np.ndarray) -> np.ndarray:
     """(h, w) float32 brightness of plate values (h, w, 3), compressed (x / (1 + x)) so that a
     scene-linear plate's highlights do not rule an alignment."""
     # cv2.transform: the channels' mean, 50x faster than numpy's mean over the last axis.
@@ -158,7 +161,7 @@ class _Aligner:
         self.crop = (slice(max(0, ys.min() - 2), ys.max() + 3),
                      slice(max(0, xs.min() - 2), xs.max() + 3))
         self.band = band[self.crop]
-        small = _grey(cv2.resize(here, self.size, interpolation=cv2.INTER_AREA))
+        small = brightness_of(cv2.resize(here, self.size, interpolation=cv2.INTER_AREA))
         self.here = np.ascontiguousarray(small[self.crop])
         y0, _, x0, _ = box
         # A small pixel's centre is at (u + 0.5) / f - 0.5 box px (as INTER_AREA made `here`).
@@ -178,7 +181,7 @@ class _Aligner:
         if int(template_mask.sum()) < ALIGN_MIN_PX:
             return homography
         size = (self.here.shape[1], self.here.shape[0])
-        warped = _grey(_sampled(pixels, homography @ self._to_box, size))
+        warped = brightness_of(_sampled(pixels, homography @ self._to_box, size))
         criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, self.params.align_steps,
                     1e-4)
         try:
@@ -284,6 +287,14 @@ def _gain(light_t: np.ndarray, light_w: np.ndarray) -> np.ndarray:
     return (brightness * colour).astype(np.float32)
 
 
+class FillResult(NamedTuple):
+    """One frame filled: `pixels` (h, w, 3) float32; `unseen` (h, w) bool, the part no frame
+    saw."""
+
+    pixels: np.ndarray
+    unseen: np.ndarray
+
+
 def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
                frame: Callable[[int], np.ndarray], hole_of: Callable[[int], np.ndarray],
                motion: Callable[[int, int], np.ndarray],
@@ -291,8 +302,8 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
                params: FillParams = FillParams(),
                moving: Sequence[Motion] = (),
                foreground_of: Callable[[int], np.ndarray] | None = None,
-               ) -> tuple[np.ndarray, np.ndarray]:
-    """(filled (h, w, 3) float32, (h, w) bool: the part no frame saw) of position t of `count`.
+               ) -> FillResult:
+    """Position t of `count` filled (`FillResult`).
 
     target: (h, w, 3) float32 frame t; hole: (h, w) bool. frame(s) -> pixels of position s
     (float32, or float16 where that holds them exactly),
@@ -306,15 +317,19 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
     frame, hole_of, motion, moving and foreground_of are called from two threads at once.
     """
     out = target.copy()
-    box = _box(hole, int(3 * params.spread) + params.rim)
+    box = hole_box(hole, int(3 * params.spread) + params.rim)
     if box is None:
-        return out, np.zeros_like(hole)
+        return FillResult(out, np.zeros_like(hole))
     y0, y1, x0, x1 = box
     in_hole = hole[y0:y1, x0:x1]
     here = target[y0:y1, x0:x1]
     align = _Aligner(here, in_hole, box, processing_scale(target.shape[1], target.shape[0]),
                      params)
     ring = _ring(in_hole, params)
+    if foreground_of is not None:
+        # The foreground beside the hole is no view of the background: matched against it, a
+        # candidate's light and misfit say how the actor looks, not the background.
+        ring &= ~foreground_of(t)[y0:y1, x0:x1]
 
     pool = ThreadPoolExecutor(2, thread_name_prefix="mattetrack-fill")
 
@@ -372,7 +387,7 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
     unseen[y0:y1, x0:x1] = in_hole & ~filled
     if unseen.any():
         out = _invent(out, unseen, previous, box, params.carry)
-    return out, unseen
+    return FillResult(out, unseen)
 
 
 def _summed(candidates, shape: tuple[int, int], factor: float, gate: np.ndarray | None,

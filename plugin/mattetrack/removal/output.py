@@ -126,44 +126,6 @@ def _full_float(plate: str, header: imagefile.ImageHeader) -> bool:
         inp.close()
 
 
-def read_back(path: str, layer: str | None = None) -> np.ndarray | None:
-    """(H, W, 3) float32 over the display window: the clean plate as written to `path` (its
-    colour, or the `<layer>.R/G/B` channels of a merged file); None when it cannot be read."""
-    import dataclasses
-
-    import OpenImageIO as oiio
-
-    from mattetrack.composite.frames import on_window
-
-    try:
-        header = imagefile.probe(path)
-        if layer is not None:
-            wanted = [f"{layer}.{c}" for c in "RGB"]
-            inp = oiio.ImageInput.open(path)
-            if inp is None:
-                return None
-            try:
-                part = 0
-                while inp.seek_subimage(part, 0) and not set(wanted) <= set(
-                        inp.spec().channelnames):
-                    part += 1
-                spec = inp.spec()
-                names = list(spec.channelnames)
-                if not set(wanted) <= set(names):
-                    return None
-                data, display = imagefile.windows(inp, spec)
-            finally:
-                inp.close()
-            rgb = tuple(names.index(n) for n in wanted)
-            header = dataclasses.replace(header, part=part, names=tuple(names), rgb=rgb,
-                                         alpha=None, data_window=data,
-                                         display_window=display)
-        pixels = imagefile.read(header)
-    except (InputError, OSError):
-        return None
-    return np.ascontiguousarray(on_window(pixels, header.data_window, header.display_window))
-
-
 def nuke_script(files: dict[int, str], width: int, height: int, script: str,
                 paint: Sequence[int] = ()) -> str:
     """A Nuke script (its own path `script`) with a Read of the clean plate `files` ({frame:

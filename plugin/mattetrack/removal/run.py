@@ -1,17 +1,19 @@
 """The removal pipeline: plate and mattes in, each frame with the objects removed out.
 
-`removed` is a generator of per-frame results (in order); frames are read on demand through a
-cache bounded in MiB (`RemovalSource`, CACHE_MIB), never the whole shot of a long or large
-plate, and the background's motion is fitted pair by pair as the fill reaches further. Frames
-outside `--range` still give candidates: the range says what is written, not what is looked at.
+`removed` is a generator of per-frame results (in order): each frame filled on its own
+(`fill.py`), then the filled frames made consistent through time (`temporal.py`, a stream that
+looks `TemporalParams.span` frames ahead). Frames are read on demand through a cache bounded in
+MiB (`RemovalSource`, CACHE_MIB), never the whole shot of a long or large plate, and the
+background's motion is fitted pair by pair as the fill reaches further. Frames outside
+`--range` still give candidates: the range says what is written, not what is looked at.
 `write_removed` consumes it into files (written on a writer thread, each atomically;
 `output.py`). A sequence resumes: the files' keys (settings, every plate frame and matte file
 looked at) are kept in `.mattetrack-remove.json` beside them, and a rerun over the same inputs
-leaves the finished files alone. The part of a frame no other frame saw is carried on from the
-frame before; a run resumed part way carries it on from the last file written (read back, so it
-differs from an uninterrupted run's by the file's precision only), and a run that starts after
-the shot's first frame with nothing to carry on (a `--range`, a farm task) first fills the frames
-before its first, unwritten (`lead_in_frames`: 8), so its frames are the whole run's to 1/255.
+leaves the finished files alone. A frame's result depends on the frames before it (the part no
+other frame saw is carried on from the frame before) and on the `span` frames after it, so a run
+of frames that starts after the shot's first (a `--range`, a farm task, a resumed run) first
+fills the frames before its first, unwritten (`lead_in_frames`: 8), and one that ends before
+the shot's last fills the `span` after it: its frames are the whole run's to 1/255.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from mattetrack.removal.motion import (
     pair_motion,
     processing_scale,
 )
+from mattetrack.removal.temporal import TemporalParams, settled
 
 # Matte values above this are the object (a 16-bit or half matte's last bits are not).
 COVERED = 1.0 / 255.0
@@ -52,12 +55,14 @@ class RemovalSettings:
     matte (motion blur and the matte's own error); fill: the fill's parameters; foreground:
     mattes of what moves in front of the background and stays (an actor beside the removed
     rig): where another frame shows one of them, that frame is no view of the background, so
-    it is not smeared into the clean plate (grown by `grow` too)."""
+    it is not smeared into the clean plate (grown by `grow` too); temporal: the filled
+    frames made consistent through time (`temporal.py`)."""
 
     objects: tuple[str, ...]
     grow: int = 4
     fill: FillParams = FillParams()
     foreground: tuple[str, ...] = ()
+    temporal: TemporalParams = TemporalParams()
 
 
 @dataclass(frozen=True)
@@ -249,36 +254,59 @@ def lead_in_frames(carry: float) -> int:
 
 def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
             settings: RemovalSettings,
-            before: tuple[int, np.ndarray] | None = None,
-            cache_mib: int = CACHE_MIB, lead: int = 0) -> Iterator[RemovedFrame]:
-    """Each of `wanted` (a sub-list of `frames`, the consecutive frames looked at) with the
-    objects removed, in order. before: (frame, (H, W, 3) result) of the frame filled before
-    the first wanted one (a resumed run's last file), whose invented part is carried on;
-    without it, the `lead` frames before the first wanted one are filled first (not yielded)
-    for theirs. cache_mib: the plate frames kept in memory (`RemovalSource`)."""
+            cache_mib: int = CACHE_MIB) -> Iterator[RemovedFrame]:
+    """Each of `wanted` (in the order of `frames`, the consecutive frames looked at) with the
+    objects removed, in order. A frame's result depends on the frames filled before it (what
+    no frame saw is carried on) and on the `temporal.span` frames either side (`temporal.py`):
+    those are filled too, not yielded; a run of wanted frames that starts after the shot's
+    first frame fills `lead_in_frames` before it, so its frames are the whole run's to 1/255.
+    cache_mib: the plate frames kept in memory (`RemovalSource`)."""
     source = RemovalSource(shot, mattes, frames, settings, cache_mib)
     position = {f: n for n, f in enumerate(frames)}
+    chosen = sorted(position[f] for f in wanted)
+    span = settings.temporal.span
+    before = max(lead_in_frames(settings.fill.carry), span)
+    for first, last in _segments(chosen, before + 2 * span):
+        todo = set(chosen[chosen.index(first):chosen.index(last) + 1])
+        looked = range(max(0, first - before), min(len(frames), last + span + 1))
+        for t, result in settled(_filled(source, looked, settings), source.scale,
+                                 settings.temporal,
+                                 source.foreground if settings.foreground else None):
+            if t in todo:
+                yield result
+
+
+def _segments(positions: Sequence[int], gap: int) -> list[tuple[int, int]]:
+    """(first, last) of the sorted `positions` split where more than `gap` frames lie between
+    two: filling the frames between costs more than starting afresh."""
+    out: list[tuple[int, int]] = []
+    for p in positions:
+        if out and p - out[-1][1] - 1 <= gap:
+            out[-1] = (out[-1][0], p)
+        else:
+            out.append((p, p))
+    return out
+
+
+def _filled(source: RemovalSource, positions: Sequence[int], settings: RemovalSettings
+            ) -> Iterator[tuple[int, RemovedFrame]]:
+    """(position, the frame filled on its own: `fill.fill_frame`) for consecutive `positions`,
+    what no frame saw carried on from one to the next."""
     previous: tuple[int, np.ndarray] | None = None
-    if before is not None and before[0] in position:
-        previous = (position[before[0]], before[1])
-    start = position[wanted[0]] if wanted else 0
-    leading = [] if previous is not None else list(frames[max(0, start - lead):start])
-    for frame in [*leading, *wanted]:
-        t = position[frame]
+    for t in positions:
         source.focus(t)
         pixels, hole = source.frame(t)
         carried = None
         if previous is not None:
             carried = (previous[1], source.motion.between(t, previous[0]))
-        result, unseen = fill_frame(
-            t, len(frames), pixels, hole, source.locked(source.pixels),
+        result = fill_frame(
+            t, len(source.frames), pixels, hole, source.locked(source.pixels),
             source.locked(source.hole), source.locked(source.motion.between), carried,
             settings.fill,
             moving=tuple(source.locked(source.motion.moving(k)) for k in range(MOVING_LAYERS)),
             foreground_of=source.locked(source.foreground) if settings.foreground else None)
-        previous = (t, result)
-        if t >= start:
-            yield RemovedFrame(frame, result, hole, unseen)
+        previous = (t, result.pixels)
+        yield t, RemovedFrame(source.frames[t], result.pixels, hole, result.unseen)
 
 
 MANIFEST_NAME = ".mattetrack-remove.json"
@@ -308,11 +336,6 @@ def _inputs_key(output: str, shot, mattes, frames: Sequence[int], settings: obje
         parts += [shot.frame_key(f), os.path.realpath(mattes.frames[f]), st.st_size,
                   st.st_mtime_ns]
     return resultkeys.digest(*parts)
-
-
-def _lead(frames: Sequence[int], first: int, settings: RemovalSettings) -> int:
-    """The frames filled before `first` when nothing is carried in: none at the shot's start."""
-    return min(frames.index(first), lead_in_frames(settings.fill.carry))
 
 
 def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequence[int],
@@ -346,8 +369,7 @@ def write_removed(output: str, shot, mattes, frames: Sequence[int], wanted: Sequ
             complete = False
             try:
                 for result in removed(shot, mattes, frames, wanted, settings,
-                                      cache_mib=cache_mib,
-                                      lead=_lead(frames, wanted[0], settings)):
+                                      cache_mib=cache_mib):
                     movie.write(output, result.pixels, shot.display_window,
                                 shot.display_window)
                     shares[result.frame] = invented_share(result.hole, result.unseen)
@@ -381,7 +403,7 @@ def _write_frames(output: str, path_of: Callable[[int], str], shot, mattes,
     from mattetrack.atomicfile import atomic_write_bytes
     from mattetrack.export.background import BackgroundWriter
     from mattetrack.export.outputmanifest import OutputManifest
-    from mattetrack.removal.output import nuke_script, read_back, write_copy, write_merged
+    from mattetrack.removal.output import nuke_script, write_copy, write_merged
     from mattetrack.removal.report import InventedShares, invented_share, removal_report
     from mattetrack.report import write_report_doc
 
@@ -399,16 +421,9 @@ def _write_frames(output: str, path_of: Callable[[int], str], shot, mattes,
             if on_frame is not None:
                 on_frame(f, False)
     todo = [f for f in wanted if f not in shares]
-    before = None
-    if todo and todo[0] != wanted[0] and wanted[wanted.index(todo[0]) - 1] in shares:
-        last = wanted[wanted.index(todo[0]) - 1]
-        pixels = read_back(path_of(last), merge_layer)
-        before = None if pixels is None else (last, pixels)
-    lead = _lead(frames, todo[0], settings) if todo and before is None else 0
     try:
         with BackgroundWriter() as writer:
-            for result in (removed(shot, mattes, frames, todo, settings, before, cache_mib,
-                                   lead)
+            for result in (removed(shot, mattes, frames, todo, settings, cache_mib)
                            if todo else ()):
                 path = path_of(result.frame)
                 share = shares[result.frame] = invented_share(result.hole, result.unseen)
