@@ -329,14 +329,25 @@ def _laid_above(shot, media_pool, clip, session, done, output, what):
             "item": added}
 
 
-def clean_plate(resolve, client=None):
+def clean_plate(resolve, client=None, in_front=None, namespace=None):
     """The current item's objects removed from its media (`mattetrack remove`, from its
     session's propagated mattes): a clean plate next to the mattes (a copy of each frame file,
     or `<clip>_clean.mov` for a movie), imported into the MatteTrack bin and laid on the track
-    above the item; a summary."""
+    above the item; a summary, or None when the artist closed the window. in_front: names of
+    the session's objects kept in front (`remove --foreground`: not removed, and kept out of
+    the fill); None asks (host.ask_in_front)."""
     shot = current_shot(resolve)
     client = make_client(client)
     session, status, frames = finished_job(client, shot.plate.pattern)
+    names = [o["name"] for o in client.session(session["session"])["objects"]]
+    if in_front is None:
+        in_front = host.ask_in_front(names, namespace)
+        if in_front is None:
+            return None  # the artist closed the window
+    unknown = [n for n in in_front if n not in names]
+    if unknown:
+        raise AdapterError(f"MatteTrack: {', '.join(unknown)} is not an object of the session "
+                           f"on {shot.plate.pattern} (its objects: {', '.join(names)})")
     folder = os.path.join(os.path.dirname(status["output"]), "clean")
     if shot.plate.kind == "movie":
         stem = plates.clip_stem(shot.item.GetName() or shot.media.GetName())
@@ -347,7 +358,8 @@ def clean_plate(resolve, client=None):
         os.makedirs(folder, exist_ok=True)
     except OSError as err:
         raise AdapterError(f"MatteTrack: cannot make {folder}: {err.strerror or err}") from None
-    done = wait_for(client, client.start_remove(session["session"], output),
+    done = wait_for(client, client.start_remove(session["session"], output,
+                                                foreground=list(in_front) or None),
                     "removing the objects")
     media_pool = shot.project.GetMediaPool()
     if output.lower().endswith(".mov"):
@@ -422,7 +434,7 @@ def run(action=None, namespace=None):
         if action == "cuts":
             return cut_list(resolve)
         if action == "clean":
-            return clean_plate(resolve)
+            return clean_plate(resolve, namespace=namespace)
         return import_mattes(resolve, mode=action)
     except AdapterError as err:  # ServiceError included
         message = str(err)

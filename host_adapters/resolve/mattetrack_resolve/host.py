@@ -13,6 +13,7 @@ MODES = ("clip-matte", "track")  # the import modes
 ACTIONS = ("open",) + MODES + ("composite", "foreground", "clean", "cuts")
 ACTION_ENV = "MATTETRACK_RESOLVE_ACTION"
 BACKGROUND_ENV = "MATTETRACK_RESOLVE_BACKGROUND"
+IN_FRONT_ENV = "MATTETRACK_RESOLVE_IN_FRONT"
 DEFAULT_BACKGROUND = "#00b140"  # chroma green: a background the editor replaces at once
 
 
@@ -158,4 +159,47 @@ def ask_background(namespace=None):
     except Exception:  # no UI: the default
         traceback.print_exc()
         return DEFAULT_BACKGROUND
+    return picked[0]
+
+
+def ask_in_front(objects, namespace=None):
+    """Which of the session's `objects` (names) stay in front of the clean plate: kept, not
+    removed, and kept out of what fills the holes (`remove --foreground`). With one object,
+    none; else `$MATTETRACK_RESOLVE_IN_FRONT` (names, comma-separated; "none"), else the
+    artist's ticks in a window (inside Resolve; None when it is closed), else none."""
+    if len(objects) < 2:
+        return ()
+    value = os.environ.get(IN_FRONT_ENV)
+    if value is not None:
+        names = tuple(n.strip() for n in value.split(",") if n.strip())
+        return () if names in ((), ("none",)) else names
+    fusion, bmd = _fusion(namespace)
+    if fusion is None or bmd is None:
+        return ()
+    picked = [None]
+    try:
+        ui = fusion.UIManager
+        disp = bmd.UIDispatcher(ui)
+        boxes = [ui.CheckBox({"ID": f"InFront{k}", "Text": name})
+                 for k, name in enumerate(objects)]
+        win = disp.AddWindow(
+            {"ID": "MatteTrackInFront", "WindowTitle": "MatteTrack",
+             "Geometry": [200, 200, 420, 80 + 26 * len(objects)]},
+            ui.VGroup([ui.Label({"Text": "Kept in front (not removed, not smeared into the "
+                                         "clean plate):"}),
+                       *boxes, ui.Button({"ID": "OK", "Text": "Clean plate"})]))
+
+        def accept(ev):
+            picked[0] = tuple(name for k, name in enumerate(objects)
+                              if win.Find(f"InFront{k}").Checked)
+            disp.ExitLoop()
+
+        win.On.OK.Clicked = accept
+        win.On.MatteTrackInFront.Close = lambda ev: disp.ExitLoop()
+        win.Show()
+        disp.RunLoop()
+        win.Hide()
+    except Exception:  # no UI: none in front
+        traceback.print_exc()
+        return ()
     return picked[0]

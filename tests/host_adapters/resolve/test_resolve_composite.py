@@ -107,6 +107,19 @@ def test_the_script_runs_the_composite_with_the_background_from_the_environment(
     assert "on video track 2" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize(("in_front", "says"), [
+    (("ghost",), "ghost is not an object of the session"),
+    (("blob",), "none left to remove"),  # the service's own refusal: the names reach it
+])
+def test_the_clean_plates_in_front_is_checked(propagated, plate, in_front, says):
+    client, output, _ = propagated
+    resolve = rs.with_clip(lambda r: _clip(r, plate), record_offset=5, offset=1, count=5)
+    with pytest.raises(actions.AdapterError) as err:
+        actions.clean_plate(resolve, client, in_front=in_front)
+    assert says in str(err.value) and "\n" not in str(err.value)
+    assert not resolve.project.timeline.GetItemListInTrack("video", 2)  # nothing laid
+
+
 def test_the_clean_plate_goes_on_the_track_above(propagated, plate):
     client, output, truths = propagated
     resolve = rs.with_clip(lambda r: _clip(r, plate), record_offset=5, offset=1, count=5)

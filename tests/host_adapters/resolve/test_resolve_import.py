@@ -168,8 +168,8 @@ class FakeDispatcher:
     """Fusion's UIManager dispatcher, enough for host.py's windows: RunLoop 'presses' the
     control named `press` (its Clicked handler, or the window's Close)."""
 
-    def __init__(self, press):
-        self.press, self.handlers, self.shown = press, {}, []
+    def __init__(self, press, ticked=()):
+        self.press, self.handlers, self.shown, self.ticked = press, {}, [], set(ticked)
 
     def AddWindow(self, props, layout):  # Fusion's method names
         dispatcher = self
@@ -179,7 +179,8 @@ class FakeDispatcher:
                 return dispatcher.handlers.setdefault(control, SimpleNamespace())
 
         self.shown.append(props["ID"])
-        return SimpleNamespace(On=Events(), Show=lambda: None, Hide=lambda: None)
+        return SimpleNamespace(On=Events(), Show=lambda: None, Hide=lambda: None,
+                               Find=lambda i: SimpleNamespace(Checked=i in self.ticked))
 
     def RunLoop(self):
         slot = self.handlers[self.press]
@@ -189,10 +190,10 @@ class FakeDispatcher:
         pass
 
 
-def fusion_ui(press):
+def fusion_ui(press, ticked=()):
     ui = SimpleNamespace(**{n: (lambda *a, **k: a) for n in ("VGroup", "HGroup", "Label",
-                                                               "Button")})
-    dispatcher = FakeDispatcher(press)
+                                                               "Button", "CheckBox")})
+    dispatcher = FakeDispatcher(press, ticked)
     return {"fusion": SimpleNamespace(UIManager=ui),
             "bmd": SimpleNamespace(UIDispatcher=lambda ui: dispatcher)}, dispatcher
 
@@ -229,6 +230,34 @@ def test_ask_action_without_a_ui(monkeypatch, env, want):
         monkeypatch.setenv("MATTETRACK_RESOLVE_ACTION", env)
     assert host.ask_action({}) == want
     assert host.ask_action({"resolve": rs.with_clip(plate_clip("/s/p.####.exr"))}) == want
+
+
+@pytest.mark.parametrize(("env", "press", "ticked", "want"), [
+    (None, "OK", {"InFront1"}, ("actor",)),
+    (None, "OK", {"InFront0", "InFront1"}, ("boom", "actor")),
+    (None, "OK", set(), ()),
+    (None, "MatteTrackInFront", {"InFront1"}, None),  # the window closed: do nothing
+    ("actor", "OK", set(), ("actor",)),  # the environment decides, no window
+    (" none ", "OK", {"InFront0"}, ()),
+    ("", "OK", {"InFront0"}, ()),
+])
+def test_ask_in_front(monkeypatch, env, press, ticked, want):
+    """Clean plate asks which objects stay in front (kept, and kept out of the fill)."""
+    if env is None:
+        monkeypatch.delenv("MATTETRACK_RESOLVE_IN_FRONT", raising=False)
+    else:
+        monkeypatch.setenv("MATTETRACK_RESOLVE_IN_FRONT", env)
+    namespace, dispatcher = fusion_ui(press, ticked)
+    assert host.ask_in_front(["boom", "actor"], namespace) == want
+    assert dispatcher.shown == (["MatteTrackInFront"] if env is None else [])
+
+
+def test_one_object_is_removed_without_asking(monkeypatch):
+    monkeypatch.delenv("MATTETRACK_RESOLVE_IN_FRONT", raising=False)
+    namespace, dispatcher = fusion_ui("OK", {"InFront0"})
+    assert host.ask_in_front(["boom"], namespace) == ()
+    assert host.ask_in_front(["boom", "actor"], {}) == ()  # no UI: none in front
+    assert dispatcher.shown == []
 
 
 def test_closing_the_window_does_nothing(monkeypatch, plate, capsys):
