@@ -257,7 +257,8 @@ def _from_rim(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tup
 
 
 def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np.ndarray,
-             params: FillParams) -> tuple[np.ndarray, np.ndarray]:
+             params: FillParams, light_ring: np.ndarray | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
     """(warped with its light matched to target around the hole, (h, w) misfit on the rim
     spread over the box); all on the box. The light is a gain (`_gain`): the ratio of the
     two images' values on the rim, spread into the hole (an exposure or a cloud changes light
@@ -268,7 +269,12 @@ def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np
     if ys.size == 0:
         return warped, np.full(rim.shape, np.inf, np.float32)
     floor = np.float32(LIGHT_FLOOR)
-    light_t, light_w = (_spread(x[ys, xs], (ys, xs), rim.shape, params.spread)
+    lys, lxs = ys, xs
+    if light_ring is not None:  # the light from this part of the rim only, where it has any
+        part = np.nonzero(light_ring & valid)
+        if part[0].size:
+            lys, lxs = part
+    light_t, light_w = (_spread(x[lys, lxs], (lys, lxs), rim.shape, params.spread)
                         for x in (target, warped))
     # The gain made on the spread's grid and brought to the box once (not both lights).
     gain = _upsized(_gain(light_t + floor, np.maximum(light_w + floor, 1e-6)), rim.shape)
@@ -326,22 +332,27 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
     align = _Aligner(here, in_hole, box, processing_scale(target.shape[1], target.shape[0]),
                      params)
     ring = _ring(in_hole, params)
+    light_ring = None
     if foreground_of is not None:
-        # The foreground beside the hole is no view of the background: matched against it, a
-        # candidate's light and misfit say how the actor looks, not the background.
-        ring &= ~foreground_of(t)[y0:y1, x0:x1]
+        # The foreground beside the hole is no view of the background: the background's
+        # candidates take their light from the rest of the rim (matched to the actor, their
+        # gain recoloured the background: docs/tuning.md, session 21). Their misfit still
+        # counts it: where the actor meets the hole, he goes on behind it, and the moving
+        # layers that bring him back are let in where they fit better.
+        light_ring = ring & ~foreground_of(t)[y0:y1, x0:x1]
 
     pool = ThreadPoolExecutor(2, thread_name_prefix="mattetrack-fill")
 
     def gathered(layer: Motion, reach: int, where: np.ndarray, factor: float,
-                 gate: np.ndarray | None, hidden: Callable[[int], np.ndarray] | None = None
+                 gate: np.ndarray | None, hidden: Callable[[int], np.ndarray] | None = None,
+                 light: np.ndarray | None = None
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Both ways at once (two threads: OpenCV and numpy's large operations let go of the
         GIL), each summing its own candidates."""
         def one_way(direction: int):
             return _summed(_candidates(t, direction, count, here, in_hole, box, frame,
                                        hidden or hole_of, layer, reach, where, params, align,
-                                       ring),
+                                       ring, light),
                            in_hole.shape, factor, gate, params)
         (t1, w1, b1), (t2, w2, b2) = pool.map(one_way, (1, -1))
         return t1 + t2, w1 + w2, np.minimum(b1, b2)
@@ -352,7 +363,7 @@ def fill_frame(t: int, count: int, target: np.ndarray, hole: np.ndarray,
             def background_hidden(s: int) -> np.ndarray:
                 return hole_of(s) | foreground_of(s)
         total, weights, best = gathered(motion, params.reach, in_hole, 1.0, None,
-                                        background_hidden)
+                                        background_hidden, light_ring)
         if foreground_of is not None:
             # Where every frame that sees the place shows the foreground there (an actor who
             # stands behind the rig all shot long), the foreground is what was there: those
@@ -418,7 +429,7 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
                 box, frame: Callable[[int], np.ndarray],
                 hole_of: Callable[[int], np.ndarray], motion: Motion,
                 reach: int, where: np.ndarray, params: FillParams, align: _Aligner,
-                ring: np.ndarray):
+                ring: np.ndarray, light_ring: np.ndarray | None = None):
     """(warped (h, w, 3), rim misfit (h, w), taken (h, w) bool, |s - t|) for the frames s
     brought onto t's box by motion(t, s) (corrected by `align`), nearest first one way
     (`direction` +1 or -1), until each pixel of `where` has `per_side` (or `reach` frames were
@@ -447,7 +458,8 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
         take = wanting & seen
         if not take.any():
             continue
-        warped, misfit = _matched(here, _warp(pixels, h_ts, box), ring, seen, params)
+        warped, misfit = _matched(here, _warp(pixels, h_ts, box), ring, seen, params,
+                                  light_ring)
         kept += take
         wanting &= kept < params.per_side
         yield warped, misfit, take, abs(s - t)

@@ -265,7 +265,8 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
     position = {f: n for n, f in enumerate(frames)}
     chosen = sorted(position[f] for f in wanted)
     span = settings.temporal.span
-    before = max(lead_in_frames(settings.fill.carry), span)
+    # The frames `span` before the first settle it: they must be the whole run's already.
+    before = lead_in_frames(settings.fill.carry) + span
     for first, last in _segments(chosen, before + 2 * span):
         todo = set(chosen[chosen.index(first):chosen.index(last) + 1])
         looked = range(max(0, first - before), min(len(frames), last + span + 1))

@@ -9,8 +9,9 @@ filled frame s (`reach` frames each way, at the motion's processing resolution) 
 the fill put there, a moving subject's limbs as well as the background. Each hole pixel of t is
 then the weighted mean of its own value and of frame s's along that flow:
 - s's plate where s saw that place (`seen_weight`), s's fill where it did not
-  (`filled_weight`); nothing where s shows the foreground (`foreground_of`: the actor given as
-  in front is no view of the background, in the plate or in s's fill that brought him back);
+  (`filled_weight`); nothing where s shows the foreground and t's pixel is not it
+  (`foreground_of`: the actor given as in front is no view of the background behind him, in
+  the plate or in s's fill that brought him back);
 - over the distance in time to the power `distance_power`;
 - times exp(-difference / `tolerance`), the difference from t's own value averaged over a
   `patch` px box: a flow that slipped brings something else and counts for little;
@@ -188,6 +189,9 @@ def _settle(t: int, window: dict[int, F], flows: _Flows, params: TemporalParams,
     weights = np.full(own.shape[:2], params.own_weight, np.float32)
     xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32),
                          np.arange(y0, y1, dtype=np.float32))
+    # t's own pixels that are not the foreground: what s shows of the foreground is no view of
+    # them (where t's are the foreground too, s's view of it is what they show).
+    background = None if foreground_of is None else ~foreground_of(t)[y0:y1, x0:x1]
     for s in range(t - params.reach, t + params.reach + 1):
         if s == t or s not in window:
             continue
@@ -200,7 +204,7 @@ def _settle(t: int, window: dict[int, F], flows: _Flows, params: TemporalParams,
         inside = (mx >= 0) & (mx <= shape[1] - 1) & (my >= 0) & (my <= shape[0] - 1)
         weight = np.where(seen, params.seen_weight, params.filled_weight) * inside
         if foreground_of is not None:
-            weight[_sampled(foreground_of(s), mx, my, 0.0) >= 0.01] = 0.0
+            weight[background & (_sampled(foreground_of(s), mx, my, 0.0) >= 0.01)] = 0.0
         weight = weight.astype(np.float32) / np.float32(abs(s - t) ** params.distance_power)
         tolerance = np.full(weight.shape, params.tolerance, np.float32)
         if params.consistency > 0:
