@@ -133,33 +133,13 @@ def ask_background(namespace=None):
     value = os.environ.get(BACKGROUND_ENV, "").strip()
     if value:
         return value
-    fusion, bmd = _fusion(namespace)
-    if fusion is None or bmd is None:
-        return DEFAULT_BACKGROUND
-    picked = [None]
-    try:
-        ui = fusion.UIManager
-        disp = bmd.UIDispatcher(ui)
-        win = disp.AddWindow(
-            {"ID": "MatteTrackBackground", "WindowTitle": "MatteTrack",
-             "Geometry": [200, 200, 520, 110]},
-            ui.VGroup([ui.Label({"Text": "Background: #RRGGBB, or an image, sequence or movie"}),
-                       ui.LineEdit({"ID": "Background", "Text": DEFAULT_BACKGROUND}),
-                       ui.Button({"ID": "OK", "Text": "Composite"})]))
-
-        def accept(ev):
-            picked[0] = win.Find("Background").Text.strip() or DEFAULT_BACKGROUND
-            disp.ExitLoop()
-
-        win.On.OK.Clicked = accept
-        win.On.MatteTrackBackground.Close = lambda ev: disp.ExitLoop()
-        win.Show()
-        disp.RunLoop()
-        win.Hide()
-    except Exception:  # no UI: the default
-        traceback.print_exc()
-        return DEFAULT_BACKGROUND
-    return picked[0]
+    return _ask(namespace, "MatteTrackBackground", [200, 200, 520, 110],
+                lambda ui: ui.VGroup([
+                    ui.Label({"Text": "Background: #RRGGBB, or an image, sequence or movie"}),
+                    ui.LineEdit({"ID": "Background", "Text": DEFAULT_BACKGROUND}),
+                    ui.Button({"ID": "OK", "Text": "Composite"})]),
+                lambda win: win.Find("Background").Text.strip() or DEFAULT_BACKGROUND,
+                DEFAULT_BACKGROUND)
 
 
 def ask_in_front(objects, namespace=None):
@@ -173,33 +153,42 @@ def ask_in_front(objects, namespace=None):
     if value is not None:
         names = tuple(n.strip() for n in value.split(",") if n.strip())
         return () if names in ((), ("none",)) else names
+    return _ask(namespace, "MatteTrackInFront", [200, 200, 420, 80 + 26 * len(objects)],
+                lambda ui: ui.VGroup([
+                    ui.Label({"Text": "Kept in front (not removed, not smeared into the clean "
+                                      "plate):"}),
+                    *(ui.CheckBox({"ID": f"InFront{k}", "Text": name})
+                      for k, name in enumerate(objects)),
+                    ui.Button({"ID": "OK", "Text": "Clean plate"})]),
+                lambda win: tuple(name for k, name in enumerate(objects)
+                                  if win.Find(f"InFront{k}").Checked),
+                ())
+
+
+def _ask(namespace, window, geometry, layout, answer, fallback):
+    """A window inside Resolve (Fusion's UIManager) asking one thing: `layout(ui)` its controls,
+    an "OK" button among them; `answer(win)` read when it is pressed. None when the window is
+    closed; `fallback` where there is no UI."""
     fusion, bmd = _fusion(namespace)
     if fusion is None or bmd is None:
-        return ()
+        return fallback
     picked = [None]
     try:
         ui = fusion.UIManager
         disp = bmd.UIDispatcher(ui)
-        boxes = [ui.CheckBox({"ID": f"InFront{k}", "Text": name})
-                 for k, name in enumerate(objects)]
-        win = disp.AddWindow(
-            {"ID": "MatteTrackInFront", "WindowTitle": "MatteTrack",
-             "Geometry": [200, 200, 420, 80 + 26 * len(objects)]},
-            ui.VGroup([ui.Label({"Text": "Kept in front (not removed, not smeared into the "
-                                         "clean plate):"}),
-                       *boxes, ui.Button({"ID": "OK", "Text": "Clean plate"})]))
+        win = disp.AddWindow({"ID": window, "WindowTitle": "MatteTrack", "Geometry": geometry},
+                             layout(ui))
 
         def accept(ev):
-            picked[0] = tuple(name for k, name in enumerate(objects)
-                              if win.Find(f"InFront{k}").Checked)
+            picked[0] = answer(win)
             disp.ExitLoop()
 
         win.On.OK.Clicked = accept
-        win.On.MatteTrackInFront.Close = lambda ev: disp.ExitLoop()
+        getattr(win.On, window).Close = lambda ev: disp.ExitLoop()
         win.Show()
         disp.RunLoop()
         win.Hide()
-    except Exception:  # no UI: none in front
+    except Exception:  # no UI: the fallback
         traceback.print_exc()
-        return ()
+        return fallback
     return picked[0]

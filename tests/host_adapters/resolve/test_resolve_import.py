@@ -168,8 +168,9 @@ class FakeDispatcher:
     """Fusion's UIManager dispatcher, enough for host.py's windows: RunLoop 'presses' the
     control named `press` (its Clicked handler, or the window's Close)."""
 
-    def __init__(self, press, ticked=()):
+    def __init__(self, press, ticked=(), typed=""):
         self.press, self.handlers, self.shown, self.ticked = press, {}, [], set(ticked)
+        self.typed = typed
 
     def AddWindow(self, props, layout):  # Fusion's method names
         dispatcher = self
@@ -180,7 +181,8 @@ class FakeDispatcher:
 
         self.shown.append(props["ID"])
         return SimpleNamespace(On=Events(), Show=lambda: None, Hide=lambda: None,
-                               Find=lambda i: SimpleNamespace(Checked=i in self.ticked))
+                               Find=lambda i: SimpleNamespace(Checked=i in self.ticked,
+                                                              Text=self.typed))
 
     def RunLoop(self):
         slot = self.handlers[self.press]
@@ -190,10 +192,11 @@ class FakeDispatcher:
         pass
 
 
-def fusion_ui(press, ticked=()):
+def fusion_ui(press, ticked=(), typed=""):
     ui = SimpleNamespace(**{n: (lambda *a, **k: a) for n in ("VGroup", "HGroup", "Label",
-                                                               "Button", "CheckBox")})
-    dispatcher = FakeDispatcher(press, ticked)
+                                                               "Button", "CheckBox",
+                                                               "LineEdit")})
+    dispatcher = FakeDispatcher(press, ticked, typed)
     return {"fusion": SimpleNamespace(UIManager=ui),
             "bmd": SimpleNamespace(UIDispatcher=lambda ui: dispatcher)}, dispatcher
 
@@ -250,6 +253,19 @@ def test_ask_in_front(monkeypatch, env, press, ticked, want):
     namespace, dispatcher = fusion_ui(press, ticked)
     assert host.ask_in_front(["boom", "actor"], namespace) == want
     assert dispatcher.shown == (["MatteTrackInFront"] if env is None else [])
+
+
+@pytest.mark.parametrize(("press", "typed", "want"), [
+    ("OK", " #00ff00 ", "#00ff00"),
+    ("OK", "", host.DEFAULT_BACKGROUND),
+    ("MatteTrackBackground", "#00ff00", None),  # the window closed: do nothing
+])
+def test_ask_background(monkeypatch, press, typed, want):
+    monkeypatch.delenv("MATTETRACK_RESOLVE_BACKGROUND", raising=False)
+    namespace, dispatcher = fusion_ui(press, typed=typed)
+    assert host.ask_background(namespace) == want
+    assert dispatcher.shown == ["MatteTrackBackground"]
+    assert host.ask_background({}) == host.DEFAULT_BACKGROUND  # no UI
 
 
 def test_one_object_is_removed_without_asking(monkeypatch):
