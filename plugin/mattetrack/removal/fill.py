@@ -17,7 +17,8 @@ For each hole pixel of frame t, the frames t+1, t+2, ... and t-1, t-2, ... are l
   something moving) counts for little.
 Where a frame shows the foreground (`foreground_of`: the mattes of what moves in front of the
 background and stays, an actor beside the removed rig), it is no view of the background: the
-background's candidates skip it, as they skip that frame's own hole.
+background's candidates skip it, as they skip that frame's own hole, and match their light on
+the rim beside it only.
 The nearest frames (`moving_reach`) are also brought on by the motion of what moves beside the
 hole (`motion`'s moving layers: the shot's own object, a wave), so what moves through the hole
 comes back too; such a candidate counts where it fits the rim better than every background one

@@ -261,7 +261,8 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
     objects removed, in order. A frame's result depends on the frames filled before it (what
     no frame saw is carried on) and on the `temporal.span` frames either side (`temporal.py`):
     those are filled too, not yielded; a run of wanted frames that starts after the shot's
-    first frame fills `lead_in_frames` before it, so its frames are the whole run's to 1/255.
+    first frame fills `lead_in_frames` and the span before it, so its frames are the whole
+    run's to 1/255 (but for a few pixels: the module's docstring).
     cache_mib: the plate frames kept in memory (`RemovalSource`)."""
     source = RemovalSource(shot, mattes, frames, settings, cache_mib)
     position = {f: n for n, f in enumerate(frames)}
