@@ -131,9 +131,14 @@ def _sampled(image: np.ndarray, inverse: np.ndarray, size: tuple[int, int],
 def brightness_of(x: np.ndarray) -> np.ndarray:
     """(h, w) float32 brightness of plate values (h, w, 3), compressed (x / (1 + x)) so that a
     scene-linear plate's highlights do not rule an alignment."""
-    # cv2.transform: the channels' mean, 50x faster than numpy's mean over the last axis.
-    y = np.clip(cv2.transform(x.astype(np.float32, copy=False), _THIRDS), 0.0, None)
+    y = np.clip(channel_mean(x), 0.0, None)
     return (y / (1.0 + y)).astype(np.float32)
+
+
+def channel_mean(x: np.ndarray) -> np.ndarray:
+    """(h, w) float32: the mean of (h, w, 3) values over their channels."""
+    # cv2.transform: 50x faster than numpy's mean over the last axis.
+    return cv2.transform(x.astype(np.float32, copy=False), _THIRDS)
 
 
 _THIRDS = np.full((1, 3), 1.0 / 3.0, np.float32)

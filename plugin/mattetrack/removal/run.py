@@ -271,7 +271,7 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
     # The frames `span` before the first settle it: they must be the whole run's already.
     before = lead_in_frames(settings.fill.carry) + span
     for first, last in _segments(chosen, before + 2 * span):
-        todo = set(chosen[chosen.index(first):chosen.index(last) + 1])
+        todo = {p for p in chosen if first <= p <= last}
         looked = range(max(0, first - before), min(len(frames), last + span + 1))
         for t, result in settled(_filled(source, looked, settings), source.scale,
                                  settings.temporal,

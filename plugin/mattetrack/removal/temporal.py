@@ -36,10 +36,9 @@ import cv2
 import numpy as np
 
 from mattetrack.engines.classic.flow import dis_flow
-from mattetrack.removal.fill import brightness_of, hole_box
+from mattetrack.removal.fill import brightness_of, channel_mean, hole_box
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1
-_THIRDS = np.full((1, 3), 1.0 / 3.0, np.float32)
 
 
 @dataclass(frozen=True)
@@ -212,10 +211,8 @@ def _settle(t: int, window: dict[int, F], flows: _Flows, params: TemporalParams,
             back, _, _ = _flow_at(flows, s, t, flows.box(s, other.hole) or box, shape, mx, my)
             apart = np.hypot(moved[..., 0] + back[..., 0], moved[..., 1] + back[..., 1])
             tolerance[apart > params.consistency] = params.inconsistent_tolerance
-        # cv2.transform: the channels' mean, as `fill.brightness_of` takes it (numpy's mean over
-        # the last axis was a sixth of the pass at 1080p).
-        differ = cv2.blur(cv2.transform(np.abs(sample - own), _THIRDS),
-                          (params.patch, params.patch))
+        # (numpy's mean over the channels was a sixth of the pass at 1080p)
+        differ = cv2.blur(channel_mean(np.abs(sample - own)), (params.patch, params.patch))
         weight *= np.exp(-differ / tolerance)
         total += sample * weight[..., None]
         weights += weight
