@@ -521,3 +521,53 @@ def test_each_display_image_is_read_once_for_the_motion_on_a_long_shot() -> None
                            RemovalSettings(("rig",), grow=0)))
     assert len(written) == n
     assert shot.images == dict.fromkeys(range(n), 1), shot.images
+
+
+def test_a_candidate_between_pixels_is_sampled_bicubic_and_keeps_its_texture() -> None:
+    """The source is the scene half a pixel away each way, and its motion is known exactly: a
+    bilinear sample there is the mean of four pixels, a blur of the texture the hole gets back;
+    the bicubic sample (the default) keeps most of it."""
+    scene = _textured(H + 8, W + 8, 5, (0.45, 0.4, 0.5))
+    target = scene[4:4 + H, 4:4 + W]
+    half = np.float32([[1, 0, 0.5], [0, 1, 0.5]])  # source(x) = scene(x + 0.5)
+    source = cv2.warpAffine(scene, half, scene.shape[1::-1],
+                            flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP)[4:4 + H, 4:4 + W]
+    claimed = np.array([[1.0, 0.0, -0.5], [0.0, 1.0, -0.5], [0.0, 0.0, 1.0]])
+    hole = _disc(30)
+    painted = np.where(hole[..., None], np.float32(0.5), target)
+    errors = {}
+    for name, interpolation in (("linear", cv2.INTER_LINEAR), ("cubic", cv2.INTER_CUBIC)):
+        params = FillParams(align_band=0, interpolation=interpolation)
+        assert FillParams().interpolation == cv2.INTER_CUBIC
+        filled = _still_fill(source, claimed, params, painted, hole)
+        errors[name] = float(np.abs(filled - target)[hole].mean())
+    # Measured 0.0009 against 0.0087 (the texture's own mean deviation is 0.10).
+    assert errors["cubic"] < 0.3 * errors["linear"], errors
+
+
+def test_the_first_frame_takes_from_the_frames_after_what_it_has_none_before() -> None:
+    """A still scene with each frame's own noise, the hole on one frame only: the middle frame
+    averages per_side candidates each way; the first frame has none before it, and takes twice
+    as many after it instead of half as many in all, so its noise is near the middle frame's
+    (with per_side after it only, sqrt(2) times it)."""
+    rng = np.random.default_rng(11)
+    scene = _textured(H, W, 7, (0.5, 0.45, 0.4))
+    count, hole = 17, _disc(24)
+    frames = [np.clip(scene + rng.normal(0.0, 0.05, scene.shape).astype(np.float32), 0, 1)
+              for _ in range(count)]
+    params = FillParams(align_band=0)
+    still = np.eye(3)
+
+    def noise(t: int) -> float:
+        def hole_of(s: int) -> np.ndarray:
+            return hole if s == t else np.zeros_like(hole)
+
+        painted = np.where(hole[..., None], np.float32(0.5), frames[t])
+        filled, _ = fill_frame(t, count, painted, hole, frames.__getitem__, hole_of,
+                               lambda a, b: still, None, params)
+        return float(np.sqrt(((filled - scene)[hole] ** 2).mean()))
+
+    first, middle, last = noise(0), noise(count // 2), noise(count - 1)
+    # Measured: first / middle RMS noise 1.12, last / middle 1.11; with per_side after the
+    # first frame only, 1.39 and 1.39.
+    assert first < 1.25 * middle and last < 1.25 * middle, (first, middle, last)

@@ -150,3 +150,26 @@ def test_off_leaves_the_fill_as_it_is() -> None:
     noisy = _noisy_fills(truth, holes, 0.06)
     out = [f for _, f in settled(enumerate(noisy), 1.0, TemporalParams(reach=0))]
     assert all(a is b for a, b in zip(out, noisy, strict=True))
+
+
+def test_a_neighbour_between_pixels_is_sampled_bicubic_and_keeps_the_texture() -> None:
+    """A pan of 2.5 px a frame, each frame's hole filled with the truth: every neighbour's value
+    is taken half a pixel off its grid. Sampled bilinear (the mean of the pixels around), the
+    pass blurs a right fill; bicubic (the default) keeps most of it."""
+    rng = np.random.default_rng(4)
+    wide = cv2.GaussianBlur(rng.random((H, W + 40, 3)).astype(np.float32), (0, 0), 1.2)
+    wide = np.clip(0.5 + 3.0 * (wide - wide.mean()), 0.0, 1.0)
+    truth = [cv2.warpAffine(wide, np.float32([[1, 0, 2.5 * t], [0, 1, 0]]), (W, H),
+                            flags=cv2.INTER_LANCZOS4 | cv2.WARP_INVERSE_MAP) for t in range(N)]
+    hole = np.zeros((H, W), np.uint8)
+    cv2.circle(hole, (W // 2, H // 2), 20, 1, -1)
+    holes = [hole > 0] * N
+    filled = [_Frame(t, h) for t, h in zip(truth, holes, strict=True)]
+    errors = {}
+    for name, interpolation in (("linear", cv2.INTER_LINEAR), ("cubic", cv2.INTER_CUBIC)):
+        params = TemporalParams(interpolation=interpolation)
+        out = [f for _, f in settled(enumerate(filled), 1.0, params)]
+        errors[name] = _error(out, truth, holes)
+    assert TemporalParams().interpolation == cv2.INTER_CUBIC
+    # Measured 0.0032 against 0.0114 (the texture's own mean deviation is 0.16).
+    assert errors["cubic"] < 0.5 * errors["linear"], errors

@@ -50,7 +50,9 @@ Motion = Callable[[int, int], "np.ndarray | None"]
 @dataclass(frozen=True)
 class FillParams:
     reach: int = 60  # frames looked at each way, at most
-    per_side: int = 4  # candidates kept each way
+    # Candidates kept each way; where one way has fewer frames than this (the shot's first and
+    # last frames), the other way keeps as many more.
+    per_side: int = 4
     rim: int = 7  # kernel (px) of the dilation whose ring the light is matched on (3 px)
     spread: float = 10.0  # px of the light's smoothing
     tolerance: float = 10.0 / 255.0  # rim misfit (plate units) at which a candidate's weight is 1/e
@@ -62,6 +64,9 @@ class FillParams:
     align_band: int = 12  # processing px around the hole each candidate is aligned on (ECC)
     align_max: float = 4.0  # processing px: a larger correction is a failed one, not applied
     align_steps: int = 5  # ECC iterations (started from the frame before's shift)
+    # How a candidate is sampled: bicubic, not bilinear (a bilinear sample at a fractional
+    # position is a blur, and the fill averages many: +0.05 dB in the holes, docs/tuning.md).
+    interpolation: int = cv2.INTER_CUBIC
 
 
 # Plate units added to both images before their ratio on the rim: a near-black rim's ratio is
@@ -438,9 +443,12 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
                 ring: np.ndarray, light_ring: np.ndarray | None = None):
     """(warped (h, w, 3), rim misfit (h, w), taken (h, w) bool, |s - t|) for the frames s
     brought onto t's box by motion(t, s) (corrected by `align`), nearest first one way
-    (`direction` +1 or -1), until each pixel of `where` has `per_side` (or `reach` frames were
-    looked at, or the motion ends)."""
+    (`direction` +1 or -1), until each pixel of `where` has `per_side` (and as many more as
+    the other way has frames fewer than that), or `reach` frames were looked at, or the motion
+    ends."""
     kept = np.zeros(in_hole.shape, np.int32)
+    # The shot's first and last frames have few candidates one way: the other way makes up.
+    quota = params.per_side + max(0, params.per_side - (t if direction > 0 else count - 1 - t))
     hint = [0.0, 0.0]
     wanting = where.copy()  # the pixels of `where` with fewer than per_side candidates
     s = t
@@ -464,10 +472,11 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
         take = wanting & seen
         if not take.any():
             continue
-        warped, misfit = _matched(here, _warp(pixels, h_ts, box), ring, seen, params,
+        warped, misfit = _matched(here, _warp(pixels, h_ts, box, params.interpolation), ring,
+                                  seen, params,
                                   light_ring)
         kept += take
-        wanting &= kept < params.per_side
+        wanting &= kept < quota
         yield warped, misfit, take, abs(s - t)
 
 
