@@ -173,3 +173,20 @@ def test_a_neighbour_between_pixels_is_sampled_bicubic_and_keeps_the_texture() -
     assert TemporalParams().interpolation == cv2.INTER_CUBIC
     # Measured 0.0032 against 0.0114 (the texture's own mean deviation is 0.16).
     assert errors["cubic"] < 0.5 * errors["linear"], errors
+
+
+def test_a_scene_linear_highlight_gets_no_dark_ring_below_zero() -> None:
+    """Single bright pixels (20.0 on 0.1, scene-linear speculars) panning 2.5 px a frame, each
+    frame's hole filled with the truth: the neighbours' bicubic samples, half a pixel off their
+    grid, are kept within the range of the pixels around them (no ring below zero)."""
+    wide = np.full((H, W + 40, 3), 0.1, np.float32)
+    wide[10:H - 10:9, 10:W + 30:7] = 20.0
+    truth = [cv2.warpAffine(wide, np.float32([[1, 0, 2.5 * t], [0, 1, 0]]), (W, H),
+                            flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) for t in range(N)]
+    hole = np.zeros((H, W), np.uint8)
+    cv2.circle(hole, (W // 2, H // 2), 20, 1, -1)
+    filled = [_Frame(t, hole > 0) for t in truth]
+    out = [f for _, f in settled(enumerate(filled), 1.0)]
+    lowest = min(float(f.pixels[f.hole].min()) for f in out)
+    # Measured 0.1 (the plate's floor); unclipped, -0.45.
+    assert lowest >= 0.0, lowest

@@ -3,10 +3,12 @@
 For each hole pixel of frame t, the frames t+1, t+2, ... and t-1, t-2, ... are looked at in turn
 (up to `FillParams.reach` each way), each brought onto t by the background's homography
 (`motion.ShotMotion`), and a frame where that place is not in its own hole gives a candidate;
-`per_side` candidates are kept each way. Each candidate is
+`per_side` candidates are kept each way (more one way near the shot's ends, where the other
+way has fewer frames). Each candidate is
 - aligned: its homography (composed over many frame pairs, so off by a pixel or two) is
   corrected by the shift that lines it up with frame t on a band around the hole (`_Aligner`,
-  ECC at the processing resolution);
+  ECC at the processing resolution), and sampled bicubic (beside a scene-linear highlight
+  kept within the range of the pixels around, `unrung`);
 - matched in light to frame t: the ratio of t's values to the warped frame's on the rim around
   the hole is spread into the hole as a smooth gain (a normalised Gaussian convolution,
   `spread` px, carried on by pull-push into the middle of a large hole): a brightness, and a
@@ -107,30 +109,60 @@ def _warp(image: np.ndarray, homography: np.ndarray, box, interpolation=cv2.INTE
 def _sampled(image: np.ndarray, inverse: np.ndarray, size: tuple[int, int],
              interpolation=cv2.INTER_LINEAR) -> np.ndarray:
     """cv2.warpPerspective of `image` to `size` (w, h) with `inverse` taking the output's px to
-    the image's (0 outside). A float16 image (the plate cache keeps half plates so: twice the
-    frames in its budget) is made float32 on the part the output samples only (OpenCV's warps
-    take no float16)."""
-    flags = interpolation | cv2.WARP_INVERSE_MAP
-    if image.dtype != np.float16:
-        return cv2.warpPerspective(image, inverse, size, flags=flags,
-                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    the image's (0 outside), made on the part of the image the output samples only: a float16
+    image (the plate cache keeps half plates so: twice the frames in its budget) is made
+    float32 there (OpenCV's warps take no float16), and a bicubic sample beside a highlight is
+    kept within the range of the 3x3 px around it (`unrung`)."""
     w, h = size
+    if image.dtype == np.float32 and interpolation != cv2.INTER_CUBIC:
+        return cv2.warpPerspective(image, inverse, size,
+                                   flags=interpolation | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     corners = inverse @ np.array([[0.0, w, 0.0, w], [0.0, 0.0, h, h], [1.0, 1.0, 1.0, 1.0]])
     height, width = image.shape[:2]
     if (corners[2] > 1e-6).all():  # the output's edges map to the quad's (a projective map)
         xs, ys = corners[0] / corners[2], corners[1] / corners[2]
-        cx0, cy0 = (int(np.clip(np.floor(v.min()) - 2, 0, n)) for v, n in ((xs, width),
+        cx0, cy0 = (int(np.clip(np.floor(v.min()) - 3, 0, n)) for v, n in ((xs, width),
                                                                           (ys, height)))
-        cx1, cy1 = (int(np.clip(np.ceil(v.max()) + 3, 0, n)) for v, n in ((xs, width),
+        cx1, cy1 = (int(np.clip(np.ceil(v.max()) + 4, 0, n)) for v, n in ((xs, width),
                                                                          (ys, height)))
     else:
         cx0, cy0, cx1, cy1 = 0, 0, width, height
     if cx1 <= cx0 or cy1 <= cy0:
         return np.zeros((h, w, *image.shape[2:]), np.float32)
-    crop = image[cy0:cy1, cx0:cx1].astype(np.float32)
+    crop = image[cy0:cy1, cx0:cx1].astype(np.float32, copy=False)
     moved = np.array([[1.0, 0.0, -cx0], [0.0, 1.0, -cy0], [0.0, 0.0, 1.0]]) @ inverse
-    return cv2.warpPerspective(crop, moved, size, flags=flags, borderMode=cv2.BORDER_CONSTANT,
-                               borderValue=0)
+
+    def warped(values: np.ndarray, how: int) -> np.ndarray:
+        return cv2.warpPerspective(values, moved, size, flags=how | cv2.WARP_INVERSE_MAP,
+                                   borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+    out = warped(crop, interpolation)
+    if interpolation == cv2.INTER_CUBIC and crop.max() > HIGHLIGHT:
+        out = unrung(out, crop, lambda bound: warped(bound, cv2.INTER_LINEAR))
+    return out
+
+
+_AROUND = np.ones((3, 3), np.uint8)
+# Plate values above which a bicubic sample is kept within the range around it: in a
+# display-referred plate (0-1) a bicubic ring is a tenth of an edge's step at most, as any
+# bicubic resize's, and clipping it cost 12% of the fill's time; beside a scene-linear
+# highlight it is many times the scene's grey, and below zero.
+HIGHLIGHT = 1.0
+
+
+def unrung(sample: np.ndarray, source: np.ndarray,
+           warp: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """`sample` (bicubic, of `source`) clipped to the bilinear samples (`warp`) of `source`'s
+    3x3 px minimum and maximum: a bicubic kernel's negative lobes overshoot an edge by up to a
+    tenth of its step, and beside a scene-linear highlight (20.0 on 0.1) that is a dark ring
+    below zero; the clip keeps the sharpness and drops the ring (as a renderer's temporal
+    filter clamps its bicubic history)."""
+    # (erode's own border, the largest value, leaves the edge's bound as loose as it is
+    # off the frame; numpy's clip was 6x slower than its maximum and minimum)
+    low = warp(cv2.erode(source, _AROUND))
+    high = warp(cv2.dilate(source, _AROUND))
+    return np.minimum(np.maximum(sample, low, out=sample), high, out=sample)
 
 
 def brightness_of(x: np.ndarray) -> np.ndarray:

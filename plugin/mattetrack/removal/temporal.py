@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from mattetrack.engines.classic.flow import dis_flow
-from mattetrack.removal.fill import brightness_of, channel_mean, hole_box
+from mattetrack.removal.fill import HIGHLIGHT, brightness_of, channel_mean, hole_box, unrung
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 
@@ -201,8 +201,7 @@ def _settle(t: int, window: dict[int, F], flows: _Flows, params: TemporalParams,
         other = window[s]
         moved, fy, fx = _flow_at(flows, t, s, box, shape, xs, ys)
         mx, my = xs + moved[..., 0] / fx, ys + moved[..., 1] / fy
-        sample = cv2.remap(other.pixels.astype(np.float32, copy=False), mx, my,
-                           params.interpolation, borderMode=cv2.BORDER_REPLICATE)
+        sample = _remapped(other.pixels, mx, my, params.interpolation)
         seen = _sampled(other.hole, mx, my, 1.0) < 0.01
         inside = (mx >= 0) & (mx <= shape[1] - 1) & (my >= 0) & (my <= shape[0] - 1)
         weight = np.where(seen, params.seen_weight, params.filled_weight) * inside
@@ -234,6 +233,28 @@ def _flow_at(flows: _Flows, t: int, s: int, box: Box, shape: tuple[int, int],
     # A small px's centre is at (u + 0.5) / f - 0.5 plate px, as INTER_AREA made the grey.
     return cv2.remap(flow, (xs + 0.5) * fx - 0.5 - cx0, (ys + 0.5) * fy - 0.5 - cy0,
                      cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE), fy, fx
+
+
+def _remapped(pixels: np.ndarray, xs: np.ndarray, ys: np.ndarray, interpolation: int
+              ) -> np.ndarray:
+    """(h, w, 3) float32: the (H, W, 3) `pixels` at plate px (xs, ys) (the edge's values off
+    the frame), made on the part the points fall on; a bicubic sample kept within the range of
+    the 3x3 px around it (`fill.unrung`: no ring round a highlight)."""
+    height, width = pixels.shape[:2]
+    x0, y0 = (int(np.clip(np.floor(np.nanmin(v)) - 3, 0, n - 1)) for v, n in ((xs, width),
+                                                                             (ys, height)))
+    x1, y1 = (int(np.clip(np.ceil(np.nanmax(v)) + 4, x + 1, n)) for v, n, x in
+              ((xs, width, x0), (ys, height, y0)))
+    crop = pixels[y0:y1, x0:x1].astype(np.float32, copy=False)
+    cx, cy = xs - np.float32(x0), ys - np.float32(y0)
+
+    def sampled(values: np.ndarray, how: int) -> np.ndarray:
+        return cv2.remap(values, cx, cy, how, borderMode=cv2.BORDER_REPLICATE)
+
+    out = sampled(crop, interpolation)
+    if interpolation == cv2.INTER_CUBIC and crop.max() > HIGHLIGHT:
+        out = unrung(out, crop, lambda bound: sampled(bound, cv2.INTER_LINEAR))
+    return out
 
 
 def _sampled(mask: np.ndarray, xs: np.ndarray, ys: np.ndarray, outside: float) -> np.ndarray:
