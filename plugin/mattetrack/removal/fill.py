@@ -67,7 +67,7 @@ class FillParams:
     align_max: float = 4.0  # processing px: a larger correction is a failed one, not applied
     align_steps: int = 5  # ECC iterations (started from the frame before's shift)
     # How a candidate is sampled: bicubic, not bilinear (a bilinear sample at a fractional
-    # position is a blur, and the fill averages many: +0.05 dB in the holes, docs/tuning.md).
+    # position is a blur, and the fill averages many: +0.06 dB in the holes, docs/tuning.md).
     interpolation: int = cv2.INTER_CUBIC
 
 
@@ -158,8 +158,8 @@ def unrung(sample: np.ndarray, source: np.ndarray,
     tenth of its step, and beside a scene-linear highlight (20.0 on 0.1) that is a dark ring
     below zero; the clip keeps the sharpness and drops the ring (as a renderer's temporal
     filter clamps its bicubic history)."""
-    # (erode's own border, the largest value, leaves the edge's bound as loose as it is
-    # off the frame; numpy's clip was 6x slower than its maximum and minimum)
+    # (erode's and dilate's default borders leave what is off the crop out of the bounds;
+    # numpy's clip took 6x as long as its maximum and minimum)
     low = warp(cv2.erode(source, _AROUND))
     high = warp(cv2.dilate(source, _AROUND))
     return np.minimum(np.maximum(sample, low, out=sample), high, out=sample)

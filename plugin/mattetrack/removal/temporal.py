@@ -54,7 +54,7 @@ class TemporalParams:
     consistency: float = 2.0  # processing px: a flow back further off is inconsistent
     inconsistent_tolerance: float = 4.0 / 255.0  # `tolerance` where it is
     # How s's pixels are sampled along the flow (bicubic: a bilinear sample is a blur, and
-    # two passes average five each: +0.06 dB in the holes, docs/tuning.md).
+    # two passes average five each: +0.09 dB in the holes, docs/tuning.md).
     interpolation: int = cv2.INTER_CUBIC
 
     @property
@@ -238,8 +238,8 @@ def _flow_at(flows: _Flows, t: int, s: int, box: Box, shape: tuple[int, int],
 def _remapped(pixels: np.ndarray, xs: np.ndarray, ys: np.ndarray, interpolation: int
               ) -> np.ndarray:
     """(h, w, 3) float32: the (H, W, 3) `pixels` at plate px (xs, ys) (the edge's values off
-    the frame), made on the part the points fall on; a bicubic sample kept within the range of
-    the 3x3 px around it (`fill.unrung`: no ring round a highlight)."""
+    the frame), made on the part the points fall on; a bicubic sample beside a highlight kept
+    within the range of the 3x3 px around it (`fill.unrung`: no dark ring)."""
     height, width = pixels.shape[:2]
     x0, y0 = (int(np.clip(np.floor(np.nanmin(v)) - 3, 0, n - 1)) for v, n in ((xs, width),
                                                                              (ys, height)))
