@@ -138,7 +138,7 @@ def _sampled(image: np.ndarray, inverse: np.ndarray, size: tuple[int, int],
                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
 
     out = warped(crop, interpolation)
-    if interpolation == cv2.INTER_CUBIC and crop.max() > HIGHLIGHT:
+    if interpolation == cv2.INTER_CUBIC:
         out = unrung(out, crop, lambda bound: warped(bound, cv2.INTER_LINEAR))
     return out
 
@@ -154,10 +154,13 @@ HIGHLIGHT = 1.0
 def unrung(sample: np.ndarray, source: np.ndarray,
            warp: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
     """`sample` (bicubic, of `source`) clipped to the bilinear samples (`warp`) of `source`'s
-    3x3 px minimum and maximum: a bicubic kernel's negative lobes overshoot an edge by up to a
-    tenth of its step, and beside a scene-linear highlight (20.0 on 0.1) that is a dark ring
-    below zero; the clip keeps the sharpness and drops the ring (as a renderer's temporal
-    filter clamps its bicubic history)."""
+    3x3 px minimum and maximum where `source` has values over HIGHLIGHT (else as it is): a
+    bicubic kernel's negative lobes overshoot an edge by up to a tenth of its step, and beside
+    a scene-linear highlight (20.0 on 0.1) that is a dark ring below zero; the clip keeps the
+    sharpness and drops the ring (as a renderer's temporal filter clamps its bicubic
+    history)."""
+    if source.max() <= HIGHLIGHT:
+        return sample
     # (erode's and dilate's default borders leave what is off the crop out of the bounds;
     # numpy's clip took 6x as long as its maximum and minimum)
     low = warp(cv2.erode(source, _AROUND))
@@ -482,7 +485,7 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
     # The shot's first and last frames have few candidates one way: the other way makes up.
     quota = params.per_side + max(0, params.per_side - (t if direction > 0 else count - 1 - t))
     hint = [0.0, 0.0]
-    wanting = where.copy()  # the pixels of `where` with fewer than per_side candidates
+    wanting = where.copy()  # the pixels of `where` with fewer than `quota` candidates
     s = t
     while wanting.any():
         s += direction

@@ -36,7 +36,7 @@ import cv2
 import numpy as np
 
 from mattetrack.engines.classic.flow import dis_flow
-from mattetrack.removal.fill import HIGHLIGHT, brightness_of, channel_mean, hole_box, unrung
+from mattetrack.removal.fill import brightness_of, channel_mean, hole_box, unrung
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 
@@ -252,7 +252,7 @@ def _remapped(pixels: np.ndarray, xs: np.ndarray, ys: np.ndarray, interpolation:
         return cv2.remap(values, cx, cy, how, borderMode=cv2.BORDER_REPLICATE)
 
     out = sampled(crop, interpolation)
-    if interpolation == cv2.INTER_CUBIC and crop.max() > HIGHLIGHT:
+    if interpolation == cv2.INTER_CUBIC:
         out = unrung(out, crop, lambda bound: sampled(bound, cv2.INTER_LINEAR))
     return out
 
