@@ -15,9 +15,12 @@ then the weighted mean of its own value and of frame s's along that flow:
 - over the distance in time to the power `distance_power`;
 - times exp(-difference / `tolerance`), the difference from t's own value averaged over a
   `patch` px box: a flow that slipped brings something else and counts for little;
-- where the flow back from s does not return to the pixel (`consistency` processing px: an
-  occlusion, or a moving subject's motion bled into the still background beside it), the
-  tolerance is `inconsistent_tolerance`: only what agrees closely with t's own value counts.
+- within `bleed` processing px of the foreground given (at t or s), where the flow back from s
+  does not return to the pixel (`consistency` processing px: the actor's motion bled into the
+  still background beside him), the tolerance is `inconsistent_tolerance`: only what agrees
+  closely with t's own value counts. Elsewhere the flows are not checked: on footage with no
+  foreground given, the check left out more of the neighbours' fills than it kept out slips
+  (-0.07 dB in the holes, docs/tuning.md, session 23).
 `passes` such passes, each on the frames the one before made (with the first pass's flows),
 reach `passes x reach` frames each way.
 
@@ -43,15 +46,16 @@ Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 
 @dataclass(frozen=True)
 class TemporalParams:
-    reach: int = 2  # frames each way a pass looks at (0: off)
+    reach: int = 3  # frames each way a pass looks at (0: off)
     passes: int = 2  # passes, each on the frames the one before made
     own_weight: float = 1.0  # a pixel's own filled value
     seen_weight: float = 2.0  # another frame's plate, where that frame saw the place
-    filled_weight: float = 1.0  # another frame's fill, where it did not
+    filled_weight: float = 1.5  # another frame's fill, where it did not
     distance_power: float = 1.5  # weights over |s - t| to this power
     tolerance: float = 40.0 / 255.0  # plate units of disagreement at which a weight is 1/e
     patch: int = 5  # px: the box the disagreement is averaged over
     consistency: float = 2.0  # processing px: a flow back further off is inconsistent
+    bleed: float = 16.0  # processing px from the foreground given within which it is checked
     inconsistent_tolerance: float = 4.0 / 255.0  # `tolerance` where it is
     # How s's pixels are sampled along the flow (bicubic: a bilinear sample is a blur, and
     # two passes average five each: +0.09 dB in the holes, docs/tuning.md).
@@ -195,6 +199,9 @@ def _settle(t: int, window: dict[int, F], flows: _Flows, params: TemporalParams,
     # t's own pixels that are not the foreground: what s shows of the foreground is no view of
     # them (where t's are the foreground too, s's view of it is what they show).
     background = None if foreground_of is None else ~foreground_of(t)[y0:y1, x0:x1]
+    bleed = int(np.ceil(params.bleed / flows.scale))  # plate px
+    near_t = (None if foreground_of is None or params.consistency <= 0
+              else _near(foreground_of(t), box, bleed))
     for s in range(t - params.reach, t + params.reach + 1):
         if s == t or s not in window:
             continue
@@ -209,10 +216,13 @@ def _settle(t: int, window: dict[int, F], flows: _Flows, params: TemporalParams,
             weight[background & (_sampled(foreground_of(s), mx, my, 0.0) >= 0.01)] = 0.0
         weight = weight.astype(np.float32) / np.float32(abs(s - t) ** params.distance_power)
         tolerance = np.full(weight.shape, params.tolerance, np.float32)
-        if params.consistency > 0:
-            back, _, _ = _flow_at(flows, s, t, flows.box(s, other.hole) or box, shape, mx, my)
-            apart = np.hypot(moved[..., 0] + back[..., 0], moved[..., 1] + back[..., 1])
-            tolerance[apart > params.consistency] = params.inconsistent_tolerance
+        if near_t is not None:
+            near = near_t | _near(foreground_of(s), box, bleed)
+            if near.any():
+                back, _, _ = _flow_at(flows, s, t, flows.box(s, other.hole) or box, shape,
+                                      mx, my)
+                apart = np.hypot(moved[..., 0] + back[..., 0], moved[..., 1] + back[..., 1])
+                tolerance[near & (apart > params.consistency)] = params.inconsistent_tolerance
         # (numpy's mean over the channels was a sixth of the pass at 1080p)
         differ = cv2.blur(channel_mean(np.abs(sample - own)), (params.patch, params.patch))
         weight *= np.exp(-differ / tolerance)
@@ -223,6 +233,18 @@ def _settle(t: int, window: dict[int, F], flows: _Flows, params: TemporalParams,
     region = pixels[y0:y1, x0:x1]
     region[in_box] = total[in_box] / weights[in_box][:, None]
     return replace(frame, pixels=pixels)
+
+
+def _near(mask: np.ndarray, box: Box, distance: int) -> np.ndarray:
+    """(h, w) bool over `box` (plate px) of the (H, W) bool `mask`: within `distance` plate px
+    of it (a square's reach; made on the box grown by that much only)."""
+    y0, y1, x0, x1 = box
+    height, width = mask.shape
+    g0, g1 = max(0, y0 - distance), min(height, y1 + distance)
+    h0, h1 = max(0, x0 - distance), min(width, x1 + distance)
+    grown = cv2.dilate(mask[g0:g1, h0:h1].astype(np.uint8),
+                       np.ones((2 * distance + 1, 2 * distance + 1), np.uint8))
+    return grown[y0 - g0:y1 - g0, x0 - h0:x1 - h0] > 0
 
 
 def _flow_at(flows: _Flows, t: int, s: int, box: Box, shape: tuple[int, int],
