@@ -56,12 +56,12 @@ class FillParams:
     # last frames), the other way keeps as many more.
     per_side: int = 4
     rim: int = 7  # kernel (px) of the dilation whose ring the light is matched on (3 px)
-    spread: float = 10.0  # px of the light's smoothing
+    spread: float = 7.5  # px of the light's smoothing
     tolerance: float = 10.0 / 255.0  # rim misfit (plate units) at which a candidate's weight is 1/e
     valid: float = 0.99  # a warped source pixel counts when at least this much of it is seen
     smooth_weight: float = 0.02  # the smooth fill as a candidate of this fixed weight
     moving_reach: int = 16  # frames each way brought on by the moving layers' motion
-    moving_weight: float = 2.0  # a moving-layer candidate's weight over a background one's
+    moving_weight: float = 3.0  # a moving-layer candidate's weight over a background one's
     carry: float = 0.5  # share of the previous frame's invented fill kept (temporal smoothing)
     align_band: int = 12  # processing px around the hole each candidate is aligned on (ECC)
     align_max: float = 4.0  # processing px: a larger correction is a failed one, not applied
@@ -283,7 +283,8 @@ def _spread(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tuple
 
 
 def _grid(shape: tuple[int, int], sigma: float) -> int:
-    """Box px per cell of `_spread`'s grid: a quarter of the size or less when sigma allows."""
+    """Box px per cell of `_spread`'s grid: sigma / 2.5 (3 at the default 7.5 px), where the
+    box is large enough."""
     factor = max(1, int(sigma // 2.5))
     return factor if factor > 1 and min(shape) >= 4 * factor else 1
 
