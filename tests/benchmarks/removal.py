@@ -37,8 +37,9 @@ nearest thing to it).
 each hole no frame saw) removed by `mattetrack remove` in one run and by its `--job` bundle run
 through `openjd run` (its tasks one after another on this machine, the last first, so no task
 finds the frame before its own written), with 10 frames a task: the work each takes, what
-chunking costs (each task fills 8 frames before its own, unwritten, and starts a process), the
-longest task (the wall time with a worker per task) and how far the two runs' files differ.
+chunking costs (each task fills 14 frames before its own and 6 after, unwritten, and starts a
+process), the longest task (the wall time with a worker per task) and how far the two runs'
+files differ.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ from mattetrack.farm.bundle import MATTETRACK_PARAMETER, SPEC, path_parameter, w
 
 REMOVE = "Remove"  # a task per chunk of frames
 FINISH = "Finish"  # the whole range once every chunk is written: report, Nuke script
-FRAMES_PER_TASK = 24  # a chunk: 24 frames, and up to 8 filled before it unwritten
+FRAMES_PER_TASK = 24  # a chunk: 24 frames, and up to 14 filled before it and 6 after, unwritten
 
 
 @dataclass

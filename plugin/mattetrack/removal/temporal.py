@@ -26,7 +26,7 @@ reach `passes x reach` frames each way.
 
 It is a stream: `settled` consumes the filled frames in order and yields each once the frames
 `reach` after it have come (a pass holds 2 x reach + 1 frames), so memory is bounded by the
-settings, not by the shot. Measured: docs/tuning.md, "Removal", session 21.
+settings, not by the shot. Measured: docs/tuning.md, "Removal", sessions 21-23.
 """
 
 from __future__ import annotations
