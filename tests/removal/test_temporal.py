@@ -138,6 +138,35 @@ def test_the_foreground_of_a_neighbour_gives_nothing() -> None:
     assert red_in_hole(lambda s: actor) > 0.03
 
 
+def test_the_flows_are_checked_both_ways_only_beside_the_foreground_given(monkeypatch) -> None:
+    """Every flow back (s -> t) made 6 px off, so that no flow returns to its pixel: beside a
+    foreground given, only the neighbours that agree closely with the frame's own value count
+    there (the result changes with the check); with no foreground, or one further than `bleed`
+    from the hole, the flows are taken as they are (the check changes nothing)."""
+    truth, holes = _panning()
+    noisy = _noisy_fills(truth, holes, 0.06)
+    between = temporal._Flows.between
+
+    def slipped(self, t, s, box, shape):
+        flow, crop, fy, fx = between(self, t, s, box, shape)
+        return (flow + np.float32(6.0) if s < t else flow), crop, fy, fx
+
+    monkeypatch.setattr(temporal._Flows, "between", slipped)
+    near, far = np.zeros((H, W), bool), np.zeros((H, W), bool)
+    near[40:72, 118:124] = True  # 2 px right of the hole's box (x 76-116)
+    far[:8, :8] = True
+
+    def hole_pixels(foreground: np.ndarray | None, consistency: float) -> np.ndarray:
+        params = TemporalParams(consistency=consistency)
+        out = dict(settled(enumerate(noisy), 1.0, params,
+                           None if foreground is None else (lambda s: foreground)))
+        return out[5].pixels[holes[5]]
+
+    assert np.array_equal(hole_pixels(None, 2.0), hole_pixels(None, 0.0))
+    assert np.array_equal(hole_pixels(far, 2.0), hole_pixels(far, 0.0))
+    assert np.abs(hole_pixels(near, 2.0) - hole_pixels(near, 0.0)).max() > 0.01
+
+
 def test_positions_must_be_consecutive() -> None:
     truth, holes = _panning()
     frames = _noisy_fills(truth, holes, 0.0)
