@@ -15,7 +15,7 @@ LAYERS = {
     "errors": 0, "framerange": 0, "framepattern": 0, "geometry": 0, "lru": 0, "tables": 0,
     "prompts": 0, "_native": 0, "__init__": 0, "color": 0, "colorlut": 0, "cuts": 0,
     "synthetic": 0, "resultkeys": 0, "atomicfile": 0, "pngcodec": 0, "covcodec": 0, "flowcodec": 0,
-    "nativelog": 0, "colorencode": 0, "stagetimes": 0, "memorytuning": 0,
+    "ahead": 0, "nativelog": 0, "colorencode": 0, "stagetimes": 0, "memorytuning": 0,
     # 1: plates in (OpenImageIO, OpenColorIO), engines (no plate, file or front end of their own)
     "shot": 1, "engines": 1,
     # 2: the explicit state of a shot's work

@@ -10,6 +10,7 @@ void bind_geodesic(py::module_& m);
 void bind_guided(py::module_& m);
 void bind_bezier(py::module_& m);
 void bind_encode(py::module_& m);
+void bind_spread(py::module_& m);
 
 PYBIND11_MODULE(_native, m) {
     m.doc() = "MatteTrack native module (OpenEXR I/O and pixel loops); private, use mattetrack.export";
@@ -20,4 +21,5 @@ PYBIND11_MODULE(_native, m) {
     bind_guided(m);
     bind_bezier(m);
     bind_encode(m);
+    bind_spread(m);
 }

@@ -145,6 +145,33 @@ def guided_solve(
     diagonal. Each step is the float32 operation NumPy's formulation does, in its order.
     Raises ValueError on other shapes or eps <= 0."""
 
+def pull_push(
+    values: npt.NDArray[np.float32],
+    todo: npt.NDArray[np.bool_],
+    sharpness: float,
+) -> npt.NDArray[np.float32]:
+    """values (h, w, c) float32 with the pixels where todo (h, w) bool is set filled by
+    pull-push: known pixels averaged down an area pyramid (OpenCV's INTER_AREA, each level half
+    the size) until every cell holds some, then pushed back up (INTER_LINEAR), each level
+    keeping its own value by clamp(weight * sharpness, 0, 1). Returns (h, w, c) float32.
+    Raises ValueError on other shapes, more than 64 channels or sharpness <= 0."""
+
+def rim_spread(
+    ys: npt.NDArray[np.int64],
+    xs: npt.NDArray[np.int64],
+    values: npt.NDArray[np.float32],
+    height: int,
+    width: int,
+    factor: int,
+    sigma: float,
+) -> npt.NDArray[np.float32]:
+    """The values (n, c) float32 at the px (ys, xs) (n,) int64 of a (height, width) box spread
+    over it: summed into cells of factor x factor px, divided by factor^2, blurred by a
+    Gaussian of sigma cells (OpenCV's GaussianBlur) and normalised by the samples' own blurred
+    count where it exceeds 1e-3, the cells it leaves empty filled by pull_push (sharpness 8).
+    Returns (height // factor, width // factor, c) float32 (at least 1 x 1). Raises ValueError
+    on other shapes, a sample outside the box, factor < 1 or sigma <= 0."""
+
 def encode_codes(
     pixels: npt.NDArray[np.float16] | npt.NDArray[np.float32],
     matrix: npt.NDArray[np.float32],

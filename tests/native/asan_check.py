@@ -4,8 +4,8 @@
 script with libasan preloaded. It loads that build in place of the installed module and, for
 each file in ../shared/data/exr-samples/Damaged, validates it and merges mattes into it (both
 must end in a Python exception naming the file), then writes and merges healthy files through
-every code path (sidecar, Cryptomatte, in-part merge, chunk copy), and runs the geodesic distance
-on edge-case shapes. Any memory error makes ASan
+every code path (sidecar, Cryptomatte, in-part merge, chunk copy), and runs the geodesic distance,
+pull-push and the rim spread on edge-case shapes. Any memory error makes ASan
 abort the process with its report; a clean run prints a summary and exits 0.
 
     python tests/native/asan_check.py build/asan/_native.<soabi>.so
@@ -82,9 +82,18 @@ def main() -> int:
         seeds = rng.random(shape) < 0.1
         seeds.flat[0] = True
         assert np.isfinite(_native.geodesic_distance(cost, seeds, 3)).all()
+    for shape in ((1, 1), (2, 7), (7, 2), (3, 3), (41, 29)):  # pyramids of 0 to 4 levels
+        for c in (1, 3, 6):
+            values = rng.random((*shape, c)).astype(np.float32)
+            todo = rng.random(shape) < 0.8
+            assert np.isfinite(_native.pull_push(values, todo, 8.0)).all()
+            ys, xs = (rng.integers(0, n, 5) for n in shape)
+            for factor in (1, 3, 50):  # cells of 1 px, a few, larger than the box
+                spread = _native.rim_spread(ys, xs, values[ys, xs], *shape, factor, 2.5)
+                assert np.isfinite(spread).all()
     print(f"ASan: {len(damaged)} damaged files, {rejected['validate']} rejected by validation, "
           f"{rejected['merge']} by merge; {len(healthy)} healthy plates merged two ways; "
-          "geodesic distance on 4 shapes; no memory errors")
+          "geodesic distance on 4 shapes; pull-push and the rim spread on 5; no memory errors")
     return 0 if rejected["merge"] == len(damaged) else 1
 
 

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
+from mattetrack import _native
 from mattetrack.geometry import Box2i
 from mattetrack.removal import fill
 from mattetrack.removal.fill import FillParams, fill_frame, smooth_fill
@@ -112,6 +113,96 @@ def test_smooth_fill_stays_within_the_known_values_at_any_range() -> None:
     np.testing.assert_allclose(inside[:, 2], 7.5, atol=1e-4)
     assert np.abs(inside - image[todo]).mean() < 2.0  # a linear ramp is nearly kept
     np.testing.assert_array_equal(filled[~todo], image[~todo])
+
+
+def _opencv_pull_push(region: np.ndarray, todo: np.ndarray, sharpness: float) -> np.ndarray:
+    """Pull-push as OpenCV calls (the fill's own until session 24): the reference that
+    `_native.pull_push` is checked against. region (h, w, c <= 4), todo (h, w) bool."""
+    known = (~todo).astype(np.float32)
+    levels = [(region * known[..., None], known)]
+    while not (levels[-1][1] > 0).all() and min(levels[-1][1].shape) > 2:
+        value, weight = levels[-1]
+        size = (max(1, weight.shape[1] // 2), max(1, weight.shape[0] // 2))
+        levels.append((cv2.resize(value, size, interpolation=cv2.INTER_AREA).reshape(
+                           size[1], size[0], -1),
+                       cv2.resize(weight, size, interpolation=cv2.INTER_AREA)))
+    value, weight = levels[-1]
+    estimate = value / np.maximum(weight, 1e-8)[..., None]
+    for value, weight in reversed(levels[:-1]):
+        h, w = weight.shape
+        up = cv2.resize(estimate, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
+        own = np.clip(weight * sharpness, 0.0, 1.0)[..., None]
+        estimate = own * (value / np.maximum(weight, 1e-8)[..., None]) + (1.0 - own) * up
+    return estimate.astype(np.float32)
+
+
+def test_the_native_pull_push_is_opencvs_pyramid() -> None:
+    """`_native.pull_push` (one call instead of a dozen NumPy and OpenCV ones a level) gives
+    what the pyramid of OpenCV's INTER_AREA and INTER_LINEAR resizes gives, at odd and even
+    sizes, 1 to 4 channels, holes scattered or in one block, and none known at all."""
+    rng = np.random.default_rng(24)
+    for trial in range(120):
+        h, w = (int(n) for n in rng.integers(1, 90, 2))
+        c = int(rng.integers(1, 5))
+        region = rng.normal(size=(h, w, c)).astype(np.float32)
+        if trial % 3 == 0:
+            todo = np.zeros((h, w), bool)
+            todo[h // 4:3 * h // 4 + 1, w // 4:3 * w // 4 + 1] = True
+        else:
+            todo = rng.random((h, w)) < rng.random()
+        got = smooth_fill(region, todo)
+        want = _opencv_pull_push(region, todo, fill.PUSH_SHARPNESS)
+        np.testing.assert_allclose(got, want, atol=2e-5, err_msg=f"{h}x{w}x{c}")
+        np.testing.assert_array_equal(got[~todo], region[~todo])
+    nothing = smooth_fill(np.ones((9, 9, 2), np.float32), np.ones((9, 9), bool))
+    np.testing.assert_array_equal(nothing, 0.0)  # no known pixel: no value invented
+
+
+def test_the_native_rim_spread_is_a_normalised_gaussian_of_the_rim() -> None:
+    """`fill._spread` (`_native.rim_spread`): the rim's values summed into the grid's cells,
+    blurred by OpenCV's Gaussian, normalised by the blurred count and, past the blur's reach,
+    filled by pull-push: as OpenCV and NumPy make it, on boxes from 1 px a side to larger than
+    a hole at 1080p's grid, rims whole and broken."""
+    rng = np.random.default_rng(7)
+    for trial in range(60):
+        h, w = (int(n) for n in rng.integers(2, 260, 2))
+        hole = np.zeros((h, w), bool)
+        hole[h // 5:4 * h // 5 + 1, w // 5:4 * w // 5 + 1] = True
+        rim = fill._ring(hole, FillParams()) & (rng.random((h, w)) < (0.9 if trial % 2 else 0.2))
+        ys, xs = np.nonzero(rim)
+        if ys.size == 0:
+            continue
+        c = int(rng.integers(1, 4))
+        values = rng.random((ys.size, c)).astype(np.float32) * 10
+        sigma = float(rng.choice([2.0, 7.5, 12.0]))
+        factor = fill._grid((h, w), sigma)
+        hs, ws = max(1, h // factor), max(1, w // factor)
+        cell = np.minimum(ys // factor, hs - 1) * ws + np.minimum(xs // factor, ws - 1)
+        field = np.dstack([np.bincount(cell, v, hs * ws).reshape(hs, ws)
+                           for v in (*values.T, None)]).astype(np.float32) / factor ** 2
+        field = cv2.GaussianBlur(field, (0, 0), sigma / factor).reshape(field.shape)
+        near = field[..., c] > 1e-3
+        want = field[..., :c] / np.where(near, field[..., c], 1.0)[..., None]
+        if not near.all():
+            want = _opencv_pull_push(want.astype(np.float32), ~near, 8.0)
+        got = fill._spread(values, (ys, xs), (h, w), sigma)
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5,
+                                   err_msg=f"{h}x{w}, factor {factor}, sigma {sigma}")
+
+
+def test_the_native_fields_refuse_what_is_not_theirs() -> None:
+    """A sample outside the box, mismatched shapes, a zero factor: one-line ValueErrors, not
+    memory read out of bounds."""
+    ys = xs = np.array([0, 5])
+    values = np.ones((2, 3), np.float32)
+    with pytest.raises(ValueError, match="outside"):
+        _native.rim_spread(ys, xs, values, 5, 9, 1, 2.0)
+    with pytest.raises(ValueError, match="factor"):
+        _native.rim_spread(ys, xs, values, 9, 9, 0, 2.0)
+    with pytest.raises(ValueError, match=r"\(n, c\)"):
+        _native.rim_spread(ys, xs, values[:1], 9, 9, 1, 2.0)
+    with pytest.raises(ValueError, match="todo"):
+        _native.pull_push(np.ones((4, 4, 3), np.float32), np.ones((4, 5), bool), 8.0)
 
 
 def _still_fill(source: np.ndarray, claimed: np.ndarray, params: FillParams,

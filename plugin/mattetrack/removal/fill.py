@@ -43,6 +43,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from mattetrack import _native
 from mattetrack.removal.motion import processing_scale
 
 # motion(t, s): (3, 3) homography taking position t's px to position s's, None where unknown.
@@ -110,8 +111,9 @@ def _sampled(image: np.ndarray, inverse: np.ndarray, size: tuple[int, int],
              interpolation=cv2.INTER_LINEAR) -> np.ndarray:
     """cv2.warpPerspective of `image` to `size` (w, h) with `inverse` taking the output's px to
     the image's (0 outside), made on the part of the image the output samples only: a float16
-    image (the plate cache keeps half plates so: twice the frames in its budget) is made
-    float32 there (OpenCV's warps take no float16), and a bicubic sample beside a highlight is
+    image (the plate cache keeps half plates so: twice the frames in its budget) or a bool mask
+    is made float32 there (OpenCV's warps take no float16 and no bool; a mask made float32
+    whole is 8 MB at 1080p, for each frame looked at), and a bicubic sample beside a highlight is
     kept within the range of the 3x3 px around it (`unrung`)."""
     w, h = size
     if image.dtype == np.float32 and interpolation != cv2.INTER_CUBIC:
@@ -260,26 +262,11 @@ def _spread(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tuple
     `shape` (h, w)) spread by a normalised Gaussian of `sigma` px, and past its reach by
     pull-push (the middle of a large hole gets what its nearest rims say, not nothing); made on
     a grid `_grid(shape, sigma)` times smaller (the fields are smooth), `_upsized` brings it to
-    the box. The rim's values are summed into the grid's cells directly: building the box-size
-    field to shrink it took a third of the fill's time at 1080p."""
+    the box (`_native.rim_spread`: as NumPy and OpenCV calls, three a candidate, the
+    interpreter's overhead was most of the light matching)."""
     ys, xs = rim
-    h, w = shape
     factor = _grid(shape, sigma)
-    hs, ws = max(1, h // factor), max(1, w // factor)
-    cell = np.minimum(ys // factor, hs - 1) * ws + np.minimum(xs // factor, ws - 1)
-    c = values.shape[1]
-    field = np.empty((hs, ws, c + 1), np.float32)
-    for k in range(c):
-        field[..., k] = np.bincount(cell, values[:, k], hs * ws).reshape(hs, ws)
-    field[..., c] = np.bincount(cell, None, hs * ws).reshape(hs, ws)
-    field /= np.float32(factor * factor)
-    field = cv2.GaussianBlur(field, (0, 0), sigma / factor).reshape(field.shape)
-    weight = field[..., c]
-    near = weight > 1e-3
-    spread = field[..., :c] / np.where(near, weight, np.float32(1.0))[..., None]
-    if not near.all():
-        spread = smooth_fill(spread, ~near)
-    return spread
+    return _native.rim_spread(ys, xs, values, shape[0], shape[1], factor, sigma / factor)
 
 
 def _grid(shape: tuple[int, int], sigma: float) -> int:
@@ -321,8 +308,11 @@ def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np
         part = np.nonzero(light_ring & valid)
         if part[0].size:
             lys, lxs = part
-    light_t, light_w = (_spread(x[lys, lxs], (lys, lxs), rim.shape, params.spread)
-                        for x in (target, warped))
+    # Both lights in one spread (the same rim pixels: one grid, one pull-push pyramid).
+    lights = _spread(np.concatenate((target[lys, lxs], warped[lys, lxs]), axis=1), (lys, lxs),
+                     rim.shape, params.spread)
+    channels = target.shape[2]
+    light_t, light_w = lights[..., :channels], lights[..., channels:]
     # The gain made on the spread's grid and brought to the box once (not both lights).
     gain = _upsized(_gain(light_t + floor, np.maximum(light_w + floor, 1e-6)), rim.shape)
     matched = (warped + floor) * gain - floor
@@ -495,7 +485,7 @@ def _candidates(t: int, direction: int, count: int, here: np.ndarray, in_hole: n
         h_ts = motion(t, s)
         if h_ts is None:
             break
-        visible = (~hole_of(s)).astype(np.float32)
+        visible = ~hole_of(s)  # made float on the part the box samples only (`_sampled`)
         seen = _warp(visible, h_ts, box) >= params.valid
         if not (wanting & seen).any():
             continue
@@ -523,25 +513,11 @@ PUSH_SHARPNESS = 8.0
 
 def smooth_fill(region: np.ndarray, todo: np.ndarray) -> np.ndarray:
     """(h, w, c) float32: `region` ((h, w, c) float32) with `todo` ((h, w) bool) filled by
-    pull-push (Gortler et al. 1996): known pixels averaged down an area pyramid until every
-    cell holds some, then pushed back up, each level keeping what it knows. Smooth, in any
-    range of values, and a few ms on a 1080p hole's box (Telea took 93 ms a channel)."""
-    known = (~todo).astype(np.float32)
-    levels = [(region * known[..., None], known)]
-    while not (levels[-1][1] > 0).all() and min(levels[-1][1].shape) > 2:
-        value, weight = levels[-1]
-        size = (max(1, weight.shape[1] // 2), max(1, weight.shape[0] // 2))
-        levels.append((cv2.resize(value, size, interpolation=cv2.INTER_AREA).reshape(
-                           size[1], size[0], -1),
-                       cv2.resize(weight, size, interpolation=cv2.INTER_AREA)))
-    value, weight = levels[-1]
-    estimate = value / np.maximum(weight, 1e-8)[..., None]
-    for value, weight in reversed(levels[:-1]):
-        h, w = weight.shape
-        up = cv2.resize(estimate, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-        own = np.clip(weight * PUSH_SHARPNESS, 0.0, 1.0)[..., None]
-        estimate = own * (value / np.maximum(weight, 1e-8)[..., None]) + (1.0 - own) * up
-    return estimate.astype(np.float32)
+    pull-push (Gortler et al. 1996, `_native.pull_push`): known pixels averaged down an area
+    pyramid until every cell holds some, then pushed back up, each level keeping what it knows.
+    Smooth, in any range of values, and a few ms on a 1080p hole's box (Telea took 93 ms a
+    channel)."""
+    return _native.pull_push(region, todo, PUSH_SHARPNESS)
 
 
 def _invent(out: np.ndarray, unseen: np.ndarray, previous, box,

@@ -32,6 +32,7 @@ import cv2
 import numpy as np
 
 from mattetrack import resultkeys
+from mattetrack.ahead import ahead
 from mattetrack.composite.frames import on_window
 from mattetrack.errors import InputError
 from mattetrack.export.outputlock import OutputLock
@@ -238,6 +239,9 @@ class RemovalSource:
         return pair_motion(a, b, hole_a, hole_b, self._dis)
 
 
+# Frames the fill runs ahead of the temporal pass (`ahead`).
+FILLED_AHEAD = 2
+
 # The most frames a run filled before its first (`lead_in_frames`).
 LEAD_IN_MAX = 32
 
@@ -273,9 +277,12 @@ def removed(shot, mattes, frames: Sequence[int], wanted: Sequence[int],
     for first, last in _segments(chosen, before + 2 * span):
         todo = {p for p in chosen if first <= p <= last}
         looked = range(max(0, first - before), min(len(frames), last + span + 1))
-        for t, result in settled(_filled(source, looked, settings), source.scale,
-                                 settings.temporal,
-                                 source.foreground if settings.foreground else None):
+        # The fill of the frames ahead runs on a thread of its own while the temporal pass
+        # settles those behind (its flows let go of the GIL): docs/tuning.md, session 24.
+        for t, result in settled(ahead(_filled(source, looked, settings), FILLED_AHEAD),
+                                 source.scale, settings.temporal,
+                                 source.locked(source.foreground) if settings.foreground
+                                 else None):
             if t in todo:
                 yield result
 
