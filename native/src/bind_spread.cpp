@@ -55,8 +55,10 @@ py::array_t<float> rim_spread_py(const Indices& ys, const Indices& xs, const Flo
     check_side(width, "width");
     const int64_t n = ys.shape(0), c = values.shape(1);
     if (c < 1 || c > kMaxChannels) value_error("rim_spread: 1 to 64 channels");
-    if (factor < 1 || factor > kMaxSide) value_error("rim_spread: factor must be >= 1");
-    if (!(sigma > 0.0) || sigma > 1e4) value_error("rim_spread: sigma must be > 0");
+    if (factor < 1 || factor > kMaxSide) value_error("rim_spread: factor must be 1 to 2^20");
+    if (!(sigma > 0.0) || sigma > 1e4) {
+        value_error("rim_spread: sigma must be > 0 and at most 1e4");
+    }
     const int64_t* y = ys.data();
     const int64_t* x = xs.data();
     for (int64_t i = 0; i < n; ++i) {

@@ -1,5 +1,6 @@
-// Pull-push and the rim spread (spread.hpp). Row-major, channels last, float32 storage with
-// double arithmetic inside a sum (the order of OpenCV's SIMD sums is not reproduced anyway).
+// Pull-push and the rim spread (spread.hpp). Row-major, channels last, float32 arithmetic (the
+// rim's sums into cells in double, as NumPy's bincount; the order of OpenCV's SIMD sums is not
+// reproduced, so the results agree with OpenCV's to float rounding, not bit for bit).
 #include "spread.hpp"
 
 #include <algorithm>
@@ -73,7 +74,9 @@ std::vector<float> resampled(const std::vector<float>& x, int64_t w, int c, cons
         for (int64_t j = 0; j < ow; ++j) {
             for (int ch = 0; ch < c; ++ch) {
                 float sum = 0.0f;
-                for (const Tap& t : cols[size_t(j)]) sum += t.weight * line[size_t(t.index * c + ch)];
+                for (const Tap& t : cols[size_t(j)]) {
+                    sum += t.weight * line[size_t(t.index * c + ch)];
+                }
                 dst[j * c + ch] = sum;
             }
         }
@@ -202,7 +205,8 @@ void rim_spread(const int64_t* ys, const int64_t* xs, const float* values, int64
     const int cc = c + 1;  // the values and their count
     std::vector<double> sums(size_t(hs * ws * cc), 0.0);
     for (int64_t i = 0; i < n; ++i) {
-        const int64_t cell = std::min(ys[i] / factor, hs - 1) * ws + std::min(xs[i] / factor, ws - 1);
+        const int64_t cell =
+            std::min(ys[i] / factor, hs - 1) * ws + std::min(xs[i] / factor, ws - 1);
         double* s = sums.data() + cell * cc;
         for (int ch = 0; ch < c; ++ch) s[ch] += values[i * c + ch];
         s[c] += 1.0;

@@ -170,7 +170,7 @@ def rim_spread(
     Gaussian of sigma cells (OpenCV's GaussianBlur) and normalised by the samples' own blurred
     count where it exceeds 1e-3, the cells it leaves empty filled by pull_push (sharpness 8).
     Returns (height // factor, width // factor, c) float32 (at least 1 x 1). Raises ValueError
-    on other shapes, a sample outside the box, factor < 1 or sigma <= 0."""
+    on other shapes, a sample outside the box, factor < 1 or sigma <= 0 (or over 1e4)."""
 
 def encode_codes(
     pixels: npt.NDArray[np.float16] | npt.NDArray[np.float32],
