@@ -11,6 +11,8 @@ void bind_guided(py::module_& m);
 void bind_bezier(py::module_& m);
 void bind_encode(py::module_& m);
 void bind_spread(py::module_& m);
+void bind_ecc(py::module_& m);
+void bind_light(py::module_& m);
 
 PYBIND11_MODULE(_native, m) {
     m.doc() = "MatteTrack native module (OpenEXR I/O and pixel loops); private, use mattetrack.export";
@@ -22,4 +24,6 @@ PYBIND11_MODULE(_native, m) {
     bind_bezier(m);
     bind_encode(m);
     bind_spread(m);
+    bind_ecc(m);
+    bind_light(m);
 }

@@ -172,6 +172,46 @@ def rim_spread(
     Returns (height // factor, width // factor, c) float32 (at least 1 x 1). Raises ValueError
     on other shapes, a sample outside the box, factor < 1 or sigma <= 0 (or over 1e4)."""
 
+def match_light(
+    target: npt.NDArray[np.float32],
+    warped: npt.NDArray[np.float32],
+    ring: npt.NDArray[np.bool_],
+    valid: npt.NDArray[np.bool_],
+    light: npt.NDArray[np.bool_] | None,
+    factor: int,
+    cell_sigma: float,
+    floor: float,
+    gain_range: tuple[float, float],
+    colour_range: float,
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """warped (h, w, c) float32 given target's light: the two images' values on the rim
+    (ring & valid, (h, w) bool; light & valid where that has any px) spread over the box
+    (rim_spread: cells of factor px, a Gaussian of cell_sigma cells), their ratio (floor added
+    to both) a brightness within gain_range times a colour per channel within colour_range of
+    1, brought to the box (OpenCV's INTER_LINEAR). Returns (matched (h, w, c), misfit (h, w)):
+    the mean over the channels of |target - matched| on the rim spread over the box the same
+    way; (warped, +inf) where no rim px is valid. Raises ValueError on other shapes or
+    parameters out of range."""
+
+def ecc_shift(
+    template: npt.NDArray[np.float32],
+    image: npt.NDArray[np.float32],
+    template_mask: npt.NDArray[np.uint8],
+    image_mask: npt.NDArray[np.uint8],
+    dx: float,
+    dy: float,
+    smooth: bool,
+    steps: int,
+    eps: float,
+) -> tuple[float, float] | None:
+    """The shift (dx, dy) px taking image (h, w) float32 onto template (h, w) float32,
+    image(x + dx, y + dy) ~ template(x, y), where both masks (h, w) uint8 allow: ECC
+    (translation) from the start (dx, dy), at most `steps` iterations, stopped when the
+    correlation changes by less than eps; OpenCV 5.1's findTransformECCWithMask with
+    gaussFiltSize 3 where smooth (both images smoothed, the masks eroded), else 1, on the
+    template mask's pixels only. None where it does not converge or no pixel is usable.
+    Raises ValueError on other shapes, steps outside 1-1000, a start not finite."""
+
 def encode_codes(
     pixels: npt.NDArray[np.float16] | npt.NDArray[np.float32],
     matrix: npt.NDArray[np.float32],

@@ -91,9 +91,24 @@ def main() -> int:
             for factor in (1, 3, 50):  # cells of 1 px, a few, larger than the box
                 spread = _native.rim_spread(ys, xs, values[ys, xs], *shape, factor, 2.5)
                 assert np.isfinite(spread).all()
+    for shape in ((1, 1), (1, 9), (9, 1), (2, 2), (37, 53)):  # the light's grids, 1 to 12 px
+        box = rng.random((*shape, 3)).astype(np.float32)
+        ring, valid = (rng.random(shape) < 0.5 for _ in range(2))
+        for factor in (1, 3):
+            for light in (None, ring & (rng.random(shape) < 0.5)):
+                matched, misfit = _native.match_light(box, box * 2, ring, valid, light, factor,
+                                                      2.5, 0.02, (0.5, 2.0), 1.1)
+                assert np.isfinite(matched).all()
+    for shape in ((1, 1), (1, 9), (9, 1), (2, 2), (37, 53)):  # the alignment's edge px
+        template, image = (rng.random(shape).astype(np.float32) for _ in range(2))
+        masks = [(rng.random(shape) < 0.9).astype(np.uint8) for _ in range(2)]
+        for smooth in (True, False):
+            for start in ((0.0, 0.0), (0.99, -0.5), (-40.0, 60.0)):  # shifts within, off the box
+                _native.ecc_shift(template, image, *masks, *start, smooth, 5, 1e-4)
     print(f"ASan: {len(damaged)} damaged files, {rejected['validate']} rejected by validation, "
           f"{rejected['merge']} by merge; {len(healthy)} healthy plates merged two ways; "
-          "geodesic distance on 4 shapes; pull-push and the rim spread on 5; no memory errors")
+          "geodesic distance on 4 shapes; pull-push and the rim spread on 5; the light matching "
+          "and the alignment on 5; no memory errors")
     return 0 if rejected["merge"] == len(damaged) else 1
 
 

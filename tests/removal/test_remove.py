@@ -115,13 +115,14 @@ def test_an_8bit_png_plate_stays_8bit_and_a_rerun_resumes(tmp_path: Path, image_
     assert os.stat(tmp_path / "c.0005.png").st_mtime_ns == before
 
 
-def _still_shot(folder: Path, image_writer) -> np.ndarray:
+def _still_shot(folder: Path, image_writer, frames: int = N) -> np.ndarray:
     """A still camera, light rising frame to frame, a disc that never moves (what it hides no
-    frame saw): half EXR plate.####.exr and m.####.exr of `disc` in `folder`; the disc."""
+    frame saw): half EXR plate.####.exr and m.####.exr of `disc` in `folder`, `frames` of
+    them; the disc."""
     texture = _texture()[:, :W]
     disc = np.zeros((H, W), np.float32)
     cv2.circle(disc, (48, 32), 12, 1.0, -1)
-    for t in range(N):
+    for t in range(frames):
         image_writer(folder / f"plate.{t:04d}.exr", texture * (0.5 + 0.08 * t), "half")
         image_writer(folder / f"m.{t:04d}.exr", disc, "half", names=["disc.A"])
     return disc
@@ -157,11 +158,11 @@ def test_a_resumed_run_carries_on_what_no_frame_saw(tmp_path: Path, image_writer
 
 def test_a_range_from_mid_shot_gives_the_whole_runs_frames(tmp_path: Path, image_writer,
                                                          monkeypatch) -> None:
-    """The shot of the test above: `--range 9-11` on its own (a farm task's) fills frames 0-8
-    first, unwritten (the lead-in and the temporal pass's span), for what they carry on into
-    frame 9's invented part; with the span's 6 alone (frame 3's share of it 1/2^6) its frames
-    differ from the whole run's there."""
-    disc = _still_shot(tmp_path, image_writer)
+    """The shot of the test above, 16 frames: `--range 13-15` on its own (a farm task's) fills
+    frames 0-12 first, unwritten (the lead-in and the temporal pass's span), for what they
+    carry on into frame 13's invented part; with the span's 9 alone (frame 4's share of it
+    1/2^9) its frames differ from the whole run's there."""
+    disc = _still_shot(tmp_path, image_writer, 16)
 
     def run(out: str, *extra: str) -> None:
         (tmp_path / out).parent.mkdir(exist_ok=True)
@@ -172,13 +173,13 @@ def test_a_range_from_mid_shot_gives_the_whole_runs_frames(tmp_path: Path, image
         hole = disc > 0.5
         return max(float(np.abs(_read(tmp_path / f"whole/c.{t:04d}.exr")[0]
                                  - _read(tmp_path / f"{folder}/c.{t:04d}.exr")[0])[hole].max())
-                   for t in range(9, 12))
+                   for t in range(13, 16))
 
     run("whole/c.####.exr")
-    run("range/c.####.exr", "--range", "9-11")
-    assert not (tmp_path / "range/c.0008.exr").exists()
+    run("range/c.####.exr", "--range", "13-15")
+    assert not (tmp_path / "range/c.0012.exr").exists()
     monkeypatch.setattr(removal_run, "lead_in_frames", lambda carry: 0)
-    run("fresh/c.####.exr", "--range", "9-11")
+    run("fresh/c.####.exr", "--range", "13-15")
     # Measured 0 against 0.0015 (a half float's step near 1.0 is 0.001).
     assert worst("range") < 1e-3 < worst("fresh")
 

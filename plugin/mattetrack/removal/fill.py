@@ -64,9 +64,13 @@ class FillParams:
     moving_reach: int = 16  # frames each way brought on by the moving layers' motion
     moving_weight: float = 3.0  # a moving-layer candidate's weight over a background one's
     carry: float = 0.5  # share of the previous frame's invented fill kept (temporal smoothing)
-    align_band: int = 12  # processing px around the hole each candidate is aligned on (ECC)
+    align_band: int = 9  # processing px around the hole each candidate is aligned on (ECC)
     align_max: float = 4.0  # processing px: a larger correction is a failed one, not applied
     align_steps: int = 5  # ECC iterations (started from the frame before's shift)
+    # ECC on the images as they are, not smoothed by a 3x3 Gaussian first (OpenCV's
+    # gaussFiltSize 1, not 3): the candidates are already resampled once, and the smoothing cost
+    # the shifts their precision (+0.06 dB in the holes, docs/tuning.md, session 25).
+    align_smooth: bool = False
     # How a candidate is sampled: bicubic, not bilinear (a bilinear sample at a fractional
     # position is a blur, and the fill averages many: +0.06 dB in the holes, docs/tuning.md).
     interpolation: int = cv2.INTER_CUBIC
@@ -83,6 +87,7 @@ LIGHT_FLOOR = 0.02
 GAIN_RANGE = (0.5, 2.0)
 COLOUR_RANGE = 1.1
 ALIGN_MIN_PX = 200  # band pixels (processing px) an alignment needs
+ECC_EPS = 1e-4  # ECC stops when its correlation changes by less than this
 # Plate units: a moving candidate's weight is a logistic of (best background misfit - its
 # misfit) over this (1 code: +5.22 dB; 2 codes +5.21; 5 codes +5.10; a hard step +5.17).
 GATE_SOFTNESS = 1.0 / 255.0
@@ -230,18 +235,12 @@ class _Aligner:
             return homography
         size = (self.here.shape[1], self.here.shape[0])
         warped = brightness_of(_sampled(pixels, homography @ self._to_box, size))
-        criteria = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, self.params.align_steps,
-                    1e-4)
-        try:
-            start = np.eye(2, 3, dtype=np.float32)
-            if hint is not None:
-                start[:, 2] = hint
-            _, shift = cv2.findTransformECCWithMask(
-                self.here, warped, template_mask, seen, start, cv2.MOTION_TRANSLATION,
-                criteria, 3)
-        except cv2.error:  # no convergence (a flat band): keep the homography
+        start = (0.0, 0.0) if hint is None else hint
+        shift = _native.ecc_shift(self.here, warped, template_mask, seen, start[0], start[1],
+                                  self.params.align_smooth, self.params.align_steps, ECC_EPS)
+        if shift is None:  # no convergence (a flat band): keep the homography
             return homography
-        dx, dy = float(shift[0, 2]), float(shift[1, 2])
+        dx, dy = shift
         if max(abs(dx), abs(dy)) > self.params.align_max:
             return homography
         if hint is not None:
@@ -256,78 +255,27 @@ def _ring(hole: np.ndarray, params: FillParams) -> np.ndarray:
     return grown & ~hole
 
 
-def _spread(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tuple[int, int],
-            sigma: float) -> np.ndarray:
-    """(hs, ws, c) float32: `values` ((n, c) on the rim's pixels `rim`, (ys, xs), of a box of
-    `shape` (h, w)) spread by a normalised Gaussian of `sigma` px, and past its reach by
-    pull-push (the middle of a large hole gets what its nearest rims say, not nothing); made on
-    a grid `_grid(shape, sigma)` times smaller (the fields are smooth), `_upsized` brings it to
-    the box (`_native.rim_spread`: as NumPy and OpenCV calls, three a candidate, the
-    interpreter's overhead was most of the light matching)."""
-    ys, xs = rim
-    factor = _grid(shape, sigma)
-    return _native.rim_spread(ys, xs, values, shape[0], shape[1], factor, sigma / factor)
-
-
 def _grid(shape: tuple[int, int], sigma: float) -> int:
-    """Box px per cell of `_spread`'s grid: sigma / 2.5 (3 at the default 7.5 px), where the
-    box is large enough."""
+    """Box px per cell of the grid the light's fields are spread on (they are smooth): sigma /
+    2.5 (3 at the default 7.5 px), where the box is large enough."""
     factor = max(1, int(sigma // 2.5))
     return factor if factor > 1 and min(shape) >= 4 * factor else 1
-
-
-def _upsized(small: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(h, w, c) float32: a `_spread` field on the box of `shape` (h, w)."""
-    h, w = shape
-    if small.shape[:2] == (h, w):
-        return small
-    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR).reshape(h, w, -1)
-
-
-def _from_rim(values: np.ndarray, rim: tuple[np.ndarray, np.ndarray], shape: tuple[int, int],
-              sigma: float) -> np.ndarray:
-    """(h, w, c) float32 over the box (`shape`): `_spread` brought to the box."""
-    return _upsized(_spread(values, rim, shape, sigma), shape)
 
 
 def _matched(target: np.ndarray, warped: np.ndarray, ring: np.ndarray, valid: np.ndarray,
              params: FillParams, light_ring: np.ndarray | None = None
              ) -> tuple[np.ndarray, np.ndarray]:
-    """(warped with its light matched to target around the hole, (h, w) misfit on the rim
-    spread over the box); all on the box. The light is a gain (`_gain`): the ratio of the
-    two images' values on the rim, spread into the hole (an exposure or a cloud changes light
-    by a factor, and so does a scene-linear plate's every value). Per-pixel work is done on
-    the rim's pixels only (a few % of a large hole's box)."""
-    rim = ring & valid
-    ys, xs = np.nonzero(rim)
-    if ys.size == 0:
-        return warped, np.full(rim.shape, np.inf, np.float32)
-    floor = np.float32(LIGHT_FLOOR)
-    lys, lxs = ys, xs
-    if light_ring is not None:  # the light from this part of the rim only, where it has any
-        part = np.nonzero(light_ring & valid)
-        if part[0].size:
-            lys, lxs = part
-    # Both lights in one spread (the same rim pixels: one grid, one pull-push pyramid).
-    lights = _spread(np.concatenate((target[lys, lxs], warped[lys, lxs]), axis=1), (lys, lxs),
-                     rim.shape, params.spread)
-    channels = target.shape[2]
-    light_t, light_w = lights[..., :channels], lights[..., channels:]
-    # The gain made on the spread's grid and brought to the box once (not both lights).
-    gain = _upsized(_gain(light_t + floor, np.maximum(light_w + floor, 1e-6)), rim.shape)
-    matched = (warped + floor) * gain - floor
-    misfit = np.abs(target[ys, xs] - matched[ys, xs]).mean(axis=1, keepdims=True)
-    return matched, _from_rim(misfit, (ys, xs), rim.shape, params.spread)[..., 0]
-
-
-def _gain(light_t: np.ndarray, light_w: np.ndarray) -> np.ndarray:
-    """(hs, ws, c) float32 gain taking the candidate's light `light_w` to frame t's `light_t`
-    (both (hs, ws, c), positive): a brightness within GAIN_RANGE times a colour per channel
-    within COLOUR_RANGE of 1."""
-    brightness = np.clip(light_t.sum(axis=2, keepdims=True) / light_w.sum(axis=2, keepdims=True),
-                         GAIN_RANGE[0], GAIN_RANGE[1])
-    colour = np.clip(light_t / light_w / brightness, 1.0 / COLOUR_RANGE, COLOUR_RANGE)
-    return (brightness * colour).astype(np.float32)
+    """(warped (h, w, 3) with its light matched to target around the hole, (h, w) misfit on the
+    rim spread over the box); all on the box. The light is a gain: the ratio of the two
+    images' values on the rim (`light_ring`'s part of it, where it has any), spread into the
+    hole by a normalised Gaussian of `spread` px and past its reach by pull-push (the middle of
+    a large hole gets what its nearest rims say), a brightness within GAIN_RANGE times a colour
+    per channel within COLOUR_RANGE of 1 (an exposure or a cloud changes light by a factor, and
+    so does a scene-linear plate's every value). `_native.match_light`: as NumPy and OpenCV
+    calls it was a fifth of the fill's time, a dozen box-sized temporaries a candidate."""
+    factor = _grid(ring.shape, params.spread)
+    return _native.match_light(target, warped, ring, valid, light_ring, factor,
+                               params.spread / factor, LIGHT_FLOOR, GAIN_RANGE, COLOUR_RANGE)
 
 
 class FillResult(NamedTuple):

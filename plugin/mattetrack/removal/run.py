@@ -12,7 +12,7 @@ looked at) are kept in `.mattetrack-remove.json` beside them, and a rerun over t
 leaves the finished files alone. A frame's result depends on the frames before it (the part no
 other frame saw is carried on from the frame before) and on the `span` frames after it, so a run
 of frames that starts after the shot's first (a `--range`, a farm task, a resumed run) first
-fills the frames before its first, unwritten (`lead_in_frames`, 8, and the `span`, 6), and one
+fills the frames before its first, unwritten (`lead_in_frames`, 8, and the `span`, 9), and one
 that ends before the shot's last fills the `span` after it: its frames are the whole run's to
 1/255 (but for a few pixels where the flow between the filled frames turns out otherwise:
 0.08% of breakdance's hole pixels in chunks of 10 frames).

@@ -47,7 +47,7 @@ Box = tuple[int, int, int, int]  # y0, y1, x0, x1
 @dataclass(frozen=True)
 class TemporalParams:
     reach: int = 3  # frames each way a pass looks at (0: off)
-    passes: int = 2  # passes, each on the frames the one before made
+    passes: int = 3  # passes, each on the frames the one before made
     own_weight: float = 1.0  # a pixel's own filled value
     seen_weight: float = 2.0  # another frame's plate, where that frame saw the place
     filled_weight: float = 1.5  # another frame's fill, where it did not
