@@ -195,7 +195,9 @@ class _Aligner:
     """Corrects a candidate's homography by the shift (ECC, Evangelidis & Psarakis 2008) that
     best lines it up with frame t on a band around the hole, at the processing resolution:
     homographies composed over many frames drift by a pixel or two, and a misaligned candidate
-    blurs the fill. Measured: docs/tuning.md, "Removal"."""
+    blurs the fill. `_native.ecc_shift` runs OpenCV's ECC on the band's pixels only (its
+    findTransformECCWithMask took the band's whole box, a third of the fill's time).
+    Measured: docs/tuning.md, "Removal"."""
 
     def __init__(self, here: np.ndarray, in_hole: np.ndarray, box, scale: float,
                  params: FillParams) -> None:
@@ -207,7 +209,7 @@ class _Aligner:
         hole = cv2.resize(in_hole.astype(np.uint8), self.size, interpolation=cv2.INTER_NEAREST)
         k = 2 * params.align_band + 1
         band = (cv2.dilate(hole, np.ones((k, k), np.uint8)) > 0) & (hole == 0)
-        # ECC's cost is its image's area: the band's own box, not the fill's wider one.
+        # The band's own box, not the fill's wider one: the candidate's brightness is warped on it.
         ys, xs = np.nonzero(band)
         if ys.size == 0:
             ys = xs = np.zeros(1, int)
