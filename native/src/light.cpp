@@ -26,43 +26,14 @@ void both(const uint8_t* a, const uint8_t* b, int64_t h, int64_t w, std::vector<
     }
 }
 
-// OpenCV's INTER_LINEAR coefficients taking n samples to m (half-px centres; clamped at the
-// ends, where the second tap's weight is 0).
-struct Linear {
-    std::vector<int64_t> index;
-    std::vector<float> weight;  // of index + 1; index's is 1 - weight
-};
-
-Linear linear(int64_t n, int64_t m) {
-    Linear out;
-    out.index.resize(size_t(m));
-    out.weight.resize(size_t(m));
-    const double scale = double(n) / double(m);
-    for (int64_t i = 0; i < m; ++i) {
-        double f = (double(i) + 0.5) * scale - 0.5;
-        int64_t s = int64_t(std::floor(f));
-        f -= double(s);
-        if (s < 0) {
-            f = 0.0;
-            s = 0;
-        }
-        if (s >= n - 1) {
-            f = 0.0;
-            s = n - 1;
-        }
-        out.index[size_t(i)] = s;
-        out.weight[size_t(i)] = float(f);
-    }
-    return out;
-}
-
 // A (hs, ws, c) grid brought to (h, w, c) as cv2.resize(INTER_LINEAR) does (each grid row
 // across first, then the two rows blended), a row at a time: row(y, line) is called with each
 // output row y and its (w * c) values.
 template <class Row>
 void upsized_rows(const float* grid, int64_t hs, int64_t ws, int c, int64_t h, int64_t w,
                   Row&& row) {
-    const Linear across = linear(ws, w), down = linear(hs, h);
+    const LinearCoefficients across = linear_coefficients(ws, w);
+    const LinearCoefficients down = linear_coefficients(hs, h);
     std::vector<float> a(size_t(w * c)), b(size_t(w * c)), line(size_t(w * c));
     int64_t have_a = -1, have_b = -1;
     auto widen = [&](int64_t r, std::vector<float>& out) {
@@ -99,7 +70,9 @@ void upsized_rows(const float* grid, int64_t hs, int64_t ws, int c, int64_t h, i
         if (s2 == s) {
             row(y, a.data());
         } else {
-            for (int64_t k = 0; k < w * c; ++k) line[size_t(k)] = a[size_t(k)] * (1.0f - f) + b[size_t(k)] * f;
+            for (int64_t k = 0; k < w * c; ++k) {
+                line[size_t(k)] = a[size_t(k)] * (1.0f - f) + b[size_t(k)] * f;
+            }
             row(y, line.data());
         }
     }

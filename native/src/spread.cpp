@@ -37,23 +37,13 @@ Taps area_taps(int64_t n, int64_t m) {
 
 // OpenCV's INTER_LINEAR taps for resizing n inputs to m outputs (half-pixel centres, clamped).
 Taps linear_taps(int64_t n, int64_t m) {
-    const double scale = double(n) / double(m);
+    const LinearCoefficients linear = linear_coefficients(n, m);
     Taps taps(static_cast<size_t>(m));
     for (int64_t i = 0; i < m; ++i) {
-        double f = (double(i) + 0.5) * scale - 0.5;
-        int64_t s = int64_t(std::floor(f));
-        f -= double(s);
-        if (s < 0) {
-            f = 0.0;
-            s = 0;
-        }
-        if (s >= n - 1) {
-            f = 0.0;
-            s = n - 1;
-        }
+        const float f = linear.weight[size_t(i)];
         auto& t = taps[size_t(i)];
-        t.push_back({s, float(1.0 - f)});
-        if (f > 0.0) t.push_back({s + 1, float(f)});
+        t.push_back({linear.index[size_t(i)], 1.0f - f});
+        if (f > 0.0f) t.push_back({linear.index[size_t(i)] + 1, f});
     }
     return taps;
 }
@@ -136,6 +126,29 @@ void gaussian_blur(std::vector<float>& x, int64_t h, int64_t w, int c, double si
 }
 
 }  // namespace
+
+LinearCoefficients linear_coefficients(int64_t n, int64_t m) {
+    LinearCoefficients out;
+    out.index.resize(size_t(m));
+    out.weight.resize(size_t(m));
+    const double scale = double(n) / double(m);
+    for (int64_t i = 0; i < m; ++i) {
+        double f = (double(i) + 0.5) * scale - 0.5;
+        int64_t s = int64_t(std::floor(f));
+        f -= double(s);
+        if (s < 0) {
+            f = 0.0;
+            s = 0;
+        }
+        if (s >= n - 1) {
+            f = 0.0;
+            s = n - 1;
+        }
+        out.index[size_t(i)] = s;
+        out.weight[size_t(i)] = float(f);
+    }
+    return out;
+}
 
 void pull_push(const float* values, const uint8_t* todo, int64_t h, int64_t w, int c,
                float sharpness, float* out) {

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace mattetrack {
 
@@ -27,5 +28,13 @@ void pull_push(const float* values, const uint8_t* todo, int64_t h, int64_t w, i
 // factor, c) float32.
 void rim_spread(const int64_t* ys, const int64_t* xs, const float* values, int64_t n, int c,
                 int64_t h, int64_t w, int factor, double sigma, float* out);
+
+// OpenCV's INTER_LINEAR coefficients taking n samples to m (half-px centres): output i is input
+// index[i] times 1 - weight[i] plus input index[i] + 1 times weight[i] (0 at the clamped ends).
+struct LinearCoefficients {
+    std::vector<int64_t> index;
+    std::vector<float> weight;
+};
+LinearCoefficients linear_coefficients(int64_t n, int64_t m);
 
 }  // namespace mattetrack
