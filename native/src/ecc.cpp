@@ -1,5 +1,7 @@
 #include "ecc.hpp"
 
+#include "spread.hpp"  // reflect101
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -7,14 +9,6 @@
 namespace mattetrack {
 
 namespace {
-
-// Reflect-101 (OpenCV's default border): -1 -> 1, n -> n - 2.
-inline int64_t reflect101(int64_t i, int64_t n) {
-    if (n == 1) return 0;
-    if (i < 0) return -i;
-    if (i >= n) return 2 * n - 2 - i;
-    return i;
-}
 
 // OpenCV's GaussianBlur at ksize 3, sigma 0 (its fixed kernel 1/4, 1/2, 1/4), rows then columns.
 void blur3(const float* src, int64_t h, int64_t w, std::vector<float>& rows, float* dst) {
@@ -103,9 +97,14 @@ EccStatus ecc_translation(const float* tmpl, const float* image, const uint8_t* 
     const std::vector<uint8_t> usable_i =
         smooth ? eroded(image_mask, h, w) : std::vector<uint8_t>(image_mask, image_mask + n);
     // The template's usable px: the only ones any iteration looks at.
-    std::vector<int64_t> px;
-    for (int64_t i = 0; i < int64_t(n); ++i) {
-        if (usable_t[size_t(i)]) px.push_back(i);
+    struct Px {
+        int64_t x, y;
+    };
+    std::vector<Px> px;
+    for (int64_t y = 0; y < h; ++y) {
+        for (int64_t x = 0; x < w; ++x) {
+            if (usable_t[size_t(y * w + x)]) px.push_back({x, y});
+        }
     }
     if (px.empty()) return EccStatus::too_few;
 
@@ -118,8 +117,8 @@ EccStatus ecc_translation(const float* tmpl, const float* image, const uint8_t* 
         const float a = float(dx - double(ix)), b = float(dy - double(iy));
         size_t count = 0;
         double sum_i = 0.0, sum_t = 0.0, sq_i = 0.0, sq_t = 0.0;
-        for (int64_t i : px) {
-            const int64_t y = i / w, x = i % w;
+        for (const Px& p : px) {
+            const int64_t x = p.x, y = p.y, i = y * w + x;
             const int64_t nx = x + mx, ny = y + my;
             if (nx < 0 || ny < 0 || nx >= w || ny >= h || !usable_i[size_t(ny * w + nx)]) continue;
             const float v = bilinear(smooth_i, h, w, x + ix, y + iy, a, b);

@@ -74,13 +74,6 @@ std::vector<float> resampled(const std::vector<float>& x, int64_t w, int c, cons
     return out;
 }
 
-// Reflect-101 (OpenCV's default border): -1 -> 1, n -> n - 2.
-int64_t reflect101(int64_t i, int64_t n) {
-    if (n == 1) return 0;
-    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
-    return i;
-}
-
 // OpenCV's GaussianBlur of a float image, (h, w, c) in place: kernel size round(8 sigma + 1)
 // made odd, weights exp(-x^2 / 2 sigma^2) normalised, reflect-101 borders. Each pass runs over
 // contiguous floats (a padded row across, whole rows down), which the compiler vectorises.

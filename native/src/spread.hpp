@@ -12,6 +12,13 @@
 
 namespace mattetrack {
 
+// Reflect-101 (OpenCV's default border): -1 -> 1, n -> n - 2, and on for further px.
+inline int64_t reflect101(int64_t i, int64_t n) {
+    if (n == 1) return 0;
+    while (i < 0 || i >= n) i = i < 0 ? -i : 2 * (n - 1) - i;
+    return i;
+}
+
 // Pull-push (Gortler et al. 1996): `values` (h, w, c) float32 with the pixels where todo != 0
 // unknown; known pixels are averaged down an area pyramid (each level half the size, rounded
 // down) until every cell holds some or a side is 2 or less, then the estimate is pushed back up,
